@@ -1,0 +1,6 @@
+namespace StratumProxy;
+
+public static class Program
+{
+    public static int Main() => 0;
+}
