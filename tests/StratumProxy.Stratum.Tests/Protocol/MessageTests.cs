@@ -1,0 +1,256 @@
+using System.Buffers;
+using System.Text;
+using StratumProxy.Stratum.Protocol;
+
+namespace StratumProxy.Stratum.Tests.Protocol;
+
+public sealed class MessageTests
+{
+    private static (byte[] Line, StratumEnvelope Envelope) Envelope(string text)
+    {
+        var line = Encoding.UTF8.GetBytes(text);
+        Assert.True(StratumEnvelope.TryParse(line, out var envelope, out var error), error.Reason);
+        return (line, envelope);
+    }
+
+    private static string Written(Action<StratumWriter, ArrayBufferWriter<byte>> write)
+    {
+        using var writer = new StratumWriter();
+        var buffer = new ArrayBufferWriter<byte>();
+        write(writer, buffer);
+        var text = Encoding.UTF8.GetString(buffer.WrittenSpan);
+        Assert.EndsWith("\n", text, StringComparison.Ordinal);
+        Assert.Single(text.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        return text.TrimEnd('\n');
+    }
+
+    [Fact]
+    public void Submit_with_five_and_six_params_in_every_segmentation()
+    {
+        const string five = "{\"method\": \"mining.submit\", \"params\": [\"testworker\", \"1a1\", \"00000000\", \"6b072c1e\", \"fd532a00\"], \"id\":4}";
+        const string six = "{\"id\":6,\"method\":\"mining.submit\",\"params\":[\"w.vr\",\"6b0730830000000a\",\"0000000000000000\",\"6B073194\",\"1DEB7E89\",\"0e596000\"]}";
+        var scratch = new byte[LineFramer.DefaultMaxLineLength];
+        foreach (var (text, hasBits) in new[] { (five, false), (six, true) })
+        {
+            var bytes = Encoding.UTF8.GetBytes(text + "\n");
+            foreach (var (name, payload) in Segmentation.All(bytes))
+            {
+                var buffer = payload;
+                Assert.Equal(FrameStatus.Line, LineFramer.TryReadLine(ref buffer, LineFramer.DefaultMaxLineLength, out var framed));
+                var line = LineFramer.AsContiguous(framed, scratch);
+                Assert.True(StratumEnvelope.TryParse(line, out var envelope, out _), name);
+                Assert.Equal(StratumMethod.Submit, envelope.Method);
+                Assert.True(SubmitRequest.TryParse(line, envelope, out var submit, out var error), error.Reason);
+                Assert.Equal(hasBits, submit.HasVersionBits);
+                if (hasBits)
+                {
+                    Assert.Equal("w.vr", Encoding.UTF8.GetString(submit.Worker.Of(line)));
+                    Assert.Equal("6b0730830000000a", Encoding.UTF8.GetString(submit.JobId.Of(line)));
+                    Assert.Equal(8, submit.Extranonce2.Length);
+                    Assert.Equal(0x6b073194u, submit.NTime);
+                    Assert.Equal(0x1deb7e89u, submit.Nonce);
+                    Assert.Equal(0x0e596000u, submit.VersionBits);
+                }
+                else
+                {
+                    Assert.Equal("testworker", Encoding.UTF8.GetString(submit.Worker.Of(line)));
+                    Assert.Equal("1a1", Encoding.UTF8.GetString(submit.JobId.Of(line)));
+                    Assert.Equal("00000000", submit.Extranonce2.ToString());
+                    Assert.Equal(0xfd532a00u, submit.Nonce);
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("[\"w\",\"j\",\"0\",\"6b072c1e\",\"fd532a00\"]", "extranonce2")]
+    [InlineData("[\"w\",\"j\",\"zz\",\"6b072c1e\",\"fd532a00\"]", "extranonce2")]
+    [InlineData("[\"w\",\"j\",\"00\",\"6b072c1e0\",\"fd532a00\"]", "ntime")]
+    [InlineData("[\"w\",\"j\",\"00\",\"6b072c1e\"]", "nonce")]
+    [InlineData("[\"w\",\"j\",\"00\",\"6b072c1e\",12]", "nonce")]
+    [InlineData("[\"w\",\"j\",\"00\",\"6b072c1e\",\"fd532a00\",\"xyz\"]", "version bits")]
+    [InlineData("[1,\"j\",\"00\",\"6b072c1e\",\"fd532a00\"]", "worker")]
+    [InlineData("[\"w\",null,\"00\",\"6b072c1e\",\"fd532a00\"]", "job id")]
+    [InlineData("{\"worker\":\"w\"}", "worker")]
+    public void Submit_with_bad_params_names_the_param(string @params, string expectedInReason)
+    {
+        var (line, envelope) = Envelope("{\"id\":1,\"method\":\"mining.submit\",\"params\":" + @params + "}");
+        Assert.False(SubmitRequest.TryParse(line, envelope, out _, out var error));
+        Assert.Equal(StratumParseErrorKind.InvalidParams, error.Kind);
+        Assert.Contains(expectedInReason, error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Result_and_error_round_trip_with_the_exact_id()
+    {
+        foreach (var raw in new[] { "4", "\"auth\"", "0", "\"mining.submit\"", "18446744073709551615" })
+        {
+            var (_, request) = Envelope("{\"id\":" + raw + ",\"method\":\"mining.authorize\",\"params\":[\"w\",\"x\"]}");
+            var ok = Written((w, b) => w.WriteResult(b, request.Id, true));
+            Assert.Equal("{\"id\":" + raw + ",\"result\":true,\"error\":null}", ok);
+
+            var rejected = Written((w, b) => w.WriteError(b, request.Id, StratumErrorCode.DuplicateShare, "Duplicate share"));
+            Assert.Equal("{\"id\":" + raw + ",\"result\":null,\"error\":[22,\"Duplicate share\",null]}", rejected);
+            var (line, response) = Envelope(rejected);
+            var verdict = StratumResponse.ReadVerdict(line, response);
+            Assert.False(verdict.Accepted);
+            Assert.Equal(22, verdict.ErrorCode);
+            Assert.Equal("Duplicate share", verdict.Reason);
+            Assert.Equal(request.Id, response.Id);
+        }
+    }
+
+    [Theory]
+    [InlineData("{\"reject-reason\":\"Above target\",\"result\":false,\"error\":null,\"id\":5}", false, 20, "Above target")]
+    [InlineData("{\"id\":5,\"result\":null,\"error\":[23,\"Low difficulty share\",null]}", false, 23, "Low difficulty share")]
+    [InlineData("{\"id\":5,\"result\":false,\"error\":{\"code\":21,\"message\":\"Stale\"}}", false, 21, "Stale")]
+    [InlineData("{\"id\":5,\"result\":false,\"error\":\"bad\"}", false, 20, "bad")]
+    [InlineData("{\"id\":5,\"result\":false}", false, 20, "rejected")]
+    [InlineData("{\"id\":5,\"result\":true,\"error\":null}", true, 0, null)]
+    [InlineData("{\"error\":null,\"id\":5,\"result\":true}", true, 0, null)]
+    public void Reads_every_reject_shape_real_pools_send(string text, bool accepted, int code, string? reason)
+    {
+        var (line, envelope) = Envelope(text);
+        var verdict = StratumResponse.ReadVerdict(line, envelope);
+        Assert.Equal(accepted, verdict.Accepted);
+        Assert.Equal(code, verdict.ErrorCode);
+        Assert.Equal(reason, verdict.Reason);
+    }
+
+    [Fact]
+    public void Notify_round_trips_through_the_writer()
+    {
+        const string original = "{\"params\": [\"bf\", \"4d16b6f85af6e2198f44ae2a6de67f78487ae5611b77c6c0440b921e00000000\", \"01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff20020862062f503253482f04b8864e5008\", \"072f736c7573682f000000000100f2052a010000001976a914d23fcdf86f7e756a64a7a9688ef9903327048ed988ac00000000\", [\"2a6a41aeb1abf285919a8dd916b4d4799966a855d6bd9b5d9f2c2d6131647687\"], \"00000002\", \"1c2ac4af\", \"504e86b9\", false], \"id\": null, \"method\": \"mining.notify\"}";
+        var (line, envelope) = Envelope(original);
+        Assert.True(NotifyMessage.TryParse(line, envelope, out var notify, out var error), error.Reason);
+        Assert.Equal("bf", notify!.JobId);
+        Assert.Equal(2u, notify.Version);
+        Assert.Equal(0x1c2ac4afu, notify.NBits);
+        Assert.Equal(0x504e86b9u, notify.NTime);
+        Assert.False(notify.CleanJobs);
+        Assert.Single(notify.MerkleBranches);
+
+        var written = Written((w, b) => w.WriteNotify(b, Encoding.UTF8.GetBytes(notify.JobId), notify.PrevHash, notify.Coinbase1, notify.Coinbase2, notify.MerkleBranches, notify.Version, notify.NBits, notify.NTime, notify.CleanJobs));
+        var compact = "{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"bf\",\"4d16b6f85af6e2198f44ae2a6de67f78487ae5611b77c6c0440b921e00000000\",\"01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff20020862062f503253482f04b8864e5008\",\"072f736c7573682f000000000100f2052a010000001976a914d23fcdf86f7e756a64a7a9688ef9903327048ed988ac00000000\",[\"2a6a41aeb1abf285919a8dd916b4d4799966a855d6bd9b5d9f2c2d6131647687\"],\"00000002\",\"1c2ac4af\",\"504e86b9\",false]}";
+        Assert.Equal(compact, written);
+        var (line2, envelope2) = Envelope(written);
+        Assert.True(NotifyMessage.TryParse(line2, envelope2, out var again, out _));
+        Assert.Equal(notify.JobId, again!.JobId);
+        Assert.Equal(notify.Coinbase1, again.Coinbase1);
+        Assert.Equal(notify.MerkleBranches[0], again.MerkleBranches[0]);
+    }
+
+    [Theory]
+    [InlineData(1d, "1")]
+    [InlineData(0.001, "0.001")]
+    [InlineData(0.0010000000388821206, "0.0010000000388821206")]
+    [InlineData(65536d, "65536")]
+    public void Set_difficulty_round_trips_every_number_format(double difficulty, string expected)
+    {
+        var written = Written((w, b) => w.WriteSetDifficulty(b, difficulty));
+        Assert.Equal("{\"id\":null,\"method\":\"mining.set_difficulty\",\"params\":[" + expected + "]}", written);
+        var (line, envelope) = Envelope(written);
+        Assert.True(PoolParams.TryParseDifficulty(line, envelope, out var parsed, out _));
+        Assert.Equal(difficulty, parsed);
+
+        var (asString, stringEnvelope) = Envelope("{\"id\":null,\"method\":\"mining.set_difficulty\",\"params\":[\"" + expected + "\"]}");
+        Assert.True(PoolParams.TryParseDifficulty(asString, stringEnvelope, out parsed, out _));
+        Assert.Equal(difficulty, parsed);
+    }
+
+    [Fact]
+    public void Subscribe_result_round_trips()
+    {
+        var (_, request) = Envelope("{\"id\":\"mining.subscribe\",\"method\":\"mining.subscribe\",\"params\":[]}");
+        var written = Written((w, b) => w.WriteSubscribeResult(b, request.Id, [0xde, 0xad], [0x08, 0x00, 0x00, 0x02], 4));
+        Assert.Equal("{\"id\":\"mining.subscribe\",\"result\":[[[\"mining.set_difficulty\",\"dead\"],[\"mining.notify\",\"dead\"]],\"08000002\",4],\"error\":null}", written);
+        var (line, envelope) = Envelope(written);
+        Assert.True(SubscribeResult.TryParse(line, envelope, out var result, out _));
+        Assert.Equal(new byte[] { 8, 0, 0, 2 }, result!.Extranonce1);
+        Assert.Equal(4, result.Extranonce2Size);
+
+        var (ck, ckEnvelope) = Envelope("{\"result\":[[[\"mining.notify\",\"6b072d9f\"]],\"9f2d076b\",8],\"id\":2,\"error\":null}");
+        Assert.True(SubscribeResult.TryParse(ck, ckEnvelope, out result, out _));
+        Assert.Equal(8, result!.Extranonce2Size);
+    }
+
+    [Fact]
+    public void Configure_request_and_result_round_trip()
+    {
+        var (line, envelope) = Envelope("{\"method\": \"mining.configure\", \"id\": 1, \"params\": [[\"minimum-difficulty\", \"version-rolling\"], {\"minimum-difficulty.value\": 2048, \"version-rolling.mask\": \"1fffe000\", \"version-rolling.min-bit-count\": 2}]}");
+        Assert.True(ConfigureRequest.TryParse(line, envelope, out var request, out var error), error.Reason);
+        Assert.True(request.WantsVersionRolling);
+        Assert.True(request.WantsMinimumDifficulty);
+        Assert.Equal(0x1fffe000u, request.VersionRollingMask);
+        Assert.Equal(2, request.VersionRollingMinBitCount);
+        Assert.Equal(2048d, request.MinimumDifficulty);
+
+        var written = Written((w, b) => w.WriteConfigureResult(b, envelope.Id, true, 0x18000000, true));
+        Assert.Equal("{\"id\":1,\"result\":{\"version-rolling\":true,\"version-rolling.mask\":\"18000000\",\"minimum-difficulty\":true},\"error\":null}", written);
+        var (resultLine, resultEnvelope) = Envelope(written);
+        Assert.True(ConfigureResult.TryParse(resultLine, resultEnvelope, out var result));
+        Assert.Equal(new ConfigureResult(true, 0x18000000, true), result);
+
+        var sent = Written((w, b) => w.WriteConfigureVersionRolling(b, JsonRpcId.FromNumber(1), 0x1fffe000, 2));
+        Assert.Equal("{\"id\":1,\"method\":\"mining.configure\",\"params\":[[\"version-rolling\"],{\"version-rolling.mask\":\"1fffe000\",\"version-rolling.min-bit-count\":2}]}", sent);
+    }
+
+    [Fact]
+    public void Submit_written_upstream_parses_back()
+    {
+        var written = Written((w, b) => w.WriteSubmit(b, JsonRpcId.FromNumber(77), "acct.rig1", "6b0730830000000a"u8, [0x00, 0x01], [0xaa, 0xbb, 0xcc, 0xdd], 0x6b073194, 0x1deb7e89, 0x0e596000u));
+        Assert.Equal("{\"id\":77,\"method\":\"mining.submit\",\"params\":[\"acct.rig1\",\"6b0730830000000a\",\"0001aabbccdd\",\"6b073194\",\"1deb7e89\",\"0e596000\"]}", written);
+        var (line, envelope) = Envelope(written);
+        Assert.True(SubmitRequest.TryParse(line, envelope, out var submit, out _));
+        Assert.Equal("0001aabbccdd", submit.Extranonce2.ToString());
+        Assert.True(envelope.Id.TryGetNumber(out var id));
+        Assert.Equal(77, id);
+    }
+
+    [Fact]
+    public void Pool_side_messages_round_trip()
+    {
+        var (line, envelope) = Envelope(Written((w, b) => w.WriteSetExtranonce(b, [1, 2, 3, 4], 6)));
+        Assert.True(SetExtranonceMessage.TryParse(line, envelope, out var setExtranonce, out _));
+        Assert.Equal(6, setExtranonce!.Extranonce2Size);
+
+        (line, envelope) = Envelope(Written((w, b) => w.WriteSetVersionMask(b, 0x00003000)));
+        Assert.True(PoolParams.TryParseVersionMask(line, envelope, out var mask, out _));
+        Assert.Equal(0x00003000u, mask);
+
+        (line, envelope) = Envelope(Written((w, b) => w.WriteReconnect(b, "pool.example", 3334, 5)));
+        Assert.True(ReconnectMessage.TryParse(line, envelope, out var reconnect, out _));
+        Assert.Equal(new ReconnectMessage("pool.example", 3334, 5), reconnect);
+
+        (line, envelope) = Envelope(Written((w, b) => w.WriteShowMessage(b, "Authorised, welcome to ckpool")));
+        Assert.Equal("Authorised, welcome to ckpool", PoolParams.ReadMessageText(line, envelope));
+
+        var target = new byte[32];
+        target[3] = 0xff;
+        (line, envelope) = Envelope(Written((w, b) => w.WriteSetTarget(b, target)));
+        var parsedTarget = new byte[32];
+        Assert.True(TargetParam.TryParse(line, envelope, parsedTarget, out _));
+        Assert.Equal(target, parsedTarget);
+
+        (line, envelope) = Envelope(Written((w, b) => w.WriteRequest(b, JsonRpcId.FromNumber(3), StratumMethod.GetVersion)));
+        Assert.Equal(StratumMethod.GetVersion, envelope.Method);
+
+        (line, envelope) = Envelope(Written((w, b) => w.WriteAuthorize(b, JsonRpcId.FromNumber(2), "acct.w1", "x")));
+        Assert.True(AuthorizeRequest.TryParse(line, envelope, out var authorize, out _));
+        Assert.Equal(new AuthorizeRequest("acct.w1", "x"), authorize);
+
+        (line, envelope) = Envelope(Written((w, b) => w.WriteSubscribe(b, JsonRpcId.FromNumber(1), "stratum-proxy/1.0")));
+        Assert.True(SubscribeRequest.TryParse(line, envelope, out var subscribe, out _));
+        Assert.Equal("stratum-proxy/1.0", subscribe.UserAgent);
+
+        (line, envelope) = Envelope(Written((w, b) => w.WriteSuggestDifficulty(b, JsonRpcId.FromNumber(4), 2)));
+        Assert.True(SuggestDifficultyRequest.TryParse(line, envelope, out var suggested, out _));
+        Assert.Equal(2d, suggested);
+
+        (line, envelope) = Envelope(Written((w, b) => w.WriteExtranonceSubscribe(b, JsonRpcId.FromNumber(5))));
+        Assert.Equal(StratumMethod.ExtranonceSubscribe, envelope.Method);
+
+        (line, envelope) = Envelope(Written((w, b) => w.WriteStringResult(b, JsonRpcId.FromNumber(6), "stratum-proxy/1.0")));
+        Assert.Equal(StratumMessageKind.Response, envelope.Kind);
+    }
+}
