@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Options;
+
+namespace StratumProxy.Economics.Feeds;
+
+/// <summary>An HTTP JSON poller: where the number is, how often to fetch it, and how long it stays usable.</summary>
+public sealed class HttpJsonFeedOptions
+{
+    /// <summary>Absolute http(s) URL of the JSON document.</summary>
+    public Uri? Url { get; set; }
+
+    /// <summary>Where the number sits in the document (see <see cref="JsonPathExtractor"/>).</summary>
+    public string JsonPath { get; set; } = "$";
+
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Whole-poll timeout, including the resilience handler's retries.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A value older than this is reported stale and not used as live data.</summary>
+    public TimeSpan StalenessLimit { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Values outside [Minimum, Maximum] are rejected as bad data.</summary>
+    public double Minimum { get; set; }
+
+    public double Maximum { get; set; } = double.MaxValue;
+
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (Url is null || !Url.IsAbsoluteUri || (Url.Scheme != Uri.UriSchemeHttp && Url.Scheme != Uri.UriSchemeHttps))
+        {
+            errors.Add("Url must be an absolute http or https URL");
+        }
+
+        if (string.IsNullOrWhiteSpace(JsonPath))
+        {
+            errors.Add("JsonPath is required");
+        }
+
+        if (Interval <= TimeSpan.Zero || Timeout <= TimeSpan.Zero)
+        {
+            errors.Add("Interval and Timeout must be positive");
+        }
+
+        if (Timeout > Interval)
+        {
+            errors.Add("Timeout must not exceed Interval");
+        }
+
+        if (StalenessLimit < Interval)
+        {
+            errors.Add("StalenessLimit must be at least one Interval");
+        }
+
+        if (!(Minimum <= Maximum))
+        {
+            errors.Add("Minimum must not exceed Maximum");
+        }
+
+        return errors;
+    }
+}
+
+/// <summary>Validates feed options at start and on reload.</summary>
+public sealed class HttpJsonFeedOptionsValidator : IValidateOptions<HttpJsonFeedOptions>
+{
+    public ValidateOptionsResult Validate(string? name, HttpJsonFeedOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        return errors.Count == 0
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail(errors.Select(e => $"feed '{name}': {e}"));
+    }
+}

@@ -1,0 +1,186 @@
+using System.Globalization;
+using System.Text.Json;
+using StratumProxy.Economics.Feeds;
+using StratumProxy.Economics.Serialization;
+using StratumProxy.Economics.Units;
+
+namespace StratumProxy.Economics.Tariffs;
+
+/// <summary>
+/// Reads a tariff file (config/tariffs/*.json) into an <see cref="EnergyCostModel"/>. A live tariff needs a feed:
+/// the caller turns the file's feed options into one (the host registers an <see cref="HttpJsonFeed"/>).
+/// </summary>
+public static class TariffConfig
+{
+    public static EnergyCostModel Load(string path, Func<HttpJsonFeedOptions, IFeedValueSource>? liveFeed = null)
+    {
+        using var stream = File.OpenRead(path);
+        return Parse(stream, path, liveFeed);
+    }
+
+    public static EnergyCostModel Parse(Stream json, string origin, Func<HttpJsonFeedOptions, IFeedValueSource>? liveFeed = null)
+    {
+        TariffDocument? doc;
+        try
+        {
+            doc = JsonSerializer.Deserialize(json, EconomicsConfigJsonContext.Default.TariffDocument);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"tariff {origin}: {e.Message}", e);
+        }
+
+        if (doc is null)
+        {
+            throw new FormatException($"tariff {origin}: empty document");
+        }
+
+        try
+        {
+            return Build(doc, liveFeed);
+        }
+        catch (Exception e) when (e is ArgumentException or TimeZoneNotFoundException or InvalidTimeZoneException or FormatException)
+        {
+            throw new FormatException($"tariff {origin}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The feed options of a live tariff file, for the host to register the poller.</summary>
+    public static HttpJsonFeedOptions FeedOptions(TariffFeed feed)
+    {
+        ArgumentNullException.ThrowIfNull(feed);
+        var options = new HttpJsonFeedOptions
+        {
+            Url = Uri.TryCreate(feed.Url, UriKind.Absolute, out var url) ? url : null,
+            JsonPath = feed.JsonPath ?? "$",
+            Interval = TimeSpan.FromSeconds(feed.IntervalSeconds ?? 300),
+            Timeout = TimeSpan.FromSeconds(feed.TimeoutSeconds ?? 10),
+            StalenessLimit = TimeSpan.FromSeconds(feed.StalenessSeconds ?? 1800),
+            Minimum = -1000, // wholesale $/MWh can go negative
+            Maximum = 100_000,
+        };
+        var errors = options.Validate();
+        return errors.Count > 0 ? throw new FormatException("feed: " + string.Join("; ", errors)) : options;
+    }
+
+    private static EnergyCostModel Build(TariffDocument doc, Func<HttpJsonFeedOptions, IFeedValueSource>? liveFeed)
+    {
+        ITariff tariff = doc.Kind switch
+        {
+            "flat" => new FlatTariff(Price(doc.UsdPerKwh, "usd_per_kwh")),
+            "time_of_use" => BuildTimeOfUse(doc),
+            "live" => new LiveTariff(
+                (liveFeed ?? throw new ArgumentException("a live tariff needs a feed factory"))(
+                    FeedOptions(doc.Feed ?? throw new ArgumentException("a live tariff needs 'feed'"))),
+                Price(doc.FallbackUsdPerKwh, "fallback_usd_per_kwh"),
+                doc.CapUsdPerKwh is { } cap ? Price(cap, "cap_usd_per_kwh") : null),
+            _ => throw new ArgumentException($"kind must be flat, time_of_use or live, not '{doc.Kind}'"),
+        };
+
+        var pue = doc.Pue ?? 1.0;
+        if (!(pue >= 1.0 && pue < 3.0))
+        {
+            throw new ArgumentException("pue must be in [1, 3)");
+        }
+
+        var windows = new List<DemandResponseWindow>();
+        foreach (var w in doc.DemandResponse ?? [])
+        {
+            if (w.To <= w.From)
+            {
+                throw new ArgumentException("a demand-response window must end after it starts");
+            }
+
+            windows.Add(new DemandResponseWindow(w.From, w.To, w.Reason ?? "demand response"));
+        }
+
+        return new EnergyCostModel(tariff, pue, doc.HostingUsdPerKwh is { } h ? Price(h, "hosting_usd_per_kwh") : default, windows);
+    }
+
+    private static TimeOfUseTariff BuildTimeOfUse(TariffDocument doc)
+    {
+        var zone = TimeZoneInfo.FindSystemTimeZoneById(doc.TimeZone ?? throw new ArgumentException("time_of_use needs time_zone"));
+        var seasons = new List<TouSeason>();
+        foreach (var s in doc.Seasons ?? [])
+        {
+            var months = new HashSet<int>(s.Months is { Count: > 0 } m ? m : Enumerable.Range(1, 12));
+            if (months.Any(x => x is < 1 or > 12))
+            {
+                throw new ArgumentException($"season '{s.Name}': months are 1–12");
+            }
+
+            var bands = new List<TouBand>();
+            foreach (var b in s.Bands ?? [])
+            {
+                var days = b.Days switch
+                {
+                    null or "all" => DayKind.All,
+                    "weekday" => DayKind.Weekday,
+                    "weekend" => DayKind.Weekend,
+                    _ => throw new ArgumentException($"band '{b.Name}': days must be all, weekday or weekend"),
+                };
+                bands.Add(new TouBand(days, Time(b.From), Time(b.To), Price(b.UsdPerKwh, $"band '{b.Name}' usd_per_kwh"), b.Name ?? "band"));
+            }
+
+            seasons.Add(new TouSeason(s.Name ?? "season", months, bands));
+        }
+
+        return new TimeOfUseTariff(zone, Price(doc.DefaultUsdPerKwh, "default_usd_per_kwh"), seasons);
+    }
+
+    private static TimeOnly Time(string? hhmm) =>
+        TimeOnly.TryParseExact(hhmm, "HH:mm", CultureInfo.InvariantCulture, DateTimeStyles.None, out var t)
+            ? t
+            : throw new ArgumentException($"time '{hhmm}' is not HH:mm");
+
+    private static UsdPerKwh Price(double? value, string field) =>
+        value is { } v && v >= 0 && double.IsFinite(v) ? new UsdPerKwh(v) : throw new ArgumentException($"{field} must be a number ≥ 0");
+}
+
+public sealed class TariffDocument
+{
+    public string? Kind { get; set; }
+    public string? Description { get; set; }
+    public double? UsdPerKwh { get; set; }
+    public string? TimeZone { get; set; }
+    public double? DefaultUsdPerKwh { get; set; }
+    public List<TariffSeason>? Seasons { get; set; }
+    public TariffFeed? Feed { get; set; }
+    public double? FallbackUsdPerKwh { get; set; }
+    public double? CapUsdPerKwh { get; set; }
+    public double? Pue { get; set; }
+    public double? HostingUsdPerKwh { get; set; }
+    public List<TariffDemandResponse>? DemandResponse { get; set; }
+}
+
+public sealed class TariffSeason
+{
+    public string? Name { get; set; }
+    public List<int>? Months { get; set; }
+    public List<TariffBand>? Bands { get; set; }
+}
+
+public sealed class TariffBand
+{
+    public string? Name { get; set; }
+    public string? Days { get; set; }
+    public string? From { get; set; }
+    public string? To { get; set; }
+    public double? UsdPerKwh { get; set; }
+}
+
+public sealed class TariffFeed
+{
+    public string? Url { get; set; }
+    public string? JsonPath { get; set; }
+    public double? IntervalSeconds { get; set; }
+    public double? TimeoutSeconds { get; set; }
+    public double? StalenessSeconds { get; set; }
+}
+
+public sealed class TariffDemandResponse
+{
+    public DateTimeOffset From { get; set; }
+    public DateTimeOffset To { get; set; }
+    public string? Reason { get; set; }
+}
