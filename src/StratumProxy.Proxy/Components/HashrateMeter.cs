@@ -1,0 +1,225 @@
+namespace StratumProxy.Proxy.Components;
+
+/// <summary>The rolling windows of a <see cref="HashrateMeter"/>.</summary>
+public enum HashrateWindow
+{
+    /// <summary>1 minute, 12 buckets of 5 s.</summary>
+    OneMinute,
+
+    /// <summary>5 minutes, 20 buckets of 15 s.</summary>
+    FiveMinutes,
+
+    /// <summary>1 hour, 60 buckets of 60 s.</summary>
+    OneHour,
+}
+
+/// <summary>A hashrate estimate over one window.</summary>
+/// <param name="HashesPerSecond">Σdifficulty · 2³² / <paramref name="CoveredSeconds"/>; 0 when nothing was covered.</param>
+/// <param name="ShareCount">Shares in the covered span.</param>
+/// <param name="DifficultySum">Σdifficulty of those shares.</param>
+/// <param name="CoveredSeconds">The time the estimate is over (see <see cref="HashrateMeter"/>), at most the window.</param>
+/// <param name="RelativeUncertainty">
+/// One standard deviation relative to the estimate: √(Σd²) / Σd, which is 1/√n when all n shares have the same
+/// difficulty; +∞ with no shares.
+/// </param>
+public readonly record struct HashrateEstimate(
+    double HashesPerSecond,
+    long ShareCount,
+    double DifficultySum,
+    double CoveredSeconds,
+    double RelativeUncertainty);
+
+/// <summary>The three windows of a <see cref="HashrateMeter"/> taken from one snapshot.</summary>
+public readonly record struct HashrateEstimates(HashrateEstimate OneMinute, HashrateEstimate FiveMinutes, HashrateEstimate OneHour);
+
+/// <summary>
+/// Rolling difficulty-weighted share sums in fixed time buckets, for hashrate over 1 min, 5 min and 1 h.
+/// </summary>
+/// <remarks>
+/// <para><b>Estimate.</b> A share of difficulty d stands for d·2³² hashes on average, so hashrate =
+/// Σd·2³² / covered time. Shares arrive as a Poisson process, so the sum has variance Σd² and the relative
+/// standard error is √(Σd²)/Σd = 1/√n for equal difficulties: 100 shares are ±10 %, 4 shares ±50 %.</para>
+/// <para><b>Covered time.</b> Buckets are aligned to the meter's creation. An estimate at time <c>now</c> sums the
+/// bucket holding <c>now</c> and the B − 1 before it, and divides by the time from the start of the oldest of those
+/// buckets (or from the meter's creation, when the meter is younger than the window) to <c>now</c>. That span lies
+/// in (window − bucket width, window], and it is exactly the span the summed shares came from, so the estimate is
+/// unbiased at every moment instead of sagging while the newest bucket fills.</para>
+/// <para><b>Threads.</b> One writer (the session's read loop calls <see cref="Record"/>) and any number of readers (a
+/// metrics scrape calls <see cref="Estimate"/>). A sequence lock: the writer bumps a version to odd, updates one
+/// bucket per ring, and bumps it to even; a reader copies the ring and retries if the version was odd or changed.
+/// The writer therefore never waits for a scrape and never takes a lock on the share path (one interlocked increment
+/// and a few stores), and readers, which are rare, pay the retries. Two concurrent writers are not supported.</para>
+/// <para><b>Memory.</b> 92 buckets of 32 bytes per meter (~3 KiB), allocated once; <see cref="Record"/> and
+/// <see cref="Estimate"/>/<see cref="EstimateAll"/> allocate nothing.</para>
+/// </remarks>
+public sealed class HashrateMeter
+{
+    /// <summary>Hashes per unit of difficulty.</summary>
+    public const double HashesPerDifficulty = 4294967296.0;
+
+    private readonly Ring[] _rings;
+    private readonly long _origin;
+    private readonly double _frequency;
+    private int _version;
+
+    public HashrateMeter(TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        _origin = time.GetTimestamp();
+        _frequency = time.TimestampFrequency;
+        _rings =
+        [
+            new Ring(BucketTicks(5), 12),
+            new Ring(BucketTicks(15), 20),
+            new Ring(BucketTicks(60), 60),
+        ];
+
+        long BucketTicks(int seconds) => (long)(seconds * _frequency);
+    }
+
+    /// <summary>Window length in seconds.</summary>
+    public static double WindowSeconds(HashrateWindow window) => window switch
+    {
+        HashrateWindow.OneMinute => 60,
+        HashrateWindow.FiveMinutes => 300,
+        HashrateWindow.OneHour => 3600,
+        _ => throw new ArgumentOutOfRangeException(nameof(window)),
+    };
+
+    /// <summary>Adds an accepted share of <paramref name="difficulty"/> at <paramref name="timestamp"/>. Single writer.</summary>
+    public void Record(double difficulty, long timestamp)
+    {
+        if (!(difficulty > 0) || double.IsInfinity(difficulty))
+        {
+            return;
+        }
+
+        var offset = Math.Max(0, timestamp - _origin);
+        Interlocked.Increment(ref _version);
+        foreach (var ring in _rings)
+        {
+            ring.Add(offset / ring.Width, difficulty);
+        }
+
+        Volatile.Write(ref _version, _version + 1);
+    }
+
+    /// <summary>The estimate over <paramref name="window"/> as of <paramref name="now"/>. Safe from any thread.</summary>
+    public HashrateEstimate Estimate(HashrateWindow window, long now)
+    {
+        var index = window switch
+        {
+            HashrateWindow.OneMinute => 0,
+            HashrateWindow.FiveMinutes => 1,
+            HashrateWindow.OneHour => 2,
+            _ => throw new ArgumentOutOfRangeException(nameof(window)),
+        };
+
+        Span<HashrateEstimate> totals = stackalloc HashrateEstimate[1];
+        return Snapshot(now, index, index, totals)[0];
+    }
+
+    /// <summary>All three windows from one consistent snapshot (for a metrics scrape). Safe from any thread.</summary>
+    public HashrateEstimates EstimateAll(long now)
+    {
+        Span<HashrateEstimate> totals = stackalloc HashrateEstimate[3];
+        Snapshot(now, 0, 2, totals);
+        return new HashrateEstimates(totals[0], totals[1], totals[2]);
+    }
+
+    private Span<HashrateEstimate> Snapshot(long now, int firstRing, int lastRing, Span<HashrateEstimate> totals)
+    {
+        var offset = now - _origin;
+        if (offset <= 0)
+        {
+            totals.Fill(new HashrateEstimate(0, 0, 0, 0, double.PositiveInfinity));
+            return totals;
+        }
+
+        var spins = new SpinWait();
+        while (true)
+        {
+            var before = Volatile.Read(ref _version);
+            if ((before & 1) == 0)
+            {
+                for (var r = firstRing; r <= lastRing; r++)
+                {
+                    var ring = _rings[r];
+                    var newest = offset / ring.Width;
+                    var oldest = Math.Max(0, newest - ring.Length + 1);
+                    ring.Sum(oldest, newest, out var sum, out var sumOfSquares, out var count);
+                    var covered = (offset - (oldest * ring.Width)) / _frequency;
+                    var uncertainty = sum > 0 ? Math.Sqrt(sumOfSquares) / sum : double.PositiveInfinity;
+                    totals[r - firstRing] = new HashrateEstimate(sum * HashesPerDifficulty / covered, count, sum, covered, uncertainty);
+                }
+
+                // Full fence: the bucket reads above must complete before the version is read again.
+                Interlocked.MemoryBarrier();
+                if (Volatile.Read(ref _version) == before)
+                {
+                    return totals;
+                }
+            }
+
+            spins.SpinOnce();
+        }
+    }
+
+    private sealed class Ring(long width, int length)
+    {
+        private readonly Bucket[] _buckets = InitialBuckets(length);
+
+        public long Width { get; } = width;
+
+        public int Length => _buckets.Length;
+
+        public void Add(long index, double difficulty)
+        {
+            ref var bucket = ref _buckets[index % _buckets.Length];
+            if (bucket.Index != index)
+            {
+                if (bucket.Index > index)
+                {
+                    return; // older than anything the ring still holds
+                }
+
+                bucket = new Bucket { Index = index };
+            }
+
+            bucket.Sum += difficulty;
+            bucket.SumOfSquares += difficulty * difficulty;
+            bucket.Count++;
+        }
+
+        public void Sum(long oldest, long newest, out double sum, out double sumOfSquares, out long count)
+        {
+            sum = 0;
+            sumOfSquares = 0;
+            count = 0;
+            foreach (ref readonly var bucket in _buckets.AsSpan())
+            {
+                if (bucket.Index >= oldest && bucket.Index <= newest)
+                {
+                    sum += bucket.Sum;
+                    sumOfSquares += bucket.SumOfSquares;
+                    count += bucket.Count;
+                }
+            }
+        }
+
+        private static Bucket[] InitialBuckets(int length)
+        {
+            var buckets = new Bucket[length];
+            buckets.AsSpan().Fill(new Bucket { Index = -1 });
+            return buckets;
+        }
+    }
+
+    private struct Bucket
+    {
+        public long Index;
+        public double Sum;
+        public double SumOfSquares;
+        public long Count;
+    }
+}
