@@ -1,6 +1,59 @@
+using StratumProxy.Cli;
+using StratumProxy.Economics.Cli;
+using StratumProxy.Hosting;
+
 namespace StratumProxy;
 
+/// <summary>The <c>stratum-proxy</c> executable: parses the verb, then runs it.</summary>
 public static class Program
 {
-    public static int Main() => 0;
+    /// <summary>Entry point. Exit codes: 0 ok, 1 configuration or start-up error, 2 usage error.</summary>
+    public static async Task<int> Main(string[] args)
+    {
+        CommandLine commandLine;
+        try
+        {
+            commandLine = CommandLine.Parse(args);
+        }
+        catch (ArgumentException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+
+        switch (commandLine.Verb)
+        {
+            case "help":
+                await Console.Out.WriteLineAsync(CommandLine.Usage).ConfigureAwait(false);
+                return 0;
+            case "version":
+                await Console.Out.WriteLineAsync($"stratum-proxy {Admin.AdminEndpoints.Version}").ConfigureAwait(false);
+                return 0;
+            case "economics":
+                return EconomicsCommand.Run(commandLine.VerbArguments, Console.Out, Console.Error);
+        }
+
+        try
+        {
+            await using var app = ProxyHost.Build(commandLine);
+            if (commandLine.Verb == "check-config")
+            {
+                await Console.Out.WriteLineAsync("configuration is valid").ConfigureAwait(false);
+                return 0;
+            }
+
+            await app.RunAsync().ConfigureAwait(false);
+            return 0;
+        }
+        catch (OptionsException ex)
+        {
+            await Console.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
+            return 1;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or IOException or FileNotFoundException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+    }
 }

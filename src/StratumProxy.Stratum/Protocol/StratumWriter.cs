@@ -186,11 +186,16 @@ public sealed class StratumWriter : IDisposable
         EndNotification(output);
     }
 
-    /// <summary><c>mining.subscribe</c> request (proxy → pool).</summary>
-    public void WriteSubscribe(IBufferWriter<byte> output, in JsonRpcId id, string userAgent)
+    /// <summary><c>mining.subscribe</c> request (proxy → pool), with a session id to resume when given.</summary>
+    public void WriteSubscribe(IBufferWriter<byte> output, in JsonRpcId id, string userAgent, string? sessionId = null)
     {
         var w = BeginRequest(output, id, StratumMethod.Subscribe);
         w.WriteStringValue(userAgent);
+        if (sessionId is not null)
+        {
+            w.WriteStringValue(sessionId);
+        }
+
         EndRequest(output);
     }
 
@@ -277,6 +282,16 @@ public sealed class StratumWriter : IDisposable
     {
         var w = Begin(output, id);
         w.WriteString("result"u8, result);
+        w.WriteNull("error"u8);
+        End(output);
+    }
+
+    /// <summary>A response whose result is the given raw JSON (e.g. <c>[]</c>).</summary>
+    public void WriteRawResult(IBufferWriter<byte> output, in JsonRpcId id, ReadOnlySpan<byte> resultJson)
+    {
+        var w = Begin(output, id);
+        w.WritePropertyName("result"u8);
+        w.WriteRawValue(resultJson, skipInputValidation: true);
         w.WriteNull("error"u8);
         End(output);
     }

@@ -1,0 +1,182 @@
+using StratumProxy.Proxy.Components;
+using StratumProxy.Proxy.Metrics;
+
+namespace StratumProxy.Proxy.Accounting;
+
+/// <summary>
+/// Everything counted for one worker name (a rig), across its sessions: shares by result, the difficulty-weighted
+/// sum, a hashrate meter, and per pool the forwarded/accepted/rejected/lost counts used for reconciliation.
+/// Counters are updated with interlocked operations; the meter behind a lock because two rigs may share a name.
+/// </summary>
+public sealed class WorkerStats
+{
+    private readonly long[] _shares = new long[Enum.GetValues<ShareResult>().Length];
+    private readonly HashrateMeter _meter;
+    private readonly Lock _meterLock = new();
+    private readonly Dictionary<string, PoolCounters> _pools = new(StringComparer.Ordinal);
+    private readonly Lock _poolsLock = new();
+    private double _acceptedDifficulty;
+    private long _lastShareUnixMs;
+    private int _sessions;
+
+    internal WorkerStats(string name, string label, TimeProvider time)
+    {
+        Name = name;
+        Label = label;
+        _meter = new HashrateMeter(time);
+    }
+
+    /// <summary>The worker name the miner authorized with.</summary>
+    public string Name { get; }
+
+    /// <summary>The metrics label for this worker (the name, or <c>other</c> past the series cap).</summary>
+    public string Label { get; }
+
+    /// <summary>Sessions open now under this name.</summary>
+    public int Sessions => Volatile.Read(ref _sessions);
+
+    /// <summary>Sum of the difficulty of accepted shares.</summary>
+    public double AcceptedDifficulty => Volatile.Read(ref _acceptedDifficulty);
+
+    /// <summary>Unix milliseconds of the last accepted share, or 0.</summary>
+    public long LastShareUnixMs => Volatile.Read(ref _lastShareUnixMs);
+
+    /// <summary>Shares with the given result.</summary>
+    public long Count(ShareResult result) => Volatile.Read(ref _shares[(int)result]);
+
+    /// <summary>Counts a share's result; for accepted ones also the difficulty and the hashrate meter.</summary>
+    public void Record(ShareResult result, double difficulty, long timestamp, long unixMs)
+    {
+        Interlocked.Increment(ref _shares[(int)result]);
+        if (result != ShareResult.Accepted)
+        {
+            return;
+        }
+
+        AddDouble(ref _acceptedDifficulty, difficulty);
+        Volatile.Write(ref _lastShareUnixMs, unixMs);
+        lock (_meterLock)
+        {
+            _meter.Record(difficulty, timestamp);
+        }
+    }
+
+    /// <summary>The hashrate estimate over a window.</summary>
+    public HashrateEstimate Hashrate(HashrateWindow window, long now)
+    {
+        lock (_meterLock)
+        {
+            return _meter.Estimate(window, now);
+        }
+    }
+
+    /// <summary>The reconciliation counters of this worker on a pool (created on first use, at attach time).</summary>
+    public PoolCounters ForPool(string pool)
+    {
+        lock (_poolsLock)
+        {
+            if (!_pools.TryGetValue(pool, out var counters))
+            {
+                counters = new PoolCounters(pool);
+                _pools.Add(pool, counters);
+            }
+
+            return counters;
+        }
+    }
+
+    /// <summary>A copy of the per-pool counters.</summary>
+    public IReadOnlyList<PoolCounters> Pools()
+    {
+        lock (_poolsLock)
+        {
+            return [.. _pools.Values];
+        }
+    }
+
+    internal void SessionOpened() => Interlocked.Increment(ref _sessions);
+
+    internal void SessionClosed() => Interlocked.Decrement(ref _sessions);
+
+    internal static void AddDouble(ref double target, double value)
+    {
+        var current = Volatile.Read(ref target);
+        while (true)
+        {
+            var seen = Interlocked.CompareExchange(ref target, current + value, current);
+            if (seen.Equals(current))
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+}
+
+/// <summary>
+/// Reconciliation of one worker on one pool: shares the proxy accepted locally, forwarded, and what the pool said.
+/// <see cref="Gap"/> = forwarded − (pool accepted + pool rejected) − in flight: a share that was acked to the miner
+/// and never confirmed upstream shows here.
+/// </summary>
+public sealed class PoolCounters(string pool)
+{
+    private long _accepted;
+    private long _forwarded;
+    private long _poolAccepted;
+    private long _poolRejected;
+    private long _lost;
+    private long _inFlight;
+    private double _acceptedDifficulty;
+
+    /// <summary>The pool's name.</summary>
+    public string Pool { get; } = pool;
+
+    /// <summary>Shares the proxy accepted (at the miner's target) while on this pool.</summary>
+    public long Accepted => Volatile.Read(ref _accepted);
+
+    /// <summary>Difficulty-weighted sum of <see cref="Accepted"/>.</summary>
+    public double AcceptedDifficulty => Volatile.Read(ref _acceptedDifficulty);
+
+    /// <summary>Shares sent to the pool.</summary>
+    public long Forwarded => Volatile.Read(ref _forwarded);
+
+    /// <summary>Forwarded shares the pool accepted.</summary>
+    public long PoolAccepted => Volatile.Read(ref _poolAccepted);
+
+    /// <summary>Forwarded shares the pool rejected.</summary>
+    public long PoolRejected => Volatile.Read(ref _poolRejected);
+
+    /// <summary>Forwarded shares with no verdict because the connection dropped and they could not be re-sent.</summary>
+    public long Lost => Volatile.Read(ref _lost);
+
+    /// <summary>Forwarded shares awaiting a verdict now.</summary>
+    public long InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>Forwarded shares the pool never ruled on and that are not in flight (should stay 0).</summary>
+    public long Gap => Forwarded - PoolAccepted - PoolRejected - InFlight;
+
+    internal void OnAccepted(double difficulty)
+    {
+        Interlocked.Increment(ref _accepted);
+        WorkerStats.AddDouble(ref _acceptedDifficulty, difficulty);
+    }
+
+    internal void OnForwarded()
+    {
+        Interlocked.Increment(ref _forwarded);
+        Interlocked.Increment(ref _inFlight);
+    }
+
+    internal void OnVerdict(bool accepted)
+    {
+        Interlocked.Decrement(ref _inFlight);
+        Interlocked.Increment(ref accepted ? ref _poolAccepted : ref _poolRejected);
+    }
+
+    internal void OnLost()
+    {
+        Interlocked.Decrement(ref _inFlight);
+        Interlocked.Increment(ref _lost);
+    }
+}

@@ -1,0 +1,229 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace StratumProxy.Proxy.Configuration;
+
+/// <summary>The <c>Proxy</c> section: where miners connect, which pools they are carried to, and the limits.</summary>
+public sealed class ProxyOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string SectionName = "Proxy";
+
+    /// <summary>Endpoints miners connect to. Each maps to a pool group.</summary>
+    [ValidateEnumeratedItems]
+    public List<ListenerOptions> Listeners { get; set; } = [];
+
+    /// <summary>Upstream pools, in any order (priority decides).</summary>
+    [ValidateEnumeratedItems]
+    public List<PoolOptions> Pools { get; set; } = [];
+
+    /// <summary>Per-miner-session limits and extranonce sizes.</summary>
+    [ValidateObjectMembers]
+    public MinerOptions Miners { get; set; } = new();
+
+    /// <summary>Vardiff settings.</summary>
+    [ValidateObjectMembers]
+    public DifficultyOptions Difficulty { get; set; } = new();
+
+    /// <summary>Failover and reconnect settings (checked by <see cref="ProxyOptionsValidator"/>).</summary>
+    public FailoverOptions Failover { get; set; } = new();
+
+    /// <summary>Rigs pinned to a pool by worker name: <c>"worker": "pool name"</c>.</summary>
+    public Dictionary<string, string> Pins { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>At most this many distinct worker label values in metrics; the rest report as <c>other</c>.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxWorkerSeries { get; set; } = 10_000;
+}
+
+/// <summary>Whether a listener expects the HAProxy PROXY protocol header.</summary>
+public enum ProxyProtocolMode
+{
+    /// <summary>No header; the socket's peer is the rig.</summary>
+    None,
+
+    /// <summary>Use the header when present.</summary>
+    Optional,
+
+    /// <summary>Every connection must start with the header.</summary>
+    Required,
+}
+
+/// <summary>One miner-facing listener.</summary>
+public sealed class ListenerOptions
+{
+    /// <summary>A short name for logs and metrics.</summary>
+    [Required]
+    public string Name { get; set; } = "default";
+
+    /// <summary><c>HOST:PORT</c>; <c>0.0.0.0</c> or <c>[::]</c> for all interfaces.</summary>
+    [Required]
+    public string Endpoint { get; set; } = "0.0.0.0:3333";
+
+    /// <summary>The pool group miners on this listener are routed to.</summary>
+    [Required]
+    public string PoolGroup { get; set; } = "default";
+
+    /// <summary>HAProxy PROXY protocol handling.</summary>
+    public ProxyProtocolMode ProxyProtocol { get; set; } = ProxyProtocolMode.None;
+}
+
+/// <summary>How miners share upstream connections.</summary>
+public enum PoolMode
+{
+    /// <summary>Many miners share one upstream connection, each with its own extranonce slice.</summary>
+    Aggregating,
+
+    /// <summary>One upstream connection per miner.</summary>
+    Passthrough,
+}
+
+/// <summary>How the worker name a pool sees is formed.</summary>
+public enum WorkerNaming
+{
+    /// <summary>The pool's configured account plus the miner's worker suffix: <c>account.rig42</c>.</summary>
+    AccountPlusWorker,
+
+    /// <summary>The miner's own <c>account.worker</c>, unchanged (identity pass-through).</summary>
+    Miner,
+
+    /// <summary>The configured account for every miner.</summary>
+    Fixed,
+}
+
+/// <summary>One upstream pool.</summary>
+public sealed class PoolOptions
+{
+    /// <summary>A short unique name (logs, metrics, the switch API).</summary>
+    [Required]
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary><c>stratum+tcp://host:port</c> or <c>stratum+ssl://host:port</c>.</summary>
+    [Required]
+    public string Url { get; set; } = string.Empty;
+
+    /// <summary>The pool account (often <c>account</c> or <c>account.worker</c>).</summary>
+    public string User { get; set; } = string.Empty;
+
+    /// <summary>The pool password (usually <c>x</c>).</summary>
+    public string Password { get; set; } = "x";
+
+    /// <summary>Lower is preferred; failover goes to the next priority.</summary>
+    public int Priority { get; set; }
+
+    /// <summary>Share of the group's hashrate among pools of the same priority.</summary>
+    [Range(0.0, 1_000_000.0)]
+    public double Weight { get; set; } = 1;
+
+    /// <summary>Absolute hashrate target in TH/s for this pool within its group (0 = use weight).</summary>
+    [Range(0.0, 1e12)]
+    public double TargetTerahashes { get; set; }
+
+    /// <summary>The pool group this pool belongs to.</summary>
+    public string Group { get; set; } = "default";
+
+    /// <summary>Aggregating (default) or passthrough.</summary>
+    public PoolMode Mode { get; set; } = PoolMode.Aggregating;
+
+    /// <summary>How the upstream worker name is formed.</summary>
+    public WorkerNaming WorkerNaming { get; set; } = WorkerNaming.AccountPlusWorker;
+
+    /// <summary>Accept a TLS certificate that does not validate (self-signed pool). Off by default.</summary>
+    public bool AllowInvalidCertificate { get; set; }
+
+    /// <summary>Ask the pool for BIP310 version rolling.</summary>
+    public bool VersionRolling { get; set; } = true;
+}
+
+/// <summary>Per-miner-session limits.</summary>
+public sealed class MinerOptions
+{
+    /// <summary>The longest line a miner may send (bytes).</summary>
+    [Range(256, 1 << 20)]
+    public int MaxLineLength { get; set; } = 16 * 1024;
+
+    /// <summary>Bytes of each miner's extranonce1 (its slice of the pool's extranonce2 space).</summary>
+    [Range(1, 4)]
+    public int Extranonce1Size { get; set; } = 2;
+
+    /// <summary>The extranonce2 size miners are told (at most 8 for cgminer-era firmware).</summary>
+    [Range(1, 8)]
+    public int Extranonce2Size { get; set; } = 4;
+
+    /// <summary>Time allowed from connect to authorize.</summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A miner that sends nothing for this long is disconnected.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Submits awaiting a pool verdict, per session.</summary>
+    [Range(1, 100_000)]
+    public int MaxPendingSubmits { get; set; } = 1024;
+
+    /// <summary>Sustained submits per second, per session (a token bucket with one second of burst).</summary>
+    [Range(1.0, 1_000_000.0)]
+    public double MaxSubmitsPerSecond { get; set; } = 1000;
+
+    /// <summary>Miner connections across all listeners.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxConnections { get; set; } = 100_000;
+
+    /// <summary>Largest ntime drift allowed ahead of the job's ntime (seconds).</summary>
+    [Range(0, 86_400)]
+    public int MaxNTimeRollSeconds { get; set; } = 7200;
+}
+
+/// <summary>Vardiff settings.</summary>
+public sealed class DifficultyOptions
+{
+    /// <summary>Difficulty a new miner starts at.</summary>
+    [Range(1e-9, 1e15)]
+    public double Start { get; set; } = 16384;
+
+    /// <summary>Lowest difficulty (fractions allowed, for test rigs and CPU miners).</summary>
+    [Range(1e-9, 1e15)]
+    public double Min { get; set; } = 1;
+
+    /// <summary>Highest difficulty.</summary>
+    [Range(1e-9, 1e15)]
+    public double Max { get; set; } = 1e12;
+
+    /// <summary>Wanted seconds between shares.</summary>
+    [Range(0.1, 3600.0)]
+    public double TargetShareSeconds { get; set; } = 10;
+
+    /// <summary>Minimum time between retargets.</summary>
+    public TimeSpan RetargetInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Allowed deviation from the target interval before a retarget, in percent.</summary>
+    [Range(0.0, 100.0)]
+    public double VariancePercent { get; set; } = 30;
+
+    /// <summary>Send difficulties rounded to powers of two (firmware compatibility).</summary>
+    public bool PowerOfTwo { get; set; } = true;
+}
+
+/// <summary>Failover and reconnect settings.</summary>
+public sealed class FailoverOptions
+{
+    /// <summary>First reconnect delay.</summary>
+    public TimeSpan BackoffBase { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest reconnect delay.</summary>
+    public TimeSpan BackoffMax { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Move miners back to a higher-priority pool once it has recovered.</summary>
+    public bool FailBack { get; set; } = true;
+
+    /// <summary>How long a recovered pool must stay healthy before miners move back.</summary>
+    public TimeSpan FailBackDelay { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Time to wait for a pool's subscribe/authorize answers.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>When no new job arrives for this long, miners get the last job again with a fresh ntime.</summary>
+    public TimeSpan JobKeepalive { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>A submit the pool has not answered in this time counts as an error.</summary>
+    public TimeSpan SubmitTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,120 @@
+using Microsoft.Extensions.Options;
+
+namespace StratumProxy.Proxy.Configuration;
+
+/// <summary>Attribute rules (ranges, required), generated at compile time.</summary>
+[OptionsValidator]
+public sealed partial class ProxyOptionsAttributeValidator : IValidateOptions<ProxyOptions>;
+
+/// <summary>
+/// Cross-field rules with messages that name the offending key, so an operator can fix the file from the log line.
+/// </summary>
+public sealed class ProxyOptionsValidator : IValidateOptions<ProxyOptions>
+{
+    private readonly ProxyOptionsAttributeValidator _attributes = new();
+
+    /// <inheritdoc/>
+    public ValidateOptionsResult Validate(string? name, ProxyOptions options)
+    {
+        var errors = new List<string>();
+        var attributes = _attributes.Validate(name, options);
+        if (attributes.Failed)
+        {
+            errors.AddRange(attributes.Failures ?? []);
+        }
+
+        if (options.Listeners.Count == 0)
+        {
+            errors.Add("Proxy:Listeners: at least one listener is needed (e.g. {\"Endpoint\": \"0.0.0.0:3333\"}).");
+        }
+
+        for (var i = 0; i < options.Listeners.Count; i++)
+        {
+            var listener = options.Listeners[i];
+            if (!EndpointParser.TryParse(listener.Endpoint, out _, out var reason))
+            {
+                errors.Add($"Proxy:Listeners:{i}:Endpoint '{listener.Endpoint}': {reason}");
+            }
+
+            if (!options.Pools.Any(p => string.Equals(p.Group, listener.PoolGroup, StringComparison.Ordinal)))
+            {
+                errors.Add($"Proxy:Listeners:{i}:PoolGroup '{listener.PoolGroup}': no pool has this Group.");
+            }
+        }
+
+        DuplicateNames(options.Listeners.Select(l => l.Name), "Proxy:Listeners", errors);
+        DuplicateNames(options.Listeners.Select(l => l.Endpoint), "Proxy:Listeners (Endpoint)", errors);
+
+        if (options.Pools.Count == 0)
+        {
+            errors.Add("Proxy:Pools: at least one pool is needed (e.g. {\"Name\": \"main\", \"Url\": \"stratum+tcp://pool:3333\", \"User\": \"account\"}).");
+        }
+
+        for (var i = 0; i < options.Pools.Count; i++)
+        {
+            var pool = options.Pools[i];
+            if (string.IsNullOrWhiteSpace(pool.Name))
+            {
+                errors.Add($"Proxy:Pools:{i}:Name: a pool needs a name.");
+            }
+
+            if (!PoolUrl.TryParse(pool.Url, out _, out var reason))
+            {
+                errors.Add($"Proxy:Pools:{i}:Url '{pool.Url}': {reason}");
+            }
+
+            if (pool.WorkerNaming != WorkerNaming.Miner && string.IsNullOrWhiteSpace(pool.User))
+            {
+                errors.Add($"Proxy:Pools:{i}:User: an account is needed unless WorkerNaming is Miner.");
+            }
+        }
+
+        DuplicateNames(options.Pools.Select(p => p.Name), "Proxy:Pools", errors);
+
+        foreach (var (worker, pool) in options.Pins)
+        {
+            if (!options.Pools.Any(p => string.Equals(p.Name, pool, StringComparison.Ordinal)))
+            {
+                errors.Add($"Proxy:Pins:{worker}: no pool is named '{pool}'.");
+            }
+        }
+
+        var d = options.Difficulty;
+        if (d.Min > d.Max)
+        {
+            errors.Add($"Proxy:Difficulty: Min ({d.Min}) is above Max ({d.Max}).");
+        }
+
+        if (d.Start < d.Min || d.Start > d.Max)
+        {
+            errors.Add($"Proxy:Difficulty:Start ({d.Start}) must lie between Min ({d.Min}) and Max ({d.Max}).");
+        }
+
+        var m = options.Miners;
+        if (m.HandshakeTimeout <= TimeSpan.Zero || m.IdleTimeout <= TimeSpan.Zero)
+        {
+            errors.Add("Proxy:Miners: HandshakeTimeout and IdleTimeout must be positive.");
+        }
+
+        var f = options.Failover;
+        if (f.BackoffBase <= TimeSpan.Zero || f.BackoffMax < f.BackoffBase)
+        {
+            errors.Add("Proxy:Failover: BackoffBase must be positive and not above BackoffMax.");
+        }
+
+        if (f.ConnectTimeout <= TimeSpan.Zero || f.SubmitTimeout <= TimeSpan.Zero || f.JobKeepalive <= TimeSpan.Zero)
+        {
+            errors.Add("Proxy:Failover: ConnectTimeout, SubmitTimeout and JobKeepalive must be positive.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void DuplicateNames(IEnumerable<string> names, string key, List<string> errors)
+    {
+        foreach (var group in names.GroupBy(n => n, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            errors.Add($"{key}: '{group.Key}' appears {group.Count()} times; names must be unique.");
+        }
+    }
+}

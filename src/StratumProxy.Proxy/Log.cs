@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Logging;
+
+namespace StratumProxy.Proxy;
+
+/// <summary>
+/// Source-generated log messages of the proxy. Event ids and method names are a contract with operators' log
+/// queries: add, never renumber.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Listening for miners on {Endpoint} ({Listener}, pool group {Group})")]
+    public static partial void Listening(ILogger logger, string listener, string endpoint, string group);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Debug, Message = "Miner {Session} connected from {Remote} on {Listener}")]
+    public static partial void MinerConnected(ILogger logger, long session, string? remote, string listener);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Miner {Session} ({Worker}) disconnected: {Reason}")]
+    public static partial void MinerDisconnected(ILogger logger, long session, string? worker, string reason);
+
+    [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Miner {Session} ({Worker}) sent a bad line: {Reason}")]
+    public static partial void MinerBadLine(ILogger logger, long session, string? worker, string reason);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "Miner {Session} authorized as {Worker} ({UserAgent})")]
+    public static partial void MinerAuthorized(ILogger logger, long session, string worker, string? userAgent);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "Connection from {Remote} on {Listener} refused: {Reason}")]
+    public static partial void ConnectionRefused(ILogger logger, string? remote, string listener, string reason);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "Miner session {Session} failed unexpectedly")]
+    public static partial void SessionFaulted(ILogger logger, long session, Exception exception);
+
+    [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "Block candidate from {Worker} on {Pool}: share difficulty {Difficulty}")]
+    public static partial void BlockCandidate(ILogger logger, string worker, string pool, double difficulty);
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "Pool {Pool} ready at {Url}: extranonce1 {Extranonce1}, extranonce2 size {Extranonce2Size}, difficulty {Difficulty}, version mask {VersionMask:x8}")]
+    public static partial void PoolReady(ILogger logger, string pool, string url, string extranonce1, int extranonce2Size, double difficulty, uint versionMask);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "Pool {Pool} at {Url}: connection failed ({Reason}); retrying in {Delay}")]
+    public static partial void PoolConnectFailed(ILogger logger, string pool, string url, string reason, TimeSpan delay);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Pool {Pool} disconnected: {Reason}")]
+    public static partial void PoolDisconnected(ILogger logger, string pool, string reason);
+
+    [LoggerMessage(EventId = 203, Level = LogLevel.Error, Message = "Pool {Pool} refused: {Reason}")]
+    public static partial void PoolRefused(ILogger logger, string pool, string reason);
+
+    [LoggerMessage(EventId = 204, Level = LogLevel.Warning, Message = "Pool {Pool} sent a bad line: {Reason}")]
+    public static partial void PoolBadLine(ILogger logger, string pool, string reason);
+
+    [LoggerMessage(EventId = 205, Level = LogLevel.Information, Message = "Pool {Pool} says: {Message}")]
+    public static partial void PoolMessage(ILogger logger, string pool, string message);
+
+    [LoggerMessage(EventId = 206, Level = LogLevel.Information, Message = "Pool {Pool} asks to reconnect to {Host}:{Port} in {Wait} s")]
+    public static partial void PoolReconnectRequested(ILogger logger, string pool, string host, int port, int wait);
+
+    [LoggerMessage(EventId = 207, Level = LogLevel.Warning, Message = "Pool {Pool} rejected authorization of worker {Worker}")]
+    public static partial void PoolAuthorizeRejected(ILogger logger, string pool, string worker);
+
+    [LoggerMessage(EventId = 208, Level = LogLevel.Warning, Message = "{Count} in-flight shares on {Pool} were lost with the connection and answered to their miners")]
+    public static partial void SharesLost(ILogger logger, string pool, int count);
+
+    [LoggerMessage(EventId = 209, Level = LogLevel.Information, Message = "{Count} in-flight shares re-sent to {Pool} after it resumed the session")]
+    public static partial void SharesResent(ILogger logger, string pool, int count);
+
+    [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Moved {Count} miners from {From} to {To} ({Reason})")]
+    public static partial void MinersMoved(ILogger logger, int count, string from, string to, string reason);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "No pool of group {Group} is ready; {Count} miners wait for work")]
+    public static partial void NoPoolReady(ILogger logger, string group, int count);
+}

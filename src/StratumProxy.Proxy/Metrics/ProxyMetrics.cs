@@ -1,0 +1,145 @@
+using Prometheus;
+
+namespace StratumProxy.Proxy.Metrics;
+
+/// <summary>
+/// Every Prometheus series the proxy exports (prefix <c>stratumproxy_</c>, base units, <c>_total</c> counters).
+/// Labelled children are resolved once per session or upstream and kept; nothing here is looked up per share.
+/// Worker labels are capped (<see cref="WorkerLabel"/>): past the cap, new workers report as <c>other</c>.
+/// </summary>
+public sealed class ProxyMetrics
+{
+    private readonly int _maxWorkerSeries;
+    private readonly HashSet<string> _workers = new(StringComparer.Ordinal);
+    private readonly Lock _workersLock = new();
+
+    /// <summary>Creates the series in the given factory (a fresh registry in tests, the default one in the host).</summary>
+    public ProxyMetrics(IMetricFactory factory, int maxWorkerSeries = 10_000)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        _maxWorkerSeries = maxWorkerSeries;
+        MinerConnections = factory.CreateGauge("stratumproxy_miner_connections", "Miner connections open now.", ["listener"]);
+        MinerConnectionsTotal = factory.CreateCounter("stratumproxy_miner_connections_total", "Miner connections accepted.", ["listener"]);
+        MinerDisconnects = factory.CreateCounter("stratumproxy_miner_disconnects_total", "Miner connections closed, by reason.", ["reason"]);
+        MinerConnectionsRefused = factory.CreateCounter("stratumproxy_miner_connections_refused_total", "Miner connections refused before a session started, by reason.", ["listener", "reason"]);
+        Shares = factory.CreateCounter("stratumproxy_shares_total", "Shares submitted by miners, by result.", ["worker", "pool", "result"]);
+        ShareDifficulty = factory.CreateCounter("stratumproxy_share_difficulty_total", "Sum of the difficulty of accepted shares (difficulty-1 units).", ["worker", "pool"]);
+        WorkerHashrate = factory.CreateGauge("stratumproxy_worker_hashrate_hashes_per_second", "Hashrate estimated from difficulty-weighted shares.", ["worker", "window"]);
+        WorkerLastShare = factory.CreateGauge("stratumproxy_worker_last_share_timestamp_seconds", "Unix time of the worker's last accepted share.", ["worker"]);
+        WorkerDifficulty = factory.CreateGauge("stratumproxy_worker_difficulty", "The difficulty the worker is mining at.", ["worker"]);
+        PoolUp = factory.CreateGauge("stratumproxy_pool_up", "1 when the pool connection is subscribed and authorized.", ["pool"]);
+        PoolHealth = factory.CreateGauge("stratumproxy_pool_health_score", "Pool health from latency, rejects and errors (0..1).", ["pool"]);
+        PoolDifficulty = factory.CreateGauge("stratumproxy_pool_difficulty", "The pool's share difficulty on its primary connection.", ["pool"]);
+        PoolMiners = factory.CreateGauge("stratumproxy_pool_miners", "Miners routed to the pool now.", ["pool"]);
+        PoolSubmitLatency = factory.CreateHistogram(
+            "stratumproxy_pool_submit_latency_seconds",
+            "Time from forwarding a share to the pool's verdict.",
+            new HistogramConfiguration { LabelNames = ["pool"], Buckets = Histogram.ExponentialBuckets(0.005, 2, 12) });
+        PoolShares = factory.CreateCounter("stratumproxy_pool_shares_total", "Shares forwarded to the pool, by verdict (accepted, rejected, lost, resent).", ["pool", "result"]);
+        UpstreamReconnects = factory.CreateCounter("stratumproxy_upstream_reconnects_total", "Upstream connections (re)established.", ["pool"]);
+        UpstreamConnectFailures = factory.CreateCounter("stratumproxy_upstream_connect_failures_total", "Failed attempts to connect, subscribe or authorize upstream, by reason.", ["pool", "reason"]);
+        UpstreamRefused = factory.CreateCounter("stratumproxy_upstream_refused_total", "Upstream sessions refused by the proxy (e.g. extranonce2 too small).", ["pool"]);
+        ProtocolErrors = factory.CreateCounter("stratumproxy_protocol_errors_total", "Lines that could not be parsed or were not allowed, by peer side and kind.", ["side", "kind"]);
+        BlocksFound = factory.CreateCounter("stratumproxy_block_candidates_total", "Shares that met the network target.", ["pool"]);
+        ReconciliationGap = factory.CreateGauge("stratumproxy_share_reconciliation_gap", "Shares forwarded to a pool that have no pool verdict yet, or were lost (per worker and pool).", ["worker", "pool"]);
+        PoolSwitches = factory.CreateCounter("stratumproxy_pool_switches_total", "Miners moved between pools, by reason (failover, failback, api, balance).", ["reason"]);
+        SlowConsumers = factory.CreateCounter("stratumproxy_miner_slow_consumer_total", "Miners disconnected because they did not read their jobs.");
+    }
+
+    /// <summary>Open miner connections.</summary>
+    public Gauge MinerConnections { get; }
+
+    /// <summary>Accepted miner connections.</summary>
+    public Counter MinerConnectionsTotal { get; }
+
+    /// <summary>Miner disconnects by reason.</summary>
+    public Counter MinerDisconnects { get; }
+
+    /// <summary>Connections refused before a session (limit, PROXY header).</summary>
+    public Counter MinerConnectionsRefused { get; }
+
+    /// <summary>Shares by worker, pool and result.</summary>
+    public Counter Shares { get; }
+
+    /// <summary>Accepted difficulty sum.</summary>
+    public Counter ShareDifficulty { get; }
+
+    /// <summary>Hashrate per worker and window (set on scrape).</summary>
+    public Gauge WorkerHashrate { get; }
+
+    /// <summary>Last accepted share time per worker.</summary>
+    public Gauge WorkerLastShare { get; }
+
+    /// <summary>Current difficulty per worker.</summary>
+    public Gauge WorkerDifficulty { get; }
+
+    /// <summary>Pool connection state.</summary>
+    public Gauge PoolUp { get; }
+
+    /// <summary>Pool health score.</summary>
+    public Gauge PoolHealth { get; }
+
+    /// <summary>Pool difficulty.</summary>
+    public Gauge PoolDifficulty { get; }
+
+    /// <summary>Miners per pool.</summary>
+    public Gauge PoolMiners { get; }
+
+    /// <summary>Submit round trip to the pool.</summary>
+    public Histogram PoolSubmitLatency { get; }
+
+    /// <summary>Forwarded shares by verdict.</summary>
+    public Counter PoolShares { get; }
+
+    /// <summary>Upstream (re)connects.</summary>
+    public Counter UpstreamReconnects { get; }
+
+    /// <summary>Upstream connect failures by reason.</summary>
+    public Counter UpstreamConnectFailures { get; }
+
+    /// <summary>Upstream sessions the proxy refused.</summary>
+    public Counter UpstreamRefused { get; }
+
+    /// <summary>Protocol errors by side and kind.</summary>
+    public Counter ProtocolErrors { get; }
+
+    /// <summary>Block candidates.</summary>
+    public Counter BlocksFound { get; }
+
+    /// <summary>Forwarded-but-unconfirmed shares per worker and pool.</summary>
+    public Gauge ReconciliationGap { get; }
+
+    /// <summary>Pool switches by reason.</summary>
+    public Counter PoolSwitches { get; }
+
+    /// <summary>Slow-consumer disconnects.</summary>
+    public Counter SlowConsumers { get; }
+
+    /// <summary>
+    /// The label value for a worker: its name while fewer than the configured maximum of distinct workers have been
+    /// seen, else <c>other</c>. Called once per authorize, not per share.
+    /// </summary>
+    public string WorkerLabel(string worker)
+    {
+        if (string.IsNullOrEmpty(worker))
+        {
+            return "unknown";
+        }
+
+        lock (_workersLock)
+        {
+            if (_workers.Contains(worker))
+            {
+                return worker;
+            }
+
+            if (_workers.Count >= _maxWorkerSeries)
+            {
+                return "other";
+            }
+
+            _workers.Add(worker);
+            return worker;
+        }
+    }
+}

@@ -1,0 +1,182 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Sessions;
+using StratumProxy.Proxy.Transport;
+
+namespace StratumProxy.Proxy.Routing;
+
+/// <summary>
+/// Accepts miners on every configured listener: bind (fails fast on a bad or busy address), accept, wrap, run the
+/// session, always dispose. Enforces the connection cap before a session is created, and drains sessions on stop.
+/// </summary>
+public sealed class MinerListener : IAsyncDisposable
+{
+    private readonly ProxyEngine _engine;
+    private readonly ILogger _logger;
+    private readonly List<(ListenerOptions Options, Socket Socket)> _bound = [];
+    private readonly ConcurrentDictionary<long, Task> _running = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _acceptLoops = [];
+    private int _connections;
+    private int _disposed;
+
+    /// <summary>Creates the listener set for an engine.</summary>
+    public MinerListener(ProxyEngine engine, ILogger logger)
+    {
+        _engine = engine;
+        _logger = logger;
+    }
+
+    /// <summary>The addresses actually bound (port 0 resolved), in listener order.</summary>
+    public IReadOnlyList<IPEndPoint> Endpoints => [.. _bound.Select(b => (IPEndPoint)b.Socket.LocalEndPoint!)];
+
+    /// <summary>Miner connections open now.</summary>
+    public int Connections => Volatile.Read(ref _connections);
+
+    /// <summary>Binds every listener; throws with the endpoint named when one cannot be bound.</summary>
+    public void Bind(IEnumerable<ListenerOptions> listeners)
+    {
+        ArgumentNullException.ThrowIfNull(listeners);
+        foreach (var listener in listeners)
+        {
+            if (!EndpointParser.TryParse(listener.Endpoint, out var endpoint, out var reason))
+            {
+                throw new InvalidOperationException($"Listener '{listener.Name}': {reason}");
+            }
+
+            try
+            {
+                var socket = SocketTransport.Bind(endpoint);
+                _bound.Add((listener, socket));
+                var bound = socket.LocalEndPoint!.ToString()!;
+                Log.Listening(_logger, listener.Name, bound, listener.PoolGroup);
+            }
+            catch (SocketException ex)
+            {
+                throw new InvalidOperationException($"Listener '{listener.Name}' cannot bind {listener.Endpoint}: {ex.SocketErrorCode} ({ex.Message})", ex);
+            }
+        }
+    }
+
+    /// <summary>Starts the accept loops.</summary>
+    public void Start()
+    {
+        foreach (var (options, socket) in _bound)
+        {
+            _acceptLoops.Add(AcceptLoopAsync(options, socket, _stopping.Token));
+        }
+    }
+
+    private async Task AcceptLoopAsync(ListenerOptions listener, Socket socket, CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await socket.AcceptAsync(stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                // A connection reset between SYN and accept: nothing to do but take the next one.
+                continue;
+            }
+
+            OnAccepted(listener, client, stopping);
+        }
+    }
+
+    private void OnAccepted(ListenerOptions listener, Socket client, CancellationToken stopping)
+    {
+        var metrics = _engine.Metrics;
+        var max = _engine.Options.Miners.MaxConnections;
+        if (Interlocked.Increment(ref _connections) > max)
+        {
+            Interlocked.Decrement(ref _connections);
+            metrics.MinerConnectionsRefused.WithLabels(listener.Name, "connection_limit").Inc();
+            var remote = client.RemoteEndPoint?.ToString();
+            Log.ConnectionRefused(_logger, remote, listener.Name, $"connection limit {max} reached");
+            client.Dispose();
+            return;
+        }
+
+        ProxyConnection connection;
+        try
+        {
+            connection = SocketTransport.WrapAccepted(client, _engine.Options.Miners.MaxLineLength);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            Interlocked.Decrement(ref _connections);
+            client.Dispose();
+            return;
+        }
+
+        var session = new MinerSession(connection, listener, _engine.Sessions);
+        metrics.MinerConnections.WithLabels(listener.Name).Inc();
+        metrics.MinerConnectionsTotal.WithLabels(listener.Name).Inc();
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            var remote = connection.RemoteEndPoint?.ToString();
+            Log.MinerConnected(_logger, session.Id, remote, listener.Name);
+        }
+        _engine.Track(session);
+        _running[session.Id] = RunSessionAsync(session, listener, stopping);
+    }
+
+    private async Task RunSessionAsync(MinerSession session, ListenerOptions listener, CancellationToken stopping)
+    {
+        await Task.Yield();
+        try
+        {
+            await session.RunAsync(stopping).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // A bug in one session must never reach the host or other sessions.
+            Log.SessionFaulted(_logger, session.Id, ex);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _connections);
+            _engine.Metrics.MinerConnections.WithLabels(listener.Name).Dec();
+            _engine.OnClosed(session);
+            _running.TryRemove(session.Id, out _);
+        }
+    }
+
+    /// <summary>Stops accepting, closes every session and waits for them.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        foreach (var (_, socket) in _bound)
+        {
+            socket.Dispose();
+        }
+
+        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
+        foreach (var session in _engine.MinerSessions)
+        {
+            session.Close("proxy stopping");
+        }
+
+        await Task.WhenAll(_running.Values).ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,520 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using StratumProxy.Proxy.Accounting;
+using StratumProxy.Proxy.Components;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Metrics;
+using StratumProxy.Proxy.Sessions;
+using StratumProxy.Proxy.Upstream;
+using StratumProxy.Stratum.Mining;
+
+namespace StratumProxy.Proxy.Routing;
+
+/// <summary>
+/// The running proxy: pools and their connections, the miner sessions, and the routing between them (priority
+/// failover and fail-back, weights and TH/s targets within a tier, pins, and the pool switch API). One periodic
+/// tick drives timeouts, keepalives and moves, so nothing per share waits on routing.
+/// </summary>
+public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<long, MinerSession> _sessions = new();
+    private readonly ConcurrentDictionary<string, string> _overrides = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PoolRuntime> _pools = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, CancellationTokenSource> _poolStops = new(StringComparer.Ordinal);
+    private readonly List<Task> _poolTasks = [];
+    private readonly Lock _poolsLock = new();
+    private readonly UpstreamContext _upstreamContext;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, long> _noPoolLogged = new(StringComparer.Ordinal);
+    private Task? _tick;
+    private int _disposed;
+
+    /// <summary>Creates the engine; nothing connects until <see cref="Start"/>.</summary>
+    public ProxyEngine(ProxyOptions options, TimeProvider time, ILogger logger, ProxyMetrics metrics, ShareHasher? hasher = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Time = time;
+        _logger = logger;
+        Metrics = metrics;
+        Jobs = new JobRegistry();
+        Ledger = new ShareLedger(time, metrics);
+        _upstreamContext = new UpstreamContext(time, logger, metrics, Jobs, options.Miners.Extranonce1Size, options.Miners.Extranonce2Size, 256 * 1024);
+        Sessions = new SessionContext(time, logger, metrics, Ledger, Jobs, new ExtranonceAllocator(options.Miners.Extranonce1Size), hasher ?? ShareHasher.Default, this)
+        {
+            Options = options,
+        };
+    }
+
+    /// <summary>The clock.</summary>
+    public TimeProvider Time { get; }
+
+    /// <summary>Metrics.</summary>
+    public ProxyMetrics Metrics { get; }
+
+    /// <summary>Per-rig books.</summary>
+    public ShareLedger Ledger { get; }
+
+    /// <summary>Live jobs.</summary>
+    public JobRegistry Jobs { get; }
+
+    /// <summary>What sessions share (including the current options).</summary>
+    public SessionContext Sessions { get; }
+
+    /// <summary>The options in force.</summary>
+    public ProxyOptions Options => Sessions.Options;
+
+    /// <summary>Open miner sessions.</summary>
+    public ICollection<MinerSession> MinerSessions => _sessions.Values;
+
+    /// <summary>The pools, by name.</summary>
+    public IReadOnlyList<PoolRuntime> Pools
+    {
+        get
+        {
+            lock (_poolsLock)
+            {
+                return [.. _pools.Values];
+            }
+        }
+    }
+
+    /// <summary>Starts the pool connections and the tick.</summary>
+    public void Start()
+    {
+        foreach (var pool in Options.Pools)
+        {
+            AddPool(pool);
+        }
+
+        _tick = TickLoopAsync(_stopping.Token);
+    }
+
+    /// <summary>Applies a validated configuration while running: limits, pins, difficulty bounds, pools added or removed.</summary>
+    public void ApplyOptions(ProxyOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var previous = Sessions.Options;
+        Sessions.Options = options;
+        var wanted = options.Pools.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        List<string> removed;
+        lock (_poolsLock)
+        {
+            removed = [.. _pools.Keys.Where(name => !wanted.ContainsKey(name) || Changed(_pools[name].Options, wanted[name]))];
+        }
+
+        foreach (var name in removed)
+        {
+            RemovePool(name);
+        }
+
+        foreach (var pool in options.Pools)
+        {
+            bool exists;
+            lock (_poolsLock)
+            {
+                exists = _pools.ContainsKey(pool.Name);
+                if (exists)
+                {
+                    _pools[pool.Name].Failover = options.Failover;
+                }
+            }
+
+            if (!exists)
+            {
+                AddPool(pool);
+            }
+        }
+
+        if (previous.Miners.Extranonce1Size != options.Miners.Extranonce1Size || previous.Miners.Extranonce2Size != options.Miners.Extranonce2Size)
+        {
+            // Extranonce sizes are fixed for the process: a miner's m and n must not change under it.
+            Sessions.Options.Miners.Extranonce1Size = previous.Miners.Extranonce1Size;
+            Sessions.Options.Miners.Extranonce2Size = previous.Miners.Extranonce2Size;
+        }
+    }
+
+    /// <inheritdoc/>
+    public void OnAuthorized(MinerSession session)
+    {
+        _sessions[session.Id] = session;
+        Assign(session, "assign");
+    }
+
+    /// <inheritdoc/>
+    public void OnClosed(MinerSession session)
+    {
+        _sessions.TryRemove(session.Id, out _);
+        lock (_poolsLock)
+        {
+            foreach (var pool in _pools.Values)
+            {
+                if (pool.Options.Mode == PoolMode.Passthrough)
+                {
+                    pool.CloseDedicated(session);
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public int Switch(string poolName, Func<MinerSession, bool> select, bool pin)
+    {
+        ArgumentNullException.ThrowIfNull(select);
+        PoolRuntime? pool;
+        lock (_poolsLock)
+        {
+            _pools.TryGetValue(poolName, out pool);
+        }
+
+        if (pool is null)
+        {
+            throw new ArgumentException($"No pool is named '{poolName}'.", nameof(poolName));
+        }
+
+        var moved = 0;
+        foreach (var session in _sessions.Values)
+        {
+            if (session.Worker is null || !select(session))
+            {
+                continue;
+            }
+
+            if (pin)
+            {
+                _overrides[session.Worker] = poolName;
+            }
+
+            if (pool.IsReady && Move(session, pool, "api"))
+            {
+                moved++;
+            }
+        }
+
+        return moved;
+    }
+
+    /// <inheritdoc/>
+    public void Unpin(string worker) => _overrides.TryRemove(worker, out _);
+
+    /// <summary>The pool a worker is pinned to by the switch API or config, if any.</summary>
+    public string? PinnedPool(string worker) =>
+        _overrides.TryGetValue(worker, out var pool) ? pool : Options.Pins.TryGetValue(worker, out var configured) ? configured : null;
+
+    /// <summary>Runs one tick now (tests drive it with a fake clock).</summary>
+    public void Tick()
+    {
+        var now = Time.GetTimestamp();
+        foreach (var session in _sessions.Values)
+        {
+            session.Tick(now);
+        }
+
+        foreach (var pool in Pools)
+        {
+            pool.Tick(now);
+            Metrics.PoolHealth.WithLabels(pool.Options.Name).Set(pool.Health.Score);
+        }
+
+        Rebalance();
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var session in _sessions.Values)
+        {
+            if (session.PoolName is { } name)
+            {
+                counts[name] = counts.GetValueOrDefault(name) + 1;
+            }
+        }
+
+        foreach (var pool in Pools)
+        {
+            Metrics.PoolMiners.WithLabels(pool.Options.Name).Set(counts.GetValueOrDefault(pool.Options.Name));
+        }
+    }
+
+    /// <summary>Registers a session that has not authorized yet, so its timeouts are enforced.</summary>
+    public void Track(MinerSession session) => _sessions[session.Id] = session;
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        List<Task> tasks;
+        lock (_poolsLock)
+        {
+            foreach (var stop in _poolStops.Values)
+            {
+                stop.Cancel();
+            }
+
+            tasks = [.. _poolTasks];
+        }
+
+        if (_tick is not null)
+        {
+            tasks.Add(_tick);
+        }
+
+        try
+        {
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+
+        lock (_poolsLock)
+        {
+            foreach (var stop in _poolStops.Values)
+            {
+                stop.Dispose();
+            }
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task TickLoopAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), Time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping).ConfigureAwait(false))
+            {
+                Tick();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private void Rebalance()
+    {
+        foreach (var session in _sessions.Values)
+        {
+            if (session.Worker is null)
+            {
+                continue;
+            }
+
+            var current = session.PoolName is { } name ? Find(name) : null;
+            var desired = Choose(session, current);
+            if (desired is null)
+            {
+                if (current is null || !current.IsReady)
+                {
+                    NoPool(session.Listener.PoolGroup);
+                }
+
+                continue;
+            }
+
+            if (desired != current)
+            {
+                var reason = current is null ? "assign" : !current.IsReady ? "failover" : PinnedPool(session.Worker) is not null ? "pin" : "failback";
+                Move(session, desired, reason);
+            }
+        }
+    }
+
+    private void Assign(MinerSession session, string reason)
+    {
+        var pool = Choose(session, null);
+        if (pool is null)
+        {
+            NoPool(session.Listener.PoolGroup);
+            return;
+        }
+
+        Move(session, pool, reason);
+    }
+
+    /// <summary>
+    /// The pool a session should be on. Sticky: a session stays where it is while that pool is ready, unless a pin
+    /// says otherwise or a better-priority pool has been ready for the fail-back delay.
+    /// </summary>
+    private PoolRuntime? Choose(MinerSession session, PoolRuntime? current)
+    {
+        var pinned = session.Worker is { } worker ? PinnedPool(worker) : null;
+        if (pinned is not null && Find(pinned) is { IsReady: true } pin)
+        {
+            return pin;
+        }
+
+        var group = session.Listener.PoolGroup;
+        var candidates = Pools.Where(p => string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.IsReady).ToList();
+        if (candidates.Count == 0)
+        {
+            return current is { IsReady: true } ? current : null;
+        }
+
+        var bestPriority = candidates.Min(p => p.Options.Priority);
+        if (current is { IsReady: true } && current.Options.Group == group && pinned is null)
+        {
+            if (current.Options.Priority <= bestPriority || !Options.Failover.FailBack)
+            {
+                return current;
+            }
+
+            // Fail back only to a pool that has stayed up for the delay.
+            var better = candidates.Where(p => p.Options.Priority < current.Options.Priority && p.ReadyFor >= Options.Failover.FailBackDelay).ToList();
+            if (better.Count == 0)
+            {
+                return current;
+            }
+
+            candidates = better;
+            bestPriority = candidates.Min(p => p.Options.Priority);
+        }
+
+        var tier = candidates.Where(p => p.Options.Priority == bestPriority).ToList();
+        return tier.Count == 1 ? tier[0] : ByShare(tier);
+    }
+
+    /// <summary>Within one priority tier: the pool furthest below its share (TH/s target, else weight).</summary>
+    private PoolRuntime ByShare(List<PoolRuntime> tier)
+    {
+        var now = Time.GetTimestamp();
+        var load = tier.ToDictionary(p => p.Options.Name, _ => 0.0, StringComparer.Ordinal);
+        foreach (var session in _sessions.Values)
+        {
+            if (session.PoolName is { } name && load.ContainsKey(name))
+            {
+                var rate = session.Stats?.Hashrate(HashrateWindow.FiveMinutes, now).HashesPerSecond ?? 0;
+                load[name] += rate > 0 ? rate / 1e12 : 1e-6;
+            }
+        }
+
+        var useTargets = tier.All(p => p.Options.TargetTerahashes > 0);
+        var totalWeight = tier.Sum(p => p.Options.Weight);
+        var totalLoad = load.Values.Sum();
+        PoolRuntime best = tier[0];
+        var bestDeficit = double.MinValue;
+        foreach (var pool in tier)
+        {
+            var deficit = useTargets
+                ? pool.Options.TargetTerahashes - load[pool.Options.Name]
+                : (totalWeight <= 0 ? 0 : pool.Options.Weight / totalWeight) - (totalLoad <= 0 ? 0 : load[pool.Options.Name] / totalLoad);
+            if (deficit > bestDeficit)
+            {
+                bestDeficit = deficit;
+                best = pool;
+            }
+        }
+
+        return best;
+    }
+
+    private bool Move(MinerSession session, PoolRuntime pool, string reason)
+    {
+        var from = session.PoolName ?? "none";
+        if (pool.Options.Mode == PoolMode.Passthrough)
+        {
+            if (string.Equals(from, pool.Options.Name, StringComparison.Ordinal))
+            {
+                return false;
+            }
+
+            _ = pool.RunDedicatedAsync(session, _stopping.Token);
+            Metrics.PoolSwitches.WithLabels(reason).Inc();
+            return true;
+        }
+
+        if (pool.Primary is not { State: UpstreamState.Ready } upstream || !session.AttachTo(upstream))
+        {
+            return false;
+        }
+
+        if (!string.Equals(from, pool.Options.Name, StringComparison.Ordinal))
+        {
+            Metrics.PoolSwitches.WithLabels(reason).Inc();
+            if (reason != "assign")
+            {
+                Log.MinersMoved(_logger, 1, from, pool.Options.Name, reason);
+            }
+        }
+
+        return true;
+    }
+
+    private void NoPool(string group)
+    {
+        var now = Time.GetTimestamp();
+        lock (_noPoolLogged)
+        {
+            if (_noPoolLogged.TryGetValue(group, out var last) && Time.GetElapsedTime(last, now) < TimeSpan.FromSeconds(30))
+            {
+                return;
+            }
+
+            _noPoolLogged[group] = now;
+        }
+
+        var waiting = _sessions.Values.Count(s => s.Listener.PoolGroup == group && s.Worker is not null);
+        Log.NoPoolReady(_logger, group, waiting);
+    }
+
+    private PoolRuntime? Find(string name)
+    {
+        lock (_poolsLock)
+        {
+            return _pools.GetValueOrDefault(name);
+        }
+    }
+
+    private void AddPool(PoolOptions options)
+    {
+        if (!PoolUrl.TryParse(options.Url, out var url, out _))
+        {
+            return;
+        }
+
+        var runtime = new PoolRuntime(options, url, _upstreamContext, Options.Failover);
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        lock (_poolsLock)
+        {
+            _pools[options.Name] = runtime;
+            _poolStops[options.Name] = stop;
+            _poolTasks.Add(Task.Run(() => runtime.RunAsync(stop.Token)));
+        }
+
+        Metrics.PoolUp.WithLabels(options.Name).Set(0);
+    }
+
+    private void RemovePool(string name)
+    {
+        CancellationTokenSource? stop;
+        lock (_poolsLock)
+        {
+            _pools.Remove(name);
+            _poolStops.Remove(name, out stop);
+        }
+
+        stop?.Cancel();
+        Metrics.PoolUp.WithLabels(name).Set(0);
+    }
+
+    private static bool Changed(PoolOptions a, PoolOptions b) =>
+        a.Url != b.Url || a.User != b.User || a.Password != b.Password || a.Mode != b.Mode
+        || a.Group != b.Group || a.Priority != b.Priority || a.Weight.CompareTo(b.Weight) != 0 || a.TargetTerahashes.CompareTo(b.TargetTerahashes) != 0
+        || a.WorkerNaming != b.WorkerNaming || a.AllowInvalidCertificate != b.AllowInvalidCertificate || a.VersionRolling != b.VersionRolling;
+}
+
+/// <summary>The pool switch API: move rigs to another pool now (the economics policy and the status API use it).</summary>
+public interface IPoolSwitch
+{
+    /// <summary>Moves the selected sessions to the pool; with <paramref name="pin"/> they stay there until unpinned.</summary>
+    /// <returns>How many miners moved now (a pool that is not ready yet takes pinned miners when it is).</returns>
+    int Switch(string poolName, Func<MinerSession, bool> select, bool pin);
+
+    /// <summary>Removes an API pin.</summary>
+    void Unpin(string worker);
+}

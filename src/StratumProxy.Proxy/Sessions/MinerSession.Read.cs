@@ -1,0 +1,342 @@
+using System.Buffers;
+using StratumProxy.Proxy.Components;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Stratum.Mining;
+using StratumProxy.Stratum.Protocol;
+using DifficultyMath = StratumProxy.Stratum.Mining.Difficulty;
+
+namespace StratumProxy.Proxy.Sessions;
+
+public sealed partial class MinerSession
+{
+    private const int MaxBadLines = 20;
+
+    private bool _subscribed;
+    private bool _sawFirstByte;
+    private bool _proxyHeaderDone;
+    private int _badLines;
+    private uint _requestedVersionMask;
+    private uint _versionMask;
+    private bool _versionRolling;
+    private byte[] _scratch = [];
+
+    private async Task ReadLoopAsync(CancellationToken cancellationToken)
+    {
+        var input = _connection.Transport.Input;
+        _scratch = new byte[MaxLineLength];
+        _proxyHeaderDone = Listener.ProxyProtocol == ProxyProtocolMode.None;
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (result.IsCanceled)
+            {
+                return;
+            }
+
+            var buffer = result.Buffer;
+            if (!buffer.IsEmpty)
+            {
+                LastReceiveTimestamp = _context.Time.GetTimestamp();
+            }
+
+            var keepGoing = ProcessBuffer(ref buffer);
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (!keepGoing)
+            {
+                return;
+            }
+
+            if (result.IsCompleted)
+            {
+                Close(buffer.IsEmpty ? "closed by the miner" : "closed by the miner mid-line");
+                return;
+            }
+        }
+    }
+
+    /// <summary>Handles every complete line in the buffer; false when the session must end.</summary>
+    private bool ProcessBuffer(ref ReadOnlySequence<byte> buffer)
+    {
+        if (!_proxyHeaderDone && !ReadProxyHeader(ref buffer))
+        {
+            return _closing == 0;
+        }
+
+        if (!_sawFirstByte && !buffer.IsEmpty)
+        {
+            var first = FirstNonSpace(buffer);
+            if (first is { } b)
+            {
+                _sawFirstByte = true;
+                if (b != (byte)'{')
+                {
+                    // bfgminer probes with a TLS ClientHello (0x16); closing at once lets it fall back (PEERS.md #6).
+                    _context.Metrics.ProtocolErrors.WithLabels("miner", "not_stratum").Inc();
+                    Close(b == 0x16 ? "not Stratum: a TLS ClientHello on the plain port" : $"not Stratum: first byte 0x{b:x2}");
+                    return false;
+                }
+            }
+        }
+
+        while (_closing == 0)
+        {
+            var status = LineFramer.TryReadLine(ref buffer, MaxLineLength, out var line);
+            if (status == FrameStatus.NeedMoreData)
+            {
+                return true;
+            }
+
+            if (status == FrameStatus.TooLong)
+            {
+                _context.Metrics.ProtocolErrors.WithLabels("miner", "line_too_long").Inc();
+                Enqueue(MinerOutbound.Error(JsonRpcId.Null, StratumErrorCode.Other, $"line longer than {MaxLineLength} bytes"));
+                Close($"line longer than {MaxLineLength} bytes");
+                return false;
+            }
+
+            if (!line.IsEmpty)
+            {
+                HandleLine(LineFramer.AsContiguous(line, _scratch));
+            }
+        }
+
+        return false;
+    }
+
+    private bool ReadProxyHeader(ref ReadOnlySequence<byte> buffer)
+    {
+        var result = ProxyProtocolReader.TryRead(buffer);
+        switch (result.Status)
+        {
+            case ProxyProtocolStatus.NeedMoreData:
+                return false;
+            case ProxyProtocolStatus.Success:
+                if (result.Source is { } source)
+                {
+                    _connection.RemoteEndPoint = source;
+                }
+
+                buffer = buffer.Slice(result.BytesConsumed);
+                _proxyHeaderDone = true;
+                return true;
+            default:
+                if (Listener.ProxyProtocol == ProxyProtocolMode.Optional)
+                {
+                    _proxyHeaderDone = true;
+                    return true;
+                }
+
+                _context.Metrics.ProtocolErrors.WithLabels("miner", "proxy_protocol").Inc();
+                Close($"PROXY protocol header required: {result.Error}");
+                return false;
+        }
+    }
+
+    private static byte? FirstNonSpace(in ReadOnlySequence<byte> buffer)
+    {
+        foreach (var segment in buffer)
+        {
+            foreach (var b in segment.Span)
+            {
+                if (b is not ((byte)' ' or (byte)'\r' or (byte)'\n' or (byte)'\t'))
+                {
+                    return b;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private void HandleLine(ReadOnlySpan<byte> line)
+    {
+        if (!StratumEnvelope.TryParse(line, out var envelope, out var error))
+        {
+            BadLine(error.Label, error.Reason);
+            return;
+        }
+
+        if (envelope.Kind == StratumMessageKind.Response)
+        {
+            // The miner's answer to client.get_version or similar: nothing to do.
+            return;
+        }
+
+        var id = envelope.Id;
+        var answer = envelope.Kind == StratumMessageKind.Request;
+        switch (envelope.Method)
+        {
+            case StratumMethod.Submit:
+                OnSubmit(line, envelope);
+                break;
+            case StratumMethod.Subscribe:
+                OnSubscribe(line, envelope);
+                break;
+            case StratumMethod.Authorize:
+                OnAuthorize(line, envelope);
+                break;
+            case StratumMethod.Configure:
+                OnConfigure(line, envelope);
+                break;
+            case StratumMethod.SuggestDifficulty:
+                if (SuggestDifficultyRequest.TryParse(line, envelope, out var suggested, out error))
+                {
+                    OnSuggestDifficulty(suggested);
+                    Answer(answer, id, true);
+                }
+                else
+                {
+                    BadParams(answer, id, error);
+                }
+
+                break;
+            case StratumMethod.SuggestTarget:
+                Span<byte> target = stackalloc byte[32];
+                if (TargetParam.TryParse(line, envelope, target, out error))
+                {
+                    var value = UInt256.FromBigEndian(target);
+                    if (!value.IsZero)
+                    {
+                        OnSuggestDifficulty(DifficultyMath.FromTarget(value));
+                    }
+
+                    Answer(answer, id, true);
+                }
+                else
+                {
+                    BadParams(answer, id, error);
+                }
+
+                break;
+            case StratumMethod.ExtranonceSubscribe or StratumMethod.Capabilities or StratumMethod.Ping:
+                // The miner's extranonce1 never changes while it is connected, so there is nothing to subscribe to.
+                Answer(answer, id, true);
+                break;
+            case StratumMethod.GetTransactions:
+                if (answer)
+                {
+                    Enqueue(MinerOutbound.RawResult(id, "[]"u8.ToArray()));
+                }
+
+                break;
+            default:
+                _context.Metrics.ProtocolErrors.WithLabels("miner", "unsupported_method").Inc();
+                if (answer)
+                {
+                    Enqueue(MinerOutbound.Error(id, StratumErrorCode.Other, "Unsupported method"));
+                }
+
+                break;
+        }
+    }
+
+    private void Answer(bool answer, in JsonRpcId id, bool result)
+    {
+        if (answer)
+        {
+            Enqueue(MinerOutbound.Result(id, result));
+        }
+    }
+
+    private void BadParams(bool answer, in JsonRpcId id, StratumParseError error)
+    {
+        _context.Metrics.ProtocolErrors.WithLabels("miner", error.Label).Inc();
+        if (answer)
+        {
+            Enqueue(MinerOutbound.Error(id, StratumErrorCode.Other, error.Reason));
+        }
+    }
+
+    private void BadLine(string label, string reason)
+    {
+        _context.Metrics.ProtocolErrors.WithLabels("miner", label).Inc();
+        if (++_badLines <= 3)
+        {
+            Log.MinerBadLine(_context.Logger, Id, Worker, reason);
+        }
+
+        if (_badLines > MaxBadLines)
+        {
+            Close($"bad lines: more than {MaxBadLines} unparseable lines");
+        }
+    }
+
+    private void OnSubscribe(ReadOnlySpan<byte> line, in StratumEnvelope envelope)
+    {
+        if (!SubscribeRequest.TryParse(line, envelope, out var request, out var error))
+        {
+            BadParams(true, envelope.Id, error);
+            return;
+        }
+
+        UserAgent = request.UserAgent is { Length: > 64 } ua ? ua[..64] : request.UserAgent;
+        _subscribed = true;
+        Span<byte> subscription = stackalloc byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(subscription, Id);
+        if (envelope.Kind == StratumMessageKind.Request)
+        {
+            Enqueue(MinerOutbound.Subscribed(envelope.Id, subscription.ToArray(), _extranonce1, Extranonce2Size));
+        }
+    }
+
+    private void OnAuthorize(ReadOnlySpan<byte> line, in StratumEnvelope envelope)
+    {
+        if (!AuthorizeRequest.TryParse(line, envelope, out var request, out var error))
+        {
+            BadParams(true, envelope.Id, error);
+            return;
+        }
+
+        var worker = request.Username.Trim();
+        if (worker.Length is 0 or > 128)
+        {
+            Enqueue(MinerOutbound.Error(envelope.Id, StratumErrorCode.Unauthorized, "worker name must be 1 to 128 characters"));
+            return;
+        }
+
+        var first = Worker is null;
+        if (first)
+        {
+            Worker = worker;
+            Stats = _context.Ledger.Worker(worker);
+            Stats.SessionOpened();
+            Log.MinerAuthorized(_context.Logger, Id, worker, UserAgent);
+        }
+
+        // Answer before any job: firmware expects the authorize result first.
+        Enqueue(MinerOutbound.Result(envelope.Id, true));
+        if (first)
+        {
+            _context.Router.OnAuthorized(this);
+        }
+    }
+
+    private void OnConfigure(ReadOnlySpan<byte> line, in StratumEnvelope envelope)
+    {
+        if (!ConfigureRequest.TryParse(line, envelope, out var request, out var error))
+        {
+            BadParams(true, envelope.Id, error);
+            return;
+        }
+
+        bool? rolling = null;
+        if (request.WantsVersionRolling)
+        {
+            _requestedVersionMask = request.VersionRollingMask ?? DefaultVersionMask;
+            var poolMask = Upstream is { VersionMask: not 0 } up ? up.VersionMask : DefaultVersionMask;
+            _versionMask = VersionRolling.Negotiate(poolMask, _requestedVersionMask);
+            _versionRolling = _versionMask != 0;
+            rolling = _versionRolling;
+        }
+
+        bool? minimum = null;
+        if (request.WantsMinimumDifficulty && request.MinimumDifficulty is { } min && min > 0)
+        {
+            _minimumDifficulty = _vardiff.Clamp(min);
+            minimum = true;
+        }
+
+        // Always answer configure: a VMASK-built cgminer drops the pool otherwise (PEERS.md #5).
+        Enqueue(MinerOutbound.Configured(envelope.Id, rolling, _versionMask, minimum));
+    }
+}

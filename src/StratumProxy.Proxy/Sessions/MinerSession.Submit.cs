@@ -1,0 +1,275 @@
+using System.Buffers.Binary;
+using StratumProxy.Proxy.Components;
+using StratumProxy.Proxy.Metrics;
+using StratumProxy.Proxy.Upstream;
+using StratumProxy.Stratum.Mining;
+using StratumProxy.Stratum.Protocol;
+using DifficultyMath = StratumProxy.Stratum.Mining.Difficulty;
+
+namespace StratumProxy.Proxy.Sessions;
+
+public sealed partial class MinerSession
+{
+    private double _submitTokens;
+    private long _lastRefill;
+    private int _inFlight;
+
+    /// <summary>
+    /// The hot path. Order of checks: session state, rate, params, job, extranonce2 size, ntime, version bits,
+    /// duplicate, hash. Every submit gets exactly one answer: here, or when the pool's verdict comes back.
+    /// </summary>
+    private void OnSubmit(ReadOnlySpan<byte> line, in StratumEnvelope envelope)
+    {
+        var id = envelope.Id;
+        if (!_subscribed)
+        {
+            Reject(id, StratumErrorCode.NotSubscribed, "Not subscribed", ShareResult.Unauthorized, null);
+            return;
+        }
+
+        if (Worker is null)
+        {
+            Reject(id, StratumErrorCode.Unauthorized, "Unauthorized worker", ShareResult.Unauthorized, null);
+            return;
+        }
+
+        var options = _context.Options.Miners;
+        var now = _context.Time.GetTimestamp();
+        if (!TakeSubmitToken(now, options.MaxSubmitsPerSecond))
+        {
+            Reject(id, StratumErrorCode.Other, "too many submits", ShareResult.Invalid, null);
+            Close($"too many submits: more than {options.MaxSubmitsPerSecond} per second");
+            return;
+        }
+
+        if (Volatile.Read(ref _inFlight) >= options.MaxPendingSubmits)
+        {
+            Reject(id, StratumErrorCode.Other, "too many shares awaiting the pool", ShareResult.Invalid, null);
+            Close($"too many submits awaiting the pool (more than {options.MaxPendingSubmits})");
+            return;
+        }
+
+        if (!SubmitRequest.TryParse(line, envelope, out var submit, out var error))
+        {
+            _context.Metrics.ProtocolErrors.WithLabels("miner", error.Label).Inc();
+            Reject(id, StratumErrorCode.Other, error.Reason, ShareResult.Invalid, null);
+            return;
+        }
+
+        if (!_context.Jobs.TryGet(submit.JobId.Of(line), out var job) || job.IsStale)
+        {
+            Reject(id, StratumErrorCode.JobNotFound, "Job not found (stale)", ShareResult.Stale, null);
+            return;
+        }
+
+        var upstream = job.Upstream;
+        var route = RouteFor(upstream);
+        if (route is null)
+        {
+            // A job of a connection this miner was never attached to: not its job.
+            Reject(id, StratumErrorCode.JobNotFound, "Job not found (stale)", ShareResult.Stale, null);
+            return;
+        }
+
+        if (submit.Extranonce2.Length != Extranonce2Size)
+        {
+            Reject(id, StratumErrorCode.Other, $"extranonce2 must be {Extranonce2Size} bytes", ShareResult.Invalid, route);
+            return;
+        }
+
+        var wallClock = (uint)_context.Time.GetUtcNow().ToUnixTimeSeconds();
+        var maxRoll = (uint)options.MaxNTimeRollSeconds;
+        if (submit.NTime < job.NTime - Math.Min(job.NTime, 600u) || submit.NTime > job.NTime + maxRoll || submit.NTime > wallClock + maxRoll)
+        {
+            Reject(id, StratumErrorCode.Other, "ntime out of range", ShareResult.Invalid, route);
+            return;
+        }
+
+        var version = job.Template.Version;
+        if (submit.HasVersionBits)
+        {
+            if (!_versionRolling || !VersionRolling.IsWithinMask(submit.VersionBits, _versionMask))
+            {
+                Reject(id, StratumErrorCode.Other, "version bits outside the negotiated mask", ShareResult.Invalid, route);
+                return;
+            }
+
+            version = VersionRolling.Apply(version, submit.VersionBits, _versionMask);
+        }
+
+        var key = new ShareKey(_prefix.Value, ReadExtranonce2(submit.Extranonce2.Span), submit.NTime, submit.Nonce, version);
+        switch (upstream.CheckDuplicate(job, key))
+        {
+            case ShareFilterResult.Duplicate:
+                Reject(id, StratumErrorCode.DuplicateShare, "Duplicate share", ShareResult.Duplicate, route);
+                return;
+            case ShareFilterResult.UnknownJob:
+                Reject(id, StratumErrorCode.JobNotFound, "Job not found (stale)", ShareResult.Stale, route);
+                return;
+            case ShareFilterResult.JobFull:
+                Reject(id, StratumErrorCode.Other, "too many shares for this job", ShareResult.Invalid, route);
+                return;
+        }
+
+        Span<byte> hash = stackalloc byte[32];
+        _context.Hasher.ComputeBlockHash(job.Template, _extranonce1, submit.Extranonce2.Span, submit.NTime, submit.Nonce, version, hash);
+        var value = UInt256.FromLittleEndian(hash);
+        var isBlock = value <= job.Template.NetworkTarget;
+        double credited;
+        if (value <= _target)
+        {
+            credited = _difficulty;
+        }
+        else if (job.Id <= _difficultyChangeJobId && value <= _previousTarget)
+        {
+            credited = _previousDifficulty;
+        }
+        else if (isBlock)
+        {
+            // A block candidate below the share target still goes to the pool (PEERS.md #10).
+            credited = 0;
+        }
+        else
+        {
+            Reject(id, StratumErrorCode.LowDifficulty, "Low difficulty share", ShareResult.LowDifficulty, route);
+            return;
+        }
+
+        if (isBlock)
+        {
+            _context.Metrics.BlocksFound.WithLabels(upstream.Pool.Name).Inc();
+            var shareDifficulty = DifficultyMath.OfHash(hash);
+            Log.BlockCandidate(_context.Logger, Worker, upstream.Pool.Name, shareDifficulty);
+        }
+
+        if (isBlock || value <= job.PoolTarget)
+        {
+            var forwarded = new ForwardedShare
+            {
+                Session = this,
+                MinerRequestId = id,
+                Job = job,
+                UpstreamWorker = route.UpstreamWorker,
+                Extranonce2Prefix = route.Extranonce2Prefix,
+                Extranonce2 = submit.Extranonce2,
+                NTime = submit.NTime,
+                Nonce = submit.Nonce,
+                VersionBits = submit.VersionBits,
+                HasVersionBits = submit.HasVersionBits,
+                CreditedDifficulty = credited,
+                Counters = route.Counters,
+            };
+            Interlocked.Increment(ref _inFlight);
+            if (!upstream.TrySubmit(ref forwarded))
+            {
+                Interlocked.Decrement(ref _inFlight);
+                Reject(id, StratumErrorCode.Other, "pool unavailable: share not forwarded", ShareResult.Lost, route);
+                return;
+            }
+
+            OnVardiffShare(now);
+            return;
+        }
+
+        Accept(id, credited, now, route);
+        OnVardiffShare(now);
+    }
+
+    /// <summary>The pool ruled on a share this session forwarded (called on the upstream's read loop).</summary>
+    internal void OnPoolVerdict(ref ForwardedShare share, ResponseVerdict verdict, TimeSpan latency)
+    {
+        Interlocked.Decrement(ref _inFlight);
+        share.Counters.OnVerdict(verdict.Accepted);
+        var route = RouteFor(share.Job.Upstream);
+        var pool = share.Job.Upstream.Pool.Name;
+        _context.Metrics.PoolSubmitLatency.WithLabels(pool).Observe(latency.TotalSeconds);
+        _context.Metrics.PoolShares.WithLabels(pool, verdict.Accepted ? "accepted" : "rejected").Inc();
+        if (verdict.Accepted)
+        {
+            Accept(share.MinerRequestId, share.CreditedDifficulty, _context.Time.GetTimestamp(), route, share.Counters);
+            return;
+        }
+
+        Record(ShareResult.PoolRejected, 0, route);
+        if (!share.MinerRequestId.IsNullOrMissing)
+        {
+            Enqueue(MinerOutbound.Error(share.MinerRequestId, verdict.ErrorCode is >= 20 and <= 25 ? verdict.ErrorCode : (int)StratumErrorCode.Other, verdict.Reason ?? "rejected by the pool"));
+        }
+    }
+
+    /// <summary>A forwarded share got no verdict (connection lost and not re-sent, or timed out).</summary>
+    internal void OnShareLost(ref ForwardedShare share, string reason)
+    {
+        Interlocked.Decrement(ref _inFlight);
+        share.Counters.OnLost();
+        _context.Metrics.PoolShares.WithLabels(share.Job.Upstream.Pool.Name, "lost").Inc();
+        Record(ShareResult.Lost, 0, RouteFor(share.Job.Upstream));
+        if (!share.MinerRequestId.IsNullOrMissing)
+        {
+            Enqueue(MinerOutbound.Error(share.MinerRequestId, StratumErrorCode.Other, reason));
+        }
+    }
+
+    private void Accept(in JsonRpcId id, double difficulty, long now, PoolRoute? route, Accounting.PoolCounters? counters = null)
+    {
+        if (!id.IsNullOrMissing)
+        {
+            Enqueue(MinerOutbound.Result(id, true));
+        }
+
+        var stats = Stats!;
+        stats.Record(ShareResult.Accepted, difficulty, now, _context.Time.GetUtcNow().ToUnixTimeMilliseconds());
+        (counters ?? route?.Counters)?.OnAccepted(difficulty);
+        route?.PoolMeter.Record(difficulty, now);
+        if (route is not null)
+        {
+            route.ShareCounters[(int)ShareResult.Accepted].Inc();
+            route.DifficultyCounter.Inc(difficulty);
+        }
+    }
+
+    private void Reject(in JsonRpcId id, StratumErrorCode code, string message, ShareResult result, PoolRoute? route)
+    {
+        if (!id.IsNullOrMissing)
+        {
+            Enqueue(MinerOutbound.Error(id, code, message));
+        }
+
+        Record(result, 0, route);
+    }
+
+    private void Record(ShareResult result, double difficulty, PoolRoute? route)
+    {
+        Stats?.Record(result, difficulty, _context.Time.GetTimestamp(), 0);
+        if (route is not null)
+        {
+            route.ShareCounters[(int)result].Inc();
+        }
+        else
+        {
+            _context.Metrics.Shares.WithLabels(Stats?.Label ?? "unknown", "none", result.Label()).Inc();
+        }
+    }
+
+    private bool TakeSubmitToken(long now, double perSecond)
+    {
+        var elapsed = (now - _lastRefill) / (double)_context.Time.TimestampFrequency;
+        _lastRefill = now;
+        _submitTokens = Math.Min(perSecond, _submitTokens + (elapsed * perSecond));
+        if (_submitTokens < 1)
+        {
+            return false;
+        }
+
+        _submitTokens -= 1;
+        return true;
+    }
+
+    private static ulong ReadExtranonce2(ReadOnlySpan<byte> extranonce2)
+    {
+        Span<byte> padded = stackalloc byte[8];
+        padded.Clear();
+        extranonce2[..Math.Min(8, extranonce2.Length)].CopyTo(padded);
+        return BinaryPrimitives.ReadUInt64LittleEndian(padded);
+    }
+}

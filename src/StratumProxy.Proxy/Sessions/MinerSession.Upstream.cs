@@ -1,0 +1,272 @@
+using Prometheus;
+using StratumProxy.Proxy.Accounting;
+using StratumProxy.Proxy.Components;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Metrics;
+using StratumProxy.Proxy.Upstream;
+using DifficultyMath = StratumProxy.Stratum.Mining.Difficulty;
+using UInt256 = StratumProxy.Stratum.Mining.UInt256;
+
+namespace StratumProxy.Proxy.Sessions;
+
+/// <summary>
+/// What a session needs per upstream it works for: the worker name the pool sees, the extranonce2 prefix
+/// (pad | m), and the metric children and counters, resolved once at attach time.
+/// </summary>
+public sealed class PoolRoute
+{
+    internal PoolRoute(UpstreamConnection upstream, string upstreamWorker, byte[] extranonce2Prefix, PoolCounters counters, PoolMeter meter, Counter.Child[] shareCounters, Counter.Child difficulty)
+    {
+        Upstream = upstream;
+        UpstreamWorker = upstreamWorker;
+        Extranonce2Prefix = extranonce2Prefix;
+        Counters = counters;
+        PoolMeter = meter;
+        ShareCounters = shareCounters;
+        DifficultyCounter = difficulty;
+    }
+
+    /// <summary>The connection.</summary>
+    public UpstreamConnection Upstream { get; }
+
+    /// <summary>The worker name used in submits.</summary>
+    public string UpstreamWorker { get; }
+
+    /// <summary>pad | m.</summary>
+    public byte[] Extranonce2Prefix { get; }
+
+    /// <summary>Reconciliation counters.</summary>
+    public PoolCounters Counters { get; }
+
+    /// <summary>The pool's meter.</summary>
+    public PoolMeter PoolMeter { get; }
+
+    /// <summary>stratumproxy_shares_total children by <see cref="ShareResult"/>.</summary>
+    public Counter.Child[] ShareCounters { get; }
+
+    /// <summary>stratumproxy_share_difficulty_total child.</summary>
+    public Counter.Child DifficultyCounter { get; }
+}
+
+public sealed partial class MinerSession
+{
+    private readonly VarDiffController _vardiff;
+    private PoolRoute? _current;
+    private PoolRoute? _previous;
+    private double _minimumDifficulty;
+    private double _difficulty;
+    private UInt256 _target;
+    private double _previousDifficulty;
+    private UInt256 _previousTarget;
+    private ulong _difficultyChangeJobId;
+    private bool _difficultyPending = true;
+    private UpstreamJob? _lastJob;
+
+    /// <summary>
+    /// Moves the miner to <paramref name="upstream"/>: a clean job and its difficulty, nothing else (no reconnect, no
+    /// set_extranonce). Returns false when the upstream is not ready.
+    /// </summary>
+    public bool AttachTo(UpstreamConnection upstream)
+    {
+        if (_closing != 0 || Worker is null || upstream.Layout is not { } layout)
+        {
+            return false;
+        }
+
+        if (_current?.Upstream == upstream)
+        {
+            return true;
+        }
+
+        var route = CreateRoute(upstream, layout);
+        if (!upstream.Attach(this))
+        {
+            return false;
+        }
+
+        var old = _current;
+        _previous = old;
+        _current = route;
+        old?.Upstream.Detach(this);
+        if (upstream.Pool.WorkerNaming != WorkerNaming.Fixed)
+        {
+            upstream.EnsureAuthorized(route.UpstreamWorker);
+        }
+
+        if (_versionRolling && upstream.VersionMask != 0)
+        {
+            var mask = Stratum.Mining.VersionRolling.Negotiate(upstream.VersionMask, _requestedVersionMask);
+            if (mask != _versionMask)
+            {
+                _versionMask = mask;
+                Enqueue(MinerOutbound.VersionMask(mask));
+            }
+        }
+
+        _difficultyPending = true;
+        if (upstream.CurrentJob is { } job)
+        {
+            SendJob(job, clean: true);
+        }
+
+        return true;
+    }
+
+    /// <summary>A new job on the session's upstream (called on that upstream's read loop).</summary>
+    internal void OnJob(UpstreamJob job, bool clean)
+    {
+        if (_current?.Upstream != job.Upstream)
+        {
+            return;
+        }
+
+        SendJob(job, clean);
+    }
+
+    /// <summary>The pool changed its version mask: narrow the miner's.</summary>
+    internal void OnVersionMaskChanged(uint poolMask)
+    {
+        if (!_versionRolling)
+        {
+            return;
+        }
+
+        _versionMask = Stratum.Mining.VersionRolling.Negotiate(poolMask, _requestedVersionMask);
+        Enqueue(MinerOutbound.VersionMask(_versionMask));
+    }
+
+    /// <summary>The pool changed this connection's extranonce: the prefix changes, m and n do not.</summary>
+    internal void OnUpstreamExtranonceChanged(UpstreamConnection upstream)
+    {
+        if (_current?.Upstream != upstream || upstream.Layout is not { } layout)
+        {
+            return;
+        }
+
+        _current = CreateRoute(upstream, layout);
+    }
+
+    /// <summary>Periodic work from the engine: timeouts and vardiff for a silent miner.</summary>
+    internal void Tick(long now)
+    {
+        var options = _context.Options.Miners;
+        if (Worker is null && _context.Time.GetElapsedTime(ConnectedTimestamp, now) > options.HandshakeTimeout)
+        {
+            Close($"handshake not finished within {options.HandshakeTimeout.TotalSeconds:0} s");
+            return;
+        }
+
+        if (_context.Time.GetElapsedTime(LastReceiveTimestamp, now) > options.IdleTimeout)
+        {
+            Close($"idle: nothing received for {options.IdleTimeout.TotalSeconds:0} s");
+            return;
+        }
+
+        if (Worker is not null && _vardiff.OnIdle(now) is not null)
+        {
+            _difficultyPending = true;
+            if (_lastJob is { IsStale: false } job)
+            {
+                SendJob(job, clean: false);
+            }
+        }
+    }
+
+    private PoolRoute? RouteFor(UpstreamConnection upstream) =>
+        _current?.Upstream == upstream ? _current : _previous?.Upstream == upstream ? _previous : null;
+
+    private PoolRoute CreateRoute(UpstreamConnection upstream, ExtranonceLayout layout)
+    {
+        var pool = upstream.Pool;
+        var prefix = new byte[layout.PadSize + layout.PrefixSize];
+        _prefix.WriteTo(prefix.AsSpan(layout.PadSize));
+        var worker = UpstreamWorkerName(pool, Worker!);
+        var stats = Stats!;
+        var children = new Counter.Child[ShareResultLabels.All.Count];
+        for (var i = 0; i < children.Length; i++)
+        {
+            children[i] = _context.Metrics.Shares.WithLabels(stats.Label, pool.Name, ShareResultLabels.All[i]);
+        }
+
+        return new PoolRoute(
+            upstream,
+            worker,
+            prefix,
+            stats.ForPool(pool.Name),
+            _context.Ledger.Pool(pool.Name),
+            children,
+            _context.Metrics.ShareDifficulty.WithLabels(stats.Label, pool.Name));
+    }
+
+    /// <summary>The worker name a pool sees for a miner, by the pool's naming rule.</summary>
+    public static string UpstreamWorkerName(PoolOptions pool, string minerWorker)
+    {
+        switch (pool.WorkerNaming)
+        {
+            case WorkerNaming.Miner:
+                return minerWorker;
+            case WorkerNaming.Fixed:
+                return pool.User;
+            default:
+                var dot = minerWorker.IndexOf('.', StringComparison.Ordinal);
+                var suffix = dot >= 0 ? minerWorker[(dot + 1)..] : minerWorker;
+                var account = pool.User;
+                var accountDot = account.IndexOf('.', StringComparison.Ordinal);
+                if (accountDot >= 0)
+                {
+                    account = account[..accountDot];
+                }
+
+                return suffix.Length == 0 ? account : $"{account}.{suffix}";
+        }
+    }
+
+    private void SendJob(UpstreamJob job, bool clean)
+    {
+        var wanted = EffectiveDifficulty(job);
+        if (_difficultyPending || !wanted.Equals(_difficulty))
+        {
+            _difficultyPending = false;
+            if (!wanted.Equals(_difficulty))
+            {
+                _previousDifficulty = _difficulty == 0 ? wanted : _difficulty;
+                _previousTarget = _difficulty == 0 ? DifficultyMath.ToTarget(wanted) : _target;
+                _difficulty = wanted;
+                _target = DifficultyMath.ToTarget(wanted);
+                _difficultyChangeJobId = job.Id;
+                _context.Metrics.WorkerDifficulty.WithLabels(Stats?.Label ?? "unknown").Set(wanted);
+            }
+
+            Enqueue(MinerOutbound.SetDifficulty(_difficulty));
+        }
+
+        _lastJob = job;
+        Enqueue(MinerOutbound.Raw(clean ? job.CleanNotifyLine : job.NotifyLine));
+    }
+
+    /// <summary>The miner's vardiff, raised to its minimum, and never above the pool's (it then works at the pool's).</summary>
+    private double EffectiveDifficulty(UpstreamJob job)
+    {
+        var wanted = Math.Max(_vardiff.Current, _minimumDifficulty);
+        return Math.Min(wanted, job.PoolDifficulty);
+    }
+
+    private void OnSuggestDifficulty(double difficulty)
+    {
+        _vardiff.Suggest(difficulty);
+        _difficultyPending = true;
+        if (_lastJob is { IsStale: false } job)
+        {
+            SendJob(job, clean: false);
+        }
+    }
+
+    private void OnVardiffShare(long now)
+    {
+        if (_vardiff.OnShare(now) is not null)
+        {
+            // Takes effect with the next job (Stratum convention).
+            _difficultyPending = true;
+        }
+    }
+}

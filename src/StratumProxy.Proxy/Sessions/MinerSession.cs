@@ -1,0 +1,237 @@
+using System.Net;
+using System.Threading.Channels;
+using StratumProxy.Proxy.Accounting;
+using StratumProxy.Proxy.Components;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Metrics;
+using StratumProxy.Proxy.Transport;
+using StratumProxy.Proxy.Upstream;
+using StratumProxy.Stratum.Mining;
+using StratumProxy.Stratum.Protocol;
+
+namespace StratumProxy.Proxy.Sessions;
+
+/// <summary>
+/// One miner's connection: a read loop that answers the handshake and validates every submit, and a write loop that
+/// drains a bounded channel into the socket (responses, difficulty, jobs). The session owns the miner's extranonce1
+/// (<c>m</c>) for its whole connection, so moving it to another pool is only a clean job and a difficulty.
+/// </summary>
+#pragma warning disable CA1001 // The session disposes what it owns when RunAsync ends; it has no other lifetime.
+public sealed partial class MinerSession
+#pragma warning restore CA1001
+{
+    /// <summary>The version bits a miner may roll when the pool's mask is not known yet (BIP320's general bits).</summary>
+    public const uint DefaultVersionMask = 0x1fffe000;
+
+    private static long s_nextId;
+
+    private readonly ProxyConnection _connection;
+    private readonly SessionContext _context;
+    private readonly Channel<MinerOutbound> _outbound;
+    private readonly CancellationTokenSource _closed = new();
+    private readonly byte[] _extranonce1 = [];
+    private readonly MinerExtranoncePrefix _prefix;
+    private bool _hasPrefix;
+    private string _closeReason = "closed by the miner";
+    private int _closing;
+
+    /// <summary>Creates a session for an accepted connection.</summary>
+    public MinerSession(ProxyConnection connection, ListenerOptions listener, SessionContext context)
+    {
+        _connection = connection;
+        _context = context;
+        Listener = listener;
+        Id = Interlocked.Increment(ref s_nextId);
+        var options = context.Options;
+        MaxLineLength = options.Miners.MaxLineLength;
+        Extranonce2Size = options.Miners.Extranonce2Size;
+        _outbound = Channel.CreateBounded<MinerOutbound>(new BoundedChannelOptions(OutboundCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+            AllowSynchronousContinuations = false,
+        });
+        ConnectedTimestamp = context.Time.GetTimestamp();
+        ConnectedAt = context.Time.GetUtcNow();
+        LastReceiveTimestamp = ConnectedTimestamp;
+        _vardiff = new VarDiffController(ToVarDiff(options.Difficulty), context.Time);
+        _submitTokens = options.Miners.MaxSubmitsPerSecond;
+        _lastRefill = ConnectedTimestamp;
+        if (context.Extranonces.TryAllocate(out _prefix))
+        {
+            _hasPrefix = true;
+            _extranonce1 = new byte[_prefix.Size];
+            _prefix.WriteTo(_extranonce1);
+        }
+    }
+
+    /// <summary>How many messages may wait for a slow miner before it is dropped.</summary>
+    public const int OutboundCapacity = 1024;
+
+    /// <summary>A process-unique session number (logs, the status API; never a metric label).</summary>
+    public long Id { get; }
+
+    /// <summary>The listener the miner came in on.</summary>
+    public ListenerOptions Listener { get; }
+
+    /// <summary>The miner's address (the PROXY protocol's source when a balancer sent one).</summary>
+    public EndPoint? RemoteEndPoint => _connection.RemoteEndPoint;
+
+    /// <summary>The worker name from mining.authorize, once authorized.</summary>
+    public string? Worker { get; private set; }
+
+    /// <summary>The user agent from mining.subscribe.</summary>
+    public string? UserAgent { get; private set; }
+
+    /// <summary>The worker's books.</summary>
+    public WorkerStats? Stats { get; private set; }
+
+    /// <summary>The upstream the miner works for now.</summary>
+    public UpstreamConnection? Upstream => _current?.Upstream;
+
+    /// <summary>The pool the miner works for now.</summary>
+    public string? PoolName => _current?.Upstream.Pool.Name;
+
+    /// <summary>The difficulty the miner was last told.</summary>
+    public double Difficulty => _difficulty;
+
+    /// <summary>When the connection opened (TimeProvider timestamp).</summary>
+    public long ConnectedTimestamp { get; }
+
+    /// <summary>When the connection opened (wall clock).</summary>
+    public DateTimeOffset ConnectedAt { get; }
+
+    /// <summary>When the miner last sent a line.</summary>
+    public long LastReceiveTimestamp { get; private set; }
+
+    /// <summary>True once authorized.</summary>
+    public bool IsAuthorized => Worker is not null;
+
+    /// <summary>The miner's extranonce1 (m).</summary>
+    public ReadOnlySpan<byte> Extranonce1 => _extranonce1;
+
+    /// <summary>The extranonce2 size the miner was told (n).</summary>
+    public int Extranonce2Size { get; }
+
+    /// <summary>The longest line the miner may send.</summary>
+    public int MaxLineLength { get; }
+
+    /// <summary>A cancellation token that fires when the session closes.</summary>
+    public CancellationToken Closed => _closed.Token;
+
+    /// <summary>Why the session closed.</summary>
+    public string CloseReason => _closeReason;
+
+    /// <summary>Runs the session until the miner leaves or is dropped.</summary>
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        using var link = CancellationTokenSource.CreateLinkedTokenSource(stopping, _closed.Token);
+        var writer = WriteLoopAsync(link.Token);
+        try
+        {
+            if (!_hasPrefix)
+            {
+                Close("no miner extranonce1 left (raise Proxy:Miners:Extranonce1Size)");
+                return;
+            }
+
+            await ReadLoopAsync(link.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            Close("proxy stopping");
+        }
+        catch (OperationCanceledException) when (_closed.IsCancellationRequested)
+        {
+            // Closed on purpose; the reason is already recorded.
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            Close(ex is IOException io && io.InnerException is System.Net.Sockets.SocketException se ? se.SocketErrorCode.ToString() : "connection error");
+        }
+        finally
+        {
+            Close(_closeReason);
+            _outbound.Writer.TryComplete();
+            try
+            {
+                await writer.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ChannelClosedException)
+            {
+                // The write side ends with the connection.
+            }
+
+            Teardown();
+            await _connection.DisposeAsync().ConfigureAwait(false);
+            _closed.Dispose();
+        }
+    }
+
+    /// <summary>Closes the session (from any thread): the read loop sees a cancelled read and ends.</summary>
+    public void Close(string reason)
+    {
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            return;
+        }
+
+        _closeReason = reason;
+        try
+        {
+            _closed.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already torn down.
+        }
+
+        _connection.Transport.Input.CancelPendingRead();
+    }
+
+    private void Teardown()
+    {
+        var current = _current;
+        _current = null;
+        current?.Upstream.Detach(this);
+        _previous?.Upstream.Detach(this);
+        _context.Router.OnClosed(this);
+        if (_hasPrefix)
+        {
+            _context.Extranonces.Release(_prefix);
+            _hasPrefix = false;
+        }
+
+        // Forwarded shares of this session that are still in flight get their verdict counted, but nobody to answer.
+        Stats?.SessionClosed();
+        _context.Metrics.MinerDisconnects.WithLabels(DisconnectLabel(_closeReason)).Inc();
+        Log.MinerDisconnected(_context.Logger, Id, Worker, _closeReason);
+    }
+
+    private static string DisconnectLabel(string reason) => reason switch
+    {
+        _ when reason.StartsWith("closed by the miner", StringComparison.Ordinal) => "miner_closed",
+        _ when reason.StartsWith("proxy stopping", StringComparison.Ordinal) => "proxy_stopping",
+        _ when reason.StartsWith("handshake", StringComparison.Ordinal) => "handshake_timeout",
+        _ when reason.StartsWith("idle", StringComparison.Ordinal) => "idle_timeout",
+        _ when reason.StartsWith("line", StringComparison.Ordinal) => "line_too_long",
+        _ when reason.StartsWith("not Stratum", StringComparison.Ordinal) => "not_stratum",
+        _ when reason.StartsWith("slow", StringComparison.Ordinal) => "slow_consumer",
+        _ when reason.StartsWith("too many", StringComparison.Ordinal) => "rate_limited",
+        _ when reason.StartsWith("bad", StringComparison.Ordinal) => "protocol_error",
+        _ when reason.StartsWith("PROXY", StringComparison.Ordinal) => "proxy_protocol",
+        _ => "other",
+    };
+
+    internal static VarDiffOptions ToVarDiff(DifficultyOptions d) => new()
+    {
+        StartDifficulty = d.Start,
+        MinDifficulty = d.Min,
+        MaxDifficulty = d.Max,
+        TargetShareInterval = TimeSpan.FromSeconds(d.TargetShareSeconds),
+        RetargetInterval = d.RetargetInterval,
+        VariancePercent = d.VariancePercent,
+        PowerOfTwo = d.PowerOfTwo,
+    };
+}

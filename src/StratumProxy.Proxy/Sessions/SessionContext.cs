@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Logging;
+using StratumProxy.Proxy.Accounting;
+using StratumProxy.Proxy.Components;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Metrics;
+using StratumProxy.Proxy.Upstream;
+using StratumProxy.Stratum.Mining;
+
+namespace StratumProxy.Proxy.Sessions;
+
+/// <summary>Where an authorized miner is sent: the routing side of the engine, seen from a session.</summary>
+public interface IMinerRouter
+{
+    /// <summary>Called once a miner has authorized: attach it to the best ready upstream of its group, if any.</summary>
+    void OnAuthorized(MinerSession session);
+
+    /// <summary>Called when a session ends.</summary>
+    void OnClosed(MinerSession session);
+}
+
+/// <summary>What every miner session shares.</summary>
+public sealed class SessionContext(
+    TimeProvider time,
+    ILogger logger,
+    ProxyMetrics metrics,
+    ShareLedger ledger,
+    JobRegistry jobs,
+    ExtranonceAllocator extranonces,
+    ShareHasher hasher,
+    IMinerRouter router)
+{
+    /// <summary>The clock.</summary>
+    public TimeProvider Time { get; } = time;
+
+    /// <summary>The logger.</summary>
+    public ILogger Logger { get; } = logger;
+
+    /// <summary>The metrics.</summary>
+    public ProxyMetrics Metrics { get; } = metrics;
+
+    /// <summary>The per-rig books.</summary>
+    public ShareLedger Ledger { get; } = ledger;
+
+    /// <summary>Every live job.</summary>
+    public JobRegistry Jobs { get; } = jobs;
+
+    /// <summary>The miners' extranonce1 values (unique across the whole proxy, so a miner can move between pools).</summary>
+    public ExtranonceAllocator Extranonces { get; } = extranonces;
+
+    /// <summary>Share hashing (the fast SHA-256d path).</summary>
+    public ShareHasher Hasher { get; } = hasher;
+
+    /// <summary>Routing.</summary>
+    public IMinerRouter Router { get; } = router;
+
+    /// <summary>The current proxy settings (replaced on a valid reload; sessions read it when they need it).</summary>
+    public ProxyOptions Options { get; set; } = new();
+}

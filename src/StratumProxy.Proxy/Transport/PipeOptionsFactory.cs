@@ -1,0 +1,32 @@
+using System.IO.Pipelines;
+
+namespace StratumProxy.Proxy.Transport;
+
+/// <summary>
+/// The one place pipe thresholds are chosen, per direction and per peer kind (STYLE.md §2 SE.Redis #2). The receive
+/// pause threshold is always above the longest allowed line, or a long line would stall the read loop forever
+/// (STYLE.md §3 #8).
+/// </summary>
+public static class PipeOptionsFactory
+{
+    /// <summary>Receive side for a miner: small, since miners are untrusted and their lines are short.</summary>
+    public static PipeOptions MinerReceive(int maxLineLength) => Create(Math.Max(64 * 1024, maxLineLength * 4));
+
+    /// <summary>Send side for a miner: room for a burst of jobs; the writer's queue policy handles stalls.</summary>
+    public static PipeOptions MinerSend() => Create(256 * 1024);
+
+    /// <summary>Receive side for a pool: notify lines can carry large coinbases.</summary>
+    public static PipeOptions PoolReceive(int maxLineLength) => Create(Math.Max(1024 * 1024, maxLineLength * 4));
+
+    /// <summary>Send side for a pool: many miners' submits share it.</summary>
+    public static PipeOptions PoolSend() => Create(4 * 1024 * 1024);
+
+    private static PipeOptions Create(long pause) => new(
+        pool: null,
+        readerScheduler: PipeScheduler.ThreadPool,
+        writerScheduler: PipeScheduler.ThreadPool,
+        pauseWriterThreshold: pause,
+        resumeWriterThreshold: pause / 2,
+        minimumSegmentSize: 4096,
+        useSynchronizationContext: false);
+}

@@ -1,0 +1,14 @@
+namespace StratumProxy.Hosting;
+
+/// <summary>The <c>Admin</c> section: the HTTP endpoint for metrics, health, the status API and page.</summary>
+public sealed class AdminOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string SectionName = "Admin";
+
+    /// <summary><c>HOST:PORT</c> of the admin HTTP endpoint.</summary>
+    public string Endpoint { get; set; } = "0.0.0.0:9100";
+
+    /// <summary>Allow the write API (<c>POST /api/switch</c>). Off by default: the endpoint has no authentication.</summary>
+    public bool AllowWrite { get; set; }
+}

@@ -1,0 +1,115 @@
+using Microsoft.Extensions.Configuration;
+using StratumProxy.Cli;
+using StratumProxy.Proxy.Configuration;
+
+namespace StratumProxy.Hosting;
+
+/// <summary>
+/// Turns the layered configuration into validated options: binds the sections (source-generated binder), applies
+/// the quick-start flags, and runs every validation rule. Used at start and on every reload, so a bad reload is
+/// refused with the same clear messages and the running config stays.
+/// </summary>
+public sealed class ConfigLoader(IConfiguration configuration, CommandLine commandLine)
+{
+    private readonly ProxyOptionsValidator _validator = new();
+
+    /// <summary>Binds and validates; <paramref name="errors"/> lists every problem (empty on success).</summary>
+    public ProxyOptions Load(out IReadOnlyList<string> errors)
+    {
+        var options = new ProxyOptions();
+        var problems = new List<string>();
+        try
+        {
+            configuration.GetSection(ProxyOptions.SectionName).Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A value of the wrong type (e.g. "Priority": "high") fails binding: report it like any other rule.
+            problems.Add($"Proxy: {ex.Message}");
+        }
+
+        ApplyQuickStart(options, commandLine);
+        if (problems.Count == 0)
+        {
+            var result = _validator.Validate(null, options);
+            if (result.Failed)
+            {
+                problems.AddRange(result.Failures ?? []);
+            }
+        }
+
+        errors = problems;
+        return options;
+    }
+
+    /// <summary>The admin options (bound once at start).</summary>
+    public AdminOptions LoadAdmin()
+    {
+        var admin = new AdminOptions();
+        configuration.GetSection(AdminOptions.SectionName).Bind(admin);
+        if (commandLine.Admin is not null)
+        {
+            admin.Endpoint = commandLine.Admin;
+        }
+
+        return admin;
+    }
+
+    /// <summary>The quick-start flags replace the configured listeners and pools, and set the difficulty bounds.</summary>
+    public static void ApplyQuickStart(ProxyOptions options, CommandLine commandLine)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(commandLine);
+        if (commandLine.Listen.Count > 0)
+        {
+            options.Listeners = [.. commandLine.Listen.Select((endpoint, i) => new ListenerOptions
+            {
+                Name = i == 0 ? "default" : $"listen{i}",
+                Endpoint = endpoint,
+                PoolGroup = "default",
+            })];
+        }
+
+        if (commandLine.Pools.Count > 0)
+        {
+            options.Pools = [.. commandLine.Pools.Select((url, i) => new PoolOptions
+            {
+                Name = i == 0 ? "primary" : $"pool{i + 1}",
+                Url = url,
+                User = commandLine.User ?? string.Empty,
+                Password = commandLine.Password ?? "x",
+                Priority = i,
+                Group = "default",
+                Mode = commandLine.Mode ?? PoolMode.Aggregating,
+            })];
+            foreach (var listener in options.Listeners)
+            {
+                listener.PoolGroup = "default";
+            }
+
+            options.Pins.Clear();
+        }
+
+        var d = options.Difficulty;
+        if (commandLine.MinDifficulty is { } min)
+        {
+            d.Min = min;
+            d.Start = Math.Max(d.Start, min);
+        }
+
+        if (commandLine.MaxDifficulty is { } max)
+        {
+            d.Max = max;
+            d.Start = Math.Min(d.Start, max);
+        }
+
+        if (commandLine.StartDifficulty is { } start)
+        {
+            d.Start = start;
+            if (commandLine.MinDifficulty is null)
+            {
+                d.Min = Math.Min(d.Min, start);
+            }
+        }
+    }
+}

@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+
+namespace StratumProxy.Hosting;
+
+/// <summary>Source-generated log messages of the host (event ids 900+; add, never renumber).</summary>
+internal static partial class HostLog
+{
+    [LoggerMessage(EventId = 900, Level = LogLevel.Information, Message = "Configuration reloaded and applied")]
+    public static partial void ConfigApplied(ILogger logger);
+
+    [LoggerMessage(EventId = 901, Level = LogLevel.Error, Message = "Configuration reload refused, the running configuration stays: {Error}")]
+    public static partial void ConfigRefused(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 902, Level = LogLevel.Information, Message = "Admin endpoint on http://{Endpoint} (/metrics, /healthz, /api/status, status page at /)")]
+    public static partial void AdminListening(ILogger logger, string endpoint);
+
+    [LoggerMessage(EventId = 903, Level = LogLevel.Information, Message = "Listener changes take effect after a restart; kept {Listeners}")]
+    public static partial void ListenersNeedRestart(ILogger logger, string listeners);
+}

@@ -1,0 +1,125 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using StratumProxy.Admin;
+using StratumProxy.Cli;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Metrics;
+using StratumProxy.Proxy.Routing;
+
+namespace StratumProxy.Hosting;
+
+/// <summary>Builds the process: configuration layers, logging, metrics, the proxy service and the admin endpoint.</summary>
+public static class ProxyHost
+{
+    /// <summary>The name of the default configuration embedded in the executable.</summary>
+    public const string EmbeddedConfigName = "StratumProxy.appsettings.json";
+
+    /// <summary>
+    /// The configuration, lowest layer first: the embedded default; appsettings.json in the working directory
+    /// (reloaded on change); <c>--config FILE</c> (reloaded on change); <c>STRATUMPROXY_</c> environment variables;
+    /// <c>--Section:Key=value</c> arguments. The quick-start flags are applied on top when options are bound.
+    /// </summary>
+    public static void AddLayers(IConfigurationBuilder configuration, CommandLine commandLine, string workingDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(commandLine);
+        configuration.Sources.Clear();
+        configuration.AddJsonStream(OpenEmbeddedConfig());
+        configuration.AddJsonFile(Path.Combine(workingDirectory, "appsettings.json"), optional: true, reloadOnChange: true);
+        if (commandLine.ConfigFile is { } file)
+        {
+            var path = Path.GetFullPath(file, workingDirectory);
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"--config: no such file: {path}", path);
+            }
+
+            configuration.AddJsonFile(path, optional: false, reloadOnChange: true);
+        }
+
+        configuration.AddEnvironmentVariables("STRATUMPROXY_");
+        configuration.AddCommandLine([.. commandLine.ConfigOverrides]);
+    }
+
+    /// <summary>Opens the embedded default configuration.</summary>
+    public static Stream OpenEmbeddedConfig() =>
+        typeof(ProxyHost).Assembly.GetManifestResourceStream(EmbeddedConfigName)
+        ?? throw new InvalidOperationException("The embedded default configuration is missing from the build.");
+
+    /// <summary>Builds the application; throws <see cref="OptionsException"/> when the configuration is invalid.</summary>
+    public static WebApplication Build(CommandLine commandLine, string? workingDirectory = null, TimeProvider? time = null, Action<ILoggingBuilder>? logging = null)
+    {
+        ArgumentNullException.ThrowIfNull(commandLine);
+        var directory = workingDirectory ?? Directory.GetCurrentDirectory();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = directory, Args = [] });
+        AddLayers(builder.Configuration, commandLine, directory);
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        logging?.Invoke(builder.Logging);
+
+        var loader = new ConfigLoader(builder.Configuration, commandLine);
+        var options = loader.Load(out var errors);
+        if (errors.Count > 0)
+        {
+            throw new OptionsException(errors);
+        }
+
+        var admin = loader.LoadAdmin();
+        if (!EndpointParser.TryParse(admin.Endpoint, out var adminEndpoint, out var adminError))
+        {
+            throw new OptionsException([$"Admin:Endpoint '{admin.Endpoint}': {adminError}"]);
+        }
+
+        builder.WebHost.ConfigureKestrel(k => k.Listen(adminEndpoint));
+
+        // One registry per host: the admin endpoint exports exactly this process's proxy (and tests can run several).
+        var registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(registry);
+        DotNetStats.Register(registry);
+        var clock = time ?? TimeProvider.System;
+        builder.Services.AddSingleton(clock);
+        builder.Services.AddSingleton(registry);
+        builder.Services.AddSingleton<IMetricFactory>(factory);
+        builder.Services.AddSingleton(loader);
+        builder.Services.AddSingleton(new ProxyMetrics(factory, options.MaxWorkerSeries));
+        builder.Services.AddSingleton(sp => new ProxyEngine(
+            options,
+            clock,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Proxy"),
+            sp.GetRequiredService<ProxyMetrics>()));
+        builder.Services.AddSingleton<ProxyService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyService>());
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJsonContext.Default));
+
+        var app = builder.Build();
+        var startedAt = clock.GetUtcNow();
+        AdminEndpoints.Map(app, app.Services.GetRequiredService<ProxyEngine>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt);
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Admin");
+            foreach (var url in app.Urls)
+            {
+                HostLog.AdminListening(logger, url.Replace("http://", string.Empty, StringComparison.Ordinal));
+            }
+        });
+        return app;
+    }
+}
+
+/// <summary>The configuration is invalid; <see cref="Errors"/> says what and where.</summary>
+public sealed class OptionsException(IReadOnlyList<string> errors) : Exception("Invalid configuration:" + Environment.NewLine + "  " + string.Join(Environment.NewLine + "  ", errors))
+{
+    /// <summary>Every problem found.</summary>
+    public IReadOnlyList<string> Errors { get; } = errors;
+}

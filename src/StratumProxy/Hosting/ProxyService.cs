@@ -1,0 +1,110 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using Prometheus;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Routing;
+
+namespace StratumProxy.Hosting;
+
+/// <summary>
+/// Runs the proxy inside the generic host. Binding happens in <see cref="StartAsync"/> so that a busy or bad
+/// address fails start-up with a clear message (on .NET 10 a BackgroundService's ExecuteAsync runs detached).
+/// Watches the configuration: a valid change is applied, an invalid one is refused, logged and counted.
+/// </summary>
+public sealed class ProxyService : IHostedService, IAsyncDisposable
+{
+    private readonly ProxyEngine _engine;
+    private readonly MinerListener _listener;
+    private readonly ConfigLoader _loader;
+    private readonly IConfiguration _configuration;
+    private readonly ILogger _logger;
+    private readonly Counter _reloads;
+    private IDisposable? _watch;
+    private bool _started;
+
+    /// <summary>Creates the service.</summary>
+    public ProxyService(ProxyEngine engine, ConfigLoader loader, IConfiguration configuration, ILogger<ProxyService> logger, IMetricFactory metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        _engine = engine;
+        _loader = loader;
+        _configuration = configuration;
+        _logger = logger;
+        _listener = new MinerListener(engine, logger);
+        _reloads = metrics.CreateCounter("stratumproxy_config_reloads_total", "Configuration reloads, by result (applied, refused).", ["result"]);
+        _reloads.WithLabels("applied");
+        _reloads.WithLabels("refused");
+    }
+
+    /// <summary>The bound miner endpoints.</summary>
+    public IReadOnlyList<System.Net.IPEndPoint> Endpoints => _listener.Endpoints;
+
+    /// <inheritdoc/>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _listener.Bind(_engine.Options.Listeners);
+        _engine.Start();
+        _listener.Start();
+        _started = true;
+        _watch = ChangeToken.OnChange(_configuration.GetReloadToken, () => Reload());
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _watch?.Dispose();
+        if (!_started)
+        {
+            return;
+        }
+
+        _started = false;
+        await _listener.DisposeAsync().ConfigureAwait(false);
+        await _engine.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        _watch?.Dispose();
+        if (_started)
+        {
+            await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Re-reads the configuration; applies it when valid.</summary>
+    public bool Reload()
+    {
+        var options = _loader.Load(out var errors);
+        if (errors.Count > 0)
+        {
+            _reloads.WithLabels("refused").Inc();
+            foreach (var error in errors)
+            {
+                HostLog.ConfigRefused(_logger, error);
+            }
+
+            return false;
+        }
+
+        var running = _engine.Options.Listeners;
+        if (!SameListeners(running, options.Listeners))
+        {
+            HostLog.ListenersNeedRestart(_logger, string.Join(", ", running.Select(l => l.Endpoint)));
+            options.Listeners = running;
+        }
+
+        _engine.ApplyOptions(options);
+        _reloads.WithLabels("applied").Inc();
+        HostLog.ConfigApplied(_logger);
+        return true;
+    }
+
+    private static bool SameListeners(List<ListenerOptions> a, List<ListenerOptions> b) =>
+        a.Count == b.Count && a.Zip(b).All(p => p.First.Endpoint == p.Second.Endpoint && p.First.Name == p.Second.Name
+            && p.First.PoolGroup == p.Second.PoolGroup && p.First.ProxyProtocol == p.Second.ProxyProtocol);
+}
