@@ -6,11 +6,11 @@ namespace StratumProxy.Proxy.Configuration;
 /// <summary>Parses <c>HOST:PORT</c> listen addresses (IPv4, <c>[IPv6]</c>, <c>*</c>, <c>localhost</c>).</summary>
 public static class EndpointParser
 {
-    /// <summary>Parses a listen endpoint into an IP endpoint.</summary>
+    /// <summary>Parses a listen endpoint into an IP endpoint (port 0 picks a free port).</summary>
     public static bool TryParse(string? text, out IPEndPoint endpoint, out string reason)
     {
         endpoint = new IPEndPoint(IPAddress.Any, 0);
-        if (!TrySplitHostPort(text, out var host, out var port, out reason))
+        if (!TrySplitHostPort(text, out var host, out var port, out reason, allowPortZero: true))
         {
             return false;
         }
@@ -33,8 +33,8 @@ public static class EndpointParser
         return true;
     }
 
-    /// <summary>Splits <c>host:port</c> / <c>[v6]:port</c>; the port must be 1..65535.</summary>
-    public static bool TrySplitHostPort(string? text, out string host, out int port, out string reason)
+    /// <summary>Splits <c>host:port</c> / <c>[v6]:port</c>; the port must be 1..65535 (or 0 where allowed).</summary>
+    public static bool TrySplitHostPort(string? text, out string host, out int port, out string reason, bool allowPortZero = false)
     {
         host = string.Empty;
         port = 0;
@@ -70,9 +70,9 @@ public static class EndpointParser
             host = text[..colon];
         }
 
-        if (!int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+        if (!int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port) || port < (allowPortZero ? 0 : 1) || port > 65535)
         {
-            reason = $"the port '{text[(colon + 1)..]}' must be a number from 1 to 65535";
+            reason = $"the port '{text[(colon + 1)..]}' must be a number from {(allowPortZero ? 0 : 1)} to 65535";
             return false;
         }
 
