@@ -28,7 +28,14 @@ public static class ProxyHost
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(commandLine);
         configuration.Sources.Clear();
-        configuration.AddJsonStream(OpenEmbeddedConfig());
+
+        // Flattened once: a stream source cannot be re-read, and the layers above it reload.
+        using (var embedded = OpenEmbeddedConfig())
+        {
+            var defaults = new ConfigurationBuilder().AddJsonStream(embedded).Build();
+            configuration.AddInMemoryCollection(defaults.AsEnumerable().Where(kv => kv.Value is not null));
+        }
+
         configuration.AddJsonFile(Path.Combine(workingDirectory, "appsettings.json"), optional: true, reloadOnChange: true);
         if (commandLine.ConfigFile is { } file)
         {

@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using StratumProxy.Cli;
+using StratumProxy.Hosting;
+using StratumProxy.TestKit;
+
+namespace StratumProxy.Host.Tests;
+
+/// <summary>The whole executable's wiring, in-process: flags → proxy → real pool, then /metrics over HTTP.</summary>
+public sealed partial class HostRunTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("stratumproxy-host-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task Quick_start_flags_carry_shares_and_metrics_match_what_the_pool_counted()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        var cli = CommandLine.Parse(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--pool", pool.Url, "--user", "acct", "--start-difficulty", "0.00001", "--min-difficulty", "0.0000001"]);
+        await using var app = ProxyHost.Build(cli, _directory, logging: l => l.ClearProviders());
+        await app.StartAsync();
+        var service = app.Services.GetRequiredService<ProxyService>();
+        var admin = new Uri(app.Urls.Single());
+        using var http = new HttpClient { BaseAddress = admin };
+
+        await using var miner = new TestMiner(new TestMinerOptions { Host = "127.0.0.1", Port = service.Endpoints[0].Port, Worker = "farm.rig1" });
+        await miner.StartAsync();
+        await miner.WaitForAcceptedAsync(5, TimeSpan.FromSeconds(30));
+        await miner.StopHashingAsync();
+        await miner.WaitForAnswersAsync(TimeSpan.FromSeconds(10));
+
+        var health = await http.GetStringAsync(new Uri("/healthz", UriKind.Relative));
+        Assert.Contains("\"status\":\"ok\"", health, StringComparison.Ordinal);
+
+        var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var accepted = Value(metrics, "stratumproxy_shares_total{worker=\"farm.rig1\",pool=\"primary\",result=\"accepted\"}");
+        Assert.Equal(miner.Accepted, (long)accepted);
+
+        // Shares between the miner's (power-of-two) target and the pool's are accepted locally; the rest went to the
+        // pool, and what the pool counted is exactly what the proxy says the pool accepted.
+        var poolAccepted = Value(metrics, "stratumproxy_pool_shares_total{pool=\"primary\",result=\"accepted\"}");
+        Assert.Equal(pool.Worker("acct.rig1").Accepted, (long)poolAccepted);
+        Assert.True(poolAccepted <= accepted);
+        var workers = await http.GetStringAsync(new Uri("/api/workers", UriKind.Relative));
+        Assert.Contains($"\"pool\":\"primary\",\"accepted\":{miner.Accepted},\"forwarded\":{(long)poolAccepted},\"pool_accepted\":{(long)poolAccepted},\"pool_rejected\":0,\"in_flight\":0,\"lost\":0,\"gap\":0", workers, StringComparison.Ordinal);
+        Assert.True(Value(metrics, "stratumproxy_worker_hashrate_hashes_per_second{worker=\"farm.rig1\",window=\"1m\"}") > 0);
+        Assert.Equal(1, Value(metrics, "stratumproxy_pool_up{pool=\"primary\"}"));
+
+        var status = await http.GetStringAsync(new Uri("/api/status", UriKind.Relative));
+        Assert.Contains("\"worker\":\"farm.rig1\"", status, StringComparison.Ordinal);
+        Assert.Contains("\"url\":\"stratum+tcp://127.0.0.1:", status, StringComparison.Ordinal);
+        var page = await http.GetStringAsync(new Uri("/", UriKind.Relative));
+        Assert.Contains("<title>StratumProxy</title>", page, StringComparison.Ordinal);
+
+        var refused = await http.PostAsJsonAsync(new Uri("/api/switch", UriKind.Relative), new { pool = "primary" });
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, refused.StatusCode);
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task It_starts_and_listens_with_no_pool_reachable_and_says_so()
+    {
+        var cli = CommandLine.Parse(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--pool", "stratum+tcp://127.0.0.1:1", "--user", "acct"]);
+        await using var app = ProxyHost.Build(cli, _directory, logging: l => l.ClearProviders());
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
+        var service = app.Services.GetRequiredService<ProxyService>();
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(System.Net.IPAddress.Loopback, service.Endpoints[0].Port);
+
+        string metrics = string.Empty;
+        for (var i = 0; i < 100 && !metrics.Contains("stratumproxy_upstream_connect_failures_total{pool=\"primary\"", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(50);
+            metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        }
+
+        Assert.Contains("stratumproxy_upstream_connect_failures_total{pool=\"primary\",reason=\"refused\"}", metrics, StringComparison.Ordinal);
+        Assert.Equal(0, Value(metrics, "stratumproxy_pool_up{pool=\"primary\"}"));
+        Assert.Contains("no_pool_ready", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative)), StringComparison.Ordinal);
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task An_invalid_reload_is_refused_and_a_valid_one_applied()
+    {
+        var file = Path.Combine(_directory, "farm.json");
+        File.WriteAllText(file, """{ "Proxy": { "Listeners": [ { "Endpoint": "127.0.0.1:0" } ], "Pools": [ { "Name": "p", "Url": "stratum+tcp://127.0.0.1:1", "User": "u" } ] }, "Admin": { "Endpoint": "127.0.0.1:0" } }""");
+        await using var app = ProxyHost.Build(CommandLine.Parse(["--config", file]), _directory, logging: l => l.ClearProviders());
+        await app.StartAsync();
+        var service = app.Services.GetRequiredService<ProxyService>();
+        var engine = app.Services.GetRequiredService<StratumProxy.Proxy.Routing.ProxyEngine>();
+
+        File.WriteAllText(file, """{ "Proxy": { "Listeners": [ { "Endpoint": "127.0.0.1:0" } ], "Pools": [ { "Name": "p", "Url": "nonsense", "User": "u" } ] }, "Admin": { "Endpoint": "127.0.0.1:0" } }""");
+        ((Microsoft.Extensions.Configuration.IConfigurationRoot)app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()).Reload();
+        Assert.False(service.Reload());
+        Assert.Equal("stratum+tcp://127.0.0.1:1", engine.Options.Pools[0].Url);
+
+        File.WriteAllText(file, """{ "Proxy": { "Listeners": [ { "Endpoint": "127.0.0.1:0" } ], "Pools": [ { "Name": "p", "Url": "stratum+tcp://127.0.0.1:2", "User": "u" } ], "Miners": { "MaxSubmitsPerSecond": 5 } }, "Admin": { "Endpoint": "127.0.0.1:0" } }""");
+        ((Microsoft.Extensions.Configuration.IConfigurationRoot)app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()).Reload();
+        Assert.True(service.Reload());
+        Assert.Equal("stratum+tcp://127.0.0.1:2", engine.Options.Pools[0].Url);
+        Assert.Equal(5, engine.Options.Miners.MaxSubmitsPerSecond);
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public void A_busy_port_fails_start_up_with_the_endpoint_named()
+    {
+        using var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        busy.Start();
+        var port = ((System.Net.IPEndPoint)busy.LocalEndpoint).Port;
+        var cli = CommandLine.Parse(["--listen", $"127.0.0.1:{port}", "--admin", "127.0.0.1:0", "--pool", "stratum+tcp://127.0.0.1:1", "--user", "u"]);
+        using var app = ProxyHost.Build(cli, _directory, logging: l => l.ClearProviders());
+        var ex = Assert.ThrowsAny<InvalidOperationException>(() => app.StartAsync().GetAwaiter().GetResult());
+        Assert.Contains($"cannot bind 127.0.0.1:{port}", ex.Message, StringComparison.Ordinal);
+    }
+
+    private static double Value(string metrics, string series)
+    {
+        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal))
+            ?? throw new Xunit.Sdk.XunitException($"no series {series} in /metrics");
+        return double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
+    }
+}
