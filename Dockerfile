@@ -1,0 +1,18 @@
+# syntax=docker/dockerfile:1
+# Build: docker build -t stratum-proxy .
+# Run:   docker run -p 3333:3333 -p 9100:9100 -v "$PWD/appsettings.json:/app/appsettings.json:ro" stratum-proxy
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig appsettings.json ./
+COPY config/ config/
+COPY src/ src/
+RUN dotnet publish src/StratumProxy/StratumProxy.csproj -c Release -o /app --nologo
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
+# libssl3 backs the fast SHA-256 path; tzdata the time-of-use tariffs. Both are in the Debian-based base image.
+WORKDIR /app
+COPY --from=build /app ./
+EXPOSE 3333 9100
+USER $APP_UID
+# The working directory holds the operator's appsettings.json when mounted; the embedded default applies otherwise.
+ENTRYPOINT ["./stratum-proxy"]
