@@ -24,8 +24,11 @@ public class ProtocolBenchmarks
         var buffer = new ReadOnlySequence<byte>(SubmitLine);
         LineFramer.TryReadLine(ref buffer, LineFramer.DefaultMaxLineLength, out var line);
         var span = line.FirstSpan;
-        StratumEnvelope.TryParse(span, out var envelope, out _);
-        SubmitRequest.TryParse(span, envelope, out var submit, out _);
+        if (!StratumEnvelope.TryParse(span, out var envelope, out _) || !SubmitRequest.TryParse(span, envelope, out var submit, out _))
+        {
+            throw new InvalidOperationException("the benchmark's submit line no longer parses");
+        }
+
         return submit.Nonce;
     }
 
