@@ -139,6 +139,37 @@ public static class Hex
         return true;
     }
 
+    /// <summary>
+    /// Parses 1–8 hex digits as a big-endian number: the liberal reading of a peer's 32-bit field (some send a nonce
+    /// without its leading zeros). Either case.
+    /// </summary>
+    public static bool TryParseUInt32(ReadOnlySpan<byte> utf8Hex, out uint value)
+    {
+        value = 0;
+        if (utf8Hex.IsEmpty || utf8Hex.Length > 8)
+        {
+            return false;
+        }
+
+        var values = DigitValues;
+        uint result = 0;
+        uint invalid = 0;
+        foreach (var c in utf8Hex)
+        {
+            uint digit = values[c];
+            invalid |= digit;
+            result = (result << 4) | (digit & 0xF);
+        }
+
+        if ((invalid & 0xF0) != 0)
+        {
+            return false;
+        }
+
+        value = result;
+        return true;
+    }
+
     /// <inheritdoc cref="TryParseUInt32BigEndianHex(ReadOnlySpan{byte}, out uint)"/>
     public static bool TryParseUInt32BigEndianHex(ReadOnlySpan<char> hex, out uint value)
     {

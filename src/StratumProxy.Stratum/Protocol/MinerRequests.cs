@@ -1,4 +1,5 @@
 using System.Text.Json;
+using StratumProxy.Stratum.Mining;
 
 namespace StratumProxy.Stratum.Protocol;
 

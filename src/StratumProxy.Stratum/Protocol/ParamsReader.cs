@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using StratumProxy.Stratum.Mining;
 
 namespace StratumProxy.Stratum.Protocol;
 

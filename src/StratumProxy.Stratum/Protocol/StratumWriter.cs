@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using StratumProxy.Stratum.Mining;
 
 namespace StratumProxy.Stratum.Protocol;
 
@@ -257,8 +258,8 @@ public sealed class StratumWriter : IDisposable
         w.WriteStringValue(jobId);
         var length = (extranonce2Prefix.Length + extranonce2.Length) * 2;
         var hex = Scratch(length);
-        Hex.Encode(extranonce2Prefix, hex);
-        Hex.Encode(extranonce2, hex[(extranonce2Prefix.Length * 2)..]);
+        Hex.TryEncodeLower(extranonce2Prefix, hex, out _);
+        Hex.TryEncodeLower(extranonce2, hex[(extranonce2Prefix.Length * 2)..], out _);
         w.WriteStringValue(hex[..length]);
         WriteHexValue(ntime);
         WriteHexValue(nonce);
@@ -352,21 +353,21 @@ public sealed class StratumWriter : IDisposable
     private void WriteHexValue(ReadOnlySpan<byte> bytes)
     {
         var hex = Scratch(bytes.Length * 2);
-        Hex.Encode(bytes, hex);
+        Hex.TryEncodeLower(bytes, hex, out _);
         _json.WriteStringValue(hex[..(bytes.Length * 2)]);
     }
 
     private void WriteHexValue(uint value)
     {
         Span<byte> hex = stackalloc byte[8];
-        Hex.EncodeUInt32(value, hex);
+        Hex.TryWriteUInt32BigEndianHex(value, hex);
         _json.WriteStringValue(hex);
     }
 
     private void WriteHexProperty(ReadOnlySpan<byte> name, uint value)
     {
         Span<byte> hex = stackalloc byte[8];
-        Hex.EncodeUInt32(value, hex);
+        Hex.TryWriteUInt32BigEndianHex(value, hex);
         _json.WriteString(name, hex);
     }
 
