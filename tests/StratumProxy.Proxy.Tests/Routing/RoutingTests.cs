@@ -1,0 +1,121 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Tests.EndToEnd;
+using StratumProxy.TestKit;
+
+namespace StratumProxy.Proxy.Tests.Routing;
+
+public sealed class RoutingTests
+{
+    [Fact]
+    public async Task A_tls_upstream_carries_shares_and_an_untrusted_certificate_is_refused_unless_allowed()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        await using var tls = new TlsTerminator(pool.Port);
+        var options = ProxyHarness.Options(pool);
+        options.Pools[0].Url = $"stratum+ssl://127.0.0.1:{tls.Port}";
+        options.Pools[0].AllowInvalidCertificate = true;
+        await using (var proxy = await ProxyHarness.StartAsync(options))
+        await using (var miner = new TestMiner(proxy.Miner("farm.tls")))
+        {
+            await miner.StartAsync();
+            await miner.WaitForAcceptedAsync(3, TimeSpan.FromSeconds(30));
+            await miner.StopHashingAsync();
+            await miner.WaitForAnswersAsync(TimeSpan.FromSeconds(10));
+            Assert.True(miner.EverySubmitAnsweredOnce);
+            Assert.True(tls.Handshakes >= 1);
+            Assert.Equal(0, pool.Rejected);
+        }
+
+        // The same pool without the opt-in: the self-signed certificate fails validation, the pool never gets ready,
+        // and the failure is counted with a reason.
+        options.Pools[0].AllowInvalidCertificate = false;
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var metrics = new StratumProxy.Proxy.Metrics.ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(registry));
+        await using var engine = new StratumProxy.Proxy.Routing.ProxyEngine(options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, metrics);
+        engine.Start();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (engine.Pools[0].LastError is null)
+        {
+            await Task.Delay(20, cts.Token);
+        }
+
+        Assert.False(engine.Pools[0].IsReady);
+        Assert.StartsWith("TLS handshake failed", engine.Pools[0].LastError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_required_proxy_protocol_header_gives_the_rig_address_and_a_missing_one_is_refused()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        var options = ProxyHarness.Options(pool);
+        options.Listeners[0].ProxyProtocol = ProxyProtocolMode.Required;
+        await using var proxy = await ProxyHarness.StartAsync(options);
+
+        using var balanced = new TcpClient();
+        await balanced.ConnectAsync(IPAddress.Loopback, proxy.Port);
+        var stream = balanced.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes("PROXY TCP4 10.1.2.3 127.0.0.1 40001 3333\r\n{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"cgminer/4.11.1\"]}\n{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"farm.rack1\",\"x\"]}\n"));
+        using var reader = new StreamReader(stream);
+        var subscribed = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.StartsWith("{\"id\":1,\"result\":[[[\"mining.set_difficulty\"", subscribed, StringComparison.Ordinal);
+        await proxy.WaitUntilAsync(() => proxy.Engine.MinerSessions.Any(s => s.Worker == "farm.rack1"), TimeSpan.FromSeconds(10), "the session");
+        var session = proxy.Engine.MinerSessions.Single(s => s.Worker == "farm.rack1");
+        Assert.Equal(new IPEndPoint(IPAddress.Parse("10.1.2.3"), 40001), session.RemoteEndPoint);
+
+        using var direct = new TcpClient();
+        await direct.ConnectAsync(IPAddress.Loopback, proxy.Port);
+        await direct.GetStream().WriteAsync("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}\n"u8.ToArray());
+        var buffer = new byte[256];
+        var read = await direct.GetStream().ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, read);
+        Assert.True(await proxy.MetricAsync("stratumproxy_protocol_errors_total{side=\"miner\",kind=\"proxy_protocol\"}") >= 1);
+    }
+
+    [Fact]
+    public async Task Pools_of_one_priority_split_miners_by_weight_and_the_switch_api_moves_and_pins_them()
+    {
+        await using var heavy = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        await using var light = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        var options = ProxyHarness.Options(heavy, light);
+        options.Pools[1].Priority = 0;
+        options.Pools[0].Weight = 3;
+        options.Pools[1].Weight = 1;
+        await using var proxy = await ProxyHarness.StartAsync(options);
+        await proxy.WaitUntilAsync(() => proxy.Engine.Pools.All(p => p.IsReady), TimeSpan.FromSeconds(10), "both pools ready");
+
+        var miners = new List<TestMiner>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                var miner = new TestMiner(proxy.Miner($"farm.rig{i}") with { HashesPerYield = 256, ShareLimit = 0 });
+                miners.Add(miner);
+                await miner.StartAsync();
+                await proxy.WaitUntilAsync(() => proxy.Engine.MinerSessions.Any(s => s.Worker == $"farm.rig{i}" && s.PoolName is not null), TimeSpan.FromSeconds(10), "assignment");
+            }
+
+            var byPool = proxy.Engine.MinerSessions.GroupBy(s => s.PoolName!).ToDictionary(g => g.Key, g => g.Count());
+            Assert.Equal(6, byPool["pool0"]);
+            Assert.Equal(2, byPool["pool1"]);
+
+            var moved = proxy.Engine.Switch("pool1", s => s.Worker is "farm.rig0" or "farm.rig1", pin: true);
+            Assert.Equal(2, moved);
+            Assert.Equal("pool1", proxy.Engine.MinerSessions.Single(s => s.Worker == "farm.rig0").PoolName);
+            proxy.Engine.Tick();
+            Assert.Equal("pool1", proxy.Engine.MinerSessions.Single(s => s.Worker == "farm.rig0").PoolName);
+            Assert.Equal("pool1", proxy.Engine.PinnedPool("farm.rig0"));
+            Assert.Throws<ArgumentException>(() => proxy.Engine.Switch("nope", _ => true, pin: false));
+            Assert.All(miners, m => Assert.Equal(1, m.Connections));
+        }
+        finally
+        {
+            foreach (var miner in miners)
+            {
+                await miner.DisposeAsync();
+            }
+        }
+    }
+}
