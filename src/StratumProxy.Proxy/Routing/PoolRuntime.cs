@@ -19,6 +19,7 @@ public sealed class PoolRuntime
     private readonly ReconnectBackoff _backoff;
     private readonly Queue<long> _redirects = new();
     private readonly Dictionary<long, UpstreamConnection> _dedicated = [];
+    private readonly HashSet<long> _starting = [];
     private readonly Lock _lock = new();
     private List<ForwardedShare> _carried = [];
     private string? _lastExtranonce1;
@@ -252,6 +253,23 @@ public sealed class PoolRuntime
         LoseAll(stale, "pool connection lost before its verdict");
     }
 
+    /// <summary>
+    /// Passthrough: claims the right to open a miner's dedicated connection; false while one is being opened or is
+    /// open. Without it every routing tick during a slow handshake would open (and leak) another connection.
+    /// </summary>
+    internal bool TryBeginDedicated(MinerSession session)
+    {
+        lock (_lock)
+        {
+            if (_dedicated.TryGetValue(session.Id, out var existing) && existing.State != UpstreamState.Closed)
+            {
+                return false;
+            }
+
+            return _starting.Add(session.Id);
+        }
+    }
+
     /// <summary>Passthrough: opens a connection for one miner and attaches it when ready.</summary>
     internal async Task RunDedicatedAsync(MinerSession session, CancellationToken stopping)
     {
@@ -262,6 +280,11 @@ public sealed class PoolRuntime
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
         {
+            lock (_lock)
+            {
+                _starting.Remove(session.Id);
+            }
+
             OnConnectFailed(Reason(ex));
             return;
         }
@@ -269,6 +292,7 @@ public sealed class PoolRuntime
         lock (_lock)
         {
             _dedicated[session.Id] = upstream;
+            _starting.Remove(session.Id);
         }
 
         var run = upstream.RunAsync(stopping);
@@ -288,7 +312,10 @@ public sealed class PoolRuntime
         LoseAll(upstream.TakePending(), "pool connection lost before its verdict");
         lock (_lock)
         {
-            _dedicated.Remove(session.Id);
+            if (_dedicated.TryGetValue(session.Id, out var current) && current == upstream)
+            {
+                _dedicated.Remove(session.Id);
+            }
         }
     }
 

@@ -322,6 +322,12 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
                 var reason = current is null ? "assign" : !current.IsReady ? "failover" : PinnedPool(session.Worker) is not null ? "pin" : "failback";
                 Move(session, desired, reason);
             }
+            else if (session.Upstream is not { State: UpstreamState.Ready })
+            {
+                // Same pool, but the miner's connection to it is gone (the pool dropped it, or sent client.reconnect)
+                // and the pool is ready again on a new one: carry the miner over, or it would hash a dead job forever.
+                Move(session, desired, "reconnect");
+            }
         }
     }
 
@@ -418,7 +424,8 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
         var from = session.PoolName ?? "none";
         if (pool.Options.Mode == PoolMode.Passthrough)
         {
-            if (string.Equals(from, pool.Options.Name, StringComparison.Ordinal))
+            if ((string.Equals(from, pool.Options.Name, StringComparison.Ordinal) && session.Upstream is { State: not UpstreamState.Closed })
+                || !pool.TryBeginDedicated(session))
             {
                 return false;
             }

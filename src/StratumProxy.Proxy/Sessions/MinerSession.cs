@@ -127,7 +127,11 @@ public sealed partial class MinerSession
     public async Task RunAsync(CancellationToken stopping)
     {
         using var link = CancellationTokenSource.CreateLinkedTokenSource(stopping, _closed.Token);
-        var writer = WriteLoopAsync(link.Token);
+
+        // The write loop outlives Close: the answers queued before it (the error that explains why the miner is
+        // dropped, verdicts of its last submits) must still reach the miner. DrainWriterAsync bounds that wait.
+        using var writeStop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var writer = WriteLoopAsync(writeStop.Token);
         try
         {
             if (!_hasPrefix)
@@ -154,18 +158,84 @@ public sealed partial class MinerSession
         {
             Close(_closeReason);
             _outbound.Writer.TryComplete();
-            try
-            {
-                await writer.ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ChannelClosedException)
-            {
-                // The write side ends with the connection.
-            }
-
+            await DrainWriterAsync(writer, writeStop).ConfigureAwait(false);
+            await LingerAsync(stopping).ConfigureAwait(false);
             Teardown();
             await _connection.DisposeAsync().ConfigureAwait(false);
             _closed.Dispose();
+        }
+    }
+
+    /// <summary>How long a closing session keeps writing what was queued for the miner before it gives up.</summary>
+    public static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
+
+    private async Task DrainWriterAsync(Task writer, CancellationTokenSource writeStop)
+    {
+        try
+        {
+            if (_closeReason.StartsWith("slow", StringComparison.Ordinal))
+            {
+                // A miner that does not read gets nothing more.
+                await writeStop.CancelAsync().ConfigureAwait(false);
+            }
+
+            await writer.WaitAsync(CloseGrace, _context.Time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            await writeStop.CancelAsync().ConfigureAwait(false);
+            await EndWriterAsync(writer).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ChannelClosedException)
+        {
+            // The write side ends with the connection.
+        }
+    }
+
+    /// <summary>
+    /// A graceful close when the proxy drops a miner: send FIN after the last answer, then discard what the miner
+    /// still sends until it closes too (bounded). Closing a socket with unread input makes the kernel send a reset,
+    /// and the miner would lose the error that says why it was dropped (a flood, an over-long line).
+    /// </summary>
+    private async Task LingerAsync(CancellationToken stopping)
+    {
+        if (stopping.IsCancellationRequested || _closeReason.StartsWith("closed by the miner", StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var input = _connection.Transport.Input;
+        try
+        {
+            await _connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
+            using var grace = new CancellationTokenSource(CloseGrace, _context.Time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(grace.Token, stopping);
+            while (true)
+            {
+                // The first read may report the cancellation Close requested; the loop simply reads on.
+                var result = await input.ReadAsync(linked.Token).ConfigureAwait(false);
+                input.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            // Grace over, or the connection is already gone.
+        }
+    }
+
+    private static async Task EndWriterAsync(Task writer)
+    {
+        try
+        {
+            await writer.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ChannelClosedException)
+        {
+            // The write side ends with the connection.
         }
     }
 

@@ -102,6 +102,23 @@ internal sealed class ProxyHarness : IAsyncDisposable
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 
+    /// <summary>The value of one exported series, written exactly as exported (<c>name{label="v",…}</c>); null when absent.</summary>
+    public static double? MetricValue(string scrape, string series)
+    {
+        foreach (var line in scrape.Split('\n'))
+        {
+            if (line.Length > series.Length && line.StartsWith(series, StringComparison.Ordinal) && line[series.Length] == ' ')
+            {
+                return double.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Scrapes and returns one series' value, or 0 when the series does not exist (yet).</summary>
+    public async Task<double> MetricAsync(string series) => MetricValue(await ScrapeAsync(), series) ?? 0;
+
     public async ValueTask DisposeAsync()
     {
         await Listener.DisposeAsync();
