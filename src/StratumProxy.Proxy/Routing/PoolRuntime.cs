@@ -144,13 +144,13 @@ public sealed class PoolRuntime
         return NextDelayAfterClose(upstream);
     }
 
-    private async Task<UpstreamConnection> ConnectAsync(PoolUrl url, string worker, CancellationToken stopping)
+    private async Task<UpstreamConnection> ConnectAsync(PoolUrl url, string worker, CancellationToken stopping, string? userAgent = null)
     {
         using var timeout = new CancellationTokenSource(Failover.ConnectTimeout, _context.Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, timeout.Token);
         var connection = await SocketTransport.ConnectAsync(url, Options.AllowInvalidCertificate, _context.MaxLineLength, linked.Token).ConfigureAwait(false);
         var pool = worker == Options.User ? Options : Clone(Options, worker);
-        var upstream = new UpstreamConnection(connection, _context, pool, url, _lastExtranonce1);
+        var upstream = new UpstreamConnection(connection, _context, pool, url, userAgent is null ? _lastExtranonce1 : null, userAgent);
         upstream.PoolVerdict = (accepted, latency) => Health.OnSubmitResult(accepted, latency);
         return upstream;
     }
@@ -276,7 +276,9 @@ public sealed class PoolRuntime
         UpstreamConnection upstream;
         try
         {
-            upstream = await ConnectAsync(_target, MinerSession.UpstreamWorkerName(Options, session.Worker!), stopping).ConfigureAwait(false);
+            // Identity pass-through: with WorkerNaming Miner a dedicated connection carries the rig's own user agent too.
+            var userAgent = Options.WorkerNaming == WorkerNaming.Miner ? session.UserAgent ?? _context.UserAgent : _context.UserAgent;
+            upstream = await ConnectAsync(_target, MinerSession.UpstreamWorkerName(Options, session.Worker!), stopping, userAgent).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
         {

@@ -28,6 +28,7 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Dictionary<string, long> _noPoolLogged = new(StringComparer.Ordinal);
     private Task? _tick;
+    private Action<string, Stratum.Protocol.NotifyMessage, int>? _jobReceived;
     private int _disposed;
 
     /// <summary>Creates the engine; nothing connects until <see cref="Start"/>.</summary>
@@ -48,6 +49,21 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
 
     /// <summary>The clock.</summary>
     public TimeProvider Time { get; }
+
+    /// <summary>
+    /// Every job any pool sends: (pool name, the notify, extranonce1 bytes + extranonce2 size of its connection).
+    /// Set before <see cref="Start"/>; called on the connection's read loop, so keep it short.
+    /// </summary>
+    public Action<string, Stratum.Protocol.NotifyMessage, int>? JobReceived
+    {
+        get => _jobReceived;
+        set
+        {
+            _jobReceived = value;
+            _upstreamContext.JobObserved = value is null ? null : (upstream, notify) =>
+                value(upstream.Pool.Name, notify, (upstream.Layout?.PoolExtranonce1.Length ?? 0) + (upstream.Layout?.PoolExtranonce2Size ?? 0));
+        }
+    }
 
     /// <summary>Metrics.</summary>
     public ProxyMetrics Metrics { get; }

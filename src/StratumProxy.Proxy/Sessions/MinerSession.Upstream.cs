@@ -15,8 +15,12 @@ namespace StratumProxy.Proxy.Sessions;
 /// </summary>
 public sealed class PoolRoute
 {
-    internal PoolRoute(UpstreamConnection upstream, string upstreamWorker, byte[] extranonce2Prefix, PoolCounters counters, PoolMeter meter, Counter.Child[] shareCounters, Counter.Child difficulty)
+    internal PoolRoute(UpstreamConnection upstream, string upstreamWorker, byte[] extranonce2Prefix, PoolCounters counters, PoolMeter meter, Counter.Child[] shareCounters, Counter.Child difficulty, ProxyMetrics metrics)
     {
+        Latency = metrics.PoolSubmitLatency.WithLabels(upstream.Pool.Name);
+        PoolAccepted = metrics.PoolShares.WithLabels(upstream.Pool.Name, "accepted");
+        PoolRejected = metrics.PoolShares.WithLabels(upstream.Pool.Name, "rejected");
+        PoolLost = metrics.PoolShares.WithLabels(upstream.Pool.Name, "lost");
         Upstream = upstream;
         UpstreamWorker = upstreamWorker;
         Extranonce2Prefix = extranonce2Prefix;
@@ -46,6 +50,18 @@ public sealed class PoolRoute
 
     /// <summary>stratumproxy_share_difficulty_total child.</summary>
     public Counter.Child DifficultyCounter { get; }
+
+    /// <summary>stratumproxy_pool_submit_latency_seconds child.</summary>
+    public Histogram.Child Latency { get; }
+
+    /// <summary>stratumproxy_pool_shares_total children by verdict.</summary>
+    public Counter.Child PoolAccepted { get; }
+
+    /// <summary>Rejected by the pool.</summary>
+    public Counter.Child PoolRejected { get; }
+
+    /// <summary>Lost with the connection.</summary>
+    public Counter.Child PoolLost { get; }
 }
 
 public sealed partial class MinerSession
@@ -195,7 +211,8 @@ public sealed partial class MinerSession
             stats.ForPool(pool.Name),
             _context.Ledger.Pool(pool.Name),
             children,
-            _context.Metrics.ShareDifficulty.WithLabels(stats.Label, pool.Name));
+            _context.Metrics.ShareDifficulty.WithLabels(stats.Label, pool.Name),
+            _context.Metrics);
     }
 
     /// <summary>The worker name a pool sees for a miner, by the pool's naming rule.</summary>

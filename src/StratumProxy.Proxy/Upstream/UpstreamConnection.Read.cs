@@ -338,6 +338,18 @@ public sealed partial class UpstreamConnection
         Layout.WriteMinerCoinbase1Suffix(suffix);
         var job = UpstreamJob.Create(this, notify, suffix, Difficulty, _context.Time.GetTimestamp());
         PublishJob(job, notify.CleanJobs);
+        if (_context.JobObserved is { } observe)
+        {
+            try
+            {
+                observe(this, notify);
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException or OverflowException)
+            {
+                // A coinbase the estimator cannot read says nothing about the job's validity for mining.
+                _context.Metrics.ProtocolErrors.WithLabels("pool", "unreadable_coinbase").Inc();
+            }
+        }
     }
 
     private void PublishJob(UpstreamJob job, bool clean)

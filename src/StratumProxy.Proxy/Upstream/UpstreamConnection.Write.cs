@@ -33,7 +33,7 @@ public sealed partial class UpstreamConnection
                 _writer.WriteConfigureVersionRolling(output, id, 0x1fffe000, 2);
                 break;
             case OutboundKind.Subscribe:
-                _writer.WriteSubscribe(output, id, _context.UserAgent, item.Text);
+                _writer.WriteSubscribe(output, id, UserAgent, item.Text);
                 break;
             case OutboundKind.Authorize:
                 _writer.WriteAuthorize(output, id, item.Text ?? string.Empty, Pool.Password);

@@ -53,8 +53,9 @@ public sealed partial class UpstreamConnection
     private string _closeReason = "closed";
     private int _state;
 
-    internal UpstreamConnection(ProxyConnection connection, UpstreamContext context, PoolOptions pool, PoolUrl url, string? resumeSessionId)
+    internal UpstreamConnection(ProxyConnection connection, UpstreamContext context, PoolOptions pool, PoolUrl url, string? resumeSessionId, string? userAgent = null)
     {
+        UserAgent = userAgent ?? context.UserAgent;
         _connection = connection;
         _context = context;
         _logger = context.Logger;
@@ -69,6 +70,9 @@ public sealed partial class UpstreamConnection
 
     /// <summary>The pool's address.</summary>
     public PoolUrl Url { get; }
+
+    /// <summary>The user agent sent in mining.subscribe (the miner's own in passthrough identity mode).</summary>
+    public string UserAgent { get; }
 
     /// <summary>The session id offered to the pool for resumption (the previous connection's extranonce1).</summary>
     public string? ResumeSessionId { get; }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using StratumProxy.Proxy.Metrics;
+using StratumProxy.Stratum.Protocol;
 
 namespace StratumProxy.Proxy.Upstream;
 
@@ -33,6 +34,12 @@ public sealed class UpstreamContext(
 
     /// <summary>The longest line accepted from a pool.</summary>
     public int MaxLineLength { get; } = maxLineLength;
+
+    /// <summary>
+    /// Called with every job a pool sends (on that connection's read loop): the economics side reads network
+    /// difficulty and the coinbase value from it. Exceptions are caught and counted, never passed to the connection.
+    /// </summary>
+    public Action<UpstreamConnection, NotifyMessage>? JobObserved { get; set; }
 
     /// <summary>The user agent sent to pools.</summary>
     public string UserAgent { get; init; } = "stratum-proxy/1.0";

@@ -95,12 +95,89 @@ public sealed class StratumWriter : IDisposable
         End(output);
     }
 
-    /// <summary><c>{"id":null,"method":"mining.set_difficulty","params":[d]}</c>.</summary>
+    /// <summary>
+    /// <c>{"id":null,"method":"mining.set_difficulty","params":[d]}</c>, with the number in plain decimal notation
+    /// (<c>0.00000095367431640625</c>, never <c>9.5367431640625E-07</c>): every peer in PEERS.md #9 writes it so, and
+    /// old firmware parsers are not known to take exponents.
+    /// </summary>
     public void WriteSetDifficulty(IBufferWriter<byte> output, double difficulty)
     {
         var w = BeginNotification(output, StratumMethod.SetDifficulty);
-        w.WriteNumberValue(difficulty);
+        Span<byte> digits = stackalloc byte[PlainNumberMaxLength];
+        w.WriteRawValue(digits[..FormatPlain(difficulty, digits)], skipInputValidation: true);
         EndNotification(output);
+    }
+
+    private const int PlainNumberMaxLength = 400;
+
+    /// <summary>Writes a finite, non-negative double as the shortest round-trip digits in plain decimal notation.</summary>
+    internal static int FormatPlain(double value, Span<byte> destination)
+    {
+        if (!double.IsFinite(value) || value < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(value), value, "A difficulty is a finite, non-negative number.");
+        }
+
+        Span<char> r = stackalloc char[32];
+        value.TryFormat(r, out var length, "R", System.Globalization.CultureInfo.InvariantCulture);
+        r = r[..length];
+        var e = r.IndexOfAny('E', 'e');
+        if (e < 0)
+        {
+            for (var i = 0; i < r.Length; i++)
+            {
+                destination[i] = (byte)r[i];
+            }
+
+            return r.Length;
+        }
+
+        var exponent = int.Parse(r[(e + 1)..], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture);
+        Span<char> mantissa = stackalloc char[32];
+        var digitCount = 0;
+        var pointAt = -1;
+        foreach (var c in r[..e])
+        {
+            if (c == '.')
+            {
+                pointAt = digitCount;
+            }
+            else
+            {
+                mantissa[digitCount++] = c;
+            }
+        }
+
+        var point = (pointAt < 0 ? digitCount : pointAt) + exponent;
+        var written = 0;
+        if (point <= 0)
+        {
+            destination[written++] = (byte)'0';
+            destination[written++] = (byte)'.';
+            for (var i = 0; i < -point; i++)
+            {
+                destination[written++] = (byte)'0';
+            }
+
+            for (var i = 0; i < digitCount; i++)
+            {
+                destination[written++] = (byte)mantissa[i];
+            }
+
+            return written;
+        }
+
+        for (var i = 0; i < Math.Max(point, digitCount); i++)
+        {
+            if (i == point)
+            {
+                destination[written++] = (byte)'.';
+            }
+
+            destination[written++] = (byte)(i < digitCount ? mantissa[i] : '0');
+        }
+
+        return written;
     }
 
     /// <summary><c>mining.set_version_mask</c>.</summary>

@@ -145,6 +145,11 @@ public sealed class MessageTests
     [InlineData(0.001, "0.001")]
     [InlineData(0.0010000000388821206, "0.0010000000388821206")]
     [InlineData(65536d, "65536")]
+    [InlineData(9.5367431640625E-07, "0.00000095367431640625")]
+    [InlineData(1e-5, "0.00001")]
+    [InlineData(1.5e-12, "0.0000000000015")]
+    [InlineData(1e21, "1000000000000000000000")]
+    [InlineData(1.25e17, "125000000000000000")]
     public void Set_difficulty_round_trips_every_number_format(double difficulty, string expected)
     {
         var written = Written((w, b) => w.WriteSetDifficulty(b, difficulty));
