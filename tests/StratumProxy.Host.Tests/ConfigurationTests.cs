@@ -96,14 +96,24 @@ public sealed class ConfigurationTests : IDisposable
         Assert.Contains("--config: no such file", ex.Message, StringComparison.Ordinal);
     }
 
-    internal static string RepositoryRoot()
+    internal static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "StratumProxy.sln")))
+        // The test binaries may live outside the clone (--artifacts-path): try the output, the working directory,
+        // then this source file's own folder.
+        foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory(), Path.GetDirectoryName(sourceFile) ?? string.Empty })
         {
-            directory = directory.Parent;
+            var directory = string.IsNullOrEmpty(start) ? null : new DirectoryInfo(start);
+            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "StratumProxy.sln")))
+            {
+                directory = directory.Parent;
+            }
+
+            if (directory is not null)
+            {
+                return directory.FullName;
+            }
         }
 
-        return directory?.FullName ?? throw new InvalidOperationException("StratumProxy.sln not found above the test directory");
+        throw new InvalidOperationException("StratumProxy.sln not found above the test output, the working directory or the test source");
     }
 }

@@ -63,6 +63,45 @@ public sealed partial class HostRunTests : IDisposable
     }
 
     [Fact]
+    public async Task Rigs_are_priced_from_their_shares_and_the_pools_own_jobs()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        var cli = CommandLine.Parse(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--pool", pool.Url, "--user", "acct", "--start-difficulty", "0.00001",
+            "--Economics:DefaultModel=Antminer S21", "--Economics:Interval=00:00:00.100", "--Economics:PriceUsd=60000", "--Economics:ElectricityUsdPerKwh=0.08"]);
+        await using var app = ProxyHost.Build(cli, _directory, logging: l => l.ClearProviders());
+        await app.StartAsync();
+        var service = app.Services.GetRequiredService<ProxyService>();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
+        await using var miner = new TestMiner(new TestMinerOptions { Host = "127.0.0.1", Port = service.Endpoints[0].Port, Worker = "farm.rig9" });
+        await miner.StartAsync();
+        await miner.WaitForAcceptedAsync(3, TimeSpan.FromSeconds(30));
+
+        var farm = app.Services.GetRequiredService<StratumProxy.Farm.FarmEconomics>();
+        for (var i = 0; i < 200 && (farm.LastRigs.Count == 0 || farm.LastRigs[0].HashrateTerahashes <= 0 || farm.LastMarket?.DifficultySource != "pool jobs"); i++)
+        {
+            await Task.Delay(25);
+        }
+
+        var market = farm.LastMarket!;
+        Assert.Equal("pool jobs", market.DifficultySource);
+        Assert.Equal(1.0, market.Difficulty, 6);
+        var rig = Assert.Single(farm.LastRigs);
+        Assert.Equal(("farm.rig9", "Antminer S21", "primary"), (rig.Worker, rig.Model, rig.Pool));
+
+        // Power cost by hand: the S21's catalog watts × 24 h × $0.08.
+        Assert.Equal(rig.PowerWatts / 1000 * 24 * 0.08, rig.PowerCostUsdPerDay, 9);
+        Assert.True(rig.RevenueUsdPerDay > 0, $"hashrate {rig.HashrateTerahashes} TH/s, revenue {rig.RevenueUsdPerDay}, market {market}");
+
+        var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Contains("stratumproxy_rig_power_cost_usd_per_day{worker=\"farm.rig9\"}", metrics, StringComparison.Ordinal);
+        Assert.Contains("stratumproxy_model_shutdown_price_usd{model=\"Antminer S21\"}", metrics, StringComparison.Ordinal);
+        Assert.Equal(60000, Value(metrics, "stratumproxy_market{input=\"price_usd\"}"));
+        var economics = await http.GetStringAsync(new Uri("/api/economics", UriKind.Relative));
+        Assert.Contains("\"worker\":\"farm.rig9\"", economics, StringComparison.Ordinal);
+        await app.StopAsync();
+    }
+
+    [Fact]
     public async Task It_starts_and_listens_with_no_pool_reachable_and_says_so()
     {
         var cli = CommandLine.Parse(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--pool", "stratum+tcp://127.0.0.1:1", "--user", "acct"]);

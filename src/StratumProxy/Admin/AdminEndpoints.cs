@@ -18,7 +18,7 @@ public static class AdminEndpoints
         typeof(AdminEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0.0.0";
 
     /// <summary>Maps every endpoint.</summary>
-    public static void Map(IEndpointRouteBuilder app, ProxyEngine engine, ProxyService service, AdminOptions admin, CollectorRegistry registry, DateTimeOffset startedAt)
+    public static void Map(IEndpointRouteBuilder app, ProxyEngine engine, ProxyService service, AdminOptions admin, CollectorRegistry registry, DateTimeOffset startedAt, Farm.FarmEconomics? farm = null)
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(engine);
@@ -33,6 +33,7 @@ public static class AdminEndpoints
         });
 
         app.MapGet("/api/status", () => Results.Json(Status(engine, service, startedAt), AdminJson.Context.StatusResponse));
+        app.MapGet("/api/economics", () => Results.Json(new EconomicsResponse(farm?.LastMarket, farm?.LastRigs ?? []), AdminJson.Context.EconomicsResponse));
         app.MapGet("/api/workers", () => Results.Json(Workers(engine), AdminJson.Context.IReadOnlyListWorkerStatus));
 
         app.MapPost("/api/switch", async (HttpRequest request) =>

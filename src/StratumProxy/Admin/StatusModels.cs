@@ -82,6 +82,9 @@ public sealed record SwitchResponse(string Pool, int Moved);
 /// <summary>GET /healthz.</summary>
 public sealed record HealthResponse(string Status, int PoolsReady, int Pools, int Miners);
 
+/// <summary>GET /api/economics.</summary>
+public sealed record EconomicsResponse(Farm.MarketView? Market, IReadOnlyList<Farm.RigEconomicsView> Rigs);
+
 /// <summary>An error answer.</summary>
 public sealed record ErrorResponse(string Error);
 
@@ -105,4 +108,5 @@ public static class AdminJson
 [JsonSerializable(typeof(SwitchResponse))]
 [JsonSerializable(typeof(HealthResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
+[JsonSerializable(typeof(EconomicsResponse))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

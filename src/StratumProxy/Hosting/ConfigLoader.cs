@@ -42,6 +42,60 @@ public sealed class ConfigLoader(IConfiguration configuration, CommandLine comma
         return options;
     }
 
+    /// <summary>The farm economics options, with every problem listed (empty on success).</summary>
+    public Farm.FarmOptions LoadFarm(out IReadOnlyList<string> errors)
+    {
+        var farm = new Farm.FarmOptions();
+        var problems = new List<string>();
+        try
+        {
+            configuration.GetSection(Farm.FarmOptions.SectionName).Bind(farm);
+        }
+        catch (InvalidOperationException ex)
+        {
+            problems.Add($"Economics: {ex.Message}");
+        }
+
+        if (farm.Interval <= TimeSpan.Zero)
+        {
+            problems.Add("Economics:Interval must be positive.");
+        }
+
+        if (farm.PriceUsd <= 0 || !double.IsFinite(farm.PriceUsd))
+        {
+            problems.Add($"Economics:PriceUsd ({farm.PriceUsd}) must be a positive number.");
+        }
+
+        if (farm.Difficulty <= 0 || farm.FeesBtcPerBlock < 0 || farm.ElectricityUsdPerKwh < 0)
+        {
+            problems.Add("Economics: Difficulty must be positive; FeesBtcPerBlock and ElectricityUsdPerKwh must not be negative.");
+        }
+
+        foreach (var (pool, terms) in farm.Pools)
+        {
+            if (terms.FeePercent is < 0 or >= 100)
+            {
+                problems.Add($"Economics:Pools:{pool}:FeePercent ({terms.FeePercent}) must be from 0 to below 100.");
+            }
+        }
+
+        for (var i = 0; i < farm.Rigs.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(farm.Rigs[i].Worker))
+            {
+                problems.Add($"Economics:Rigs:{i}:Worker: a rig needs the worker name it authorizes with.");
+            }
+
+            if (farm.Rigs[i].PowerW is <= 0)
+            {
+                problems.Add($"Economics:Rigs:{i}:PowerW must be positive.");
+            }
+        }
+
+        errors = problems;
+        return farm;
+    }
+
     /// <summary>The admin options (bound once at start).</summary>
     public AdminOptions LoadAdmin()
     {

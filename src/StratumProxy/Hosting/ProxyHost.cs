@@ -5,6 +5,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 using StratumProxy.Admin;
+using StratumProxy.Economics.Feeds;
+using StratumProxy.Economics.Rigs;
+using StratumProxy.Economics.Tariffs;
+using StratumProxy.Economics.Units;
+using StratumProxy.Farm;
 using StratumProxy.Cli;
 using StratumProxy.Proxy.Configuration;
 using StratumProxy.Proxy.Metrics;
@@ -82,6 +87,25 @@ public static class ProxyHost
             throw new OptionsException(errors);
         }
 
+        var farmOptions = loader.LoadFarm(out var farmErrors);
+        var catalog = farmOptions.CatalogFile is { } catalogFile
+            ? RigCatalog.LoadFile(Path.GetFullPath(catalogFile, directory))
+            : RigCatalog.LoadEmbedded();
+        foreach (var rig in farmOptions.Rigs.Where(r => r.Model is not null && catalog.Find(r.Model) is null))
+        {
+            farmErrors = [.. farmErrors, $"Economics:Rigs ({rig.Worker}): unknown model '{rig.Model}'; known: {string.Join(", ", catalog.Models.Select(m => m.Name))}"];
+        }
+
+        if (farmOptions.DefaultModel is { } defaultModel && catalog.Find(defaultModel) is null)
+        {
+            farmErrors = [.. farmErrors, $"Economics:DefaultModel: unknown model '{defaultModel}'"];
+        }
+
+        if (farmErrors.Count > 0)
+        {
+            throw new OptionsException(farmErrors);
+        }
+
         var admin = loader.LoadAdmin();
         if (!EndpointParser.TryParse(admin.Endpoint, out var adminEndpoint, out var adminError))
         {
@@ -100,18 +124,55 @@ public static class ProxyHost
         builder.Services.AddSingleton<IMetricFactory>(factory);
         builder.Services.AddSingleton(loader);
         builder.Services.AddSingleton(new ProxyMetrics(factory, options.MaxWorkerSeries));
-        builder.Services.AddSingleton(sp => new ProxyEngine(
-            options,
-            clock,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Proxy"),
-            sp.GetRequiredService<ProxyMetrics>()));
+        if (farmOptions.PriceFeed.Url is { } priceUrl)
+        {
+            builder.Services.AddHttpJsonFeed(FarmService.PriceFeedName, o =>
+            {
+                o.Url = priceUrl;
+                o.JsonPath = farmOptions.PriceFeed.JsonPath;
+                o.Interval = farmOptions.PriceFeed.Interval;
+                o.Timeout = farmOptions.PriceFeed.Timeout;
+                o.StalenessLimit = farmOptions.PriceFeed.StalenessLimit;
+                o.Minimum = 1;
+            });
+        }
+
+        builder.Services.AddSingleton(sp =>
+        {
+            var engine = new ProxyEngine(
+                options,
+                clock,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Proxy"),
+                sp.GetRequiredService<ProxyMetrics>());
+            return engine;
+        });
+        builder.Services.AddSingleton(sp =>
+        {
+            var energy = farmOptions.TariffFile is { } tariffFile
+                ? TariffConfig.Load(Path.GetFullPath(tariffFile, directory))
+                : new EnergyCostModel(new FlatTariff(new UsdPerKwh(farmOptions.ElectricityUsdPerKwh)));
+            var farm = new FarmEconomics(
+                farmOptions,
+                sp.GetRequiredService<ProxyEngine>(),
+                clock,
+                factory,
+                energy,
+                catalog,
+                sp.GetKeyedService<HttpJsonFeed>(FarmService.PriceFeedName));
+            sp.GetRequiredService<ProxyEngine>().JobReceived = farm.OnJob;
+            return farm;
+        });
+        builder.Services.AddHostedService<FarmService>();
         builder.Services.AddSingleton<ProxyService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyService>());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJsonContext.Default));
 
         var app = builder.Build();
+
+        // The farm view subscribes to the pools' jobs before the engine starts.
+        _ = app.Services.GetRequiredService<FarmEconomics>();
         var startedAt = clock.GetUtcNow();
-        AdminEndpoints.Map(app, app.Services.GetRequiredService<ProxyEngine>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt);
+        AdminEndpoints.Map(app, app.Services.GetRequiredService<ProxyEngine>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt, app.Services.GetRequiredService<FarmEconomics>());
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Admin");

@@ -1,0 +1,243 @@
+using Prometheus;
+using StratumProxy.Economics.Calculators;
+using StratumProxy.Economics.Feeds;
+using StratumProxy.Economics.Market;
+using StratumProxy.Economics.Pools;
+using StratumProxy.Economics.Rigs;
+using StratumProxy.Economics.Tariffs;
+using StratumProxy.Economics.Units;
+using StratumProxy.Proxy.Components;
+using StratumProxy.Proxy.Routing;
+using StratumProxy.Stratum.Mining;
+
+namespace StratumProxy.Farm;
+
+/// <summary>One rig's economics at one evaluation, as published to metrics and the status API.</summary>
+public sealed record RigEconomicsView(
+    string Worker,
+    string Model,
+    string? Pool,
+    double HashrateTerahashes,
+    double PowerWatts,
+    double RevenueUsdPerDay,
+    double PowerCostUsdPerDay,
+    double ProfitUsdPerDay,
+    double ShutdownPriceUsd,
+    double BreakevenUsdPerKwh);
+
+/// <summary>The market and energy inputs of one evaluation.</summary>
+public sealed record MarketView(
+    double PriceUsd,
+    bool PriceIsStale,
+    string PriceSource,
+    double Difficulty,
+    string DifficultySource,
+    double SubsidyBtc,
+    double FeesBtcPerBlock,
+    double EnergyUsdPerKwh,
+    string TariffBand,
+    bool InDemandResponse,
+    double HashpriceUsdPerPhDay,
+    DateTimeOffset At);
+
+/// <summary>
+/// Prices the farm from what the proxy sees: each worker's observed hashrate (5 min), its model's power, the pools'
+/// own jobs (network difficulty, subsidy and fees through <see cref="NotifyMarketEstimator"/>), the price (static or
+/// a feed) and the tariff. Publishes revenue, cost and profit per rig and per farm, the hashprice, and the shutdown
+/// price per model, in USD per day.
+/// </summary>
+public sealed class FarmEconomics
+{
+    private readonly ProxyEngine _engine;
+    private readonly TimeProvider _time;
+    private readonly RigCatalog _catalog;
+    private readonly IFeedValueSource? _priceFeed;
+    private readonly Gauge _rigRevenue;
+    private readonly Gauge _rigCost;
+    private readonly Gauge _rigProfit;
+    private readonly Gauge _farm;
+    private readonly Gauge _hashprice;
+    private readonly Gauge _shutdown;
+    private readonly Gauge _market;
+
+    /// <summary>Creates the farm view.</summary>
+    public FarmEconomics(FarmOptions options, ProxyEngine engine, TimeProvider time, IMetricFactory metrics, EnergyCostModel energy, RigCatalog catalog, IFeedValueSource? priceFeed)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(metrics);
+        Options = options;
+        _engine = engine;
+        _time = time;
+        Energy = energy;
+        _catalog = catalog;
+        _priceFeed = priceFeed;
+        Estimator = new NotifyMarketEstimator(Coin.Bitcoin, time);
+        _rigRevenue = metrics.CreateGauge("stratumproxy_rig_revenue_usd_per_day", "Expected revenue of a rig at its observed hashrate (USD per day).", ["worker"]);
+        _rigCost = metrics.CreateGauge("stratumproxy_rig_power_cost_usd_per_day", "Power cost of a rig at its model's power and the tariff now (USD per day).", ["worker"]);
+        _rigProfit = metrics.CreateGauge("stratumproxy_rig_margin_usd_per_day", "Revenue minus power cost of a rig (USD per day).", ["worker"]);
+        _farm = metrics.CreateGauge("stratumproxy_farm_usd_per_day", "Farm totals in USD per day, by kind (revenue, power_cost, margin).", ["kind"]);
+        _hashprice = metrics.CreateGauge("stratumproxy_hashprice_usd_per_ph_day", "What one PH/s earns per day at the current inputs (after pool fee, by pool).", ["pool"]);
+        _shutdown = metrics.CreateGauge("stratumproxy_model_shutdown_price_usd", "BTC price below which a model's power costs more than it earns.", ["model"]);
+        _market = metrics.CreateGauge("stratumproxy_market", "Economic inputs in use: price_usd, difficulty, fees_btc_per_block, energy_usd_per_kwh, price_stale (1/0).", ["input"]);
+    }
+
+    /// <summary>The options in force.</summary>
+    public FarmOptions Options { get; set; }
+
+    /// <summary>The tariff.</summary>
+    public EnergyCostModel Energy { get; set; }
+
+    /// <summary>Reads difficulty, subsidy and fees from the pools' jobs.</summary>
+    public NotifyMarketEstimator Estimator { get; }
+
+    /// <summary>The last evaluation's market.</summary>
+    public MarketView? LastMarket { get; private set; }
+
+    /// <summary>The last evaluation's rigs.</summary>
+    public IReadOnlyList<RigEconomicsView> LastRigs { get; private set; } = [];
+
+    /// <summary>Feeds the estimator from a pool job (wired to <see cref="ProxyEngine.JobReceived"/>).</summary>
+    public void OnJob(string pool, Stratum.Protocol.NotifyMessage notify, int extranonceLength)
+    {
+        ArgumentNullException.ThrowIfNull(notify);
+        Estimator.Observe(
+            Convert.ToHexStringLower(notify.PrevHash),
+            Convert.ToHexStringLower(notify.Coinbase1),
+            Convert.ToHexStringLower(notify.Coinbase2),
+            notify.NBits.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
+            extranonceLength);
+    }
+
+    /// <summary>The market now: price (feed or static), difficulty and fees (pool jobs or config).</summary>
+    public MarketSnapshot Market(DateTimeOffset now, out string priceSource, out string difficultySource)
+    {
+        var price = Options.PriceUsd;
+        var stale = false;
+        priceSource = "config";
+        if (_priceFeed is not null)
+        {
+            var reading = _priceFeed.Read(now);
+            if (reading.Value is { } value)
+            {
+                price = value;
+                stale = reading.IsStale;
+                priceSource = reading.Source;
+            }
+            else
+            {
+                stale = true;
+                priceSource = "config (feed has no value yet)";
+            }
+        }
+
+        if (Estimator.ToSnapshot(new CoinPrice(price), stale) is { } fromJobs)
+        {
+            difficultySource = "pool jobs";
+            return fromJobs;
+        }
+
+        difficultySource = "config";
+        var height = HeightEstimate.BitcoinHeightAt(now);
+        return new MarketSnapshot(Coin.Bitcoin, new CoinPrice(price), new Economics.Units.Difficulty(Options.Difficulty), Coin.Bitcoin.SubsidyAt(height), new Coins(Options.FeesBtcPerBlock), now, stale);
+    }
+
+    /// <summary>The terms of a pool (0 % FPPS when not configured).</summary>
+    public PoolTerms Terms(string? pool)
+    {
+        if (pool is not null && Options.Pools.TryGetValue(pool, out var terms))
+        {
+            var scheme = Enum.TryParse<PayoutScheme>(terms.Scheme, ignoreCase: true, out var parsed) ? parsed : PayoutScheme.Fpps;
+            return new PoolTerms(pool, terms.FeePercent, scheme);
+        }
+
+        return new PoolTerms(pool ?? "none", 0);
+    }
+
+    /// <summary>The rig model and power of a worker, or null when the worker is not priced.</summary>
+    public (RigModel Model, Power Power, RigOptions? Rig)? Describe(string worker)
+    {
+        var rig = Options.Rigs.FirstOrDefault(r => string.Equals(r.Worker, worker, StringComparison.Ordinal));
+        var name = rig?.Model ?? Options.DefaultModel;
+        if (name is null || _catalog.Find(name) is not { } model)
+        {
+            return null;
+        }
+
+        var power = rig?.PowerW is { } watts ? new Power(watts) : model.Nominal.Power;
+        return (model, power, rig);
+    }
+
+    /// <summary>Evaluates every worker and publishes the dollar metrics.</summary>
+    public void Evaluate()
+    {
+        var now = _time.GetUtcNow();
+        var market = Market(now, out var priceSource, out var difficultySource);
+        var energy = Energy.PriceAt(now);
+        var quote = Energy.Tariff.QuoteAt(now);
+        var timestamp = _time.GetTimestamp();
+        var rigs = new List<RigEconomicsView>();
+        var totals = default(EconomicsTotals);
+        var poolsByWorker = _engine.MinerSessions.Where(s => s.Worker is not null).GroupBy(s => s.Worker!).ToDictionary(g => g.Key, g => g.First().PoolName, StringComparer.Ordinal);
+        foreach (var worker in _engine.Ledger.Workers)
+        {
+            if (Describe(worker.Name) is not { } described)
+            {
+                continue;
+            }
+
+            var observed = worker.Hashrate(HashrateWindow.FiveMinutes, timestamp).HashesPerSecond;
+            poolsByWorker.TryGetValue(worker.Name, out var pool);
+            var economics = MiningCalculator.Evaluate(new Hashrate(observed), described.Power, market, Terms(pool), energy);
+            totals.Add(economics);
+            rigs.Add(new RigEconomicsView(
+                worker.Name,
+                described.Model.Name,
+                pool,
+                observed / 1e12,
+                described.Power.Watts,
+                economics.RevenuePerDay.Amount,
+                economics.PowerCostPerDay.Amount,
+                economics.ProfitPerDay.Amount,
+                economics.ShutdownPrice.UsdPerCoin,
+                economics.BreakevenEnergyPrice.Value));
+            _rigRevenue.WithLabels(worker.Label).Set(economics.RevenuePerDay.Amount);
+            _rigCost.WithLabels(worker.Label).Set(economics.PowerCostPerDay.Amount);
+            _rigProfit.WithLabels(worker.Label).Set(economics.ProfitPerDay.Amount);
+        }
+
+        _farm.WithLabels("revenue").Set(totals.RevenuePerDay.Amount);
+        _farm.WithLabels("power_cost").Set(totals.PowerCostPerDay.Amount);
+        _farm.WithLabels("margin").Set(totals.ProfitPerDay.Amount);
+        foreach (var pool in _engine.Pools)
+        {
+            _hashprice.WithLabels(pool.Options.Name).Set(MiningCalculator.HashpriceUsdPerPhDay(market, Terms(pool.Options.Name)));
+        }
+
+        foreach (var model in _catalog.Models)
+        {
+            var nominal = MiningCalculator.Evaluate(model.Nominal.Hashrate, model.Nominal.Power, market, PoolTerms.NoFee, energy);
+            _shutdown.WithLabels(model.Name).Set(nominal.ShutdownPrice.UsdPerCoin);
+        }
+
+        _market.WithLabels("price_usd").Set(market.Price.UsdPerCoin);
+        _market.WithLabels("difficulty").Set(market.Difficulty.Value);
+        _market.WithLabels("fees_btc_per_block").Set(market.FeesPerBlock.Amount);
+        _market.WithLabels("energy_usd_per_kwh").Set(energy.Energy.Value);
+        _market.WithLabels("price_stale").Set(market.PriceIsStale ? 1 : 0);
+        LastMarket = new MarketView(
+            market.Price.UsdPerCoin,
+            market.PriceIsStale,
+            priceSource,
+            market.Difficulty.Value,
+            difficultySource,
+            market.Subsidy.Amount,
+            market.FeesPerBlock.Amount,
+            energy.Energy.Value,
+            quote.Band,
+            Energy.CurtailmentAt(now) is not null,
+            MiningCalculator.HashpriceUsdPerPhDay(market, PoolTerms.NoFee),
+            now);
+        LastRigs = rigs;
+    }
+}
