@@ -53,6 +53,8 @@ public sealed class CommandLine
           stratum-proxy [run] [options]          run the proxy (the default verb)
           stratum-proxy check-config [options]   validate the configuration and exit (0 = valid)
           stratum-proxy economics [options]      revenue, cost and shutdown price per rig model (economics --help)
+          stratum-proxy backtest --series FILE   replay a price/difficulty/electricity series through the curtailment
+                                                 policy, always-on and a strike price (backtest --help)
           stratum-proxy version                  print the version
           stratum-proxy help | --help            this text
 
@@ -83,13 +85,13 @@ public sealed class CommandLine
         {
             result.Verb = args[0] switch
             {
-                "run" or "economics" or "check-config" or "version" or "help" => args[0],
-                _ => throw new ArgumentException($"unknown verb '{args[0]}'; the verbs are run, check-config, economics, version, help"),
+                "run" or "economics" or "backtest" or "check-config" or "version" or "help" => args[0],
+                _ => throw new ArgumentException($"unknown verb '{args[0]}'; the verbs are run, check-config, economics, backtest, version, help"),
             };
             i = 1;
         }
 
-        if (result.Verb == "economics")
+        if (result.Verb is "economics" or "backtest")
         {
             result.VerbArguments.AddRange(args.Skip(i));
             return result;
