@@ -18,7 +18,7 @@ public static class AdminEndpoints
         typeof(AdminEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0.0.0";
 
     /// <summary>Maps every endpoint.</summary>
-    public static void Map(IEndpointRouteBuilder app, ProxyEngine engine, ProxyService service, AdminOptions admin, CollectorRegistry registry, DateTimeOffset startedAt, Farm.FarmEconomics? farm = null)
+    public static void Map(IEndpointRouteBuilder app, ProxyEngine engine, ProxyService service, AdminOptions admin, CollectorRegistry registry, DateTimeOffset startedAt, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null)
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(engine);
@@ -34,6 +34,9 @@ public static class AdminEndpoints
 
         app.MapGet("/api/status", () => Results.Json(Status(engine, service, startedAt), AdminJson.Context.StatusResponse));
         app.MapGet("/api/economics", () => Results.Json(new EconomicsResponse(farm?.LastMarket, farm?.LastRigs ?? []), AdminJson.Context.EconomicsResponse));
+        app.MapGet("/api/rigs", () => Results.Json(curtailment?.Rigs() ?? [], Farm.CurtailmentJsonContext.Default.IReadOnlyListRigView));
+        app.MapGet("/api/decisions", (int? limit) =>
+            Results.Text("[" + string.Join(",", curtailment?.Audit.ReadCurrent(Math.Clamp(limit ?? 200, 1, 5000)) ?? []) + "]", "application/json"));
         app.MapGet("/api/workers", () => Results.Json(Workers(engine), AdminJson.Context.IReadOnlyListWorkerStatus));
 
         app.MapPost("/api/switch", async (HttpRequest request) =>

@@ -96,6 +96,35 @@ public sealed class ConfigLoader(IConfiguration configuration, CommandLine comma
         return farm;
     }
 
+    /// <summary>The curtailment settings, with every problem listed (empty on success).</summary>
+    public Farm.CurtailmentSettings LoadCurtailment(out IReadOnlyList<string> errors)
+    {
+        var settings = new Farm.CurtailmentSettings();
+        var problems = new List<string>();
+        try
+        {
+            configuration.GetSection(Farm.CurtailmentSettings.SectionName).Bind(settings);
+        }
+        catch (InvalidOperationException ex)
+        {
+            problems.Add($"Curtailment: {ex.Message}");
+        }
+
+        if (settings.Interval <= TimeSpan.Zero)
+        {
+            problems.Add("Curtailment:Interval must be positive.");
+        }
+
+        if ((settings.StrikeSleepAboveUsdPerMwh is null) != (settings.StrikeWakeBelowUsdPerMwh is null))
+        {
+            problems.Add("Curtailment: strike-price mode needs both StrikeSleepAboveUsdPerMwh and StrikeWakeBelowUsdPerMwh.");
+        }
+
+        problems.AddRange(settings.ToPolicyOptions().Validate().Select(e => $"Curtailment: {e}"));
+        errors = problems;
+        return settings;
+    }
+
     /// <summary>The admin options (bound once at start).</summary>
     public AdminOptions LoadAdmin()
     {

@@ -101,6 +101,8 @@ public static class ProxyHost
             farmErrors = [.. farmErrors, $"Economics:DefaultModel: unknown model '{defaultModel}'"];
         }
 
+        var curtailmentSettings = loader.LoadCurtailment(out var curtailmentErrors);
+        farmErrors = [.. farmErrors, .. curtailmentErrors];
         if (farmErrors.Count > 0)
         {
             throw new OptionsException(farmErrors);
@@ -163,6 +165,17 @@ public static class ProxyHost
             return farm;
         });
         builder.Services.AddHostedService<FarmService>();
+        builder.Services.AddSingleton<IRigActuator, NoRigActuator>();
+        builder.Services.AddSingleton(sp => new CurtailmentLoop(
+            curtailmentSettings,
+            sp.GetRequiredService<FarmEconomics>(),
+            sp.GetRequiredService<ProxyEngine>(),
+            clock,
+            sp.GetRequiredService<IRigActuator>(),
+            factory,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Curtailment"),
+            directory));
+        builder.Services.AddHostedService<CurtailmentService>();
         builder.Services.AddSingleton<ProxyService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyService>());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJsonContext.Default));
@@ -172,7 +185,7 @@ public static class ProxyHost
         // The farm view subscribes to the pools' jobs before the engine starts.
         _ = app.Services.GetRequiredService<FarmEconomics>();
         var startedAt = clock.GetUtcNow();
-        AdminEndpoints.Map(app, app.Services.GetRequiredService<ProxyEngine>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt, app.Services.GetRequiredService<FarmEconomics>());
+        AdminEndpoints.Map(app, app.Services.GetRequiredService<ProxyEngine>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt, app.Services.GetRequiredService<FarmEconomics>(), app.Services.GetRequiredService<CurtailmentLoop>());
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Admin");

@@ -1,0 +1,81 @@
+using StratumProxy.Economics.Policy;
+
+namespace StratumProxy.Farm;
+
+/// <summary>
+/// The <c>Curtailment</c> section: whether the proxy acts on the economics (switch pools, sleep and wake rigs), how
+/// cautiously, and where it keeps its audit log and energy ledger. Dry-run (the shipped default) decides and logs
+/// and acts on nothing.
+/// </summary>
+public sealed class CurtailmentSettings
+{
+    /// <summary>The configuration section name.</summary>
+    public const string SectionName = "Curtailment";
+
+    /// <summary>Run the policy at all.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Decide and log only; act on nothing (pools stay, rigs are not commanded).</summary>
+    public bool DryRun { get; set; } = true;
+
+    /// <summary>How often the policy runs.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>A gain must exceed this many USD per day to change anything.</summary>
+    public double MarginUsdPerDay { get; set; } = 0.10;
+
+    /// <summary>…and this share of the current profit, in percent.</summary>
+    public double MarginPercent { get; set; } = 5;
+
+    /// <summary>The wear of one sleep/wake cycle, in USD.</summary>
+    public double PowerCycleCostUsd { get; set; } = 0.10;
+
+    /// <summary>Least time a rig stays on after waking.</summary>
+    public TimeSpan MinOnDwell { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Least time a rig stays off after sleeping.</summary>
+    public TimeSpan MinOffDwell { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>At most this many rigs sleep or wake per evaluation (no power spikes when a farm wakes).</summary>
+    public int MaxPowerChangesPerEvaluation { get; set; } = 50;
+
+    /// <summary>A farm-wide power cap in kW (none when unset).</summary>
+    public double? PowerCapKw { get; set; }
+
+    /// <summary>Older market data is stale: the policy falls back to running.</summary>
+    public TimeSpan MaxMarketAge { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Strike-price mode: sleep above this $/MWh for <see cref="StrikeSleepAfter"/> (none: off).</summary>
+    public double? StrikeSleepAboveUsdPerMwh { get; set; }
+
+    /// <summary>How long the price must stay above the sleep strike.</summary>
+    public TimeSpan StrikeSleepAfter { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Wake below this $/MWh for <see cref="StrikeWakeAfter"/>.</summary>
+    public double? StrikeWakeBelowUsdPerMwh { get; set; }
+
+    /// <summary>How long the price must stay below the wake strike.</summary>
+    public TimeSpan StrikeWakeAfter { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>The append-only decision log (JSON lines, rotated).</summary>
+    public string AuditLog { get; set; } = "data/decisions.jsonl";
+
+    /// <summary>The SQLite energy and money ledger.</summary>
+    public string Ledger { get; set; } = "data/energy.db";
+
+    /// <summary>The policy options these settings describe.</summary>
+    public CurtailmentOptions ToPolicyOptions() => new()
+    {
+        MarginUsdPerDay = MarginUsdPerDay,
+        MarginPercent = MarginPercent,
+        PowerCycleCostUsd = PowerCycleCostUsd,
+        MinOnDwell = MinOnDwell,
+        MinOffDwell = MinOffDwell,
+        MaxPowerChangesPerEvaluation = MaxPowerChangesPerEvaluation,
+        PowerCapKw = PowerCapKw,
+        MaxMarketAge = MaxMarketAge,
+        Strike = StrikeSleepAboveUsdPerMwh is { } sleep && StrikeWakeBelowUsdPerMwh is { } wake
+            ? new StrikePriceOptions(sleep, StrikeSleepAfter, wake, StrikeWakeAfter)
+            : null,
+    };
+}

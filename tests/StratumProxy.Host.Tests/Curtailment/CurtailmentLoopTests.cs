@@ -1,0 +1,129 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using NSubstitute;
+using StratumProxy.Economics.Rigs;
+using StratumProxy.Economics.Tariffs;
+using StratumProxy.Economics.Units;
+using StratumProxy.Farm;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Metrics;
+using StratumProxy.Proxy.Routing;
+
+namespace StratumProxy.Host.Tests.Curtailment;
+
+public sealed class CurtailmentLoopTests : IAsyncDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("stratumproxy-curtail-").FullName;
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+    private readonly Prometheus.CollectorRegistry _registry = Prometheus.Metrics.NewCustomRegistry();
+    private readonly ProxyEngine _engine;
+    private readonly FarmEconomics _farm;
+
+    public CurtailmentLoopTests()
+    {
+        var factory = Prometheus.Metrics.WithCustomRegistry(_registry);
+        var proxy = new ProxyOptions
+        {
+            Listeners = [new ListenerOptions { Endpoint = "127.0.0.1:0" }],
+            Pools = [new PoolOptions { Name = "main", Url = "stratum+tcp://127.0.0.1:1", User = "u" }],
+        };
+        _engine = new ProxyEngine(proxy, _time, NullLogger.Instance, new ProxyMetrics(factory));
+        var options = new FarmOptions
+        {
+            PriceUsd = 45_000,
+            Difficulty = 1.1e14,
+            FeesBtcPerBlock = 0.02,
+            Rigs =
+            [
+                new RigOptions { Worker = "farm.s19", Model = "Antminer S19j Pro", Api = "cgminer", Address = "127.0.0.1:4028" },
+                new RigOptions { Worker = "farm.s21xp", Model = "Antminer S21 XP", Api = "cgminer", Address = "127.0.0.1:4029" },
+            ],
+        };
+        _farm = new FarmEconomics(options, _engine, _time, factory, new EnergyCostModel(new FlatTariff(new UsdPerKwh(0.08))), RigCatalog.LoadEmbedded(), null);
+    }
+
+    private CurtailmentLoop Loop(bool dryRun, IRigActuator actuator) => new(
+        new CurtailmentSettings { DryRun = dryRun, AuditLog = "audit/decisions.jsonl", Ledger = "ledger.db", MinOffDwell = TimeSpan.FromMinutes(15), MinOnDwell = TimeSpan.FromMinutes(15) },
+        _farm,
+        _engine,
+        _time,
+        actuator,
+        Prometheus.Metrics.WithCustomRegistry(_registry),
+        NullLogger.Instance,
+        _directory);
+
+    [Fact]
+    public async Task In_dry_run_the_losing_rig_is_put_to_sleep_on_paper_only_and_wakes_when_the_price_recovers()
+    {
+        var actuator = Substitute.For<IRigActuator>();
+        using var loop = Loop(dryRun: true, actuator);
+
+        // At $45k, 1.1e14 and $0.08/kWh an S19j Pro loses about $3.1 a day (revenue 3.45 × 0.75, cost 5.66: see
+        // docs/economics.md), more than a power cycle costs over the payback hour; an S21 XP still earns.
+        await loop.EvaluateAsync(CancellationToken.None);
+        var rigs = loop.Rigs();
+        Assert.Equal("sleeping", rigs.Single(r => r.Rig == "farm.s19").State);
+        Assert.Equal("running", rigs.Single(r => r.Rig == "farm.s21xp").State);
+        await actuator.DidNotReceiveWithAnyArgs().SleepAsync(default!, default);
+
+        var lines = loop.Audit.ReadCurrent();
+        var sleep = lines.Select(l => JsonDocument.Parse(l).RootElement).Single(e => e.GetProperty("kind").GetString() == "sleep");
+        Assert.Equal("farm.s19", sleep.GetProperty("rig").GetString());
+        Assert.Equal("every_option_loses_money", sleep.GetProperty("reason").GetString());
+        Assert.Equal("dry_run", sleep.GetProperty("outcome").GetString());
+        Assert.True(sleep.GetProperty("dry_run").GetBoolean());
+        Assert.Equal(45_000, sleep.GetProperty("price_usd").GetDouble());
+        Assert.True(sleep.GetProperty("current_profit_usd_per_day").GetDouble() < 0);
+        Assert.Contains(sleep.GetProperty("options").EnumerateArray(), o => o.GetProperty("option").GetString() == "off");
+
+        // The price doubles: the S19j Pro pays again, but it must stay off for the dwell time first.
+        _farm.Options.PriceUsd = 120_000;
+        _time.Advance(TimeSpan.FromMinutes(5));
+        await loop.EvaluateAsync(CancellationToken.None);
+        Assert.Equal("sleeping", loop.Rigs().Single(r => r.Rig == "farm.s19").State);
+        Assert.Equal("min_off_dwell", loop.Rigs().Single(r => r.Rig == "farm.s19").LastReason);
+
+        _time.Advance(TimeSpan.FromMinutes(11));
+        await loop.EvaluateAsync(CancellationToken.None);
+        Assert.Equal("running", loop.Rigs().Single(r => r.Rig == "farm.s19").State);
+        Assert.Contains(loop.Audit.ReadCurrent(), l => l.Contains("\"kind\":\"wake\"", StringComparison.Ordinal));
+
+        // The ledger booked the avoided energy of the sleeping hours: 16 minutes of an S19j Pro.
+        var rows = loop.Ledger.Query(_time.GetUtcNow().AddHours(-2), _time.GetUtcNow().AddHours(1), "farm.s19");
+        var watts = RigCatalog.LoadEmbedded().Find("Antminer S19j Pro")!.Nominal.Power.Watts;
+        Assert.Equal(watts / 1000 * 16 / 60, rows.Sum(r => r.KwhAvoided), 6);
+
+        using var stream = new MemoryStream();
+        await _registry.CollectAndExportAsTextAsync(stream);
+        var metrics = System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        Assert.Contains("stratumproxy_rig_state{worker=\"farm.s19\",state=\"running\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("stratumproxy_decisions_total{kind=\"sleep\",reason=\"every_option_loses_money\",mode=\"dry_run\",outcome=\"dry_run\"} 1", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Live_a_rig_changes_state_only_when_its_api_confirms_and_a_failure_is_logged_not_retried_in_a_loop()
+    {
+        var actuator = Substitute.For<IRigActuator>();
+        actuator.SleepAsync(Arg.Any<RigOptions>(), Arg.Any<CancellationToken>())
+            .Returns(new ActuationOutcome("failed", "access denied (cgminer code 45)"), new ActuationOutcome("confirmed", "read back: all devices disabled"));
+        using var loop = Loop(dryRun: false, actuator);
+
+        await loop.EvaluateAsync(CancellationToken.None);
+        Assert.Equal("running", loop.Rigs().Single(r => r.Rig == "farm.s19").State);
+        Assert.Contains(loop.Audit.ReadCurrent(), l => l.Contains("\"outcome\":\"failed\"", StringComparison.Ordinal) && l.Contains("access denied", StringComparison.Ordinal));
+        await actuator.Received(1).SleepAsync(Arg.Is<RigOptions>(r => r.Worker == "farm.s19"), Arg.Any<CancellationToken>());
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await loop.EvaluateAsync(CancellationToken.None);
+        Assert.Equal("sleeping", loop.Rigs().Single(r => r.Rig == "farm.s19").State);
+        await actuator.Received(2).SleepAsync(Arg.Any<RigOptions>(), Arg.Any<CancellationToken>());
+        await actuator.DidNotReceiveWithAnyArgs().WakeAsync(default!, default);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _engine.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+}
