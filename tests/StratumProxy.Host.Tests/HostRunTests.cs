@@ -145,6 +145,19 @@ public sealed partial class HostRunTests : IDisposable
         Assert.True(service.Reload());
         Assert.Equal("stratum+tcp://127.0.0.1:2", engine.Options.Pools[0].Url);
         Assert.Equal(5, engine.Options.Miners.MaxSubmitsPerSecond);
+
+        // Economics and curtailment reload with the rest, refused as a whole when any part is wrong.
+        var farm = app.Services.GetRequiredService<StratumProxy.Farm.FarmEconomics>();
+        File.WriteAllText(file, """{ "Proxy": { "Listeners": [ { "Endpoint": "127.0.0.1:0" } ], "Pools": [ { "Name": "p", "Url": "stratum+tcp://127.0.0.1:2", "User": "u" } ] }, "Economics": { "ElectricityUsdPerKwh": 0.11 }, "Curtailment": { "Interval": "-00:00:01" }, "Admin": { "Endpoint": "127.0.0.1:0" } }""");
+        ((Microsoft.Extensions.Configuration.IConfigurationRoot)app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()).Reload();
+        Assert.False(service.Reload());
+        Assert.NotEqual(0.11, farm.Options.ElectricityUsdPerKwh);
+
+        File.WriteAllText(file, """{ "Proxy": { "Listeners": [ { "Endpoint": "127.0.0.1:0" } ], "Pools": [ { "Name": "p", "Url": "stratum+tcp://127.0.0.1:2", "User": "u" } ] }, "Economics": { "ElectricityUsdPerKwh": 0.11 }, "Admin": { "Endpoint": "127.0.0.1:0" } }""");
+        ((Microsoft.Extensions.Configuration.IConfigurationRoot)app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()).Reload();
+        Assert.True(service.Reload());
+        Assert.Equal(0.11, farm.Options.ElectricityUsdPerKwh);
+        Assert.Equal(0.11, farm.Energy.PriceAt(DateTimeOffset.UtcNow).Energy.Value, 9);
         await app.StopAsync();
     }
 

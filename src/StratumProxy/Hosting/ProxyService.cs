@@ -21,12 +21,18 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
     private readonly IConfiguration _configuration;
     private readonly ILogger _logger;
     private readonly Counter _reloads;
+    private readonly Farm.FarmEconomics? _farm;
+    private readonly Farm.CurtailmentLoop? _curtailment;
+    private readonly string _directory;
     private IDisposable? _watch;
     private bool _started;
 
     /// <summary>Creates the service.</summary>
-    public ProxyService(ProxyEngine engine, ConfigLoader loader, IConfiguration configuration, ILogger<ProxyService> logger, IMetricFactory metrics)
+    public ProxyService(ProxyEngine engine, ConfigLoader loader, IConfiguration configuration, ILogger<ProxyService> logger, IMetricFactory metrics, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, IHostEnvironment? environment = null)
     {
+        _farm = farm;
+        _curtailment = curtailment;
+        _directory = environment?.ContentRootPath ?? Directory.GetCurrentDirectory();
         ArgumentNullException.ThrowIfNull(metrics);
         _engine = engine;
         _loader = loader;
@@ -79,7 +85,25 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
     /// <summary>Re-reads the configuration; applies it when valid.</summary>
     public bool Reload()
     {
-        var options = _loader.Load(out var errors);
+        var options = _loader.Load(out var proxyErrors);
+        var farm = _loader.LoadFarm(out var farmErrors);
+        var curtailment = _loader.LoadCurtailment(out var curtailmentErrors);
+        List<string> errors = [.. proxyErrors, .. farmErrors, .. curtailmentErrors];
+        Economics.Tariffs.EnergyCostModel? energy = null;
+        if (errors.Count == 0 && _farm is not null)
+        {
+            try
+            {
+                energy = farm.TariffFile is { } tariff
+                    ? Economics.Tariffs.TariffConfig.Load(Path.GetFullPath(tariff, _directory))
+                    : new Economics.Tariffs.EnergyCostModel(new Economics.Tariffs.FlatTariff(new Economics.Units.UsdPerKwh(farm.ElectricityUsdPerKwh)));
+            }
+            catch (Exception ex) when (ex is IOException or FormatException or ArgumentException or InvalidOperationException or System.Text.Json.JsonException)
+            {
+                errors.Add($"Economics:TariffFile '{farm.TariffFile}': {ex.Message}");
+            }
+        }
+
         if (errors.Count > 0)
         {
             _reloads.WithLabels("refused").Inc();
@@ -99,6 +123,13 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
         }
 
         _engine.ApplyOptions(options);
+        if (_farm is not null && energy is not null)
+        {
+            _farm.Options = farm;
+            _farm.Energy = energy;
+        }
+
+        _curtailment?.Apply(curtailment);
         _reloads.WithLabels("applied").Inc();
         HostLog.ConfigApplied(_logger);
         return true;
