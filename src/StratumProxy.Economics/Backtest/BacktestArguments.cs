@@ -31,32 +31,10 @@ internal sealed class BacktestArguments
     public static BacktestArguments Parse(IReadOnlyList<string> args)
     {
         var a = new BacktestArguments();
-        for (var i = 0; i < args.Count; i++)
+        var reader = new ArgumentReader(args);
+        while (reader.MoveNext())
         {
-            var arg = args[i];
-            string? inline = null;
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
-            {
-                inline = arg[(eq + 1)..];
-                arg = arg[..eq];
-            }
-
-            string Value()
-            {
-                if (inline is not null)
-                {
-                    return inline;
-                }
-
-                if (i + 1 >= args.Count)
-                {
-                    throw new UsageException($"{arg} needs a value");
-                }
-
-                return args[++i];
-            }
-
+            var arg = reader.Name;
             switch (arg)
             {
                 case "--help" or "-h":
@@ -66,64 +44,64 @@ internal sealed class BacktestArguments
                     a.Json = true;
                     break;
                 case "--series":
-                    a.Series = Value();
+                    a.Series = reader.Value();
                     break;
                 case "--rig":
-                    a.Rigs.Add(EconomicsArguments.ParseRig(Value()));
+                    a.Rigs.Add(EconomicsArguments.ParseRig(reader.Value()));
                     break;
                 case "--model":
-                    a.Models.Add(Value());
+                    a.Models.Add(reader.Value());
                     break;
                 case "--catalog":
-                    a.CatalogPath = Value();
+                    a.CatalogPath = reader.Value();
                     break;
                 case "--copies":
-                    a.Copies = (int)Whole(arg, Value(), min: 1, max: 10_000_000);
+                    a.Copies = (int)Whole(arg, reader.Value(), min: 1, max: 10_000_000);
                     break;
                 case "--pool-fee-percent":
-                    a.PoolFeePercent = Number(arg, Value(), min: 0, max: 99.999);
+                    a.PoolFeePercent = Number(arg, reader.Value(), min: 0, max: 99.999);
                     break;
                 case "--strike-sleep-usd-per-mwh":
-                    a.StrikeSleep = Number(arg, Value(), min: double.MinValue);
+                    a.StrikeSleep = Number(arg, reader.Value(), min: double.MinValue);
                     break;
                 case "--strike-wake-usd-per-mwh":
-                    a.StrikeWake = Number(arg, Value(), min: double.MinValue);
+                    a.StrikeWake = Number(arg, reader.Value(), min: double.MinValue);
                     break;
                 case "--strike-sleep-minutes":
-                    a.StrikeSleepMinutes = Number(arg, Value(), min: 0);
+                    a.StrikeSleepMinutes = Number(arg, reader.Value(), min: 0);
                     break;
                 case "--strike-wake-minutes":
-                    a.StrikeWakeMinutes = Number(arg, Value(), min: 0);
+                    a.StrikeWakeMinutes = Number(arg, reader.Value(), min: 0);
                     break;
                 case "--margin-usd-per-day":
-                    a.MarginUsdPerDay = Number(arg, Value(), min: 0);
+                    a.MarginUsdPerDay = Number(arg, reader.Value(), min: 0);
                     break;
                 case "--margin-percent":
-                    a.MarginPercent = Number(arg, Value(), min: 0);
+                    a.MarginPercent = Number(arg, reader.Value(), min: 0);
                     break;
                 case "--cycle-cost-usd":
-                    a.CycleCostUsd = Number(arg, Value(), min: 0);
+                    a.CycleCostUsd = Number(arg, reader.Value(), min: 0);
                     break;
                 case "--wake-seconds":
-                    a.WakeSeconds = Number(arg, Value(), min: 0);
+                    a.WakeSeconds = Number(arg, reader.Value(), min: 0);
                     break;
                 case "--min-on-minutes":
-                    a.MinOnMinutes = Number(arg, Value(), min: 0);
+                    a.MinOnMinutes = Number(arg, reader.Value(), min: 0);
                     break;
                 case "--min-off-minutes":
-                    a.MinOffMinutes = Number(arg, Value(), min: 0);
+                    a.MinOffMinutes = Number(arg, reader.Value(), min: 0);
                     break;
                 case "--max-changes":
-                    a.MaxChanges = (int)Whole(arg, Value(), min: 1, max: int.MaxValue);
+                    a.MaxChanges = (int)Whole(arg, reader.Value(), min: 1, max: int.MaxValue);
                     break;
                 case "--power-cap-kw":
-                    a.PowerCapKw = Number(arg, Value(), min: 0, minExclusive: true);
+                    a.PowerCapKw = Number(arg, reader.Value(), min: 0, minExclusive: true);
                     break;
                 case "--step-minutes":
-                    a.StepMinutes = Number(arg, Value(), min: 0, minExclusive: true);
+                    a.StepMinutes = Number(arg, reader.Value(), min: 0, minExclusive: true);
                     break;
                 default:
-                    throw new UsageException($"unknown option '{args[i]}' (see --help)");
+                    throw new UsageException($"unknown option '{arg}' (see --help)");
             }
         }
 

@@ -26,32 +26,10 @@ internal sealed class EconomicsArguments
     public static EconomicsArguments Parse(IReadOnlyList<string> args)
     {
         var a = new EconomicsArguments();
-        for (var i = 0; i < args.Count; i++)
+        var reader = new ArgumentReader(args);
+        while (reader.MoveNext())
         {
-            var arg = args[i];
-            string? inline = null;
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
-            {
-                inline = arg[(eq + 1)..];
-                arg = arg[..eq];
-            }
-
-            string Value()
-            {
-                if (inline is not null)
-                {
-                    return inline;
-                }
-
-                if (i + 1 >= args.Count)
-                {
-                    throw new UsageException($"{arg} needs a value");
-                }
-
-                return args[++i];
-            }
-
+            var arg = reader.Name;
             switch (arg)
             {
                 case "--help" or "-h":
@@ -61,28 +39,28 @@ internal sealed class EconomicsArguments
                     a.Json = true;
                     break;
                 case "--price":
-                    a.Price = Number(arg, Value(), min: 0, minInclusive: true, unit: "USD/BTC");
+                    a.Price = Number(arg, reader.Value(), min: 0, minInclusive: true, unit: "USD/BTC");
                     break;
                 case "--difficulty":
-                    a.Difficulty = Number(arg, Value(), min: 0, minInclusive: false, unit: "");
+                    a.Difficulty = Number(arg, reader.Value(), min: 0, minInclusive: false, unit: "");
                     break;
                 case "--hashrate-eh":
-                    a.HashrateEh = Number(arg, Value(), min: 0, minInclusive: false, unit: "EH/s");
+                    a.HashrateEh = Number(arg, reader.Value(), min: 0, minInclusive: false, unit: "EH/s");
                     break;
                 case "--subsidy":
-                    a.Subsidy = Number(arg, Value(), min: 0, minInclusive: true, unit: "BTC/block");
+                    a.Subsidy = Number(arg, reader.Value(), min: 0, minInclusive: true, unit: "BTC/block");
                     break;
                 case "--height":
-                    var h = Value();
+                    var h = reader.Value();
                     a.Height = long.TryParse(h, NumberStyles.None, CultureInfo.InvariantCulture, out var height)
                         ? height
                         : throw new UsageException($"--height must be a whole number ≥ 0 (got '{h}')");
                     break;
                 case "--fees":
-                    a.Fees = Number(arg, Value(), min: 0, minInclusive: true, unit: "BTC/block");
+                    a.Fees = Number(arg, reader.Value(), min: 0, minInclusive: true, unit: "BTC/block");
                     break;
                 case "--pool-fee-percent":
-                    a.PoolFeePercent = Number(arg, Value(), min: 0, minInclusive: true, unit: "%");
+                    a.PoolFeePercent = Number(arg, reader.Value(), min: 0, minInclusive: true, unit: "%");
                     if (a.PoolFeePercent >= 100)
                     {
                         throw new UsageException("--pool-fee-percent must be below 100");
@@ -90,19 +68,19 @@ internal sealed class EconomicsArguments
 
                     break;
                 case "--electricity":
-                    a.Electricity = Number(arg, Value(), min: 0, minInclusive: true, unit: "USD/kWh");
+                    a.Electricity = Number(arg, reader.Value(), min: 0, minInclusive: true, unit: "USD/kWh");
                     break;
                 case "--model":
-                    a.Models.Add(Value());
+                    a.Models.Add(reader.Value());
                     break;
                 case "--rig":
-                    a.Rigs.Add(ParseRig(Value()));
+                    a.Rigs.Add(ParseRig(reader.Value()));
                     break;
                 case "--catalog":
-                    a.CatalogPath = Value();
+                    a.CatalogPath = reader.Value();
                     break;
                 default:
-                    throw new UsageException($"unknown option '{args[i]}' (see --help)");
+                    throw new UsageException($"unknown option '{arg}' (see --help)");
             }
         }
 
