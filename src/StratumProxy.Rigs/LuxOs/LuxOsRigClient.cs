@@ -1,0 +1,204 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using StratumProxy.Rigs.Cgminer;
+using StratumProxy.Rigs.Json;
+using StratumProxy.Rigs.Transport;
+
+namespace StratumProxy.Rigs.LuxOs;
+
+/// <summary>
+/// LuxOS (LUXminer) through its cgminer-compatible API on TCP 4028. Writes need a session: <c>logon</c> returns a
+/// SessionID that goes first in the parameter of every session command. The firmware holds ONE session at a time and
+/// expires it 60 s after its last use; a refused logon (Code 402, "Another session is active") is reported as Busy and
+/// the other session is left alone (never killed). Sleep/wake are <c>curtail</c> sleep/wakeup; the power target picks a
+/// profile by watts (<c>profileset</c> with a "NNNNW" selector).
+/// </summary>
+/// <remarks>
+/// Reads (summary, pools, config, power) are checked against library fixtures recorded from an S19k Pro. The session,
+/// curtail and profileset exchanges come from vendor documentation examples only (the busy reply's exact bytes are not
+/// recorded). Whether a "3000W" selector's reply names the resolved profile is not recorded: if it does not, the write
+/// stays unconfirmed. Advanced Thermal Management may move the profile afterwards; this adapter does not change ATM.
+/// Not thread-safe on its own: <see cref="RigCommander"/> runs one command at a time per rig.
+/// </remarks>
+public sealed class LuxOsRigClient : IRigClient
+{
+    private const int SessionBusyCode = 402;
+
+    private readonly CgminerApi _api;
+    private readonly TimeProvider _timeProvider;
+    private string? _sessionId;
+    private DateTimeOffset _sessionLastUsed;
+
+    public LuxOsRigClient(RigEndpoint endpoint, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        _timeProvider = timeProvider;
+        _api = new CgminerApi(new TcpRpcTransport(endpoint, timeProvider));
+    }
+
+    /// <summary>How long a cached session is reused: below the firmware's 60 s so it cannot expire in flight.</summary>
+    public TimeSpan SessionReuseWindow { get; init; } = TimeSpan.FromSeconds(50);
+
+    public RigFamily Family => RigFamily.LuxOs;
+
+    public RigCapabilities Capabilities =>
+        RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
+        | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower;
+
+    public RigEvidence Evidence => RigEvidence.VendorDocumentation;
+
+    public async Task<RigReadResult> ReadStatusAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var summary = await _api.CallAsync("summary", null, cancellationToken);
+            if (CgminerStatus.FailureOf(summary, "summary") is { } failure)
+            {
+                return RigReadResult.Fail(failure);
+            }
+
+            var pools = await _api.CallAsync("pools", null, cancellationToken);
+            var config = JsonValues.First((await _api.CallAsync("config", null, cancellationToken))["CONFIG"]);
+            var power = JsonValues.First((await _api.CallAsync("power", null, cancellationToken))["POWER"]);
+            var summaryRow = JsonValues.First(summary["SUMMARY"]);
+            var hashrate = CgminerParsing.HashrateThs(summaryRow);
+            var curtail = JsonValues.String(config?["CurtailMode"]);
+            var psuOn = JsonValues.Bool(config?["IsPowerSupplyOn"]);
+            var asleep = (curtail is not null && !curtail.Equals("None", StringComparison.OrdinalIgnoreCase)) || psuOn == false;
+            return RigReadResult.Ok(new RigStatus
+            {
+                State = asleep ? RigMiningState.Asleep : hashrate > 0 ? RigMiningState.Mining : RigMiningState.Idle,
+                HashrateThs = hashrate,
+                PowerWatts = JsonValues.Number(power?["Watts"]),
+                Profile = JsonValues.String(config?["Profile"]),
+                Pools = CgminerParsing.Pools(pools),
+                Uptime = CgminerParsing.Uptime(summaryRow),
+                Firmware = CgminerParsing.Description(summary),
+            });
+        }
+        catch (RigTransportException ex)
+        {
+            return RigReadResult.Fail(Outcomes.ReadFailure(ex));
+        }
+    }
+
+    public Task<RigCommandResult> SleepAsync(CancellationToken cancellationToken) =>
+        SessionCommandAsync("curtail", "sleep", new RigExpectation { State = RigMiningState.Asleep }, cancellationToken);
+
+    public Task<RigCommandResult> WakeAsync(CancellationToken cancellationToken) =>
+        SessionCommandAsync("curtail", "wakeup", new RigExpectation { State = RigMiningState.Mining }, cancellationToken);
+
+    public Task<RigCommandResult> SetPowerTargetAsync(int watts, CancellationToken cancellationToken) =>
+        SetProfileAsync(watts.ToString(CultureInfo.InvariantCulture) + "W", cancellationToken);
+
+    /// <summary>profileset with a profile name ("290MHz", "default"), a "NNNNW"/"NNTHs" selector or a step ("+1").</summary>
+    public Task<RigCommandResult> SetProfileAsync(string profile, CancellationToken cancellationToken) =>
+        SessionCommandAsync("profileset", profile, new RigExpectation { Profile = profile }, cancellationToken);
+
+    public Task<RigCommandResult> SetWorkModeAsync(RigWorkMode mode, CancellationToken cancellationToken) =>
+        Task.FromResult<RigCommandResult>(Outcomes.Unsupported(Family, "work mode (use power profiles)"));
+
+    public Task<RigCommandResult> SwitchPoolAsync(int poolIndex, CancellationToken cancellationToken) =>
+        CgminerRigClient.SwitchPoolAsync(_api, poolIndex, cancellationToken);
+
+    /// <summary>Gives the session back (logoff) so an operator's tool can log on at once instead of after 60 s.</summary>
+    public async Task ReleaseSessionAsync(CancellationToken cancellationToken)
+    {
+        if (_sessionId is not { } id)
+        {
+            return;
+        }
+
+        _sessionId = null;
+        try
+        {
+            await _api.CallAsync("logoff", id, cancellationToken);
+        }
+        catch (RigTransportException)
+        {
+            // The session expires by itself 60 s after its last use.
+        }
+    }
+
+    private async Task<RigCommandResult> SessionCommandAsync(
+        string command, string argument, RigExpectation expected, CancellationToken cancellationToken)
+    {
+        string sessionId;
+        try
+        {
+            var session = await EnsureSessionAsync(cancellationToken);
+            if (session.Failure is { } failure)
+            {
+                return failure;
+            }
+
+            sessionId = session.Id!;
+        }
+        catch (RigTransportException ex)
+        {
+            return Outcomes.ReadFailure(ex);
+        }
+
+        var description = $"{command} {argument}";
+        JsonObject reply;
+        try
+        {
+            reply = await _api.CallAsync(command, sessionId + "," + argument, cancellationToken);
+        }
+        catch (RigTransportException ex)
+        {
+            _sessionLastUsed = _timeProvider.GetUtcNow();
+            return Outcomes.WriteFailure(ex, isWriteExchange: true, earlierWriteSent: false, expected, description);
+        }
+
+        _sessionLastUsed = _timeProvider.GetUtcNow();
+        if (CgminerStatus.FailureOf(reply, description) is { } refused)
+        {
+            if (refused.Detail.Contains("session", StringComparison.OrdinalIgnoreCase))
+            {
+                _sessionId = null;
+            }
+
+            return refused;
+        }
+
+        if (command == "profileset" && JsonValues.First(reply["PROFILE"]) is { } applied
+            && JsonValues.String(applied["Profile"]) is { Length: > 0 } name)
+        {
+            expected = expected with { Profile = name };
+        }
+
+        return new RigUnconfirmed(expected, Acknowledged: true, $"{description}: {CgminerStatus.Read(reply)}");
+    }
+
+    private async Task<(string? Id, RigFailed? Failure)> EnsureSessionAsync(CancellationToken cancellationToken)
+    {
+        var now = _timeProvider.GetUtcNow();
+        if (_sessionId is { } cached && now - _sessionLastUsed < SessionReuseWindow)
+        {
+            return (cached, null);
+        }
+
+        _sessionId = null;
+        var reply = await _api.CallAsync("logon", null, cancellationToken);
+        var status = CgminerStatus.Read(reply);
+        if (status is { IsSuccess: false, StatusCode: SessionBusyCode })
+        {
+            return (null, new RigFailed(RigFailureReason.Busy, $"logon refused: {status}"));
+        }
+
+        if (CgminerStatus.FailureOf(reply, "logon") is { } failure)
+        {
+            return (null, failure);
+        }
+
+        if (JsonValues.String(JsonValues.First(reply["SESSION"])?["SessionID"]) is not { Length: > 0 } id)
+        {
+            return (null, new RigFailed(RigFailureReason.InvalidReply, "logon reply has no SessionID"));
+        }
+
+        _sessionId = id;
+        _sessionLastUsed = _timeProvider.GetUtcNow();
+        return (id, null);
+    }
+}
