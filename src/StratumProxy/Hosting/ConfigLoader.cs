@@ -86,6 +86,21 @@ public sealed class ConfigLoader(IConfiguration configuration, CommandLine comma
                 problems.Add($"Economics:Rigs:{i}:Worker: a rig needs the worker name it authorizes with.");
             }
 
+            if (farm.Rigs[i].Api is { } api && !Farm.RigApiActuator.Families.Contains(api.ToLowerInvariant()))
+            {
+                problems.Add($"Economics:Rigs:{i}:Api '{api}' is not one of {string.Join(", ", Farm.RigApiActuator.Families)}.");
+            }
+
+            if (farm.Rigs[i].Api is not null && string.IsNullOrWhiteSpace(farm.Rigs[i].Address))
+            {
+                problems.Add($"Economics:Rigs:{i}:Address: a rig with an Api needs its HOST[:PORT].");
+            }
+
+            if (farm.Rigs[i].Pin is { } pin && pin.ToLowerInvariant() is not ("on" or "off"))
+            {
+                problems.Add($"Economics:Rigs:{i}:Pin '{pin}' must be on or off.");
+            }
+
             if (farm.Rigs[i].PowerW is <= 0)
             {
                 problems.Add($"Economics:Rigs:{i}:PowerW must be positive.");

@@ -165,7 +165,8 @@ public static class ProxyHost
             return farm;
         });
         builder.Services.AddHostedService<FarmService>();
-        builder.Services.AddSingleton<IRigActuator, NoRigActuator>();
+        builder.Services.AddSingleton(sp => new StratumProxy.Rigs.RigCommander(clock, sp.GetRequiredService<ILogger<StratumProxy.Rigs.RigCommander>>()));
+        builder.Services.AddSingleton<IRigActuator>(sp => new RigApiActuator(sp.GetRequiredService<StratumProxy.Rigs.RigCommander>(), clock));
         builder.Services.AddSingleton(sp => new CurtailmentLoop(
             curtailmentSettings,
             sp.GetRequiredService<FarmEconomics>(),

@@ -1,0 +1,42 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Time.Testing;
+using StratumProxy.Farm;
+using StratumProxy.Rigs;
+
+namespace StratumProxy.Host.Tests.Curtailment;
+
+public sealed class RigApiActuatorTests
+{
+    [Fact]
+    public async Task A_rig_that_refuses_connections_is_reported_unreachable_and_a_rig_without_api_unsupported()
+    {
+        // A port that was free a moment ago: connecting to it is refused.
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var actuator = new RigApiActuator(new RigCommander(time), time);
+        var rig = new RigOptions { Worker = "farm.s19", Api = "cgminer", Address = $"127.0.0.1:{port}" };
+
+        // The commander backs off between connect attempts on the (fake) clock: move it along until it gives up.
+        var sleeping = actuator.SleepAsync(rig, CancellationToken.None);
+        for (var i = 0; i < 500 && !sleeping.IsCompleted; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(10);
+        }
+
+        var outcome = await sleeping.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("unreachable", outcome.Status);
+        Assert.False(outcome.Confirmed);
+        Assert.Null(await actuator.ReadHashrateAsync(rig, CancellationToken.None));
+
+        var none = await actuator.WakeAsync(new RigOptions { Worker = "farm.x" }, CancellationToken.None);
+        Assert.Equal("unsupported", none.Status);
+        var unknown = await actuator.WakeAsync(new RigOptions { Worker = "farm.y", Api = "minerstat", Address = "127.0.0.1:1" }, CancellationToken.None);
+        Assert.Contains("is not one of cgminer", unknown.Detail, StringComparison.Ordinal);
+    }
+}
