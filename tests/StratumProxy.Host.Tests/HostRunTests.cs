@@ -162,6 +162,23 @@ public sealed partial class HostRunTests : IDisposable
     }
 
     [Fact]
+    public async Task Every_shipped_tariff_file_loads_in_the_host_and_a_live_one_gets_its_poller()
+    {
+        foreach (var tariff in Directory.GetFiles(Path.Combine(ConfigurationTests.RepositoryRoot(), "config", "tariffs"), "*.json"))
+        {
+            var cli = CommandLine.Parse(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--pool", "stratum+tcp://127.0.0.1:1", "--user", "u", $"--Economics:TariffFile={tariff}"]);
+            await using var app = ProxyHost.Build(cli, _directory, logging: l => l.ClearProviders());
+            var farm = app.Services.GetRequiredService<StratumProxy.Farm.FarmEconomics>();
+            var quote = farm.Energy.Tariff.QuoteAt(DateTimeOffset.UtcNow);
+            Assert.True(quote.Price.Value >= 0, tariff);
+            if (Path.GetFileName(tariff).Contains("live", StringComparison.Ordinal))
+            {
+                Assert.IsType<StratumProxy.Economics.Tariffs.LiveTariff>(farm.Energy.Tariff);
+            }
+        }
+    }
+
+    [Fact]
     public void A_busy_port_fails_start_up_with_the_endpoint_named()
     {
         using var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

@@ -88,6 +88,9 @@ public sealed class FarmEconomics
     /// <summary>The tariff.</summary>
     public EnergyCostModel Energy { get; set; }
 
+    /// <summary>Makes the poller of a live tariff (used when a tariff file is loaded or reloaded).</summary>
+    public Func<HttpJsonFeedOptions, IFeedValueSource>? LiveFeedFactory { get; set; }
+
     /// <summary>Reads difficulty, subsidy and fees from the pools' jobs.</summary>
     public NotifyMarketEstimator Estimator { get; }
 

@@ -20,7 +20,9 @@ public sealed partial class FarmService(FarmEconomics farm, TimeProvider time, I
         }
 
         var feed = services.GetKeyedService<HttpJsonFeed>(PriceFeedName);
-        var feedTask = feed?.RunAsync(stoppingToken) ?? Task.CompletedTask;
+        var feedTask = Task.WhenAll(
+            feed?.RunAsync(stoppingToken) ?? Task.CompletedTask,
+            services.GetService<LiveFeeds>()?.RunAsync(stoppingToken) ?? Task.CompletedTask);
         using var timer = new PeriodicTimer(farm.Options.Interval, time);
         try
         {

@@ -23,6 +23,8 @@ public static class ProxyHost
     /// <summary>The name of the default configuration embedded in the executable.</summary>
     public const string EmbeddedConfigName = "StratumProxy.appsettings.json";
 
+    private const string TariffFeedClient = "tariff-feed";
+
     /// <summary>
     /// The configuration, lowest layer first: the embedded default; appsettings.json in the working directory
     /// (reloaded on change); <c>--config FILE</c> (reloaded on change); <c>STRATUMPROXY_</c> environment variables;
@@ -148,10 +150,15 @@ public static class ProxyHost
                 sp.GetRequiredService<ProxyMetrics>());
             return engine;
         });
+        builder.Services.AddHttpClient(TariffFeedClient).AddStandardResilienceHandler();
+        builder.Services.AddSingleton<LiveFeeds>();
         builder.Services.AddSingleton(sp =>
         {
+            var feeds = sp.GetRequiredService<LiveFeeds>();
+            IFeedValueSource LiveFeed(HttpJsonFeedOptions o) => feeds.Add(new HttpJsonFeed(
+                sp.GetRequiredService<IHttpClientFactory>(), TariffFeedClient, o, clock, sp.GetRequiredService<ILogger<HttpJsonFeed>>()));
             var energy = farmOptions.TariffFile is { } tariffFile
-                ? TariffConfig.Load(Path.GetFullPath(tariffFile, directory))
+                ? TariffConfig.Load(Path.GetFullPath(tariffFile, directory), LiveFeed)
                 : new EnergyCostModel(new FlatTariff(new UsdPerKwh(farmOptions.ElectricityUsdPerKwh)));
             var farm = new FarmEconomics(
                 farmOptions,
@@ -162,6 +169,7 @@ public static class ProxyHost
                 catalog,
                 sp.GetKeyedService<HttpJsonFeed>(FarmService.PriceFeedName));
             sp.GetRequiredService<ProxyEngine>().JobReceived = farm.OnJob;
+            farm.LiveFeedFactory = LiveFeed;
             return farm;
         });
         builder.Services.AddHostedService<FarmService>();
