@@ -3,9 +3,22 @@ using Microsoft.Extensions.Logging;
 
 namespace StratumProxy.Farm;
 
-/// <summary>Runs the curtailment loop every <see cref="CurtailmentSettings.Interval"/>; a failing evaluation never stops the proxy.</summary>
+/// <summary>
+/// Runs the curtailment loop every <see cref="CurtailmentSettings.Interval"/>, and at once when an input moves: a
+/// new network difficulty, the price by more than <see cref="PriceMovePercent"/> %, the energy price or tariff band,
+/// or a demand-response window starting or ending. A failing evaluation never stops the proxy.
+/// </summary>
 public sealed partial class CurtailmentService(CurtailmentLoop curtailment, FarmEconomics farm, TimeProvider time, ILogger<CurtailmentService> logger) : BackgroundService
 {
+    /// <summary>A price move that triggers an evaluation before the interval is up.</summary>
+    public const double PriceMovePercent = 2;
+
+    /// <summary>How often the inputs are checked for a move.</summary>
+    public static readonly TimeSpan CheckEvery = TimeSpan.FromSeconds(5);
+
+    private Inputs? _last;
+    private DateTimeOffset _lastRun = DateTimeOffset.MinValue;
+
     /// <inheritdoc/>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -14,11 +27,22 @@ public sealed partial class CurtailmentService(CurtailmentLoop curtailment, Farm
             return;
         }
 
-        using var timer = new PeriodicTimer(curtailment.Settings.Interval, time);
+        var interval = curtailment.Settings.Interval;
+        using var timer = new PeriodicTimer(interval < CheckEvery ? interval : CheckEvery, time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
+                var now = time.GetUtcNow();
+                var inputs = Read(now);
+                var due = now - _lastRun >= curtailment.Settings.Interval;
+                if (!due && !Moved(_last, inputs))
+                {
+                    continue;
+                }
+
+                _last = inputs;
+                _lastRun = now;
                 try
                 {
                     await curtailment.EvaluateAsync(stoppingToken).ConfigureAwait(false);
@@ -34,6 +58,25 @@ public sealed partial class CurtailmentService(CurtailmentLoop curtailment, Farm
             // Stopping.
         }
     }
+
+    /// <summary>True when the inputs moved enough to decide again before the interval is up.</summary>
+    internal static bool Moved(Inputs? before, Inputs now) =>
+        before is null
+        || !before.Difficulty.Equals(now.Difficulty)
+        || Math.Abs(now.Price - before.Price) > before.Price * PriceMovePercent / 100
+        || Math.Abs(now.Energy - before.Energy) > Math.Max(1e-6, before.Energy * 0.01)
+        || before.Band != now.Band
+        || before.DemandResponse != now.DemandResponse;
+
+    private Inputs Read(DateTimeOffset now)
+    {
+        var market = farm.Market(now, out _, out _);
+        var quote = farm.Energy.Tariff.QuoteAt(now);
+        return new Inputs(market.Price.UsdPerCoin, market.Difficulty.Value, quote.Price.Value, quote.Band, farm.Energy.CurtailmentAt(now) is not null);
+    }
+
+    /// <summary>What the trigger watches.</summary>
+    internal sealed record Inputs(double Price, double Difficulty, double Energy, string Band, bool DemandResponse);
 
     [LoggerMessage(EventId = 962, Level = LogLevel.Error, Message = "Curtailment evaluation failed; rigs keep their state")]
     private static partial void LogFailed(ILogger logger, Exception exception);
