@@ -12,6 +12,9 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0
 # libssl3 backs the fast SHA-256 path; tzdata the time-of-use tariffs. Both are in the Debian-based base image.
 WORKDIR /app
 COPY --from=build /app ./
+# The audit log and the energy ledger live in /app/data (mount a volume there to keep them).
+RUN mkdir -p /app/data && chown "$APP_UID" /app/data
+VOLUME /app/data
 EXPOSE 3333 9100
 USER $APP_UID
 # The working directory holds the operator's appsettings.json when mounted; the embedded default applies otherwise.
