@@ -125,6 +125,12 @@ public sealed partial class CurtailmentLoop : IDisposable
             {
                 _states[i].ObservedHashrate = new Hashrate(stats.Hashrate(HashrateWindow.FiveMinutes, timestamp).HashesPerSecond);
             }
+
+            if (!_states[i].Current.IsOff)
+            {
+                // What the rig earns while it runs, and so what a sleep forgoes: kept, since a sleep resets the measure.
+                _runningBasis[_rigs[i].Worker] = (_states[i].ObservedHashrate, _states[i].Current.Pool);
+            }
         }
 
         policy.Evaluate(_states, inputs, _result);
@@ -139,7 +145,11 @@ public sealed partial class CurtailmentLoop : IDisposable
             var rig = _rigs[i];
             var decision = _result.Decisions[i];
             var reason = decision.Reason.Code();
-            rows.Add(Book(i, rig, now, elapsed, market, pools, energyPrice));
+            if (_rates.TryGetValue(rig.Worker, out var rate))
+            {
+                rows.Add(rate.Book(rig.Worker, now, elapsed));
+            }
+
             var outcome = decision.IsChange
                 ? await ActAsync(i, rig, decision, settings.DryRun, cancellationToken).ConfigureAwait(false)
                 : null;
@@ -153,6 +163,9 @@ public sealed partial class CurtailmentLoop : IDisposable
                 _lastReason[rig.Worker] = reason;
             }
 
+            // The interval up to the next evaluation is booked in the state this one leaves the rig in, at this
+            // evaluation's market, pool and energy price: the inputs its decision was made on.
+            _rates[rig.Worker] = Rate(i, rig, market, pools, energyPrice);
             var running = _states[i].Current.IsOff ? 0 : 1;
             _state.WithLabels(rig.Worker, "running").Set(running);
             _state.WithLabels(rig.Worker, "sleeping").Set(1 - running);
@@ -235,6 +248,8 @@ public sealed partial class CurtailmentLoop : IDisposable
     }
 
     private readonly Dictionary<string, DateTimeOffset> _sleptAt = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, BookingRate> _rates = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (Hashrate Hashrate, int Pool)> _runningBasis = new(StringComparer.Ordinal);
 
     /// <summary>
     /// A rig told to sleep must stop hashing: shares through the proxy after the sleep, or a hashrate on its own API,
@@ -315,19 +330,24 @@ public sealed partial class CurtailmentLoop : IDisposable
         }
     }
 
-    private RigHour Book(int i, RigOptions rig, DateTimeOffset now, double hours, Economics.Market.MarketSnapshot market, List<PoolTerms> pools, EnergyPrice energy)
+    private BookingRate Rate(int i, RigOptions rig, Economics.Market.MarketSnapshot market, List<PoolTerms> pools, EnergyPrice energy)
     {
         var state = _states[i];
-        var model = _models[state.Model];
-        var nominal = model.Modes[0];
+        var nominal = _models[state.Model].Modes[0];
         var power = rig.PowerW is { } watts ? new Power(watts) : nominal.Power;
-        var pool = state.Current.IsOff ? 0 : Math.Clamp(state.Current.Pool, 0, Math.Max(0, pools.Count - 1));
-        var hashrate = state.ObservedHashrate.HashesPerSecond > 0 ? state.ObservedHashrate : nominal.Hashrate;
+        var basis = _runningBasis.TryGetValue(rig.Worker, out var kept) ? kept : (Hashrate: default(Hashrate), Pool: 0);
+        var hashrate = basis.Hashrate.HashesPerSecond > 0 ? basis.Hashrate : nominal.Hashrate;
+        var pool = Math.Clamp(state.Current.IsOff ? basis.Pool : state.Current.Pool, 0, Math.Max(0, pools.Count - 1));
         var economics = MiningCalculator.Evaluate(hashrate, power, market, pools.Count > 0 ? pools[pool] : PoolTerms.NoFee, energy);
-        var kwh = power.Watts / 1000 * hours;
-        return state.Current.IsOff
-            ? new RigHour(rig.Worker, now, 0, kwh, 0, 0, -economics.ProfitPerDay.Amount * hours / 24)
-            : new RigHour(rig.Worker, now, kwh, 0, economics.RevenuePerDay.Amount * hours / 24, economics.PowerCostPerDay.Amount * hours / 24, 0);
+        return new BookingRate(state.Current.IsOff, power.Watts / 1000, economics.RevenuePerDay.Amount, economics.PowerCostPerDay.Amount, economics.ProfitPerDay.Amount);
+    }
+
+    /// <summary>A rig's energy and money per day in the state an evaluation left it in.</summary>
+    private readonly record struct BookingRate(bool Off, double Kilowatts, double RevenuePerDay, double CostPerDay, double ProfitPerDay)
+    {
+        public RigHour Book(string worker, DateTimeOffset now, double hours) => Off
+            ? new RigHour(worker, now, 0, Kilowatts * hours, 0, 0, -ProfitPerDay * hours / 24)
+            : new RigHour(worker, now, Kilowatts * hours, 0, RevenuePerDay * hours / 24, CostPerDay * hours / 24, 0);
     }
 
     private CurtailmentEntry Entry(int i, RigOptions rig, CurtailmentDecision d, DateTimeOffset now, Economics.Market.MarketSnapshot market, EnergyPrice energy, bool dryRun, ActuationOutcome? outcome)
