@@ -115,21 +115,10 @@ public sealed partial class MinerSession
         _context.Hasher.ComputeBlockHash(job.Template, _extranonce1, submit.Extranonce2.Span, submit.NTime, submit.Nonce, version, hash);
         var value = UInt256.FromLittleEndian(hash);
         var isBlock = value <= job.Template.NetworkTarget;
-        double credited;
-        if (value <= _target)
-        {
-            credited = _difficulty;
-        }
-        else if (job.Id <= _difficultyChangeJobId && value <= _previousTarget)
-        {
-            credited = _previousDifficulty;
-        }
-        else if (isBlock)
-        {
-            // A block candidate below the share target still goes to the pool (PEERS.md #10).
-            credited = 0;
-        }
-        else
+
+        // Judged by the difficulty the job was sent with (or the current one, if easier). A block candidate below
+        // the share target still goes to the pool, credited nothing (PEERS.md #10).
+        if (!TryCredit(job.Id, value, out var credited) && !isBlock)
         {
             Reject(id, StratumErrorCode.LowDifficulty, "Low difficulty share", ShareResult.LowDifficulty, route);
             return;

@@ -219,11 +219,11 @@ public sealed class FarmLoopTests : IDisposable
         {
             await miner.WaitForAnswersAsync(Patience);
             Assert.True(miner.EverySubmitAnsweredOnce, miner.ToString());
-            // A share of the old pool's job still in flight at the switch may be refused; nothing mined on a job
-            // issued after it may be. (Today such in-flight shares come back "Low difficulty" rather than stale or
-            // forwarded to the old pool: the proxy hashes them with the new upstream's extranonce1; see the report.)
+            // A share of the old pool's job still in flight at the switch may be refused as stale; nothing mined on a
+            // job issued after it may be, and none is judged at a difficulty it was not sent with (no 23).
             var rejected = miner.Submits.Where(x => x.Outcome == SubmitOutcome.Rejected).ToList();
             Assert.True(rejected.All(x => jobsBeforeSwitch[miner].Contains(x.JobId)), "rejected after the switch: " + string.Join("; ", rejected));
+            Assert.DoesNotContain(rejected, x => x.ErrorCode == 23);
             Assert.Equal(1, miner.Connections);
         }
 
