@@ -32,6 +32,7 @@ public sealed partial class CurtailmentLoop : IDisposable
     private readonly Gauge _plannedPower;
     private readonly Counter _warnings;
     private readonly PolicyResult _result = new();
+    private readonly SemaphoreSlim _evaluating = new(1, 1);
     private readonly Dictionary<string, string> _lastReason = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _warningsByRig = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
@@ -104,8 +105,21 @@ public sealed partial class CurtailmentLoop : IDisposable
         }
     }
 
-    /// <summary>One evaluation: decide, act, log, book.</summary>
+    /// <summary>One evaluation: decide, act, log, book. Evaluations never overlap.</summary>
     public async Task EvaluateAsync(CancellationToken cancellationToken)
+    {
+        await _evaluating.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await EvaluateCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _evaluating.Release();
+        }
+    }
+
+    private async Task EvaluateCoreAsync(CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var settings = Settings;
@@ -117,7 +131,11 @@ public sealed partial class CurtailmentLoop : IDisposable
 
         var market = _farm.Market(now, out _, out _);
         var pools = _engine.Options.Pools.Select(p => _farm.Terms(p.Name)).ToList();
-        var inputs = PolicyInputs.At(now, market, pools, _farm.Energy) with { Strike = _result.Count > 0 ? _result.Strike : default };
+        var inputs = PolicyInputs.At(now, market, pools, _farm.Energy) with
+        {
+            Strike = _result.Count > 0 ? _result.Strike : default,
+            Outlook = _farm.Outlook.Current,
+        };
         var timestamp = _time.GetTimestamp();
         for (var i = 0; i < _rigs.Count; i++)
         {
@@ -406,11 +424,15 @@ public sealed partial class CurtailmentLoop : IDisposable
                     continue;
                 }
 
-                if (!index.TryGetValue(described.Model.Name, out var modelIndex))
+                // A rig with a measured power gets its own model, so the policy weighs the watts the ledger books.
+                var key = rig.PowerW is { } measured ? $"{described.Model.Name}@{measured.ToString(CultureInfo.InvariantCulture)}W" : described.Model.Name;
+                if (!index.TryGetValue(key, out var modelIndex))
                 {
                     modelIndex = models.Count;
-                    index[described.Model.Name] = modelIndex;
-                    models.Add(PolicyModel.FromCatalog(described.Model));
+                    index[key] = modelIndex;
+                    models.Add(rig.PowerW is { } watts
+                        ? new PolicyModel(key, [.. described.Model.Modes.Select(m => m with { Power = new Power(watts * m.Power.Watts / described.Model.Nominal.Power.Watts) })], RigTransitions.Default)
+                        : PolicyModel.FromCatalog(described.Model));
                 }
 
                 var previous = _rigs.FindIndex(r => r.Worker == rig.Worker);
@@ -458,6 +480,7 @@ public sealed partial class CurtailmentLoop : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        _evaluating.Dispose();
         _audit.Dispose();
         _ledger.Dispose();
     }

@@ -104,13 +104,20 @@ public sealed class FarmEconomics
     public void OnJob(string pool, Stratum.Protocol.NotifyMessage notify, int extranonceLength)
     {
         ArgumentNullException.ThrowIfNull(notify);
-        Estimator.Observe(
+        var observation = Estimator.Observe(
             Convert.ToHexStringLower(notify.PrevHash),
             Convert.ToHexStringLower(notify.Coinbase1),
             Convert.ToHexStringLower(notify.Coinbase2),
             notify.NBits.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
             extranonceLength);
+        if (observation.Height is { } height)
+        {
+            Outlook.Observe(height, observation.Difficulty, observation.ObservedAt);
+        }
     }
+
+    /// <summary>The next retarget as the blocks the proxy sees project it (for the policy's look-ahead).</summary>
+    public OutlookTracker Outlook { get; } = new(Coin.Bitcoin);
 
     /// <summary>The market now: price (feed or static), difficulty and fees (pool jobs or config).</summary>
     public MarketSnapshot Market(DateTimeOffset now, out string priceSource, out string difficultySource)

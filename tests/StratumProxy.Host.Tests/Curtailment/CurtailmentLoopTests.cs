@@ -121,6 +121,27 @@ public sealed class CurtailmentLoopTests : IAsyncDisposable
         await actuator.DidNotReceiveWithAnyArgs().WakeAsync(default!, default);
     }
 
+    [Fact]
+    public async Task A_measured_power_override_is_what_the_policy_weighs()
+    {
+        // At $45k an S21 XP at its catalog 3645 W about breaks even (it keeps running); measured at 6000 W it loses
+        // over $4 a day and is the one put to sleep.
+        using (var loop = Loop(dryRun: true, Substitute.For<IRigActuator>()))
+        {
+            await loop.EvaluateAsync(CancellationToken.None);
+            Assert.Equal("running", loop.Rigs().Single(r => r.Rig == "farm.s21xp").State);
+        }
+
+        _farm.Options.Rigs[1].PowerW = 6000;
+        using var measured = new CurtailmentLoop(
+            new CurtailmentSettings { DryRun = true, AuditLog = "audit2/decisions.jsonl", Ledger = "ledger2.db" },
+            _farm, _engine, _time, Substitute.For<IRigActuator>(), Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()), NullLogger.Instance, _directory);
+        await measured.EvaluateAsync(CancellationToken.None);
+        var rig = measured.Rigs().Single(r => r.Rig == "farm.s21xp");
+        Assert.Equal("sleeping", rig.State);
+        Assert.Equal("every_option_loses_money", rig.LastReason);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _engine.DisposeAsync();
