@@ -5,6 +5,7 @@ using StratumProxy.Curtailment;
 using StratumProxy.Economics.Calculators;
 using StratumProxy.Economics.Policy;
 using StratumProxy.Economics.Pools;
+using StratumProxy.Economics.Rigs;
 using StratumProxy.Economics.Units;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Routing;
@@ -223,6 +224,12 @@ public sealed partial class CurtailmentLoop : IDisposable
                     if (outcome.Confirmed)
                     {
                         SwitchPool(rig, decision.Chosen.Pool);
+                        if (decision.Chosen.Mode > 0 && decision.Chosen.Mode < rig.Modes.Count)
+                        {
+                            // Woken in its first mode; the chosen one follows (its own outcome is in the detail).
+                            var mode = await _actuator.SetModeAsync(rig, rig.Modes[decision.Chosen.Mode], cancellationToken).ConfigureAwait(false);
+                            outcome = outcome with { Detail = $"{outcome.Detail}; mode {rig.Modes[decision.Chosen.Mode].Name}: {mode.Status} ({mode.Detail})" };
+                        }
                     }
 
                     break;
@@ -231,8 +238,16 @@ public sealed partial class CurtailmentLoop : IDisposable
                         ? new ActuationOutcome("confirmed", $"moved to {PoolName(decision.Chosen.Pool)} inside the proxy")
                         : new ActuationOutcome("unconfirmed", $"{PoolName(decision.Chosen.Pool)} is not ready or the rig is not connected; pinned, it moves when it can");
                     break;
+                case ChangeKind.ModeChange when decision.Chosen.Mode >= 0 && decision.Chosen.Mode < rig.Modes.Count:
+                    outcome = rig.Api is null ? ActuationOutcome.NoApi : await _actuator.SetModeAsync(rig, rig.Modes[decision.Chosen.Mode], cancellationToken).ConfigureAwait(false);
+                    if (outcome.Confirmed && decision.Chosen.Pool != decision.Previous.Pool)
+                    {
+                        SwitchPool(rig, decision.Chosen.Pool);
+                    }
+
+                    break;
                 default:
-                    outcome = new ActuationOutcome("unsupported", "power-mode changes are not commanded yet; the rig keeps its mode");
+                    outcome = new ActuationOutcome("unsupported", "this rig has no configured power modes to move between (Economics:Rigs[].Modes)");
                     break;
             }
         }
@@ -351,8 +366,10 @@ public sealed partial class CurtailmentLoop : IDisposable
     private BookingRate Rate(int i, RigOptions rig, Economics.Market.MarketSnapshot market, List<PoolTerms> pools, EnergyPrice energy)
     {
         var state = _states[i];
-        var nominal = _models[state.Model].Modes[0];
-        var power = rig.PowerW is { } watts ? new Power(watts) : nominal.Power;
+        // The policy model already carries the rig's own modes or its measured power.
+        var modes = _models[state.Model].Modes;
+        var nominal = modes[state.Current.IsOff ? 0 : Math.Clamp(state.Current.Mode, 0, modes.Count - 1)];
+        var power = nominal.Power;
         var basis = _runningBasis.TryGetValue(rig.Worker, out var kept) ? kept : (Hashrate: default(Hashrate), Pool: 0);
         var hashrate = basis.Hashrate.HashesPerSecond > 0 ? basis.Hashrate : nominal.Hashrate;
         var pool = Math.Clamp(state.Current.IsOff ? basis.Pool : state.Current.Pool, 0, Math.Max(0, pools.Count - 1));
@@ -424,13 +441,17 @@ public sealed partial class CurtailmentLoop : IDisposable
                     continue;
                 }
 
-                // A rig with a measured power gets its own model, so the policy weighs the watts the ledger books.
-                var key = rig.PowerW is { } measured ? $"{described.Model.Name}@{measured.ToString(CultureInfo.InvariantCulture)}W" : described.Model.Name;
+                // A rig with its own modes or a measured power gets its own model, so the policy weighs what it draws.
+                var key = rig.Modes.Count > 0 ? $"{described.Model.Name}#{rig.Worker}"
+                    : rig.PowerW is { } measured ? $"{described.Model.Name}@{measured.ToString(CultureInfo.InvariantCulture)}W"
+                    : described.Model.Name;
                 if (!index.TryGetValue(key, out var modelIndex))
                 {
                     modelIndex = models.Count;
                     index[key] = modelIndex;
-                    models.Add(rig.PowerW is { } watts
+                    models.Add(rig.Modes.Count > 0
+                        ? new PolicyModel(key, [.. rig.Modes.Select(m => new PowerMode(m.Name, Hashrate.FromTerahashes(m.Terahashes), new Power(m.Watts)))], RigTransitions.Default)
+                        : rig.PowerW is { } watts
                         ? new PolicyModel(key, [.. described.Model.Modes.Select(m => m with { Power = new Power(watts * m.Power.Watts / described.Model.Nominal.Power.Watts) })], RigTransitions.Default)
                         : PolicyModel.FromCatalog(described.Model));
                 }

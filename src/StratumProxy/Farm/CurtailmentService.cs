@@ -92,5 +92,8 @@ public sealed class NoRigActuator : IRigActuator
     public Task<ActuationOutcome> WakeAsync(RigOptions rig, CancellationToken cancellationToken) => Task.FromResult(ActuationOutcome.NoApi);
 
     /// <inheritdoc/>
+    public Task<ActuationOutcome> SetModeAsync(RigOptions rig, RigModeOptions mode, CancellationToken cancellationToken) => Task.FromResult(ActuationOutcome.NoApi);
+
+    /// <inheritdoc/>
     public Task<double?> ReadHashrateAsync(RigOptions rig, CancellationToken cancellationToken) => Task.FromResult<double?>(null);
 }

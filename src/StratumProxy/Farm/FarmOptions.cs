@@ -94,6 +94,28 @@ public sealed class RigOptions
 
     /// <summary>Lower groups sleep first and wake last.</summary>
     public int PriorityGroup { get; set; }
+
+    /// <summary>
+    /// The rig's power modes, replacing the catalog's (the first is the one it runs after waking): e.g. a power
+    /// target of 2400 W at 150 TH/s. The policy may move the rig between them.
+    /// </summary>
+    public List<RigModeOptions> Modes { get; set; } = [];
+}
+
+/// <summary>One power mode of a rig.</summary>
+public sealed class RigModeOptions
+{
+    /// <summary>A name: <c>low</c>/<c>eco</c>, <c>normal</c>, <c>high</c>/<c>turbo</c>, or any label with a power target.</summary>
+    public string Name { get; set; } = "normal";
+
+    /// <summary>Hashrate in this mode.</summary>
+    public double Terahashes { get; set; }
+
+    /// <summary>Wall power in this mode.</summary>
+    public double Watts { get; set; }
+
+    /// <summary>The power target to command (firmware with power targets); without it the name picks a work mode.</summary>
+    public int? PowerTargetW { get; set; }
 }
 
 /// <summary>A pool's terms.</summary>

@@ -21,6 +21,9 @@ public interface IRigActuator
     /// <summary>Wakes a rig.</summary>
     Task<ActuationOutcome> WakeAsync(RigOptions rig, CancellationToken cancellationToken);
 
+    /// <summary>Moves a running rig to one of its configured power modes.</summary>
+    Task<ActuationOutcome> SetModeAsync(RigOptions rig, RigModeOptions mode, CancellationToken cancellationToken);
+
     /// <summary>The hashrate the rig itself reports (TH/s), or null when it cannot be read.</summary>
     Task<double?> ReadHashrateAsync(RigOptions rig, CancellationToken cancellationToken);
 }

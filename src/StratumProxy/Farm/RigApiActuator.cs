@@ -28,6 +28,21 @@ public sealed class RigApiActuator(RigCommander commander, TimeProvider time) : 
     public Task<ActuationOutcome> WakeAsync(RigOptions rig, CancellationToken cancellationToken) => RunAsync(rig, RigCommand.Wake, cancellationToken);
 
     /// <inheritdoc/>
+    public Task<ActuationOutcome> SetModeAsync(RigOptions rig, RigModeOptions mode, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(mode);
+        var command = mode.PowerTargetW is { } watts
+            ? RigCommand.SetPowerTarget(watts)
+            : RigCommand.SetWorkMode(mode.Name.ToLowerInvariant() switch
+            {
+                "low" or "eco" or "lowpower" or "low-power" => RigWorkMode.LowPower,
+                "high" or "turbo" or "performance" or "highperformance" => RigWorkMode.HighPerformance,
+                _ => RigWorkMode.Normal,
+            });
+        return RunAsync(rig, command, cancellationToken);
+    }
+
+    /// <inheritdoc/>
     public async Task<double?> ReadHashrateAsync(RigOptions rig, CancellationToken cancellationToken)
     {
         if (Handle(rig, out _) is not { } handle)

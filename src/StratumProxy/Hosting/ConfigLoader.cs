@@ -101,6 +101,15 @@ public sealed class ConfigLoader(IConfiguration configuration, CommandLine comma
                 problems.Add($"Economics:Rigs:{i}:Pin '{pin}' must be on or off.");
             }
 
+            for (var m = 0; m < farm.Rigs[i].Modes.Count; m++)
+            {
+                var mode = farm.Rigs[i].Modes[m];
+                if (mode.Terahashes <= 0 || mode.Watts <= 0 || mode.PowerTargetW is <= 0)
+                {
+                    problems.Add($"Economics:Rigs:{i}:Modes:{m} ({mode.Name}): Terahashes, Watts and PowerTargetW must be positive.");
+                }
+            }
+
             if (farm.Rigs[i].PowerW is <= 0)
             {
                 problems.Add($"Economics:Rigs:{i}:PowerW must be positive.");

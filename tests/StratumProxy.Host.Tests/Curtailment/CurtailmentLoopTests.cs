@@ -142,6 +142,30 @@ public sealed class CurtailmentLoopTests : IAsyncDisposable
         Assert.Equal("every_option_loses_money", rig.LastReason);
     }
 
+    [Fact]
+    public async Task A_rig_with_power_modes_is_moved_to_the_mode_that_pays_and_only_once_its_api_confirms()
+    {
+        // At $45k the S21 XP's normal mode (270 TH/s, 3645 W) about breaks even; its 2400 W target (200 TH/s) earns
+        // about $0.57 a day: revenue 200 × $0.0259/TH/day against 2.4 kW × 24 h × $0.08.
+        _farm.Options.Rigs[1].Modes =
+        [
+            new RigModeOptions { Name = "normal", Terahashes = 270, Watts = 3645 },
+            new RigModeOptions { Name = "eco", Terahashes = 200, Watts = 2400, PowerTargetW = 2400 },
+        ];
+        var actuator = Substitute.For<IRigActuator>();
+        actuator.SleepAsync(default!, default).ReturnsForAnyArgs(new ActuationOutcome("confirmed", "asleep"));
+        actuator.SetModeAsync(default!, default!, default).ReturnsForAnyArgs(new ActuationOutcome("confirmed", "power target 2400 W read back"));
+        using var loop = Loop(dryRun: false, actuator);
+        await loop.EvaluateAsync(CancellationToken.None);
+
+        await actuator.Received(1).SetModeAsync(Arg.Is<RigOptions>(r => r.Worker == "farm.s21xp"), Arg.Is<RigModeOptions>(m => m.PowerTargetW == 2400), Arg.Any<CancellationToken>());
+        var entry = loop.Audit.ReadCurrent().Select(l => JsonDocument.Parse(l).RootElement).Single(e => e.GetProperty("rig").GetString() == "farm.s21xp");
+        Assert.Equal("mode_change", entry.GetProperty("kind").GetString());
+        Assert.Equal("main/1", entry.GetProperty("to").GetString());
+        Assert.Equal("confirmed", entry.GetProperty("outcome").GetString());
+        Assert.Equal(3, entry.GetProperty("options").GetArrayLength());
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _engine.DisposeAsync();
