@@ -166,7 +166,7 @@ public sealed partial class CurtailmentLoop : IDisposable
             var reason = decision.Reason.Code();
             if (_rates.TryGetValue(rig.Worker, out var rate))
             {
-                rows.Add(rate.Book(rig.Worker, now, elapsed));
+                rate.Book(rig.Worker, now, elapsed, rows);
             }
 
             var outcome = decision.IsChange
@@ -380,9 +380,28 @@ public sealed partial class CurtailmentLoop : IDisposable
     /// <summary>A rig's energy and money per day in the state an evaluation left it in.</summary>
     private readonly record struct BookingRate(bool Off, double Kilowatts, double RevenuePerDay, double CostPerDay, double ProfitPerDay)
     {
-        public RigHour Book(string worker, DateTimeOffset now, double hours) => Off
-            ? new RigHour(worker, now, 0, Kilowatts * hours, 0, 0, -ProfitPerDay * hours / 24)
-            : new RigHour(worker, now, Kilowatts * hours, 0, RevenuePerDay * hours / 24, CostPerDay * hours / 24, 0);
+        /// <summary>Books the <paramref name="hours"/> before <paramref name="now"/>, split at hour boundaries.</summary>
+        public void Book(string worker, DateTimeOffset now, double hours, List<RigHour> rows)
+        {
+            var end = now;
+            var start = now - TimeSpan.FromHours(hours);
+            while (end > start)
+            {
+                var hourStart = new DateTimeOffset(end.UtcDateTime.Year, end.UtcDateTime.Month, end.UtcDateTime.Day, end.UtcDateTime.Hour, 0, 0, TimeSpan.Zero);
+                if (hourStart == end)
+                {
+                    hourStart = hourStart.AddHours(-1);
+                }
+
+                var sliceStart = hourStart > start ? hourStart : start;
+                var slice = (end - sliceStart).TotalHours;
+                var at = sliceStart;
+                rows.Add(Off
+                    ? new RigHour(worker, at, 0, Kilowatts * slice, 0, 0, -ProfitPerDay * slice / 24)
+                    : new RigHour(worker, at, Kilowatts * slice, 0, RevenuePerDay * slice / 24, CostPerDay * slice / 24, 0));
+                end = sliceStart;
+            }
+        }
     }
 
     private CurtailmentEntry Entry(int i, RigOptions rig, CurtailmentDecision d, DateTimeOffset now, Economics.Market.MarketSnapshot market, EnergyPrice energy, bool dryRun, ActuationOutcome? outcome)

@@ -166,6 +166,24 @@ public sealed class CurtailmentLoopTests : IAsyncDisposable
         Assert.Equal(3, entry.GetProperty("options").GetArrayLength());
     }
 
+    [Fact]
+    public async Task An_interval_across_the_hour_is_booked_to_both_hours()
+    {
+        using var loop = Loop(dryRun: true, Substitute.For<IRigActuator>());
+        _time.Advance(TimeSpan.FromMinutes(50));        // 12:50: the S19j Pro is put to sleep (on paper)
+        await loop.EvaluateAsync(CancellationToken.None);
+        _time.Advance(TimeSpan.FromMinutes(20));        // 13:10
+        await loop.EvaluateAsync(CancellationToken.None);
+
+        var rows = loop.Ledger.Query(_time.GetUtcNow().AddHours(-3), _time.GetUtcNow().AddHours(1), "farm.s19");
+        var kw = RigCatalog.LoadEmbedded().Find("Antminer S19j Pro")!.Nominal.Power.Watts / 1000;
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(12, rows[0].Hour.Hour);
+        Assert.Equal(kw * 10 / 60, rows[0].KwhAvoided, 9);
+        Assert.Equal(13, rows[1].Hour.Hour);
+        Assert.Equal(kw * 10 / 60, rows[1].KwhAvoided, 9);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _engine.DisposeAsync();
