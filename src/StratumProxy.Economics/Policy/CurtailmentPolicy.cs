@@ -78,6 +78,15 @@ public sealed partial class CurtailmentPolicy
         var usdPerHashDay = result.UsdPerHashDay;
         for (var p = 0; p < poolCount; p++)
         {
+            var own = inputs.PoolMarkets is { } markets && p < markets.Count ? markets[p] : null;
+            if (own is not null && !ReferenceEquals(own, market))
+            {
+                // Another coin: priced by its own market, with no look-ahead (the outlook is the main coin's).
+                var ownFresh = fresh && !own.PriceIsStale && now - own.AsOf <= o.MaxMarketAge && Usable(own);
+                usdPerHashDay[p] = ownFresh ? MiningCalculator.CoinsPerHashPerDay(own, inputs.Pools[p]) * own.Price.UsdPerCoin : double.NaN;
+                continue;
+            }
+
             usdPerHashDay[p] = fresh
                 ? MiningCalculator.CoinsPerHashPerDay(market!, inputs.Pools[p]) * market!.Price.UsdPerCoin * revenueFactor
                 : double.NaN;

@@ -18,6 +18,12 @@ public sealed record PolicyInputs(DateTimeOffset Now, MarketSnapshot? Market, IR
     /// <summary>The projected difficulty at the next retarget, when known.</summary>
     public DifficultyOutlook? Outlook { get; init; }
 
+    /// <summary>
+    /// Per-pool markets, for pools that mine another SHA-256 coin (BCH, …): entry <c>p</c> prices pool <c>p</c>;
+    /// null (or a null entry) means <see cref="Market"/>. A pool whose own market is stale is not chosen.
+    /// </summary>
+    public IReadOnlyList<MarketSnapshot?>? PoolMarkets { get; init; }
+
     /// <summary>Strike-price mode only: the watch returned by the previous evaluation.</summary>
     public StrikeWatch Strike { get; init; }
 

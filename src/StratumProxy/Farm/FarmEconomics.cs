@@ -100,10 +100,58 @@ public sealed class FarmEconomics
     /// <summary>The last evaluation's rigs.</summary>
     public IReadOnlyList<RigEconomicsView> LastRigs { get; private set; } = [];
 
+    /// <summary>The SHA-256 coins a pool may mine.</summary>
+    public static IReadOnlyList<string> KnownCoins { get; } = ["BTC", "BCH"];
+
+    /// <summary>True for a coin code in <see cref="KnownCoins"/>.</summary>
+    public static bool IsKnownCoin(string? code) => code is not null && KnownCoins.Contains(code.ToUpperInvariant());
+
+    private static Coin CoinOf(string code) => string.Equals(code, "BCH", StringComparison.OrdinalIgnoreCase) ? Coin.BitcoinCash : Coin.Bitcoin;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, NotifyMarketEstimator> _coinEstimators = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The coin a pool mines (BTC unless configured).</summary>
+    public string CoinOfPool(string? pool) =>
+        pool is not null && Options.Pools.TryGetValue(pool, out var terms) && IsKnownCoin(terms.Coin) ? terms.Coin.ToUpperInvariant() : "BTC";
+
+    /// <summary>
+    /// The market a pool is paid in: BTC's (<see cref="Market"/>) or another coin's, from that pool's own jobs and the
+    /// configured price, or from <c>Economics:Coins</c> until its jobs arrive.
+    /// </summary>
+    public MarketSnapshot MarketFor(string? pool, DateTimeOffset now)
+    {
+        var code = CoinOfPool(pool);
+        if (code == "BTC" || !Options.Coins.TryGetValue(code, out var coin))
+        {
+            return Market(now, out _, out _);
+        }
+
+        var price = new CoinPrice(coin.PriceUsd);
+        if (_coinEstimators.TryGetValue(code, out var estimator) && estimator.ToSnapshot(price) is { } fromJobs)
+        {
+            return fromJobs;
+        }
+
+        var which = CoinOf(code);
+        return new MarketSnapshot(which, price, new Economics.Units.Difficulty(coin.Difficulty), which.SubsidyAt(HeightEstimate.BitcoinHeightAt(now)), new Coins(coin.FeesPerBlock), now);
+    }
+
     /// <summary>Feeds the estimator from a pool job (wired to <see cref="ProxyEngine.JobReceived"/>).</summary>
     public void OnJob(string pool, Stratum.Protocol.NotifyMessage notify, int extranonceLength)
     {
         ArgumentNullException.ThrowIfNull(notify);
+        var code = CoinOfPool(pool);
+        if (code != "BTC")
+        {
+            _coinEstimators.GetOrAdd(code, c => new NotifyMarketEstimator(CoinOf(c), _time)).Observe(
+                Convert.ToHexStringLower(notify.PrevHash),
+                Convert.ToHexStringLower(notify.Coinbase1),
+                Convert.ToHexStringLower(notify.Coinbase2),
+                notify.NBits.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
+                extranonceLength);
+            return;
+        }
+
         var observation = Estimator.Observe(
             Convert.ToHexStringLower(notify.PrevHash),
             Convert.ToHexStringLower(notify.Coinbase1),
@@ -198,7 +246,7 @@ public sealed class FarmEconomics
 
             var observed = worker.Hashrate(HashrateWindow.FiveMinutes, timestamp).HashesPerSecond;
             poolsByWorker.TryGetValue(worker.Name, out var pool);
-            var economics = MiningCalculator.Evaluate(new Hashrate(observed), described.Power, market, Terms(pool), energy);
+            var economics = MiningCalculator.Evaluate(new Hashrate(observed), described.Power, CoinOfPool(pool) == "BTC" ? market : MarketFor(pool, now), Terms(pool), energy);
             totals.Add(economics);
             rigs.Add(new RigEconomicsView(
                 worker.Name,
@@ -221,7 +269,7 @@ public sealed class FarmEconomics
         _farm.WithLabels("margin").Set(totals.ProfitPerDay.Amount);
         foreach (var pool in _engine.Pools)
         {
-            _hashprice.WithLabels(pool.Options.Name).Set(MiningCalculator.HashpriceUsdPerPhDay(market, Terms(pool.Options.Name)));
+            _hashprice.WithLabels(pool.Options.Name).Set(MiningCalculator.HashpriceUsdPerPhDay(MarketFor(pool.Options.Name, now), Terms(pool.Options.Name)));
         }
 
         foreach (var model in _catalog.Models)

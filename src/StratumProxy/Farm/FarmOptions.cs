@@ -44,6 +44,25 @@ public sealed class FarmOptions
 
     /// <summary>Pool terms by pool name (fee and payout scheme); pools not listed count as 0 % FPPS.</summary>
     public Dictionary<string, PoolTermsOptions> Pools { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Markets of other SHA-256 coins that some pools mine (by code, e.g. <c>BCH</c>): price, and the difficulty and
+    /// fees used until those pools' own jobs give them.
+    /// </summary>
+    public Dictionary<string, CoinMarketOptions> Coins { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>The market of a coin other than BTC.</summary>
+public sealed class CoinMarketOptions
+{
+    /// <summary>Price in USD.</summary>
+    public double PriceUsd { get; set; }
+
+    /// <summary>Network difficulty until the pool's jobs give it.</summary>
+    public double Difficulty { get; set; }
+
+    /// <summary>Average fees per block until the pool's jobs give them.</summary>
+    public double FeesPerBlock { get; set; }
 }
 
 /// <summary>A live price feed.</summary>
@@ -126,4 +145,7 @@ public sealed class PoolTermsOptions
 
     /// <summary>FPPS, PPS or PPLNS.</summary>
     public string Scheme { get; set; } = "Fpps";
+
+    /// <summary>The SHA-256 coin the pool mines: <c>BTC</c> (default) or one listed in <c>Economics:Coins</c>.</summary>
+    public string Coin { get; set; } = "BTC";
 }

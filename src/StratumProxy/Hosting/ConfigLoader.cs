@@ -77,6 +77,16 @@ public sealed class ConfigLoader(IConfiguration configuration, CommandLine comma
             {
                 problems.Add($"Economics:Pools:{pool}:FeePercent ({terms.FeePercent}) must be from 0 to below 100.");
             }
+
+            if (!Farm.FarmEconomics.IsKnownCoin(terms.Coin))
+            {
+                problems.Add($"Economics:Pools:{pool}:Coin '{terms.Coin}': known SHA-256 coins are {string.Join(", ", Farm.FarmEconomics.KnownCoins)}.");
+            }
+            else if (!string.Equals(terms.Coin, "BTC", StringComparison.OrdinalIgnoreCase)
+                && (!farm.Coins.TryGetValue(terms.Coin, out var coin) || coin.PriceUsd <= 0 || coin.Difficulty <= 0))
+            {
+                problems.Add($"Economics:Pools:{pool}:Coin '{terms.Coin}' needs Economics:Coins:{terms.Coin} with a positive PriceUsd and Difficulty.");
+            }
         }
 
         for (var i = 0; i < farm.Rigs.Count; i++)

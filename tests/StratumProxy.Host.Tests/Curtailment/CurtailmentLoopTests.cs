@@ -184,6 +184,38 @@ public sealed class CurtailmentLoopTests : IAsyncDisposable
         Assert.Equal(kw * 10 / 60, rows[1].KwhAvoided, 9);
     }
 
+    [Fact]
+    public async Task Rigs_move_to_a_pool_of_another_sha256_coin_when_it_pays_more()
+    {
+        var factory = Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry());
+        var proxy = new ProxyOptions
+        {
+            Listeners = [new ListenerOptions { Endpoint = "127.0.0.1:0" }],
+            Pools = [new PoolOptions { Name = "btc", Url = "stratum+tcp://127.0.0.1:1", User = "u" }, new PoolOptions { Name = "bch", Url = "stratum+tcp://127.0.0.1:2", User = "u" }],
+        };
+        await using var engine = new ProxyEngine(proxy, _time, NullLogger.Instance, new ProxyMetrics(factory));
+        var options = new FarmOptions
+        {
+            PriceUsd = 60_000,
+            Difficulty = 1.1e14,
+            Rigs = [new RigOptions { Worker = "farm.s21xp", Model = "Antminer S21 XP" }],
+            Pools = new(StringComparer.Ordinal) { ["bch"] = new PoolTermsOptions { Coin = "BCH" } },
+        };
+
+        // BCH at $450 with 1/100 of BTC's difficulty pays 0.75 × BTC's $/TH: less. At $900 it pays 1.5 ×: more.
+        options.Coins["BCH"] = new CoinMarketOptions { PriceUsd = 450, Difficulty = 1.1e12 };
+        var farm = new FarmEconomics(options, engine, _time, factory, new EnergyCostModel(new FlatTariff(new UsdPerKwh(0.05))), RigCatalog.LoadEmbedded(), null);
+        using var loop = new CurtailmentLoop(new CurtailmentSettings { DryRun = true, AuditLog = "coins/decisions.jsonl", Ledger = "coins.db" }, farm, engine, _time, Substitute.For<IRigActuator>(), factory, NullLogger.Instance, _directory);
+        await loop.EvaluateAsync(CancellationToken.None);
+        Assert.Equal("btc", loop.Rigs().Single().Pool);
+
+        options.Coins["BCH"].PriceUsd = 900;
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await loop.EvaluateAsync(CancellationToken.None);
+        Assert.Equal("bch", loop.Rigs().Single().Pool);
+        Assert.Contains(loop.Audit.ReadCurrent(), l => l.Contains("\"kind\":\"pool_switch\"", StringComparison.Ordinal) && l.Contains("\"to\":\"bch/0\"", StringComparison.Ordinal));
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _engine.DisposeAsync();
