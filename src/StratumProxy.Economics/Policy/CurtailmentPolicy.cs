@@ -1,5 +1,6 @@
 using StratumProxy.Economics.Calculators;
 using StratumProxy.Economics.Market;
+using StratumProxy.Economics.Units;
 
 namespace StratumProxy.Economics.Policy;
 
@@ -73,7 +74,7 @@ public sealed partial class CurtailmentPolicy
         result.Market = condition;
         var fresh = condition == MarketCondition.Fresh;
 
-        var revenueFactor = fresh ? LookaheadFactor(inputs.Outlook, now) : 1.0;
+        var revenueFactor = fresh ? LookaheadFactor(inputs.Outlook, now) * FeeTrendFactor(market!, inputs.NearTermFeesPerBlock) : 1.0;
         result.RevenueFactor = revenueFactor;
         var usdPerHashDay = result.UsdPerHashDay;
         for (var p = 0; p < poolCount; p++)
@@ -257,6 +258,20 @@ public sealed partial class CurtailmentPolicy
     /// Revenue weight for an expected difficulty drop: the share of the look-ahead horizon after the retarget earns
     /// at the projected difficulty. Only drops count: a forecast rise never puts a rig to sleep early.
     /// </summary>
+    /// <summary>
+    /// (subsidy + near-term fees) ÷ (subsidy + average fees) when fees are rising, at most 2; else 1. Like the
+    /// difficulty look-ahead it can only make running look better, never put a rig to sleep.
+    /// </summary>
+    internal static double FeeTrendFactor(MarketSnapshot market, Coins? nearTermFees)
+    {
+        if (nearTermFees is not { } near || near.Amount <= market.FeesPerBlock.Amount || market.BlockReward.Amount <= 0)
+        {
+            return 1.0;
+        }
+
+        return Math.Min(2.0, (market.Subsidy.Amount + near.Amount) / market.BlockReward.Amount);
+    }
+
     private double LookaheadFactor(DifficultyOutlook? outlook, DateTimeOffset now)
     {
         var horizon = Options.LookaheadHorizon;

@@ -2,6 +2,7 @@ using StratumProxy.Economics.Calculators;
 using StratumProxy.Economics.Market;
 using StratumProxy.Economics.Pools;
 using StratumProxy.Economics.Tariffs;
+using StratumProxy.Economics.Units;
 
 namespace StratumProxy.Economics.Policy;
 
@@ -17,6 +18,12 @@ public sealed record PolicyInputs(DateTimeOffset Now, MarketSnapshot? Market, IR
 
     /// <summary>The projected difficulty at the next retarget, when known.</summary>
     public DifficultyOutlook? Outlook { get; init; }
+
+    /// <summary>
+    /// Fees in the newest block templates (the fee trend): when they are above the market's average, the near term
+    /// pays more and a rig may wake earlier; lower fees never make a rig sleep on their own. Null: not used.
+    /// </summary>
+    public Coins? NearTermFeesPerBlock { get; init; }
 
     /// <summary>
     /// Per-pool markets, for pools that mine another SHA-256 coin (BCH, …): entry <c>p</c> prices pool <c>p</c>;

@@ -136,6 +136,7 @@ public sealed partial class CurtailmentLoop : IDisposable
         {
             Strike = _result.Count > 0 ? _result.Strike : default,
             Outlook = _farm.Outlook.Current,
+            NearTermFeesPerBlock = _farm.Estimator.Current?.LatestFees,
             PoolMarkets = [.. _engine.Options.Pools.Select(p => _farm.CoinOfPool(p.Name) == "BTC" ? null : _farm.MarketFor(p.Name, now))],
         };
         var timestamp = _time.GetTimestamp();
