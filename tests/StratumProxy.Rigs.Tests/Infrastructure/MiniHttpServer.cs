@@ -14,70 +14,17 @@ internal sealed record HttpResponseSpec(int Status, string Body, IReadOnlyDictio
 }
 
 /// <summary>A minimal HTTP/1.1 server on a raw TcpListener (127.0.0.1, port 0): one request per connection, then close.</summary>
-internal sealed class MiniHttpServer : IAsyncDisposable
+internal sealed class MiniHttpServer : LoopbackServer<HttpRequestRecord>
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly Func<HttpRequestRecord, HttpResponseSpec?> _handler;
-    private readonly ConcurrentQueue<HttpRequestRecord> _requests = new();
-    private readonly SemaphoreSlim _received = new(0);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
 
     public MiniHttpServer(Func<HttpRequestRecord, HttpResponseSpec?> handler)
     {
         _handler = handler;
-        _listener.Start();
-        _loop = Task.Run(AcceptLoopAsync);
+        Start();
     }
 
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-    public IReadOnlyList<HttpRequestRecord> Requests => [.. _requests];
-
-    public async Task WaitForRequestsAsync(int count)
-    {
-        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (_requests.Count < count)
-        {
-            await _received.WaitAsync(guard.Token);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        try
-        {
-            await _loop;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
-        _received.Dispose();
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => ServeAsync(client));
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client)
+    protected override async Task ServeAsync(TcpClient client)
     {
         using (client)
         {
@@ -86,12 +33,11 @@ internal sealed class MiniHttpServer : IAsyncDisposable
                 var stream = client.GetStream();
                 while (await ReadRequestAsync(stream) is { } request)
                 {
-                    _requests.Enqueue(request);
-                    _received.Release();
+                    Record(request);
                     var response = _handler(request);
                     if (response is null)
                     {
-                        await Task.Delay(Timeout.Infinite, _stop.Token);
+                        await Task.Delay(Timeout.Infinite, Stopping);
                         return;
                     }
 
@@ -104,8 +50,8 @@ internal sealed class MiniHttpServer : IAsyncDisposable
                     }
 
                     head.Append("Content-Length: ").Append(body.Length).Append("\r\n\r\n");
-                    await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()), _stop.Token);
-                    await stream.WriteAsync(body, _stop.Token);
+                    await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()), Stopping);
+                    await stream.WriteAsync(body, Stopping);
                 }
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException)
@@ -120,7 +66,7 @@ internal sealed class MiniHttpServer : IAsyncDisposable
         var one = new byte[1];
         while (!EndsWithBlankLine(head))
         {
-            if (await stream.ReadAsync(one, _stop.Token) == 0)
+            if (await stream.ReadAsync(one, Stopping) == 0)
             {
                 return null;
             }
@@ -138,7 +84,7 @@ internal sealed class MiniHttpServer : IAsyncDisposable
         }
 
         var body = new byte[headers.TryGetValue("Content-Length", out var length) ? int.Parse(length) : 0];
-        await stream.ReadExactlyAsync(body, _stop.Token);
+        await stream.ReadExactlyAsync(body, Stopping);
         return new HttpRequestRecord(requestLine[0], requestLine[1], headers, Encoding.UTF8.GetString(body));
     }
 

@@ -31,15 +31,10 @@ internal sealed record CloseStep : ReplayStep;
 /// A real TCP server on 127.0.0.1 (port 0) that plays a rig: one connection per request, the request recorded byte for
 /// byte, the scripted reply written back byte for byte, then the connection closed (as cgminer does).
 /// </summary>
-internal sealed class ReplayServer : IAsyncDisposable
+internal sealed class ReplayServer : LoopbackServer<byte[]>
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly ConcurrentQueue<ReplayStep> _steps = new();
-    private readonly ConcurrentQueue<byte[]> _requests = new();
-    private readonly SemaphoreSlim _received = new(0);
-    private readonly CancellationTokenSource _stop = new();
     private readonly bool _lengthPrefixed;
-    private readonly Task _loop;
 
     public ReplayServer(bool lengthPrefixed = false, params ReplayStep[] steps)
     {
@@ -49,8 +44,7 @@ internal sealed class ReplayServer : IAsyncDisposable
             _steps.Enqueue(step);
         }
 
-        _listener.Start();
-        _loop = Task.Run(AcceptLoopAsync);
+        Start();
     }
 
     public ReplayServer(params ReplayStep[] steps)
@@ -58,14 +52,10 @@ internal sealed class ReplayServer : IAsyncDisposable
     {
     }
 
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
     /// <summary>The command timeout is an odd 29 s so it never collides with a read-back delay a test waits for.</summary>
     public RigEndpoint Endpoint => new("127.0.0.1", Port) { CommandTimeout = TimeSpan.FromSeconds(29) };
 
-    public IReadOnlyList<byte[]> Requests => [.. _requests];
-
-    public IReadOnlyList<string> RequestTexts => [.. _requests.Select(r => Encoding.UTF8.GetString(r))];
+    public IReadOnlyList<string> RequestTexts => [.. Requests.Select(r => Encoding.UTF8.GetString(r))];
 
     public void Enqueue(params ReplayStep[] steps)
     {
@@ -75,51 +65,7 @@ internal sealed class ReplayServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until <paramref name="count"/> requests in total have arrived (real-time guard against hangs).</summary>
-    public async Task WaitForRequestsAsync(int count)
-    {
-        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (_requests.Count < count)
-        {
-            await _received.WaitAsync(guard.Token);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        try
-        {
-            await _loop;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
-        _received.Dispose();
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => ServeAsync(client));
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client)
+    protected override async Task ServeAsync(TcpClient client)
     {
         using (client)
         {
@@ -128,15 +74,14 @@ internal sealed class ReplayServer : IAsyncDisposable
                 var stream = client.GetStream();
                 var request = _lengthPrefixed ? await ReadFrameAsync(stream) : await ReadJsonOrTextAsync(stream);
                 var step = _steps.TryDequeue(out var next) ? next : ReplayStep.Close();
-                _requests.Enqueue(request);
-                _received.Release();
+                Record(request);
                 switch (step)
                 {
                     case ReplyStep reply:
-                        await stream.WriteAsync(reply.Bytes, _stop.Token);
+                        await stream.WriteAsync(reply.Bytes, Stopping);
                         break;
                     case SilentStep:
-                        await Task.Delay(Timeout.Infinite, _stop.Token);
+                        await Task.Delay(Timeout.Infinite, Stopping);
                         break;
                 }
             }
@@ -152,7 +97,7 @@ internal sealed class ReplayServer : IAsyncDisposable
         var chunk = new byte[4096];
         while (true)
         {
-            var read = await stream.ReadAsync(chunk, _stop.Token);
+            var read = await stream.ReadAsync(chunk, Stopping);
             if (read == 0)
             {
                 return buffer.ToArray();
@@ -182,9 +127,9 @@ internal sealed class ReplayServer : IAsyncDisposable
     private async Task<byte[]> ReadFrameAsync(NetworkStream stream)
     {
         var header = new byte[4];
-        await stream.ReadExactlyAsync(header, _stop.Token);
+        await stream.ReadExactlyAsync(header, Stopping);
         var body = new byte[BinaryPrimitives.ReadUInt32LittleEndian(header)];
-        await stream.ReadExactlyAsync(body, _stop.Token);
+        await stream.ReadExactlyAsync(body, Stopping);
         return [.. header, .. body];
     }
 }
