@@ -26,6 +26,7 @@ public sealed class PoolRuntime
     private int _lastExtranonce2Size;
     private PoolUrl _target;
     private long _readySince = -1;
+    private long _passthroughRetryAt;
 
     internal PoolRuntime(PoolOptions options, PoolUrl url, UpstreamContext context, FailoverOptions failover)
     {
@@ -56,9 +57,12 @@ public sealed class PoolRuntime
     /// <summary>The last reason a connection ended or failed.</summary>
     public string? LastError { get; private set; }
 
-    /// <summary>True when miners can be sent here now.</summary>
+    /// <summary>
+    /// True when miners can be sent here now. A passthrough pool is ready unless its last dedicated connection
+    /// failed and the back-off since has not run out.
+    /// </summary>
     public bool IsReady => Options.Mode == PoolMode.Passthrough
-        ? Volatile.Read(ref _readySince) >= 0
+        ? _context.Time.GetTimestamp() >= Volatile.Read(ref _passthroughRetryAt)
         : Primary is { State: UpstreamState.Ready };
 
     /// <summary>How long the pool has been ready without interruption.</summary>
@@ -287,7 +291,7 @@ public sealed class PoolRuntime
                 _starting.Remove(session.Id);
             }
 
-            OnConnectFailed(Reason(ex));
+            OnDedicatedFailed(Reason(ex));
             return;
         }
 
@@ -301,13 +305,17 @@ public sealed class PoolRuntime
         if (await WaitReadyAsync(upstream, stopping).ConfigureAwait(false))
         {
             Health.OnConnected();
+            _backoff.Reset();
+            Volatile.Write(ref _passthroughRetryAt, 0);
+            Interlocked.CompareExchange(ref _readySince, _context.Time.GetTimestamp(), -1);
+            _context.Metrics.PoolUp.WithLabels(Options.Name).Set(1);
             _context.Metrics.UpstreamReconnects.WithLabels(Options.Name).Inc();
             session.AttachTo(upstream);
         }
         else
         {
             upstream.Close("no answer to subscribe/authorize in time");
-            OnConnectFailed(upstream.CloseReason);
+            OnDedicatedFailed(upstream.CloseReason);
         }
 
         await run.ConfigureAwait(false);
@@ -331,6 +339,13 @@ public sealed class PoolRuntime
         }
 
         upstream?.Close("miner left");
+    }
+
+    /// <summary>A passthrough connection failed: the pool takes no miners until the jittered back-off has passed.</summary>
+    private void OnDedicatedFailed(string reason)
+    {
+        var delay = OnConnectFailed(reason);
+        Volatile.Write(ref _passthroughRetryAt, _context.Time.GetTimestamp() + (long)(delay.TotalSeconds * _context.Time.TimestampFrequency));
     }
 
     private static void LoseAll(List<ForwardedShare> shares, string reason)

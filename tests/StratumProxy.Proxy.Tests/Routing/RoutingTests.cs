@@ -119,4 +119,22 @@ public sealed class RoutingTests
             }
         }
     }
+
+    [Fact]
+    public async Task A_passthrough_pool_that_was_down_takes_miners_again_once_it_is_back()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        await using var proxy = await ProxyHarness.StartAsync(ProxyHarness.Options(PoolMode.Passthrough, pool));
+        await pool.StopAsync();
+
+        await using var miner = new TestMiner(proxy.Miner("farm.pt"));
+        await miner.StartAsync();
+        var runtime = proxy.Engine.Pools[0];
+        await proxy.WaitUntilAsync(() => runtime.LastError is not null && !runtime.IsReady, TimeSpan.FromSeconds(10), "the failed dedicated connection");
+
+        await pool.RestartAsync();
+        await miner.WaitForAcceptedAsync(3, TimeSpan.FromSeconds(30));
+        Assert.True(runtime.IsReady);
+        Assert.Equal(1, miner.Connections);
+    }
 }
