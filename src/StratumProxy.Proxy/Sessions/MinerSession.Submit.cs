@@ -13,6 +13,10 @@ public sealed partial class MinerSession
     private double _submitTokens;
     private long _lastRefill;
     private int _inFlight;
+    private string? _extranonce2SizeErrorCache;
+
+    // Built once per session: a miner with the wrong extranonce2 size sends every share with it.
+    private string Extranonce2SizeError => _extranonce2SizeErrorCache ??= $"extranonce2 must be {Extranonce2Size} bytes";
 
     /// <summary>
     /// The hot path. Order of checks: session state, rate, params, job, extranonce2 size, ntime, version bits,
@@ -73,7 +77,7 @@ public sealed partial class MinerSession
 
         if (submit.Extranonce2.Length != Extranonce2Size)
         {
-            Reject(id, StratumErrorCode.Other, $"extranonce2 must be {Extranonce2Size} bytes", ShareResult.Invalid, route);
+            Reject(id, StratumErrorCode.Other, Extranonce2SizeError, ShareResult.Invalid, route);
             return;
         }
 

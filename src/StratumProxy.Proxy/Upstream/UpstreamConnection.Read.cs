@@ -367,10 +367,7 @@ public sealed partial class UpstreamConnection
                 {
                     old.MarkStale();
                     _context.Jobs.Remove(old);
-                    lock (_duplicates)
-                    {
-                        _duplicates.Retire(old.Id);
-                    }
+                    _duplicates.Retire(old.Id);
                 }
 
                 _jobs.Clear();
@@ -380,18 +377,12 @@ public sealed partial class UpstreamConnection
                 var oldest = _jobs.Dequeue();
                 oldest.MarkStale();
                 _context.Jobs.Remove(oldest);
-                lock (_duplicates)
-                {
-                    _duplicates.Retire(oldest.Id);
-                }
+                _duplicates.Retire(oldest.Id);
             }
 
             _jobs.Enqueue(job);
             _context.Jobs.Add(job);
-            lock (_duplicates)
-            {
-                _duplicates.OpenJob(job.Id, cleanJobs: false);
-            }
+            _duplicates.OpenJob(job.Id, cleanJobs: false);
 
             CurrentJob = job;
             LastJobTimestamp = job.CreatedTimestamp;

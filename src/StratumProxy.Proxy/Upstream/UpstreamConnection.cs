@@ -219,15 +219,11 @@ public sealed partial class UpstreamConnection
     }
 
     /// <summary>
-    /// Checks a share against the connection's duplicate filter: false when the same share was already seen on the
-    /// job. Thread-safe.
+    /// Checks a share against the connection's duplicate filter (which takes its own lock: one per share).
     /// </summary>
     public ShareFilterResult CheckDuplicate(UpstreamJob job, in ShareKey key)
     {
-        lock (_duplicates)
-        {
-            return _duplicates.Add(job.Id, key);
-        }
+        return _duplicates.Add(job.Id, key);
     }
 
     /// <summary>Queues a share for the pool; false when the connection is not ready (the caller answers the miner).</summary>

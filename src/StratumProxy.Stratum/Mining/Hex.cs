@@ -114,29 +114,13 @@ public static class Hex
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryParseUInt32BigEndianHex(ReadOnlySpan<byte> utf8Hex, out uint value)
     {
+        if (utf8Hex.Length == 8)
+        {
+            return TryParseUInt32(utf8Hex, out value);
+        }
+
         value = 0;
-        if (utf8Hex.Length != 8)
-        {
-            return false;
-        }
-
-        var values = DigitValues;
-        uint result = 0;
-        uint invalid = 0;
-        for (var i = 0; i < 8; i++)
-        {
-            uint digit = values[utf8Hex[i]];
-            invalid |= digit;
-            result = (result << 4) | (digit & 0xF);
-        }
-
-        if ((invalid & 0xF0) != 0)
-        {
-            return false;
-        }
-
-        value = result;
-        return true;
+        return false;
     }
 
     /// <summary>
