@@ -122,6 +122,12 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
             options.Listeners = running;
         }
 
+        var miners = _engine.Options.Miners;
+        if (miners.Extranonce1Size != options.Miners.Extranonce1Size || miners.Extranonce2Size != options.Miners.Extranonce2Size)
+        {
+            HostLog.ExtranonceNeedsRestart(_logger, miners.Extranonce1Size, miners.Extranonce2Size);
+        }
+
         _engine.ApplyOptions(options);
         if (_farm is not null && energy is not null)
         {
