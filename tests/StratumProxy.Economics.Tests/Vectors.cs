@@ -2,13 +2,13 @@ using System.Text.Json;
 
 namespace StratumProxy.Economics.Tests;
 
-/// <summary>The shared Stratum vectors and captures, copied next to the test assembly by the project file.</summary>
+/// <summary>The Stratum vectors and captures (tests/vectors), copied beside the test assembly by the build.</summary>
 internal static class Vectors
 {
     public static JsonDocument Load(string fileName)
     {
         var path = Path.Combine(AppContext.BaseDirectory, "vectors", fileName);
-        Assert.True(File.Exists(path), $"missing {path}: shared/vectors must sit beside the repository");
+        Assert.True(File.Exists(path), $"missing {path}: tests/vectors/*.json are copied there by the build");
         return JsonDocument.Parse(File.ReadAllText(path));
     }
 

@@ -40,7 +40,7 @@ public sealed record Coin(
 /// </summary>
 public static class HeightEstimate
 {
-    /// <summary>Bitcoin block 881423 (hash 0000…9aa96cdd), header time 2025-01-30T00:01:45Z: the mainnet vector in shared/vectors.</summary>
+    /// <summary>Bitcoin block 881423 (hash 0000…9aa96cdd), header time 2025-01-30T00:01:45Z: the mainnet vector in tests/vectors.</summary>
     public const long AnchorHeight = 881_423;
 
     public static readonly DateTimeOffset AnchorTime = DateTimeOffset.FromUnixTimeSeconds(0x679ac169);

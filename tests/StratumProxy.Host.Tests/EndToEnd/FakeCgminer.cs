@@ -10,7 +10,7 @@ namespace StratumProxy.Host.Tests.EndToEnd;
 
 /// <summary>
 /// A cgminer 4.11.1 RPC server on 127.0.0.1:0 with ASC devices whose enabled flag it keeps: one request per connection,
-/// the reply in the captured shape (shared/vectors/rig-api-examples.json, family "cgminer") ending in a NUL, then close.
+/// the reply in the captured shape (tests/vectors/rig-api-examples.json, family "cgminer") ending in a NUL, then close.
 /// Every request is recorded as received. Replies that were not captured (devs with devices, ascdisable/ascenable)
 /// follow api.c's message table: MSG_ASCDIS 111 "ASC %d set disable flag", MSG_ASCENA 110 "ASC %d sent enable message",
 /// MSG_ASCLRDIS 109 / MSG_ASCLRENA 108 "already", all SEVERITY_INFO; devs answers MSG_NUMASC 9 "%d ASC(s)".
@@ -205,18 +205,6 @@ internal sealed class FakeCgminer : IAsyncDisposable
 
     private static readonly Lazy<JsonNode> Vectors = new(() => JsonNode.Parse(File.ReadAllText(LocateVectors()))!);
 
-    private static string LocateVectors()
-    {
-        // The shared folder sits beside the clone (../shared/vectors).
-        for (var dir = new DirectoryInfo(ConfigurationTests.RepositoryRoot()); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "vectors", "rig-api-examples.json");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new FileNotFoundException("shared/vectors/rig-api-examples.json not found above the repository");
-    }
+    // tests/vectors/*.json are copied beside the test assembly by the build.
+    private static string LocateVectors() => Path.Combine(AppContext.BaseDirectory, "vectors", "rig-api-examples.json");
 }

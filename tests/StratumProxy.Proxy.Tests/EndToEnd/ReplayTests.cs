@@ -5,7 +5,7 @@ using StratumProxy.TestKit;
 namespace StratumProxy.Proxy.Tests.EndToEnd;
 
 /// <summary>
-/// The opening lines of real firmware sessions (shared/vectors/stratum-v1-transcripts.json), byte for byte, through
+/// The opening lines of real firmware sessions (tests/vectors/stratum-v1-transcripts.json), byte for byte, through
 /// the proxy to a real test pool: ids echoed with their JSON type, the handshake order firmware expects, and the
 /// quirks of PEERS.md (duplicate ids, id null before subscribe, get_transactions, a TLS probe on the plain port).
 /// </summary>

@@ -1,10 +1,9 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 
 namespace StratumProxy.Proxy.Tests.EndToEnd;
 
 /// <summary>
-/// The real wire sessions in <c>shared/vectors/stratum-v1-transcripts.json</c> (beside the repository): the exact
+/// The real wire sessions in <c>tests/vectors/stratum-v1-transcripts.json</c>: the exact
 /// lines real miners sent, to replay against the proxy.
 /// </summary>
 internal static class Transcripts
@@ -37,27 +36,8 @@ internal static class Transcripts
 
     private static JsonDocument Load()
     {
-        var starts = new List<string> { AppContext.BaseDirectory, Environment.CurrentDirectory };
-        if (Path.GetDirectoryName(ThisSourceFile()) is { Length: > 0 } source && Path.IsPathRooted(source))
-        {
-            starts.Add(source);
-        }
-
-        foreach (var start in starts)
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "shared", "vectors", FileName);
-                if (File.Exists(candidate))
-                {
-                    using var stream = File.OpenRead(candidate);
-                    return JsonDocument.Parse(stream);
-                }
-            }
-        }
-
-        throw new FileNotFoundException($"No shared/vectors/{FileName} above any of: {string.Join(", ", starts)}.");
+        // tests/vectors/*.json are copied beside the test assembly by the build.
+        using var stream = File.OpenRead(Path.Combine(AppContext.BaseDirectory, "vectors", FileName));
+        return JsonDocument.Parse(stream);
     }
-
-    private static string ThisSourceFile([CallerFilePath] string path = "") => path;
 }

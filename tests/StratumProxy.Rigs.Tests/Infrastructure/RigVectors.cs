@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 
 namespace StratumProxy.Rigs.Tests.Infrastructure;
 
-/// <summary>shared/vectors/rig-api-examples.json: recorded request/response pairs per firmware family.</summary>
+/// <summary>tests/vectors/rig-api-examples.json: recorded request/response pairs per firmware family.</summary>
 internal static class RigVectors
 {
     private static readonly Lazy<JsonObject> Document = new(() => (JsonObject)JsonNode.Parse(File.ReadAllText(Locate()))!);
@@ -45,30 +45,6 @@ internal static class RigVectors
 
     public static JsonNode ReplyJson(string id) => JsonNode.Parse(ReplyText(id))!;
 
-    private static string Locate()
-    {
-        const string name = "rig-api-examples.json";
-        var beside = Path.Combine(AppContext.BaseDirectory, "vectors", name);
-        if (File.Exists(beside))
-        {
-            return beside;
-        }
-
-        // With --artifacts-path the output may not sit under the repository: also walk up from the working directory.
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                foreach (var candidate in new[] { Path.Combine(dir.FullName, "shared", "vectors", name), Path.Combine(dir.FullName, "vectors", name) })
-                {
-                    if (File.Exists(candidate))
-                    {
-                        return candidate;
-                    }
-                }
-            }
-        }
-
-        throw new FileNotFoundException($"{name} not found beside the tests or above {Directory.GetCurrentDirectory()}");
-    }
+    // tests/vectors/*.json are copied beside the test assembly by the build.
+    private static string Locate() => Path.Combine(AppContext.BaseDirectory, "vectors", "rig-api-examples.json");
 }

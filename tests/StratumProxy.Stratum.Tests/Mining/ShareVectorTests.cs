@@ -9,7 +9,7 @@ using StratumProxy.Stratum.Tests.Vectors;
 namespace StratumProxy.Stratum.Tests.Mining;
 
 /// <summary>
-/// Every vector in shared/vectors/stratum-v1-vectors.json, through both SHA-256 implementations: the shares rebuild to
+/// Every vector in tests/vectors/stratum-v1-vectors.json, through both SHA-256 implementations: the shares rebuild to
 /// the listed coinbase, merkle root, header and block hash, and meet (or miss) the targets as listed.
 /// </summary>
 public sealed partial class ShareVectorTests
