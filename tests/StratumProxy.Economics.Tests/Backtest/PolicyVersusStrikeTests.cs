@@ -37,6 +37,20 @@ public sealed class PolicyVersusStrikeTests
         Assert.True(RigCatalog.LoadFile(CatalogPath).Models.Count >= 10);
     }
 
+    [Fact]
+    public void Judging_a_power_cycle_over_one_hour_was_worse_than_the_strike_for_one_S21()
+    {
+        // The figures of the report (policy $24.38 < strike $24.54), and those of the independent reimplementation:
+        // with a one-hour cycle horizon the S21 had to lose more than $2.50/day before it slept.
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        Assert.Equal(0, BacktestCommand.Run(
+            ["--series", SampleSeries.Path, "--model", "Antminer S21", "--cycle-horizon-hours", "1", "--json"], stdout, stderr));
+        using var doc = JsonDocument.Parse(stdout.ToString());
+        Assert.Equal(24.379873, doc.RootElement.GetProperty("policy").GetProperty("profit_usd").GetDouble(), 1e-5);
+        Assert.Equal(24.539471, doc.RootElement.GetProperty("strike_price").GetProperty("profit_usd").GetDouble(), 1e-5);
+    }
+
     [Theory]
     [MemberData(nameof(ShippedSeriesTimesCatalogModels))]
     public void Policy_is_never_worse_than_the_strike_price(string series, string model)
