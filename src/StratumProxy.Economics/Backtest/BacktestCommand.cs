@@ -109,7 +109,7 @@ public static class BacktestCommand
           --json                        print {"policy":…,"always_on":…,"strike_price":…}
           --progress | --no-progress    a progress line on stderr (never on stdout): by default only when stderr
                                         is a terminal, rewritten in place and erased at the end; with --progress
-                                        elsewhere too, as a plain line every 10 %
+                                        elsewhere too, as a plain line per tenth done
           -h, --help                    this text
 
         """;

@@ -5,7 +5,7 @@ namespace StratumProxy.Economics.Backtest;
 /// <summary>
 /// The backtest's progress on stderr, never on stdout (so <c>--json</c> stays one JSON document). On a terminal one
 /// line is rewritten in place at every whole percent and erased at the end; elsewhere (asked for with
-/// <c>--progress</c>, e.g. into a log file) a plain line is written every 10 %.
+/// <c>--progress</c>, e.g. into a log file) a plain line is written at the start and each time another tenth is done.
 /// </summary>
 internal sealed class ProgressLine(TextWriter stderr, bool terminal, int rigs) : IProgress<BacktestProgress>
 {
@@ -18,7 +18,7 @@ internal sealed class ProgressLine(TextWriter stderr, bool terminal, int rigs) :
     public void Report(BacktestProgress value)
     {
         var percent = (int)Math.Floor(value.Overall * 100);
-        if (percent <= _lastPercent || (!terminal && percent % 10 != 0))
+        if (terminal ? percent <= _lastPercent : _lastPercent >= 0 && percent / 10 <= _lastPercent / 10)
         {
             return;
         }

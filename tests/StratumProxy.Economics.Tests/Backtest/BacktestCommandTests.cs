@@ -150,7 +150,7 @@ public sealed class BacktestCommandTests : IDisposable
     }
 
     [Fact]
-    public void Progress_elsewhere_only_when_asked_as_plain_lines_every_ten_percent()
+    public void Progress_elsewhere_only_when_asked_as_a_plain_line_per_tenth()
     {
         Assert.Equal("", RunOn(false, "--series", SampleSeries.Path, "--model", "S21", "--json").Err);
 
@@ -159,7 +159,15 @@ public sealed class BacktestCommandTests : IDisposable
         using var doc = JsonDocument.Parse(output);
         Assert.DoesNotContain('\r', err);
         var lines = err.TrimEnd('\n').Split('\n');
-        Assert.Equal(Enumerable.Range(0, 11).Select(i => i * 10), lines.Select(l => int.Parse(l["backtest:".Length..l.IndexOf('%', StringComparison.Ordinal)], CultureInfo.InvariantCulture)));
+        Assert.Equal(Enumerable.Range(0, 11).Select(i => i * 10), Percents(lines));
+
+        // A coarse replay (two hourly rows, hourly evaluations: six steps in all) still ends with its 100 % line.
+        var two = Write("two.csv", $"{Header}\n2026-07-13T00:00:00Z,96000,{RoundDifficulty},0,0.02,3.125\n2026-07-13T01:00:00Z,96000,{RoundDifficulty},0,0.10,3.125\n");
+        var coarse = RunOn(false, "--series", two, "--rig", "r:100:3000", "--step-minutes", "60", "--progress").Err.TrimEnd('\n').Split('\n');
+        Assert.Equal([16, 33, 50, 66, 83, 100], Percents(coarse));
+
+        static IEnumerable<int> Percents(IEnumerable<string> lines) =>
+            lines.Select(l => int.Parse(l["backtest:".Length..l.IndexOf('%', StringComparison.Ordinal)], CultureInfo.InvariantCulture));
     }
 
     [Theory]
