@@ -24,6 +24,10 @@ internal sealed class BacktestArguments
     public double? MinOffMinutes { get; private set; }
     public int? MaxChanges { get; private set; }
     public double? PowerCapKw { get; private set; }
+    public double? CycleHorizonHours { get; private set; }
+
+    /// <summary>null: a progress line only when stderr is a terminal; true/false: <c>--progress</c> / <c>--no-progress</c>.</summary>
+    public bool? Progress { get; private set; }
     public double StepMinutes { get; private set; } = 15;
     public bool Json { get; private set; }
     public bool Help { get; private set; }
@@ -42,6 +46,12 @@ internal sealed class BacktestArguments
                     break;
                 case "--json":
                     a.Json = true;
+                    break;
+                case "--progress":
+                    a.Progress = true;
+                    break;
+                case "--no-progress":
+                    a.Progress = false;
                     break;
                 case "--series":
                     a.Series = reader.Value();
@@ -97,6 +107,9 @@ internal sealed class BacktestArguments
                 case "--power-cap-kw":
                     a.PowerCapKw = Number(arg, reader.Value(), min: 0, minExclusive: true);
                     break;
+                case "--cycle-horizon-hours":
+                    a.CycleHorizonHours = Number(arg, reader.Value(), min: 0, minExclusive: true);
+                    break;
                 case "--step-minutes":
                     a.StepMinutes = Number(arg, reader.Value(), min: 0, minExclusive: true);
                     break;
@@ -117,7 +130,7 @@ internal sealed class BacktestArguments
 
         if (a.Rigs.Count == 0 && a.Models.Count == 0)
         {
-            throw new UsageException("give at least one --rig NAME:THS:WATTS or --model NAME");
+            throw new UsageException("give at least one --rig NAME:THS:WATTS or --model NAME (backtest needs a farm to replay)");
         }
 
         if (a.StrikeSleep is null != a.StrikeWake is null)

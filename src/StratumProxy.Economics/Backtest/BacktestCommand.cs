@@ -21,7 +21,15 @@ public static class BacktestCommand
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Runs the verb; the progress line is shown when <paramref name="stderr"/> is this process's own stderr on a terminal.</summary>
+    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
+        Run(args, stdout, stderr, stderrIsTerminal: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
+
+    /// <param name="args">The verb's arguments.</param>
+    /// <param name="stdout">The result (table or JSON).</param>
+    /// <param name="stderr">Errors and the progress line.</param>
+    /// <param name="stderrIsTerminal">Whether <paramref name="stderr"/> is a terminal: the progress line's default.</param>
+    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, bool stderrIsTerminal)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
@@ -37,7 +45,11 @@ public static class BacktestCommand
 
             var series = SeriesCsv.Load(a.Series!);
             var setup = Setup(a, series);
-            var report = Backtester.Run(setup);
+            var progress = (a.Progress ?? stderrIsTerminal)
+                ? new ProgressLine(stderr, stderrIsTerminal, setup.Rigs.Sum(r => r.Count))
+                : null;
+            var report = Backtester.Run(setup, progress);
+            progress?.Done();
             if (a.Json)
             {
                 var json = new BacktestJson(ScenarioJson.From(report.Policy), ScenarioJson.From(report.AlwaysOn), ScenarioJson.From(report.StrikePrice));
@@ -67,7 +79,8 @@ public static class BacktestCommand
         Usage: stratum-proxy backtest --series FILE.csv (--rig NAME:THS:WATTS | --model NAME)... [options]
 
         Replays a series through the curtailment policy (docs/curtailment.md) and prints energy, revenue, power
-        cost, profit and power cycles for the policy, for always-on and for a plain strike price.
+        cost, profit and power cycles for the policy, for always-on and for a plain strike price. It needs the
+        series and a farm: at least one --model or --rig.
 
         Series: CSV with a header row: time (ISO 8601 UTC), btc_price_usd, difficulty, fees_btc_per_block,
         electricity_usd_per_kwh (all-in), optional subsidy_btc. Each row holds until the next; the last row holds
@@ -91,8 +104,12 @@ public static class BacktestCommand
           --min-off-minutes M           minimum off-dwell (default 15)
           --max-changes N               sleeps + wakes per evaluation (default unlimited)
           --power-cap-kw K              farm power cap (default none)
+          --cycle-horizon-hours H       a sleep's wear and a wake's lost hashing are spread over H hours (default 24)
           --step-minutes M              evaluation interval (default 15; row boundaries always evaluate)
           --json                        print {"policy":…,"always_on":…,"strike_price":…}
+          --progress | --no-progress    a progress line on stderr (never on stdout): by default only when stderr
+                                        is a terminal, rewritten in place and erased at the end; with --progress
+                                        elsewhere too, as a plain line per tenth done
           -h, --help                    this text
 
         """;
@@ -129,6 +146,7 @@ public static class BacktestCommand
             PowerCycleCostUsd = a.CycleCostUsd ?? defaults.PowerCycleCostUsd,
             MinOnDwell = a.MinOnMinutes is { } on ? TimeSpan.FromMinutes(on) : defaults.MinOnDwell,
             MinOffDwell = a.MinOffMinutes is { } off ? TimeSpan.FromMinutes(off) : defaults.MinOffDwell,
+            CycleHorizon = a.CycleHorizonHours is { } horizon ? TimeSpan.FromHours(horizon) : defaults.CycleHorizon,
             MaxPowerChangesPerEvaluation = a.MaxChanges ?? defaults.MaxPowerChangesPerEvaluation,
             PowerCapKw = a.PowerCapKw,
         };

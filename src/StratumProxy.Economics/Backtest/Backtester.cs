@@ -15,6 +15,18 @@ public readonly record struct ScenarioTotals(double EnergyKwh, double RevenueUsd
 /// <summary>The three scenarios of a backtest.</summary>
 public sealed record BacktestReport(ScenarioTotals Policy, ScenarioTotals AlwaysOn, ScenarioTotals StrikePrice);
 
+/// <summary>
+/// How far a backtest has got: the scenario being replayed (0 = policy, 1 = always-on, 2 = strike price), the share of
+/// the series it has replayed, and the series time it has reached.
+/// </summary>
+public readonly record struct BacktestProgress(int Scenario, double Fraction, DateTimeOffset At)
+{
+    public const int ScenarioCount = 3;
+
+    /// <summary>The share of the whole backtest done, 0 to 1.</summary>
+    public double Overall => (Scenario + Fraction) / ScenarioCount;
+}
+
 /// <summary>A group of identical rigs.</summary>
 public sealed record BacktestRigs(PolicyModel Model, int Count, int PriorityGroup = 0);
 
@@ -42,7 +54,9 @@ public sealed record BacktestSetup(
 /// </summary>
 public static class Backtester
 {
-    public static BacktestReport Run(BacktestSetup setup)
+    /// <param name="setup">What to replay.</param>
+    /// <param name="progress">Told at most once per thousandth of each scenario, synchronously on the caller's thread.</param>
+    public static BacktestReport Run(BacktestSetup setup, IProgress<BacktestProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(setup);
         if (setup.Series.Count < 2)
@@ -56,9 +70,9 @@ public static class Backtester
         }
 
         var economic = setup.Options with { Strike = null };
-        var policy = Replay(setup, economic, pinAllOn: false);
-        var alwaysOn = Replay(setup, economic, pinAllOn: true);
-        var strike = Replay(setup, setup.Options with { Strike = setup.Strike }, pinAllOn: false);
+        var policy = Replay(setup, economic, pinAllOn: false, 0, progress);
+        var alwaysOn = Replay(setup, economic, pinAllOn: true, 1, progress);
+        var strike = Replay(setup, setup.Options with { Strike = setup.Strike }, pinAllOn: false, 2, progress);
         return new BacktestReport(policy, alwaysOn, strike);
     }
 
@@ -69,7 +83,7 @@ public static class Backtester
         return series[^1].Time + (series[^1].Time - series[^2].Time);
     }
 
-    private static ScenarioTotals Replay(BacktestSetup setup, CurtailmentOptions options, bool pinAllOn)
+    private static ScenarioTotals Replay(BacktestSetup setup, CurtailmentOptions options, bool pinAllOn, int scenario, IProgress<BacktestProgress>? progress)
     {
         var models = setup.Rigs.Select(r => r.Model).Distinct().ToList();
         var policy = new CurtailmentPolicy(options, models);
@@ -103,6 +117,8 @@ public static class Backtester
         double energy = 0, revenue = 0, cost = 0;
         long cycles = 0;
         var row = 0;
+        var span = (end - start).Ticks;
+        var reported = -1L;
         var t = start;
         while (t < end)
         {
@@ -170,6 +186,16 @@ public static class Backtester
             revenue += stepRevenue;
             cost += stepEnergy * r.ElectricityUsdPerKwh;
             t = next;
+            if (progress is not null)
+            {
+                var done = (double)(t - start).Ticks / span;
+                var permille = (long)(done * 1000);
+                if (permille > reported)
+                {
+                    reported = permille;
+                    progress.Report(new BacktestProgress(scenario, done, t));
+                }
+            }
         }
 
         return new ScenarioTotals(energy, revenue, cost, cycles);

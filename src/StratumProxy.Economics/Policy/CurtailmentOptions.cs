@@ -34,6 +34,15 @@ public sealed record CurtailmentOptions
     /// <summary>One-off change costs (hashing lost, power cycle) are spread over this horizon to compare them with $/day rates.</summary>
     public TimeSpan PaybackHorizon { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// The one-off costs of a power cycle (<see cref="PowerCycleCostUsd"/> charged to a sleep, the hashing lost while
+    /// a rig wakes) are spread over this horizon instead: a sleep lasts as long as the dear power does (an evening
+    /// peak, a heat wave, a price dip), not one hour. Judged over one hour, a rig ran at a loss through the first
+    /// hours of every peak and then slept anyway, paying the loss and the cycle (docs/curtailment.md, "Policy versus
+    /// the strike price").
+    /// </summary>
+    public TimeSpan CycleHorizon { get; init; } = TimeSpan.FromHours(24);
+
     /// <summary>A rig that woke stays on at least this long (unless pinned off, demand response or the power cap).</summary>
     public TimeSpan MinOnDwell { get; init; } = TimeSpan.FromMinutes(15);
 
@@ -81,6 +90,11 @@ public sealed record CurtailmentOptions
         if (PaybackHorizon <= TimeSpan.Zero)
         {
             errors.Add("payback_horizon must be positive");
+        }
+
+        if (CycleHorizon <= TimeSpan.Zero)
+        {
+            errors.Add("cycle_horizon must be positive");
         }
 
         if (MinOnDwell < TimeSpan.Zero || MinOffDwell < TimeSpan.Zero || LookaheadHorizon < TimeSpan.Zero)

@@ -10,6 +10,7 @@ public sealed partial class CurtailmentPolicy
         int PoolCount,
         double AllInUsdPerKwh,
         double HorizonDays,
+        double CycleHorizonDays,
         double RevenueFactor,
         bool DemandResponse,
         bool StrikeMode,
@@ -82,7 +83,7 @@ public sealed partial class CurtailmentPolicy
                     bestRawOption = new RigOption(p, m);
                 }
 
-                var eff = raw - (ChangeCostUsd(cur, p, m, revenue, model) / c.HorizonDays);
+                var eff = raw - (ChangeCostUsd(cur, p, m, revenue, model) / (cur.IsOff ? c.CycleHorizonDays : c.HorizonDays));
                 if (eff > bestEff)
                 {
                     bestEff = eff;
@@ -146,7 +147,8 @@ public sealed partial class CurtailmentPolicy
 
         // Off is a candidate only when every running option loses money (or the rig is already off).
         var offAllowed = cur.IsOff || bestRaw <= 0;
-        var offEff = cur.IsOff ? 0.0 : -o.PowerCycleCostUsd / c.HorizonDays;
+        // A power cycle (the wear charged here, the wake paid later) is judged over the cycle horizon.
+        var offEff = cur.IsOff ? 0.0 : -o.PowerCycleCostUsd / c.CycleHorizonDays;
         var best = bestEffOption;
         var bestValue = bestEff;
         if (offAllowed && offEff >= bestValue)
@@ -178,7 +180,7 @@ public sealed partial class CurtailmentPolicy
         {
             // Would it wake without the look-ahead? If not, say that the expected drop is why.
             var revenue = hs[best.Mode] * factor * usdPerHashDay[best.Pool] / c.RevenueFactor;
-            var plain = revenue - (kw[best.Mode] * costPerKwDay) - (ChangeCostUsd(cur, best.Pool, best.Mode, revenue, model) / c.HorizonDays);
+            var plain = revenue - (kw[best.Mode] * costPerKwDay) - (ChangeCostUsd(cur, best.Pool, best.Mode, revenue, model) / c.CycleHorizonDays);
             if (!(plain > margin))
             {
                 reason = CurtailmentReason.DifficultyDropAhead;

@@ -109,6 +109,7 @@ public sealed partial class CurtailmentPolicy
             poolCount,
             inputs.Energy.AllIn.Value,
             o.PaybackHorizon.TotalDays,
+            o.CycleHorizon.TotalDays,
             revenueFactor,
             inputs.DemandResponse is { } window && window.Contains(now),
             o.Strike is not null,

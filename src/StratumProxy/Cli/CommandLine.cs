@@ -54,7 +54,8 @@ public sealed class CommandLine
           stratum-proxy check-config [options]   validate the configuration and exit (0 = valid)
           stratum-proxy economics [options]      revenue, cost and shutdown price per rig model (economics --help)
           stratum-proxy backtest --series FILE   replay a price/difficulty/electricity series through the curtailment
-                                                 policy, always-on and a strike price (backtest --help)
+                                                 policy, always-on and a strike price; needs at least one --model
+                                                 NAME or --rig NAME:THS:WATTS (backtest --help)
           stratum-proxy version                  print the version
           stratum-proxy help | --help            this text
 

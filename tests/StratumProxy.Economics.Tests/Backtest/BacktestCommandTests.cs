@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using StratumProxy.Economics.Backtest;
 
@@ -41,8 +42,8 @@ public sealed class BacktestCommandTests : IDisposable
     {
         // One 100 TH/s, 3000 W rig. 12 h at 2 ¢ then 12 h at 10 ¢ (the last row holds as long as the one before it).
         // First half, running: revenue 3.00 / 2 = $1.50, energy 3 kW × 12 h = 36 kWh, cost 36 × 0.02 = $0.72.
-        // At 10 ¢ the rig loses 3.00 − 7.20 = $4.20/day; sleeping costs the $0.10 cycle over 1 h = $2.40/day, a
-        // gain of $1.80 > the margin (max of $0.10 and 5 % of 4.20): it sleeps. The strike (sleep above $50/MWh,
+        // At 10 ¢ the rig loses 3.00 − 7.20 = $4.20/day; sleeping costs the $0.10 cycle over the 24 h cycle horizon
+        // = $0.10/day, a gain of $4.10 > the margin (max of $0.10 and 5 % of 4.20): it sleeps. The strike (sleep above $50/MWh,
         // wake below $50) does the same. Always-on adds 36 kWh × 0.10 = $3.60 of cost and $1.50 of revenue.
         var series = Write("two.csv", $"""
             {Header}
@@ -116,6 +117,57 @@ public sealed class BacktestCommandTests : IDisposable
         var (code, output, _) = Run("--help");
         Assert.Equal(0, code);
         Assert.StartsWith("Usage: stratum-proxy backtest", output, StringComparison.Ordinal);
+        Assert.Contains("at least one --model or --rig", output, StringComparison.Ordinal);
+        Assert.Contains("--progress | --no-progress", output, StringComparison.Ordinal);
+    }
+
+    private static (int Code, string Out, string Err) RunOn(bool terminal, params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = BacktestCommand.Run(args, stdout, stderr, stderrIsTerminal: terminal);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void Progress_on_a_terminal_is_one_line_rewritten_on_stderr_and_erased_and_json_stays_clean()
+    {
+        var (code, output, err) = RunOn(true, "--series", SampleSeries.Path, "--model", "S21", "--copies", "50", "--json");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(output); // stdout is exactly the JSON document
+        Assert.Equal(3, doc.RootElement.EnumerateObject().Count());
+        Assert.DoesNotContain("backtest", output, StringComparison.Ordinal);
+
+        Assert.DoesNotContain('\n', err);
+        var updates = err.Split('\r', StringSplitOptions.RemoveEmptyEntries).Select(u => u.TrimEnd()).Where(u => u.Length > 0).ToList();
+        Assert.Equal(101, updates.Count); // 0 % to 100 %, each once
+        Assert.StartsWith("backtest:   0%  50 rigs  policy at 2026-07-13T00:15Z", updates[0], StringComparison.Ordinal);
+        Assert.StartsWith("backtest: 100%  50 rigs  strike_price at 2026-07-20T00:00Z", updates[^1], StringComparison.Ordinal);
+        Assert.EndsWith("\r", err, StringComparison.Ordinal);
+        Assert.True(string.IsNullOrWhiteSpace(err[(err.LastIndexOf('\r', err.Length - 2) + 1)..]), "the last update is erased");
+
+        Assert.Equal("", RunOn(true, "--series", SampleSeries.Path, "--model", "S21", "--json", "--no-progress").Err);
+    }
+
+    [Fact]
+    public void Progress_elsewhere_only_when_asked_as_a_plain_line_per_tenth()
+    {
+        Assert.Equal("", RunOn(false, "--series", SampleSeries.Path, "--model", "S21", "--json").Err);
+
+        var (code, output, err) = RunOn(false, "--series", SampleSeries.Path, "--model", "S21", "--json", "--progress");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(output);
+        Assert.DoesNotContain('\r', err);
+        var lines = err.TrimEnd('\n').Split('\n');
+        Assert.Equal(Enumerable.Range(0, 11).Select(i => i * 10), Percents(lines));
+
+        // A coarse replay (two hourly rows, hourly evaluations: six steps in all) still ends with its 100 % line.
+        var two = Write("two.csv", $"{Header}\n2026-07-13T00:00:00Z,96000,{RoundDifficulty},0,0.02,3.125\n2026-07-13T01:00:00Z,96000,{RoundDifficulty},0,0.10,3.125\n");
+        var coarse = RunOn(false, "--series", two, "--rig", "r:100:3000", "--step-minutes", "60", "--progress").Err.TrimEnd('\n').Split('\n');
+        Assert.Equal([16, 33, 50, 66, 83, 100], Percents(coarse));
+
+        static IEnumerable<int> Percents(IEnumerable<string> lines) =>
+            lines.Select(l => int.Parse(l["backtest:".Length..l.IndexOf('%', StringComparison.Ordinal)], CultureInfo.InvariantCulture));
     }
 
     [Theory]

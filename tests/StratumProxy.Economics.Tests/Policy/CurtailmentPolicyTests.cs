@@ -104,8 +104,9 @@ public sealed class CurtailmentPolicyTests
     public void Hysteresis_reason_names_the_option_that_was_not_worth_it()
     {
         // Off, 4.10 ¢: running makes $0.048/day, but the 5-minute wake loses 3.00 × 300/86400 = $0.0104 of revenue,
-        // which over the 1-hour payback horizon is $0.25/day: −$0.202/day, not above the $0.10 margin.
-        var policy = new CurtailmentPolicy(new CurtailmentOptions(), [Oldest]);
+        // which over a 1-hour cycle horizon (the worked example of docs/curtailment.md) is $0.25/day: −$0.202/day,
+        // not above the $0.10 margin.
+        var policy = new CurtailmentPolicy(new CurtailmentOptions { CycleHorizon = TimeSpan.FromHours(1) }, [Oldest]);
         RigState[] rigs = [Off(0)];
         var result = policy.Evaluate(rigs, Inputs(T0, 96_000, 0.0410));
         var d = result.Decisions[0];
@@ -114,6 +115,36 @@ public sealed class CurtailmentPolicyTests
         Assert.Equal(RigOption.Run(0, 0), d.Alternative);
         Assert.Equal(0.048 - 0.25, d.GainPerDay, Cents);
         Assert.StartsWith("keep off: normal on no-fee gains -$0.20/day after change costs, not more than the margin", result.Describe(0), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Power_cycle_is_judged_over_the_cycle_horizon_not_the_first_hour()
+    {
+        // Oldest at 5 ¢ loses $0.60/day. Over a day the $0.10 cycle is $0.10/day: sleeping gains 0.50 > the margin.
+        // Judged over one hour ($2.40/day) it would run at a loss until the price rose by 3 ¢ more.
+        var policy = new CurtailmentPolicy(new CurtailmentOptions(), [Oldest]);
+        Assert.Equal(TimeSpan.FromHours(24), policy.Options.CycleHorizon);
+        RigState[] rigs = [On(0)];
+        var sleep = policy.Evaluate(rigs, Inputs(T0, 96_000, 0.05)).Decisions[0];
+        Assert.Equal(ChangeKind.Sleep, sleep.Kind);
+        Assert.Equal(CurtailmentReason.EveryOptionLosesMoney, sleep.Reason);
+        Assert.Equal(-0.10 + 0.60, sleep.GainPerDay, Cents);
+
+        var firstHour = new CurtailmentPolicy(new CurtailmentOptions { CycleHorizon = TimeSpan.FromHours(1) }, [Oldest]);
+        Assert.Equal(CurtailmentReason.Hysteresis, firstHour.Evaluate(rigs, Inputs(T0, 96_000, 0.05)).Decisions[0].Reason);
+
+        // Waking pays for its 5 minutes without hashing ($0.0104) over the day too: at 3.9 ¢ it makes $0.192/day,
+        // 0.192 − 0.0104 > $0.10, it wakes; at 4.10 ¢ ($0.048/day) it stays off.
+        RigState[] off = [Off(0)];
+        Assert.Equal(ChangeKind.Wake, policy.Evaluate(off, Inputs(T0, 96_000, 0.039)).Decisions[0].Kind);
+        var keep = policy.Evaluate(off, Inputs(T0, 96_000, 0.041)).Decisions[0];
+        Assert.Equal(CurtailmentReason.Hysteresis, keep.Reason);
+        Assert.Equal(0.048 - (3.0 * 300 / 86_400), keep.GainPerDay, Cents);
+
+        // Pool switches and mode changes keep the one-hour payback horizon.
+        Assert.Equal(TimeSpan.FromHours(1), policy.Options.PaybackHorizon);
+        Assert.Contains("cycle_horizon", Assert.Throws<ArgumentException>(
+            () => new CurtailmentPolicy(new CurtailmentOptions { CycleHorizon = TimeSpan.Zero }, [Oldest])).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -303,8 +334,8 @@ public sealed class CurtailmentPolicyTests
     {
         // Oldest at 4 ¢: 3.00 − 2.88 = 0.12/day, minus the wake (3.00 × 300/86400 over 1 h = 0.25/day): −0.13, stays off.
         // A 10 % drop 1 h ahead with a 6 h look-ahead weights revenue by 1/6 + 5/6 × 1/0.9 = 1.09259…:
-        // 3.2778 − 2.88 − 0.2731 = +0.1247/day > $0.10: it wakes, and says why.
-        var policy = new CurtailmentPolicy(new CurtailmentOptions(), [Oldest]);
+        // 3.2778 − 2.88 − 0.2731 = +0.1247/day > $0.10: it wakes, and says why. (The worked example's 1-hour cycle horizon.)
+        var policy = new CurtailmentPolicy(new CurtailmentOptions { CycleHorizon = TimeSpan.FromHours(1) }, [Oldest]);
         RigState[] rigs = [Off(0)];
         var plain = policy.Evaluate(rigs, Inputs(T0, 96_000, 0.04));
         Assert.Equal(CurtailmentReason.Hysteresis, plain.Decisions[0].Reason);
@@ -360,6 +391,9 @@ public sealed class CurtailmentPolicyTests
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(0, allocated);
         Assert.Equal(100, result.Sleeps + result.Wakes);
-        Assert.Equal((66_666 + 100) * 3.0, result.PlannedPower.Kilowatts, 1e-6); // every running rig stays (30 J/TH loses 0.24, held by the cycle cost) + 100 wakes
+        // The 30 J/TH rigs lose $0.24/day, more than the $0.10 cycle spread over a day plus the margin: they want to
+        // sleep, the cap lets 100 go (sleeps come first) and defers the rest, so no wake gets a slot.
+        Assert.Equal(100, result.Sleeps);
+        Assert.Equal((66_666 - 100) * 3.0, result.PlannedPower.Kilowatts, 1e-6);
     }
 }
