@@ -71,6 +71,16 @@ public static class ProxyHost
     {
         ArgumentNullException.ThrowIfNull(commandLine);
         var directory = workingDirectory ?? Directory.GetCurrentDirectory();
+
+        // The web builder reads ./appsettings.json itself before our layers replace its sources, and throws on a
+        // syntax error: check the files first so that the operator gets one line instead of a stack trace.
+        string[] files = [Path.Combine(directory, "appsettings.json"), .. commandLine.ConfigFile is { } configFile ? [Path.GetFullPath(configFile, directory)] : Array.Empty<string>()];
+        var broken = files.Select(ConfigSources.SyntaxError).OfType<string>().ToList();
+        if (broken.Count > 0)
+        {
+            throw new ConfigSyntaxException(broken);
+        }
+
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = directory, Args = [] });
         AddLayers(builder.Configuration, commandLine, directory);
 
