@@ -37,10 +37,21 @@ internal static class MetricSeeds
             metrics.Shares.WithLabels("unknown", "none", result);
         }
 
-        // A configured rig that has not connected yet hashes at 0 and is in no state until the policy first runs.
+        // A configured rig that has not connected yet hashes and earns 0, and is in no state until the policy first runs.
         var state = factory.CreateGauge("stratumproxy_rig_state", "1 for the state each configured rig is in (running, sleeping).", ["worker", "state"]);
+        var money = new[]
+        {
+            factory.CreateGauge("stratumproxy_rig_revenue_usd_per_day", "Expected revenue of a rig at its observed hashrate (USD per day).", ["worker"]),
+            factory.CreateGauge("stratumproxy_rig_power_cost_usd_per_day", "Power cost of a rig at its model's power and the tariff now (USD per day).", ["worker"]),
+            factory.CreateGauge("stratumproxy_rig_margin_usd_per_day", "Revenue minus power cost of a rig (USD per day).", ["worker"]),
+        };
         foreach (var rig in rigs.Where(r => !string.IsNullOrWhiteSpace(r)))
         {
+            foreach (var gauge in money)
+            {
+                gauge.WithLabels(metrics.WorkerLabel(rig));
+            }
+
             foreach (var window in HashrateWindows)
             {
                 metrics.WorkerHashrate.WithLabels(metrics.WorkerLabel(rig), window);
