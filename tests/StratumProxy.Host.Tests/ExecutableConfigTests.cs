@@ -63,4 +63,28 @@ public sealed class ExecutableConfigTests : IDisposable
         Assert.Contains("Proxy:Pools:0:Url 'ftp://a:1'", stderr, StringComparison.Ordinal);
         Assert.Contains("Admin:Endpoint 'everywhere'", stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_running_proxy_refuses_an_edit_that_breaks_the_json_logs_where_and_counts_it_then_applies_the_fix()
+    {
+        var file = Path.Combine(_directory, "farm.json");
+        const string Valid = """{ "Proxy": { "Pools": [ { "Name": "main", "Url": "stratum+tcp://127.0.0.1:1", "User": "acct" } ] } }""";
+        File.WriteAllText(file, Valid);
+        await using var proxy = new RunningProxy(_directory, ["run", "--config", file, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"]);
+        var admin = await proxy.WaitForLineAsync(l => l.Contains("Admin endpoint on http://", StringComparison.Ordinal), "its admin endpoint");
+        var url = new Uri(admin[admin.IndexOf("http://", StringComparison.Ordinal)..].Split(' ')[0]);
+        using var http = new HttpClient { BaseAddress = url };
+
+        // The file watcher sees the edit; the reload it triggers is refused, with the file, line and column.
+        File.WriteAllText(file, Valid.Replace("\"acct\" }", "\"acct\" ", StringComparison.Ordinal));
+        var refused = await proxy.WaitForLineAsync(l => l.Contains("Configuration reload refused", StringComparison.Ordinal), "the refused reload");
+        Assert.Contains($"{file}:1:", refused, StringComparison.Ordinal);
+        Assert.Contains("stratumproxy_config_reloads_total{result=\"refused\"} 1", await http.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
+        Assert.Contains("\"url\":\"stratum+tcp://127.0.0.1:1\"", await http.GetStringAsync(new Uri("/api/status", UriKind.Relative)), StringComparison.Ordinal);
+
+        File.WriteAllText(file, Valid.Replace("127.0.0.1:1", "127.0.0.1:2", StringComparison.Ordinal));
+        await proxy.WaitForLineAsync(l => l.Contains("Configuration reloaded and applied", StringComparison.Ordinal), "the applied reload");
+        Assert.Contains("\"url\":\"stratum+tcp://127.0.0.1:2\"", await http.GetStringAsync(new Uri("/api/status", UriKind.Relative)), StringComparison.Ordinal);
+        Assert.DoesNotContain(proxy.Seen, l => l.Contains("Unhandled", StringComparison.Ordinal));
+    }
 }
