@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Build: docker build -t stratum-proxy .
-# Run:   docker run -p 3333:3333 -p 9100:9100 -v "$PWD/appsettings.json:/app/appsettings.json:ro" stratum-proxy
+# Run:   docker run -p 3333:3333 -p 127.0.0.1:9100:9100 -v "$PWD/appsettings.json:/app/appsettings.json:ro" stratum-proxy
+# With Prometheus and Grafana: docker compose up -d --build (docker-compose.yml).
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig appsettings.json ./
@@ -16,6 +17,9 @@ COPY --from=build /app ./
 RUN mkdir -p /app/data && chown "$APP_UID" /app/data
 VOLUME /app/data
 EXPOSE 3333 9100
+# The admin endpoint defaults to loopback; in a container it must listen on every interface to be reached at all.
+# It has no authentication: publish it only where the operator's network is trusted.
+ENV STRATUMPROXY_Admin__Endpoint=0.0.0.0:9100
 USER $APP_UID
 # The working directory holds the operator's appsettings.json when mounted; the embedded default applies otherwise.
 ENTRYPOINT ["./stratum-proxy"]

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using StratumProxy.Cli;
 using StratumProxy.Economics.Cli;
 using StratumProxy.Hosting;
@@ -40,6 +41,11 @@ public static class Program
             await using var app = ProxyHost.Build(commandLine);
             if (commandLine.Verb == "check-config")
             {
+                foreach (var warning in app.Services.GetRequiredService<ConfigWarnings>().Items)
+                {
+                    await Console.Error.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
+                }
+
                 await Console.Out.WriteLineAsync("configuration is valid").ConfigureAwait(false);
                 return 0;
             }
@@ -47,9 +53,23 @@ public static class Program
             await app.RunAsync().ConfigureAwait(false);
             return 0;
         }
+        catch (ConfigSyntaxException ex)
+        {
+            foreach (var error in ex.Errors)
+            {
+                await Console.Error.WriteLineAsync($"error: {error}").ConfigureAwait(false);
+            }
+
+            return 1;
+        }
         catch (OptionsException ex)
         {
             await Console.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
+            foreach (var warning in ex.Warnings)
+            {
+                await Console.Error.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
+            }
+
             return 1;
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or FileNotFoundException or UnauthorizedAccessException)

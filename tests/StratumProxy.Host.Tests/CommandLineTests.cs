@@ -60,4 +60,12 @@ public sealed class CommandLineTests
         Assert.Contains("--pool URL", CommandLine.Usage, StringComparison.Ordinal);
         Assert.Contains("economics", CommandLine.Usage, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Strict_makes_unknown_keys_errors_and_is_in_the_usage()
+    {
+        Assert.True(CommandLine.Parse(["check-config", "--strict"]).Strict);
+        Assert.False(CommandLine.Parse(["check-config"]).Strict);
+        Assert.Contains("--strict", CommandLine.Usage, StringComparison.Ordinal);
+    }
 }

@@ -162,6 +162,109 @@ public sealed partial class HostRunTests : IDisposable
     }
 
     [Fact]
+    public async Task A_reload_of_a_file_that_is_not_json_is_refused_logged_and_counted_and_the_fix_applies()
+    {
+        var file = Path.Combine(_directory, "farm.json");
+        const string Valid = """{ "Proxy": { "Listeners": [ { "Endpoint": "127.0.0.1:0" } ], "Pools": [ { "Name": "p", "Url": "stratum+tcp://127.0.0.1:1", "User": "u" } ] }, "Admin": { "Endpoint": "127.0.0.1:0" } }""";
+        File.WriteAllText(file, Valid);
+        var logs = new ListLoggerProvider();
+        await using var app = ProxyHost.Build(CommandLine.Parse(["--config", file]), _directory, logging: l => l.ClearProviders().AddProvider(logs));
+        await app.StartAsync();
+        var service = app.Services.GetRequiredService<ProxyService>();
+        var engine = app.Services.GetRequiredService<StratumProxy.Proxy.Routing.ProxyEngine>();
+        var root = (Microsoft.Extensions.Configuration.IConfigurationRoot)app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
+
+        // The file provider's own reload must not throw, and the reload it triggers is refused.
+        File.WriteAllText(file, Valid.Replace("\"u\" }", "\"u\" ", StringComparison.Ordinal));
+        root.Reload();
+        Assert.False(service.Reload());
+        Assert.Equal("stratum+tcp://127.0.0.1:1", Assert.Single(engine.Options.Pools).Url);
+        Assert.Contains(logs.Messages, m => m.StartsWith($"Configuration reload refused, the running configuration stays: {file}:1:", StringComparison.Ordinal));
+        var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.True(Value(metrics, "stratumproxy_config_reloads_total{result=\"refused\"}") >= 1);
+
+        File.WriteAllText(file, Valid.Replace("127.0.0.1:1", "127.0.0.1:2", StringComparison.Ordinal));
+        root.Reload();
+        Assert.True(service.Reload());
+        Assert.Equal("stratum+tcp://127.0.0.1:2", Assert.Single(engine.Options.Pools).Url);
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task With_no_pool_configured_it_starts_serves_the_admin_page_says_so_and_gives_miners_no_work()
+    {
+        var logs = new ListLoggerProvider();
+        await using var app = ProxyHost.Build(CommandLine.Parse(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"]), _directory, logging: l => l.ClearProviders().AddProvider(logs));
+        await app.StartAsync();
+        var engine = app.Services.GetRequiredService<StratumProxy.Proxy.Routing.ProxyEngine>();
+        Assert.Empty(engine.Pools);
+        Assert.Contains(logs.Messages, m => m.StartsWith("No pool is configured: miners can connect but get no work until Proxy:Pools names one", StringComparison.Ordinal));
+
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
+        Assert.Contains("\"status\":\"no_pool_configured\"", await http.GetStringAsync(new Uri("/healthz", UriKind.Relative)), StringComparison.Ordinal);
+        Assert.Contains("\"notice\":\"No pool is configured", await http.GetStringAsync(new Uri("/api/status", UriKind.Relative)), StringComparison.Ordinal);
+        Assert.Contains("<title>StratumProxy</title>", await http.GetStringAsync(new Uri("/", UriKind.Relative)), StringComparison.Ordinal);
+
+        // A miner is answered and authorized, and waits with no pool: nothing of it is sent anywhere.
+        var service = app.Services.GetRequiredService<ProxyService>();
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(System.Net.IPAddress.Loopback, service.Endpoints[0].Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}\n{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"farm.rig1\",\"x\"]}\n"u8.ToArray());
+        using var reader = new StreamReader(stream);
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.Contains("\"id\":1", await reader.ReadLineAsync(deadline.Token), StringComparison.Ordinal);
+        Assert.Contains("\"id\":2,\"result\":true", await reader.ReadLineAsync(deadline.Token), StringComparison.Ordinal);
+        var status = string.Empty;
+        while (!status.Contains("\"worker\":\"farm.rig1\"", StringComparison.Ordinal))
+        {
+            deadline.Token.ThrowIfCancellationRequested();
+            status = await http.GetStringAsync(new Uri("/api/status", UriKind.Relative), deadline.Token);
+        }
+
+        Assert.Contains("\"pool\":null", status, StringComparison.Ordinal);
+        Assert.Contains("\"pools\":[]", status, StringComparison.Ordinal);
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task Every_series_a_dashboard_needs_is_on_metrics_from_start()
+    {
+        var file = Path.Combine(_directory, "farm.json");
+        File.WriteAllText(file, DeployTests.FarmConfig);
+        await using var app = ProxyHost.Build(CommandLine.Parse(["--config", file]), _directory, logging: l => l.ClearProviders());
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
+        var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        foreach (var series in StartSeries)
+        {
+            Assert.True(Value(metrics, series) >= 0, series);
+        }
+
+        await app.StopAsync();
+    }
+
+    internal static readonly string[] StartSeries =
+    [
+        "stratumproxy_miner_connections{listener=\"hall-a\"}",
+        "stratumproxy_pool_up{pool=\"main\"}",
+        "stratumproxy_pool_shares_total{pool=\"main\",result=\"rejected\"}",
+        "stratumproxy_pool_submit_latency_seconds_count{pool=\"main\"}",
+        "stratumproxy_hashprice_usd_per_ph_day{pool=\"main\"}",
+        "stratumproxy_upstream_reconnects_total{pool=\"main\"}",
+        "stratumproxy_shares_total{worker=\"unknown\",pool=\"none\",result=\"stale\"}",
+        "stratumproxy_worker_hashrate_hashes_per_second{worker=\"u.rig1\",window=\"5m\"}",
+        "stratumproxy_rig_state{worker=\"u.rig1\",state=\"sleeping\"}",
+        "stratumproxy_rig_margin_usd_per_day{worker=\"u.rig1\"}",
+        "stratumproxy_farm_usd_per_day{kind=\"margin\"}",
+        "stratumproxy_config_reloads_total{result=\"refused\"}",
+        "stratumproxy_decisions_total{kind=\"sleep\",reason=\"\",mode=\"live\",outcome=\"unconfirmed\"}",
+        "stratumproxy_curtailment_warnings_total{kind=\"still_hashing\"}",
+        "stratumproxy_pool_switches_total{reason=\"failover\"}",
+    ];
+
+    [Fact]
     public async Task Every_shipped_tariff_file_loads_in_the_host_and_a_live_one_gets_its_poller()
     {
         foreach (var tariff in Directory.GetFiles(Path.Combine(ConfigurationTests.RepositoryRoot(), "config", "tariffs"), "*.json"))
@@ -195,5 +298,30 @@ public sealed partial class HostRunTests : IDisposable
         var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal))
             ?? throw new Xunit.Sdk.XunitException($"no series {series} in /metrics");
         return double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Collects formatted log messages.</summary>
+    private sealed class ListLoggerProvider : ILoggerProvider
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _messages = new();
+
+        public IReadOnlyList<string> Messages => [.. _messages];
+
+        public ILogger CreateLogger(string categoryName) => new ListLogger(_messages);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class ListLogger(System.Collections.Concurrent.ConcurrentQueue<string> messages) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                messages.Enqueue(formatter(state, exception));
+        }
     }
 }

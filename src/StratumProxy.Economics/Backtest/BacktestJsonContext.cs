@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace StratumProxy.Economics.Backtest;
 
-/// <summary>One scenario in the --json output: the keys issue 5 specifies.</summary>
+/// <summary>One scenario in the --json output: its keys are part of the command's output contract.</summary>
 internal sealed record ScenarioJson(double EnergyKwh, double RevenueUsd, double PowerCostUsd, double ProfitUsd, long PowerCycles)
 {
     public static ScenarioJson From(ScenarioTotals t) => new(t.EnergyKwh, t.RevenueUsd, t.PowerCostUsd, t.ProfitUsd, t.PowerCycles);

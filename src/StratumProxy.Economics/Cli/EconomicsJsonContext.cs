@@ -2,7 +2,7 @@ using System.Text.Json.Serialization;
 
 namespace StratumProxy.Economics.Cli;
 
-/// <summary>One rig in the --json output; the keys are the ones issue 4 specifies.</summary>
+/// <summary>One rig in the --json output; its keys are part of the command's output contract.</summary>
 internal sealed record EconomicsRow(
     [property: JsonPropertyName("model")] string Model,
     [property: JsonPropertyName("hashrate_ths")] double HashrateThs,

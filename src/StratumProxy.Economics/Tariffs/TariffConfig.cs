@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using StratumProxy.Economics.Feeds;
 using StratumProxy.Economics.Serialization;
 using StratumProxy.Economics.Units;
@@ -23,9 +24,10 @@ public static class TariffConfig
         TariffDocument? doc;
         try
         {
-            doc = JsonSerializer.Deserialize(json, EconomicsConfigJsonContext.Default.TariffDocument);
+            var node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            doc = node is null ? null : Normalize(node).Deserialize(EconomicsConfigJsonContext.Default.TariffDocument);
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or FormatException)
         {
             throw new FormatException($"tariff {origin}: {e.Message}", e);
         }
@@ -42,6 +44,58 @@ public static class TariffConfig
         catch (Exception e) when (e is ArgumentException or TimeZoneNotFoundException or InvalidTimeZoneException or FormatException)
         {
             throw new FormatException($"tariff {origin}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Tariff files are written in either naming style: the files' own snake_case with <c>*_seconds</c>
+    /// (<c>"usd_per_kwh"</c>, <c>"interval_seconds": 300</c>), or the appsettings style, PascalCase with
+    /// <c>hh:mm:ss</c> durations (<c>"UsdPerKwh"</c>, <c>"Interval": "00:05:00"</c>, <c>"Kind": "TimeOfUse"</c>).
+    /// Both become the snake_case document.
+    /// </summary>
+    private static JsonNode Normalize(JsonNode node)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                var result = new JsonObject();
+                foreach (var (name, value) in obj.ToList())
+                {
+                    var key = JsonNamingPolicy.SnakeCaseLower.ConvertName(name);
+                    var copy = value is null ? null : Normalize(value.DeepClone());
+                    if (key is "interval" or "timeout" or "staleness" or "staleness_limit"
+                        && copy is JsonValue duration && duration.TryGetValue<string>(out var text))
+                    {
+                        if (!TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span))
+                        {
+                            throw new FormatException($"'{name}': '{text}' is not a duration (hh:mm:ss)");
+                        }
+
+                        key = (key == "staleness_limit" ? "staleness" : key) + "_seconds";
+                        copy = JsonValue.Create(span.TotalSeconds);
+                    }
+                    else if (key is "kind" or "days" && copy is JsonValue word && word.TryGetValue<string>(out var label))
+                    {
+                        copy = JsonValue.Create(JsonNamingPolicy.SnakeCaseLower.ConvertName(label));
+                    }
+
+                    if (!result.TryAdd(key, copy))
+                    {
+                        throw new FormatException($"'{name}' is given twice (as {key} in the other naming style)");
+                    }
+                }
+
+                return result;
+            case JsonArray array:
+                var items = new JsonArray();
+                foreach (var item in array)
+                {
+                    items.Add(item is null ? null : Normalize(item.DeepClone()));
+                }
+
+                return items;
+            default:
+                return node;
         }
     }
 

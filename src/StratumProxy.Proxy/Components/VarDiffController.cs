@@ -3,7 +3,7 @@ namespace StratumProxy.Proxy.Components;
 /// <summary>Settings of <see cref="VarDiffController"/>; one instance is shared by every session of a listener.</summary>
 public sealed class VarDiffOptions
 {
-    /// <summary>Difficulty a miner starts at before the first retarget (the issue's <c>--start-difficulty</c>).</summary>
+    /// <summary>Difficulty a miner starts at before the first retarget (<c>--start-difficulty</c>).</summary>
     public double StartDifficulty { get; init; } = 16384;
 
     /// <summary>Lowest difficulty; fractions below 1 are allowed (CPU miners, test rigs: e.g. 0.001).</summary>
@@ -12,7 +12,7 @@ public sealed class VarDiffOptions
     /// <summary>Highest difficulty.</summary>
     public double MaxDifficulty { get; init; } = 1L << 42;
 
-    /// <summary>The share interval vardiff aims at (issue: one share per 10 s).</summary>
+    /// <summary>The share interval vardiff aims at (by default one share per 10 s).</summary>
     public TimeSpan TargetShareInterval { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Minimum time between two retargets driven by time (see <see cref="SampleCount"/> for the other trigger).</summary>

@@ -36,7 +36,7 @@ public sealed class ProxyOptionsValidator : IValidateOptions<ProxyOptions>
                 errors.Add($"Proxy:Listeners:{i}:Endpoint '{listener.Endpoint}': {reason}");
             }
 
-            if (!options.Pools.Any(p => string.Equals(p.Group, listener.PoolGroup, StringComparison.Ordinal)))
+            if (options.Pools.Count > 0 && !options.Pools.Any(p => string.Equals(p.Group, listener.PoolGroup, StringComparison.Ordinal)))
             {
                 errors.Add($"Proxy:Listeners:{i}:PoolGroup '{listener.PoolGroup}': no pool has this Group.");
             }
@@ -45,11 +45,8 @@ public sealed class ProxyOptionsValidator : IValidateOptions<ProxyOptions>
         DuplicateNames(options.Listeners.Select(l => l.Name), "Proxy:Listeners", errors);
         DuplicateNames(options.Listeners.Select(l => l.Endpoint), "Proxy:Listeners (Endpoint)", errors);
 
-        if (options.Pools.Count == 0)
-        {
-            errors.Add("Proxy:Pools: at least one pool is needed (e.g. {\"Name\": \"main\", \"Url\": \"stratum+tcp://pool:3333\", \"User\": \"account\"}).");
-        }
-
+        // No pool at all is a valid start: the proxy listens, serves the admin page and says that no pool is
+        // configured; miners get no work until one is (nobody's hashes go to an account nobody chose).
         for (var i = 0; i < options.Pools.Count; i++)
         {
             var pool = options.Pools[i];
@@ -91,23 +88,29 @@ public sealed class ProxyOptionsValidator : IValidateOptions<ProxyOptions>
         }
 
         var m = options.Miners;
-        if (m.HandshakeTimeout <= TimeSpan.Zero || m.IdleTimeout <= TimeSpan.Zero)
-        {
-            errors.Add("Proxy:Miners: HandshakeTimeout and IdleTimeout must be positive.");
-        }
+        Positive("Proxy:Miners:HandshakeTimeout", m.HandshakeTimeout, errors);
+        Positive("Proxy:Miners:IdleTimeout", m.IdleTimeout, errors);
 
         var f = options.Failover;
-        if (f.BackoffBase <= TimeSpan.Zero || f.BackoffMax < f.BackoffBase)
+        Positive("Proxy:Failover:BackoffBase", f.BackoffBase, errors);
+        if (f.BackoffMax < f.BackoffBase)
         {
-            errors.Add("Proxy:Failover: BackoffBase must be positive and not above BackoffMax.");
+            errors.Add($"Proxy:Failover:BackoffMax ({f.BackoffMax}) must not be below BackoffBase ({f.BackoffBase}).");
         }
 
-        if (f.ConnectTimeout <= TimeSpan.Zero || f.SubmitTimeout <= TimeSpan.Zero || f.JobKeepalive <= TimeSpan.Zero)
-        {
-            errors.Add("Proxy:Failover: ConnectTimeout, SubmitTimeout and JobKeepalive must be positive.");
-        }
+        Positive("Proxy:Failover:ConnectTimeout", f.ConnectTimeout, errors);
+        Positive("Proxy:Failover:SubmitTimeout", f.SubmitTimeout, errors);
+        Positive("Proxy:Failover:JobKeepalive", f.JobKeepalive, errors);
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void Positive(string key, TimeSpan value, List<string> errors)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{key} ({value}) must be positive.");
+        }
     }
 
     private static void DuplicateNames(IEnumerable<string> names, string key, List<string> errors)

@@ -29,7 +29,7 @@ public static class AdminEndpoints
         {
             var pools = engine.Pools;
             var ready = pools.Count(p => p.IsReady);
-            return Results.Json(new HealthResponse(ready > 0 ? "ok" : "no_pool_ready", ready, pools.Count, engine.MinerSessions.Count), AdminJson.Context.HealthResponse);
+            return Results.Json(new HealthResponse(pools.Count == 0 ? "no_pool_configured" : ready > 0 ? "ok" : "no_pool_ready", ready, pools.Count, engine.MinerSessions.Count), AdminJson.Context.HealthResponse);
         });
 
         app.MapGet("/api/status", () => Results.Json(Status(engine, service, startedAt), AdminJson.Context.StatusResponse));
@@ -124,8 +124,12 @@ public static class AdminEndpoints
             sessions.Count,
             pools.Sum(p => p.HashrateHashesPerSecond),
             pools,
-            miners);
+            miners,
+            pools.Count == 0 ? NoPoolNotice : null);
     }
+
+    /// <summary>What the status says while no pool is configured.</summary>
+    public const string NoPoolNotice = "No pool is configured: miners can connect but get no work. Add a pool under Proxy:Pools (appsettings.json or --config FILE).";
 
     /// <summary>Every worker's books.</summary>
     public static IReadOnlyList<WorkerStatus> Workers(ProxyEngine engine)

@@ -42,6 +42,9 @@ public sealed class CommandLine
     /// <summary><c>--max-difficulty</c>.</summary>
     public double? MaxDifficulty { get; private set; }
 
+    /// <summary><c>--strict</c>: unknown configuration keys are errors, not warnings.</summary>
+    public bool Strict { get; private set; }
+
     /// <summary><c>--Section:Key=value</c> overrides, in the form the configuration command-line provider takes.</summary>
     public List<string> ConfigOverrides { get; } = [];
 
@@ -51,7 +54,8 @@ public sealed class CommandLine
 
         Usage:
           stratum-proxy [run] [options]          run the proxy (the default verb)
-          stratum-proxy check-config [options]   validate the configuration and exit (0 = valid)
+          stratum-proxy check-config [options]   validate the configuration and exit (0 = valid, 1 = invalid);
+                                                 --strict makes unknown keys errors (they are warnings otherwise)
           stratum-proxy economics [options]      revenue, cost and shutdown price per rig model (economics --help)
           stratum-proxy backtest --series FILE   replay a price/difficulty/electricity series through the curtailment
                                                  policy, always-on and a strike price; needs at least one --model
@@ -109,6 +113,9 @@ public sealed class CommandLine
                     break;
                 case "--version":
                     result.Verb = "version";
+                    break;
+                case "--strict":
+                    result.Strict = true;
                     break;
                 case "--config":
                     result.ConfigFile = Value(args, ref i, name, inline);

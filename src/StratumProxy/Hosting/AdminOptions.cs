@@ -6,8 +6,11 @@ public sealed class AdminOptions
     /// <summary>The configuration section name.</summary>
     public const string SectionName = "Admin";
 
-    /// <summary><c>HOST:PORT</c> of the admin HTTP endpoint.</summary>
-    public string Endpoint { get; set; } = "0.0.0.0:9100";
+    /// <summary>
+    /// <c>HOST:PORT</c> of the admin HTTP endpoint. Loopback by default: the endpoint has no authentication, so
+    /// opening it to the network (<c>0.0.0.0:9100</c>, as the container image does) is the operator's choice.
+    /// </summary>
+    public string Endpoint { get; set; } = "127.0.0.1:9100";
 
     /// <summary>Allow the write API (<c>POST /api/switch</c>). Off by default: the endpoint has no authentication.</summary>
     public bool AllowWrite { get; set; }

@@ -1,5 +1,7 @@
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using StratumProxy.Cli;
+using StratumProxy.Economics.Feeds;
 using StratumProxy.Proxy.Configuration;
 
 namespace StratumProxy.Hosting;
@@ -7,11 +9,26 @@ namespace StratumProxy.Hosting;
 /// <summary>
 /// Turns the layered configuration into validated options: binds the sections (source-generated binder), applies
 /// the quick-start flags, and runs every validation rule. Used at start and on every reload, so a bad reload is
-/// refused with the same clear messages and the running config stays.
+/// refused with the same clear messages and the running config stays. Every message starts with the full key it is
+/// about (<c>Proxy:Pools:0:Url</c>); a path in a file resolves against that file's folder.
 /// </summary>
-public sealed class ConfigLoader(IConfiguration configuration, CommandLine commandLine)
+public sealed partial class ConfigLoader(IConfiguration configuration, CommandLine commandLine, string? workingDirectory = null)
 {
     private readonly ProxyOptionsValidator _validator = new();
+    private readonly string _directory = workingDirectory ?? Directory.GetCurrentDirectory();
+
+    /// <summary>One line (<c>FILE:LINE:COLUMN: problem</c>) per configuration file that is not valid JSON.</summary>
+    public IReadOnlyList<string> SyntaxErrors() => ConfigSources.SyntaxErrors(configuration);
+
+    /// <summary>Keys no option reads, each with its full key, the nearest known key and where it was set.</summary>
+    public IReadOnlyList<string> UnknownKeys() => ConfigSources.UnknownKeys(configuration);
+
+    /// <summary>
+    /// A path value of <paramref name="key"/> made absolute: against the folder of the file that set it, or the
+    /// working directory when it came from the default, the environment or the command line.
+    /// </summary>
+    public string ResolvePath(string key, string value) =>
+        Path.GetFullPath(value, ConfigSources.DirectoryOf(configuration, key) ?? _directory);
 
     /// <summary>Binds and validates; <paramref name="errors"/> lists every problem (empty on success).</summary>
     public ProxyOptions Load(out IReadOnlyList<string> errors)
@@ -25,7 +42,7 @@ public sealed class ConfigLoader(IConfiguration configuration, CommandLine comma
         catch (InvalidOperationException ex)
         {
             // A value of the wrong type (e.g. "Priority": "high") fails binding: report it like any other rule.
-            problems.Add($"Proxy: {ex.Message}");
+            problems.Add(BindingError(ProxyOptions.SectionName, ex));
         }
 
         ApplyQuickStart(options, commandLine);
@@ -34,7 +51,7 @@ public sealed class ConfigLoader(IConfiguration configuration, CommandLine comma
             var result = _validator.Validate(null, options);
             if (result.Failed)
             {
-                problems.AddRange(result.Failures ?? []);
+                problems.AddRange(OneMessagePerKey(result.Failures ?? []));
             }
         }
 
@@ -53,7 +70,7 @@ public sealed class ConfigLoader(IConfiguration configuration, CommandLine comma
         }
         catch (InvalidOperationException ex)
         {
-            problems.Add($"Economics: {ex.Message}");
+            problems.Add(BindingError(Farm.FarmOptions.SectionName, ex));
         }
 
         if (farm.Interval <= TimeSpan.Zero)
@@ -66,9 +83,34 @@ public sealed class ConfigLoader(IConfiguration configuration, CommandLine comma
             problems.Add($"Economics:PriceUsd ({farm.PriceUsd}) must be a positive number.");
         }
 
-        if (farm.Difficulty <= 0 || farm.FeesBtcPerBlock < 0 || farm.ElectricityUsdPerKwh < 0)
+        if (!(farm.Difficulty > 0))
         {
-            problems.Add("Economics: Difficulty must be positive; FeesBtcPerBlock and ElectricityUsdPerKwh must not be negative.");
+            problems.Add($"Economics:Difficulty ({farm.Difficulty}) must be positive.");
+        }
+
+        if (farm.FeesBtcPerBlock < 0)
+        {
+            problems.Add($"Economics:FeesBtcPerBlock ({farm.FeesBtcPerBlock}) must not be negative.");
+        }
+
+        if (farm.ElectricityUsdPerKwh < 0)
+        {
+            problems.Add($"Economics:ElectricityUsdPerKwh ({farm.ElectricityUsdPerKwh}) must not be negative.");
+        }
+
+        farm.TariffFile = ExistingFile("Economics:TariffFile", farm.TariffFile, problems);
+        farm.CatalogFile = ExistingFile("Economics:CatalogFile", farm.CatalogFile, problems);
+        if (farm.TariffFile is { } tariff && File.Exists(tariff))
+        {
+            try
+            {
+                // Parsed once to report its problems under its key; a live tariff's feed is not polled here.
+                _ = Economics.Tariffs.TariffConfig.Load(tariff, _ => new StaticFeedValue(0));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or System.Text.Json.JsonException)
+            {
+                problems.Add($"Economics:TariffFile '{tariff}': {ex.Message}");
+            }
         }
 
         foreach (var (pool, terms) in farm.Pools)
@@ -141,7 +183,7 @@ public sealed class ConfigLoader(IConfiguration configuration, CommandLine comma
         }
         catch (InvalidOperationException ex)
         {
-            problems.Add($"Curtailment: {ex.Message}");
+            problems.Add(BindingError(Farm.CurtailmentSettings.SectionName, ex));
         }
 
         if (settings.Interval <= TimeSpan.Zero)
@@ -151,26 +193,143 @@ public sealed class ConfigLoader(IConfiguration configuration, CommandLine comma
 
         if ((settings.StrikeSleepAboveUsdPerMwh is null) != (settings.StrikeWakeBelowUsdPerMwh is null))
         {
-            problems.Add("Curtailment: strike-price mode needs both StrikeSleepAboveUsdPerMwh and StrikeWakeBelowUsdPerMwh.");
+            problems.Add(settings.StrikeSleepAboveUsdPerMwh is null
+                ? "Curtailment:StrikeSleepAboveUsdPerMwh: strike-price mode needs it beside StrikeWakeBelowUsdPerMwh."
+                : "Curtailment:StrikeWakeBelowUsdPerMwh: strike-price mode needs it beside StrikeSleepAboveUsdPerMwh.");
         }
 
-        problems.AddRange(settings.ToPolicyOptions().Validate().Select(e => $"Curtailment: {e}"));
+        if (settings.MinOnDwell < TimeSpan.Zero)
+        {
+            problems.Add($"Curtailment:MinOnDwell ({settings.MinOnDwell}) cannot be negative.");
+        }
+
+        if (settings.MinOffDwell < TimeSpan.Zero)
+        {
+            problems.Add($"Curtailment:MinOffDwell ({settings.MinOffDwell}) cannot be negative.");
+        }
+
+        // The policy names its fields in snake_case; here they are the Curtailment keys an operator writes.
+        problems.AddRange(settings.ToPolicyOptions().Validate()
+            .Where(e => !e.StartsWith("dwell", StringComparison.Ordinal))
+            .Select(e => $"{Farm.CurtailmentSettings.SectionName}:{PolicyFieldKey(e)}"));
+
+        if (!string.IsNullOrWhiteSpace(settings.AuditLog))
+        {
+            settings.AuditLog = ResolvePath("Curtailment:AuditLog", settings.AuditLog);
+        }
+
+        if (!string.IsNullOrWhiteSpace(settings.Ledger))
+        {
+            settings.Ledger = ResolvePath("Curtailment:Ledger", settings.Ledger);
+        }
+
         errors = problems;
         return settings;
     }
 
-    /// <summary>The admin options (bound once at start).</summary>
-    public AdminOptions LoadAdmin()
+    /// <summary>The admin options (bound once at start), with every problem listed (empty on success).</summary>
+    public AdminOptions LoadAdmin(out IReadOnlyList<string> errors)
     {
         var admin = new AdminOptions();
-        configuration.GetSection(AdminOptions.SectionName).Bind(admin);
+        var problems = new List<string>();
+        try
+        {
+            configuration.GetSection(AdminOptions.SectionName).Bind(admin);
+        }
+        catch (InvalidOperationException ex)
+        {
+            problems.Add(BindingError(AdminOptions.SectionName, ex));
+        }
+
         if (commandLine.Admin is not null)
         {
             admin.Endpoint = commandLine.Admin;
         }
 
+        if (!EndpointParser.TryParse(admin.Endpoint, out _, out var reason))
+        {
+            problems.Add($"Admin:Endpoint '{admin.Endpoint}': {reason}");
+        }
+
+        errors = problems;
         return admin;
     }
+
+    /// <summary>The admin options; see <see cref="LoadAdmin(out IReadOnlyList{string})"/>.</summary>
+    public AdminOptions LoadAdmin() => LoadAdmin(out _);
+
+    /// <summary>
+    /// The validator's attribute rules say <c>Start: The field ProxyOptions.Difficulty.Start must be …</c>; here they
+    /// say <c>Proxy:Difficulty:Start must be …</c>, and a key that a cross-field rule already reports is not
+    /// reported twice.
+    /// </summary>
+    internal static IReadOnlyList<string> OneMessagePerKey(IEnumerable<string> messages)
+    {
+        var rewritten = messages.Select(m => AttributeMessage().Match(m) is { Success: true } match
+            ? (Key: AttributeKey(match.Groups["path"].Value), Text: $"{AttributeKey(match.Groups["path"].Value)} {match.Groups["rest"].Value}", Attribute: true)
+            : (Key: KeyOf(m), Text: m, Attribute: false)).ToList();
+        var crossField = rewritten.Where(m => !m.Attribute).Select(m => m.Key).ToHashSet(StringComparer.Ordinal);
+        return [.. rewritten.Where(m => !m.Attribute || !crossField.Contains(m.Key)).Select(m => m.Text).Distinct(StringComparer.Ordinal)];
+    }
+
+    private static string KeyOf(string message)
+    {
+        var end = message.IndexOfAny([' ', '(']);
+        return (end < 0 ? message : message[..end]).TrimEnd(':');
+    }
+
+    private static string AttributeKey(string path) =>
+        ProxyOptions.SectionName + ":" + path.Replace("[", ":", StringComparison.Ordinal).Replace("]", string.Empty, StringComparison.Ordinal).Replace('.', ':');
+
+    private static string PolicyFieldKey(string message)
+    {
+        var end = message.IndexOf(' ', StringComparison.Ordinal);
+        var field = end < 0 ? message : message[..end];
+        var pascal = string.Concat(field.Split('_', StringSplitOptions.RemoveEmptyEntries).Select(w => char.ToUpperInvariant(w[0]) + w[1..]));
+        return pascal + (end < 0 ? string.Empty : message[end..]);
+    }
+
+    /// <summary>A binding failure (a value of the wrong type) as <c>Section:Key 'value': not a …</c>.</summary>
+    private static string BindingError(string section, InvalidOperationException ex)
+    {
+        var match = BindingMessage().Match(ex.Message);
+        return match.Success
+            ? $"{match.Groups["key"].Value} '{match.Groups["value"].Value}': not a valid {TypeName(match.Groups["type"].Value)}."
+            : $"{section}: {ex.Message}";
+    }
+
+    private static string TypeName(string type) => type switch
+    {
+        "System.Int32" or "System.Int64" or "System.Int16" or "System.Byte" => "whole number",
+        "System.Double" or "System.Single" or "System.Decimal" => "number",
+        "System.TimeSpan" => "duration (hh:mm:ss)",
+        "System.Boolean" => "true or false",
+        "System.Uri" => "URL",
+        _ when type.StartsWith("System.Nullable`1[[", StringComparison.Ordinal) => TypeName(type[18..type.IndexOf(',', StringComparison.Ordinal)]),
+        _ => type[(type.LastIndexOf('.') + 1)..],
+    };
+
+    private string? ExistingFile(string key, string? value, List<string> problems)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+
+        var path = ResolvePath(key, value);
+        if (!File.Exists(path))
+        {
+            problems.Add(path == value ? $"{key} '{value}': no such file." : $"{key} '{value}': no such file ({path}).");
+        }
+
+        return path;
+    }
+
+    [GeneratedRegex(@"^\w+: The field ProxyOptions\.(?<path>[\w\.\[\]]+) (?<rest>.*)$")]
+    private static partial Regex AttributeMessage();
+
+    [GeneratedRegex(@"value '(?<value>[^']*)' at '(?<key>[^']*)' to type '(?<type>[^']*)'")]
+    private static partial Regex BindingMessage();
 
     /// <summary>The quick-start flags replace the configured listeners and pools, and set the difficulty bounds.</summary>
     public static void ApplyQuickStart(ProxyOptions options, CommandLine commandLine)

@@ -19,4 +19,10 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 904, Level = LogLevel.Warning, Message = "Proxy:Miners:Extranonce1Size/Extranonce2Size take effect after a restart (miners keep theirs while connected); kept {Extranonce1Size}/{Extranonce2Size}")]
     public static partial void ExtranonceNeedsRestart(ILogger logger, int extranonce1Size, int extranonce2Size);
+
+    [LoggerMessage(EventId = 905, Level = LogLevel.Warning, Message = "Configuration: {Warning}")]
+    public static partial void ConfigWarning(ILogger logger, string warning);
+
+    [LoggerMessage(EventId = 906, Level = LogLevel.Warning, Message = "No pool is configured: miners can connect but get no work until Proxy:Pools names one (edit {File} or pass --config FILE; see README, Configuration keys)")]
+    public static partial void NoPoolConfigured(ILogger logger, string file);
 }

@@ -43,7 +43,9 @@ public static class ProxyHost
             configuration.AddInMemoryCollection(defaults.AsEnumerable().Where(kv => kv.Value is not null));
         }
 
-        configuration.AddJsonFile(Path.Combine(workingDirectory, "appsettings.json"), optional: true, reloadOnChange: true);
+        // A file that is not valid JSON contributes nothing here; ConfigLoader.SyntaxErrors names it (file, line,
+        // column) at start, and a reload while it is broken is refused.
+        configuration.AddCheckedJsonFile(Path.GetFullPath(Path.Combine(workingDirectory, "appsettings.json")), optional: true);
         if (commandLine.ConfigFile is { } file)
         {
             var path = Path.GetFullPath(file, workingDirectory);
@@ -52,7 +54,7 @@ public static class ProxyHost
                 throw new FileNotFoundException($"--config: no such file: {path}", path);
             }
 
-            configuration.AddJsonFile(path, optional: false, reloadOnChange: true);
+            configuration.AddCheckedJsonFile(path, optional: false);
         }
 
         configuration.AddEnvironmentVariables("STRATUMPROXY_");
@@ -69,6 +71,16 @@ public static class ProxyHost
     {
         ArgumentNullException.ThrowIfNull(commandLine);
         var directory = workingDirectory ?? Directory.GetCurrentDirectory();
+
+        // The web builder reads ./appsettings.json itself before our layers replace its sources, and throws on a
+        // syntax error: check the files first so that the operator gets one line instead of a stack trace.
+        string[] files = [Path.Combine(directory, "appsettings.json"), .. commandLine.ConfigFile is { } configFile ? [Path.GetFullPath(configFile, directory)] : Array.Empty<string>()];
+        var broken = files.Select(ConfigSources.SyntaxError).OfType<string>().ToList();
+        if (broken.Count > 0)
+        {
+            throw new ConfigSyntaxException(broken);
+        }
+
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = directory, Args = [] });
         AddLayers(builder.Configuration, commandLine, directory);
 
@@ -82,40 +94,58 @@ public static class ProxyHost
         });
         logging?.Invoke(builder.Logging);
 
-        var loader = new ConfigLoader(builder.Configuration, commandLine);
-        var options = loader.Load(out var errors);
-        if (errors.Count > 0)
+        var loader = new ConfigLoader(builder.Configuration, commandLine, directory);
+        var syntax = loader.SyntaxErrors();
+        if (syntax.Count > 0)
         {
-            throw new OptionsException(errors);
+            throw new ConfigSyntaxException(syntax);
         }
 
+        // Every section is checked before anything starts, so one run lists every problem.
+        var options = loader.Load(out var proxyErrors);
         var farmOptions = loader.LoadFarm(out var farmErrors);
-        var catalog = farmOptions.CatalogFile is { } catalogFile
-            ? RigCatalog.LoadFile(Path.GetFullPath(catalogFile, directory))
-            : RigCatalog.LoadEmbedded();
-        foreach (var rig in farmOptions.Rigs.Where(r => r.Model is not null && catalog.Find(r.Model) is null))
+        var curtailmentSettings = loader.LoadCurtailment(out var curtailmentErrors);
+        var admin = loader.LoadAdmin(out var adminErrors);
+        List<string> errors = [.. proxyErrors, .. farmErrors, .. curtailmentErrors, .. adminErrors];
+        var catalog = RigCatalog.LoadEmbedded();
+        if (farmOptions.CatalogFile is { } catalogFile && File.Exists(catalogFile))
         {
-            farmErrors = [.. farmErrors, $"Economics:Rigs ({rig.Worker}): unknown model '{rig.Model}'; known: {string.Join(", ", catalog.Models.Select(m => m.Name))}"];
+            try
+            {
+                catalog = RigCatalog.LoadFile(catalogFile);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or System.Text.Json.JsonException)
+            {
+                errors.Add($"Economics:CatalogFile '{catalogFile}': {ex.Message}");
+            }
+        }
+
+        for (var i = 0; i < farmOptions.Rigs.Count; i++)
+        {
+            if (farmOptions.Rigs[i].Model is { } model && catalog.Find(model) is null)
+            {
+                errors.Add($"Economics:Rigs:{i}:Model '{model}' ({farmOptions.Rigs[i].Worker}): unknown model; known: {string.Join(", ", catalog.Models.Select(m => m.Name))}");
+            }
         }
 
         if (farmOptions.DefaultModel is { } defaultModel && catalog.Find(defaultModel) is null)
         {
-            farmErrors = [.. farmErrors, $"Economics:DefaultModel: unknown model '{defaultModel}'"];
+            errors.Add($"Economics:DefaultModel '{defaultModel}': unknown model; known: {string.Join(", ", catalog.Models.Select(m => m.Name))}");
         }
 
-        var curtailmentSettings = loader.LoadCurtailment(out var curtailmentErrors);
-        farmErrors = [.. farmErrors, .. curtailmentErrors];
-        if (farmErrors.Count > 0)
+        var unknownKeys = loader.UnknownKeys();
+        if (commandLine.Strict)
         {
-            throw new OptionsException(farmErrors);
+            errors.AddRange(unknownKeys);
         }
 
-        var admin = loader.LoadAdmin();
-        if (!EndpointParser.TryParse(admin.Endpoint, out var adminEndpoint, out var adminError))
+        if (errors.Count > 0)
         {
-            throw new OptionsException([$"Admin:Endpoint '{admin.Endpoint}': {adminError}"]);
+            throw new OptionsException(errors) { Warnings = commandLine.Strict ? [] : unknownKeys };
         }
 
+        var warnings = new ConfigWarnings(commandLine.Strict ? [] : unknownKeys);
+        _ = EndpointParser.TryParse(admin.Endpoint, out var adminEndpoint, out _);
         builder.WebHost.ConfigureKestrel(k => k.Listen(adminEndpoint));
 
         // One registry per host: the admin endpoint exports exactly this process's proxy (and tests can run several).
@@ -127,6 +157,7 @@ public static class ProxyHost
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<IMetricFactory>(factory);
         builder.Services.AddSingleton(loader);
+        builder.Services.AddSingleton(warnings);
         builder.Services.AddSingleton(new ProxyMetrics(factory, options.MaxWorkerSeries));
         if (farmOptions.PriceFeed.Url is { } priceUrl)
         {
@@ -158,7 +189,7 @@ public static class ProxyHost
             IFeedValueSource LiveFeed(HttpJsonFeedOptions o) => feeds.Add(new HttpJsonFeed(
                 sp.GetRequiredService<IHttpClientFactory>(), TariffFeedClient, o, clock, sp.GetRequiredService<ILogger<HttpJsonFeed>>()));
             var energy = farmOptions.TariffFile is { } tariffFile
-                ? TariffConfig.Load(Path.GetFullPath(tariffFile, directory), LiveFeed)
+                ? TariffConfig.Load(tariffFile, LiveFeed)
                 : new EnergyCostModel(new FlatTariff(new UsdPerKwh(farmOptions.ElectricityUsdPerKwh)));
             var farm = new FarmEconomics(
                 farmOptions,
@@ -193,6 +224,8 @@ public static class ProxyHost
 
         // The farm view subscribes to the pools' jobs before the engine starts.
         _ = app.Services.GetRequiredService<FarmEconomics>();
+        _ = app.Services.GetRequiredService<CurtailmentLoop>();
+        MetricSeeds.Seed(factory, app.Services.GetRequiredService<ProxyMetrics>(), options, [.. farmOptions.Rigs.Select(r => r.Worker)], curtailmentSettings.DryRun);
         var startedAt = clock.GetUtcNow();
         AdminEndpoints.Map(app, app.Services.GetRequiredService<ProxyEngine>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt, app.Services.GetRequiredService<FarmEconomics>(), app.Services.GetRequiredService<CurtailmentLoop>());
         app.Lifetime.ApplicationStarted.Register(() =>
@@ -202,9 +235,24 @@ public static class ProxyHost
             {
                 HostLog.AdminListening(logger, url.Replace("http://", string.Empty, StringComparison.Ordinal));
             }
+
+            foreach (var warning in warnings.Items)
+            {
+                HostLog.ConfigWarning(logger, warning);
+            }
         });
         return app;
     }
+}
+
+/// <summary>Configuration problems that do not stop the proxy (unknown keys without <c>--strict</c>).</summary>
+public sealed record ConfigWarnings(IReadOnlyList<string> Items);
+
+/// <summary>A configuration file is not valid JSON: one line per file, <c>FILE:LINE:COLUMN: problem</c>.</summary>
+public sealed class ConfigSyntaxException(IReadOnlyList<string> errors) : Exception(string.Join(Environment.NewLine, errors))
+{
+    /// <summary>One line per broken file.</summary>
+    public IReadOnlyList<string> Errors { get; } = errors;
 }
 
 /// <summary>The configuration is invalid; <see cref="Errors"/> says what and where.</summary>
@@ -212,4 +260,7 @@ public sealed class OptionsException(IReadOnlyList<string> errors) : Exception("
 {
     /// <summary>Every problem found.</summary>
     public IReadOnlyList<string> Errors { get; } = errors;
+
+    /// <summary>Problems that alone would not stop the proxy (unknown keys), reported beside the errors.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }

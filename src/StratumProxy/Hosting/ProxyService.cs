@@ -24,12 +24,16 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
     private readonly Farm.FarmEconomics? _farm;
     private readonly Farm.CurtailmentLoop? _curtailment;
     private readonly string _directory;
+    private readonly IMetricFactory _metricFactory;
+    private readonly Proxy.Metrics.ProxyMetrics? _proxyMetrics;
     private IDisposable? _watch;
     private bool _started;
 
     /// <summary>Creates the service.</summary>
-    public ProxyService(ProxyEngine engine, ConfigLoader loader, IConfiguration configuration, ILogger<ProxyService> logger, IMetricFactory metrics, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, IHostEnvironment? environment = null)
+    public ProxyService(ProxyEngine engine, ConfigLoader loader, IConfiguration configuration, ILogger<ProxyService> logger, IMetricFactory metrics, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, IHostEnvironment? environment = null, Proxy.Metrics.ProxyMetrics? proxyMetrics = null)
     {
+        _metricFactory = metrics;
+        _proxyMetrics = proxyMetrics;
         _farm = farm;
         _curtailment = curtailment;
         _directory = environment?.ContentRootPath ?? Directory.GetCurrentDirectory();
@@ -54,6 +58,11 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
         _engine.Start();
         _listener.Start();
         _started = true;
+        if (_engine.Options.Pools.Count == 0)
+        {
+            HostLog.NoPoolConfigured(_logger, Path.Combine(_directory, "appsettings.json"));
+        }
+
         _watch = ChangeToken.OnChange(_configuration.GetReloadToken, () => Reload());
         return Task.CompletedTask;
     }
@@ -85,6 +94,13 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
     /// <summary>Re-reads the configuration; applies it when valid.</summary>
     public bool Reload()
     {
+        // A file that is not valid JSON reads as empty: refuse before binding what is left.
+        var syntax = _loader.SyntaxErrors();
+        if (syntax.Count > 0)
+        {
+            return Refuse(syntax);
+        }
+
         var options = _loader.Load(out var proxyErrors);
         var farm = _loader.LoadFarm(out var farmErrors);
         var curtailment = _loader.LoadCurtailment(out var curtailmentErrors);
@@ -95,7 +111,7 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
             try
             {
                 energy = farm.TariffFile is { } tariff
-                    ? Economics.Tariffs.TariffConfig.Load(Path.GetFullPath(tariff, _directory), _farm.LiveFeedFactory)
+                    ? Economics.Tariffs.TariffConfig.Load(tariff, _farm.LiveFeedFactory)
                     : new Economics.Tariffs.EnergyCostModel(new Economics.Tariffs.FlatTariff(new Economics.Units.UsdPerKwh(farm.ElectricityUsdPerKwh)));
             }
             catch (Exception ex) when (ex is IOException or FormatException or ArgumentException or InvalidOperationException or System.Text.Json.JsonException)
@@ -106,13 +122,12 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
 
         if (errors.Count > 0)
         {
-            _reloads.WithLabels("refused").Inc();
-            foreach (var error in errors)
-            {
-                HostLog.ConfigRefused(_logger, error);
-            }
+            return Refuse(errors);
+        }
 
-            return false;
+        foreach (var warning in _loader.UnknownKeys())
+        {
+            HostLog.ConfigWarning(_logger, warning);
         }
 
         var running = _engine.Options.Listeners;
@@ -136,9 +151,25 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
         }
 
         _curtailment?.Apply(curtailment);
+        if (_proxyMetrics is not null)
+        {
+            MetricSeeds.Seed(_metricFactory, _proxyMetrics, options, [.. farm.Rigs.Select(r => r.Worker)], curtailment.DryRun);
+        }
+
         _reloads.WithLabels("applied").Inc();
         HostLog.ConfigApplied(_logger);
         return true;
+    }
+
+    private bool Refuse(IReadOnlyList<string> errors)
+    {
+        _reloads.WithLabels("refused").Inc();
+        foreach (var error in errors)
+        {
+            HostLog.ConfigRefused(_logger, error);
+        }
+
+        return false;
     }
 
     private static bool SameListeners(List<ListenerOptions> a, List<ListenerOptions> b) =>
