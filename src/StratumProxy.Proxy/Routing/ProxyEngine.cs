@@ -424,6 +424,15 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
             return false;
         }
 
+        if (session.WantsExtranonceUpdates)
+        {
+            // It said mining.extranonce.subscribe: change its extranonce in place; the next tick places it.
+            var fitting = LayoutForGroup(group);
+            Log.MinerLayoutUnfit(_logger, session.Id, session.Worker, layout.PrefixSize, layout.Extranonce2Size, group, $"sending mining.set_extranonce with {fitting}");
+            session.ChangeLayout(fitting);
+            return true;
+        }
+
         Log.MinerLayoutUnfit(_logger, session.Id, session.Worker, layout.PrefixSize, layout.Extranonce2Size, group, "closing it so that it reconnects with a layout that fits");
         session.Close($"extranonce layout {layout} fits no ready pool of group {group}: reconnect for a smaller one");
         return true;

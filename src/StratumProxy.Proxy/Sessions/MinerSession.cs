@@ -126,6 +126,37 @@ public sealed partial class MinerSession
     /// <summary>The miner's extranonce1 (m).</summary>
     public ReadOnlySpan<byte> Extranonce1 => _extranonce1;
 
+    /// <summary>
+    /// Gives a miner that sent mining.extranonce.subscribe a new layout (a new extranonce1 and n) with
+    /// mining.set_extranonce, when no ready pool of its group can carry its old one. Called by routing while the miner
+    /// is on no ready upstream (so no share of it can be valid meanwhile); it applies from the next job, which routing
+    /// sends when it attaches the miner again.
+    /// </summary>
+    internal void ChangeLayout(MinerLayout layout)
+    {
+        if (!_hasLayout || _closing != 0)
+        {
+            return;
+        }
+
+        var current = _current;
+        _current = null;
+        current?.Upstream.Detach(this);
+        if (_prefixOwned)
+        {
+            _context.Extranonces.Release(_prefix);
+        }
+
+        _layout = layout;
+        _prefix = _context.Extranonces.Mint(layout.PrefixSize, out _prefixOwned);
+        var extranonce1 = new byte[_prefix.Size];
+        _prefix.WriteTo(extranonce1);
+        _extranonce1 = extranonce1;
+        Extranonce2Size = layout.Extranonce2Size;
+        _extranonce2SizeErrorCache = null;
+        Enqueue(MinerOutbound.SetExtranonce(extranonce1, layout.Extranonce2Size));
+    }
+
     /// <summary>The extranonce2 size the miner was told (n); 0 before it subscribed.</summary>
     public int Extranonce2Size { get; private set; }
 

@@ -114,15 +114,17 @@ public sealed class SmallSliceTests
         }
     }
 
-    [Fact]
-    public async Task A_miner_whose_layout_no_ready_pool_can_carry_is_never_sent_there_and_reconnects_to_a_layout_that_fits()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_miner_whose_layout_no_ready_pool_can_carry_is_never_sent_there_and_gets_a_layout_that_fits(bool extranonceSubscribe)
     {
         // The miners arrive while only the N = 8 pool is known: they get the configured k = 2, n = 4 (6 bytes).
         await using var large = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5, Extranonce2Size = 8 });
         await using var small = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5, Extranonce2Size = 4 });
         var options = ProxyHarness.Options(large);
         await using var proxy = await ProxyHarness.StartAsync(options);
-        await using var miner = new TestMiner(proxy.Miner("farm.early"));
+        await using var miner = new TestMiner(proxy.Miner("farm.early") with { SubscribeExtranonce = extranonceSubscribe });
         await miner.StartAsync();
         await miner.WaitForAcceptedAsync(2, TimeSpan.FromSeconds(20));
         Assert.Equal(4, miner.Extranonce2Size);
@@ -139,10 +141,13 @@ public sealed class SmallSliceTests
         Assert.Equal(new MinerLayout(1, 3), proxy.Engine.LayoutForGroup("default"));
         Assert.Same(proxy.Engine.Pools.Single(p => p.Options.Name == "small"), proxy.Engine.AdaptingPool("default"));
 
-        // The large pool goes away: no pool can carry k + n = 6 any more, so the miner is closed, comes back with
-        // k = 1, n = 3 and mines on the small pool.
+        // The large pool goes away: no pool can carry k + n = 6 any more. A miner that said
+        // mining.extranonce.subscribe gets mining.set_extranonce (k = 1, n = 3) on its connection; any other is
+        // closed, comes back and gets k = 1, n = 3 at its new subscribe. Either way it then mines on the small pool.
         await large.StopAsync();
-        await miner.WaitUntilAsync(m => m.Connections >= 2 && m.Extranonce2Size == 3, TimeSpan.FromSeconds(20), "a reconnect with n = 3");
+        await miner.WaitUntilAsync(m => m.Extranonce2Size == 3, TimeSpan.FromSeconds(20), "n = 3");
+        Assert.Equal(extranonceSubscribe ? 1 : 2, miner.Connections);
+        Assert.Equal(2, miner.Extranonce1!.Length);
         await small.WaitForAcceptedAsync(2, TimeSpan.FromSeconds(20));
         await miner.StopHashingAsync();
         await miner.WaitForAnswersAsync(TimeSpan.FromSeconds(10));
