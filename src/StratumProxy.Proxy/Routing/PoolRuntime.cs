@@ -24,6 +24,7 @@ public sealed class PoolRuntime
     private readonly HashSet<long> _starting = [];
     private readonly Lock _lock = new();
     private readonly List<Lane> _lanes = [];
+    private readonly Lane _first;
     private readonly Func<string, MinerLayout> _groupLayout;
     private readonly Action<PoolRuntime, int> _extranonce2SizeSeen;
     private CancellationToken _stopping;
@@ -42,7 +43,8 @@ public sealed class PoolRuntime
         Configured = new MinerLayout(context.MinerPrefixSize, context.MinerExtranonce2Size);
         _groupLayout = groupLayout ?? (_ => Configured);
         _extranonce2SizeSeen = extranonce2SizeSeen ?? ((_, _) => { });
-        _lanes.Add(new Lane(this, requested: null));
+        _first = new Lane(this, requested: null);
+        _lanes.Add(_first);
         _passthroughBackoff = new ReconnectBackoff(new ReconnectBackoffOptions { Base = failover.BackoffBase, Cap = failover.BackoffMax });
     }
 
@@ -62,7 +64,7 @@ public sealed class PoolRuntime
     public MinerLayout Configured { get; }
 
     /// <summary>The first shared connection (aggregating mode), while one exists.</summary>
-    public UpstreamConnection? Primary => _lanes[0].Connection;
+    public UpstreamConnection? Primary => _first.Connection;
 
     /// <summary>Every open shared connection (aggregating mode): the first, and those opened for more miners.</summary>
     public IReadOnlyList<UpstreamConnection> Connections
@@ -96,7 +98,7 @@ public sealed class PoolRuntime
     /// <summary>How long the pool has been ready without interruption.</summary>
     public TimeSpan ReadyFor => Options.Mode == PoolMode.Passthrough
         ? (Volatile.Read(ref _passthroughReadySince) is var since and >= 0 ? _context.Time.GetElapsedTime(since) : TimeSpan.Zero)
-        : _lanes[0].ReadyFor;
+        : _first.ReadyFor;
 
     private long _passthroughReadySince = -1;
     private readonly ReconnectBackoff _passthroughBackoff;
@@ -128,7 +130,7 @@ public sealed class PoolRuntime
             return;
         }
 
-        await _lanes[0].RunAsync(stopping).ConfigureAwait(false);
+        await _first.RunAsync(stopping).ConfigureAwait(false);
         Task[] others;
         lock (_lock)
         {
@@ -213,6 +215,11 @@ public sealed class PoolRuntime
         var upstream = new UpstreamConnection(connection, _context, pool, url, resume, userAgent)
         {
             ChooseLayout = chooseLayout,
+            Extranonce2SizeChanged = n =>
+            {
+                Volatile.Write(ref _extranonce2Size, n);
+                _extranonce2SizeSeen(this, n);
+            },
             PoolVerdict = (accepted, latency) => Health.OnSubmitResult(accepted, latency),
         };
         return upstream;

@@ -283,8 +283,8 @@ public sealed partial class UpstreamConnection
         }
     }
 
-    /// <summary>Raised when the pool sent mining.set_extranonce (on the read loop), before miners see the change.</summary>
-    internal Action<UpstreamConnection>? ExtranonceChanged { get; set; }
+    /// <summary>Raised with the new N when the pool sent mining.set_extranonce (on the read loop).</summary>
+    internal Action<int>? Extranonce2SizeChanged { get; set; }
 
     /// <summary>Raised with each pool verdict (accepted, round trip), for the pool's health score.</summary>
     internal Action<bool, TimeSpan>? PoolVerdict { get; set; }
@@ -426,6 +426,7 @@ public sealed partial class UpstreamConnection
     {
         // The miners on this connection keep their (k, n): the new N must still hold them, else the connection is
         // dropped and opened again (the runtime then fits a layout to the new N and routing re-places the miners).
+        Extranonce2SizeChanged?.Invoke(extranonce2Size);
         var current = Layout?.Miner;
         if (current is { } miner && !miner.FitsIn(extranonce2Size))
         {
@@ -443,7 +444,6 @@ public sealed partial class UpstreamConnection
             return;
         }
 
-        ExtranonceChanged?.Invoke(this);
 
         lock (_lock)
         {
