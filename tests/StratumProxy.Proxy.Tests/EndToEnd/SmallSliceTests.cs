@@ -86,7 +86,9 @@ public sealed class SmallSliceTests
         var upstream = fleet.Miners.ToDictionary(m => m.Worker, m => "acct." + m.Worker.Split('.')[1]);
         await small.WaitUntilAsync(p => fleet.Miners.All(m => p.Worker(upstream[m.Worker]).Accepted >= 1), TimeSpan.FromSeconds(10), "shares on the N=4 pool");
 
-        Assert.Equal(2, proxy.Engine.Switch("pool1", _ => true, pin: true));
+        // The N = 8 pool's first connection may carry the configured k = 2, n = 4 (it subscribed before the N = 4 pool
+        // was known): the miners then wait for a second connection opened for their layout, and are pinned meanwhile.
+        Assert.InRange(proxy.Engine.Switch("pool1", _ => true, pin: true), 0, 2);
         await large.WaitUntilAsync(p => fleet.Miners.All(m => p.Worker(upstream[m.Worker]).Accepted >= 2), TimeSpan.FromSeconds(15), "shares on the N=8 pool");
         var onSmall = fleet.Miners.ToDictionary(m => m.Worker, m => small.Worker(upstream[m.Worker]).Accepted);
 
