@@ -407,8 +407,9 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
 
     /// <summary>
     /// A miner whose layout (fixed at its subscribe) no ready pool of its group can carry any more (a pool with a
-    /// smaller extranonce2 joined or replaced the others): it is never sent where its shares cannot fit. It is closed
-    /// so that it connects again and gets a layout that fits. True when that was the case.
+    /// smaller extranonce2 joined or replaced the others): it is never sent where its shares cannot fit. It gets
+    /// mining.set_extranonce with a layout that fits when it subscribed to that, else it is closed so that it connects
+    /// again and gets one at its subscribe. True when that was the case.
     /// </summary>
     private bool Unfit(MinerSession session)
     {
@@ -530,6 +531,11 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     private bool Move(MinerSession session, PoolRuntime pool, string reason)
     {
         var from = session.PoolName ?? "none";
+        if (!pool.Fits(session.Layout ?? Configured))
+        {
+            return false;
+        }
+
         if (pool.Options.Mode == PoolMode.Passthrough)
         {
             if ((string.Equals(from, pool.Options.Name, StringComparison.Ordinal) && session.Upstream is { State: not UpstreamState.Closed })

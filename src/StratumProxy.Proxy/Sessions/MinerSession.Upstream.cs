@@ -110,6 +110,7 @@ public sealed partial class MinerSession
             // on it are answered as lost).
             dedicated.Close("the miner moved to another pool");
         }
+
         if (upstream.Pool.WorkerNaming != WorkerNaming.Fixed)
         {
             upstream.EnsureAuthorized(route.UpstreamWorker);

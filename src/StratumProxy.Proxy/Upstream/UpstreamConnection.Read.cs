@@ -444,7 +444,6 @@ public sealed partial class UpstreamConnection
             return;
         }
 
-
         lock (_lock)
         {
             foreach (var job in _jobs)

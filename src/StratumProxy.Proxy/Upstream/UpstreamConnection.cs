@@ -92,16 +92,6 @@ public sealed partial class UpstreamConnection
     /// <summary>The miners' extranonce1 values live on this connection (k bytes of the layout).</summary>
     private ExtranonceAllocator? _slots;
 
-    /// <summary>How many more miners this connection can take.</summary>
-    public long FreeSlots
-    {
-        get
-        {
-            var slots = _slots;
-            return slots is null ? 0 : slots.Capacity - slots.Count;
-        }
-    }
-
     /// <summary>The pool's extranonce1 (hex) once subscribed.</summary>
     public string Extranonce1Hex => Layout is null ? string.Empty : Convert.ToHexStringLower(Layout.PoolExtranonce1.Span);
 
