@@ -125,6 +125,9 @@ public sealed class SmallSliceTests
         await using var large = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5, Extranonce2Size = 8 });
         await using var small = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5, Extranonce2Size = 4 });
         var options = ProxyHarness.Options(large);
+
+        // Shares in flight when the large pool dies get their "lost" answer after the submit timeout.
+        options.Failover.SubmitTimeout = TimeSpan.FromSeconds(1);
         await using var proxy = await ProxyHarness.StartAsync(options);
         await using var miner = new TestMiner(proxy.Miner("farm.early") with { SubscribeExtranonce = extranonceSubscribe });
         await miner.StartAsync();
@@ -134,6 +137,7 @@ public sealed class SmallSliceTests
         // A reload adds the N = 4 pool at a better priority: the miner stays where its shares fit.
         var reloaded = ProxyHarness.Options(large);
         reloaded.Pools.Add(new PoolOptions { Name = "small", Url = small.Url, User = "acct", Priority = -1 });
+        reloaded.Failover.SubmitTimeout = options.Failover.SubmitTimeout;
         proxy.Engine.ApplyOptions(reloaded);
         await proxy.WaitUntilAsync(() => proxy.Engine.Pools.Single(p => p.Options.Name == "small").IsReady, TimeSpan.FromSeconds(10), "the small pool ready");
         var before = miner.Accepted;
