@@ -394,13 +394,13 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
             if (desired != current)
             {
                 var reason = current is null ? "assign" : !current.IsReady ? "failover" : PinnedPool(session.Worker) is not null ? "pin" : "failback";
-                Move(session, desired, reason);
+                MoveOrFallBack(session, desired, reason);
             }
             else if (session.Upstream is not { State: UpstreamState.Ready })
             {
                 // Same pool, but the miner's connection to it is gone (the pool dropped it, or sent client.reconnect)
                 // and the pool is ready again on a new one: carry the miner over, or it would hash a dead job forever.
-                Move(session, desired, "reconnect");
+                MoveOrFallBack(session, desired, "reconnect");
             }
         }
     }
@@ -448,7 +448,31 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
             return;
         }
 
-        Move(session, pool, reason);
+        MoveOrFallBack(session, pool, reason);
+    }
+
+    /// <summary>
+    /// Moves the session to <paramref name="desired"/>; when that pool has no place for it now (its connections
+    /// carry another layout or are full, a new one is still opening or the cap is reached) and the session has no
+    /// working upstream, it goes to the next ready pool of its group that fits, and fails back later.
+    /// </summary>
+    private void MoveOrFallBack(MinerSession session, PoolRuntime desired, string reason)
+    {
+        if (Move(session, desired, reason) || session.Upstream is { State: UpstreamState.Ready })
+        {
+            return;
+        }
+
+        var group = session.Listener.PoolGroup;
+        var layout = session.Layout ?? Configured;
+        foreach (var other in Pools.Where(p => p != desired && string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.IsReady && p.Fits(layout))
+                     .OrderBy(p => p.Options.Priority))
+        {
+            if (Move(session, other, "failover"))
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>

@@ -185,6 +185,27 @@ public sealed class SmallSliceTests
     }
 
     [Fact]
+    public async Task A_miner_that_finds_no_place_on_the_preferred_pool_works_on_the_next_one_that_fits()
+    {
+        await using var tight = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5, Extranonce2Size = 2 });
+        await using var roomy = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        var options = ProxyHarness.Options(tight, roomy);
+        options.Pools[0].MaxConnections = 2;
+        await using var proxy = await ProxyHarness.StartAsync(options);
+        await proxy.WaitUntilAsync(() => proxy.Engine.Pools.All(p => p.IsReady), TimeSpan.FromSeconds(10), "both pools ready");
+        await using var fleet = new MinerFleet(3, proxy.Miner("farm.spill"));
+        await fleet.StartAsync();
+        await fleet.WaitForEachAcceptedAsync(2, TimeSpan.FromSeconds(20));
+
+        Assert.Equal(2, proxy.Engine.MinerSessions.Count(s => s.PoolName == "pool0"));
+        Assert.Equal(1, proxy.Engine.MinerSessions.Count(s => s.PoolName == "pool1"));
+        await fleet.StopHashingAsync();
+        await fleet.WaitForAnswersAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, tight.Rejected + roomy.Rejected);
+        Assert.All(fleet.Miners, m => Assert.Equal(1, m.Connections));
+    }
+
+    [Fact]
     public async Task A_configured_hint_shapes_the_layout_before_the_pool_is_reached()
     {
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
