@@ -294,7 +294,14 @@ public sealed class PoolRuntime
         public void Stop(string reason)
         {
             Connection?.Close(reason);
-            _stop?.Cancel();
+            try
+            {
+                _stop?.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The lane has already ended.
+            }
         }
 
         /// <summary>True for an extra lane that has had no miners for <see cref="IdleLaneTimeout"/>.</summary>
