@@ -62,6 +62,15 @@ internal static partial class Log
     [LoggerMessage(EventId = 209, Level = LogLevel.Information, Message = "{Count} in-flight shares re-sent to {Pool} after it resumed the session")]
     public static partial void SharesResent(ILogger logger, string pool, int count);
 
+    [LoggerMessage(EventId = 210, Level = LogLevel.Information, Message = "Pool {Pool}: opening connection {Count} for miners with k={PrefixSize}, n={Extranonce2Size}")]
+    public static partial void PoolLaneOpened(ILogger logger, string pool, int count, int prefixSize, int extranonce2Size);
+
+    [LoggerMessage(EventId = 211, Level = LogLevel.Warning, Message = "Pool {Pool} gives extranonce2 size {PoolExtranonce2Size}: new miners of group {Group} get k={PrefixSize}, n={Extranonce2Size} ({MinersPerConnection} per upstream connection, at most {MaxConnections} connections per pool) instead of k={ConfiguredPrefixSize}, n={ConfiguredExtranonce2Size}")]
+    public static partial void LayoutAdapted(ILogger logger, string pool, int poolExtranonce2Size, string group, int prefixSize, int extranonce2Size, long minersPerConnection, int maxConnections, int configuredPrefixSize, int configuredExtranonce2Size);
+
+    [LoggerMessage(EventId = 212, Level = LogLevel.Warning, Message = "Miner {Session} ({Worker}) has k={PrefixSize}, n={Extranonce2Size}, which no ready pool of group {Group} can carry: {Action}")]
+    public static partial void MinerLayoutUnfit(ILogger logger, long session, string? worker, int prefixSize, int extranonce2Size, string group, string action);
+
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Moved {Count} miners from {From} to {To} ({Reason})")]
     public static partial void MinersMoved(ILogger logger, int count, string from, string to, string reason);
 

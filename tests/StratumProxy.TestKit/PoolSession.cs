@@ -3,13 +3,20 @@ using System.Net;
 namespace StratumProxy.TestKit;
 
 /// <summary>A client connection at the pool. Mutable state is guarded by the pool's gate.</summary>
-internal sealed class PoolSession(int id, byte[] extranonce1, LineConnection connection, EndPoint? remote, double difficulty)
+internal sealed class PoolSession(int id, byte[] extranonce1, LineConnection connection, EndPoint? remote, double difficulty, int extranonce2Size)
 {
     public int Id { get; } = id;
 
-    public byte[] Extranonce1 { get; } = extranonce1;
+    /// <summary>The extranonce1 in force now (mining.set_extranonce changes it for jobs sent afterwards).</summary>
+    public byte[] Extranonce1 { get; set; } = extranonce1;
 
-    public string Extranonce1Hex { get; } = Convert.ToHexStringLower(extranonce1);
+    public string Extranonce1Hex => Convert.ToHexStringLower(Extranonce1);
+
+    /// <summary>The extranonce2 size in force now.</summary>
+    public int Extranonce2Size { get; set; } = extranonce2Size;
+
+    /// <summary>The extranonce1 and extranonce2 size that were in force when each job was sent to this connection.</summary>
+    public Dictionary<string, (byte[] Extranonce1, int Extranonce2Size)> JobExtranonce { get; } = new(StringComparer.Ordinal);
 
     public LineConnection Connection { get; } = connection;
 

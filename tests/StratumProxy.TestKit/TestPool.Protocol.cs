@@ -71,7 +71,7 @@ public sealed partial class TestPool
 
         var id = envelope.Id;
         var subscriptionId = BitConverter.GetBytes(session.Id);
-        await session.Connection.SendAsync((w, o) => w.WriteSubscribeResult(o, id, subscriptionId, session.Extranonce1, Options.Extranonce2Size)).ConfigureAwait(false);
+        await session.Connection.SendAsync((w, o) => w.WriteSubscribeResult(o, id, subscriptionId, session.Extranonce1, session.Extranonce2Size)).ConfigureAwait(false);
         _changed.Notify();
     }
 
@@ -191,6 +191,7 @@ public sealed partial class TestPool
                 job = _currentJob;
                 difficulty = session.Difficulty;
                 session.JobDifficulty[job.JobId] = difficulty;
+                session.JobExtranonce[job.JobId] = (session.Extranonce1, session.Extranonce2Size);
             }
 
             await session.Connection.SendAsync((w, o) =>
@@ -252,7 +253,8 @@ public sealed partial class TestPool
                 return Count(worker, _allJobs.ContainsKey(jobId) ? ShareRejectReason.StaleJob : ShareRejectReason.UnknownJob);
             }
 
-            if (submit.Extranonce2.Length != Options.Extranonce2Size)
+            var (extranonce1, extranonce2Size) = session.JobExtranonce.TryGetValue(jobId, out var sent) ? sent : (session.Extranonce1, session.Extranonce2Size);
+            if (submit.Extranonce2.Length != extranonce2Size)
             {
                 return Count(worker, ShareRejectReason.InvalidExtranonce2);
             }
@@ -270,7 +272,7 @@ public sealed partial class TestPool
             }
 
             Span<byte> hash = stackalloc byte[32];
-            ShareHasher.Default.ComputeBlockHash(job.Template, session.Extranonce1, submit.Extranonce2.Span, submit.NTime, submit.Nonce, version, hash);
+            ShareHasher.Default.ComputeBlockHash(job.Template, extranonce1, submit.Extranonce2.Span, submit.NTime, submit.Nonce, version, hash);
 
             // Credit the difficulty that was in force when the job was sent on this connection (ckpool's rule); a
             // share meeting only a lowered current difficulty is accepted at that one.
@@ -287,7 +289,8 @@ public sealed partial class TestPool
             }
 
             var extranonce2 = Convert.ToHexStringLower(submit.Extranonce2.Span);
-            if (!_seen.Add(new ShareKey(jobId, session.Extranonce1Hex, extranonce2, submit.NTime, submit.Nonce, version)))
+            var extranonce1Hex = Convert.ToHexStringLower(extranonce1);
+            if (!_seen.Add(new ShareKey(jobId, extranonce1Hex, extranonce2, submit.NTime, submit.Nonce, version)))
             {
                 return Count(worker, ShareRejectReason.Duplicate);
             }
@@ -307,7 +310,7 @@ public sealed partial class TestPool
                 worker,
                 jobId,
                 session.Id,
-                session.Extranonce1Hex,
+                extranonce1Hex,
                 extranonce2,
                 submit.NTime,
                 submit.Nonce,

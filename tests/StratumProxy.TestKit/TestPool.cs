@@ -117,6 +117,7 @@ public sealed partial class TestPool : IAsyncDisposable
                 foreach (var session in targets)
                 {
                     session.JobDifficulty[job.JobId] = session.Difficulty;
+                    session.JobExtranonce[job.JobId] = (session.Extranonce1, session.Extranonce2Size);
                 }
             }
 
@@ -167,6 +168,39 @@ public sealed partial class TestPool : IAsyncDisposable
     /// <summary>Sends <c>client.reconnect</c> to every open connection (host and port optional).</summary>
     public Task SendReconnectAsync(string? host = null, int? port = null, int waitSeconds = 0) =>
         SendToAllAsync((w, o) => w.WriteReconnect(o, host, port, waitSeconds));
+
+    /// <summary>
+    /// Gives every subscribed connection a new extranonce1 (a fresh value of the same length) and
+    /// <paramref name="extranonce2Size"/> with <c>mining.set_extranonce</c>, then a clean job: shares on jobs sent
+    /// before are still checked against the extranonce they were sent with.
+    /// </summary>
+    public async Task SendSetExtranonceAsync(int extranonce2Size)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(extranonce2Size);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(extranonce2Size, 16);
+        await _workLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            List<PoolSession> targets;
+            lock (_gate)
+            {
+                targets = [.. _sessions.Values.Where(s => s.IsOpen && s.Subscribed)];
+                foreach (var session in targets)
+                {
+                    session.Extranonce1 = NextExtranonce1();
+                    session.Extranonce2Size = extranonce2Size;
+                }
+            }
+
+            await Task.WhenAll(targets.Select(s => s.Connection.SendAsync((w, o) => w.WriteSetExtranonce(o, s.Extranonce1, s.Extranonce2Size)))).ConfigureAwait(false);
+        }
+        finally
+        {
+            _workLock.Release();
+        }
+
+        await BroadcastJobAsync(cleanJobs: true).ConfigureAwait(false);
+    }
 
     /// <summary>Sends <c>client.show_message</c> to every open connection.</summary>
     public Task SendShowMessageAsync(string text) => SendToAllAsync((w, o) => w.WriteShowMessage(o, text));
@@ -303,22 +337,30 @@ public sealed partial class TestPool : IAsyncDisposable
         }
     }
 
+    /// <summary>A fresh extranonce1 (a counter); call under the gate.</summary>
+    private byte[] NextExtranonce1()
+    {
+        var extranonce1 = new byte[Options.Extranonce1Size];
+        var counter = ++_nextExtranonce1;
+        for (var i = extranonce1.Length - 1; i >= 0; i--)
+        {
+            extranonce1[i] = (byte)counter;
+            counter >>= 8;
+        }
+
+        return extranonce1;
+    }
+
     private async Task RunSessionAsync(Socket socket, CancellationToken cancellationToken)
     {
         PoolSession session;
         lock (_gate)
         {
             var id = ++_nextConnectionId;
-            var extranonce1 = new byte[Options.Extranonce1Size];
-            var counter = ++_nextExtranonce1;
-            for (var i = extranonce1.Length - 1; i >= 0; i--)
-            {
-                extranonce1[i] = (byte)counter;
-                counter >>= 8;
-            }
+            var extranonce1 = NextExtranonce1();
 
             var connection = new LineConnection(socket, $"pool#{id.ToString(CultureInfo.InvariantCulture)}", Options.Trace);
-            session = new PoolSession(id, extranonce1, connection, socket.RemoteEndPoint, _difficulty);
+            session = new PoolSession(id, extranonce1, connection, socket.RemoteEndPoint, _difficulty, Options.Extranonce2Size);
             _sessions[id] = session;
         }
 

@@ -4,7 +4,7 @@ using System.Globalization;
 namespace StratumProxy.Proxy.Components;
 
 /// <summary>
-/// A miner's extranonce1 as the proxy assigns it: <see cref="Size"/> bytes (k, 1..4), big-endian <see cref="Value"/>.
+/// A miner's extranonce1 as the proxy assigns it: <see cref="Size"/> bytes (k, 0..4), big-endian <see cref="Value"/>.
 /// The miner sees it as its extranonce1 in the mining.subscribe reply and keeps it for its whole connection.
 /// </summary>
 public readonly record struct MinerExtranoncePrefix
@@ -35,7 +35,7 @@ public readonly record struct MinerExtranoncePrefix
     }
 
     /// <summary>Lower-case hex as sent to the miner (cold path: subscribe reply, logs).</summary>
-    public override string ToString() => Value.ToString("x" + (Size * 2).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+    public override string ToString() => Size == 0 ? string.Empty : Value.ToString("x" + (Size * 2).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 }
 
 /// <summary>
@@ -44,7 +44,7 @@ public readonly record struct MinerExtranoncePrefix
 /// <c>m</c> lands in the pool's extranonce2.
 /// </summary>
 /// <remarks>
-/// <para><b>Space.</b> k bytes give 256^k prefixes: k = 1 → 256 miners, k = 2 (default) → 65,536, k = 3 → 16.7 M,
+/// <para><b>Space.</b> k bytes give 256^k prefixes: k = 0 → 1 miner, k = 1 → 256 miners, k = 2 (default) → 65,536, k = 3 → 16.7 M,
 /// k = 4 → 4.29 G. An optional <c>maxAllocations</c> caps live prefixes below that (for example to the listener's
 /// connection limit). Memory is proportional to live prefixes (a <see cref="HashSet{T}"/> of uint, ~12 bytes each),
 /// not to the space, so k = 4 costs nothing up front — unlike a bitmap (SRI sizes its bitmap by max channels; a
@@ -64,7 +64,8 @@ public readonly record struct MinerExtranoncePrefix
 /// </remarks>
 public sealed class ExtranonceAllocator
 {
-    public const int MinPrefixSize = 1;
+    /// <summary>k = 0: an empty miner extranonce1, one miner per upstream connection.</summary>
+    public const int MinPrefixSize = 0;
     public const int MaxPrefixSize = 4;
     public const int DefaultPrefixSize = 2;
 
@@ -73,7 +74,7 @@ public sealed class ExtranonceAllocator
     private readonly ulong _space;
     private ulong _cursor;
 
-    /// <param name="prefixSize">k, the miner extranonce1 size in bytes, 1..4.</param>
+    /// <param name="prefixSize">k, the miner extranonce1 size in bytes, 0..4.</param>
     /// <param name="maxAllocations">Cap on live prefixes; 0 means the whole 256^k space.</param>
     public ExtranonceAllocator(int prefixSize = DefaultPrefixSize, long maxAllocations = 0)
     {
@@ -180,4 +181,50 @@ public sealed class ExtranonceAllocator
             throw new ArgumentException($"prefix has {prefix.Size} byte(s); this allocator hands out {PrefixSize}", nameof(prefix));
         }
     }
+}
+
+/// <summary>
+/// Mints miners' extranonce1 prefixes for every k (process-wide), unique while the k-byte space lasts. When it is
+/// exhausted (k = 0 always, k = 1 past 256 live miners) a prefix is handed out again in turn: such a miner can only
+/// share an upstream connection with miners of a different prefix, which each connection's own allocator
+/// (<see cref="ExtranonceAllocator.TryReserve"/>) enforces — the pool then needs more connections.
+/// </summary>
+public sealed class ExtranoncePrefixes
+{
+    private readonly ExtranonceAllocator[] _unique = new ExtranonceAllocator[ExtranonceAllocator.MaxPrefixSize + 1];
+    private readonly uint[] _shared = new uint[ExtranonceAllocator.MaxPrefixSize + 1];
+    private readonly Lock _gate = new();
+
+    public ExtranoncePrefixes()
+    {
+        for (var k = 0; k < _unique.Length; k++)
+        {
+            _unique[k] = new ExtranonceAllocator(k);
+        }
+    }
+
+    /// <summary>A prefix of <paramref name="size"/> bytes; <paramref name="unique"/> says whether it must be released.</summary>
+    public MinerExtranoncePrefix Mint(int size, out bool unique)
+    {
+        var allocator = _unique[size];
+        if (allocator.TryAllocate(out var prefix))
+        {
+            unique = true;
+            return prefix;
+        }
+
+        unique = false;
+        lock (_gate)
+        {
+            var value = _shared[size];
+            _shared[size] = size == 4 ? value + 1 : (value + 1) % (uint)(1 << (8 * size));
+            return new MinerExtranoncePrefix(value, size);
+        }
+    }
+
+    /// <summary>Gives back a prefix minted unique.</summary>
+    public void Release(MinerExtranoncePrefix prefix) => _unique[prefix.Size].Release(prefix);
+
+    /// <summary>Live unique prefixes of one size.</summary>
+    public int Count(int size) => _unique[size].Count;
 }

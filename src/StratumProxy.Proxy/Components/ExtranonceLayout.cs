@@ -15,9 +15,12 @@ namespace StratumProxy.Proxy.Components;
 ///  E    bytes the pool assigned to this upstream connection (any length, usually 4..8)
 ///  N    the pool's extranonce2 size for this connection
 ///  pad  N - k - n bytes chosen by the proxy, constant per upstream connection: zeros
-///  m    the miner's extranonce1, k bytes (1..4, default 2), unique among the miners on this connection
+///  m    the miner's extranonce1, k bytes (0..4, default 2), unique among the miners on this connection
 ///       (ExtranonceAllocator), fixed for the miner's whole TCP connection
-///  e2   the miner's own extranonce2, n bytes (1..8, default 4; cgminer-era firmware keeps en2 in a uint64)
+///  e2   the miner's own extranonce2, n bytes (2..8, default 4; cgminer-era firmware keeps en2 in a uint64)
+///
+///  k and n are chosen per pool group from the pools' N (MinerLayout.Fit, docs/extranonce.md); one upstream
+///  connection carries miners of one (k, n) only.
 /// </code>
 /// <para>The miner hashes <c>coinbase1 + E + pad + m + e2 + coinbase2</c>, which is byte for byte the pool's
 /// coinbase with pool-extranonce2 = <c>pad | m | e2</c>: that is what the proxy submits
@@ -56,6 +59,9 @@ public sealed class ExtranonceLayout
     /// <summary>n, the extranonce2_size the miner is told.</summary>
     public int MinerExtranonce2Size { get; }
 
+    /// <summary>(k, n): the miners this connection carries.</summary>
+    public MinerLayout Miner => new(PrefixSize, MinerExtranonce2Size);
+
     /// <summary>N − k − n.</summary>
     public int PadSize => PoolExtranonce2Size - PrefixSize - MinerExtranonce2Size;
 
@@ -87,8 +93,7 @@ public sealed class ExtranonceLayout
         if (poolExtranonce2Size < prefixSize + minerExtranonce2Size)
         {
             error = $"pool extranonce2 size N={poolExtranonce2Size} is too small: the proxy needs k={prefixSize} (miner extranonce1 prefix) + " +
-                    $"n={minerExtranonce2Size} (miner extranonce2) = {prefixSize + minerExtranonce2Size} bytes; lower the prefix size or the " +
-                    "miner extranonce2 size, or use passthrough mode for this pool";
+                    $"n={minerExtranonce2Size} (miner extranonce2) = {prefixSize + minerExtranonce2Size} bytes; this miner layout cannot use this pool";
             return false;
         }
 

@@ -133,6 +133,21 @@ public sealed class PoolOptions
 
     /// <summary>Ask the pool for BIP310 version rolling.</summary>
     public bool VersionRolling { get; set; } = true;
+
+    /// <summary>
+    /// The extranonce2 size the pool is expected to give, used until the pool has answered a subscribe: miners that
+    /// arrive before then get a layout that will fit it (docs/extranonce.md). Null assumes the pool fits the
+    /// configured sizes.
+    /// </summary>
+    [Range(2, 16)]
+    public int? Extranonce2SizeHint { get; set; }
+
+    /// <summary>
+    /// Most upstream connections to this pool in aggregating mode. A pool whose small extranonce2 forces a short miner
+    /// extranonce1 (k = 1: 256 miners per connection; k = 0: one) takes more connections, up to this cap.
+    /// </summary>
+    [Range(1, 4096)]
+    public int MaxConnections { get; set; } = 16;
 }
 
 /// <summary>Per-miner-session limits.</summary>
@@ -142,12 +157,18 @@ public sealed class MinerOptions
     [Range(256, 1 << 20)]
     public int MaxLineLength { get; set; } = 16 * 1024;
 
-    /// <summary>Bytes of each miner's extranonce1 (its slice of the pool's extranonce2 space).</summary>
+    /// <summary>
+    /// Bytes of each miner's extranonce1 (its slice of the pool's extranonce2 space), when the pools leave room for
+    /// it; smaller for pools with a small extranonce2 (docs/extranonce.md).
+    /// </summary>
     [Range(1, 4)]
     public int Extranonce1Size { get; set; } = 2;
 
-    /// <summary>The extranonce2 size miners are told (at most 8 for cgminer-era firmware).</summary>
-    [Range(1, 8)]
+    /// <summary>
+    /// The extranonce2 size miners are told (2..8; Whatsminer firmware fails above 8) when the pools leave room for
+    /// it; smaller, down to 2, for pools with a small extranonce2 (docs/extranonce.md).
+    /// </summary>
+    [Range(2, 8)]
     public int Extranonce2Size { get; set; } = 4;
 
     /// <summary>Time allowed from connect to authorize.</summary>

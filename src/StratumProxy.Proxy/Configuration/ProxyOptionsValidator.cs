@@ -60,6 +60,16 @@ public sealed class ProxyOptionsValidator : IValidateOptions<ProxyOptions>
                 errors.Add($"Proxy:Pools:{i}:Url '{pool.Url}': {reason}");
             }
 
+            if (pool.Extranonce2SizeHint is < 2 or > 16)
+            {
+                errors.Add($"Proxy:Pools:{i}:Extranonce2SizeHint ({pool.Extranonce2SizeHint}): a pool's extranonce2 size is 2..16 bytes.");
+            }
+
+            if (pool.MaxConnections is < 1 or > 4096)
+            {
+                errors.Add($"Proxy:Pools:{i}:MaxConnections ({pool.MaxConnections}) must be 1..4096.");
+            }
+
             if (pool.WorkerNaming != WorkerNaming.Miner && string.IsNullOrWhiteSpace(pool.User))
             {
                 errors.Add($"Proxy:Pools:{i}:User: an account is needed unless WorkerNaming is Miner.");

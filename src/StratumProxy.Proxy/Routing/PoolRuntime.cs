@@ -15,20 +15,24 @@ public sealed class PoolRuntime
 {
     private const int MaxRedirectsPerHour = 5;
 
+    /// <summary>An extra connection (lane) with no miners for this long is closed.</summary>
+    private static readonly TimeSpan IdleLaneTimeout = TimeSpan.FromMinutes(2);
+
     private readonly UpstreamContext _context;
-    private readonly ReconnectBackoff _backoff;
     private readonly Queue<long> _redirects = new();
     private readonly Dictionary<long, UpstreamConnection> _dedicated = [];
     private readonly HashSet<long> _starting = [];
     private readonly Lock _lock = new();
-    private List<ForwardedShare> _carried = [];
-    private string? _lastExtranonce1;
-    private int _lastExtranonce2Size;
+    private readonly List<Lane> _lanes = [];
+    private readonly Lane _first;
+    private readonly Func<string, MinerLayout> _groupLayout;
+    private readonly Action<PoolRuntime, int> _extranonce2SizeSeen;
+    private CancellationToken _stopping;
     private PoolUrl _target;
-    private long _readySince = -1;
     private long _passthroughRetryAt;
+    private int _extranonce2Size;
 
-    internal PoolRuntime(PoolOptions options, PoolUrl url, UpstreamContext context, FailoverOptions failover)
+    internal PoolRuntime(PoolOptions options, PoolUrl url, UpstreamContext context, FailoverOptions failover, Func<string, MinerLayout>? groupLayout = null, Action<PoolRuntime, int>? extranonce2SizeSeen = null)
     {
         Options = options;
         Url = url;
@@ -36,7 +40,12 @@ public sealed class PoolRuntime
         _context = context;
         Failover = failover;
         Health = new PoolHealth(new PoolHealthOptions(), context.Time);
-        _backoff = new ReconnectBackoff(new ReconnectBackoffOptions { Base = failover.BackoffBase, Cap = failover.BackoffMax });
+        Configured = new MinerLayout(context.MinerPrefixSize, context.MinerExtranonce2Size);
+        _groupLayout = groupLayout ?? (_ => Configured);
+        _extranonce2SizeSeen = extranonce2SizeSeen ?? ((_, _) => { });
+        _first = new Lane(this, requested: null);
+        _lanes.Add(_first);
+        _passthroughBackoff = new ReconnectBackoff(new ReconnectBackoffOptions { Base = failover.BackoffBase, Cap = failover.BackoffMax });
     }
 
     /// <summary>The pool's configuration.</summary>
@@ -51,8 +60,29 @@ public sealed class PoolRuntime
     /// <summary>Latency, rejects and errors.</summary>
     public PoolHealth Health { get; }
 
-    /// <summary>The shared connection (aggregating mode), while one exists.</summary>
-    public UpstreamConnection? Primary { get; private set; }
+    /// <summary>The configured miner layout (Proxy:Miners sizes).</summary>
+    public MinerLayout Configured { get; }
+
+    /// <summary>The first shared connection (aggregating mode), while one exists.</summary>
+    public UpstreamConnection? Primary => _first.Connection;
+
+    /// <summary>Every open shared connection (aggregating mode): the first, and those opened for more miners.</summary>
+    public IReadOnlyList<UpstreamConnection> Connections
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _lanes.Select(l => l.Connection).OfType<UpstreamConnection>()];
+            }
+        }
+    }
+
+    /// <summary>The pool's extranonce2 size N from its last subscribe answer (or set_extranonce); null before.</summary>
+    public int? Extranonce2Size => Volatile.Read(ref _extranonce2Size) is > 0 and var n ? n : null;
+
+    /// <summary>N as far as it is known: seen from the pool, else the configured hint, else null.</summary>
+    public int? KnownExtranonce2Size => Extranonce2Size ?? Options.Extranonce2SizeHint;
 
     /// <summary>The last reason a connection ended or failed.</summary>
     public string? LastError { get; private set; }
@@ -66,7 +96,12 @@ public sealed class PoolRuntime
         : Primary is { State: UpstreamState.Ready };
 
     /// <summary>How long the pool has been ready without interruption.</summary>
-    public TimeSpan ReadyFor => Volatile.Read(ref _readySince) is var since and >= 0 ? _context.Time.GetElapsedTime(since) : TimeSpan.Zero;
+    public TimeSpan ReadyFor => Options.Mode == PoolMode.Passthrough
+        ? (Volatile.Read(ref _passthroughReadySince) is var since and >= 0 ? _context.Time.GetElapsedTime(since) : TimeSpan.Zero)
+        : _first.ReadyFor;
+
+    private long _passthroughReadySince = -1;
+    private readonly ReconnectBackoff _passthroughBackoff;
 
     /// <summary>Dedicated connections (passthrough mode).</summary>
     public int DedicatedCount
@@ -80,82 +115,113 @@ public sealed class PoolRuntime
         }
     }
 
+    /// <summary>True when miners of this layout can work here: the pool's known N holds k + n (unknown N: assume so).</summary>
+    public bool Fits(MinerLayout layout) => KnownExtranonce2Size is not { } n || layout.FitsIn(n);
+
     /// <summary>Keeps the shared connection up until <paramref name="stopping"/> (aggregating mode).</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
+        _stopping = stopping;
         if (Options.Mode == PoolMode.Passthrough)
         {
             // Passthrough pools connect per miner; they count as ready until a connection attempt fails.
-            Volatile.Write(ref _readySince, _context.Time.GetTimestamp());
+            Volatile.Write(ref _passthroughReadySince, _context.Time.GetTimestamp());
             _context.Metrics.PoolUp.WithLabels(Options.Name).Set(1);
             return;
         }
 
-        while (!stopping.IsCancellationRequested)
+        await _first.RunAsync(stopping).ConfigureAwait(false);
+        Task[] others;
+        lock (_lock)
         {
-            var delay = await RunOnceAsync(stopping).ConfigureAwait(false);
-            if (stopping.IsCancellationRequested)
-            {
-                break;
-            }
-
-            try
-            {
-                await Task.Delay(delay, _context.Time, stopping).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+            others = [.. _lanes.Skip(1).Select(l => l.Task).OfType<Task>()];
         }
 
-        Primary?.Close("proxy stopping");
+        await Task.WhenAll(others).ConfigureAwait(false);
     }
 
-    private async Task<TimeSpan> RunOnceAsync(CancellationToken stopping)
+    /// <summary>
+    /// Aggregating mode: attaches the session to a ready connection that carries its layout and has its extranonce1
+    /// free. When none has, opens one more connection for that layout (up to <see cref="PoolOptions.MaxConnections"/>)
+    /// and returns false: the next routing tick places the miner once it is ready.
+    /// </summary>
+    internal bool TryAttach(MinerSession session)
     {
-        UpstreamConnection upstream;
-        try
+        if (session.Layout is not { } layout || !Fits(layout))
         {
-            upstream = await ConnectAsync(_target, Options.User, stopping).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
-        {
-            return OnConnectFailed(Reason(ex));
+            return false;
         }
 
-        Primary = upstream;
-        var run = upstream.RunAsync(stopping);
-        var ready = await WaitReadyAsync(upstream, stopping).ConfigureAwait(false);
-        if (!ready)
+        Lane[] lanes;
+        lock (_lock)
         {
-            upstream.Close("no answer to subscribe/authorize in time");
-            await run.ConfigureAwait(false);
-            Primary = null;
-            _target = Url;
-            return OnConnectFailed(upstream.CloseReason);
+            lanes = [.. _lanes];
         }
 
-        OnReady(upstream);
-        var reason = await run.ConfigureAwait(false);
-        Primary = null;
-        Volatile.Write(ref _readySince, -1);
-        Health.OnDisconnected();
-        LastError = reason;
-        _context.Metrics.PoolUp.WithLabels(Options.Name).Set(0);
-        Log.PoolDisconnected(_context.Logger, Options.Name, reason);
-        CarryInFlight(upstream);
-        return NextDelayAfterClose(upstream);
+        var opening = false;
+        foreach (var lane in lanes)
+        {
+            if (lane.Connection is { State: UpstreamState.Ready } upstream && session.AttachTo(upstream))
+            {
+                return true;
+            }
+
+            // A lane still connecting for this layout (or not yet knowing its own) will take the miner soon.
+            opening |= lane.Connection is not { State: UpstreamState.Ready } && (lane.Requested is null || lane.Requested == layout);
+        }
+
+        if (!opening)
+        {
+            OpenLane(layout);
+        }
+
+        return false;
     }
 
-    private async Task<UpstreamConnection> ConnectAsync(PoolUrl url, string worker, CancellationToken stopping, string? userAgent = null)
+    /// <summary>Opens one more shared connection for miners of <paramref name="layout"/>, within the cap.</summary>
+    private void OpenLane(MinerLayout layout)
+    {
+        Lane lane;
+        lock (_lock)
+        {
+            if (_stopping.IsCancellationRequested || _lanes.Count >= Options.MaxConnections)
+            {
+                return;
+            }
+
+            lane = new Lane(this, layout);
+            _lanes.Add(lane);
+        }
+
+        Log.PoolLaneOpened(_context.Logger, Options.Name, _lanes.Count, layout.PrefixSize, layout.Extranonce2Size);
+        lane.Start(_stopping);
+    }
+
+    /// <summary>The miner layout a new connection of this pool uses once it knows N.</summary>
+    private MinerLayout? LayoutFor(Lane lane, int extranonce2Size)
+    {
+        Volatile.Write(ref _extranonce2Size, extranonce2Size);
+        _extranonce2SizeSeen(this, extranonce2Size);
+        var wanted = lane.Requested ?? _groupLayout(Options.Group);
+        return wanted.FitsIn(extranonce2Size) ? wanted : MinerLayout.Fit(extranonce2Size, Configured);
+    }
+
+    private async Task<UpstreamConnection> ConnectAsync(PoolUrl url, string worker, string? userAgent, string? resume, Func<int, MinerLayout?> chooseLayout, CancellationToken stopping)
     {
         using var timeout = new CancellationTokenSource(Failover.ConnectTimeout, _context.Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, timeout.Token);
         var connection = await SocketTransport.ConnectAsync(url, Options.AllowInvalidCertificate, _context.MaxLineLength, linked.Token).ConfigureAwait(false);
         var pool = worker == Options.User ? Options : Clone(Options, worker);
-        var upstream = new UpstreamConnection(connection, _context, pool, url, userAgent is null ? _lastExtranonce1 : null, userAgent);
-        upstream.PoolVerdict = (accepted, latency) => Health.OnSubmitResult(accepted, latency);
+        var upstream = new UpstreamConnection(connection, _context, pool, url, resume, userAgent)
+        {
+            ChooseLayout = chooseLayout,
+            Extranonce2SizeChanged = n =>
+            {
+                Volatile.Write(ref _extranonce2Size, n);
+                _extranonce2SizeSeen(this, n);
+            },
+            PoolVerdict = (accepted, latency) => Health.OnSubmitResult(accepted, latency),
+        };
         return upstream;
     }
 
@@ -171,90 +237,267 @@ public sealed class PoolRuntime
         }
     }
 
-    private void OnReady(UpstreamConnection upstream)
+    /// <summary>
+    /// One shared upstream connection kept alive with jittered back-off: the first lane always, more when the pool's
+    /// extranonce2 leaves room for few miners per connection.
+    /// </summary>
+    private sealed class Lane
     {
-        _backoff.Reset();
-        Health.OnConnected();
-        LastError = null;
-        Volatile.Write(ref _readySince, _context.Time.GetTimestamp());
-        _context.Metrics.PoolUp.WithLabels(Options.Name).Set(1);
-        _context.Metrics.UpstreamReconnects.WithLabels(Options.Name).Inc();
-        _context.Metrics.PoolDifficulty.WithLabels(Options.Name).Set(upstream.Difficulty);
+        private readonly PoolRuntime _pool;
+        private readonly ReconnectBackoff _backoff;
+        private readonly Lock _lock = new();
+        private List<ForwardedShare> _carried = [];
+        private string? _lastExtranonce1;
+        private int _lastExtranonce2Size;
+        private long _readySince = -1;
+        private long _idleSince = -1;
+        private CancellationTokenSource? _stop;
 
-        // A pool that resumed our session (same extranonce1) still knows the jobs: re-send what was in flight.
-        List<ForwardedShare> carried;
-        lock (_lock)
+        public Lane(PoolRuntime pool, MinerLayout? requested)
         {
-            carried = _carried;
-            _carried = [];
+            _pool = pool;
+            Requested = requested;
+            _backoff = new ReconnectBackoff(new ReconnectBackoffOptions { Base = pool.Failover.BackoffBase, Cap = pool.Failover.BackoffMax });
         }
 
-        var resumed = upstream.Extranonce1Hex == _lastExtranonce1 && upstream.Layout!.PoolExtranonce2Size == _lastExtranonce2Size;
-        _lastExtranonce1 = upstream.Extranonce1Hex;
-        _lastExtranonce2Size = upstream.Layout!.PoolExtranonce2Size;
-        if (carried.Count == 0)
+        /// <summary>The miner layout this lane was opened for; null for the first lane (the group's layout).</summary>
+        public MinerLayout? Requested { get; }
+
+        public UpstreamConnection? Connection { get; private set; }
+
+        public Task? Task { get; private set; }
+
+        public TimeSpan ReadyFor => Volatile.Read(ref _readySince) is var since and >= 0 ? _pool._context.Time.GetElapsedTime(since) : TimeSpan.Zero;
+
+        private UpstreamContext Context => _pool._context;
+
+        private bool IsFirst => Requested is null;
+
+        public void Start(CancellationToken stopping)
         {
-            return;
+            _stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            var token = _stop.Token;
+            Task = System.Threading.Tasks.Task.Run(async () =>
+            {
+                try
+                {
+                    await RunAsync(token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _pool.RemoveLane(this);
+                }
+            }, CancellationToken.None);
         }
 
-        if (resumed)
+        /// <summary>Closes an extra lane that has carried no miner for a while.</summary>
+        public void Stop(string reason)
         {
-            var sent = upstream.Resend(carried);
-            _context.Metrics.PoolShares.WithLabels(Options.Name, "resent").Inc(sent);
-            Log.SharesResent(_context.Logger, Options.Name, sent);
-            carried = carried[sent..];
+            Connection?.Close(reason);
+            try
+            {
+                _stop?.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The lane has already ended.
+            }
         }
 
-        LoseAll(carried, "pool connection lost before its verdict; the pool did not resume the session");
+        /// <summary>True for an extra lane that has had no miners for <see cref="IdleLaneTimeout"/>.</summary>
+        public bool IsIdle(long now)
+        {
+            if (Connection is not { State: UpstreamState.Ready } connection || connection.SessionCount > 0)
+            {
+                _idleSince = -1;
+                return false;
+            }
+
+            if (_idleSince < 0)
+            {
+                _idleSince = now;
+            }
+
+            return Context.Time.GetElapsedTime(_idleSince, now) > IdleLaneTimeout;
+        }
+
+        public async Task RunAsync(CancellationToken stopping)
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                var delay = await RunOnceAsync(stopping).ConfigureAwait(false);
+                if (stopping.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                try
+                {
+                    await System.Threading.Tasks.Task.Delay(delay, Context.Time, stopping).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+
+            Connection?.Close("proxy stopping");
+            _stop?.Dispose();
+        }
+
+        private async Task<TimeSpan> RunOnceAsync(CancellationToken stopping)
+        {
+            UpstreamConnection upstream;
+            try
+            {
+                upstream = await _pool.ConnectAsync(_pool._target, _pool.Options.User, null, _lastExtranonce1, n => _pool.LayoutFor(this, n), stopping).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
+            {
+                return _pool.OnConnectFailed(Reason(ex), _backoff, IsFirst);
+            }
+
+            Connection = upstream;
+            var run = upstream.RunAsync(stopping);
+            var ready = await _pool.WaitReadyAsync(upstream, stopping).ConfigureAwait(false);
+            if (!ready)
+            {
+                upstream.Close("no answer to subscribe/authorize in time");
+                await run.ConfigureAwait(false);
+                Connection = null;
+                _pool._target = _pool.Url;
+                return _pool.OnConnectFailed(upstream.CloseReason, _backoff, IsFirst);
+            }
+
+            OnReady(upstream);
+            var reason = await run.ConfigureAwait(false);
+            Connection = null;
+            Volatile.Write(ref _readySince, -1);
+            _pool.Health.OnDisconnected();
+            _pool.LastError = reason;
+            if (IsFirst)
+            {
+                Context.Metrics.PoolUp.WithLabels(_pool.Options.Name).Set(0);
+            }
+
+            Log.PoolDisconnected(Context.Logger, _pool.Options.Name, reason);
+            CarryInFlight(upstream);
+            return _pool.NextDelayAfterClose(upstream, _backoff);
+        }
+
+        private void OnReady(UpstreamConnection upstream)
+        {
+            var options = _pool.Options;
+            _backoff.Reset();
+            _pool.Health.OnConnected();
+            _pool.LastError = null;
+            Volatile.Write(ref _readySince, Context.Time.GetTimestamp());
+            Context.Metrics.PoolUp.WithLabels(options.Name).Set(1);
+            Context.Metrics.UpstreamReconnects.WithLabels(options.Name).Inc();
+            Context.Metrics.PoolDifficulty.WithLabels(options.Name).Set(upstream.Difficulty);
+
+            // A pool that resumed our session (same extranonce1) still knows the jobs: re-send what was in flight.
+            List<ForwardedShare> carried;
+            lock (_lock)
+            {
+                carried = _carried;
+                _carried = [];
+            }
+
+            var resumed = upstream.Extranonce1Hex == _lastExtranonce1 && upstream.Layout!.PoolExtranonce2Size == _lastExtranonce2Size;
+            _lastExtranonce1 = upstream.Extranonce1Hex;
+            _lastExtranonce2Size = upstream.Layout!.PoolExtranonce2Size;
+            if (carried.Count == 0)
+            {
+                return;
+            }
+
+            if (resumed)
+            {
+                var sent = upstream.Resend(carried);
+                Context.Metrics.PoolShares.WithLabels(options.Name, "resent").Inc(sent);
+                Log.SharesResent(Context.Logger, options.Name, sent);
+                carried = carried[sent..];
+            }
+
+            LoseAll(carried, "pool connection lost before its verdict; the pool did not resume the session");
+        }
+
+        private void CarryInFlight(UpstreamConnection upstream)
+        {
+            var pending = upstream.TakePending();
+            if (pending.Count == 0)
+            {
+                return;
+            }
+
+            lock (_lock)
+            {
+                _carried.AddRange(pending);
+            }
+        }
+
+        public void Tick(long now)
+        {
+            var failover = _pool.Failover;
+            var timeoutTicks = (long)(failover.SubmitTimeout.TotalSeconds * Context.Time.TimestampFrequency);
+            var primary = Connection;
+            if (primary is not null)
+            {
+                var expired = primary.TakePending(now - timeoutTicks);
+                if (expired.Count > 0)
+                {
+                    _pool.Health.OnSubmitTimeout(failover.SubmitTimeout);
+                    LoseAll(expired, $"no verdict from the pool within {failover.SubmitTimeout.TotalSeconds:0} s");
+                }
+
+                if (primary.State == UpstreamState.Ready && primary.CurrentJob is { } job
+                    && Context.Time.GetElapsedTime(primary.LastJobTimestamp, now) > failover.JobKeepalive)
+                {
+                    var elapsed = (uint)Context.Time.GetElapsedTime(job.CreatedTimestamp, now).TotalSeconds;
+                    primary.RefreshJob(job.NTime + elapsed);
+                }
+            }
+
+            List<ForwardedShare> stale = [];
+            lock (_lock)
+            {
+                if (_carried.Count > 0)
+                {
+                    stale = _carried.FindAll(s => s.SentTimestamp < now - timeoutTicks);
+                    _carried.RemoveAll(s => s.SentTimestamp < now - timeoutTicks);
+                }
+            }
+
+            LoseAll(stale, "pool connection lost before its verdict");
+        }
     }
 
-    private void CarryInFlight(UpstreamConnection upstream)
+    private void RemoveLane(Lane lane)
     {
-        var pending = upstream.TakePending();
-        if (pending.Count == 0)
-        {
-            return;
-        }
-
         lock (_lock)
         {
-            _carried.AddRange(pending);
+            _lanes.Remove(lane);
         }
     }
 
-    /// <summary>Periodic work: the submit timeout sweep, shares carried too long, and job keepalive.</summary>
+    /// <summary>Periodic work: the submit timeout sweep, shares carried too long, job keepalive, idle extra lanes.</summary>
     internal void Tick(long now)
     {
-        var timeoutTicks = (long)(Failover.SubmitTimeout.TotalSeconds * _context.Time.TimestampFrequency);
-        var primary = Primary;
-        if (primary is not null)
-        {
-            var expired = primary.TakePending(now - timeoutTicks);
-            if (expired.Count > 0)
-            {
-                Health.OnSubmitTimeout(Failover.SubmitTimeout);
-                LoseAll(expired, $"no verdict from the pool within {Failover.SubmitTimeout.TotalSeconds:0} s");
-            }
-
-            if (primary.State == UpstreamState.Ready && primary.CurrentJob is { } job
-                && _context.Time.GetElapsedTime(primary.LastJobTimestamp, now) > Failover.JobKeepalive)
-            {
-                var elapsed = (uint)_context.Time.GetElapsedTime(job.CreatedTimestamp, now).TotalSeconds;
-                primary.RefreshJob(job.NTime + elapsed);
-            }
-        }
-
-        List<ForwardedShare> stale = [];
+        Lane[] lanes;
         lock (_lock)
         {
-            if (_carried.Count > 0)
-            {
-                stale = _carried.FindAll(s => s.SentTimestamp < now - timeoutTicks);
-                _carried.RemoveAll(s => s.SentTimestamp < now - timeoutTicks);
-            }
+            lanes = [.. _lanes];
         }
 
-        LoseAll(stale, "pool connection lost before its verdict");
+        for (var i = 0; i < lanes.Length; i++)
+        {
+            lanes[i].Tick(now);
+            if (i > 0 && lanes[i].IsIdle(now))
+            {
+                lanes[i].Stop("no miners left on this extra connection");
+            }
+        }
     }
 
     /// <summary>
@@ -282,7 +525,14 @@ public sealed class PoolRuntime
         {
             // Identity pass-through: with WorkerNaming Miner a dedicated connection carries the rig's own user agent too.
             var userAgent = Options.WorkerNaming == WorkerNaming.Miner ? session.UserAgent ?? _context.UserAgent : _context.UserAgent;
-            upstream = await ConnectAsync(_target, MinerSession.UpstreamWorkerName(Options, session.Worker!), stopping, userAgent).ConfigureAwait(false);
+            // The pool's N must hold this miner's (k, n): it has one miner, so any extranonce1 value is free.
+            var layout = session.Layout ?? Configured;
+            upstream = await ConnectAsync(_target, MinerSession.UpstreamWorkerName(Options, session.Worker!), userAgent, null, n =>
+            {
+                Volatile.Write(ref _extranonce2Size, n);
+                _extranonce2SizeSeen(this, n);
+                return layout.FitsIn(n) ? layout : null;
+            }, stopping).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
         {
@@ -305,9 +555,9 @@ public sealed class PoolRuntime
         if (await WaitReadyAsync(upstream, stopping).ConfigureAwait(false))
         {
             Health.OnConnected();
-            _backoff.Reset();
+            _passthroughBackoff.Reset();
             Volatile.Write(ref _passthroughRetryAt, 0);
-            Interlocked.CompareExchange(ref _readySince, _context.Time.GetTimestamp(), -1);
+            Interlocked.CompareExchange(ref _passthroughReadySince, _context.Time.GetTimestamp(), -1);
             _context.Metrics.PoolUp.WithLabels(Options.Name).Set(1);
             _context.Metrics.UpstreamReconnects.WithLabels(Options.Name).Inc();
             session.AttachTo(upstream);
@@ -344,7 +594,8 @@ public sealed class PoolRuntime
     /// <summary>A passthrough connection failed: the pool takes no miners until the jittered back-off has passed.</summary>
     private void OnDedicatedFailed(string reason)
     {
-        var delay = OnConnectFailed(reason);
+        var delay = OnConnectFailed(reason, _passthroughBackoff);
+        Volatile.Write(ref _passthroughReadySince, -1);
         Volatile.Write(ref _passthroughRetryAt, _context.Time.GetTimestamp() + (long)(delay.TotalSeconds * _context.Time.TimestampFrequency));
     }
 
@@ -357,19 +608,22 @@ public sealed class PoolRuntime
         }
     }
 
-    private TimeSpan OnConnectFailed(string reason)
+    private TimeSpan OnConnectFailed(string reason, ReconnectBackoff backoff, bool primary = true)
     {
         LastError = reason;
         Health.OnError();
-        Volatile.Write(ref _readySince, -1);
-        _context.Metrics.PoolUp.WithLabels(Options.Name).Set(0);
+        if (primary)
+        {
+            _context.Metrics.PoolUp.WithLabels(Options.Name).Set(0);
+        }
+
         _context.Metrics.UpstreamConnectFailures.WithLabels(Options.Name, ReasonLabel(reason)).Inc();
-        var delay = _backoff.NextDelay();
+        var delay = backoff.NextDelay();
         Log.PoolConnectFailed(_context.Logger, Options.Name, _target.ToString(), reason, delay);
         return delay;
     }
 
-    private TimeSpan NextDelayAfterClose(UpstreamConnection upstream)
+    private TimeSpan NextDelayAfterClose(UpstreamConnection upstream, ReconnectBackoff backoff)
     {
         // client.reconnect: honour the redirect (bounded), else reconnect to the configured address.
         if (upstream.ReconnectRequest is { } request && TakeRedirect())
@@ -379,7 +633,7 @@ public sealed class PoolRuntime
         }
 
         _target = Url;
-        return _backoff.NextDelay();
+        return backoff.NextDelay();
     }
 
     private bool TakeRedirect()
@@ -433,5 +687,7 @@ public sealed class PoolRuntime
         WorkerNaming = pool.WorkerNaming,
         AllowInvalidCertificate = pool.AllowInvalidCertificate,
         VersionRolling = pool.VersionRolling,
+        Extranonce2SizeHint = pool.Extranonce2SizeHint,
+        MaxConnections = pool.MaxConnections,
     };
 }

@@ -41,7 +41,8 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
         Jobs = new JobRegistry();
         Ledger = new ShareLedger(time, metrics);
         _upstreamContext = new UpstreamContext(time, logger, metrics, Jobs, options.Miners.Extranonce1Size, options.Miners.Extranonce2Size, 256 * 1024);
-        Sessions = new SessionContext(time, logger, metrics, Ledger, Jobs, new ExtranonceAllocator(options.Miners.Extranonce1Size), hasher ?? ShareHasher.Default, this)
+        Configured = new MinerLayout(options.Miners.Extranonce1Size, options.Miners.Extranonce2Size);
+        Sessions = new SessionContext(time, logger, metrics, Ledger, Jobs, new ExtranoncePrefixes(), hasher ?? ShareHasher.Default, this)
         {
             Options = options,
         };
@@ -49,6 +50,11 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
 
     /// <summary>The clock.</summary>
     public TimeProvider Time { get; }
+
+    /// <summary>The configured miner layout (Proxy:Miners:Extranonce1Size and Extranonce2Size, fixed for the process).</summary>
+    public MinerLayout Configured { get; }
+
+    private readonly Dictionary<string, MinerLayout> _groupLayouts = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Every job any pool sends: (pool name, the notify, extranonce1 bytes + extranonce2 size of its connection).
@@ -155,6 +161,55 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     {
         _sessions[session.Id] = session;
         Assign(session, "assign");
+    }
+
+    /// <inheritdoc/>
+    public MinerLayout LayoutFor(ListenerOptions listener)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        return LayoutForGroup(listener.PoolGroup);
+    }
+
+    /// <summary>
+    /// The layout new miners of a pool group get now: fitted to the smallest extranonce2 size among the group's pools
+    /// (seen from the pool, else its configured hint), the configured one while none is known or all leave room.
+    /// </summary>
+    public MinerLayout LayoutForGroup(string group)
+    {
+        var sizes = Pools.Where(p => string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.KnownExtranonce2Size is not null)
+            .Select(p => p.KnownExtranonce2Size!.Value);
+        return MinerLayout.ForGroup(sizes, Configured) ?? Configured;
+    }
+
+    /// <summary>The pool whose extranonce2 size forces the group's layout below the configured one, if any.</summary>
+    public PoolRuntime? AdaptingPool(string group)
+    {
+        var layout = LayoutForGroup(group);
+        if (layout == Configured)
+        {
+            return null;
+        }
+
+        return Pools.Where(p => string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.KnownExtranonce2Size is not null)
+            .MinBy(p => p.KnownExtranonce2Size);
+    }
+
+    /// <summary>A pool told its extranonce2 size: say once when it changes the layout of its group's new miners.</summary>
+    private void OnExtranonce2SizeSeen(PoolRuntime pool, int extranonce2Size)
+    {
+        var group = pool.Options.Group;
+        var layout = LayoutForGroup(group);
+        lock (_groupLayouts)
+        {
+            var previous = _groupLayouts.TryGetValue(group, out var last) ? last : Configured;
+            _groupLayouts[group] = layout;
+            if (layout == previous)
+            {
+                return;
+            }
+        }
+
+        Log.LayoutAdapted(_logger, pool.Options.Name, extranonce2Size, group, layout.PrefixSize, layout.Extranonce2Size, layout.MinersPerConnection, pool.Options.MaxConnections, Configured.PrefixSize, Configured.Extranonce2Size);
     }
 
     /// <inheritdoc/>
@@ -327,7 +382,10 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
             {
                 if (current is null || !current.IsReady)
                 {
-                    NoPool(session.Listener.PoolGroup);
+                    if (!Unfit(session))
+                    {
+                        NoPool(session.Listener.PoolGroup);
+                    }
                 }
 
                 continue;
@@ -336,15 +394,49 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
             if (desired != current)
             {
                 var reason = current is null ? "assign" : !current.IsReady ? "failover" : PinnedPool(session.Worker) is not null ? "pin" : "failback";
-                Move(session, desired, reason);
+                MoveOrFallBack(session, desired, reason);
             }
             else if (session.Upstream is not { State: UpstreamState.Ready })
             {
                 // Same pool, but the miner's connection to it is gone (the pool dropped it, or sent client.reconnect)
                 // and the pool is ready again on a new one: carry the miner over, or it would hash a dead job forever.
-                Move(session, desired, "reconnect");
+                MoveOrFallBack(session, desired, "reconnect");
             }
         }
+    }
+
+    /// <summary>
+    /// A miner whose layout (fixed at its subscribe) no ready pool of its group can carry any more (a pool with a
+    /// smaller extranonce2 joined or replaced the others): it is never sent where its shares cannot fit. It gets
+    /// mining.set_extranonce with a layout that fits when it subscribed to that, else it is closed so that it connects
+    /// again and gets one at its subscribe. True when that was the case.
+    /// </summary>
+    private bool Unfit(MinerSession session)
+    {
+        if (session.Layout is not { } layout)
+        {
+            return false;
+        }
+
+        var group = session.Listener.PoolGroup;
+        var ready = Pools.Where(p => string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.IsReady).ToList();
+        if (ready.Count == 0 || ready.Any(p => p.Fits(layout)))
+        {
+            return false;
+        }
+
+        if (session.WantsExtranonceUpdates)
+        {
+            // It said mining.extranonce.subscribe: change its extranonce in place; the next tick places it.
+            var fitting = LayoutForGroup(group);
+            Log.MinerLayoutUnfit(_logger, session.Id, session.Worker, layout.PrefixSize, layout.Extranonce2Size, group, $"sending mining.set_extranonce with {fitting}");
+            session.ChangeLayout(fitting);
+            return true;
+        }
+
+        Log.MinerLayoutUnfit(_logger, session.Id, session.Worker, layout.PrefixSize, layout.Extranonce2Size, group, "closing it so that it reconnects with a layout that fits");
+        session.Close($"extranonce layout {layout} fits no ready pool of group {group}: reconnect for a smaller one");
+        return true;
     }
 
     private void Assign(MinerSession session, string reason)
@@ -356,7 +448,31 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
             return;
         }
 
-        Move(session, pool, reason);
+        MoveOrFallBack(session, pool, reason);
+    }
+
+    /// <summary>
+    /// Moves the session to <paramref name="desired"/>; when that pool has no place for it now (its connections
+    /// carry another layout or are full, a new one is still opening or the cap is reached) and the session has no
+    /// working upstream, it goes to the next ready pool of its group that fits, and fails back later.
+    /// </summary>
+    private void MoveOrFallBack(MinerSession session, PoolRuntime desired, string reason)
+    {
+        if (Move(session, desired, reason) || session.Upstream is { State: UpstreamState.Ready })
+        {
+            return;
+        }
+
+        var group = session.Listener.PoolGroup;
+        var layout = session.Layout ?? Configured;
+        foreach (var other in Pools.Where(p => p != desired && string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.IsReady && p.Fits(layout))
+                     .OrderBy(p => p.Options.Priority))
+        {
+            if (Move(session, other, "failover"))
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>
@@ -366,20 +482,21 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     private PoolRuntime? Choose(MinerSession session, PoolRuntime? current)
     {
         var pinned = session.Worker is { } worker ? PinnedPool(worker) : null;
-        if (pinned is not null && Find(pinned) is { IsReady: true } pin)
+        if (pinned is not null && Find(pinned) is { IsReady: true } pin && pin.Fits(session.Layout ?? Configured))
         {
             return pin;
         }
 
         var group = session.Listener.PoolGroup;
-        var candidates = Pools.Where(p => string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.IsReady).ToList();
+        var layout = session.Layout ?? Configured;
+        var candidates = Pools.Where(p => string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.IsReady && p.Fits(layout)).ToList();
         if (candidates.Count == 0)
         {
-            return current is { IsReady: true } ? current : null;
+            return current is { IsReady: true } && current.Fits(layout) ? current : null;
         }
 
         var bestPriority = candidates.Min(p => p.Options.Priority);
-        if (current is { IsReady: true } && current.Options.Group == group && pinned is null)
+        if (current is { IsReady: true } && current.Options.Group == group && pinned is null && current.Fits(layout))
         {
             if (current.Options.Priority <= bestPriority || !Options.Failover.FailBack)
             {
@@ -438,6 +555,11 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     private bool Move(MinerSession session, PoolRuntime pool, string reason)
     {
         var from = session.PoolName ?? "none";
+        if (!pool.Fits(session.Layout ?? Configured))
+        {
+            return false;
+        }
+
         if (pool.Options.Mode == PoolMode.Passthrough)
         {
             if ((string.Equals(from, pool.Options.Name, StringComparison.Ordinal) && session.Upstream is { State: not UpstreamState.Closed })
@@ -451,7 +573,7 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
             return true;
         }
 
-        if (pool.Primary is not { State: UpstreamState.Ready } upstream || !session.AttachTo(upstream))
+        if (!pool.TryAttach(session))
         {
             return false;
         }
@@ -500,7 +622,7 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
             return;
         }
 
-        var runtime = new PoolRuntime(options, url, _upstreamContext, Options.Failover);
+        var runtime = new PoolRuntime(options, url, _upstreamContext, Options.Failover, LayoutForGroup, OnExtranonce2SizeSeen);
         var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         lock (_poolsLock)
         {
@@ -528,7 +650,8 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     private static bool Changed(PoolOptions a, PoolOptions b) =>
         a.Url != b.Url || a.User != b.User || a.Password != b.Password || a.Mode != b.Mode
         || a.Group != b.Group || a.Priority != b.Priority || a.Weight.CompareTo(b.Weight) != 0 || a.TargetTerahashes.CompareTo(b.TargetTerahashes) != 0
-        || a.WorkerNaming != b.WorkerNaming || a.AllowInvalidCertificate != b.AllowInvalidCertificate || a.VersionRolling != b.VersionRolling;
+        || a.WorkerNaming != b.WorkerNaming || a.AllowInvalidCertificate != b.AllowInvalidCertificate || a.VersionRolling != b.VersionRolling
+        || a.Extranonce2SizeHint != b.Extranonce2SizeHint || a.MaxConnections != b.MaxConnections;
 }
 
 /// <summary>The pool switch API: move rigs to another pool now (the economics policy and the status API use it).</summary>

@@ -32,6 +32,7 @@ internal readonly struct MinerOutbound
         VersionMask,
         Raw,
         RawResult,
+        SetExtranonce,
     }
 
     public Kind Type { get; }
@@ -75,4 +76,6 @@ internal readonly struct MinerOutbound
     public static MinerOutbound Raw(byte[] line) => new(Kind.Raw, default, bytes: line);
 
     public static MinerOutbound RawResult(in JsonRpcId id, byte[] json) => new(Kind.RawResult, id, bytes: json);
+
+    public static MinerOutbound SetExtranonce(byte[] extranonce1, int extranonce2Size) => new(Kind.SetExtranonce, default, code: extranonce2Size, bytes: extranonce1);
 }

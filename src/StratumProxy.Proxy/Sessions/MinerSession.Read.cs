@@ -208,14 +208,20 @@ public sealed partial class MinerSession
                 }
 
                 break;
-            case StratumMethod.ExtranonceSubscribe or StratumMethod.Capabilities or StratumMethod.Ping:
-                // The miner's extranonce1 never changes while it is connected, so there is nothing to subscribe to.
+            case StratumMethod.ExtranonceSubscribe:
+                // Then the proxy may change the miner's extranonce (mining.set_extranonce) instead of leaving it
+                // without a pool when no pool of its group can carry its layout any more.
+                WantsExtranonceUpdates = true;
+                Answer(answer, id, true);
+                break;
+            case StratumMethod.Capabilities or StratumMethod.Ping:
                 Answer(answer, id, true);
                 break;
             case StratumMethod.GetTransactions:
+                // The pool sends merkle branches, never the transactions: say so rather than claim an empty block.
                 if (answer)
                 {
-                    Enqueue(MinerOutbound.RawResult(id, "[]"u8.ToArray()));
+                    Enqueue(MinerOutbound.Error(id, StratumErrorCode.Other, "transactions not available: the pool sends merkle branches only"));
                 }
 
                 break;
@@ -270,6 +276,7 @@ public sealed partial class MinerSession
         }
 
         UserAgent = request.UserAgent is { Length: > 64 } ua ? ua[..64] : request.UserAgent;
+        EnsureLayout();
         _subscribed = true;
         Span<byte> subscription = stackalloc byte[8];
         System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(subscription, Id);
@@ -297,6 +304,7 @@ public sealed partial class MinerSession
         var first = Worker is null;
         if (first)
         {
+            EnsureLayout();
             Worker = worker;
             Stats = _context.Ledger.Worker(worker);
             Stats.SessionOpened();

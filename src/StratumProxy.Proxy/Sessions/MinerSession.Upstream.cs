@@ -104,6 +104,13 @@ public sealed partial class MinerSession
         _previous = old;
         _current = route;
         old?.Upstream.Detach(this);
+        if (old?.Upstream is { Pool.Mode: PoolMode.Passthrough } dedicated)
+        {
+            // A dedicated connection serves this miner only: leaving it means closing it (verdicts still in flight
+            // on it are answered as lost).
+            dedicated.Close("the miner moved to another pool");
+        }
+
         if (upstream.Pool.WorkerNaming != WorkerNaming.Fixed)
         {
             upstream.EnsureAuthorized(route.UpstreamWorker);

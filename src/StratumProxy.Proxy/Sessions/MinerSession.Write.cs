@@ -77,6 +77,9 @@ public sealed partial class MinerSession
             case MinerOutbound.Kind.RawResult:
                 _writer.WriteRawResult(output, message.Id, message.Bytes);
                 break;
+            case MinerOutbound.Kind.SetExtranonce:
+                _writer.WriteSetExtranonce(output, message.Bytes, message.Code);
+                break;
         }
     }
 }

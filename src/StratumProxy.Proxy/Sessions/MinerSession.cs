@@ -29,9 +29,11 @@ public sealed partial class MinerSession
     private readonly SessionContext _context;
     private readonly Channel<MinerOutbound> _outbound;
     private readonly CancellationTokenSource _closed = new();
-    private readonly byte[] _extranonce1 = [];
-    private readonly MinerExtranoncePrefix _prefix;
-    private bool _hasPrefix;
+    private byte[] _extranonce1 = [];
+    private MinerExtranoncePrefix _prefix;
+    private MinerLayout _layout;
+    private bool _hasLayout;
+    private bool _prefixOwned;
     private string _closeReason = "closed by the miner";
     private int _closing;
 
@@ -44,7 +46,6 @@ public sealed partial class MinerSession
         Id = Interlocked.Increment(ref s_nextId);
         var options = context.Options;
         MaxLineLength = options.Miners.MaxLineLength;
-        Extranonce2Size = options.Miners.Extranonce2Size;
         _outbound = Channel.CreateBounded<MinerOutbound>(new BoundedChannelOptions(OutboundCapacity)
         {
             SingleReader = true,
@@ -58,12 +59,26 @@ public sealed partial class MinerSession
         _vardiff = new VarDiffController(ToVarDiff(options.Difficulty), context.Time);
         _submitTokens = options.Miners.MaxSubmitsPerSecond;
         _lastRefill = ConnectedTimestamp;
-        if (context.Extranonces.TryAllocate(out _prefix))
+    }
+
+    /// <summary>
+    /// Chooses the miner's layout and extranonce1 once, when it subscribes (or authorizes without subscribing):
+    /// they stay for the whole connection.
+    /// </summary>
+    private void EnsureLayout()
+    {
+        if (_hasLayout)
         {
-            _hasPrefix = true;
-            _extranonce1 = new byte[_prefix.Size];
-            _prefix.WriteTo(_extranonce1);
+            return;
         }
+
+        _layout = _context.Router.LayoutFor(Listener);
+        _prefix = _context.Extranonces.Mint(_layout.PrefixSize, out _prefixOwned);
+        var extranonce1 = new byte[_prefix.Size];
+        _prefix.WriteTo(extranonce1);
+        _extranonce1 = extranonce1;
+        Extranonce2Size = _layout.Extranonce2Size;
+        _hasLayout = true;
     }
 
     /// <summary>How many messages may wait for a slow miner before it is dropped.</summary>
@@ -111,8 +126,48 @@ public sealed partial class MinerSession
     /// <summary>The miner's extranonce1 (m).</summary>
     public ReadOnlySpan<byte> Extranonce1 => _extranonce1;
 
-    /// <summary>The extranonce2 size the miner was told (n).</summary>
-    public int Extranonce2Size { get; }
+    /// <summary>
+    /// Gives a miner that sent mining.extranonce.subscribe a new layout (a new extranonce1 and n) with
+    /// mining.set_extranonce, when no ready pool of its group can carry its old one. Called by routing while the miner
+    /// is on no ready upstream (so no share of it can be valid meanwhile); it applies from the next job, which routing
+    /// sends when it attaches the miner again.
+    /// </summary>
+    internal void ChangeLayout(MinerLayout layout)
+    {
+        if (!_hasLayout || _closing != 0)
+        {
+            return;
+        }
+
+        var current = _current;
+        _current = null;
+        current?.Upstream.Detach(this);
+        if (_prefixOwned)
+        {
+            _context.Extranonces.Release(_prefix);
+        }
+
+        _layout = layout;
+        _prefix = _context.Extranonces.Mint(layout.PrefixSize, out _prefixOwned);
+        var extranonce1 = new byte[_prefix.Size];
+        _prefix.WriteTo(extranonce1);
+        _extranonce1 = extranonce1;
+        Extranonce2Size = layout.Extranonce2Size;
+        _extranonce2SizeErrorCache = null;
+        Enqueue(MinerOutbound.SetExtranonce(extranonce1, layout.Extranonce2Size));
+    }
+
+    /// <summary>The extranonce2 size the miner was told (n); 0 before it subscribed.</summary>
+    public int Extranonce2Size { get; private set; }
+
+    /// <summary>The miner's layout (k, n), fixed at subscribe; null before.</summary>
+    public MinerLayout? Layout => _hasLayout ? _layout : null;
+
+    /// <summary>The miner's extranonce1 as a prefix value (meaningful once <see cref="Layout"/> is set).</summary>
+    public MinerExtranoncePrefix Prefix => _prefix;
+
+    /// <summary>True when the miner sent mining.extranonce.subscribe.</summary>
+    public bool WantsExtranonceUpdates { get; private set; }
 
     /// <summary>The longest line the miner may send.</summary>
     public int MaxLineLength { get; }
@@ -134,12 +189,6 @@ public sealed partial class MinerSession
         var writer = WriteLoopAsync(writeStop.Token);
         try
         {
-            if (!_hasPrefix)
-            {
-                Close("no miner extranonce1 left (raise Proxy:Miners:Extranonce1Size)");
-                return;
-            }
-
             await ReadLoopAsync(link.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -267,10 +316,10 @@ public sealed partial class MinerSession
         current?.Upstream.Detach(this);
         _previous?.Upstream.Detach(this);
         _context.Router.OnClosed(this);
-        if (_hasPrefix)
+        if (_prefixOwned)
         {
             _context.Extranonces.Release(_prefix);
-            _hasPrefix = false;
+            _prefixOwned = false;
         }
 
         // Forwarded shares of this session that are still in flight get their verdict counted, but nobody to answer.

@@ -16,6 +16,12 @@ public interface IMinerRouter
 
     /// <summary>Called when a session ends.</summary>
     void OnClosed(MinerSession session);
+
+    /// <summary>
+    /// The extranonce layout (k, n) a miner arriving on <paramref name="listener"/> gets now: one that fits every pool
+    /// of the listener's group as far as their extranonce2 sizes are known (docs/extranonce.md).
+    /// </summary>
+    MinerLayout LayoutFor(ListenerOptions listener);
 }
 
 /// <summary>What every miner session shares.</summary>
@@ -25,7 +31,7 @@ public sealed class SessionContext(
     ProxyMetrics metrics,
     ShareLedger ledger,
     JobRegistry jobs,
-    ExtranonceAllocator extranonces,
+    ExtranoncePrefixes extranonces,
     ShareHasher hasher,
     IMinerRouter router)
 {
@@ -44,8 +50,11 @@ public sealed class SessionContext(
     /// <summary>Every live job.</summary>
     public JobRegistry Jobs { get; } = jobs;
 
-    /// <summary>The miners' extranonce1 values (unique across the whole proxy, so a miner can move between pools).</summary>
-    public ExtranonceAllocator Extranonces { get; } = extranonces;
+    /// <summary>
+    /// The miners' extranonce1 values, unique across the whole proxy while the k-byte space lasts (so a miner can move
+    /// between pools); each upstream connection enforces uniqueness among its own miners.
+    /// </summary>
+    public ExtranoncePrefixes Extranonces { get; } = extranonces;
 
     /// <summary>Share hashing (the fast SHA-256d path).</summary>
     public ShareHasher Hasher { get; } = hasher;

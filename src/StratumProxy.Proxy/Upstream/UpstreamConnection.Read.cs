@@ -249,7 +249,7 @@ public sealed partial class UpstreamConnection
                     return;
                 }
 
-                if (!ExtranonceLayout.TryCreate(subscribe!.Extranonce1, subscribe.Extranonce2Size, _context.MinerPrefixSize, _context.MinerExtranonce2Size, out var layout, out var reason))
+                if (!TryCreateLayout(subscribe!.Extranonce1, subscribe.Extranonce2Size, out var layout, out var reason))
                 {
                     _context.Metrics.UpstreamRefused.WithLabels(Pool.Name).Inc();
                     Log.PoolRefused(_logger, Pool.Name, reason);
@@ -257,7 +257,7 @@ public sealed partial class UpstreamConnection
                     return;
                 }
 
-                Layout = layout;
+                SetLayout(layout);
                 _subscribed = true;
                 TryBecomeReady();
                 break;
@@ -282,6 +282,9 @@ public sealed partial class UpstreamConnection
                 break;
         }
     }
+
+    /// <summary>Raised with the new N when the pool sent mining.set_extranonce (on the read loop).</summary>
+    internal Action<int>? Extranonce2SizeChanged { get; set; }
 
     /// <summary>Raised with each pool verdict (accepted, round trip), for the pool's health score.</summary>
     internal Action<bool, TimeSpan>? PoolVerdict { get; set; }
@@ -394,9 +397,46 @@ public sealed partial class UpstreamConnection
         }
     }
 
+    /// <summary>The layout for the pool's E and N, with the miner layout the runtime chooses for N.</summary>
+    private bool TryCreateLayout(byte[] extranonce1, int extranonce2Size, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out ExtranonceLayout? layout, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? reason)
+    {
+        var configured = new MinerLayout(_context.MinerPrefixSize, _context.MinerExtranonce2Size);
+        var miner = ChooseLayout is { } choose ? choose(extranonce2Size) : MinerLayout.Fit(extranonce2Size, configured);
+        if (miner is not { } chosen)
+        {
+            layout = null;
+            reason = $"pool extranonce2 size N={extranonce2Size} is too small: miners need at least {MinerLayout.MinExtranonce2Size} bytes of extranonce2";
+            return false;
+        }
+
+        return ExtranonceLayout.TryCreate(extranonce1, extranonce2Size, chosen.PrefixSize, chosen.Extranonce2Size, out layout, out reason);
+    }
+
+    private void SetLayout(ExtranonceLayout layout)
+    {
+        if (_slots is null || _slots.PrefixSize != layout.PrefixSize)
+        {
+            _slots = new ExtranonceAllocator(layout.PrefixSize);
+        }
+
+        Layout = layout;
+    }
+
     private void OnSetExtranonce(byte[] extranonce1, int extranonce2Size)
     {
-        if (!ExtranonceLayout.TryCreate(extranonce1, extranonce2Size, _context.MinerPrefixSize, _context.MinerExtranonce2Size, out var layout, out var reason))
+        // The miners on this connection keep their (k, n): the new N must still hold them, else the connection is
+        // dropped and opened again (the runtime then fits a layout to the new N and routing re-places the miners).
+        Extranonce2SizeChanged?.Invoke(extranonce2Size);
+        var current = Layout?.Miner;
+        if (current is { } miner && !miner.FitsIn(extranonce2Size))
+        {
+            var why = $"the pool's mining.set_extranonce gives N={extranonce2Size}, too small for the {miner} of the miners on this connection";
+            Log.PoolRefused(_logger, Pool.Name, why);
+            Fail(why);
+            return;
+        }
+
+        if (!ExtranonceLayout.TryCreate(extranonce1, extranonce2Size, current?.PrefixSize ?? _context.MinerPrefixSize, current?.Extranonce2Size ?? _context.MinerExtranonce2Size, out var layout, out var reason))
         {
             _context.Metrics.UpstreamRefused.WithLabels(Pool.Name).Inc();
             Log.PoolRefused(_logger, Pool.Name, reason);
@@ -414,7 +454,7 @@ public sealed partial class UpstreamConnection
 
             _jobs.Clear();
             CurrentJob = null;
-            Layout = layout;
+            SetLayout(layout);
         }
 
         foreach (var session in Sessions)

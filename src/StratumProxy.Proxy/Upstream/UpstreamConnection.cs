@@ -83,6 +83,15 @@ public sealed partial class UpstreamConnection
     /// <summary>The extranonce layout once subscribed.</summary>
     public ExtranonceLayout? Layout { get; private set; }
 
+    /// <summary>
+    /// Chooses the miners' layout (k, n) once the pool's extranonce2 size N is known; null refuses the pool. Set by
+    /// the pool runtime before <see cref="RunAsync"/>; the default is the adaptive rule over the configured sizes.
+    /// </summary>
+    internal Func<int, MinerLayout?>? ChooseLayout { get; set; }
+
+    /// <summary>The miners' extranonce1 values live on this connection (k bytes of the layout).</summary>
+    private ExtranonceAllocator? _slots;
+
     /// <summary>The pool's extranonce1 (hex) once subscribed.</summary>
     public string Extranonce1Hex => Layout is null ? string.Empty : Convert.ToHexStringLower(Layout.PoolExtranonce1.Span);
 
@@ -168,12 +177,15 @@ public sealed partial class UpstreamConnection
         _connection.Transport.Input.CancelPendingRead();
     }
 
-    /// <summary>Attaches a session; returns false when the connection is not ready.</summary>
+    /// <summary>
+    /// Attaches a session; false when the connection is not ready, carries another miner layout, or already carries a
+    /// miner with the same extranonce1 (their shares would overlap).
+    /// </summary>
     public bool Attach(MinerSession session)
     {
         lock (_lock)
         {
-            if (State != UpstreamState.Ready)
+            if (State != UpstreamState.Ready || !CanCarry(session) || !_slots!.TryReserve(session.Prefix))
             {
                 return false;
             }
@@ -184,6 +196,10 @@ public sealed partial class UpstreamConnection
         return true;
     }
 
+    /// <summary>True when the session's layout is this connection's and its extranonce1 is free here.</summary>
+    public bool CanCarry(MinerSession session) =>
+        Layout is { } layout && session.Layout is { } miner && miner == layout.Miner && _slots is { } slots && !slots.IsAllocated(session.Prefix);
+
     /// <summary>Detaches a session.</summary>
     public void Detach(MinerSession session)
     {
@@ -193,6 +209,7 @@ public sealed partial class UpstreamConnection
             if (index >= 0)
             {
                 _sessions = [.. _sessions[..index], .. _sessions[(index + 1)..]];
+                _slots?.Release(session.Prefix);
             }
         }
     }

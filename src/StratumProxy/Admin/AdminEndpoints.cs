@@ -103,7 +103,8 @@ public static class AdminEndpoints
                 sessions.Count(s => s.PoolName == p.Options.Name),
                 primary?.InFlight ?? 0,
                 engine.Ledger.Pool(p.Options.Name).Hashrate(HashrateWindow.FiveMinutes, now).HashesPerSecond,
-                p.LastError);
+                p.LastError,
+                Layout(engine, p));
         }).ToList();
 
         var miners = sessions.Select(s => new MinerStatus(
@@ -114,7 +115,8 @@ public static class AdminEndpoints
             s.PoolName,
             s.Difficulty,
             s.ConnectedAt,
-            Convert.ToHexStringLower(s.Extranonce1))).ToList();
+            Convert.ToHexStringLower(s.Extranonce1),
+            s.Extranonce2Size)).ToList();
 
         return new StatusResponse(
             Version,
@@ -130,6 +132,21 @@ public static class AdminEndpoints
 
     /// <summary>What the status says while no pool is configured.</summary>
     public const string NoPoolNotice = "No pool is configured: miners can connect but get no work. Add a pool under Proxy:Pools (appsettings.json or --config FILE).";
+
+    private static PoolLayoutStatus Layout(ProxyEngine engine, Proxy.Routing.PoolRuntime pool)
+    {
+        var group = engine.LayoutForGroup(pool.Options.Group);
+        var miner = pool.Primary?.Layout?.Miner ?? group;
+        return new PoolLayoutStatus(
+            miner.PrefixSize,
+            miner.Extranonce2Size,
+            miner.MinersPerConnection,
+            pool.Options.Mode == Proxy.Configuration.PoolMode.Passthrough ? pool.DedicatedCount : pool.Connections.Count,
+            pool.Options.MaxConnections,
+            pool.Options.Extranonce2SizeHint,
+            engine.AdaptingPool(pool.Options.Group) == pool,
+            group.ToString());
+    }
 
     /// <summary>Every worker's books.</summary>
     public static IReadOnlyList<WorkerStatus> Workers(ProxyEngine engine)

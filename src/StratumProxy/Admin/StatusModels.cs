@@ -31,7 +31,22 @@ public sealed record PoolStatus(
     int Miners,
     int InFlight,
     double HashrateHashesPerSecond,
-    string? LastError);
+    string? LastError,
+    PoolLayoutStatus? MinerLayout = null);
+
+/// <summary>
+/// How miners fit in the pool's extranonce2 (docs/extranonce.md): the k and n of the miners its connections carry,
+/// how many connections it uses, and whether its extranonce2 size forced its group below the configured layout.
+/// </summary>
+public sealed record PoolLayoutStatus(
+    int Extranonce1Size,
+    int Extranonce2Size,
+    long MinersPerConnection,
+    int Connections,
+    int MaxConnections,
+    int? Extranonce2SizeHint,
+    bool Adapted,
+    string GroupLayout);
 
 /// <summary>One miner session in the status.</summary>
 public sealed record MinerStatus(
@@ -42,7 +57,8 @@ public sealed record MinerStatus(
     string? Pool,
     double Difficulty,
     DateTimeOffset ConnectedAt,
-    string Extranonce1);
+    string Extranonce1,
+    int Extranonce2Size = 0);
 
 /// <summary>GET /api/workers: the books of one worker.</summary>
 public sealed record WorkerStatus(

@@ -17,7 +17,7 @@ internal static partial class HostLog
     [LoggerMessage(EventId = 903, Level = LogLevel.Information, Message = "Listener changes take effect after a restart; kept {Listeners}")]
     public static partial void ListenersNeedRestart(ILogger logger, string listeners);
 
-    [LoggerMessage(EventId = 904, Level = LogLevel.Warning, Message = "Proxy:Miners:Extranonce1Size/Extranonce2Size take effect after a restart (miners keep theirs while connected); kept {Extranonce1Size}/{Extranonce2Size}")]
+    [LoggerMessage(EventId = 904, Level = LogLevel.Warning, Message = "Proxy:Miners:Extranonce1Size/Extranonce2Size take effect after a restart (miners keep theirs while connected; pools with a small extranonce2 still shrink them, see docs/extranonce.md); kept {Extranonce1Size}/{Extranonce2Size}")]
     public static partial void ExtranonceNeedsRestart(ILogger logger, int extranonce1Size, int extranonce2Size);
 
     [LoggerMessage(EventId = 905, Level = LogLevel.Warning, Message = "Configuration: {Warning}")]

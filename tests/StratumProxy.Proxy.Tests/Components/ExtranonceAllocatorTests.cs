@@ -5,6 +5,7 @@ namespace StratumProxy.Proxy.Tests.Components;
 public sealed class ExtranonceAllocatorTests
 {
     [Theory]
+    [InlineData(0, 1L)]
     [InlineData(1, 256L)]
     [InlineData(2, 65_536L)]
     [InlineData(3, 16_777_216L)]
@@ -15,9 +16,9 @@ public sealed class ExtranonceAllocatorTests
     }
 
     [Theory]
-    [InlineData(0)]
+    [InlineData(-1)]
     [InlineData(5)]
-    public void Constructor_PrefixSizeOutside1To4_Throws(int prefixSize)
+    public void Constructor_PrefixSizeOutside0To4_Throws(int prefixSize)
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new ExtranonceAllocator(prefixSize));
     }
@@ -195,5 +196,37 @@ public sealed class ExtranonceAllocatorTests
     public void Prefix_ValueWiderThanSize_Throws()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new MinerExtranoncePrefix(0x100, 1));
+    }
+
+    [Fact]
+    public void Prefixes_PastTheOneByteSpace_AreHandedOutAgainInTurnAndNotReleased()
+    {
+        var prefixes = new ExtranoncePrefixes();
+        var minted = Enumerable.Range(0, 256).Select(_ => prefixes.Mint(1, out var unique) is var p && unique ? p : throw new InvalidOperationException("not unique")).ToList();
+        Assert.Equal(256, minted.Select(p => p.Value).Distinct().Count());
+
+        var again = prefixes.Mint(1, out var shared);
+        var next = prefixes.Mint(1, out _);
+
+        Assert.False(shared);
+        Assert.Equal(0u, again.Value);
+        Assert.Equal(1u, next.Value);
+        prefixes.Release(minted[5]);
+        Assert.Equal(255, prefixes.Count(1));
+        Assert.Equal(5u, prefixes.Mint(1, out var uniqueAgain).Value);
+        Assert.True(uniqueAgain);
+    }
+
+    [Fact]
+    public void Prefixes_ZeroBytes_AreEmptyAndNeverUniqueTwice()
+    {
+        var prefixes = new ExtranoncePrefixes();
+        var first = prefixes.Mint(0, out var firstUnique);
+        var second = prefixes.Mint(0, out var secondUnique);
+
+        Assert.True(firstUnique);
+        Assert.False(secondUnique);
+        Assert.Equal(string.Empty, first.ToString());
+        Assert.Equal(first, second);
     }
 }

@@ -81,7 +81,7 @@ public sealed class ExtranonceLayoutTests
     }
 
     [Theory]
-    [InlineData(0, 4)]
+    [InlineData(-1, 4)]
     [InlineData(5, 4)]
     [InlineData(2, 0)]
     [InlineData(2, 9)]

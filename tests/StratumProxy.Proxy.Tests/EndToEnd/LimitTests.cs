@@ -69,15 +69,15 @@ public sealed class LimitTests
     [Fact]
     public async Task A_pool_with_too_small_an_extranonce2_is_refused_and_miners_use_the_next_pool()
     {
-        // k + n = 2 + 4 = 6 bytes are needed; this pool offers 4.
-        await using var small = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5, Extranonce2Size = 4 });
+        // Miners need at least n = 2 bytes of extranonce2 whatever their k; this pool offers 1.
+        await using var small = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5, Extranonce2Size = 1 });
         await using var fine = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
         await using var proxy = await ProxyHarness.StartAsync(ProxyHarness.Options(small, fine));
         await proxy.WaitUntilAsync(() => proxy.Engine.Pools.Single(p => p.Options.Name == "pool0").LastError is not null, TimeSpan.FromSeconds(5), "the refusal");
 
         var refused = proxy.Engine.Pools.Single(p => p.Options.Name == "pool0");
         Assert.False(refused.IsReady);
-        Assert.Contains("extranonce2 size N=4 is too small", refused.LastError, StringComparison.Ordinal);
+        Assert.Contains("extranonce2 size N=1 is too small", refused.LastError, StringComparison.Ordinal);
         Assert.True(await proxy.MetricAsync("stratumproxy_upstream_refused_total{pool=\"pool0\"}") >= 1);
         Assert.Equal(0, await proxy.MetricAsync("stratumproxy_pool_up{pool=\"pool0\"}"));
 
