@@ -349,10 +349,13 @@ public sealed class FleetState
             }
 
             r.Current = decision.Chosen;
-            if (!dryRun && outcome.Confirmed)
+            if (!dryRun && outcome.Confirmed && decision.Chosen.IsOff != decision.Previous.IsOff)
             {
                 // A confirmation is a read-back that shows the new state: memory and rig agree as of now.
                 r.LastAgreedAt = now;
+                r.LastReadAt = now;
+                r.LastReading = new RigReading(RigReadKind.Known, !decision.Chosen.IsOff, null, null, null, "read back after " + kind + ": " + outcome.Detail);
+                r.Unknown = false;
             }
 
             if (decision.Kind == ChangeKind.Sleep && !dryRun)

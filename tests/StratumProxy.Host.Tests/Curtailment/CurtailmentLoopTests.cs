@@ -12,7 +12,7 @@ using StratumProxy.Proxy.Routing;
 
 namespace StratumProxy.Host.Tests.Curtailment;
 
-public sealed class CurtailmentLoopTests : IAsyncDisposable
+public sealed partial class CurtailmentLoopTests : IAsyncDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("stratumproxy-curtail-").FullName;
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
