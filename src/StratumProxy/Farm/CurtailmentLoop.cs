@@ -172,7 +172,7 @@ public sealed partial class CurtailmentLoop : IDisposable
             var disagreement = _fleet.Reconcile(rig.Worker, readings.GetValueOrDefault(rig.Worker), lastShare, now, settings.DryRun, _actuation.CurrentPool(rig.Worker));
             if (disagreement is not null)
             {
-                var snapshot = _fleet.Snapshot().First(r => r.Worker == rig.Worker);
+                var snapshot = _fleet.Get(rig.Worker)!;
                 entries.Add(Note(snapshot, "reconcile", disagreement.Reason, disagreement.From, disagreement.To, now, "the rig reports: " + disagreement.Detail, null));
                 _disagreements.WithLabels(rig.Worker, disagreement.Reason).Inc();
                 LogDisagreement(_logger, rig.Worker, disagreement.Reason, disagreement.Detail);
@@ -202,7 +202,7 @@ public sealed partial class CurtailmentLoop : IDisposable
         // 3. One transaction: the booking and the fleet's memory; the audit lines before it, fsynced.
         Commit(entries, rows);
         PublishRigSeries();
-        await CheckSleepersAsync(cancellationToken).ConfigureAwait(false);
+        CheckSleepers();
     }
 
     private async Task DecideAndActAsync(CurtailmentPolicy policy, RigState[] states, RigOptions[] rigs, CurtailmentSettings settings, DateTimeOffset now, double elapsed, List<CurtailmentEntry> entries, List<RigHour> rows, CancellationToken cancellationToken)
@@ -258,7 +258,7 @@ public sealed partial class CurtailmentLoop : IDisposable
             }
 
             // The interval up to the next evaluation is booked in the state this one leaves the rig in.
-            var current = _fleet.Snapshot().First(r => r.Worker == rig.Worker).Current;
+            var current = _fleet.Get(rig.Worker)!.Current;
             _booking.SetRate(rig.Worker, current, _fleet.Model(states[i].Model), market, pools, energyPrice);
         }
     }
@@ -304,9 +304,8 @@ public sealed partial class CurtailmentLoop : IDisposable
     /// A rig told to sleep must stop hashing: shares through the proxy after the sleep, or a hashrate on its own API,
     /// mean it did not (or failed over to its own backup pool and still burns power). Reported, counted, never looped.
     /// </summary>
-    private Task CheckSleepersAsync(CancellationToken cancellationToken)
+    private void CheckSleepers()
     {
-        _ = cancellationToken;
         foreach (var rig in _fleet.Snapshot().Where(r => r.SleptAt is not null))
         {
             var at = rig.SleptAt!.Value;
@@ -340,8 +339,6 @@ public sealed partial class CurtailmentLoop : IDisposable
 
             _fleet.SleeperChecked(rig.Worker, warning);
         }
-
-        return Task.CompletedTask;
     }
 
     private void Commit(List<CurtailmentEntry> entries, List<RigHour> rows)

@@ -121,9 +121,10 @@ public sealed class FleetState
             var models = new List<PolicyModel>();
             var index = new Dictionary<string, int>(StringComparer.Ordinal);
             var order = new List<string>();
+            var managed = new HashSet<string>(StringComparer.Ordinal);
             foreach (var rig in configured.Where(r => !string.IsNullOrWhiteSpace(r.Worker)))
             {
-                if (farm.Describe(rig.Worker) is not { } described || order.Contains(rig.Worker))
+                if (managed.Contains(rig.Worker) || farm.Describe(rig.Worker) is not { } described)
                 {
                     continue;
                 }
@@ -167,11 +168,12 @@ public sealed class FleetState
 
                 _forgotten.Remove(rig.Worker);
                 order.Add(rig.Worker);
+                managed.Add(rig.Worker);
             }
 
             foreach (var (worker, record) in _rigs)
             {
-                if (!order.Contains(worker))
+                if (!managed.Contains(worker))
                 {
                     record.Removed = true;
                 }
@@ -405,6 +407,15 @@ public sealed class FleetState
                 _memory.Remove(worker);
                 _forgotten.Add(worker);
             }
+        }
+    }
+
+    /// <summary>A copy of one rig's record (null when the fleet does not hold it).</summary>
+    public RigSnapshot? Get(string worker)
+    {
+        lock (_lock)
+        {
+            return _rigs.TryGetValue(worker, out var r) ? r.Snapshot() : null;
         }
     }
 

@@ -190,6 +190,20 @@ public sealed partial class CurtailmentLoopTests
     }
 
     [Fact]
+    public async Task Under_a_power_cap_an_unknown_rig_counts_as_drawing_its_power()
+    {
+        // Both rigs pay at $120k. The S21 XP alone (3.6 kW) fits a 5 kW cap; with the unknown S19j Pro (3.1 kW, it
+        // may be running) it does not, so the known rig is the one shed.
+        _farm.Options.PriceUsd = 120_000;
+        var rigs = new FakeRigs();
+        rigs.SetReachable(S19, reachable: false);
+        using var loop = Live(rigs, s => s.PowerCapKw = 5);
+        await loop.EvaluateAsync(CancellationToken.None);
+        Assert.Equal(("sleeping", "power_cap_shed"), (Rig(loop, S21).State, Rig(loop, S21).LastReason));
+        Assert.Equal(["sleep farm.s21xp"], rigs.Commands);
+    }
+
+    [Fact]
     public async Task Reads_run_concurrently_within_the_bound_and_a_rig_that_hangs_is_unknown_after_the_timeout()
     {
         for (var i = 0; i < 6; i++)
