@@ -131,18 +131,19 @@ public sealed partial class CurtailmentLoop : IDisposable
         try
         {
             var now = _time.GetUtcNow();
-            var entries = new List<CurtailmentEntry>();
-            foreach (var rig in _fleet.Snapshot().Where(r => r.Current.IsOff && r.Options.Api is not null))
+            var entries = new System.Collections.Concurrent.ConcurrentQueue<CurtailmentEntry>();
+            var sleeping = _fleet.Snapshot().Where(r => r.Current.IsOff && r.Options.Api is not null).ToList();
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.MaxConcurrentReads), CancellationToken = cancellationToken };
+            await Parallel.ForEachAsync(sleeping, parallel, async (rig, token) =>
             {
-                var outcome = await _actuation.WakeAsync(rig.Options, cancellationToken).ConfigureAwait(false);
+                var outcome = await _actuation.WakeAsync(rig.Options, token).ConfigureAwait(false);
                 var to = RigOption.Run(_actuation.CurrentPool(rig.Worker), 0);
-                _fleet.Applied(rig.Worker, new CurtailmentDecision(to, RigOption.Off, CurtailmentReason.MostProfitable, 0, 0, to, 0), "wake", outcome, false, now, now);
-                entries.Add(Note(rig, "wake", "shutdown", RigOption.Off, to, now, "Curtailment:OnShutdown is wake: the proxy is stopping", outcome));
+                _fleet.Applied(rig.Worker, new CurtailmentDecision(to, RigOption.Off, CurtailmentReason.MostProfitable, 0, 0, to, 0), "wake", outcome, false, now, _time.GetUtcNow());
+                entries.Enqueue(Note(rig, "wake", "shutdown", RigOption.Off, to, now, "Curtailment:OnShutdown is wake: the proxy is stopping", outcome));
                 Count("wake", "shutdown", false, outcome.Status);
                 LogDecision(_logger, rig.Worker, "wake", "shutdown", outcome.Status, outcome.Detail);
-            }
-
-            Commit(entries, []);
+            }).ConfigureAwait(false);
+            Commit([.. entries], []);
         }
         finally
         {

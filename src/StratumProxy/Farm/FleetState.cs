@@ -248,7 +248,10 @@ public sealed class FleetState
             r.LastAgreedAt = now;
             r.LastDisagreement = awake ? "found_awake" : "found_asleep";
             r.LastDisagreementAt = now;
-            return new Disagreement(worker, r.LastDisagreement, before, r.Current, reading.Detail);
+            var late = r.LastOutcome == "unconfirmed" && r.LastCommand == (awake ? "wake" : "sleep")
+                ? string.Create(CultureInfo.InvariantCulture, $" (the {r.LastCommand} sent at {r.LastCommandAt:O} took effect after its read-backs)")
+                : "";
+            return new Disagreement(worker, r.LastDisagreement, before, r.Current, reading.Detail + late);
         }
     }
 
