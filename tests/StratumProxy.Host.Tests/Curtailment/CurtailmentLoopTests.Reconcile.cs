@@ -82,6 +82,25 @@ public sealed partial class CurtailmentLoopTests
     }
 
     [Fact]
+    public async Task A_rig_added_by_a_reload_is_read_and_reconciled_before_the_policy_decides_on_it()
+    {
+        _farm.Options.PriceUsd = 120_000;
+        var rigs = new FakeRigs();
+        rigs.ByHand("farm.new", awake: false);
+        using var loop = Live(rigs);
+        await loop.EvaluateAsync(CancellationToken.None);
+        Assert.DoesNotContain(loop.Rigs(), r => r.Rig == "farm.new");
+
+        Reload(loop, o => o.Rigs.Add(new RigOptions { Worker = "farm.new", Model = "Antminer S21 XP", Api = "cgminer", Address = "127.0.0.1:4030" }));
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await loop.EvaluateAsync(CancellationToken.None);
+        Assert.Equal("found_asleep", Line(loop, "farm.new", "found_asleep").GetProperty("reason").GetString());
+        Assert.Equal(["wake farm.new"], rigs.Commands);
+        Assert.Equal("running", Rig(loop, "farm.new").State);
+        Assert.Equal(["running", "running", "running"], loop.Rigs().Select(r => r.State));
+    }
+
+    [Fact]
     public async Task A_rig_removed_from_the_configuration_while_asleep_is_woken_with_an_audit_line_and_forgotten()
     {
         var rigs = new FakeRigs();
