@@ -161,7 +161,6 @@ public sealed partial class CurtailmentLoop : IDisposable
         // 1. The rigs are the truth: read them all, then reconcile memory with what they and the share ledger show.
         var toRead = _fleet.ToRead();
         var readings = await _actuation.ReadAllAsync(toRead, settings, cancellationToken).ConfigureAwait(false);
-        var timestamp = _time.GetTimestamp();
         foreach (var rig in toRead)
         {
             DateTimeOffset? lastShare = null;
