@@ -105,7 +105,47 @@ public sealed class CurtailmentProcessTests : IDisposable
         }
     }
 
-    private void WriteConfig(double usdPerKwh)
+    [Fact]
+    public async Task On_a_clean_stop_sleeping_rigs_are_left_asleep_by_default_and_woken_with_on_shutdown_wake()
+    {
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var token = guard.Token;
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5, NBits = 0x17028f0f });
+        await using var rig = new FakeCgminer(devices: 3, megahashesPerSecond: 104e6);
+        RigAddress = rig.Address;
+        string[] arguments = ["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--pool", pool.Url, "--user", "acct"];
+
+        // Leave (the default): slept at dear power, still asleep after SIGTERM.
+        WriteConfig(usdPerKwh: 0.50);
+        await using (var proxy = await ProxyProcess.StartAsync(_directory, arguments, token))
+        {
+            await Until(() => !rig.Running, "the rig put to sleep", proxy, token);
+            using var http = new HttpClient { BaseAddress = proxy.Admin };
+            await Until(async () => (await RigAsync(http, token)).State == "sleeping", "/api/rigs showing it asleep", proxy, token);
+            await proxy.TerminateAsync(token);
+            Assert.Equal(0, proxy.ExitCode);
+        }
+
+        Assert.False(rig.Running);
+        Assert.DoesNotContain(Audit(), e => e.GetProperty("reason").GetString() == "shutdown");
+
+        // Wake: the same dear power, so the restarted proxy keeps it asleep; SIGTERM wakes it on the way out.
+        WriteConfig(usdPerKwh: 0.50, onShutdown: "wake");
+        await using (var proxy = await ProxyProcess.StartAsync(_directory, arguments, token))
+        {
+            using var http = new HttpClient { BaseAddress = proxy.Admin };
+            await Until(async () => (await RigAsync(http, token)).State == "sleeping", "/api/rigs of the new process showing it asleep", proxy, token);
+            Assert.False(rig.Running);
+            await proxy.TerminateAsync(token);
+            Assert.Equal(0, proxy.ExitCode);
+        }
+
+        Assert.True(rig.Running);
+        var wake = Assert.Single(Audit(), e => e.GetProperty("reason").GetString() == "shutdown");
+        Assert.Equal(("wake", "confirmed"), (wake.GetProperty("kind").GetString(), wake.GetProperty("outcome").GetString()));
+    }
+
+    private void WriteConfig(double usdPerKwh, string onShutdown = "leave")
     {
         var price = usdPerKwh.ToString(CultureInfo.InvariantCulture);
         var json = $$"""
@@ -126,7 +166,8 @@ public sealed class CurtailmentProcessTests : IDisposable
                 "MarginPercent": 0,
                 "PowerCycleCostUsd": 0,
                 "AuditLog": "data/decisions.jsonl",
-                "Ledger": "data/energy.db"
+                "Ledger": "data/energy.db",
+                "OnShutdown": "{{onShutdown}}"
               }
             }
             """;

@@ -88,6 +88,20 @@ internal sealed partial class ProxyProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <summary>SIGTERM, as systemd or docker stop sends: the host stops cleanly. Returns once it has exited.</summary>
+    public async Task TerminateAsync(CancellationToken cancellationToken)
+    {
+        using (var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false }))
+        {
+            await kill!.WaitForExitAsync(cancellationToken);
+        }
+
+        await _process.WaitForExitAsync(cancellationToken);
+    }
+
+    /// <summary>The exit code (once exited).</summary>
+    public int ExitCode => _process.ExitCode;
+
     public async ValueTask DisposeAsync()
     {
         try
