@@ -46,7 +46,8 @@ public sealed partial class CurtailmentService(CurtailmentLoop curtailment, Farm
                 var now = time.GetUtcNow();
                 var inputs = Read(now);
                 var due = now - _lastRun >= curtailment.Settings.Interval;
-                if (!due && !Moved(_last, inputs) && !curtailment.TakeReconcileRequest())
+                var reconcile = curtailment.TakeReconcileRequest();
+                if (!due && !Moved(_last, inputs) && !reconcile)
                 {
                     continue;
                 }
