@@ -37,6 +37,9 @@ public sealed class RigActuation(IRigActuator actuator, ProxyEngine engine, Time
 
             readings[rig.Worker] = reading ?? RigReading.NoApi;
         }).ConfigureAwait(false);
+
+        // Stopping is not a rig failing to answer: the evaluation ends here, nothing of it is recorded.
+        cancellationToken.ThrowIfCancellationRequested();
         return readings;
     }
 
