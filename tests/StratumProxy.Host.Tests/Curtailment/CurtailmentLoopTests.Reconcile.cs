@@ -254,6 +254,22 @@ public sealed partial class CurtailmentLoopTests
     }
 
     [Fact]
+    public async Task A_stop_during_the_reads_ends_the_evaluation_without_calling_any_rig_unreachable()
+    {
+        var rigs = new FakeRigs { Hang = S21, HangReturnsWhenCancelled = true };
+        using var loop = Live(rigs);
+        using var stopping = new CancellationTokenSource();
+        var evaluation = loop.EvaluateAsync(stopping.Token);
+        await stopping.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => evaluation.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Empty(rigs.Commands);
+        Assert.Empty(loop.Audit.ReadCurrent());
+        Assert.All(loop.Rigs(), r => Assert.Null(r.LastDisagreement));
+        Assert.Empty(loop.Ledger.LoadMemory());
+    }
+
+    [Fact]
     public async Task After_a_restart_the_loop_carries_on_from_the_ledger_dwell_included()
     {
         var rigs = new FakeRigs();

@@ -21,6 +21,9 @@ internal sealed class FakeRigs : IRigActuator
     /// <summary>While set, reads of this rig never answer (until cancelled).</summary>
     public string? Hang { get; set; }
 
+    /// <summary>A cancelled hanging read returns "unreachable" instead of throwing, as RigCommander does.</summary>
+    public bool HangReturnsWhenCancelled { get; set; }
+
     public IReadOnlyList<string> Commands
     {
         get
@@ -84,7 +87,14 @@ internal sealed class FakeRigs : IRigActuator
             await Task.Yield();
             if (Hang == rig.Worker)
             {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                }
+                catch (OperationCanceledException) when (HangReturnsWhenCancelled)
+                {
+                    return RigReading.Unreachable("no answer in time");
+                }
             }
 
             lock (_lock)
