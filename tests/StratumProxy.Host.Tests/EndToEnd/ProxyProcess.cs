@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace StratumProxy.Host.Tests.EndToEnd;
@@ -91,9 +92,10 @@ internal sealed partial class ProxyProcess : IAsyncDisposable
     /// <summary>SIGTERM, as systemd or docker stop sends: the host stops cleanly. Returns once it has exited.</summary>
     public async Task TerminateAsync(CancellationToken cancellationToken)
     {
-        using (var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false }))
+        const int SigTerm = 15;
+        if (SendSignal(_process.Id, SigTerm) != 0)
         {
-            await kill!.WaitForExitAsync(cancellationToken);
+            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
         }
 
         await _process.WaitForExitAsync(cancellationToken);
@@ -138,6 +140,9 @@ internal sealed partial class ProxyProcess : IAsyncDisposable
     /// <summary>The dotnet host running this test (the SDK sets DOTNET_HOST_PATH), else dotnet on the PATH.</summary>
     private static string DotnetHost() =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 
     [GeneratedRegex(@"Listening for miners on 127\.0\.0\.1:(\d+)")]
     private static partial Regex MinerListening();
