@@ -58,6 +58,9 @@ internal sealed partial class ProxyProcess : IAsyncDisposable
         try
         {
             proxy._process.Start();
+
+            // Should the test host itself go down first, the proxy goes with it.
+            AppDomain.CurrentDomain.ProcessExit += proxy.KillOnExit;
             proxy._process.BeginOutputReadLine();
             proxy._process.BeginErrorReadLine();
             var exited = proxy._process.WaitForExitAsync(cancellationToken);
@@ -115,7 +118,20 @@ internal sealed partial class ProxyProcess : IAsyncDisposable
             // Never started.
         }
 
+        AppDomain.CurrentDomain.ProcessExit -= KillOnExit;
         _process.Dispose();
+    }
+
+    private void KillOnExit(object? sender, EventArgs e)
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
     }
 
     private void Line(string? line)
