@@ -8,6 +8,8 @@ namespace StratumProxy.Curtailment;
 /// An append-only audit log of decisions as JSON lines. Each batch is written and flushed to disk (fsync) before
 /// <see cref="AppendBatch{T}"/> returns, so a decision that was acted on is on disk. Files rotate by size:
 /// <c>decisions.jsonl</c> becomes <c>decisions.1.jsonl</c>, and so on, keeping <see cref="MaxFiles"/>.
+/// A process killed in the middle of a write can leave a torn last line: reading skips any line that is not a whole
+/// JSON value, and the next append starts on a new line, so the torn line never glues onto a good one.
 /// </summary>
 public sealed class AuditLog : IDisposable
 {
@@ -84,6 +86,11 @@ public sealed class AuditLog : IDisposable
             var lines = new Queue<string>();
             while (reader.ReadLine() is { } line)
             {
+                if (!IsWholeJson(line))
+                {
+                    continue;
+                }
+
                 lines.Enqueue(line);
                 if (lines.Count > maxLines)
                 {
@@ -105,8 +112,48 @@ public sealed class AuditLog : IDisposable
         }
     }
 
-    private FileStream Open() =>
-        _stream ??= new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024, FileOptions.None);
+    private FileStream Open()
+    {
+        if (_stream is not null)
+        {
+            return _stream;
+        }
+
+        var stream = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read, 64 * 1024, FileOptions.None);
+        if (stream.Length > 0 && LastByte() != (byte)'\n')
+        {
+            // The previous process died mid-line: end the torn line so the next entry starts clean.
+            stream.WriteByte((byte)'\n');
+        }
+
+        return _stream = stream;
+    }
+
+    private byte LastByte()
+    {
+        using var read = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        read.Seek(-1, SeekOrigin.End);
+        return (byte)read.ReadByte();
+    }
+
+    /// <summary>True when the line is one complete JSON value (a torn line is not).</summary>
+    public static bool IsWholeJson(string line)
+    {
+        if (string.IsNullOrWhiteSpace(line))
+        {
+            return false;
+        }
+
+        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(line));
+        try
+        {
+            return reader.Read() && reader.TrySkip() && !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
 
     private void Rotate()
     {

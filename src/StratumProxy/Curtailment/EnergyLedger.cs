@@ -14,9 +14,43 @@ public sealed record RigHour(
     double SavingsUsd);
 
 /// <summary>
+/// What the curtailment loop remembers of one rig between evaluations and across restarts: the state it left the rig
+/// in (or found it in), since when (the dwell clock), the last command and its outcome, the last read-back and the
+/// last disagreement between memory and rig.
+/// </summary>
+/// <param name="Rig">The worker name.</param>
+/// <param name="State">running, sleeping or unknown.</param>
+/// <param name="Pool">The pool it runs on (by name), when running.</param>
+/// <param name="Mode">The power mode index, when running.</param>
+/// <param name="Since">The last off↔on change: the dwell clock.</param>
+/// <param name="LastCommand">The last command sent (sleep, wake, mode_change, pool_switch).</param>
+/// <param name="LastOutcome">Its outcome (confirmed, unconfirmed, failed, unreachable, unsupported, dry_run).</param>
+/// <param name="LastCommandAt">When it was sent.</param>
+/// <param name="LastReadAt">When the rig last answered a status read.</param>
+/// <param name="LastAgreedAt">The last read that agreed with memory (a disagreement happened after it).</param>
+/// <param name="LastDisagreement">found_awake, found_asleep or unreachable.</param>
+/// <param name="LastDisagreementAt">When.</param>
+public sealed record RigMemory(
+    string Rig,
+    string State,
+    string? Pool,
+    int Mode,
+    DateTimeOffset Since,
+    string? LastCommand,
+    string? LastOutcome,
+    DateTimeOffset? LastCommandAt,
+    DateTimeOffset? LastReadAt,
+    DateTimeOffset? LastAgreedAt,
+    string? LastDisagreement,
+    DateTimeOffset? LastDisagreementAt);
+
+/// <summary>
 /// The energy and money ledger per rig per hour (kWh used, kWh avoided, revenue, cost, savings from curtailment),
 /// kept across restarts in SQLite so an operator can answer "what did curtailment save us last month".
 /// Amounts are added to the hour they belong to (an upsert), so the writer can record in any slices it likes.
+/// It also keeps the curtailment loop's memory (<see cref="RigMemory"/> per rig and a few loop-wide values such as the
+/// strike-price timers). The database runs in WAL mode and each <see cref="Commit"/> is one transaction, so a process
+/// killed at any moment leaves the last committed evaluation whole and nothing of the next one.
 /// </summary>
 public sealed class EnergyLedger : IDisposable
 {
@@ -37,6 +71,7 @@ public sealed class EnergyLedger : IDisposable
         using var create = _connection.CreateCommand();
         create.CommandText = """
             PRAGMA journal_mode = WAL;
+            PRAGMA synchronous = FULL;
             CREATE TABLE IF NOT EXISTS rig_hour (
                 rig TEXT NOT NULL,
                 hour_utc TEXT NOT NULL,
@@ -46,49 +81,205 @@ public sealed class EnergyLedger : IDisposable
                 cost_usd REAL NOT NULL DEFAULT 0,
                 savings_usd REAL NOT NULL DEFAULT 0,
                 PRIMARY KEY (rig, hour_utc));
+            CREATE TABLE IF NOT EXISTS rig_memory (
+                rig TEXT NOT NULL PRIMARY KEY,
+                state TEXT NOT NULL,
+                pool TEXT NULL,
+                mode INTEGER NOT NULL DEFAULT 0,
+                since_utc TEXT NOT NULL,
+                last_command TEXT NULL,
+                last_outcome TEXT NULL,
+                last_command_utc TEXT NULL,
+                last_read_utc TEXT NULL,
+                last_agreed_utc TEXT NULL,
+                last_disagreement TEXT NULL,
+                last_disagreement_utc TEXT NULL);
+            CREATE TABLE IF NOT EXISTS loop_memory (
+                key TEXT NOT NULL PRIMARY KEY,
+                value TEXT NULL);
             """;
         create.ExecuteNonQuery();
     }
 
     /// <summary>Adds amounts to the rigs' hours, in one transaction.</summary>
-    public void Add(IEnumerable<RigHour> rows)
+    public void Add(IEnumerable<RigHour> rows) => Commit(rows, [], [], new Dictionary<string, string?>());
+
+    /// <summary>
+    /// One evaluation's booking, in one transaction: amounts added to the rigs' hours, the memory of every rig
+    /// written (replaced), the memory of rigs no longer managed deleted, and loop-wide values set.
+    /// </summary>
+    public void Commit(IEnumerable<RigHour> rows, IEnumerable<RigMemory> memory, IEnumerable<string> forget, IReadOnlyDictionary<string, string?> values)
     {
         ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(forget);
+        ArgumentNullException.ThrowIfNull(values);
         lock (_lock)
         {
             using var transaction = _connection.BeginTransaction();
-            using var command = _connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
-                INSERT INTO rig_hour (rig, hour_utc, kwh_used, kwh_avoided, revenue_usd, cost_usd, savings_usd)
-                VALUES ($rig, $hour, $used, $avoided, $revenue, $cost, $savings)
-                ON CONFLICT (rig, hour_utc) DO UPDATE SET
-                    kwh_used = kwh_used + excluded.kwh_used,
-                    kwh_avoided = kwh_avoided + excluded.kwh_avoided,
-                    revenue_usd = revenue_usd + excluded.revenue_usd,
-                    cost_usd = cost_usd + excluded.cost_usd,
-                    savings_usd = savings_usd + excluded.savings_usd;
-                """;
-            var rig = command.Parameters.Add("$rig", SqliteType.Text);
-            var hour = command.Parameters.Add("$hour", SqliteType.Text);
-            var used = command.Parameters.Add("$used", SqliteType.Real);
-            var avoided = command.Parameters.Add("$avoided", SqliteType.Real);
-            var revenue = command.Parameters.Add("$revenue", SqliteType.Real);
-            var cost = command.Parameters.Add("$cost", SqliteType.Real);
-            var savings = command.Parameters.Add("$savings", SqliteType.Real);
-            foreach (var row in rows)
+            AddRows(transaction, rows);
+            SaveMemory(transaction, memory);
+            using (var delete = _connection.CreateCommand())
             {
-                rig.Value = row.Rig;
-                hour.Value = HourKey(row.Hour);
-                used.Value = row.KwhUsed;
-                avoided.Value = row.KwhAvoided;
-                revenue.Value = row.RevenueUsd;
-                cost.Value = row.CostUsd;
-                savings.Value = row.SavingsUsd;
-                command.ExecuteNonQuery();
+                delete.Transaction = transaction;
+                delete.CommandText = "DELETE FROM rig_memory WHERE rig = $rig;";
+                var rig = delete.Parameters.Add("$rig", SqliteType.Text);
+                foreach (var name in forget)
+                {
+                    rig.Value = name;
+                    delete.ExecuteNonQuery();
+                }
+            }
+
+            using (var set = _connection.CreateCommand())
+            {
+                set.Transaction = transaction;
+                set.CommandText = "INSERT INTO loop_memory (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value;";
+                var key = set.Parameters.Add("$key", SqliteType.Text);
+                var value = set.Parameters.Add("$value", SqliteType.Text);
+                foreach (var pair in values)
+                {
+                    key.Value = pair.Key;
+                    value.Value = (object?)pair.Value ?? DBNull.Value;
+                    set.ExecuteNonQuery();
+                }
             }
 
             transaction.Commit();
+        }
+    }
+
+    /// <summary>The memory of every rig, as last committed.</summary>
+    public IReadOnlyDictionary<string, RigMemory> LoadMemory()
+    {
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = """
+                SELECT rig, state, pool, mode, since_utc, last_command, last_outcome, last_command_utc, last_read_utc,
+                       last_agreed_utc, last_disagreement, last_disagreement_utc
+                FROM rig_memory;
+                """;
+            using var reader = command.ExecuteReader();
+            var memory = new Dictionary<string, RigMemory>(StringComparer.Ordinal);
+            while (reader.Read())
+            {
+                var row = new RigMemory(
+                    reader.GetString(0),
+                    reader.GetString(1),
+                    reader.IsDBNull(2) ? null : reader.GetString(2),
+                    reader.GetInt32(3),
+                    Instant(reader.GetString(4)),
+                    reader.IsDBNull(5) ? null : reader.GetString(5),
+                    reader.IsDBNull(6) ? null : reader.GetString(6),
+                    reader.IsDBNull(7) ? null : Instant(reader.GetString(7)),
+                    reader.IsDBNull(8) ? null : Instant(reader.GetString(8)),
+                    reader.IsDBNull(9) ? null : Instant(reader.GetString(9)),
+                    reader.IsDBNull(10) ? null : reader.GetString(10),
+                    reader.IsDBNull(11) ? null : Instant(reader.GetString(11)));
+                memory[row.Rig] = row;
+            }
+
+            return memory;
+        }
+    }
+
+    /// <summary>The loop-wide values, as last committed.</summary>
+    public IReadOnlyDictionary<string, string?> LoadValues()
+    {
+        lock (_lock)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT key, value FROM loop_memory;";
+            using var reader = command.ExecuteReader();
+            var values = new Dictionary<string, string?>(StringComparer.Ordinal);
+            while (reader.Read())
+            {
+                values[reader.GetString(0)] = reader.IsDBNull(1) ? null : reader.GetString(1);
+            }
+
+            return values;
+        }
+    }
+
+    /// <summary>An instant as stored (UTC, round-trip ISO 8601).</summary>
+    public static string InstantKey(DateTimeOffset instant) => instant.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+
+    /// <summary>Reads an instant stored by <see cref="InstantKey"/>.</summary>
+    public static DateTimeOffset Instant(string stored) =>
+        DateTimeOffset.Parse(stored, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    private void AddRows(SqliteTransaction transaction, IEnumerable<RigHour> rows)
+    {
+        using var command = _connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO rig_hour (rig, hour_utc, kwh_used, kwh_avoided, revenue_usd, cost_usd, savings_usd)
+            VALUES ($rig, $hour, $used, $avoided, $revenue, $cost, $savings)
+            ON CONFLICT (rig, hour_utc) DO UPDATE SET
+                kwh_used = kwh_used + excluded.kwh_used,
+                kwh_avoided = kwh_avoided + excluded.kwh_avoided,
+                revenue_usd = revenue_usd + excluded.revenue_usd,
+                cost_usd = cost_usd + excluded.cost_usd,
+                savings_usd = savings_usd + excluded.savings_usd;
+            """;
+        var rig = command.Parameters.Add("$rig", SqliteType.Text);
+        var hour = command.Parameters.Add("$hour", SqliteType.Text);
+        var used = command.Parameters.Add("$used", SqliteType.Real);
+        var avoided = command.Parameters.Add("$avoided", SqliteType.Real);
+        var revenue = command.Parameters.Add("$revenue", SqliteType.Real);
+        var cost = command.Parameters.Add("$cost", SqliteType.Real);
+        var savings = command.Parameters.Add("$savings", SqliteType.Real);
+        foreach (var row in rows)
+        {
+            rig.Value = row.Rig;
+            hour.Value = HourKey(row.Hour);
+            used.Value = row.KwhUsed;
+            avoided.Value = row.KwhAvoided;
+            revenue.Value = row.RevenueUsd;
+            cost.Value = row.CostUsd;
+            savings.Value = row.SavingsUsd;
+            command.ExecuteNonQuery();
+        }
+    }
+
+    private void SaveMemory(SqliteTransaction transaction, IEnumerable<RigMemory> memory)
+    {
+        using var command = _connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT OR REPLACE INTO rig_memory (rig, state, pool, mode, since_utc, last_command, last_outcome, last_command_utc,
+                last_read_utc, last_agreed_utc, last_disagreement, last_disagreement_utc)
+            VALUES ($rig, $state, $pool, $mode, $since, $command, $outcome, $commandAt, $readAt, $agreedAt, $disagreement, $disagreementAt);
+            """;
+        var p = command.Parameters;
+        var rig = p.Add("$rig", SqliteType.Text);
+        var state = p.Add("$state", SqliteType.Text);
+        var pool = p.Add("$pool", SqliteType.Text);
+        var mode = p.Add("$mode", SqliteType.Integer);
+        var since = p.Add("$since", SqliteType.Text);
+        var lastCommand = p.Add("$command", SqliteType.Text);
+        var outcome = p.Add("$outcome", SqliteType.Text);
+        var commandAt = p.Add("$commandAt", SqliteType.Text);
+        var readAt = p.Add("$readAt", SqliteType.Text);
+        var agreedAt = p.Add("$agreedAt", SqliteType.Text);
+        var disagreement = p.Add("$disagreement", SqliteType.Text);
+        var disagreementAt = p.Add("$disagreementAt", SqliteType.Text);
+        foreach (var row in memory)
+        {
+            rig.Value = row.Rig;
+            state.Value = row.State;
+            pool.Value = (object?)row.Pool ?? DBNull.Value;
+            mode.Value = row.Mode;
+            since.Value = InstantKey(row.Since);
+            lastCommand.Value = (object?)row.LastCommand ?? DBNull.Value;
+            outcome.Value = (object?)row.LastOutcome ?? DBNull.Value;
+            commandAt.Value = row.LastCommandAt is { } c ? InstantKey(c) : DBNull.Value;
+            readAt.Value = row.LastReadAt is { } r ? InstantKey(r) : DBNull.Value;
+            agreedAt.Value = row.LastAgreedAt is { } a ? InstantKey(a) : DBNull.Value;
+            disagreement.Value = (object?)row.LastDisagreement ?? DBNull.Value;
+            disagreementAt.Value = row.LastDisagreementAt is { } d ? InstantKey(d) : DBNull.Value;
+            command.ExecuteNonQuery();
         }
     }
 

@@ -2,68 +2,81 @@ using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 using StratumProxy.Curtailment;
-using StratumProxy.Economics.Calculators;
 using StratumProxy.Economics.Policy;
-using StratumProxy.Economics.Pools;
-using StratumProxy.Economics.Rigs;
-using StratumProxy.Economics.Units;
+using StratumProxy.Economics.Calculators;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Routing;
 
 namespace StratumProxy.Farm;
 
 /// <summary>
-/// Closes the loop: every evaluation runs the curtailment policy over the configured rigs, acts on its changes
-/// (pool switches inside the proxy; sleep and wake through the rigs' own APIs) unless in dry-run, records every
-/// change in the audit log, counts it in metrics, and books energy and money per rig-hour in the ledger.
-/// A rig's state only moves when a command is confirmed (in dry-run, the simulated state moves so the log shows the
-/// trajectory the policy would follow).
+/// Closes the loop. Every evaluation reads every managed rig through its API (the rig is the truth), reconciles the
+/// fleet's memory with what the rigs and the proxy's share ledger show, runs the curtailment policy over the rigs
+/// whose state is known, acts on its changes (pool switches inside the proxy; sleep and wake through the rigs' own
+/// APIs) unless in dry-run, records every change and every disagreement in the audit log, counts them in metrics, and
+/// commits the energy booking and the fleet's memory to the ledger in one transaction. A rig's state moves when a
+/// command is confirmed or when a read-back shows it moved (in dry-run, the simulated state moves so the log shows
+/// the trajectory the policy would follow). The parts: <see cref="FleetState"/> (the one owner of the rigs' state),
+/// <see cref="RigActuation"/> (reads and commands), <see cref="EnergyBooking"/> (energy and money per rig-hour).
 /// </summary>
 public sealed partial class CurtailmentLoop : IDisposable
 {
+    private const string StrikeAboveKey = "strike_above_since";
+    private const string StrikeBelowKey = "strike_below_since";
+
     private readonly FarmEconomics _farm;
     private readonly ProxyEngine _engine;
     private readonly TimeProvider _time;
-    private readonly IRigActuator _actuator;
     private readonly ILogger _logger;
     private readonly AuditLog _audit;
     private readonly EnergyLedger _ledger;
+    private readonly FleetState _fleet;
+    private readonly RigActuation _actuation;
+    private readonly EnergyBooking _booking = new();
     private readonly Counter _decisions;
     private readonly Gauge _state;
+    private readonly Gauge _readBack;
+    private readonly Counter _disagreements;
+    private readonly Gauge _lastDisagreement;
     private readonly Gauge _plannedPower;
     private readonly Counter _warnings;
     private readonly PolicyResult _result = new();
     private readonly SemaphoreSlim _evaluating = new(1, 1);
-    private readonly Dictionary<string, string> _lastReason = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _warningsByRig = new(StringComparer.Ordinal);
-    private readonly Lock _lock = new();
-    private CurtailmentPolicy? _policy;
-    private List<RigOptions> _rigs = [];
-    private RigState[] _states = [];
-    private List<PolicyModel> _models = [];
-    private DateTimeOffset? _lastEvaluation;
+    private readonly HashSet<string> _series = new(StringComparer.Ordinal);
+    private volatile CurtailmentSettings _settings;
+    private int _reconcileRequested = 1;
 
-    /// <summary>Creates the loop's state; nothing runs until <see cref="EvaluateAsync"/>.</summary>
-    public CurtailmentLoop(CurtailmentSettings settings, FarmEconomics farm, ProxyEngine engine, TimeProvider time, IRigActuator actuator, IMetricFactory metrics, ILogger logger, string workingDirectory)
+    /// <summary>Creates the loop; the fleet starts from the ledger's memory. Nothing runs until <see cref="EvaluateAsync"/>.</summary>
+    public CurtailmentLoop(CurtailmentSettings settings, FarmEconomics farm, ProxyEngine engine, TimeProvider time, IRigActuator actuator, IMetricFactory metrics, ILogger logger, AuditLog audit, EnergyLedger ledger)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(metrics);
-        Settings = settings;
+        ArgumentNullException.ThrowIfNull(ledger);
+        _settings = settings;
         _farm = farm;
         _engine = engine;
         _time = time;
-        _actuator = actuator;
         _logger = logger;
-        _audit = new AuditLog(Path.GetFullPath(settings.AuditLog, workingDirectory));
-        _ledger = new EnergyLedger(Path.GetFullPath(settings.Ledger, workingDirectory));
+        _audit = audit;
+        _ledger = ledger;
+        _actuation = new RigActuation(actuator, engine, time);
+        var values = ledger.LoadValues();
+        _fleet = new FleetState(ledger.LoadMemory(), values.Count > 0 ? new StrikeWatch(Instant(values, StrikeAboveKey), Instant(values, StrikeBelowKey)) : null);
         _decisions = metrics.CreateCounter("stratumproxy_decisions_total", "Curtailment decisions that changed a rig, by kind, reason, mode (live, dry_run) and outcome.", ["kind", "reason", "mode", "outcome"]);
-        _state = metrics.CreateGauge("stratumproxy_rig_state", "1 for the state each configured rig is in (running, sleeping).", ["worker", "state"]);
+        _state = metrics.CreateGauge("stratumproxy_rig_state", "1 for the state each configured rig is in after reconciling with its API (running, sleeping, unknown).", ["worker", "state"]);
+        _readBack = metrics.CreateGauge("stratumproxy_rig_last_readback_timestamp_seconds", "When each configured rig last answered a status read (Unix seconds; 0 = never).", ["worker"]);
+        _disagreements = metrics.CreateCounter("stratumproxy_rig_disagreements_total", "Read-backs that contradicted the loop's memory of a rig, by reason (found_awake, found_asleep, unreachable).", ["worker", "reason"]);
+        _lastDisagreement = metrics.CreateGauge("stratumproxy_rig_last_disagreement_timestamp_seconds", "When the loop's memory of each rig was last contradicted by the rig (Unix seconds; 0 = never).", ["worker"]);
         _plannedPower = metrics.CreateGauge("stratumproxy_curtailment_planned_power_watts", "Power the farm's configured rigs draw under the policy's last plan.");
         _warnings = metrics.CreateCounter("stratumproxy_curtailment_warnings_total", "Rigs that did not do what they were told (e.g. still hashing after sleep), by kind.", ["kind"]);
+
+        // Every configured rig has its series from the start, in the state the ledger remembers (unknown until read).
+        _fleet.Sync(_farm, settings, _actuation.PoolIndex, _actuation.CurrentPool, time.GetUtcNow());
+        PublishRigSeries();
     }
 
     /// <summary>The settings in force.</summary>
-    public CurtailmentSettings Settings { get; private set; }
+    public CurtailmentSettings Settings => _settings;
 
     /// <summary>The audit log.</summary>
     public AuditLog Audit => _audit;
@@ -71,42 +84,24 @@ public sealed partial class CurtailmentLoop : IDisposable
     /// <summary>The energy ledger.</summary>
     public EnergyLedger Ledger => _ledger;
 
-    /// <summary>Applies new settings (a reload); the rig list is rebuilt at the next evaluation.</summary>
+    /// <summary>True (once) when the rigs should be read and reconciled before the interval is up: at start and after a reload.</summary>
+    public bool TakeReconcileRequest() => Interlocked.Exchange(ref _reconcileRequested, 0) == 1;
+
+    /// <summary>
+    /// Applies new settings (a reload). Nothing is reset: the fleet keeps every rig's state; rigs added or removed
+    /// are taken in at the next evaluation, which runs at once and reads every rig first.
+    /// </summary>
     public void Apply(CurtailmentSettings settings)
     {
-        lock (_lock)
-        {
-            Settings = settings;
-            _rigs = [];
-        }
+        ArgumentNullException.ThrowIfNull(settings);
+        _settings = settings;
+        Interlocked.Exchange(ref _reconcileRequested, 1);
     }
 
-    /// <summary>The rigs as the policy sees them.</summary>
-    public IReadOnlyList<RigView> Rigs()
-    {
-        lock (_lock)
-        {
-            var views = new List<RigView>(_rigs.Count);
-            for (var i = 0; i < _rigs.Count; i++)
-            {
-                var s = _states[i];
-                views.Add(new RigView(
-                    _rigs[i].Worker,
-                    _models[s.Model].Name,
-                    s.Current.IsOff ? "sleeping" : "running",
-                    s.Current.IsOff ? null : PoolName(s.Current.Pool),
-                    _rigs[i].Pin,
-                    s.LastPowerChange,
-                    s.ObservedHashrate.Terahashes,
-                    _lastReason.GetValueOrDefault(_rigs[i].Worker, "not evaluated yet"),
-                    _warningsByRig.GetValueOrDefault(_rigs[i].Worker)));
-            }
+    /// <summary>The rigs as the loop sees them (GET /api/rigs).</summary>
+    public IReadOnlyList<RigView> Rigs() => [.. _fleet.Snapshot().Select(View)];
 
-            return views;
-        }
-    }
-
-    /// <summary>One evaluation: decide, act, log, book. Evaluations never overlap.</summary>
+    /// <summary>One evaluation: read, reconcile, decide, act, log, book. Evaluations never overlap.</summary>
     public async Task EvaluateAsync(CancellationToken cancellationToken)
     {
         await _evaluating.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -120,195 +115,203 @@ public sealed partial class CurtailmentLoop : IDisposable
         }
     }
 
-    private async Task EvaluateCoreAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// At shutdown with <see cref="ShutdownAction.Wake"/> (and not in dry-run): wakes every rig the loop holds asleep,
+    /// each with an audit line. With <see cref="ShutdownAction.Leave"/> nothing is commanded.
+    /// </summary>
+    public async Task ShutdownAsync(CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
-        var settings = Settings;
-        Prepare(now);
-        if (_rigs.Count == 0 || _policy is not { } policy)
+        var settings = _settings;
+        if (settings.OnShutdown != ShutdownAction.Wake || settings.DryRun)
         {
             return;
         }
 
+        await _evaluating.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var now = _time.GetUtcNow();
+            var entries = new System.Collections.Concurrent.ConcurrentQueue<CurtailmentEntry>();
+            var sleeping = _fleet.Snapshot().Where(r => r.Current.IsOff && r.Options.Api is not null).ToList();
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.MaxConcurrentReads), CancellationToken = cancellationToken };
+            await Parallel.ForEachAsync(sleeping, parallel, async (rig, token) =>
+            {
+                var outcome = await _actuation.WakeAsync(rig.Options, token).ConfigureAwait(false);
+                var to = RigOption.Run(_actuation.CurrentPool(rig.Worker), 0);
+                _fleet.Applied(rig.Worker, new CurtailmentDecision(to, RigOption.Off, CurtailmentReason.MostProfitable, 0, 0, to, 0), "wake", outcome, false, now, _time.GetUtcNow());
+                entries.Enqueue(Note(rig, "wake", "shutdown", RigOption.Off, to, now, "Curtailment:OnShutdown is wake: the proxy is stopping", outcome));
+                Count("wake", "shutdown", false, outcome.Status);
+                LogDecision(_logger, rig.Worker, "wake", "shutdown", outcome.Status, outcome.Detail);
+            }).ConfigureAwait(false);
+            Commit([.. entries], []);
+        }
+        finally
+        {
+            _evaluating.Release();
+        }
+    }
+
+    private async Task EvaluateCoreAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var settings = _settings;
+        _fleet.Sync(_farm, settings, _actuation.PoolIndex, _actuation.CurrentPool, now);
+        var entries = new List<CurtailmentEntry>();
+
+        // 1. The rigs are the truth: read them all, then reconcile memory with what they and the share ledger show.
+        var toRead = _fleet.ToRead();
+        var readings = await _actuation.ReadAllAsync(toRead, settings, cancellationToken).ConfigureAwait(false);
+        foreach (var rig in toRead)
+        {
+            DateTimeOffset? lastShare = null;
+            if (_engine.Ledger.TryGetWorker(rig.Worker, out var stats) && stats.LastShareUnixMs > 0)
+            {
+                lastShare = DateTimeOffset.FromUnixTimeMilliseconds(stats.LastShareUnixMs);
+            }
+
+            var disagreement = _fleet.Reconcile(rig.Worker, readings.GetValueOrDefault(rig.Worker), lastShare, now, settings.DryRun, _actuation.CurrentPool(rig.Worker));
+            if (disagreement is not null)
+            {
+                var snapshot = _fleet.Get(rig.Worker)!;
+                entries.Add(Note(snapshot, "reconcile", disagreement.Reason, disagreement.From, disagreement.To, now, "the rig reports: " + disagreement.Detail, null));
+                _disagreements.WithLabels(rig.Worker, disagreement.Reason).Inc();
+                LogDisagreement(_logger, rig.Worker, disagreement.Reason, disagreement.Detail);
+            }
+        }
+
+        await ReleaseRemovedAsync(settings, now, entries, cancellationToken).ConfigureAwait(false);
+
+        // 2. Decide over the rigs whose state is known.
+        var rows = new List<RigHour>();
+        var elapsed = _booking.Elapsed(now);
+        var (states, rigs) = _fleet.PolicyView();
+        var known = new HashSet<string>(rigs.Select(r => r.Worker), StringComparer.Ordinal);
+        foreach (var unknown in _fleet.Snapshot().Where(r => !r.Removed && !known.Contains(r.Worker)))
+        {
+            // Booked up to now at what it was last known to do; not booked while it stays unknown.
+            _booking.Book(unknown.Worker, now, elapsed, rows);
+            _booking.Forget(unknown.Worker);
+        }
+
+        var policy = _fleet.Policy(settings);
+        if (states.Length > 0 && policy is not null)
+        {
+            await DecideAndActAsync(policy, states, rigs, settings, now, elapsed, entries, rows, cancellationToken).ConfigureAwait(false);
+        }
+
+        // 3. One transaction: the booking and the fleet's memory; the audit lines before it, fsynced.
+        Commit(entries, rows);
+        PublishRigSeries();
+        CheckSleepers();
+    }
+
+    private async Task DecideAndActAsync(CurtailmentPolicy policy, RigState[] states, RigOptions[] rigs, CurtailmentSettings settings, DateTimeOffset now, double elapsed, List<CurtailmentEntry> entries, List<RigHour> rows, CancellationToken cancellationToken)
+    {
         var market = _farm.Market(now, out _, out _);
         var pools = _engine.Options.Pools.Select(p => _farm.Terms(p.Name)).ToList();
         var inputs = PolicyInputs.At(now, market, pools, _farm.Energy) with
         {
-            Strike = _result.Count > 0 ? _result.Strike : default,
+            Strike = _fleet.Strike ?? default,
             Outlook = _farm.Outlook.Current,
             NearTermFeesPerBlock = _farm.Estimator.Current?.LatestFees,
             PoolMarkets = [.. _engine.Options.Pools.Select(p => _farm.CoinOfPool(p.Name) == "BTC" ? null : _farm.MarketFor(p.Name, now))],
         };
         var timestamp = _time.GetTimestamp();
-        for (var i = 0; i < _rigs.Count; i++)
+        for (var i = 0; i < rigs.Length; i++)
         {
-            if (!_states[i].Current.IsOff && _engine.Ledger.TryGetWorker(_rigs[i].Worker, out var stats))
+            if (!states[i].Current.IsOff && _engine.Ledger.TryGetWorker(rigs[i].Worker, out var stats))
             {
-                _states[i].ObservedHashrate = new Hashrate(stats.Hashrate(HashrateWindow.FiveMinutes, timestamp).HashesPerSecond);
+                states[i].ObservedHashrate = new Economics.Units.Hashrate(stats.Hashrate(HashrateWindow.FiveMinutes, timestamp).HashesPerSecond);
+                _fleet.Observe(rigs[i].Worker, states[i].ObservedHashrate);
             }
 
-            if (!_states[i].Current.IsOff)
+            if (!states[i].Current.IsOff)
             {
-                // What the rig earns while it runs, and so what a sleep forgoes: kept, since a sleep resets the measure.
-                _runningBasis[_rigs[i].Worker] = (_states[i].ObservedHashrate, _states[i].Current.Pool);
+                _booking.ObserveRunning(rigs[i].Worker, states[i].ObservedHashrate, states[i].Current.Pool);
             }
         }
 
-        policy.Evaluate(_states, inputs, _result);
+        policy.Evaluate(states, inputs, _result);
+        _fleet.Strike = _result.Strike;
         _plannedPower.Set(_result.PlannedPower.Watts);
         var energyPrice = inputs.Energy;
-        var entries = new List<CurtailmentEntry>();
-        var rows = new List<RigHour>();
-        var elapsed = _lastEvaluation is { } last ? Math.Clamp((now - last).TotalHours, 0, 1) : 0;
-        _lastEvaluation = now;
-        for (var i = 0; i < _rigs.Count; i++)
+        for (var i = 0; i < rigs.Length; i++)
         {
-            var rig = _rigs[i];
+            var rig = rigs[i];
             var decision = _result.Decisions[i];
             var reason = decision.Reason.Code();
-            if (_rates.TryGetValue(rig.Worker, out var rate))
+            _booking.Book(rig.Worker, now, elapsed, rows);
+            ActuationOutcome? outcome = null;
+            if (decision.IsChange)
             {
-                rate.Book(rig.Worker, now, elapsed, rows);
+                var kind = KindLabel(decision.Kind);
+                outcome = await _actuation.ActAsync(rig, decision, settings.DryRun, cancellationToken).ConfigureAwait(false);
+                _fleet.Applied(rig.Worker, decision, kind, outcome, settings.DryRun, _result.EvaluatedAt, _time.GetUtcNow());
+                Count(kind, reason, settings.DryRun, outcome.Status);
+                LogDecision(_logger, rig.Worker, kind, reason, outcome.Status, outcome.Detail);
             }
 
-            var outcome = decision.IsChange
-                ? await ActAsync(i, rig, decision, settings.DryRun, cancellationToken).ConfigureAwait(false)
-                : null;
-            if (decision.IsChange || _lastReason.GetValueOrDefault(rig.Worker) != reason)
+            var previousReason = _fleet.SetReason(rig.Worker, reason);
+            if (decision.IsChange || previousReason != reason)
             {
-                entries.Add(Entry(i, rig, decision, now, market, energyPrice, settings.DryRun, outcome));
+                entries.Add(Entry(i, rig, states[i].Model, decision, now, market, energyPrice, settings.DryRun, outcome));
             }
 
-            lock (_lock)
-            {
-                _lastReason[rig.Worker] = reason;
-            }
-
-            // The interval up to the next evaluation is booked in the state this one leaves the rig in, at this
-            // evaluation's market, pool and energy price: the inputs its decision was made on.
-            _rates[rig.Worker] = Rate(i, rig, market, pools, energyPrice);
-            var running = _states[i].Current.IsOff ? 0 : 1;
-            _state.WithLabels(rig.Worker, "running").Set(running);
-            _state.WithLabels(rig.Worker, "sleeping").Set(1 - running);
+            // The interval up to the next evaluation is booked in the state this one leaves the rig in.
+            var current = _fleet.Get(rig.Worker)!.Current;
+            _booking.SetRate(rig.Worker, current, _fleet.Model(states[i].Model), market, pools, energyPrice);
         }
-
-        if (entries.Count > 0)
-        {
-            _audit.AppendBatch(entries, CurtailmentJsonContext.Default.CurtailmentEntry);
-        }
-
-        if (elapsed > 0)
-        {
-            _ledger.Add(rows);
-        }
-
-        await CheckSleepersAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Carries one change out (or not, in dry-run) and moves the rig's state when it is confirmed.</summary>
-    private async Task<ActuationOutcome> ActAsync(int i, RigOptions rig, CurtailmentDecision decision, bool dryRun, CancellationToken cancellationToken)
+    /// <summary>
+    /// Rigs removed from the configuration go back to mining: one found (or remembered) asleep is woken, with an audit
+    /// line; once it is awake (or cannot be commanded at all) the loop forgets it.
+    /// </summary>
+    private async Task ReleaseRemovedAsync(CurtailmentSettings settings, DateTimeOffset now, List<CurtailmentEntry> entries, CancellationToken cancellationToken)
     {
-        var kind = decision.Kind;
-        ActuationOutcome outcome;
-        if (dryRun)
+        foreach (var rig in _fleet.Snapshot().Where(r => r.Removed))
         {
-            outcome = new ActuationOutcome("dry_run", "dry-run: nothing was commanded");
-        }
-        else
-        {
-            switch (kind)
+            _booking.Forget(rig.Worker);
+            var asleep = rig.LastReading is { Kind: RigReadKind.Known, Awake: false }
+                || (rig.LastReading?.Kind != RigReadKind.Known && rig.Current.IsOff);
+            if (!asleep || settings.DryRun || rig.Options.Api is null)
             {
-                case ChangeKind.Sleep:
-                    outcome = rig.Api is null ? ActuationOutcome.NoApi : await _actuator.SleepAsync(rig, cancellationToken).ConfigureAwait(false);
-                    break;
-                case ChangeKind.Wake:
-                    outcome = rig.Api is null ? ActuationOutcome.NoApi : await _actuator.WakeAsync(rig, cancellationToken).ConfigureAwait(false);
-                    if (outcome.Confirmed)
-                    {
-                        SwitchPool(rig, decision.Chosen.Pool);
-                        if (decision.Chosen.Mode > 0 && decision.Chosen.Mode < rig.Modes.Count)
-                        {
-                            // Woken in its first mode; the chosen one follows (its own outcome is in the detail).
-                            var mode = await _actuator.SetModeAsync(rig, rig.Modes[decision.Chosen.Mode], cancellationToken).ConfigureAwait(false);
-                            outcome = outcome with { Detail = $"{outcome.Detail}; mode {rig.Modes[decision.Chosen.Mode].Name}: {mode.Status} ({mode.Detail})" };
-                        }
-                    }
+                var why = !asleep ? "it is awake" : settings.DryRun ? "dry-run: nothing was commanded" : "it has no management API to wake it";
+                entries.Add(Note(rig, "release", "removed_from_config", rig.Current, rig.Current, now, "no longer in Economics:Rigs; released: " + why, null));
+                _fleet.Release(rig.Worker);
+                continue;
+            }
 
-                    break;
-                case ChangeKind.PoolSwitch:
-                    outcome = SwitchPool(rig, decision.Chosen.Pool)
-                        ? new ActuationOutcome("confirmed", $"moved to {PoolName(decision.Chosen.Pool)} inside the proxy")
-                        : new ActuationOutcome("unconfirmed", $"{PoolName(decision.Chosen.Pool)} is not ready or the rig is not connected; pinned, it moves when it can");
-                    break;
-                case ChangeKind.ModeChange when decision.Chosen.Mode >= 0 && decision.Chosen.Mode < rig.Modes.Count:
-                    outcome = rig.Api is null ? ActuationOutcome.NoApi : await _actuator.SetModeAsync(rig, rig.Modes[decision.Chosen.Mode], cancellationToken).ConfigureAwait(false);
-                    if (outcome.Confirmed && decision.Chosen.Pool != decision.Previous.Pool)
-                    {
-                        SwitchPool(rig, decision.Chosen.Pool);
-                    }
+            if (rig.LastReading?.Kind == RigReadKind.Unreachable && rig.LastOutcome == "unreachable")
+            {
+                continue;
+            }
 
-                    break;
-                default:
-                    outcome = new ActuationOutcome("unsupported", "this rig has no configured power modes to move between (Economics:Rigs[].Modes)");
-                    break;
+            var outcome = await _actuation.WakeAsync(rig.Options, cancellationToken).ConfigureAwait(false);
+            var to = RigOption.Run(_actuation.CurrentPool(rig.Worker), 0);
+            _fleet.Applied(rig.Worker, new CurtailmentDecision(to, RigOption.Off, CurtailmentReason.MostProfitable, 0, 0, to, 0), "wake", outcome, false, now, _time.GetUtcNow());
+            entries.Add(Note(rig, "wake", "removed_from_config", RigOption.Off, to, now, "no longer in Economics:Rigs: a rig the proxy does not manage goes back to mining", outcome));
+            Count("wake", "removed_from_config", false, outcome.Status);
+            LogDecision(_logger, rig.Worker, "wake", "removed_from_config", outcome.Status, outcome.Detail);
+            if (outcome.Confirmed || outcome.Status == "unsupported")
+            {
+                _fleet.Release(rig.Worker);
             }
         }
-
-        if (dryRun || outcome.Confirmed || (kind == ChangeKind.PoolSwitch && outcome.Status == "unconfirmed"))
-        {
-            ref var state = ref _states[i];
-            if (decision.Chosen.IsOff != decision.Previous.IsOff)
-            {
-                state.LastPowerChange = _result.EvaluatedAt;
-            }
-
-            if (decision.Chosen.IsOff || decision.Chosen.Mode != decision.Previous.Mode)
-            {
-                state.ObservedHashrate = default;
-            }
-
-            state.Current = decision.Chosen;
-            if (kind == ChangeKind.Sleep && !dryRun)
-            {
-                lock (_lock)
-                {
-                    _sleptAt[rig.Worker] = _time.GetUtcNow();
-                }
-            }
-        }
-
-        _decisions.WithLabels(KindLabel(kind), decision.Reason.Code(), dryRun ? "dry_run" : "live", outcome.Status).Inc();
-        LogDecision(_logger, rig.Worker, KindLabel(kind), decision.Reason.Code(), outcome.Status, outcome.Detail);
-        return outcome;
     }
-
-    private readonly Dictionary<string, DateTimeOffset> _sleptAt = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, BookingRate> _rates = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (Hashrate Hashrate, int Pool)> _runningBasis = new(StringComparer.Ordinal);
 
     /// <summary>
     /// A rig told to sleep must stop hashing: shares through the proxy after the sleep, or a hashrate on its own API,
     /// mean it did not (or failed over to its own backup pool and still burns power). Reported, counted, never looped.
     /// </summary>
-    private async Task CheckSleepersAsync(CancellationToken cancellationToken)
+    private void CheckSleepers()
     {
-        List<(string Worker, DateTimeOffset At)> sleepers;
-        lock (_lock)
+        foreach (var rig in _fleet.Snapshot().Where(r => r.SleptAt is not null))
         {
-            sleepers = [.. _sleptAt.Select(kv => (kv.Key, kv.Value))];
-        }
-
-        foreach (var (worker, at) in sleepers)
-        {
-            var index = _rigs.FindIndex(r => r.Worker == worker);
-            if (index < 0 || !_states[index].Current.IsOff)
+            var at = rig.SleptAt!.Value;
+            if (!rig.Current.IsOff || rig.Removed)
             {
-                lock (_lock)
-                {
-                    _sleptAt.Remove(worker);
-                    _warningsByRig.Remove(worker);
-                }
-
+                _fleet.SleeperChecked(rig.Worker, null);
                 continue;
             }
 
@@ -318,218 +321,55 @@ public sealed partial class CurtailmentLoop : IDisposable
             }
 
             string? warning = null;
-            if (_engine.Ledger.TryGetWorker(worker, out var stats) && stats.LastShareUnixMs > at.AddSeconds(30).ToUnixTimeMilliseconds())
+            if (_engine.Ledger.TryGetWorker(rig.Worker, out var stats) && stats.LastShareUnixMs > at.AddSeconds(30).ToUnixTimeMilliseconds())
             {
                 warning = "still submitting shares through the proxy after it was put to sleep";
                 _warnings.WithLabels("still_hashing").Inc();
             }
-            else if (await _actuator.ReadHashrateAsync(_rigs[index], cancellationToken).ConfigureAwait(false) is > 0.001 and var reported)
+            else if (rig.LastReading is { Kind: RigReadKind.Known, HashrateThs: > 0.001 and var reported })
             {
                 warning = $"reports {reported:0.##} TH/s on its own API after sleep: it may have failed over to its own backup pool and still burns power";
                 _warnings.WithLabels("hashing_elsewhere").Inc();
             }
 
-            lock (_lock)
+            if (warning is not null)
             {
-                if (warning is null)
-                {
-                    _warningsByRig.Remove(worker);
-                }
-                else
-                {
-                    _warningsByRig[worker] = warning;
-                    LogSleeperWarning(_logger, worker, warning);
-                }
-
-                _sleptAt.Remove(worker);
-            }
-        }
-    }
-
-    private bool SwitchPool(RigOptions rig, int pool)
-    {
-        var name = PoolName(pool);
-        if (name is null)
-        {
-            return false;
-        }
-
-        try
-        {
-            return _engine.Switch(name, s => s.Worker == rig.Worker, pin: true) > 0
-                || _engine.MinerSessions.Any(s => s.Worker == rig.Worker && s.PoolName == name);
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
-
-    private BookingRate Rate(int i, RigOptions rig, Economics.Market.MarketSnapshot market, List<PoolTerms> pools, EnergyPrice energy)
-    {
-        var state = _states[i];
-        // The policy model already carries the rig's own modes or its measured power.
-        var modes = _models[state.Model].Modes;
-        var nominal = modes[state.Current.IsOff ? 0 : Math.Clamp(state.Current.Mode, 0, modes.Count - 1)];
-        var power = nominal.Power;
-        var basis = _runningBasis.TryGetValue(rig.Worker, out var kept) ? kept : (Hashrate: default(Hashrate), Pool: 0);
-        var hashrate = basis.Hashrate.HashesPerSecond > 0 ? basis.Hashrate : nominal.Hashrate;
-        var pool = Math.Clamp(state.Current.IsOff ? basis.Pool : state.Current.Pool, 0, Math.Max(0, pools.Count - 1));
-        var economics = MiningCalculator.Evaluate(hashrate, power, market, pools.Count > 0 ? pools[pool] : PoolTerms.NoFee, energy);
-        return new BookingRate(state.Current.IsOff, power.Watts / 1000, economics.RevenuePerDay.Amount, economics.PowerCostPerDay.Amount, economics.ProfitPerDay.Amount);
-    }
-
-    /// <summary>A rig's energy and money per day in the state an evaluation left it in.</summary>
-    private readonly record struct BookingRate(bool Off, double Kilowatts, double RevenuePerDay, double CostPerDay, double ProfitPerDay)
-    {
-        /// <summary>Books the <paramref name="hours"/> before <paramref name="now"/>, split at hour boundaries.</summary>
-        public void Book(string worker, DateTimeOffset now, double hours, List<RigHour> rows)
-        {
-            var end = now;
-            var start = now - TimeSpan.FromHours(hours);
-            while (end > start)
-            {
-                var hourStart = new DateTimeOffset(end.UtcDateTime.Year, end.UtcDateTime.Month, end.UtcDateTime.Day, end.UtcDateTime.Hour, 0, 0, TimeSpan.Zero);
-                if (hourStart == end)
-                {
-                    hourStart = hourStart.AddHours(-1);
-                }
-
-                var sliceStart = hourStart > start ? hourStart : start;
-                var slice = (end - sliceStart).TotalHours;
-                var at = sliceStart;
-                rows.Add(Off
-                    ? new RigHour(worker, at, 0, Kilowatts * slice, 0, 0, -ProfitPerDay * slice / 24)
-                    : new RigHour(worker, at, Kilowatts * slice, 0, RevenuePerDay * slice / 24, CostPerDay * slice / 24, 0));
-                end = sliceStart;
-            }
-        }
-    }
-
-    private CurtailmentEntry Entry(int i, RigOptions rig, CurtailmentDecision d, DateTimeOffset now, Economics.Market.MarketSnapshot market, EnergyPrice energy, bool dryRun, ActuationOutcome? outcome)
-    {
-        var profits = _result.OptionProfits(i);
-        var options = new List<OptionProfit>(profits.Length);
-        for (var slot = 0; slot < profits.Length; slot++)
-        {
-            if (double.IsFinite(profits[slot]) || slot == 0)
-            {
-                options.Add(new OptionProfit(Describe(_result.OptionAt(slot)), profits[slot]));
-            }
-        }
-
-        return new CurtailmentEntry(
-            now,
-            rig.Worker,
-            _models[_states[i].Model].Name,
-            KindLabel(d.Kind),
-            Describe(d.Previous),
-            Describe(d.Chosen),
-            d.Reason.Code(),
-            _result.Describe(i),
-            d.ChosenProfitPerDay,
-            d.CurrentProfitPerDay,
-            d.GainPerDay,
-            options,
-            market.Price.UsdPerCoin,
-            market.Difficulty.Value,
-            energy.Energy.Value,
-            _result.Market.ToString().ToLowerInvariant(),
-            dryRun,
-            outcome?.Status ?? "no_change",
-            outcome?.Detail);
-    }
-
-    /// <summary>(Re)builds the rig list and state from the configuration: only rigs of a known model take part.</summary>
-    private void Prepare(DateTimeOffset now)
-    {
-        lock (_lock)
-        {
-            var configured = _farm.Options.Rigs.Where(r => !string.IsNullOrWhiteSpace(r.Worker)).ToList();
-            if (_rigs.Count == configured.Count && _rigs.Zip(configured).All(p => ReferenceEquals(p.First, p.Second)))
-            {
-                return;
+                LogSleeperWarning(_logger, rig.Worker, warning);
             }
 
-            var models = new List<PolicyModel>();
-            var index = new Dictionary<string, int>(StringComparer.Ordinal);
-            var rigs = new List<RigOptions>();
-            var states = new List<RigState>();
-            foreach (var rig in configured)
-            {
-                if (_farm.Describe(rig.Worker) is not { } described)
-                {
-                    continue;
-                }
-
-                // A rig with its own modes or a measured power gets its own model, so the policy weighs what it draws.
-                var key = rig.Modes.Count > 0 ? $"{described.Model.Name}#{rig.Worker}"
-                    : rig.PowerW is { } measured ? $"{described.Model.Name}@{measured.ToString(CultureInfo.InvariantCulture)}W"
-                    : described.Model.Name;
-                if (!index.TryGetValue(key, out var modelIndex))
-                {
-                    modelIndex = models.Count;
-                    index[key] = modelIndex;
-                    models.Add(rig.Modes.Count > 0
-                        ? new PolicyModel(key, [.. rig.Modes.Select(m => new PowerMode(m.Name, Hashrate.FromTerahashes(m.Terahashes), new Power(m.Watts)))], RigTransitions.Default)
-                        : rig.PowerW is { } watts
-                        ? new PolicyModel(key, [.. described.Model.Modes.Select(m => m with { Power = new Power(watts * m.Power.Watts / described.Model.Nominal.Power.Watts) })], RigTransitions.Default)
-                        : PolicyModel.FromCatalog(described.Model));
-                }
-
-                var previous = _rigs.FindIndex(r => r.Worker == rig.Worker);
-                var current = previous >= 0 ? _states[previous].Current : RigOption.Run(CurrentPool(rig.Worker), 0);
-                var since = previous >= 0 ? _states[previous].LastPowerChange : now - Settings.MinOnDwell;
-                var pin = rig.Pin?.ToLowerInvariant() switch
-                {
-                    "on" => RigPin.AlwaysOn,
-                    "off" => RigPin.AlwaysOff,
-                    _ => RigPin.None,
-                };
-                rigs.Add(rig);
-                states.Add(new RigState(modelIndex, current, since, pin, rig.PriorityGroup));
-            }
-
-            _policy = models.Count == 0 ? null : new CurtailmentPolicy(Settings.ToPolicyOptions(), models);
-            _models = models;
-            _rigs = rigs;
-            _states = [.. states];
+            _fleet.SleeperChecked(rig.Worker, warning);
         }
     }
 
-    private int CurrentPool(string worker)
+    private void Commit(List<CurtailmentEntry> entries, List<RigHour> rows)
     {
-        var name = _engine.MinerSessions.FirstOrDefault(s => s.Worker == worker)?.PoolName;
-        var index = name is null ? 0 : _engine.Options.Pools.FindIndex(p => p.Name == name);
-        return Math.Max(0, index);
+        if (entries.Count > 0)
+        {
+            _audit.AppendBatch(entries, CurtailmentJsonContext.Default.CurtailmentEntry);
+        }
+
+        var (memory, forget) = _fleet.ToMemory(_actuation.PoolName);
+        var strike = _fleet.Strike;
+        var values = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            [StrikeAboveKey] = strike?.AboveSince is { } above ? EnergyLedger.InstantKey(above) : null,
+            [StrikeBelowKey] = strike?.BelowSince is { } below ? EnergyLedger.InstantKey(below) : null,
+        };
+        _ledger.Commit(rows, memory, forget, values);
     }
 
-    private string? PoolName(int pool) => pool >= 0 && pool < _engine.Options.Pools.Count ? _engine.Options.Pools[pool].Name : null;
-
-    private string Describe(RigOption option) => option.IsOff
-        ? "off"
-        : string.Create(CultureInfo.InvariantCulture, $"{PoolName(option.Pool) ?? "pool" + option.Pool.ToString(CultureInfo.InvariantCulture)}/{(option.Mode < 0 ? "?" : option.Mode.ToString(CultureInfo.InvariantCulture))}");
-
-    private static string KindLabel(ChangeKind kind) => kind switch
-    {
-        ChangeKind.Sleep => "sleep",
-        ChangeKind.Wake => "wake",
-        ChangeKind.PoolSwitch => "pool_switch",
-        ChangeKind.ModeChange => "mode_change",
-        _ => "none",
-    };
+    private static DateTimeOffset? Instant(IReadOnlyDictionary<string, string?> values, string key) =>
+        values.GetValueOrDefault(key) is { } stored ? EnergyLedger.Instant(stored) : null;
 
     /// <inheritdoc/>
-    public void Dispose()
-    {
-        _evaluating.Dispose();
-        _audit.Dispose();
-        _ledger.Dispose();
-    }
+    public void Dispose() => _evaluating.Dispose();
 
     [LoggerMessage(EventId = 960, Level = LogLevel.Information, Message = "Curtailment: {Worker} {Kind} ({Reason}) → {Outcome}: {Detail}")]
     private static partial void LogDecision(ILogger logger, string worker, string kind, string reason, string outcome, string detail);
 
     [LoggerMessage(EventId = 961, Level = LogLevel.Warning, Message = "Curtailment: {Worker} {Warning}")]
     private static partial void LogSleeperWarning(ILogger logger, string worker, string warning);
+
+    [LoggerMessage(EventId = 963, Level = LogLevel.Warning, Message = "Curtailment: {Worker} is not what the loop remembered ({Reason}): {Detail}")]
+    private static partial void LogDisagreement(ILogger logger, string worker, string reason, string detail);
 }

@@ -6,7 +6,9 @@ namespace StratumProxy.Farm;
 /// <summary>
 /// Runs the curtailment loop every <see cref="CurtailmentSettings.Interval"/>, and at once when an input moves: a
 /// new network difficulty, the price by more than <see cref="PriceMovePercent"/> %, the energy price or tariff band,
-/// or a demand-response window starting or ending. A failing evaluation never stops the proxy.
+/// or a demand-response window starting or ending; also at once at start and after a reload, so the rigs are read and
+/// reconciled before anything is assumed. A failing evaluation never stops the proxy. At stop it applies
+/// <see cref="CurtailmentSettings.OnShutdown"/>.
 /// </summary>
 public sealed partial class CurtailmentService(CurtailmentLoop curtailment, FarmEconomics farm, TimeProvider time, ILogger<CurtailmentService> logger) : BackgroundService
 {
@@ -28,6 +30,14 @@ public sealed partial class CurtailmentService(CurtailmentLoop curtailment, Farm
         }
 
         var interval = curtailment.Settings.Interval;
+        if (curtailment.TakeReconcileRequest())
+        {
+            // At start: read every rig and carry on from the ledger at once, not one interval later.
+            _last = Read(time.GetUtcNow());
+            _lastRun = time.GetUtcNow();
+            await EvaluateAsync(stoppingToken).ConfigureAwait(false);
+        }
+
         using var timer = new PeriodicTimer(interval < CheckEvery ? interval : CheckEvery, time);
         try
         {
@@ -36,26 +46,49 @@ public sealed partial class CurtailmentService(CurtailmentLoop curtailment, Farm
                 var now = time.GetUtcNow();
                 var inputs = Read(now);
                 var due = now - _lastRun >= curtailment.Settings.Interval;
-                if (!due && !Moved(_last, inputs))
+                var reconcile = curtailment.TakeReconcileRequest();
+                if (!due && !Moved(_last, inputs) && !reconcile)
                 {
                     continue;
                 }
 
                 _last = inputs;
                 _lastRun = now;
-                try
-                {
-                    await curtailment.EvaluateAsync(stoppingToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    LogFailed(logger, ex);
-                }
+                await EvaluateAsync(stoppingToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
         {
             // Stopping.
+        }
+    }
+
+    /// <inheritdoc/>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (curtailment.Settings.Enabled && farm.Options.Enabled)
+        {
+            try
+            {
+                await curtailment.ShutdownAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogFailed(logger, ex);
+            }
+        }
+    }
+
+    private async Task EvaluateAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await curtailment.EvaluateAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogFailed(logger, ex);
         }
     }
 
@@ -95,5 +128,5 @@ public sealed class NoRigActuator : IRigActuator
     public Task<ActuationOutcome> SetModeAsync(RigOptions rig, RigModeOptions mode, CancellationToken cancellationToken) => Task.FromResult(ActuationOutcome.NoApi);
 
     /// <inheritdoc/>
-    public Task<double?> ReadHashrateAsync(RigOptions rig, CancellationToken cancellationToken) => Task.FromResult<double?>(null);
+    public Task<RigReading> ReadAsync(RigOptions rig, CancellationToken cancellationToken) => Task.FromResult(RigReading.NoApi);
 }

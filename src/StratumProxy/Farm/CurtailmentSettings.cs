@@ -60,8 +60,17 @@ public sealed class CurtailmentSettings
     /// <summary>The append-only decision log (JSON lines, rotated).</summary>
     public string AuditLog { get; set; } = "data/decisions.jsonl";
 
-    /// <summary>The SQLite energy and money ledger.</summary>
+    /// <summary>The SQLite energy and money ledger (also the loop's memory of every rig, kept across restarts).</summary>
     public string Ledger { get; set; } = "data/energy.db";
+
+    /// <summary>How long one rig's status read may take before the rig counts as unknown for this evaluation.</summary>
+    public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>At most this many rigs are read at the same time.</summary>
+    public int MaxConcurrentReads { get; set; } = 16;
+
+    /// <summary>What happens to sleeping rigs when the proxy stops: <c>leave</c> them (default) or <c>wake</c> them.</summary>
+    public ShutdownAction OnShutdown { get; set; } = ShutdownAction.Leave;
 
     /// <summary>The policy options these settings describe.</summary>
     public CurtailmentOptions ToPolicyOptions() => new()
@@ -78,4 +87,17 @@ public sealed class CurtailmentSettings
             ? new StrikePriceOptions(sleep, StrikeSleepAfter, wake, StrikeWakeAfter)
             : null,
     };
+}
+
+/// <summary>What the proxy does with the rigs it put to sleep when it stops (<c>Curtailment:OnShutdown</c>).</summary>
+public enum ShutdownAction
+{
+    /// <summary>
+    /// Leave every rig as it is: a sleep may be a demand-response commitment that must hold through a deploy; the
+    /// next start reads the rigs and carries on from the ledger.
+    /// </summary>
+    Leave,
+
+    /// <summary>Wake every sleeping rig before exiting: for a proxy that may not come back (decommissioning, a move).</summary>
+    Wake,
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using StratumProxy.Proxy.Configuration;
 using StratumProxy.Rigs;
 using StratumProxy.Rigs.Antminer;
@@ -43,15 +44,28 @@ public sealed class RigApiActuator(RigCommander commander, TimeProvider time) : 
     }
 
     /// <inheritdoc/>
-    public async Task<double?> ReadHashrateAsync(RigOptions rig, CancellationToken cancellationToken)
+    public async Task<RigReading> ReadAsync(RigOptions rig, CancellationToken cancellationToken)
     {
         if (Handle(rig, out _) is not { } handle)
         {
-            return null;
+            return RigReading.NoApi;
         }
 
         var report = await commander.ExecuteAsync(handle, RigCommand.ReadStatus, cancellationToken).ConfigureAwait(false);
-        return report.Status?.HashrateThs;
+        return report.Result switch
+        {
+            RigConfirmed { Status: { State: not RigMiningState.Unknown } status } => new RigReading(
+                RigReadKind.Known,
+                status.State != RigMiningState.Asleep,
+                status.HashrateThs,
+                status.PowerLimitWatts,
+                status.ActivePool?.Url,
+                string.Create(CultureInfo.InvariantCulture, $"{status.State.ToString().ToLowerInvariant()}, {status.HashrateThs ?? 0:0.######} TH/s{(status.ActivePool is { } pool ? ", pool " + pool.Url : "")}")),
+            RigConfirmed => RigReading.Unreachable("the rig answered but its state could not be told"),
+            RigUnsupported unsupported => RigReading.NoApi with { Detail = unsupported.Detail },
+            RigFailed { Reason: RigFailureReason.Cancelled } => RigReading.Unreachable("no answer in time"),
+            var failed => RigReading.Unreachable(failed.Detail),
+        };
     }
 
     private async Task<ActuationOutcome> RunAsync(RigOptions rig, RigCommand command, CancellationToken cancellationToken)

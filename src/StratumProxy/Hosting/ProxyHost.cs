@@ -206,6 +206,8 @@ public static class ProxyHost
         builder.Services.AddHostedService<FarmService>();
         builder.Services.AddSingleton(sp => new StratumProxy.Rigs.RigCommander(clock, sp.GetRequiredService<ILogger<StratumProxy.Rigs.RigCommander>>()));
         builder.Services.AddSingleton<IRigActuator>(sp => new RigApiActuator(sp.GetRequiredService<StratumProxy.Rigs.RigCommander>(), clock));
+        builder.Services.AddSingleton(_ => new StratumProxy.Curtailment.AuditLog(Path.GetFullPath(curtailmentSettings.AuditLog, directory)));
+        builder.Services.AddSingleton(_ => new StratumProxy.Curtailment.EnergyLedger(Path.GetFullPath(curtailmentSettings.Ledger, directory)));
         builder.Services.AddSingleton(sp => new CurtailmentLoop(
             curtailmentSettings,
             sp.GetRequiredService<FarmEconomics>(),
@@ -214,7 +216,8 @@ public static class ProxyHost
             sp.GetRequiredService<IRigActuator>(),
             factory,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Curtailment"),
-            directory));
+            sp.GetRequiredService<StratumProxy.Curtailment.AuditLog>(),
+            sp.GetRequiredService<StratumProxy.Curtailment.EnergyLedger>()));
         builder.Services.AddHostedService<CurtailmentService>();
         builder.Services.AddSingleton<ProxyService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyService>());

@@ -38,6 +38,29 @@ public sealed class AuditLogTests : IDisposable
         var last = JsonSerializer.Deserialize(reopened.ReadCurrent()[^1], TestJson.Default.Entry)!;
         Assert.Equal("rig99", last.Rig);
     }
+
+    [Fact]
+    public void A_torn_last_line_from_a_killed_process_is_skipped_and_the_next_entry_starts_on_its_own_line()
+    {
+        var path = Path.Combine(_directory, "audit", "decisions.jsonl");
+        using (var log = new AuditLog(path))
+        {
+            log.AppendBatch([new Entry("rig1", "sleep", 1.5), new Entry("rig2", "run", -0.25)], TestJson.Default.Entry);
+        }
+
+        // The process died in the middle of the third line.
+        File.AppendAllText(path, "{\"rig\":\"rig3\",\"act");
+
+        using var reopened = new AuditLog(path);
+        Assert.Equal(["rig1", "rig2"], reopened.ReadCurrent().Select(l => JsonSerializer.Deserialize(l, TestJson.Default.Entry)!.Rig));
+        reopened.AppendBatch([new Entry("rig4", "wake", 2)], TestJson.Default.Entry);
+        Assert.Equal(["rig1", "rig2", "rig4"], reopened.ReadCurrent().Select(l => JsonSerializer.Deserialize(l, TestJson.Default.Entry)!.Rig));
+        var raw = File.ReadAllLines(path);
+        Assert.Equal(4, raw.Length);
+        Assert.Equal("{\"rig\":\"rig3\",\"act", raw[2]);
+        Assert.False(AuditLog.IsWholeJson(raw[2]));
+        Assert.True(AuditLog.IsWholeJson(raw[3]));
+    }
 }
 
 public sealed record Entry(string Rig, string Action, double ProfitUsdPerDay);

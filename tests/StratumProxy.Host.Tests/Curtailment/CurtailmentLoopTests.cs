@@ -12,7 +12,7 @@ using StratumProxy.Proxy.Routing;
 
 namespace StratumProxy.Host.Tests.Curtailment;
 
-public sealed class CurtailmentLoopTests : IAsyncDisposable
+public sealed partial class CurtailmentLoopTests : IAsyncDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("stratumproxy-curtail-").FullName;
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
@@ -43,15 +43,24 @@ public sealed class CurtailmentLoopTests : IAsyncDisposable
         _farm = new FarmEconomics(options, _engine, _time, factory, new EnergyCostModel(new FlatTariff(new UsdPerKwh(0.08))), RigCatalog.LoadEmbedded(), null);
     }
 
-    private CurtailmentLoop Loop(bool dryRun, IRigActuator actuator) => new(
+    private readonly List<IDisposable> _stores = [];
+
+    private CurtailmentLoop Loop(bool dryRun, IRigActuator actuator) => New(
         new CurtailmentSettings { DryRun = dryRun, AuditLog = "audit/decisions.jsonl", Ledger = "ledger.db", MinOffDwell = TimeSpan.FromMinutes(15), MinOnDwell = TimeSpan.FromMinutes(15) },
         _farm,
         _engine,
-        _time,
         actuator,
-        Prometheus.Metrics.WithCustomRegistry(_registry),
-        NullLogger.Instance,
-        _directory);
+        Prometheus.Metrics.WithCustomRegistry(_registry));
+
+    /// <summary>A loop with its audit log and ledger under the test's directory (closed when the test ends).</summary>
+    private CurtailmentLoop New(CurtailmentSettings settings, FarmEconomics farm, ProxyEngine engine, IRigActuator actuator, Prometheus.IMetricFactory metrics)
+    {
+        var audit = new StratumProxy.Curtailment.AuditLog(Path.Combine(_directory, settings.AuditLog));
+        var ledger = new StratumProxy.Curtailment.EnergyLedger(Path.Combine(_directory, settings.Ledger));
+        _stores.Add(audit);
+        _stores.Add(ledger);
+        return new CurtailmentLoop(settings, farm, engine, _time, actuator, metrics, NullLogger.Instance, audit, ledger);
+    }
 
     [Fact]
     public async Task In_dry_run_the_losing_rig_is_put_to_sleep_on_paper_only_and_wakes_when_the_price_recovers()
@@ -133,9 +142,9 @@ public sealed class CurtailmentLoopTests : IAsyncDisposable
         }
 
         _farm.Options.Rigs[1].PowerW = 6000;
-        using var measured = new CurtailmentLoop(
+        using var measured = New(
             new CurtailmentSettings { DryRun = true, AuditLog = "audit2/decisions.jsonl", Ledger = "ledger2.db" },
-            _farm, _engine, _time, Substitute.For<IRigActuator>(), Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()), NullLogger.Instance, _directory);
+            _farm, _engine, Substitute.For<IRigActuator>(), Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         await measured.EvaluateAsync(CancellationToken.None);
         var rig = measured.Rigs().Single(r => r.Rig == "farm.s21xp");
         Assert.Equal("sleeping", rig.State);
@@ -205,7 +214,7 @@ public sealed class CurtailmentLoopTests : IAsyncDisposable
         // BCH at $450 with 1/100 of BTC's difficulty pays 0.75 × BTC's $/TH: less. At $900 it pays 1.5 ×: more.
         options.Coins["BCH"] = new CoinMarketOptions { PriceUsd = 450, Difficulty = 1.1e12 };
         var farm = new FarmEconomics(options, engine, _time, factory, new EnergyCostModel(new FlatTariff(new UsdPerKwh(0.05))), RigCatalog.LoadEmbedded(), null);
-        using var loop = new CurtailmentLoop(new CurtailmentSettings { DryRun = true, AuditLog = "coins/decisions.jsonl", Ledger = "coins.db" }, farm, engine, _time, Substitute.For<IRigActuator>(), factory, NullLogger.Instance, _directory);
+        using var loop = New(new CurtailmentSettings { DryRun = true, AuditLog = "coins/decisions.jsonl", Ledger = "coins.db" }, farm, engine, Substitute.For<IRigActuator>(), factory);
         await loop.EvaluateAsync(CancellationToken.None);
         Assert.Equal("btc", loop.Rigs().Single().Pool);
 
@@ -218,6 +227,11 @@ public sealed class CurtailmentLoopTests : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var store in _stores)
+        {
+            store.Dispose();
+        }
+
         await _engine.DisposeAsync();
         Directory.Delete(_directory, recursive: true);
     }

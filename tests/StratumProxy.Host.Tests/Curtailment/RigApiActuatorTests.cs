@@ -32,11 +32,33 @@ public sealed class RigApiActuatorTests
         var outcome = await sleeping.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal("unreachable", outcome.Status);
         Assert.False(outcome.Confirmed);
-        Assert.Null(await actuator.ReadHashrateAsync(rig, CancellationToken.None));
+        var reading = await actuator.ReadAsync(rig, CancellationToken.None);
+        Assert.Equal(RigReadKind.Unreachable, reading.Kind);
+        Assert.Null(reading.Awake);
+        Assert.Null(reading.HashrateThs);
+        Assert.Equal(RigReadKind.NoApi, (await actuator.ReadAsync(new RigOptions { Worker = "farm.x" }, CancellationToken.None)).Kind);
 
         var none = await actuator.WakeAsync(new RigOptions { Worker = "farm.x" }, CancellationToken.None);
         Assert.Equal("unsupported", none.Status);
         var unknown = await actuator.WakeAsync(new RigOptions { Worker = "farm.y", Api = "minerstat", Address = "127.0.0.1:1" }, CancellationToken.None);
         Assert.Contains("is not one of cgminer", unknown.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_cgminer_rig_reads_awake_with_its_hashrate_and_pool_and_asleep_once_its_devices_are_disabled()
+    {
+        await using var api = new EndToEnd.FakeCgminer(devices: 2, megahashesPerSecond: 5);
+        var actuator = new RigApiActuator(new RigCommander(TimeProvider.System), TimeProvider.System);
+        var rig = new RigOptions { Worker = "farm.s19", Api = "cgminer", Address = api.Address };
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var awake = await actuator.ReadAsync(rig, guard.Token);
+        Assert.Equal((RigReadKind.Known, true, "awake"), (awake.Kind, awake.Awake, awake.Label));
+        Assert.Equal(5e-6, awake.HashrateThs!.Value, 12);
+
+        api.SetAll(enabled: false);
+        var asleep = await actuator.ReadAsync(rig, guard.Token);
+        Assert.Equal((RigReadKind.Known, false, "asleep"), (asleep.Kind, asleep.Awake, asleep.Label));
+        Assert.Contains(api.Requests, r => r.Contains("summary+pools+config", StringComparison.Ordinal));
     }
 }

@@ -52,6 +52,38 @@ internal sealed class FakeCgminer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Enables or disables every device at once, as someone at the rig (or its watchdog, or a firmware reboot) would,
+    /// behind the proxy's back.
+    /// </summary>
+    public void SetAll(bool enabled)
+    {
+        bool changed;
+        lock (_lock)
+        {
+            var wasRunning = _enabled.Any(e => e);
+            Array.Fill(_enabled, enabled);
+            changed = wasRunning != enabled;
+        }
+
+        if (changed)
+        {
+            PowerChanged?.Invoke(enabled);
+        }
+    }
+
+    /// <summary>True while at least one device is enabled (the rig hashes).</summary>
+    public bool Running
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _enabled.Any(e => e);
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();

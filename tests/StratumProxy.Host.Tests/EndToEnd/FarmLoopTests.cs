@@ -133,8 +133,10 @@ public sealed class FarmLoopTests : IDisposable
         await Eventually(() => miners.All(m => m.Submits.All(x => x.Outcome != SubmitOutcome.Pending || !jobsBeforeSwitch[m].Contains(x.JobId))));
         var expensiveSettled = expensive.Accepted;
         Assert.All(miners, m => Assert.Equal(1, m.Connections));
-        Assert.Empty(s19Api.Requests);
-        Assert.Empty(s21Api.Requests);
+
+        // Every evaluation starts by reading every rig (the rig is the truth); nothing else was sent to either.
+        Assert.Equal(ReadBack, s19Api.Requests);
+        Assert.Equal(ReadBack, s21Api.Requests);
 
         // 2. The price drops between the two rigs' shutdown prices (as the proxy prices them from their observed hash
         // rate, on the pool they are on): exactly the worse rig, the S19j Pro, loses money and is put to sleep.
@@ -149,10 +151,10 @@ public sealed class FarmLoopTests : IDisposable
         Assert.True(sleep.CurrentProfitUsdPerDay < 0);
         Assert.All(sleep.Options.Where(o => o.Option != "off" && double.IsFinite(o.ProfitUsdPerDay)), o => Assert.True(o.ProfitUsdPerDay <= 0, o.ToString()));
         Assert.Equal(
-            [Request("devs"), Request("ascdisable", "0"), Request("ascdisable", "1"), Request("ascdisable", "2"), Request("summary+pools+config"), Request("devs")],
+            [.. ReadBack, .. ReadBack, Request("devs"), Request("ascdisable", "0"), Request("ascdisable", "1"), Request("ascdisable", "2"), Request("summary+pools+config"), Request("devs")],
             s19Api.Requests);
         Assert.Equal([false, false, false], s19Api.Enabled);
-        Assert.Empty(s21Api.Requests);
+        Assert.Equal([.. ReadBack, .. ReadBack], s21Api.Requests);
         var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         Assert.Equal(1, Value(metrics, "stratumproxy_rig_state{worker=\"farm.s19\",state=\"sleeping\"}"));
         Assert.Equal(0, Value(metrics, "stratumproxy_rig_state{worker=\"farm.s19\",state=\"running\"}"));
@@ -168,8 +170,8 @@ public sealed class FarmLoopTests : IDisposable
         var wake = Assert.Single(third, e => e.Kind != "none");
         Assert.Equal(("farm.s19", "wake", "confirmed", "off", "pool2/0"), (wake.Rig, wake.Kind, wake.Outcome, wake.From, wake.To));
         Assert.Equal(
-            [Request("devs"), Request("ascenable", "0"), Request("ascenable", "1"), Request("ascenable", "2"), Request("summary+pools+config"), Request("devs")],
-            s19Api.Requests.Skip(6));
+            [.. ReadBack, Request("devs"), Request("ascenable", "0"), Request("ascenable", "1"), Request("ascenable", "2"), Request("summary+pools+config"), Request("devs")],
+            s19Api.Requests.Skip(10));
         Assert.Equal([true, true, true], s19Api.Enabled);
         metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         Assert.Equal(1, Value(metrics, "stratumproxy_rig_state{worker=\"farm.s19\",state=\"running\"}"));
@@ -181,7 +183,8 @@ public sealed class FarmLoopTests : IDisposable
         await loop.EvaluateAsync(CancellationToken.None);
         var afterLast = DateTimeOffset.UtcNow;
         Assert.DoesNotContain(Audit(loop).Skip(first.Count + second.Count + third.Count), e => e.Kind != "none");
-        Assert.Empty(s21Api.Requests);
+        Assert.Equal([.. ReadBack, .. ReadBack, .. ReadBack, .. ReadBack], s21Api.Requests);
+        Assert.Equal(ReadBack, s19Api.Requests.Skip(18));
 
         // The ledger: each interval between evaluations is booked in the state the previous evaluation left the rig
         // in. The audit log gives the instants of the first three evaluations; the last is bracketed by the clock
@@ -244,6 +247,9 @@ public sealed class FarmLoopTests : IDisposable
 
     private static List<CurtailmentEntry> Audit(CurtailmentLoop loop) =>
         [.. loop.Audit.ReadCurrent().Select(l => JsonSerializer.Deserialize(l, CurtailmentJsonContext.Default.CurtailmentEntry)!)];
+
+    /// <summary>One status read of a cgminer rig with devices: the joined summary+pools+config, then devs.</summary>
+    private static readonly string[] ReadBack = [Request("summary+pools+config"), Request("devs")];
 
     private static string Request(string command, string? parameter = null) =>
         parameter is null ? $"{{\"command\":\"{command}\"}}" : $"{{\"command\":\"{command}\",\"parameter\":\"{parameter}\"}}";
