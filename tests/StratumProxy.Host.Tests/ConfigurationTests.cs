@@ -226,6 +226,21 @@ public sealed class ConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Curtailment_read_limits_are_checked_and_the_cycle_horizon_reaches_the_policy()
+    {
+        var settings = Loader(CommandLine.Parse(["--Curtailment:CycleHorizon=06:00:00", "--Curtailment:OnShutdown=wake"])).LoadCurtailment(out var errors);
+        Assert.Empty(errors);
+        Assert.Equal(TimeSpan.FromHours(6), settings.ToPolicyOptions().CycleHorizon);
+        Assert.Equal(Farm.ShutdownAction.Wake, settings.OnShutdown);
+
+        Loader(CommandLine.Parse(["--Curtailment:ReadTimeout=00:00:00", "--Curtailment:MaxConcurrentReads=0", "--Curtailment:CycleHorizon=00:00:00"]))
+            .LoadCurtailment(out errors);
+        Assert.Contains(errors, e => e.StartsWith("Curtailment:ReadTimeout", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Curtailment:MaxConcurrentReads", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Curtailment:CycleHorizon", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_value_of_the_wrong_type_is_an_error_not_a_crash()
     {
         var file = Path.Combine(_directory, "bad.json");

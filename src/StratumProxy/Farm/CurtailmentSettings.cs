@@ -63,6 +63,12 @@ public sealed class CurtailmentSettings
     /// <summary>The SQLite energy and money ledger (also the loop's memory of every rig, kept across restarts).</summary>
     public string Ledger { get; set; } = "data/energy.db";
 
+    /// <summary>
+    /// The horizon over which the wear and lost hashing of one sleep/wake cycle is weighed (pool and mode changes use one
+    /// hour); see docs/curtailment.md, "Policy versus the strike price".
+    /// </summary>
+    public TimeSpan CycleHorizon { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>How long one rig's status read may take before the rig counts as unknown for this evaluation.</summary>
     public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -78,6 +84,7 @@ public sealed class CurtailmentSettings
         MarginUsdPerDay = MarginUsdPerDay,
         MarginPercent = MarginPercent,
         PowerCycleCostUsd = PowerCycleCostUsd,
+        CycleHorizon = CycleHorizon,
         MinOnDwell = MinOnDwell,
         MinOffDwell = MinOffDwell,
         MaxPowerChangesPerEvaluation = MaxPowerChangesPerEvaluation,

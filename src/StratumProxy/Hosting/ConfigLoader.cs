@@ -208,6 +208,16 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
             problems.Add($"Curtailment:MinOffDwell ({settings.MinOffDwell}) cannot be negative.");
         }
 
+        if (settings.ReadTimeout <= TimeSpan.Zero)
+        {
+            problems.Add($"Curtailment:ReadTimeout ({settings.ReadTimeout}) must be positive.");
+        }
+
+        if (settings.MaxConcurrentReads < 1)
+        {
+            problems.Add($"Curtailment:MaxConcurrentReads ({settings.MaxConcurrentReads}) must be at least 1.");
+        }
+
         // The policy names its fields in snake_case; here they are the Curtailment keys an operator writes.
         problems.AddRange(settings.ToPolicyOptions().Validate()
             .Where(e => !e.StartsWith("dwell", StringComparison.Ordinal))
