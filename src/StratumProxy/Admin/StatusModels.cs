@@ -11,7 +11,8 @@ public sealed record StatusResponse(
     int Miners,
     double HashrateHashesPerSecond,
     IReadOnlyList<PoolStatus> Pools,
-    IReadOnlyList<MinerStatus> Sessions);
+    IReadOnlyList<MinerStatus> Sessions,
+    string? Notice = null);
 
 /// <summary>One pool in the status.</summary>
 public sealed record PoolStatus(

@@ -185,6 +185,8 @@ public static class ProxyHost
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Curtailment"),
             directory));
         builder.Services.AddHostedService<CurtailmentService>();
+        builder.Services.AddSingleton(sp => new FarmHistory(sp.GetRequiredService<FarmEconomics>(), sp.GetRequiredService<CurtailmentLoop>()));
+        builder.Services.AddHostedService<FarmHistorySampler>();
         builder.Services.AddSingleton<ProxyService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyService>());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJsonContext.Default));
@@ -194,7 +196,7 @@ public static class ProxyHost
         // The farm view subscribes to the pools' jobs before the engine starts.
         _ = app.Services.GetRequiredService<FarmEconomics>();
         var startedAt = clock.GetUtcNow();
-        AdminEndpoints.Map(app, app.Services.GetRequiredService<ProxyEngine>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt, app.Services.GetRequiredService<FarmEconomics>(), app.Services.GetRequiredService<CurtailmentLoop>());
+        AdminEndpoints.Map(app, app.Services.GetRequiredService<ProxyEngine>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt, app.Services.GetRequiredService<FarmEconomics>(), app.Services.GetRequiredService<CurtailmentLoop>(), app.Services.GetRequiredService<FarmHistory>());
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Admin");
