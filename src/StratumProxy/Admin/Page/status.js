@@ -68,11 +68,11 @@ function renderSummary(status, farm, economics) {
   const now = farm.now;
   const m = economics.market;
   const cards = [];
-  cards.push(card("Hash rate", rate(now ? now.hashrate_hashes_per_second : status.hashrate_hashes_per_second), status.miners + " miner connection" + (status.miners === 1 ? "" : "s")));
+  cards.push(card("Hash rate", rate(now ? now.hashrate_hashes_per_second : status.hashrate_hashes_per_second), status.miners + " connected"));
   if (now) {
-    cards.push(card("Power", power(now.power_watts), now.rigs_running + " running, " + now.rigs_sleeping + " asleep"));
+    cards.push(card("Power", power(now.power_watts), now.rigs_running + " on · " + now.rigs_sleeping + " asleep"));
     cards.push(card("Revenue / day", usd(now.revenue_usd_per_day), "observed hash rate"));
-    cards.push(card("Power cost / day", usd(now.power_cost_usd_per_day), "energy price now"));
+    cards.push(card("Power / day", usd(now.power_cost_usd_per_day), "energy price now"));
     cards.push(card("Profit / day", usd(now.profit_usd_per_day), "revenue − power", now.profit_usd_per_day >= 0 ? "pos" : "neg"));
   } else {
     cards.push(card("Money", "—", "no priced rig yet: list rigs in Economics:Rigs or set Economics:DefaultModel"));
@@ -80,9 +80,9 @@ function renderSummary(status, farm, economics) {
   if (m) {
     cards.push(card("BTC price", usd(m.price_usd, 0), (m.price_is_stale ? "STALE · " : "") + (m.price_source.startsWith("http") ? "live feed" : m.price_source), m.price_is_stale ? "neg" : ""));
     cards.push(card("Energy", usd(m.energy_usd_per_kwh * 1000, 0) + "/MWh", m.tariff_band + (m.in_demand_response ? " · demand response" : "")));
-    cards.push(card("Hashprice", (m.hashprice_usd_per_ph_day >= 1e5 ? "$" + big(m.hashprice_usd_per_ph_day) : usd(m.hashprice_usd_per_ph_day)) + "/PH·day", "difficulty " + big(m.difficulty) + " from " + m.difficulty_source));
+    cards.push(card("Hashprice", m.hashprice_usd_per_ph_day >= 1e5 ? "$" + big(m.hashprice_usd_per_ph_day) : usd(m.hashprice_usd_per_ph_day), "per PH·day · difficulty " + big(m.difficulty) + " from " + m.difficulty_source));
   }
-  cards.push(card("Shutdown price", farm.shutdown_price_usd ? usd(farm.shutdown_price_usd, 0) : "—", "BTC price where power eats revenue"));
+  cards.push(card("Shutdown price", farm.shutdown_price_usd ? usd(farm.shutdown_price_usd, 0) : "—", "BTC price to break even"));
   $("summary").replaceChildren(...cards);
 }
 
