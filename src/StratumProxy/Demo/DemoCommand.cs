@@ -110,9 +110,11 @@ public static class DemoCommand
             }
 
             var catalog = Economics.Rigs.RigCatalog.LoadEmbedded();
+            var ratings = new List<(double Terahashes, double Watts)>();
             foreach (var (worker, model) in Fleet)
             {
                 var rated = catalog.Find(model) ?? throw new InvalidOperationException($"demo: the catalog has no model '{model}'");
+                ratings.Add((rated.Nominal.Hashrate.Terahashes, rated.Nominal.Power.Watts));
                 var rig = new SimulatedRig(worker, rated.Nominal.Hashrate.HashesPerSecond * Scale, boards: 3, time);
                 rigs.Add(rig);
                 apis.Add(new SimulatedCgminerApi(rig, "stratum+tcp://" + listen, time));
@@ -120,10 +122,18 @@ public static class DemoCommand
 
             var tariff = Path.Combine(directory, "demo-tariff.json");
             await File.WriteAllTextAsync(tariff, TariffJson(endpoint.Url)).ConfigureAwait(false);
-            var commandLine = CommandLine.Parse([.. Arguments(admin, listen, endpoint.Url, tariff, pools, apis)]);
+            var commandLine = CommandLine.Parse([.. Arguments(admin, listen, endpoint.Url, tariff, pools, apis, ratings)]);
             await using var app = ProxyHost.Build(commandLine, directory);
             await app.StartAsync().ConfigureAwait(false);
             var proxy = app.Services.GetRequiredService<ProxyService>().Endpoints[0];
+
+            // Rigs connect once the pools are up, so that their first minute is spent hashing, not waiting for work.
+            var engine = app.Services.GetRequiredService<Proxy.Routing.ProxyEngine>();
+            for (var wait = 0; wait < 100 && !engine.Pools.All(p => p.IsReady); wait++)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), time).ConfigureAwait(false);
+            }
+
             foreach (var rig in rigs)
             {
                 rig.Start("127.0.0.1", proxy.Port);
@@ -177,7 +187,7 @@ public static class DemoCommand
     }
 
     /// <summary>The demo configuration, as command-line overrides over the embedded default.</summary>
-    private static List<string> Arguments(string admin, string listen, Uri market, string tariff, List<SimulatedPool> pools, List<SimulatedCgminerApi> apis)
+    private static List<string> Arguments(string admin, string listen, Uri market, string tariff, List<SimulatedPool> pools, List<SimulatedCgminerApi> apis, List<(double Terahashes, double Watts)> ratings)
     {
         var args = new List<string> { "--admin", admin, "--listen", listen };
         void Set(string key, object value) => args.Add(string.Create(CultureInfo.InvariantCulture, $"--{key}={value}"));
@@ -215,6 +225,12 @@ public static class DemoCommand
             Set($"Economics:Rigs:{i}:Model", Fleet[i].Model);
             Set($"Economics:Rigs:{i}:Api", "cgminer");
             Set($"Economics:Rigs:{i}:Address", apis[i].Address);
+
+            // The policy weighs a rig by its modes' hash rate against what it observes: here, the scaled rate it
+            // really hashes at, at the model's real power (the pools' difficulty is scaled alike).
+            Set($"Economics:Rigs:{i}:Modes:0:Name", "normal");
+            Set($"Economics:Rigs:{i}:Modes:0:Terahashes", ratings[i].Terahashes * Scale);
+            Set($"Economics:Rigs:{i}:Modes:0:Watts", ratings[i].Watts);
         }
 
         Set("Curtailment:Enabled", "true");
