@@ -151,7 +151,7 @@ function renderRigs(rigs, farm, economics, decisions) {
     const decision = d ? tdNode(badge(d.kind.replace("_", " "), d.kind), " " + ago(d.at) + " · " + d.outcome) : td("—");
     const reason = td((v.last_reason || "").replaceAll("_", " ") + (v.warning ? " — " + v.warning : ""), "wrap");
     return [
-      td(name), td(v.model || rating.model || (e ? e.model : "")), stateCell,
+      td(name), td(rating.model || (e ? e.model : "") || v.model || ""), stateCell,
       td(asleep ? "—" : (v.pool || (e ? e.pool : null) || "—")),
       td(v.mode || (asleep ? "off" : "stock")),
       td(asleep ? "—" : rate(observed * 1e12), "num"),
