@@ -105,9 +105,9 @@ public sealed class SimulatedCgminerApi : IAsyncDisposable
 
         if (command.Contains('+', StringComparison.Ordinal))
         {
-            // Joined read commands: {"summary":[{…}],"pools":[{…}],…}.
+            // Joined read commands: {"summary":[{…}],"pools":[{…}],…,"id":1}.
             var parts = command.Split('+');
-            return "{" + string.Join(",", parts.Select(part => "\"" + part + "\":[" + Answer(part, null) + "]")) + "}";
+            return "{" + string.Join(",", parts.Select(part => "\"" + part + "\":[" + Answer(part, null) + "]")) + ",\"id\":1}";
         }
 
         return Answer(command, parameter);
