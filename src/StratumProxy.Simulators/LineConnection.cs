@@ -56,7 +56,8 @@ internal sealed class LineConnection : IDisposable
         _reader.Dispose();
         _stream.Dispose();
         _client.Dispose();
-        _writeLock.Dispose();
-        _writer.Dispose();
+
+        // The write lock and the writer are left to the collector: a job may still be on its way to this connection
+        // (neither holds an OS handle); its write fails on the closed stream.
     }
 }
