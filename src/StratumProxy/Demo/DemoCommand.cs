@@ -236,7 +236,7 @@ public static class DemoCommand
         Set("Curtailment:Enabled", "true");
         Set("Curtailment:DryRun", "false");
         Set("Curtailment:Interval", "00:00:10");
-        Set("Curtailment:MinOnDwell", "00:00:30");
+        Set("Curtailment:MinOnDwell", "00:01:00");
         Set("Curtailment:MinOffDwell", "00:00:30");
         Set("Curtailment:PowerCycleCostUsd", 0.02);
         Set("Curtailment:MarginPercent", 2);
