@@ -69,13 +69,15 @@ function renderSummary(status, farm, economics) {
   const m = economics.market;
   const cards = [];
   cards.push(card("Hash rate", rate(now ? now.hashrate_hashes_per_second : status.hashrate_hashes_per_second), status.miners + " connected"));
-  if (now) {
+  if (now && economics.rigs.length > 0) {
     cards.push(card("Power", power(now.power_watts), now.rigs_running + " on · " + now.rigs_sleeping + " asleep"));
     cards.push(card("Revenue / day", usd(now.revenue_usd_per_day), "observed hash rate"));
     cards.push(card("Power / day", usd(now.power_cost_usd_per_day), "energy price now"));
     cards.push(card("Profit / day", usd(now.profit_usd_per_day), "revenue − power", now.profit_usd_per_day >= 0 ? "pos" : "neg"));
   } else {
-    cards.push(card("Money", "—", "no priced rig yet: list rigs in Economics:Rigs or set Economics:DefaultModel"));
+    const money = card("Money", "—", "no rig is priced yet: list rigs in Economics:Rigs (Worker, Model) or set Economics:DefaultModel");
+    money.style.gridColumn = "span 4";
+    cards.push(money);
   }
   if (m) {
     cards.push(card("BTC price", usd(m.price_usd, 0), (m.price_is_stale ? "STALE · " : "") + (m.price_source.startsWith("http") ? "live feed" : m.price_source), m.price_is_stale ? "neg" : ""));
@@ -184,6 +186,9 @@ function renderPools(status, workers) {
       td(p.miners, "num"), td(rate(p.hashrate_hashes_per_second), "num"), split, td(c.accepted, "num"), td(c.rejected, "num"), td(p.last_error || "", "wrap")];
   });
   fill("pools", rows, "No pool configured: add Proxy:Pools (Name, Url, User) to appsettings.json, or start with --pool stratum+tcp://HOST:PORT --user ACCOUNT.", 10);
+  const hint = $("pools-hint");
+  hint.hidden = status.pools.length === 0 || status.pools.some((p) => p.ready);
+  hint.textContent = "No pool is ready, so miners get no work: check each pool's Url and User in Proxy:Pools (the last error says what failed); the proxy keeps retrying.";
 }
 
 function renderDecisions(decisions) {
