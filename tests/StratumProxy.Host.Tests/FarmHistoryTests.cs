@@ -44,6 +44,13 @@ public sealed class FarmHistoryTests : IDisposable
         Assert.Equal(times.Order(), times);
         Assert.Equal(times.Count, times.Distinct().Count());
 
+        // Thinned for a chart: at most the number asked for, evenly spaced, the newest point kept.
+        var all = (await Json(http, "/api/history", deadline.Token)).GetProperty("points").EnumerateArray().Select(p => p.GetProperty("at").GetDateTimeOffset()).ToList();
+        var two = (await Json(http, "/api/history?max=2", deadline.Token)).GetProperty("points").EnumerateArray().Select(p => p.GetProperty("at").GetDateTimeOffset()).ToList();
+        Assert.Equal(2, two.Count);
+        Assert.True(two[1] >= all[^1], "the newest point is kept");
+        Assert.Single((await Json(http, "/api/history?max=1", deadline.Token)).GetProperty("points").EnumerateArray());
+
         var farm = await Json(http, "/api/farm", deadline.Token);
         var economics = await Json(http, "/api/economics", deadline.Token);
         var now = farm.GetProperty("now");

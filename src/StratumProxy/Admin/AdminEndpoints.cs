@@ -40,8 +40,8 @@ public static class AdminEndpoints
                 new FarmResponse(now, FarmHistory.ShutdownPrice(now), history?.Interval.TotalSeconds ?? 0, history?.Ratings() ?? []),
                 FarmHistoryJsonContext.Default.FarmResponse);
         });
-        app.MapGet("/api/history", () => Results.Json(
-            new HistoryResponse(history?.Interval.TotalSeconds ?? 0, history?.Points() ?? []),
+        app.MapGet("/api/history", (int? max) => Results.Json(
+            new HistoryResponse(history?.Interval.TotalSeconds ?? 0, history?.Points(Math.Clamp(max ?? 2000, 1, 100_000)) ?? []),
             FarmHistoryJsonContext.Default.HistoryResponse));
         app.MapGet("/api/economics", () => Results.Json(new EconomicsResponse(farm?.LastMarket, farm?.LastRigs ?? []), AdminJson.Context.EconomicsResponse));
         app.MapGet("/api/rigs", () => Results.Json(curtailment?.Rigs() ?? [], Farm.CurtailmentJsonContext.Default.IReadOnlyListRigView));

@@ -100,13 +100,31 @@ public sealed class FarmHistory(FarmEconomics farm, CurtailmentLoop? curtailment
         }
     }
 
-    /// <summary>The points, oldest first.</summary>
-    public IReadOnlyList<FarmPoint> Points()
+    /// <summary>
+    /// The points, oldest first; at most <paramref name="max"/> of them, evenly thinned (every k-th point, the newest
+    /// always kept), so a chart over six hours stays a small answer.
+    /// </summary>
+    public IReadOnlyList<FarmPoint> Points(int max = int.MaxValue)
     {
+        FarmPoint[] all;
         lock (_lock)
         {
-            return [.. _points];
+            all = [.. _points];
         }
+
+        if (max < 2 || all.Length <= max)
+        {
+            return max < 1 ? [] : all.Length <= max ? all : [all[^1]];
+        }
+
+        var stride = (int)Math.Ceiling((all.Length - 1) / (double)(max - 1));
+        var thinned = new List<FarmPoint>(max);
+        for (var i = (all.Length - 1) % stride; i < all.Length; i += stride)
+        {
+            thinned.Add(all[i]);
+        }
+
+        return thinned;
     }
 }
 

@@ -220,7 +220,7 @@ async function refresh() {
   try {
     const [status, workers, economics, rigs, decisions, farm, history] = await Promise.all([
       getJson("api/status"), getJson("api/workers"), getJson("api/economics"), getJson("api/rigs"),
-      getJson("api/decisions?limit=500"), getJson("api/farm"), getJson("api/history")]);
+      getJson("api/decisions?limit=500"), getJson("api/farm"), getJson("api/history?max=400")]);
     $("meta").textContent = "v" + status.version + " · up " + Math.round(status.uptime_seconds / 60) + " min · listening on " + status.listeners.join(", ");
     const notice = $("notice");
     notice.hidden = !status.notice;
