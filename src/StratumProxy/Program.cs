@@ -32,6 +32,8 @@ public static class Program
                 return 0;
             case "economics":
                 return EconomicsCommand.Run(commandLine.VerbArguments, Console.Out, Console.Error);
+            case "demo":
+                return await Demo.DemoCommand.RunAsync(commandLine.VerbArguments, Console.Out, Console.Error).ConfigureAwait(false);
             case "backtest":
                 return StratumProxy.Economics.Backtest.BacktestCommand.Run(commandLine.VerbArguments, Console.Out, Console.Error);
         }

@@ -18,7 +18,7 @@ public static class AdminEndpoints
         typeof(AdminEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0.0.0";
 
     /// <summary>Maps every endpoint.</summary>
-    public static void Map(IEndpointRouteBuilder app, ProxyEngine engine, ProxyService service, AdminOptions admin, CollectorRegistry registry, DateTimeOffset startedAt, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null)
+    public static void Map(IEndpointRouteBuilder app, ProxyEngine engine, ProxyService service, AdminOptions admin, CollectorRegistry registry, DateTimeOffset startedAt, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, FarmHistory? history = null)
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(engine);
@@ -32,7 +32,17 @@ public static class AdminEndpoints
             return Results.Json(new HealthResponse(pools.Count == 0 ? "no_pool_configured" : ready > 0 ? "ok" : "no_pool_ready", ready, pools.Count, engine.MinerSessions.Count), AdminJson.Context.HealthResponse);
         });
 
-        app.MapGet("/api/status", () => Results.Json(Status(engine, service, startedAt), AdminJson.Context.StatusResponse));
+        app.MapGet("/api/status", () => Results.Json(Status(engine, service, startedAt, admin.Notice), AdminJson.Context.StatusResponse));
+        app.MapGet("/api/farm", () =>
+        {
+            var now = history?.Current();
+            return Results.Json(
+                new FarmResponse(now, FarmHistory.ShutdownPrice(now), history?.Interval.TotalSeconds ?? 0, history?.Ratings() ?? []),
+                FarmHistoryJsonContext.Default.FarmResponse);
+        });
+        app.MapGet("/api/history", (int? max) => Results.Json(
+            new HistoryResponse(history?.Interval.TotalSeconds ?? 0, history?.Points(Math.Clamp(max ?? 2000, 1, 100_000)) ?? []),
+            FarmHistoryJsonContext.Default.HistoryResponse));
         app.MapGet("/api/economics", () => Results.Json(new EconomicsResponse(farm?.LastMarket, farm?.LastRigs ?? []), AdminJson.Context.EconomicsResponse));
         app.MapGet("/api/rigs", () => Results.Json(curtailment?.Rigs() ?? [], Farm.CurtailmentJsonContext.Default.IReadOnlyListRigView));
         app.MapGet("/api/decisions", (int? limit) =>
@@ -73,11 +83,13 @@ public static class AdminEndpoints
             }
         });
 
-        app.MapGet("/", () => Results.Content(StatusPage.Html, "text/html; charset=utf-8"));
+        app.MapGet("/", () => Results.Bytes(StatusPage.Html, "text/html; charset=utf-8"));
+        app.MapGet("/status.css", () => Results.Bytes(StatusPage.Css, "text/css; charset=utf-8"));
+        app.MapGet("/status.js", () => Results.Bytes(StatusPage.Script, "text/javascript; charset=utf-8"));
     }
 
     /// <summary>The status snapshot.</summary>
-    public static StatusResponse Status(ProxyEngine engine, ProxyService service, DateTimeOffset startedAt)
+    public static StatusResponse Status(ProxyEngine engine, ProxyService service, DateTimeOffset startedAt, string? notice = null)
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(service);
@@ -127,7 +139,7 @@ public static class AdminEndpoints
             pools.Sum(p => p.HashrateHashesPerSecond),
             pools,
             miners,
-            pools.Count == 0 ? NoPoolNotice : null);
+            pools.Count == 0 ? NoPoolNotice : notice);
     }
 
     /// <summary>What the status says while no pool is configured.</summary>

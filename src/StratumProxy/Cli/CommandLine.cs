@@ -57,6 +57,7 @@ public sealed class CommandLine
           stratum-proxy check-config [options]   validate the configuration and exit (0 = valid, 1 = invalid);
                                                  --strict makes unknown keys errors (they are warnings otherwise)
           stratum-proxy economics [options]      revenue, cost and shutdown price per rig model (economics --help)
+          stratum-proxy demo [options]           the proxy in front of a simulated farm, pools and market (demo --help)
           stratum-proxy backtest --series FILE   replay a price/difficulty/electricity series through the curtailment
                                                  policy, always-on and a strike price; needs at least one --model
                                                  NAME or --rig NAME:THS:WATTS (backtest --help)
@@ -90,13 +91,13 @@ public sealed class CommandLine
         {
             result.Verb = args[0] switch
             {
-                "run" or "economics" or "backtest" or "check-config" or "version" or "help" => args[0],
-                _ => throw new ArgumentException($"unknown verb '{args[0]}'; the verbs are run, check-config, economics, backtest, version, help"),
+                "run" or "economics" or "backtest" or "demo" or "check-config" or "version" or "help" => args[0],
+                _ => throw new ArgumentException($"unknown verb '{args[0]}'; the verbs are run, check-config, economics, backtest, demo, version, help"),
             };
             i = 1;
         }
 
-        if (result.Verb is "economics" or "backtest")
+        if (result.Verb is "economics" or "backtest" or "demo")
         {
             result.VerbArguments.AddRange(args.Skip(i));
             return result;

@@ -14,4 +14,7 @@ public sealed class AdminOptions
 
     /// <summary>Allow the write API (<c>POST /api/switch</c>). Off by default: the endpoint has no authentication.</summary>
     public bool AllowWrite { get; set; }
+
+    /// <summary>A line shown at the top of the status page (a site name, a maintenance note); none by default.</summary>
+    public string? Notice { get; set; }
 }

@@ -219,6 +219,8 @@ public static class ProxyHost
             sp.GetRequiredService<StratumProxy.Curtailment.AuditLog>(),
             sp.GetRequiredService<StratumProxy.Curtailment.EnergyLedger>()));
         builder.Services.AddHostedService<CurtailmentService>();
+        builder.Services.AddSingleton(sp => new FarmHistory(sp.GetRequiredService<FarmEconomics>(), sp.GetRequiredService<CurtailmentLoop>()));
+        builder.Services.AddHostedService<FarmHistorySampler>();
         builder.Services.AddSingleton<ProxyService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyService>());
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJsonContext.Default));
@@ -230,7 +232,7 @@ public static class ProxyHost
         _ = app.Services.GetRequiredService<CurtailmentLoop>();
         MetricSeeds.Seed(factory, app.Services.GetRequiredService<ProxyMetrics>(), options, [.. farmOptions.Rigs.Select(r => r.Worker)], curtailmentSettings.DryRun);
         var startedAt = clock.GetUtcNow();
-        AdminEndpoints.Map(app, app.Services.GetRequiredService<ProxyEngine>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt, app.Services.GetRequiredService<FarmEconomics>(), app.Services.GetRequiredService<CurtailmentLoop>());
+        AdminEndpoints.Map(app, app.Services.GetRequiredService<ProxyEngine>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt, app.Services.GetRequiredService<FarmEconomics>(), app.Services.GetRequiredService<CurtailmentLoop>(), app.Services.GetRequiredService<FarmHistory>());
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Admin");

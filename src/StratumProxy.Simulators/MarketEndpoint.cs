@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace StratumProxy.Simulators;
+
+/// <summary>
+/// A minimal HTTP/1.1 endpoint on loopback that answers every GET with the market's JSON (one request per
+/// connection), for the proxy's live price feed and live tariff to poll.
+/// </summary>
+public sealed class MarketEndpoint : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SimulatedMarket _market;
+    private readonly Task _loop;
+
+    /// <summary>Starts listening on 127.0.0.1 and a free port.</summary>
+    public MarketEndpoint(SimulatedMarket market)
+    {
+        _market = market;
+        _listener.Start();
+        _loop = AcceptLoopAsync();
+    }
+
+    /// <summary>The URL of the market JSON.</summary>
+    public Uri Url => new("http://127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture) + "/market");
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            _ = ServeAsync(client);
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client)
+    {
+        using (client)
+        {
+            try
+            {
+                var stream = client.GetStream();
+                var buffer = new byte[4096];
+                var received = 0;
+                while (received < buffer.Length)
+                {
+                    var read = await stream.ReadAsync(buffer.AsMemory(received), _stop.Token).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        return;
+                    }
+
+                    received += read;
+                    if (buffer.AsSpan(0, received).IndexOf("\r\n\r\n"u8) >= 0)
+                    {
+                        break;
+                    }
+                }
+
+                var body = Encoding.UTF8.GetBytes(_market.ToJson());
+                var head = Encoding.ASCII.GetBytes(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n"));
+                await stream.WriteAsync(head, _stop.Token).ConfigureAwait(false);
+                await stream.WriteAsync(body, _stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException)
+            {
+                // The client went away or we are stopping.
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _listener.Stop();
+        await _loop.ConfigureAwait(false);
+        _stop.Dispose();
+    }
+}
