@@ -35,6 +35,12 @@ public sealed class LoadRun
 
     internal FanoutRecorder Fanout { get; }
 
+    /// <summary>
+    /// Called once every session is ready, before the first submit (tests use it to send a job through the peer).
+    /// When it returns true the run waits until every ready session has received one more notify.
+    /// </summary>
+    public Func<CancellationToken, Task<bool>>? WhenReady { get; init; }
+
     internal bool Sending => _sending;
 
     internal bool InWindow => _inWindow;
@@ -64,6 +70,14 @@ public sealed class LoadRun
         await Task.Delay(Options.Settle, Time, cancellationToken);
         var settled = await SampleAsync(probe, cancellationToken);
         Fanout.Start();
+        if (WhenReady is { } hook)
+        {
+            var notifies = Counters.NotifyCount;
+            if (await hook(cancellationToken))
+            {
+                await WaitAsync(() => Counters.NotifyCount >= notifies + ready, Options.ConnectTimeout, cancellationToken);
+            }
+        }
 
         _sending = true;
         if (Options.Warmup > TimeSpan.Zero)

@@ -166,15 +166,22 @@ internal sealed class LoadSession
             var buffer = Buffer();
             var writer = Writer();
             var sent = 0;
-            while (sent < budget && _pending.Count < _run.Options.Window && _run.TryReserveSubmit())
+            while (sent < budget && _pending.Count < _run.Options.Window)
             {
+                // Read before the reservation: the run closes the window only once the cap is reserved.
+                var inWindow = _run.InWindow;
+                if (!_run.TryReserveSubmit())
+                {
+                    break;
+                }
+
                 var kind = _run.Options.Mix.KindOf(_submitIndex++);
                 var share = MakeShare(ref kind, job, extranonce1);
                 var id = _nextId++;
                 writer.WriteSubmit(buffer, JsonRpcId.FromNumber(id), _worker, share.JobId, [], share.Extranonce2, share.NTime, share.Nonce, share.VersionBits);
-                _pending[id] = new Pending(_run.Time.GetTimestamp(), kind, _run.InWindow);
-                Volatile.Write(ref _inFlight, _pending.Count);
-                _run.Counters.Sent(kind, _run.InWindow);
+                _pending[id] = new Pending(_run.Time.GetTimestamp(), kind, inWindow);
+                Interlocked.Increment(ref _inFlight);
+                _run.Counters.Sent(kind, inWindow);
                 sent++;
             }
 
@@ -394,6 +401,8 @@ internal sealed class LoadSession
             _job = new SessionJob(notify, Encoding.UTF8.GetBytes(notify.JobId), _difficulty);
             UpdateReadyLocked();
         }
+
+        _run.Counters.Notified();
     }
 
     private bool OnSubmitAnswer(long id, ReadOnlySpan<byte> line, in StratumEnvelope envelope, long arrived)
@@ -406,8 +415,6 @@ internal sealed class LoadSession
                 _run.Counters.UnexpectedAnswer();
                 return false;
             }
-
-            Volatile.Write(ref _inFlight, _pending.Count);
         }
 
         var verdict = StratumResponse.ReadVerdict(line, envelope);
@@ -419,6 +426,9 @@ internal sealed class LoadSession
         {
             _run.Latency.Record((long)_run.Time.GetElapsedTime(pending.SentAt, arrived).TotalMicroseconds);
         }
+
+        // Last: the drain ends on zero in flight, by then this answer is in every count.
+        Interlocked.Decrement(ref _inFlight);
 
         return true;
     }

@@ -13,6 +13,7 @@ internal sealed class RunCounters
     private long _sentInWindow;
     private long _answeredInWindow;
     private long _malformed;
+    private long _notifies;
     private long _unexpectedAnswers;
     private long _validSearchExhausted;
 
@@ -27,6 +28,8 @@ internal sealed class RunCounters
     public long SentInWindow => Interlocked.Read(ref _sentInWindow);
 
     public long AnsweredInWindow => Interlocked.Read(ref _answeredInWindow);
+
+    public long NotifyCount => Interlocked.Read(ref _notifies);
 
     public long MalformedCount => Interlocked.Read(ref _malformed);
 
@@ -47,6 +50,8 @@ internal sealed class RunCounters
     public void ClosedByPeer() => Interlocked.Increment(ref _closedByPeer);
 
     public void Ready() => Interlocked.Increment(ref _ready);
+
+    public void Notified() => Interlocked.Increment(ref _notifies);
 
     public void Malformed() => Interlocked.Increment(ref _malformed);
 
