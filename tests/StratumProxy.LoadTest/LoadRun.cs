@@ -104,7 +104,14 @@ public sealed class LoadRun
         }
 
         await lifetime.CancelAsync();
-        await Task.WhenAll(tasks.Where(t => t is not null)).WaitAsync(TimeSpan.FromSeconds(30), Time, CancellationToken.None);
+        try
+        {
+            await Task.WhenAll(tasks.Where(t => t is not null)).WaitAsync(TimeSpan.FromSeconds(30), Time, CancellationToken.None);
+        }
+        catch (TimeoutException)
+        {
+            Progress("some sessions did not close within 30 s; reporting anyway");
+        }
 
         return BuildReport(startedAt, connectSeconds, ready, windowSeconds, sessions, probe, before, settled, windowStart, windowEnd, end);
     }
