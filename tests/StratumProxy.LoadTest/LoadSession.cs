@@ -248,8 +248,10 @@ internal sealed class LoadSession
                 return;
             }
 
+            // Both clocks at once, before any parsing: latency uses the monotonic one, fan-out the wall clock the
+            // pool stamped its jobs with.
             var arrived = _run.Time.GetTimestamp();
-            DateTimeOffset? arrivedWall = null;
+            var arrivedWall = _run.Time.GetUtcNow();
             filled += read;
             var start = 0;
             var answered = false;
@@ -265,7 +267,7 @@ internal sealed class LoadSession
                 start = end + 1;
                 if (!line.IsEmpty)
                 {
-                    answered |= HandleLine(line, arrived, ref arrivedWall);
+                    answered |= HandleLine(line, arrived, arrivedWall);
                 }
             }
 
@@ -284,7 +286,7 @@ internal sealed class LoadSession
     }
 
     /// <summary>Handles one line; true when it answered a submit.</summary>
-    private bool HandleLine(ReadOnlySpan<byte> line, long arrived, ref DateTimeOffset? arrivedWall)
+    private bool HandleLine(ReadOnlySpan<byte> line, long arrived, DateTimeOffset arrivedWall)
     {
         if (!StratumEnvelope.TryParse(line, out var envelope, out _))
         {
@@ -351,7 +353,7 @@ internal sealed class LoadSession
 
                 break;
             case StratumMethod.Notify:
-                OnNotify(line, envelope, ref arrivedWall);
+                OnNotify(line, envelope, arrivedWall);
                 break;
             default:
                 break;
@@ -377,7 +379,7 @@ internal sealed class LoadSession
         }
     }
 
-    private void OnNotify(ReadOnlySpan<byte> line, in StratumEnvelope envelope, ref DateTimeOffset? arrivedWall)
+    private void OnNotify(ReadOnlySpan<byte> line, in StratumEnvelope envelope, DateTimeOffset arrivedWall)
     {
         if (!NotifyMessage.TryParse(line, envelope, out var notify, out _) || notify is null)
         {
@@ -387,8 +389,7 @@ internal sealed class LoadSession
 
         if (PoolJobStamp.TryRead(notify.Coinbase2, out var stamped))
         {
-            arrivedWall ??= _run.Time.GetUtcNow();
-            _run.Fanout.Record(stamped, arrivedWall.Value, line.Length + 1);
+            _run.Fanout.Record(stamped, arrivedWall, line.Length + 1);
         }
 
         lock (_gate)

@@ -12,7 +12,8 @@
 #                POOL_PORT, which this script starts) and optionally TARGET_PID for its CPU and RSS
 #
 # Extra arguments go to `stratum-loadtest run` and override the figure's. Reports land in $E2E_OUT (artifacts/e2e).
-# E2E_NO_BUILD=1 reuses the last published binaries.
+# E2E_NO_BUILD=1 reuses the last published binaries. PROXY_ENV="NAME=value ..." sets environment variables for
+# the proxy alone, e.g. PROXY_ENV=DOTNET_gcServer=0 to try workstation GC.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -69,7 +70,7 @@ if [[ $figure == external ]]; then
     [[ -n ${TARGET_PID:-} ]] && probe=(--proxy-pid "$TARGET_PID")
 else
     work=$(mktemp -d)
-    (cd "$work" && exec "$out/proxy/stratum-proxy" run --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
+    (cd "$work" && exec env ${PROXY_ENV:-} "$out/proxy/stratum-proxy" run --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
         --pool "stratum+tcp://$pool" --user loadtest \
         --start-difficulty "$difficulty" --min-difficulty "$difficulty" --max-difficulty "$difficulty") >"$out/$figure.proxy.log" 2>&1 &
     proxy_pid=$!
