@@ -8,8 +8,9 @@
 #   latency      1,000 sessions at 2,000 submits/s (p50/p99/p999)
 #   memory       10,000 sessions, jobs every 3 s, a submit per session every 20 s (RSS and managed heap per session)
 #   fanout       10,000 sessions, a clean job every 3 s stamped by the pool (pool notify to each miner's copy)
-#   external     the same load against another proxy: set TARGET=host:port (its pool already pointed at
-#                POOL_PORT, which this script starts) and optionally TARGET_PID for its CPU and RSS
+#   external     the throughput load against another proxy that is already running in front of a pool
+#                (`stratum-loadtest pool`): TARGET=host:port, and TARGET_PID for its CPU and RSS; no pool or proxy
+#                is started
 #
 # Extra arguments go to `stratum-loadtest run` and override the figure's. Reports land in $E2E_OUT (artifacts/e2e).
 # E2E_NO_BUILD=1 reuses the last published binaries. PROXY_ENV="NAME=value ..." sets environment variables for
@@ -47,7 +48,12 @@ case $figure in
 esac
 
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+work=
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    [[ -n $work ]] && rm -rf "$work"
+}
 trap cleanup EXIT
 
 wait_for() { # file pattern → first match
@@ -58,17 +64,17 @@ wait_for() { # file pattern → first match
     echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
 }
 
-pool_port=${POOL_PORT:-0}
-dotnet "$out/loadtest/stratum-loadtest.dll" pool --port "$pool_port" --difficulty "$difficulty" \
-    --job-interval "$job_interval" --clean-every "$clean_every" "${stamp[@]}" >"$out/$figure.pool.json" 2>"$out/$figure.pool.log" &
-pids+=($!)
-pool=$(wait_for "$out/$figure.pool.log" '127\.0\.0\.1:[0-9]*')
-
 if [[ $figure == external ]]; then
     target=${TARGET:?set TARGET=host:port of the proxy under test}
+    pool=external
     probe=()
     [[ -n ${TARGET_PID:-} ]] && probe=(--proxy-pid "$TARGET_PID")
 else
+    dotnet "$out/loadtest/stratum-loadtest.dll" pool --port 0 --difficulty "$difficulty" \
+        --job-interval "$job_interval" --clean-every "$clean_every" "${stamp[@]}" >"$out/$figure.pool.json" 2>"$out/$figure.pool.log" &
+    pids+=($!)
+    pool=$(wait_for "$out/$figure.pool.log" '127\.0\.0\.1:[0-9]*')
+
     work=$(mktemp -d)
     (cd "$work" && exec env ${PROXY_ENV:-} "$out/proxy/stratum-proxy" run --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
         --pool "stratum+tcp://$pool" --user loadtest \
