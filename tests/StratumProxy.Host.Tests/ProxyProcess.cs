@@ -72,6 +72,9 @@ internal sealed class RunningProxy : IAsyncDisposable
         _stderr = Pump(_process.StandardError);
     }
 
+    /// <summary>The child's process id (for readers of /proc).</summary>
+    public int Id => _process.Id;
+
     /// <summary>Every line read so far.</summary>
     public IReadOnlyList<string> Seen
     {

@@ -89,7 +89,19 @@ internal sealed class PoolJobFactory
     private byte[] BuildCoinbase2()
     {
         var bytes = new List<byte>(96);
-        bytes.AddRange(Tag);
+        if (_options.StampJobs)
+        {
+            // Same length as the tag, so coinbase1's script length holds either way.
+            Span<byte> stamp = stackalloc byte[Tag.Length];
+            stamp.Fill((byte)'/');
+            PoolJobStamp.Write(stamp, _options.TimeProvider.GetUtcNow());
+            bytes.AddRange(stamp.ToArray());
+        }
+        else
+        {
+            bytes.AddRange(Tag);
+        }
+
         bytes.AddRange([0xFF, 0xFF, 0xFF, 0xFF]);            // sequence
         bytes.Add(0x01);                                     // one output
         Span<byte> value = stackalloc byte[8];
@@ -101,5 +113,41 @@ internal sealed class PoolJobFactory
         bytes.AddRange([0x88, 0xAC]);
         bytes.AddRange([0x00, 0x00, 0x00, 0x00]);            // lock time
         return [.. bytes];
+    }
+}
+
+/// <summary>
+/// The send-time stamp a <see cref="TestPool"/> with <see cref="TestPoolOptions.StampJobs"/> puts in coinbase2: the
+/// marker <c>/spt</c> followed by 8 bytes of Unix microseconds, big-endian.
+/// </summary>
+public static class PoolJobStamp
+{
+    /// <summary>The marker bytes, <c>/spt</c>.</summary>
+    public static ReadOnlySpan<byte> Marker => "/spt"u8;
+
+    /// <summary>Marker plus stamp.</summary>
+    public const int Length = 12;
+
+    /// <summary>Writes the marker and <paramref name="time"/> at the start of <paramref name="destination"/>.</summary>
+    public static void Write(Span<byte> destination, DateTimeOffset time)
+    {
+        Marker.CopyTo(destination);
+        var microseconds = (time - DateTimeOffset.UnixEpoch).Ticks / 10;
+        BinaryPrimitives.WriteInt64BigEndian(destination[Marker.Length..], microseconds);
+    }
+
+    /// <summary>Finds a stamp in a coinbase2; false when it carries none.</summary>
+    public static bool TryRead(ReadOnlySpan<byte> coinbase2, out DateTimeOffset time)
+    {
+        var at = coinbase2.IndexOf(Marker);
+        if (at < 0 || coinbase2.Length - at < Length)
+        {
+            time = default;
+            return false;
+        }
+
+        var microseconds = BinaryPrimitives.ReadInt64BigEndian(coinbase2.Slice(at + Marker.Length, 8));
+        time = DateTimeOffset.UnixEpoch.AddTicks(microseconds * 10);
+        return true;
     }
 }

@@ -306,6 +306,11 @@ public sealed partial class TestPool
                 _blockCandidates++;
             }
 
+            if (!Options.KeepAcceptedShares)
+            {
+                return null;
+            }
+
             _accepted.Add(new AcceptedShare(
                 worker,
                 jobId,

@@ -85,6 +85,19 @@ public sealed record TestPoolOptions
 
     public int MaxLineLength { get; init; } = 64 * 1024;
 
+    /// <summary>
+    /// Writes each job's build time (Unix microseconds from <see cref="TimeProvider"/>) into coinbase2 behind the
+    /// marker <c>/spt</c>, so a client can measure how long the job took to reach it (notify fan-out through a proxy,
+    /// which passes coinbase2 on unchanged). See <see cref="PoolJobStamp"/>.
+    /// </summary>
+    public bool StampJobs { get; init; }
+
+    /// <summary>
+    /// Keep every accepted share for <see cref="TestPool.AcceptedShares"/> and the audit; a long load run turns it
+    /// off so the pool's memory stays flat (counts and the duplicate check still hold).
+    /// </summary>
+    public bool KeepAcceptedShares { get; init; } = true;
+
     /// <summary>Receives every line in and out (for test output); null traces nothing.</summary>
     public Action<string>? Trace { get; init; }
 }

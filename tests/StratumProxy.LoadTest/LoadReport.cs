@@ -1,0 +1,86 @@
+using System.Text.Json.Serialization;
+
+namespace StratumProxy.LoadTest;
+
+/// <summary>What one run measured; written as JSON (camelCase).</summary>
+public sealed record LoadReport(
+    string Target,
+    string Mix,
+    int Window,
+    double Rate,
+    DateTimeOffset StartedAt,
+    SessionsReport Sessions,
+    SubmitsReport Submits,
+    IReadOnlyDictionary<string, KindReport> ByKind,
+    IReadOnlyDictionary<string, long> ErrorsByCode,
+    LatencySummary LatencyMs,
+    FanoutReport? Notify,
+    ProxyReport? Proxy,
+    GeneratorReport Generator);
+
+/// <summary>Sessions opened, and how long the connects took.</summary>
+public sealed record SessionsReport(int Requested, long Connected, long Ready, long ConnectFailed, long ClosedByPeer, double ConnectSeconds);
+
+/// <summary>
+/// Submit counts over the whole run, and the measured window: submits sent in it, and those of them answered
+/// before it closed. <see cref="Mismatched"/> counts answers that differ from what the share was made to get
+/// (a valid share rejected, an invalid one accepted, or another error code than expected).
+/// </summary>
+public sealed record SubmitsReport(
+    long Sent,
+    long Answered,
+    long Unanswered,
+    long Accepted,
+    long Rejected,
+    long Mismatched,
+    long UnexpectedAnswers,
+    long Malformed,
+    long ValidSearchExhausted,
+    double WindowSeconds,
+    long SentInWindow,
+    long AnsweredInWindow,
+    double SentPerSecond,
+    double AnsweredPerSecond);
+
+/// <summary>One kind of share: sent, its answers, and the error codes it drew.</summary>
+public sealed record KindReport(long Sent, long Accepted, long Rejected, string Expected, IReadOnlyDictionary<string, long> ErrorsByCode);
+
+/// <summary>Notify fan-out, from the pool's stamp to each session's copy.</summary>
+public sealed record FanoutReport(
+    int Jobs,
+    int CompleteJobs,
+    long Copies,
+    long BytesPerCopy,
+    LatencySummary CopyMs,
+    LatencySummary LastCopyMs,
+    IReadOnlyList<JobFanoutReport> PerJob);
+
+/// <summary>One job: copies received, bytes, and its first and last copy (ms after the stamp).</summary>
+public sealed record JobFanoutReport(long Copies, long Bytes, double FirstMs, double LastMs);
+
+/// <summary>
+/// The process under test, sampled before the connects, after they settled, at both ends of the window and at the
+/// end. Growth per session is (settled − before) / ready sessions; native = RSS − managed heap.
+/// </summary>
+public sealed record ProxyReport(
+    int Pid,
+    ProcessSample? Before,
+    ProcessSample? Settled,
+    ProcessSample? WindowStart,
+    ProcessSample? WindowEnd,
+    ProcessSample? End,
+    double? CpuSecondsInWindow,
+    double? AnsweredPerCpuSecond,
+    double? RssPerSessionBytes,
+    double? ManagedPerSessionBytes,
+    double? NativePerSessionBytes,
+    double? RssPerSessionAtEndBytes,
+    double? ManagedPerSessionAtEndBytes);
+
+/// <summary>The load generator's own cost (it shares the machine with what it measures).</summary>
+public sealed record GeneratorReport(double CpuSeconds, long RssBytes, int Threads, long ValidShareHashes);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(LoadReport))]
+[JsonSerializable(typeof(PoolSummary))]
+internal sealed partial class ReportJsonContext : JsonSerializerContext;

@@ -1,0 +1,115 @@
+using System.Globalization;
+
+namespace StratumProxy.LoadTest;
+
+/// <summary>One reading of the process under test.</summary>
+public sealed record ProcessSample(
+    double CpuSeconds,
+    long RssBytes,
+    long RssAnonBytes,
+    int Threads,
+    long? ManagedHeapBytes,
+    long? Gen0Collections,
+    long? Gen2Collections);
+
+/// <summary>
+/// Reads a process's CPU time and memory from /proc (any program: ckpool, another proxy, ours), plus the managed
+/// heap and GC counts from a Prometheus endpoint when it is a .NET program that exports prometheus-net's
+/// <c>dotnet_*</c> series (StratumProxy's admin <c>/metrics</c>).
+/// </summary>
+public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
+{
+    private static readonly double TicksPerSecond = 100; // USER_HZ: 100 on every Linux ABI .NET runs on.
+
+    public int Pid { get; } = pid;
+
+    public async Task<ProcessSample?> SampleAsync(CancellationToken cancellationToken)
+    {
+        var proc = Read(Pid);
+        if (proc is null)
+        {
+            return null;
+        }
+
+        long? managed = null, gen0 = null, gen2 = null;
+        if (metrics is not null && http is not null)
+        {
+            try
+            {
+                var text = await http.GetStringAsync(metrics, cancellationToken);
+                managed = (long?)Series(text, "dotnet_total_memory_bytes");
+                gen0 = (long?)Series(text, "dotnet_collection_count_total{generation=\"0\"}");
+                gen2 = (long?)Series(text, "dotnet_collection_count_total{generation=\"2\"}");
+            }
+            catch (HttpRequestException)
+            {
+                // The endpoint is optional: /proc figures stand alone.
+            }
+        }
+
+        return proc with { ManagedHeapBytes = managed, Gen0Collections = gen0, Gen2Collections = gen2 };
+    }
+
+    /// <summary>CPU seconds (user + system) and memory of a process; null once it has gone.</summary>
+    public static ProcessSample? Read(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            // Fields after the command name (which may hold spaces) start at state, field 3; utime and stime are 14 and 15.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var cpu = (double.Parse(fields[11], CultureInfo.InvariantCulture) + double.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
+            long rss = 0, anon = 0;
+            var threads = 0;
+            foreach (var line in File.ReadLines($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    rss = Kilobytes(line);
+                }
+                else if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
+                {
+                    anon = Kilobytes(line);
+                }
+                else if (line.StartsWith("Threads:", StringComparison.Ordinal))
+                {
+                    threads = int.Parse(line.AsSpan(8).Trim(), CultureInfo.InvariantCulture);
+                }
+            }
+
+            return new ProcessSample(cpu, rss, anon, threads, null, null, null);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The value of one series (name with its exact label set) in Prometheus text format.</summary>
+    public static double? Series(string text, string nameWithLabels)
+    {
+        foreach (var raw in text.AsSpan().EnumerateLines())
+        {
+            var line = raw.Trim();
+            if (line.StartsWith(nameWithLabels, StringComparison.Ordinal) && line.Length > nameWithLabels.Length && line[nameWithLabels.Length] == ' ')
+            {
+                var value = line[(nameWithLabels.Length + 1)..].Trim();
+                var space = value.IndexOf(' ');
+                if (space > 0)
+                {
+                    value = value[..space];
+                }
+
+                return double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
+            }
+        }
+
+        return null;
+    }
+
+    private static long Kilobytes(string line)
+    {
+        var digits = new string([.. line.Where(char.IsAsciiDigit)]);
+        return long.Parse(digits, CultureInfo.InvariantCulture) * 1024;
+    }
+}
