@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using StratumProxy.Cli;
-using StratumProxy.Economics.Cli;
 using StratumProxy.Hosting;
 
 namespace StratumProxy;
@@ -35,7 +34,7 @@ public static class Program
             case "demo":
                 return await Demo.DemoCommand.RunAsync(commandLine.VerbArguments, Console.Out, Console.Error).ConfigureAwait(false);
             case "backtest":
-                return StratumProxy.Economics.Backtest.BacktestCommand.Run(commandLine.VerbArguments, Console.Out, Console.Error);
+                return BacktestCommand.Run(commandLine.VerbArguments, Console.Out, Console.Error);
         }
 
         try

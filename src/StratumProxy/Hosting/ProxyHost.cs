@@ -11,6 +11,7 @@ using StratumProxy.Economics.Tariffs;
 using StratumProxy.Economics.Units;
 using StratumProxy.Farm;
 using StratumProxy.Cli;
+using StratumProxy.Feeds;
 using StratumProxy.Proxy.Configuration;
 using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Routing;

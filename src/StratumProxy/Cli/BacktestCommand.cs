@@ -1,14 +1,14 @@
 using System.Globalization;
 using System.Text.Json;
+using StratumProxy.Economics.Backtest;
 using StratumProxy.Economics.Calculators;
-using StratumProxy.Economics.Cli;
 using StratumProxy.Economics.Market;
 using StratumProxy.Economics.Policy;
 using StratumProxy.Economics.Pools;
 using StratumProxy.Economics.Rigs;
 using StratumProxy.Economics.Units;
 
-namespace StratumProxy.Economics.Backtest;
+namespace StratumProxy.Cli;
 
 /// <summary>
 /// <c>stratum-proxy backtest</c>: replays a recorded series through the curtailment policy and compares it with
@@ -43,7 +43,7 @@ public static class BacktestCommand
                 return ExitOk;
             }
 
-            var series = SeriesCsv.Load(a.Series!);
+            var series = LoadSeries(a.Series!);
             var setup = Setup(a, series);
             var progress = (a.Progress ?? stderrIsTerminal)
                 ? new ProgressLine(stderr, stderrIsTerminal, setup.Rigs.Sum(r => r.Count))
@@ -113,6 +113,24 @@ public static class BacktestCommand
           -h, --help                    this text
 
         """;
+
+    /// <summary>Reads a series file; an unreadable file is a <see cref="SeriesFormatException"/> naming it.</summary>
+    internal static IReadOnlyList<SeriesRow> LoadSeries(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new SeriesFormatException($"cannot read series '{path}': {e.Message}");
+        }
+
+        using var reader = new StringReader(text);
+        return SeriesCsv.Read(reader, path);
+    }
 
     private static BacktestSetup Setup(BacktestArguments a, IReadOnlyList<SeriesRow> series)
     {

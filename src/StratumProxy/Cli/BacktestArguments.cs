@@ -1,7 +1,6 @@
 using System.Globalization;
-using StratumProxy.Economics.Cli;
 
-namespace StratumProxy.Economics.Backtest;
+namespace StratumProxy.Cli;
 
 /// <summary>The parsed command line of <c>stratum-proxy backtest</c>.</summary>
 internal sealed class BacktestArguments

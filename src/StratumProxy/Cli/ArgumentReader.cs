@@ -1,4 +1,4 @@
-namespace StratumProxy.Economics.Cli;
+namespace StratumProxy.Cli;
 
 /// <summary>
 /// Walks <c>--flag value</c> and <c>--flag=value</c> arguments for the economics and backtest verbs, with one

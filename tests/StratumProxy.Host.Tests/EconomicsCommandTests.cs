@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
-using StratumProxy.Economics.Cli;
+using StratumProxy.Cli;
 
-namespace StratumProxy.Economics.Tests;
+namespace StratumProxy.Host.Tests;
 
 public sealed class EconomicsCommandTests
 {

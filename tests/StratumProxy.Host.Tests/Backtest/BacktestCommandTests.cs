@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
-using StratumProxy.Economics.Backtest;
+using StratumProxy.Cli;
 
-namespace StratumProxy.Economics.Tests.Backtest;
+namespace StratumProxy.Host.Tests.Backtest;
 
 public sealed class BacktestCommandTests : IDisposable
 {

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace StratumProxy.Economics.Cli;
+namespace StratumProxy.Cli;
 
 /// <summary>An ad-hoc rig from --rig NAME:THS:WATTS.</summary>
 internal sealed record AdHocRig(string Name, double HashrateThs, double PowerW);

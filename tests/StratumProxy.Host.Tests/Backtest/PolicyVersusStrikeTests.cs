@@ -1,8 +1,8 @@
 using System.Text.Json;
-using StratumProxy.Economics.Backtest;
+using StratumProxy.Cli;
 using StratumProxy.Economics.Rigs;
 
-namespace StratumProxy.Economics.Tests.Backtest;
+namespace StratumProxy.Host.Tests.Backtest;
 
 /// <summary>
 /// The policy is never worse than the plain strike price: every series shipped in config/backtest/ × every model of

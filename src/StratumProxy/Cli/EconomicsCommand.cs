@@ -7,7 +7,7 @@ using StratumProxy.Economics.Pools;
 using StratumProxy.Economics.Rigs;
 using StratumProxy.Economics.Units;
 
-namespace StratumProxy.Economics.Cli;
+namespace StratumProxy.Cli;
 
 /// <summary>
 /// <c>stratum-proxy economics</c>: the shutdown-price table for the rig catalog at given market inputs.
