@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 
 namespace StratumProxy.Cli;
@@ -8,108 +9,96 @@ internal sealed record AdHocRig(string Name, double HashrateThs, double PowerW);
 /// <summary>The parsed command line of <c>stratum-proxy economics</c>.</summary>
 internal sealed class EconomicsArguments
 {
-    public double? Price { get; private set; }
-    public double? Difficulty { get; private set; }
-    public double? HashrateEh { get; private set; }
-    public double? Subsidy { get; private set; }
-    public long? Height { get; private set; }
-    public double Fees { get; private set; }
-    public double PoolFeePercent { get; private set; }
-    public double? Electricity { get; private set; }
+    public double? Price { get; private init; }
+    public double? Difficulty { get; private init; }
+    public double? HashrateEh { get; private init; }
+    public double? Subsidy { get; private init; }
+    public long? Height { get; private init; }
+    public double Fees { get; private init; }
+    public double PoolFeePercent { get; private init; }
+    public double? Electricity { get; private init; }
     public List<string> Models { get; } = [];
     public List<AdHocRig> Rigs { get; } = [];
-    public bool Json { get; private set; }
-    public bool Help { get; private set; }
-    public string? CatalogPath { get; private set; }
+    public bool Json { get; private init; }
+    public string? CatalogPath { get; private init; }
 
-    /// <summary>Parses and checks the arguments; throws <see cref="UsageException"/> with a one-line message.</summary>
-    public static EconomicsArguments Parse(IReadOnlyList<string> args)
+    /// <summary>The verb's options; a bad value is a parse error with the message below.</summary>
+    internal sealed class Options
     {
-        var a = new EconomicsArguments();
-        var reader = new ArgumentReader(args);
-        while (reader.MoveNext())
-        {
-            var arg = reader.Name;
-            switch (arg)
-            {
-                case "--help" or "-h":
-                    a.Help = true;
-                    break;
-                case "--json":
-                    a.Json = true;
-                    break;
-                case "--price":
-                    a.Price = Number(arg, reader.Value(), min: 0, minInclusive: true, unit: "USD/BTC");
-                    break;
-                case "--difficulty":
-                    a.Difficulty = Number(arg, reader.Value(), min: 0, minInclusive: false, unit: "");
-                    break;
-                case "--hashrate-eh":
-                    a.HashrateEh = Number(arg, reader.Value(), min: 0, minInclusive: false, unit: "EH/s");
-                    break;
-                case "--subsidy":
-                    a.Subsidy = Number(arg, reader.Value(), min: 0, minInclusive: true, unit: "BTC/block");
-                    break;
-                case "--height":
-                    var h = reader.Value();
-                    a.Height = long.TryParse(h, NumberStyles.None, CultureInfo.InvariantCulture, out var height)
-                        ? height
-                        : throw new UsageException($"--height must be a whole number ≥ 0 (got '{h}')");
-                    break;
-                case "--fees":
-                    a.Fees = Number(arg, reader.Value(), min: 0, minInclusive: true, unit: "BTC/block");
-                    break;
-                case "--pool-fee-percent":
-                    a.PoolFeePercent = Number(arg, reader.Value(), min: 0, minInclusive: true, unit: "%");
-                    if (a.PoolFeePercent >= 100)
-                    {
-                        throw new UsageException("--pool-fee-percent must be below 100");
-                    }
+        public Option<double?> Price { get; } = CliOption.Single<double?>("--price", "USD", "BTC price in USD (required, ≥ 0)", t => Number("--price", t, min: 0, minInclusive: true, unit: "USD/BTC"));
+        public Option<double?> Electricity { get; } = CliOption.Single<double?>("--electricity", "USD", "all-in electricity price in USD per kWh (required, ≥ 0)", t => Number("--electricity", t, min: 0, minInclusive: true, unit: "USD/kWh"));
+        public Option<double?> Difficulty { get; } = CliOption.Single<double?>("--difficulty", "D", "network difficulty (> 0), or", t => Number("--difficulty", t, min: 0, minInclusive: false, unit: ""));
+        public Option<double?> HashrateEh { get; } = CliOption.Single<double?>("--hashrate-eh", "EH", "network hash rate in EH/s (> 0); difficulty = EH × 1e18 × 600 ÷ 2^32", t => Number("--hashrate-eh", t, min: 0, minInclusive: false, unit: "EH/s"));
+        public Option<double?> Subsidy { get; } = CliOption.Single<double?>("--subsidy", "BTC", "block subsidy (default: from --height)", t => Number("--subsidy", t, min: 0, minInclusive: true, unit: "BTC/block"));
 
-                    break;
-                case "--electricity":
-                    a.Electricity = Number(arg, reader.Value(), min: 0, minInclusive: true, unit: "USD/kWh");
-                    break;
-                case "--model":
-                    a.Models.Add(reader.Value());
-                    break;
-                case "--rig":
-                    a.Rigs.Add(ParseRig(reader.Value()));
-                    break;
-                case "--catalog":
-                    a.CatalogPath = reader.Value();
-                    break;
-                default:
-                    throw new UsageException($"unknown option '{arg}' (see --help)");
+        public Option<long?> Height { get; } = CliOption.Single<long?>(
+            "--height",
+            "N",
+            "block height for the subsidy (default: estimated from today's date, anchored at block 881423 of 2025-01-30 plus one block per 10 minutes)",
+            t => long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var height) ? height : throw new UsageException($"--height must be a whole number ≥ 0 (got '{t}')"));
+
+        public Option<double?> Fees { get; } = CliOption.Single<double?>("--fees", "BTC", "average transaction fees per block (default 0)", t => Number("--fees", t, min: 0, minInclusive: true, unit: "BTC/block"));
+
+        public Option<double?> PoolFeePercent { get; } = CliOption.Single<double?>(
+            "--pool-fee-percent",
+            "P",
+            "pool fee in percent, FPPS (default 0)",
+            t => Number("--pool-fee-percent", t, min: 0, minInclusive: true, unit: "%") is var fee && fee >= 100 ? throw new UsageException("--pool-fee-percent must be below 100") : fee);
+
+        public Option<List<string>> Model { get; } = CliOption.Repeated("--model", "NAME", "a catalog model (repeatable; default: the whole catalog)", t => t);
+        public Option<List<AdHocRig>> Rig { get; } = CliOption.Repeated("--rig", "NAME:THS:WATTS", "an ad-hoc rig, added to the models shown (repeatable)", ParseRig);
+        public Option<string?> Catalog { get; } = CliOption.Text("--catalog", "FILE", "rig catalog JSON (default: the built-in copy of config/rigs/catalog.json)");
+        public Option<bool> Json { get; } = CliOption.Flag("--json", "print a JSON array, one object per rig");
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new Option[] { Price, Electricity, Difficulty, HashrateEh, Subsidy, Height, Fees, PoolFeePercent, Model, Rig, Catalog, Json })
+            {
+                command.Options.Add(option);
             }
         }
 
-        if (a.Help)
+        /// <summary>The arguments, checked across options; throws <see cref="UsageException"/> with a one-line message.</summary>
+        public EconomicsArguments Bind(ParseResult result)
         {
+            var a = new EconomicsArguments
+            {
+                Price = result.GetValue(Price),
+                Electricity = result.GetValue(Electricity),
+                Difficulty = result.GetValue(Difficulty),
+                HashrateEh = result.GetValue(HashrateEh),
+                Subsidy = result.GetValue(Subsidy),
+                Height = result.GetValue(Height),
+                Fees = result.GetValue(Fees) ?? 0,
+                PoolFeePercent = result.GetValue(PoolFeePercent) ?? 0,
+                CatalogPath = result.GetValue(Catalog),
+                Json = result.GetValue(Json),
+            };
+            a.Models.AddRange(result.GetValue(Model) ?? []);
+            a.Rigs.AddRange(result.GetValue(Rig) ?? []);
+
+            if (a.Price is null)
+            {
+                throw new UsageException("--price (USD per BTC) is required");
+            }
+
+            if (a.Electricity is null)
+            {
+                throw new UsageException("--electricity (USD per kWh) is required");
+            }
+
+            if (a.Difficulty is null == a.HashrateEh is null)
+            {
+                throw new UsageException("give exactly one of --difficulty or --hashrate-eh");
+            }
+
+            if (a.Subsidy is not null && a.Height is not null)
+            {
+                throw new UsageException("give --subsidy or --height, not both");
+            }
+
             return a;
         }
-
-        if (a.Price is null)
-        {
-            throw new UsageException("--price (USD per BTC) is required");
-        }
-
-        if (a.Electricity is null)
-        {
-            throw new UsageException("--electricity (USD per kWh) is required");
-        }
-
-        if (a.Difficulty is null == a.HashrateEh is null)
-        {
-            throw new UsageException("give exactly one of --difficulty or --hashrate-eh");
-        }
-
-        if (a.Subsidy is not null && a.Height is not null)
-        {
-            throw new UsageException("give --subsidy or --height, not both");
-        }
-
-        return a;
     }
 
     /// <summary>NAME:THS:WATTS, read from the right so a name may contain ':'.</summary>
