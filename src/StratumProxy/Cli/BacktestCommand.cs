@@ -179,7 +179,7 @@ public static class BacktestCommand
 
         try
         {
-            return RigCatalog.LoadFile(path);
+            return Files.EconomicsFiles.LoadCatalog(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {

@@ -84,7 +84,7 @@ public static class EconomicsCommand
 
         try
         {
-            return RigCatalog.LoadFile(path);
+            return Files.EconomicsFiles.LoadCatalog(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {
