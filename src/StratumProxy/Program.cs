@@ -1,43 +1,18 @@
 using Microsoft.Extensions.DependencyInjection;
 using StratumProxy.Cli;
-using StratumProxy.Economics.Cli;
 using StratumProxy.Hosting;
 
 namespace StratumProxy;
 
-/// <summary>The <c>stratum-proxy</c> executable: parses the verb, then runs it.</summary>
+/// <summary>The <c>stratum-proxy</c> executable: the command line (<see cref="StratumProxyCli"/>) parses the verb and runs it.</summary>
 public static class Program
 {
     /// <summary>Entry point. Exit codes: 0 ok, 1 configuration or start-up error, 2 usage error.</summary>
-    public static async Task<int> Main(string[] args)
+    public static Task<int> Main(string[] args) => StratumProxyCli.InvokeAsync(args, CliEnvironment.FromConsole());
+
+    /// <summary>The run and check-config verbs: builds the host from the configuration, then runs it or reports it valid.</summary>
+    internal static async Task<int> RunHostAsync(CommandLine commandLine, TextWriter stdout, TextWriter stderr)
     {
-        CommandLine commandLine;
-        try
-        {
-            commandLine = CommandLine.Parse(args);
-        }
-        catch (ArgumentException ex)
-        {
-            await Console.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
-            return 2;
-        }
-
-        switch (commandLine.Verb)
-        {
-            case "help":
-                await Console.Out.WriteLineAsync(CommandLine.Usage).ConfigureAwait(false);
-                return 0;
-            case "version":
-                await Console.Out.WriteLineAsync($"stratum-proxy {Admin.AdminEndpoints.Version}").ConfigureAwait(false);
-                return 0;
-            case "economics":
-                return EconomicsCommand.Run(commandLine.VerbArguments, Console.Out, Console.Error);
-            case "demo":
-                return await Demo.DemoCommand.RunAsync(commandLine.VerbArguments, Console.Out, Console.Error).ConfigureAwait(false);
-            case "backtest":
-                return StratumProxy.Economics.Backtest.BacktestCommand.Run(commandLine.VerbArguments, Console.Out, Console.Error);
-        }
-
         try
         {
             await using var app = ProxyHost.Build(commandLine);
@@ -45,10 +20,10 @@ public static class Program
             {
                 foreach (var warning in app.Services.GetRequiredService<ConfigWarnings>().Items)
                 {
-                    await Console.Error.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
+                    await stderr.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
                 }
 
-                await Console.Out.WriteLineAsync("configuration is valid").ConfigureAwait(false);
+                await stdout.WriteLineAsync("configuration is valid").ConfigureAwait(false);
                 return 0;
             }
 
@@ -59,24 +34,24 @@ public static class Program
         {
             foreach (var error in ex.Errors)
             {
-                await Console.Error.WriteLineAsync($"error: {error}").ConfigureAwait(false);
+                await stderr.WriteLineAsync($"error: {error}").ConfigureAwait(false);
             }
 
             return 1;
         }
         catch (OptionsException ex)
         {
-            await Console.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
+            await stderr.WriteLineAsync(ex.Message).ConfigureAwait(false);
             foreach (var warning in ex.Warnings)
             {
-                await Console.Error.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
+                await stderr.WriteLineAsync($"warning: {warning}").ConfigureAwait(false);
             }
 
             return 1;
         }
         catch (Exception ex) when (ex is InvalidOperationException or IOException or FileNotFoundException or UnauthorizedAccessException)
         {
-            await Console.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            await stderr.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return 1;
         }
     }

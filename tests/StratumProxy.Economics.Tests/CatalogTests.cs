@@ -39,7 +39,8 @@ public sealed class CatalogTests
     {
         var path = Path.Combine(AppContext.BaseDirectory, "rigs", "catalog.json"); // linked from config/rigs by the project
         var embedded = RigCatalog.LoadEmbedded();
-        var loaded = RigCatalog.LoadFile(path);
+        using var file = File.OpenRead(path);
+        var loaded = RigCatalog.Parse(file, path);
         Assert.Equal(embedded.Models.Select(m => (m.Name, m.Nominal)), loaded.Models.Select(m => (m.Name, m.Nominal)));
         Assert.Equal("embedded", embedded.Origin);
         Assert.Equal(path, loaded.Origin);

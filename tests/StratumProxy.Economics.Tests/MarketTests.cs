@@ -162,20 +162,23 @@ public sealed class CoinbaseTransactionTests
 
 public sealed class NotifyMarketEstimatorTests
 {
+    private static readonly DateTimeOffset Seen = new(2026, 11, 25, 0, 0, 0, TimeSpan.Zero);
+
     [Fact]
     public void Reads_difficulty_height_and_fees_from_the_block_881423_job()
     {
         using var vectors = Vectors.Load("stratum-v1-vectors.json");
         var v = Vectors.Vector(vectors, "mainnet-block-881423-version-rolled");
         var job = v.GetProperty("job");
-        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2025, 1, 30, 0, 2, 0, TimeSpan.Zero));
-        var estimator = new NotifyMarketEstimator(Coin.Bitcoin, time);
+        var seenAt = new DateTimeOffset(2025, 1, 30, 0, 2, 0, TimeSpan.Zero);
+        var estimator = new NotifyMarketEstimator(Coin.Bitcoin);
         var obs = estimator.Observe(
             job.GetProperty("prevhash").GetString()!,
             job.GetProperty("coinb1").GetString()!,
             job.GetProperty("coinb2").GetString()!,
             job.GetProperty("nbits").GetString()!,
-            NotifyMarketEstimator.ExtranonceLength(v.GetProperty("extranonce1").GetString()!, v.GetProperty("extranonce2_size").GetInt32()));
+            NotifyMarketEstimator.ExtranonceLength(v.GetProperty("extranonce1").GetString()!, v.GetProperty("extranonce2_size").GetInt32()),
+            seenAt);
 
         Assert.Equal(881_423L, obs.Height);
         Assert.Equal(3.14616437, obs.CoinbaseValue.Amount, 1e-12);
@@ -183,7 +186,7 @@ public sealed class NotifyMarketEstimatorTests
         var current = estimator.Current!;
         Assert.Equal(3.125, current.Subsidy.Amount);
         Assert.Equal(108_105_433_845_147.16, current.Difficulty.Value, 0.01);
-        Assert.Equal(time.GetUtcNow(), current.ObservedAt);
+        Assert.Equal(seenAt, current.ObservedAt);
 
         var snapshot = estimator.ToSnapshot(new CoinPrice(100_000))!;
         Assert.Equal(3.14616437, snapshot.BlockReward.Amount, 1e-12);
@@ -195,7 +198,7 @@ public sealed class NotifyMarketEstimatorTests
         using var transcripts = Vectors.Load("stratum-v1-transcripts.json");
         var session = transcripts.RootElement.GetProperty("sessions").EnumerateArray()
             .Single(s => s.GetProperty("name").GetString()!.StartsWith("cpuminer-2.5.1 -> ckpool", StringComparison.Ordinal));
-        var estimator = new NotifyMarketEstimator(Coin.Bitcoin, TimeProvider.System);
+        var estimator = new NotifyMarketEstimator(Coin.Bitcoin);
         var extranonce = -1;
         var heights = new List<long?>();
         foreach (var line in session.GetProperty("lines").EnumerateArray())
@@ -213,7 +216,7 @@ public sealed class NotifyMarketEstimatorTests
                 continue;
             }
 
-            if (estimator.ObserveNotifyLine(text, extranonce) is { } obs)
+            if (estimator.ObserveNotifyLine(text, extranonce, Seen) is { } obs)
             {
                 heights.Add(obs.Height);
                 Assert.Equal(1.0, obs.Difficulty.Value, 12); // nbits 1d00ffff on the fake chain
@@ -240,7 +243,7 @@ public sealed class NotifyMarketEstimatorTests
         foreach (var session in transcripts.RootElement.GetProperty("sessions").EnumerateArray())
         {
             var linesName = session.TryGetProperty("lines", out _) ? "lines" : "hops";
-            var estimator = new NotifyMarketEstimator(Coin.Bitcoin, TimeProvider.System);
+            var estimator = new NotifyMarketEstimator(Coin.Bitcoin);
             var extranonce = -1;
             foreach (var line in session.GetProperty(linesName).EnumerateArray())
             {
@@ -265,7 +268,7 @@ public sealed class NotifyMarketEstimatorTests
                     continue;
                 }
 
-                if (extranonce >= 0 && estimator.ObserveNotifyLine(text, extranonce) is { } obs)
+                if (extranonce >= 0 && estimator.ObserveNotifyLine(text, extranonce, Seen) is { } obs)
                 {
                     parsed++;
                     // Every capture mines on a test chain at height 900,000–900,002 paying exactly the 3.125 BTC subsidy.
@@ -286,12 +289,12 @@ public sealed class NotifyMarketEstimatorTests
         var job = v.GetProperty("job");
         var c1 = job.GetProperty("coinb1").GetString()!;
         var c2 = job.GetProperty("coinb2").GetString()!;
-        var estimator = new NotifyMarketEstimator(Coin.Bitcoin, TimeProvider.System, blockWindow: 2);
+        var estimator = new NotifyMarketEstimator(Coin.Bitcoin, blockWindow: 2);
         // The same template under three block hashes; a window of two keeps two blocks.
-        estimator.Observe("aa", c1, c2, "17029a8a", 12);
-        estimator.Observe("bb", c1, c2, "17029a8a", 12);
-        estimator.Observe("bb", c1, c2, "17029a8a", 12);
-        estimator.Observe("cc", c1, c2, "17029a8a", 12);
+        estimator.Observe("aa", c1, c2, "17029a8a", 12, Seen);
+        estimator.Observe("bb", c1, c2, "17029a8a", 12, Seen);
+        estimator.Observe("bb", c1, c2, "17029a8a", 12, Seen);
+        estimator.Observe("cc", c1, c2, "17029a8a", 12, Seen);
         Assert.Equal(2, estimator.Current!.BlocksInAverage);
         Assert.Equal(0.02116437, estimator.Current!.AverageFees.Amount, 1e-12);
     }
@@ -299,8 +302,8 @@ public sealed class NotifyMarketEstimatorTests
     [Fact]
     public void A_line_that_is_not_a_notify_is_ignored()
     {
-        var estimator = new NotifyMarketEstimator(Coin.Bitcoin, TimeProvider.System);
-        Assert.Null(estimator.ObserveNotifyLine("{\"id\":1,\"method\":\"mining.set_difficulty\",\"params\":[1]}", 8));
+        var estimator = new NotifyMarketEstimator(Coin.Bitcoin);
+        Assert.Null(estimator.ObserveNotifyLine("{\"id\":1,\"method\":\"mining.set_difficulty\",\"params\":[1]}", 8, Seen));
         Assert.Null(estimator.Current);
     }
 }

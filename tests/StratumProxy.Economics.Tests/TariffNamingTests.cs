@@ -16,7 +16,9 @@ public sealed class TariffNamingTests
     [Fact]
     public void A_pascal_case_time_of_use_file_reads_like_the_shipped_snake_case_one()
     {
-        var shipped = TariffConfig.Load(Path.Combine(AppContext.BaseDirectory, "tariffs", "time-of-use.json"));
+        var path = Path.Combine(AppContext.BaseDirectory, "tariffs", "time-of-use.json");
+        using var file = File.OpenRead(path);
+        var shipped = TariffConfig.Parse(file, path);
         var pascal = Parse("""
             {
               "Kind": "TimeOfUse",

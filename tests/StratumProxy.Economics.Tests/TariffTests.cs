@@ -160,10 +160,16 @@ public sealed class TariffConfigTests
 {
     private static string File(string name) => Path.Combine(AppContext.BaseDirectory, "tariffs", name);
 
+    private static EnergyCostModel Load(string path, Func<HttpJsonFeedOptions, IFeedValueSource>? liveFeed = null)
+    {
+        using var stream = System.IO.File.OpenRead(path);
+        return TariffConfig.Parse(stream, path, liveFeed);
+    }
+
     [Fact]
     public void Flat_example_loads()
     {
-        var model = TariffConfig.Load(File("flat.json"));
+        var model = Load(File("flat.json"));
         Assert.Equal(0.08, model.Tariff.QuoteAt(DateTimeOffset.UnixEpoch).Price.Value);
         Assert.Equal(1.05, model.Pue);
     }
@@ -171,7 +177,7 @@ public sealed class TariffConfigTests
     [Fact]
     public void Time_of_use_example_loads_with_its_zone_and_demand_response()
     {
-        var model = TariffConfig.Load(File("time-of-use.json"));
+        var model = Load(File("time-of-use.json"));
         // Monday 20 July 2026 15:00 EDT: summer weekday on-peak, and inside the demand-response event.
         var at = new DateTimeOffset(2026, 7, 20, 19, 0, 0, TimeSpan.Zero);
         Assert.Equal(new TariffQuote(new UsdPerKwh(0.19), "summer/on-peak"), model.Tariff.QuoteAt(at));
@@ -185,7 +191,7 @@ public sealed class TariffConfigTests
     public void Live_example_hands_its_feed_options_to_the_factory()
     {
         HttpJsonFeedOptions? seen = null;
-        var model = TariffConfig.Load(File("live-feed.json"), o =>
+        var model = Load(File("live-feed.json"), o =>
         {
             seen = o;
             return new StaticFeedValue(30);

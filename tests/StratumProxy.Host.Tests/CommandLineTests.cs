@@ -57,7 +57,7 @@ public sealed class CommandLineTests
         Assert.Equal(["--price", "60000", "--json"], economics.VerbArguments);
 
         Assert.Equal("help", CommandLine.Parse(["--help"]).Verb);
-        Assert.Contains("--pool URL", CommandLine.Usage, StringComparison.Ordinal);
+        Assert.Contains("--pool <URL>", CommandLine.Usage, StringComparison.Ordinal);
         Assert.Contains("economics", CommandLine.Usage, StringComparison.Ordinal);
     }
 

@@ -21,30 +21,14 @@ public sealed class SeriesFormatException(string message) : FormatException(mess
 /// Reads a backtest series: CSV with a header row naming the columns <c>time</c> (ISO 8601, UTC),
 /// <c>btc_price_usd</c>, <c>difficulty</c>, <c>fees_btc_per_block</c>, <c>electricity_usd_per_kwh</c> and optionally
 /// <c>subsidy_btc</c>, in any order. Times must increase strictly. Without a subsidy the consensus subsidy at the
-/// height estimated from the row's time applies.
+/// height estimated from the row's time applies. Parsing only: the caller opens the file.
 /// </summary>
 public static class SeriesCsv
 {
     private static readonly string[] Required = ["time", "btc_price_usd", "difficulty", "fees_btc_per_block", "electricity_usd_per_kwh"];
     private const string Subsidy = "subsidy_btc";
 
-    public static IReadOnlyList<SeriesRow> Load(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new SeriesFormatException($"cannot read series '{path}': {e.Message}");
-        }
-
-        using var reader = new StringReader(text);
-        return Read(reader, path);
-    }
-
+    /// <summary>Parses a series from text; <paramref name="origin"/> (a file name) prefixes every message.</summary>
     public static IReadOnlyList<SeriesRow> Read(TextReader reader, string origin)
     {
         ArgumentNullException.ThrowIfNull(reader);

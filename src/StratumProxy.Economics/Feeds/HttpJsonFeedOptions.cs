@@ -1,8 +1,9 @@
-using Microsoft.Extensions.Options;
-
 namespace StratumProxy.Economics.Feeds;
 
-/// <summary>An HTTP JSON poller: where the number is, how often to fetch it, and how long it stays usable.</summary>
+/// <summary>
+/// An HTTP JSON poller: where the number is, how often to fetch it, and how long it stays usable. A description
+/// only (tariff files name one); the host runs the poller.
+/// </summary>
 public sealed class HttpJsonFeedOptions
 {
     /// <summary>Absolute http(s) URL of the JSON document.</summary>
@@ -58,18 +59,5 @@ public sealed class HttpJsonFeedOptions
         }
 
         return errors;
-    }
-}
-
-/// <summary>Validates feed options at start and on reload.</summary>
-public sealed class HttpJsonFeedOptionsValidator : IValidateOptions<HttpJsonFeedOptions>
-{
-    public ValidateOptionsResult Validate(string? name, HttpJsonFeedOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        var errors = options.Validate();
-        return errors.Count == 0
-            ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail(errors.Select(e => $"feed '{name}': {e}"));
     }
 }

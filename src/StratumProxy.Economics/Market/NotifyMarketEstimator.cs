@@ -41,25 +41,22 @@ public sealed record PoolMarketEstimate(
 /// for them. Every notify's coinbase pays subsidy + the fees of the template the pool is mining, minus nothing:
 /// the pool's own fee is taken later from the payout, not from the coinbase. Fees are averaged per block: for each
 /// previous-block hash the last template seen counts (templates fill up during a block), over a window of blocks.
-/// Safe to call from several pool connections at once.
+/// Safe to call from several pool connections at once. Reads no clock: each job comes with the time it was seen.
 /// </summary>
 public sealed class NotifyMarketEstimator
 {
     private readonly Coin _coin;
-    private readonly TimeProvider _time;
     private readonly int _window;
     private readonly Lock _gate = new();
     private readonly Queue<string> _blockOrder = new();
     private readonly Dictionary<string, long> _lastFeesPerBlock = new(StringComparer.Ordinal);
     private NotifyObservation? _latest;
 
-    public NotifyMarketEstimator(Coin coin, TimeProvider time, int blockWindow = 144)
+    public NotifyMarketEstimator(Coin coin, int blockWindow = 144)
     {
         ArgumentNullException.ThrowIfNull(coin);
-        ArgumentNullException.ThrowIfNull(time);
         ArgumentOutOfRangeException.ThrowIfLessThan(blockWindow, 1);
         _coin = coin;
-        _time = time;
         _window = blockWindow;
     }
 
@@ -69,7 +66,8 @@ public sealed class NotifyMarketEstimator
     /// <param name="coinbase2Hex">coinbase2 as sent.</param>
     /// <param name="nbitsHex">nbits as sent.</param>
     /// <param name="extranonceLength">extranonce1 bytes + extranonce2 size of the subscription the job came on.</param>
-    public NotifyObservation Observe(string prevHash, string coinbase1Hex, string coinbase2Hex, string nbitsHex, int extranonceLength)
+    /// <param name="observedAt">When the job was received (the caller's clock).</param>
+    public NotifyObservation Observe(string prevHash, string coinbase1Hex, string coinbase2Hex, string nbitsHex, int extranonceLength, DateTimeOffset observedAt)
     {
         ArgumentNullException.ThrowIfNull(prevHash);
         var difficulty = CompactTarget.ToDifficulty(CompactTarget.ParseHex(nbitsHex));
@@ -87,7 +85,7 @@ public sealed class NotifyMarketEstimator
             Coins.FromSatoshis(coinbase.TotalOutputSatoshis),
             feesSats is { } f ? Coins.FromSatoshis(f) : null,
             prevHash,
-            _time.GetUtcNow());
+            observedAt);
 
         lock (_gate)
         {
@@ -114,7 +112,7 @@ public sealed class NotifyMarketEstimator
     /// Records one raw mining.notify line (params: job id, prevhash, coinbase1, coinbase2, branches, version, nbits,
     /// ntime, clean). Returns null for a line that is not a notify.
     /// </summary>
-    public NotifyObservation? ObserveNotifyLine(string jsonLine, int extranonceLength)
+    public NotifyObservation? ObserveNotifyLine(string jsonLine, int extranonceLength, DateTimeOffset observedAt)
     {
         using var doc = JsonDocument.Parse(jsonLine);
         var root = doc.RootElement;
@@ -134,7 +132,8 @@ public sealed class NotifyMarketEstimator
             p[2].GetString() ?? string.Empty,
             p[3].GetString() ?? string.Empty,
             p[6].GetString() ?? string.Empty,
-            extranonceLength);
+            extranonceLength,
+            observedAt);
     }
 
     /// <summary>The newest job's view, or null before the first job.</summary>

@@ -34,12 +34,6 @@ public sealed class RigCatalog
         return Parse(stream, "embedded");
     }
 
-    public static RigCatalog LoadFile(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Parse(stream, path);
-    }
-
     /// <summary>Reads and validates a catalog; throws <see cref="FormatException"/> naming every bad entry.</summary>
     public static RigCatalog Parse(Stream json, string origin)
     {

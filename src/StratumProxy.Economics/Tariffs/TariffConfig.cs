@@ -8,17 +8,11 @@ using StratumProxy.Economics.Units;
 namespace StratumProxy.Economics.Tariffs;
 
 /// <summary>
-/// Reads a tariff file (config/tariffs/*.json) into an <see cref="EnergyCostModel"/>. A live tariff needs a feed:
-/// the caller turns the file's feed options into one (the host registers an <see cref="HttpJsonFeed"/>).
+/// Reads a tariff file's JSON (config/tariffs/*.json) into an <see cref="EnergyCostModel"/>; the caller opens the
+/// file. A live tariff needs a feed: the caller turns the file's feed options into one (the host polls it over HTTP).
 /// </summary>
 public static class TariffConfig
 {
-    public static EnergyCostModel Load(string path, Func<HttpJsonFeedOptions, IFeedValueSource>? liveFeed = null)
-    {
-        using var stream = File.OpenRead(path);
-        return Parse(stream, path, liveFeed);
-    }
-
     public static EnergyCostModel Parse(Stream json, string origin, Func<HttpJsonFeedOptions, IFeedValueSource>? liveFeed = null)
     {
         TariffDocument? doc;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,54 +47,34 @@ public static class DemoCommand
         ("s23-01", "Antminer S23"),
     ];
 
-    /// <summary>Usage text.</summary>
-    public const string Usage = """
-        stratum-proxy demo — the proxy in front of a simulated farm, on this computer only
+    private const string Description =
+        "the proxy in front of a simulated farm, pools and market, on this computer only: twelve rigs of catalog models hashing real shares " +
+        "at a billionth of their rated speed through two pools, each rig's cgminer API for sleep and wake, one market day every six minutes; Ctrl+C stops it";
 
-        Usage:
-          stratum-proxy demo [--admin HOST:PORT] [--listen HOST:PORT]
-
-        Options:
-          --admin HOST:PORT    the status page and admin API (default 127.0.0.1:9100; port 0 picks a free one)
-          --listen HOST:PORT   the proxy's miner listener (default 127.0.0.1:0, a free port)
-
-        Two pools with different fees, twelve rigs of catalog models hashing real shares at a billionth of their rated
-        speed (the pools' network difficulty is scaled by the same factor, so each rig earns its real dollars), each
-        rig's cgminer API for sleep and wake, and a market where one day passes in six minutes. Ctrl+C stops it.
-        """;
-
-    /// <summary>Runs the demo until Ctrl+C. Exit codes: 0 stopped, 1 start-up error, 2 usage error.</summary>
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter error)
+    /// <summary>The verb, for the root command.</summary>
+    internal static Command Create(CliEnvironment environment)
     {
-        ArgumentNullException.ThrowIfNull(args);
+        var admin = CliOption.Single<string?>("--admin", "HOST:PORT", "the status page and admin API (default 127.0.0.1:9100; port 0 picks a free one)", text => Endpoint(text, "--admin"));
+        var listen = CliOption.Single<string?>("--listen", "HOST:PORT", "the proxy's miner listener (default 127.0.0.1:0, a free port)", text => Endpoint(text, "--listen"));
+        var command = new Command("demo", Description) { admin, listen };
+        command.SetAction((result, _) => RunAsync(result.GetValue(admin) ?? "127.0.0.1:9100", result.GetValue(listen) ?? "127.0.0.1:0", environment.Out, environment.Error));
+        return command;
+    }
+
+    private static string Endpoint(string value, string name) =>
+        EndpointParser.TryParse(value, out _, out var reason) ? value : throw new ArgumentException($"demo: {name} '{value}': {reason}");
+
+    /// <summary>Runs the demo until Ctrl+C. Exit codes: 0 stopped, 1 start-up error.</summary>
+    /// <param name="admin">The admin endpoint (HOST:PORT).</param>
+    /// <param name="listen">The miner listener (HOST:PORT).</param>
+    /// <param name="output">Where the status page's address is printed.</param>
+    /// <param name="error">Start-up errors.</param>
+    public static async Task<int> RunAsync(string admin, string listen, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(admin);
+        ArgumentNullException.ThrowIfNull(listen);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        var admin = "127.0.0.1:9100";
-        var listen = "127.0.0.1:0";
-        for (var i = 0; i < args.Count; i++)
-        {
-            switch (args[i])
-            {
-                case "--help" or "-h":
-                    await output.WriteLineAsync(Usage).ConfigureAwait(false);
-                    return 0;
-                case "--admin" or "--listen" when i + 1 < args.Count && EndpointParser.TryParse(args[i + 1], out _, out _):
-                    if (args[i] == "--admin")
-                    {
-                        admin = args[++i];
-                    }
-                    else
-                    {
-                        listen = args[++i];
-                    }
-
-                    break;
-                default:
-                    await error.WriteLineAsync($"error: demo: unexpected '{args[i]}' (--admin and --listen take HOST:PORT); see stratum-proxy demo --help").ConfigureAwait(false);
-                    return 2;
-            }
-        }
-
         var time = TimeProvider.System;
         var directory = Directory.CreateTempSubdirectory("stratumproxy-demo-").FullName;
         var market = new SimulatedMarket(time, Scale);

@@ -72,7 +72,7 @@ public sealed class FarmEconomics
         Energy = energy;
         _catalog = catalog;
         _priceFeed = priceFeed;
-        Estimator = new NotifyMarketEstimator(Coin.Bitcoin, time);
+        Estimator = new NotifyMarketEstimator(Coin.Bitcoin);
         _rigRevenue = metrics.CreateGauge("stratumproxy_rig_revenue_usd_per_day", "Expected revenue of a rig at its observed hashrate (USD per day).", ["worker"]);
         _rigCost = metrics.CreateGauge("stratumproxy_rig_power_cost_usd_per_day", "Power cost of a rig at its model's power and the tariff now (USD per day).", ["worker"]);
         _rigProfit = metrics.CreateGauge("stratumproxy_rig_margin_usd_per_day", "Revenue minus power cost of a rig (USD per day).", ["worker"]);
@@ -141,14 +141,16 @@ public sealed class FarmEconomics
     {
         ArgumentNullException.ThrowIfNull(notify);
         var code = CoinOfPool(pool);
+        var now = _time.GetUtcNow();
         if (code != "BTC")
         {
-            _coinEstimators.GetOrAdd(code, c => new NotifyMarketEstimator(CoinOf(c), _time)).Observe(
+            _coinEstimators.GetOrAdd(code, c => new NotifyMarketEstimator(CoinOf(c))).Observe(
                 Convert.ToHexStringLower(notify.PrevHash),
                 Convert.ToHexStringLower(notify.Coinbase1),
                 Convert.ToHexStringLower(notify.Coinbase2),
                 notify.NBits.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
-                extranonceLength);
+                extranonceLength,
+                now);
             return;
         }
 
@@ -157,7 +159,8 @@ public sealed class FarmEconomics
             Convert.ToHexStringLower(notify.Coinbase1),
             Convert.ToHexStringLower(notify.Coinbase2),
             notify.NBits.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
-            extranonceLength);
+            extranonceLength,
+            now);
         if (observation.Height is { } height)
         {
             Outlook.Observe(height, observation.Difficulty, observation.ObservedAt);

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using StratumProxy.Economics.Feeds;
+using StratumProxy.Feeds;
 
 namespace StratumProxy.Farm;
 

@@ -1,4 +1,5 @@
 using StratumProxy.Economics.Feeds;
+using StratumProxy.Feeds;
 
 namespace StratumProxy.Farm;
 

@@ -105,7 +105,7 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
             try
             {
                 // Parsed once to report its problems under its key; a live tariff's feed is not polled here.
-                _ = Economics.Tariffs.TariffConfig.Load(tariff, _ => new StaticFeedValue(0));
+                _ = Files.EconomicsFiles.LoadTariff(tariff, _ => new StaticFeedValue(0));
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or System.Text.Json.JsonException)
             {

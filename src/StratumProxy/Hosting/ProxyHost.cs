@@ -11,6 +11,7 @@ using StratumProxy.Economics.Tariffs;
 using StratumProxy.Economics.Units;
 using StratumProxy.Farm;
 using StratumProxy.Cli;
+using StratumProxy.Feeds;
 using StratumProxy.Proxy.Configuration;
 using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Routing;
@@ -112,7 +113,7 @@ public static class ProxyHost
         {
             try
             {
-                catalog = RigCatalog.LoadFile(catalogFile);
+                catalog = Files.EconomicsFiles.LoadCatalog(catalogFile);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or System.Text.Json.JsonException)
             {
@@ -189,7 +190,7 @@ public static class ProxyHost
             IFeedValueSource LiveFeed(HttpJsonFeedOptions o) => feeds.Add(new HttpJsonFeed(
                 sp.GetRequiredService<IHttpClientFactory>(), TariffFeedClient, o, clock, sp.GetRequiredService<ILogger<HttpJsonFeed>>()));
             var energy = farmOptions.TariffFile is { } tariffFile
-                ? TariffConfig.Load(tariffFile, LiveFeed)
+                ? Files.EconomicsFiles.LoadTariff(tariffFile, LiveFeed)
                 : new EnergyCostModel(new FlatTariff(new UsdPerKwh(farmOptions.ElectricityUsdPerKwh)));
             var farm = new FarmEconomics(
                 farmOptions,

@@ -111,7 +111,7 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
             try
             {
                 energy = farm.TariffFile is { } tariff
-                    ? Economics.Tariffs.TariffConfig.Load(tariff, _farm.LiveFeedFactory)
+                    ? Files.EconomicsFiles.LoadTariff(tariff, _farm.LiveFeedFactory)
                     : new Economics.Tariffs.EnergyCostModel(new Economics.Tariffs.FlatTariff(new Economics.Units.UsdPerKwh(farm.ElectricityUsdPerKwh)));
             }
             catch (Exception ex) when (ex is IOException or FormatException or ArgumentException or InvalidOperationException or System.Text.Json.JsonException)

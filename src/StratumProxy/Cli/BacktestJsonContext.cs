@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
+using StratumProxy.Economics.Backtest;
 
-namespace StratumProxy.Economics.Backtest;
+namespace StratumProxy.Cli;
 
 /// <summary>One scenario in the --json output: its keys are part of the command's output contract.</summary>
 internal sealed record ScenarioJson(double EnergyKwh, double RevenueUsd, double PowerCostUsd, double ProfitUsd, long PowerCycles)

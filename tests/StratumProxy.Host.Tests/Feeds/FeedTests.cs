@@ -4,8 +4,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using StratumProxy.Economics.Feeds;
+using StratumProxy.Feeds;
 
-namespace StratumProxy.Economics.Tests;
+namespace StratumProxy.Host.Tests.Feeds;
 
 public sealed class JsonPathExtractorTests
 {

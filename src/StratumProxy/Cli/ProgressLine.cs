@@ -1,6 +1,7 @@
 using System.Globalization;
+using StratumProxy.Economics.Backtest;
 
-namespace StratumProxy.Economics.Backtest;
+namespace StratumProxy.Cli;
 
 /// <summary>
 /// The backtest's progress on stderr, never on stdout (so <c>--json</c> stays one JSON document). On a terminal one

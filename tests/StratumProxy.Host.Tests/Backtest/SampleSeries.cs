@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace StratumProxy.Economics.Tests.Backtest;
+namespace StratumProxy.Host.Tests.Backtest;
 
 /// <summary>Finds config/backtest/sample-week.csv: next to the test assembly when the project copies it, else in the checkout.</summary>
 internal static class SampleSeries

@@ -1,7 +1,8 @@
 using System.Text.Json;
+using StratumProxy.Cli;
 using StratumProxy.Economics.Backtest;
 
-namespace StratumProxy.Economics.Tests.Backtest;
+namespace StratumProxy.Host.Tests.Backtest;
 
 /// <summary>
 /// config/backtest/sample-week.csv with one Antminer S21 XP (270 TH/s, 3645 W), one S21 (200 TH/s, 3500 W) and one
@@ -65,7 +66,7 @@ public sealed class SampleWeekTests
     [Fact]
     public void Sample_series_is_a_week_of_hourly_rows()
     {
-        var rows = SeriesCsv.Load(SampleSeries.Path);
+        var rows = BacktestCommand.LoadSeries(SampleSeries.Path);
         Assert.Equal(168, rows.Count);
         Assert.All(rows.Skip(1).Zip(rows), p => Assert.Equal(TimeSpan.FromHours(1), p.First.Time - p.Second.Time));
         Assert.Equal(new DateTimeOffset(2026, 7, 20, 0, 0, 0, TimeSpan.Zero), Backtester.End(rows));

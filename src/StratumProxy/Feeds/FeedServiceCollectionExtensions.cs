@@ -2,11 +2,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using StratumProxy.Economics.Feeds;
 
-namespace StratumProxy.Economics.Feeds;
+namespace StratumProxy.Feeds;
 
 /// <summary>Registration of the economics feeds for the host.</summary>
-public static class EconomicsServiceCollectionExtensions
+public static class FeedServiceCollectionExtensions
 {
     /// <summary>
     /// Registers a named HTTP JSON feed: validated options (at start and on reload), a named HttpClient with the

@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using StratumProxy.Economics.Feeds;
 
-namespace StratumProxy.Economics.Feeds;
+namespace StratumProxy.Feeds;
 
 /// <summary>
 /// Polls one number from an HTTP JSON endpoint. The HttpClient comes from IHttpClientFactory (with the standard
-/// resilience handler, see <see cref="EconomicsServiceCollectionExtensions"/>); each poll has its own timeout on the
+/// resilience handler, see <see cref="FeedServiceCollectionExtensions"/>); each poll has its own timeout on the
 /// injected TimeProvider. A failed poll keeps the last good value but records the error, and a value older than the
 /// staleness limit is reported stale: callers see it and fall back, it is never silently used forever.
 /// </summary>

@@ -1,14 +1,15 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using StratumProxy.Economics.Backtest;
 using StratumProxy.Economics.Calculators;
-using StratumProxy.Economics.Cli;
 using StratumProxy.Economics.Market;
 using StratumProxy.Economics.Policy;
 using StratumProxy.Economics.Pools;
 using StratumProxy.Economics.Rigs;
 using StratumProxy.Economics.Units;
 
-namespace StratumProxy.Economics.Backtest;
+namespace StratumProxy.Cli;
 
 /// <summary>
 /// <c>stratum-proxy backtest</c>: replays a recorded series through the curtailment policy and compares it with
@@ -34,16 +35,30 @@ public static class BacktestCommand
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
+        return StratumProxyCli.Invoke(["backtest", .. args], new CliEnvironment(stdout, stderr, TimeProvider.System, stderrIsTerminal));
+    }
+
+    private const string Description =
+        "replay a price/difficulty/electricity series through the curtailment policy (docs/curtailment.md), always-on and a plain strike price, " +
+        "and print energy, revenue, power cost, profit and power cycles of each; needs the series and a farm: at least one --model or --rig";
+
+    /// <summary>The verb, for the root command.</summary>
+    internal static Command Create(CliEnvironment environment)
+    {
+        var options = new BacktestArguments.Options();
+        var command = new Command("backtest", Description);
+        options.AddTo(command);
+        command.SetAction(result => Execute(options, result, environment));
+        return command;
+    }
+
+    private static int Execute(BacktestArguments.Options options, ParseResult result, CliEnvironment environment)
+    {
+        var (stdout, stderr, stderrIsTerminal) = (environment.Out, environment.Error, environment.StderrIsTerminal);
         try
         {
-            var a = BacktestArguments.Parse(args);
-            if (a.Help)
-            {
-                stdout.Write(HelpText);
-                return ExitOk;
-            }
-
-            var series = SeriesCsv.Load(a.Series!);
+            var a = options.Bind(result);
+            var series = LoadSeries(a.Series!);
             var setup = Setup(a, series);
             var progress = (a.Progress ?? stderrIsTerminal)
                 ? new ProgressLine(stderr, stderrIsTerminal, setup.Rigs.Sum(r => r.Count))
@@ -74,45 +89,23 @@ public static class BacktestCommand
         }
     }
 
-    internal const string HelpText =
-        """
-        Usage: stratum-proxy backtest --series FILE.csv (--rig NAME:THS:WATTS | --model NAME)... [options]
+    /// <summary>Reads a series file; an unreadable file is a <see cref="SeriesFormatException"/> naming it.</summary>
+    internal static IReadOnlyList<SeriesRow> LoadSeries(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new SeriesFormatException($"cannot read series '{path}': {e.Message}");
+        }
 
-        Replays a series through the curtailment policy (docs/curtailment.md) and prints energy, revenue, power
-        cost, profit and power cycles for the policy, for always-on and for a plain strike price. It needs the
-        series and a farm: at least one --model or --rig.
-
-        Series: CSV with a header row: time (ISO 8601 UTC), btc_price_usd, difficulty, fees_btc_per_block,
-        electricity_usd_per_kwh (all-in), optional subsidy_btc. Each row holds until the next; the last row holds
-        as long as the interval before it.
-
-          --series FILE                 the series (required)
-          --rig NAME:THS:WATTS          an ad-hoc rig (repeatable)
-          --model NAME                  a catalog model (repeatable)
-          --catalog FILE                rig catalog JSON (default: the built-in copy of config/rigs/catalog.json)
-          --copies N                    every --rig and --model stands for N identical rigs (default 1)
-          --pool-fee-percent P          pool fee in percent, FPPS (default 0)
-          --strike-sleep-usd-per-mwh X  plain strike: sleep above X $/MWh ...
-          --strike-wake-usd-per-mwh Y   ... wake below Y (default: both at the farm's breakeven on the first row)
-          --strike-sleep-minutes N      ... once the price has held for N minutes (default 0)
-          --strike-wake-minutes M       ... and M minutes (default 0)
-          --margin-usd-per-day U        policy hysteresis margin per rig (default 0.10)
-          --margin-percent P            ... or P % of the current profit, whichever is larger (default 5)
-          --cycle-cost-usd C            cost charged per power cycle (default 0.10)
-          --wake-seconds S              hashing lost while a rig wakes (default 300)
-          --min-on-minutes M            minimum on-dwell (default 15)
-          --min-off-minutes M           minimum off-dwell (default 15)
-          --max-changes N               sleeps + wakes per evaluation (default unlimited)
-          --power-cap-kw K              farm power cap (default none)
-          --cycle-horizon-hours H       a sleep's wear and a wake's lost hashing are spread over H hours (default 24)
-          --step-minutes M              evaluation interval (default 15; row boundaries always evaluate)
-          --json                        print {"policy":…,"always_on":…,"strike_price":…}
-          --progress | --no-progress    a progress line on stderr (never on stdout): by default only when stderr
-                                        is a terminal, rewritten in place and erased at the end; with --progress
-                                        elsewhere too, as a plain line per tenth done
-          -h, --help                    this text
-
-        """;
+        using var reader = new StringReader(text);
+        return SeriesCsv.Read(reader, path);
+    }
 
     private static BacktestSetup Setup(BacktestArguments a, IReadOnlyList<SeriesRow> series)
     {
@@ -186,7 +179,7 @@ public static class BacktestCommand
 
         try
         {
-            return RigCatalog.LoadFile(path);
+            return Files.EconomicsFiles.LoadCatalog(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {

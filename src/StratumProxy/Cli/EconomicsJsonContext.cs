@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace StratumProxy.Economics.Cli;
+namespace StratumProxy.Cli;
 
 /// <summary>One rig in the --json output; its keys are part of the command's output contract.</summary>
 internal sealed record EconomicsRow(

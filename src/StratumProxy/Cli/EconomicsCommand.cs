@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -7,7 +8,7 @@ using StratumProxy.Economics.Pools;
 using StratumProxy.Economics.Rigs;
 using StratumProxy.Economics.Units;
 
-namespace StratumProxy.Economics.Cli;
+namespace StratumProxy.Cli;
 
 /// <summary>
 /// <c>stratum-proxy economics</c>: the shutdown-price table for the rig catalog at given market inputs.
@@ -30,17 +31,31 @@ public static class EconomicsCommand
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         ArgumentNullException.ThrowIfNull(time);
+        return StratumProxyCli.Invoke(["economics", .. args], new CliEnvironment(stdout, stderr, time, StderrIsTerminal: false));
+    }
+
+    private const string Description =
+        "revenue, cost and shutdown price per rig model (the BTC price at which its profit is zero), sorted by shutdown price; " +
+        "needs --price, --electricity and one of --difficulty or --hashrate-eh (formulas: docs/economics.md)";
+
+    /// <summary>The verb, for the root command.</summary>
+    internal static Command Create(CliEnvironment environment)
+    {
+        var options = new EconomicsArguments.Options();
+        var command = new Command("economics", Description);
+        options.AddTo(command);
+        command.SetAction(result => Execute(options, result, environment));
+        return command;
+    }
+
+    private static int Execute(EconomicsArguments.Options options, ParseResult result, CliEnvironment environment)
+    {
+        var stdout = environment.Out;
         try
         {
-            var a = EconomicsArguments.Parse(args);
-            if (a.Help)
-            {
-                stdout.Write(HelpText);
-                return ExitOk;
-            }
-
+            var a = options.Bind(result);
             var catalog = LoadCatalog(a.CatalogPath);
-            var inputs = Inputs.From(a, time.GetUtcNow());
+            var inputs = Inputs.From(a, environment.Time.GetUtcNow());
             var rows = Evaluate(a, catalog, inputs);
             if (a.Json)
             {
@@ -55,34 +70,10 @@ public static class EconomicsCommand
         }
         catch (UsageException e)
         {
-            stderr.WriteLine("error: " + e.Message);
+            environment.Error.WriteLine("error: " + e.Message);
             return ExitUsage;
         }
     }
-
-    internal const string HelpText =
-        """
-        Usage: stratum-proxy economics --price USD --electricity USD_PER_KWH (--difficulty D | --hashrate-eh EH) [options]
-
-        Prints what each rig model earns and costs per day, sorted by shutdown price (the BTC price at which the
-        rig's profit is zero). Formulas: docs/economics.md.
-
-          --price USD              BTC price in USD (required, ≥ 0)
-          --electricity USD        all-in electricity price in USD per kWh (required, ≥ 0)
-          --difficulty D           network difficulty (> 0), or
-          --hashrate-eh EH         network hash rate in EH/s (> 0); difficulty = EH × 1e18 × 600 ÷ 2^32
-          --subsidy BTC            block subsidy (default: from --height)
-          --height N               block height for the subsidy (default: estimated from today's date, anchored
-                                   at block 881423 of 2025-01-30 plus one block per 10 minutes)
-          --fees BTC               average transaction fees per block (default 0)
-          --pool-fee-percent P     pool fee in percent, FPPS (default 0)
-          --model NAME             a catalog model (repeatable; default: the whole catalog)
-          --rig NAME:THS:WATTS     an ad-hoc rig, added to the models shown (repeatable)
-          --catalog FILE           rig catalog JSON (default: the built-in copy of config/rigs/catalog.json)
-          --json                   print a JSON array, one object per rig
-          -h, --help               this text
-
-        """;
 
     private static RigCatalog LoadCatalog(string? path)
     {
@@ -93,7 +84,7 @@ public static class EconomicsCommand
 
         try
         {
-            return RigCatalog.LoadFile(path);
+            return Files.EconomicsFiles.LoadCatalog(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
         {

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
-using StratumProxy.Economics.Backtest;
+using StratumProxy.Cli;
 
-namespace StratumProxy.Economics.Tests.Backtest;
+namespace StratumProxy.Host.Tests.Backtest;
 
 public sealed class BacktestCommandTests : IDisposable
 {
@@ -116,9 +116,10 @@ public sealed class BacktestCommandTests : IDisposable
     {
         var (code, output, _) = Run("--help");
         Assert.Equal(0, code);
-        Assert.StartsWith("Usage: stratum-proxy backtest", output, StringComparison.Ordinal);
+        Assert.Matches(@"Usage:\s+\S+ backtest \[options\]", output);
         Assert.Contains("at least one --model or --rig", output, StringComparison.Ordinal);
-        Assert.Contains("--progress | --no-progress", output, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^\s+--progress\s+a progress line on stderr", output);
+        Assert.Matches(@"(?m)^\s+--no-progress\s", output);
     }
 
     private static (int Code, string Out, string Err) RunOn(bool terminal, params string[] args)

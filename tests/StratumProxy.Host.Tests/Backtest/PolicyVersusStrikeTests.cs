@@ -1,8 +1,8 @@
 using System.Text.Json;
-using StratumProxy.Economics.Backtest;
-using StratumProxy.Economics.Rigs;
+using StratumProxy.Cli;
+using StratumProxy.Files;
 
-namespace StratumProxy.Economics.Tests.Backtest;
+namespace StratumProxy.Host.Tests.Backtest;
 
 /// <summary>
 /// The policy is never worse than the plain strike price: every series shipped in config/backtest/ × every model of
@@ -18,7 +18,7 @@ public sealed class PolicyVersusStrikeTests
     public static TheoryData<string, string> ShippedSeriesTimesCatalogModels()
     {
         var data = new TheoryData<string, string>();
-        var catalog = RigCatalog.LoadFile(CatalogPath);
+        var catalog = EconomicsFiles.LoadCatalog(CatalogPath);
         foreach (var series in Directory.GetFiles(BacktestDirectory, "*.csv").Order(StringComparer.Ordinal))
         {
             foreach (var model in catalog.Models)
@@ -34,7 +34,7 @@ public sealed class PolicyVersusStrikeTests
     public void Shipped_series_and_catalog_are_beside_the_tests()
     {
         Assert.NotEmpty(Directory.GetFiles(BacktestDirectory, "*.csv"));
-        Assert.True(RigCatalog.LoadFile(CatalogPath).Models.Count >= 10);
+        Assert.True(EconomicsFiles.LoadCatalog(CatalogPath).Models.Count >= 10);
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace StratumProxy.Economics.Feeds;
+namespace StratumProxy.Feeds;
 
 /// <summary>
 /// Picks one number out of a JSON document with a small JSONPath subset: <c>$</c>, <c>.name</c>,

@@ -1,0 +1,147 @@
+using System.CommandLine;
+using System.Globalization;
+
+namespace StratumProxy.Cli;
+
+/// <summary>An ad-hoc rig from --rig NAME:THS:WATTS.</summary>
+internal sealed record AdHocRig(string Name, double HashrateThs, double PowerW);
+
+/// <summary>The parsed command line of <c>stratum-proxy economics</c>.</summary>
+internal sealed class EconomicsArguments
+{
+    public double? Price { get; private init; }
+    public double? Difficulty { get; private init; }
+    public double? HashrateEh { get; private init; }
+    public double? Subsidy { get; private init; }
+    public long? Height { get; private init; }
+    public double Fees { get; private init; }
+    public double PoolFeePercent { get; private init; }
+    public double? Electricity { get; private init; }
+    public List<string> Models { get; } = [];
+    public List<AdHocRig> Rigs { get; } = [];
+    public bool Json { get; private init; }
+    public string? CatalogPath { get; private init; }
+
+    /// <summary>The verb's options; a bad value is a parse error with the message below.</summary>
+    internal sealed class Options
+    {
+        public Option<double?> Price { get; } = CliOption.Single<double?>("--price", "USD", "BTC price in USD (required, ≥ 0)", t => Number("--price", t, min: 0, minInclusive: true, unit: "USD/BTC"));
+        public Option<double?> Electricity { get; } = CliOption.Single<double?>("--electricity", "USD", "all-in electricity price in USD per kWh (required, ≥ 0)", t => Number("--electricity", t, min: 0, minInclusive: true, unit: "USD/kWh"));
+        public Option<double?> Difficulty { get; } = CliOption.Single<double?>("--difficulty", "D", "network difficulty (> 0), or", t => Number("--difficulty", t, min: 0, minInclusive: false, unit: ""));
+        public Option<double?> HashrateEh { get; } = CliOption.Single<double?>("--hashrate-eh", "EH", "network hash rate in EH/s (> 0); difficulty = EH × 1e18 × 600 ÷ 2^32", t => Number("--hashrate-eh", t, min: 0, minInclusive: false, unit: "EH/s"));
+        public Option<double?> Subsidy { get; } = CliOption.Single<double?>("--subsidy", "BTC", "block subsidy (default: from --height)", t => Number("--subsidy", t, min: 0, minInclusive: true, unit: "BTC/block"));
+
+        public Option<long?> Height { get; } = CliOption.Single<long?>(
+            "--height",
+            "N",
+            "block height for the subsidy (default: estimated from today's date, anchored at block 881423 of 2025-01-30 plus one block per 10 minutes)",
+            t => long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var height) ? height : throw new UsageException($"--height must be a whole number ≥ 0 (got '{t}')"));
+
+        public Option<double?> Fees { get; } = CliOption.Single<double?>("--fees", "BTC", "average transaction fees per block (default 0)", t => Number("--fees", t, min: 0, minInclusive: true, unit: "BTC/block"));
+
+        public Option<double?> PoolFeePercent { get; } = CliOption.Single<double?>(
+            "--pool-fee-percent",
+            "P",
+            "pool fee in percent, FPPS (default 0)",
+            t => Number("--pool-fee-percent", t, min: 0, minInclusive: true, unit: "%") is var fee && fee >= 100 ? throw new UsageException("--pool-fee-percent must be below 100") : fee);
+
+        public Option<List<string>> Model { get; } = CliOption.Repeated("--model", "NAME", "a catalog model (repeatable; default: the whole catalog)", t => t);
+        public Option<List<AdHocRig>> Rig { get; } = CliOption.Repeated("--rig", "NAME:THS:WATTS", "an ad-hoc rig, added to the models shown (repeatable)", ParseRig);
+        public Option<string?> Catalog { get; } = CliOption.Text("--catalog", "FILE", "rig catalog JSON (default: the built-in copy of config/rigs/catalog.json)");
+        public Option<bool> Json { get; } = CliOption.Flag("--json", "print a JSON array, one object per rig");
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new Option[] { Price, Electricity, Difficulty, HashrateEh, Subsidy, Height, Fees, PoolFeePercent, Model, Rig, Catalog, Json })
+            {
+                command.Options.Add(option);
+            }
+        }
+
+        /// <summary>The arguments, checked across options; throws <see cref="UsageException"/> with a one-line message.</summary>
+        public EconomicsArguments Bind(ParseResult result)
+        {
+            var a = new EconomicsArguments
+            {
+                Price = result.GetValue(Price),
+                Electricity = result.GetValue(Electricity),
+                Difficulty = result.GetValue(Difficulty),
+                HashrateEh = result.GetValue(HashrateEh),
+                Subsidy = result.GetValue(Subsidy),
+                Height = result.GetValue(Height),
+                Fees = result.GetValue(Fees) ?? 0,
+                PoolFeePercent = result.GetValue(PoolFeePercent) ?? 0,
+                CatalogPath = result.GetValue(Catalog),
+                Json = result.GetValue(Json),
+            };
+            a.Models.AddRange(result.GetValue(Model) ?? []);
+            a.Rigs.AddRange(result.GetValue(Rig) ?? []);
+
+            if (a.Price is null)
+            {
+                throw new UsageException("--price (USD per BTC) is required");
+            }
+
+            if (a.Electricity is null)
+            {
+                throw new UsageException("--electricity (USD per kWh) is required");
+            }
+
+            if (a.Difficulty is null == a.HashrateEh is null)
+            {
+                throw new UsageException("give exactly one of --difficulty or --hashrate-eh");
+            }
+
+            if (a.Subsidy is not null && a.Height is not null)
+            {
+                throw new UsageException("give --subsidy or --height, not both");
+            }
+
+            return a;
+        }
+    }
+
+    /// <summary>NAME:THS:WATTS, read from the right so a name may contain ':'.</summary>
+    internal static AdHocRig ParseRig(string spec)
+    {
+        var last = spec.LastIndexOf(':');
+        var middle = last > 0 ? spec.LastIndexOf(':', last - 1) : -1;
+        if (middle <= 0)
+        {
+            throw new UsageException($"--rig must be NAME:THS:WATTS (got '{spec}')");
+        }
+
+        var name = spec[..middle].Trim();
+        var ths = spec[(middle + 1)..last];
+        var watts = spec[(last + 1)..];
+        if (name.Length == 0 ||
+            !double.TryParse(ths, NumberStyles.Float, CultureInfo.InvariantCulture, out var th) || !(th > 0) || !double.IsFinite(th) ||
+            !double.TryParse(watts, NumberStyles.Float, CultureInfo.InvariantCulture, out var w) || !(w > 0) || !double.IsFinite(w))
+        {
+            throw new UsageException($"--rig must be NAME:THS:WATTS with TH/s > 0 and watts > 0 (got '{spec}')");
+        }
+
+        return new AdHocRig(name, th, w);
+    }
+
+    private static double Number(string flag, string text, double min, bool minInclusive, string unit)
+    {
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
+        {
+            throw new UsageException($"{flag} must be a number (got '{text}')");
+        }
+
+        var ok = minInclusive ? v >= min : v > min;
+        if (!ok)
+        {
+            var bound = minInclusive ? "≥ 0" : "> 0";
+            var what = v < 0 ? "cannot be negative" : $"must be {bound}";
+            throw new UsageException($"{flag} {what} (got {text}{(unit.Length > 0 ? " " + unit : "")})");
+        }
+
+        return v;
+    }
+}
+
+/// <summary>A bad command line: the message is shown as one line and the exit code is 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);
