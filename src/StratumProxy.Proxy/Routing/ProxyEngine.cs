@@ -174,24 +174,13 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     /// The layout new miners of a pool group get now: fitted to the smallest extranonce2 size among the group's pools
     /// (seen from the pool, else its configured hint), the configured one while none is known or all leave room.
     /// </summary>
-    public MinerLayout LayoutForGroup(string group)
-    {
-        var sizes = Pools.Where(p => string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.KnownExtranonce2Size is not null)
-            .Select(p => p.KnownExtranonce2Size!.Value);
-        return MinerLayout.ForGroup(sizes, Configured) ?? Configured;
-    }
+    public MinerLayout LayoutForGroup(string group) => PoolSelector.LayoutFor(group, View().Candidates, Configured);
 
     /// <summary>The pool whose extranonce2 size forces the group's layout below the configured one, if any.</summary>
     public PoolRuntime? AdaptingPool(string group)
     {
-        var layout = LayoutForGroup(group);
-        if (layout == Configured)
-        {
-            return null;
-        }
-
-        return Pools.Where(p => string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.KnownExtranonce2Size is not null)
-            .MinBy(p => p.KnownExtranonce2Size);
+        var view = View();
+        return view.Runtime(PoolSelector.AdaptingPool(group, view.Candidates, Configured));
     }
 
     /// <summary>A pool told its extranonce2 size: say once when it changes the layout of its group's new miners.</summary>
@@ -269,8 +258,7 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     public void Unpin(string worker) => _overrides.TryRemove(worker, out _);
 
     /// <summary>The pool a worker is pinned to by the switch API or config, if any.</summary>
-    public string? PinnedPool(string worker) =>
-        _overrides.TryGetValue(worker, out var pool) ? pool : Options.Pins.TryGetValue(worker, out var configured) ? configured : null;
+    public string? PinnedPool(string worker) => PoolSelector.Pin(worker, _overrides, Options.Pins);
 
     /// <summary>Runs one tick now (tests drive it with a fake clock).</summary>
     public void Tick()
@@ -376,13 +364,14 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
                 continue;
             }
 
-            var current = session.PoolName is { } name ? Find(name) : null;
-            var desired = Choose(session, current);
+            var view = View();
+            var current = session.PoolName is { } name ? view.Find(name) : null;
+            var desired = Choose(session, current, view);
             if (desired is null)
             {
                 if (current is null || !current.IsReady)
                 {
-                    if (!Unfit(session))
+                    if (!Unfit(session, view))
                     {
                         NoPool(session.Listener.PoolGroup);
                     }
@@ -391,16 +380,17 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
                 continue;
             }
 
-            if (desired != current)
+            var pool = view.Runtime(desired)!;
+            if (pool != current)
             {
                 var reason = current is null ? "assign" : !current.IsReady ? "failover" : PinnedPool(session.Worker) is not null ? "pin" : "failback";
-                MoveOrFallBack(session, desired, reason);
+                MoveOrFallBack(session, desired, reason, view);
             }
             else if (session.Upstream is not { State: UpstreamState.Ready })
             {
                 // Same pool, but the miner's connection to it is gone (the pool dropped it, or sent client.reconnect)
                 // and the pool is ready again on a new one: carry the miner over, or it would hash a dead job forever.
-                MoveOrFallBack(session, desired, "reconnect");
+                MoveOrFallBack(session, desired, "reconnect", view);
             }
         }
     }
@@ -411,7 +401,7 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     /// mining.set_extranonce with a layout that fits when it subscribed to that, else it is closed so that it connects
     /// again and gets one at its subscribe. True when that was the case.
     /// </summary>
-    private bool Unfit(MinerSession session)
+    private bool Unfit(MinerSession session, RoutingView view)
     {
         if (session.Layout is not { } layout)
         {
@@ -419,8 +409,7 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
         }
 
         var group = session.Listener.PoolGroup;
-        var ready = Pools.Where(p => string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.IsReady).ToList();
-        if (ready.Count == 0 || ready.Any(p => p.Fits(layout)))
+        if (!PoolSelector.FitsNoReadyPool(group, layout, view.Candidates))
         {
             return false;
         }
@@ -428,7 +417,7 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
         if (session.WantsExtranonceUpdates)
         {
             // It said mining.extranonce.subscribe: change its extranonce in place; the next tick places it.
-            var fitting = LayoutForGroup(group);
+            var fitting = PoolSelector.LayoutFor(group, view.Candidates, Configured);
             Log.MinerLayoutUnfit(_logger, session.Id, session.Worker, layout.PrefixSize, layout.Extranonce2Size, group, $"sending mining.set_extranonce with {fitting}");
             session.ChangeLayout(fitting);
             return true;
@@ -441,14 +430,15 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
 
     private void Assign(MinerSession session, string reason)
     {
-        var pool = Choose(session, null);
+        var view = View();
+        var pool = Choose(session, null, view);
         if (pool is null)
         {
             NoPool(session.Listener.PoolGroup);
             return;
         }
 
-        MoveOrFallBack(session, pool, reason);
+        MoveOrFallBack(session, pool, reason, view);
     }
 
     /// <summary>
@@ -456,73 +446,34 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     /// carry another layout or are full, a new one is still opening or the cap is reached) and the session has no
     /// working upstream, it goes to the next ready pool of its group that fits, and fails back later.
     /// </summary>
-    private void MoveOrFallBack(MinerSession session, PoolRuntime desired, string reason)
+    private void MoveOrFallBack(MinerSession session, PoolCandidate desired, string reason, RoutingView view)
     {
-        if (Move(session, desired, reason) || session.Upstream is { State: UpstreamState.Ready })
+        if (Move(session, view.Runtime(desired)!, reason) || session.Upstream is { State: UpstreamState.Ready })
         {
             return;
         }
 
-        var group = session.Listener.PoolGroup;
-        var layout = session.Layout ?? Configured;
-        foreach (var other in Pools.Where(p => p != desired && string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.IsReady && p.Fits(layout))
-                     .OrderBy(p => p.Options.Priority))
+        foreach (var other in PoolSelector.Fallbacks(Route(session, null), desired, view.Candidates))
         {
-            if (Move(session, other, "failover"))
+            if (Move(session, view.Runtime(other)!, "failover"))
             {
                 return;
             }
         }
     }
 
-    /// <summary>
-    /// The pool a session should be on. Sticky: a session stays where it is while that pool is ready, unless a pin
-    /// says otherwise or a better-priority pool has been ready for the fail-back delay.
-    /// </summary>
-    private PoolRuntime? Choose(MinerSession session, PoolRuntime? current)
-    {
-        var pinned = session.Worker is { } worker ? PinnedPool(worker) : null;
-        if (pinned is not null && Find(pinned) is { IsReady: true } pin && pin.Fits(session.Layout ?? Configured))
-        {
-            return pin;
-        }
+    /// <summary>The pool a session should be on (<see cref="PoolSelector.Choose"/>).</summary>
+    private PoolCandidate? Choose(MinerSession session, PoolRuntime? current, RoutingView view) =>
+        PoolSelector.Choose(Route(session, current), view.Candidates, new FailBackRule(Options.Failover.FailBack, Options.Failover.FailBackDelay), LoadOf);
 
-        var group = session.Listener.PoolGroup;
-        var layout = session.Layout ?? Configured;
-        var candidates = Pools.Where(p => string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.IsReady && p.Fits(layout)).ToList();
-        if (candidates.Count == 0)
-        {
-            return current is { IsReady: true } && current.Fits(layout) ? current : null;
-        }
+    private MinerRoute Route(MinerSession session, PoolRuntime? current) =>
+        new(session.Listener.PoolGroup, session.Layout ?? Configured, session.Worker is { } worker ? PinnedPool(worker) : null, current?.Options.Name);
 
-        var bestPriority = candidates.Min(p => p.Options.Priority);
-        if (current is { IsReady: true } && current.Options.Group == group && pinned is null && current.Fits(layout))
-        {
-            if (current.Options.Priority <= bestPriority || !Options.Failover.FailBack)
-            {
-                return current;
-            }
-
-            // Fail back only to a pool that has stayed up for the delay.
-            var better = candidates.Where(p => p.Options.Priority < current.Options.Priority && p.ReadyFor >= Options.Failover.FailBackDelay).ToList();
-            if (better.Count == 0)
-            {
-                return current;
-            }
-
-            candidates = better;
-            bestPriority = candidates.Min(p => p.Options.Priority);
-        }
-
-        var tier = candidates.Where(p => p.Options.Priority == bestPriority).ToList();
-        return tier.Count == 1 ? tier[0] : ByShare(tier);
-    }
-
-    /// <summary>Within one priority tier: the pool furthest below its share (TH/s target, else weight).</summary>
-    private PoolRuntime ByShare(List<PoolRuntime> tier)
+    /// <summary>The TH/s the sessions on each pool of a tier carry now (5-minute rate; a miner without one counts a little).</summary>
+    private Dictionary<string, double> LoadOf(IReadOnlyList<PoolCandidate> tier)
     {
         var now = Time.GetTimestamp();
-        var load = tier.ToDictionary(p => p.Options.Name, _ => 0.0, StringComparer.Ordinal);
+        var load = tier.ToDictionary(p => p.Name, _ => 0.0, StringComparer.Ordinal);
         foreach (var session in _sessions.Values)
         {
             if (session.PoolName is { } name && load.ContainsKey(name))
@@ -532,24 +483,7 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
             }
         }
 
-        var useTargets = tier.All(p => p.Options.TargetTerahashes > 0);
-        var totalWeight = tier.Sum(p => p.Options.Weight);
-        var totalLoad = load.Values.Sum();
-        PoolRuntime best = tier[0];
-        var bestDeficit = double.MinValue;
-        foreach (var pool in tier)
-        {
-            var deficit = useTargets
-                ? pool.Options.TargetTerahashes - load[pool.Options.Name]
-                : (totalWeight <= 0 ? 0 : pool.Options.Weight / totalWeight) - (totalLoad <= 0 ? 0 : load[pool.Options.Name] / totalLoad);
-            if (deficit > bestDeficit)
-            {
-                bestDeficit = deficit;
-                best = pool;
-            }
-        }
-
-        return best;
+        return load;
     }
 
     private bool Move(MinerSession session, PoolRuntime pool, string reason)
@@ -607,12 +541,34 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
         Log.NoPoolReady(_logger, group, waiting);
     }
 
-    private PoolRuntime? Find(string name)
+    /// <summary>The pools now, each with the routing view of it (read once, so one decision sees one state).</summary>
+    private RoutingView View()
     {
+        PoolRuntime[] runtimes;
         lock (_poolsLock)
         {
-            return _pools.GetValueOrDefault(name);
+            runtimes = [.. _pools.Values];
         }
+
+        return new RoutingView(runtimes, [.. runtimes.Select(p => p.AsCandidate())]);
+    }
+
+    private readonly record struct RoutingView(PoolRuntime[] Runtimes, PoolCandidate[] Candidates)
+    {
+        public PoolRuntime? Runtime(PoolCandidate? candidate)
+        {
+            for (var i = 0; candidate is not null && i < Candidates.Length; i++)
+            {
+                if (ReferenceEquals(Candidates[i], candidate))
+                {
+                    return Runtimes[i];
+                }
+            }
+
+            return null;
+        }
+
+        public PoolRuntime? Find(string name) => Runtimes.FirstOrDefault(p => string.Equals(p.Options.Name, name, StringComparison.Ordinal));
     }
 
     private void AddPool(PoolOptions options)
