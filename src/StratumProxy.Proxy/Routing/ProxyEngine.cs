@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using StratumProxy.Proxy.Accounting;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Control;
 using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Sessions;
 using StratumProxy.Proxy.Upstream;
@@ -13,9 +14,10 @@ namespace StratumProxy.Proxy.Routing;
 /// <summary>
 /// The running proxy: pools and their connections, the miner sessions, and the routing between them (priority
 /// failover and fail-back, weights and TH/s targets within a tier, pins, and the pool switch API). One periodic
-/// tick drives timeouts, keepalives and moves, so nothing per share waits on routing.
+/// tick drives timeouts, keepalives and moves, so nothing per share waits on routing. The host constructs, starts and
+/// disposes it and otherwise uses only <see cref="IProxyControl"/>; the choice of pool is <see cref="PoolSelector"/>'s.
 /// </summary>
-public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
+public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<long, MinerSession> _sessions = new();
     private readonly ConcurrentDictionary<string, string> _overrides = new(StringComparer.Ordinal);
@@ -49,10 +51,10 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     }
 
     /// <summary>The clock.</summary>
-    public TimeProvider Time { get; }
+    internal TimeProvider Time { get; }
 
     /// <summary>The configured miner layout (Proxy:Miners:Extranonce1Size and Extranonce2Size, fixed for the process).</summary>
-    public MinerLayout Configured { get; }
+    internal MinerLayout Configured { get; }
 
     private readonly Dictionary<string, MinerLayout> _groupLayouts = new(StringComparer.Ordinal);
 
@@ -72,25 +74,25 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     }
 
     /// <summary>Metrics.</summary>
-    public ProxyMetrics Metrics { get; }
+    internal ProxyMetrics Metrics { get; }
 
     /// <summary>Per-rig books.</summary>
-    public ShareLedger Ledger { get; }
+    internal ShareLedger Ledger { get; }
 
     /// <summary>Live jobs.</summary>
-    public JobRegistry Jobs { get; }
+    internal JobRegistry Jobs { get; }
 
     /// <summary>What sessions share (including the current options).</summary>
-    public SessionContext Sessions { get; }
+    internal SessionContext Sessions { get; }
 
     /// <summary>The options in force.</summary>
     public ProxyOptions Options => Sessions.Options;
 
     /// <summary>Open miner sessions.</summary>
-    public ICollection<MinerSession> MinerSessions => _sessions.Values;
+    internal ICollection<MinerSession> MinerSessions => _sessions.Values;
 
     /// <summary>The pools, by name.</summary>
-    public IReadOnlyList<PoolRuntime> Pools
+    internal IReadOnlyList<PoolRuntime> Pools
     {
         get
         {
@@ -174,10 +176,10 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     /// The layout new miners of a pool group get now: fitted to the smallest extranonce2 size among the group's pools
     /// (seen from the pool, else its configured hint), the configured one while none is known or all leave room.
     /// </summary>
-    public MinerLayout LayoutForGroup(string group) => PoolSelector.LayoutFor(group, View().Candidates, Configured);
+    internal MinerLayout LayoutForGroup(string group) => PoolSelector.LayoutFor(group, View().Candidates, Configured);
 
     /// <summary>The pool whose extranonce2 size forces the group's layout below the configured one, if any.</summary>
-    public PoolRuntime? AdaptingPool(string group)
+    internal PoolRuntime? AdaptingPool(string group)
     {
         var view = View();
         return view.Runtime(PoolSelector.AdaptingPool(group, view.Candidates, Configured));
@@ -217,8 +219,8 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
         }
     }
 
-    /// <inheritdoc/>
-    public int Switch(string poolName, Func<MinerSession, bool> select, bool pin)
+    /// <summary>Moves the selected sessions to the pool (<see cref="IProxyControl.Switch"/>).</summary>
+    internal int Switch(string poolName, Func<MinerSession, bool> select, bool pin)
     {
         ArgumentNullException.ThrowIfNull(select);
         PoolRuntime? pool;
@@ -258,10 +260,10 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     public void Unpin(string worker) => _overrides.TryRemove(worker, out _);
 
     /// <summary>The pool a worker is pinned to by the switch API or config, if any.</summary>
-    public string? PinnedPool(string worker) => PoolSelector.Pin(worker, _overrides, Options.Pins);
+    internal string? PinnedPool(string worker) => PoolSelector.Pin(worker, _overrides, Options.Pins);
 
     /// <summary>Runs one tick now (tests drive it with a fake clock).</summary>
-    public void Tick()
+    internal void Tick()
     {
         var now = Time.GetTimestamp();
         foreach (var session in _sessions.Values)
@@ -292,7 +294,7 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     }
 
     /// <summary>Registers a session that has not authorized yet, so its timeouts are enforced.</summary>
-    public void Track(MinerSession session) => _sessions[session.Id] = session;
+    internal void Track(MinerSession session) => _sessions[session.Id] = session;
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
@@ -608,15 +610,4 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
         || a.Group != b.Group || a.Priority != b.Priority || a.Weight.CompareTo(b.Weight) != 0 || a.TargetTerahashes.CompareTo(b.TargetTerahashes) != 0
         || a.WorkerNaming != b.WorkerNaming || a.AllowInvalidCertificate != b.AllowInvalidCertificate || a.VersionRolling != b.VersionRolling
         || a.Extranonce2SizeHint != b.Extranonce2SizeHint || a.MaxConnections != b.MaxConnections;
-}
-
-/// <summary>The pool switch API: move rigs to another pool now (the economics policy and the status API use it).</summary>
-public interface IPoolSwitch
-{
-    /// <summary>Moves the selected sessions to the pool; with <paramref name="pin"/> they stay there until unpinned.</summary>
-    /// <returns>How many miners moved now (a pool that is not ready yet takes pinned miners when it is).</returns>
-    int Switch(string poolName, Func<MinerSession, bool> select, bool pin);
-
-    /// <summary>Removes an API pin.</summary>
-    void Unpin(string worker);
 }

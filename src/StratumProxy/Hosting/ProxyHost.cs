@@ -12,6 +12,7 @@ using StratumProxy.Economics.Units;
 using StratumProxy.Farm;
 using StratumProxy.Cli;
 using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Control;
 using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Routing;
 
@@ -179,8 +180,10 @@ public static class ProxyHost
                 clock,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Proxy"),
                 sp.GetRequiredService<ProxyMetrics>());
+            registry.AddBeforeCollectCallback(engine.UpdateGauges);
             return engine;
         });
+        builder.Services.AddSingleton<IProxyControl>(sp => sp.GetRequiredService<ProxyEngine>());
         builder.Services.AddHttpClient(TariffFeedClient).AddStandardResilienceHandler();
         builder.Services.AddSingleton<LiveFeeds>();
         builder.Services.AddSingleton(sp =>
@@ -193,7 +196,7 @@ public static class ProxyHost
                 : new EnergyCostModel(new FlatTariff(new UsdPerKwh(farmOptions.ElectricityUsdPerKwh)));
             var farm = new FarmEconomics(
                 farmOptions,
-                sp.GetRequiredService<ProxyEngine>(),
+                sp.GetRequiredService<IProxyControl>(),
                 clock,
                 factory,
                 energy,
@@ -211,7 +214,7 @@ public static class ProxyHost
         builder.Services.AddSingleton(sp => new CurtailmentLoop(
             curtailmentSettings,
             sp.GetRequiredService<FarmEconomics>(),
-            sp.GetRequiredService<ProxyEngine>(),
+            sp.GetRequiredService<IProxyControl>(),
             clock,
             sp.GetRequiredService<IRigActuator>(),
             factory,
@@ -232,7 +235,7 @@ public static class ProxyHost
         _ = app.Services.GetRequiredService<CurtailmentLoop>();
         MetricSeeds.Seed(factory, app.Services.GetRequiredService<ProxyMetrics>(), options, [.. farmOptions.Rigs.Select(r => r.Worker)], curtailmentSettings.DryRun);
         var startedAt = clock.GetUtcNow();
-        AdminEndpoints.Map(app, app.Services.GetRequiredService<ProxyEngine>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt, app.Services.GetRequiredService<FarmEconomics>(), app.Services.GetRequiredService<CurtailmentLoop>(), app.Services.GetRequiredService<FarmHistory>());
+        AdminEndpoints.Map(app, app.Services.GetRequiredService<IProxyControl>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt, app.Services.GetRequiredService<FarmEconomics>(), app.Services.GetRequiredService<CurtailmentLoop>(), app.Services.GetRequiredService<FarmHistory>());
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Admin");
