@@ -11,7 +11,7 @@ namespace StratumProxy.Proxy.Routing;
 /// One configured pool while the proxy runs: keeps its shared upstream connection alive (aggregating mode) with
 /// jittered exponential back-off, or opens one connection per miner (passthrough), and keeps its health score.
 /// </summary>
-public sealed class PoolRuntime
+internal sealed class PoolRuntime
 {
     private const int MaxRedirectsPerHour = 5;
 
