@@ -197,8 +197,8 @@ public sealed partial class HostRunTests : IDisposable
         var logs = new ListLoggerProvider();
         await using var app = ProxyHost.Build(CommandLine.Parse(["--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"]), _directory, logging: l => l.ClearProviders().AddProvider(logs));
         await app.StartAsync();
-        var engine = app.Services.GetRequiredService<StratumProxy.Proxy.Routing.ProxyEngine>();
-        Assert.Empty(engine.Pools);
+        var proxy = app.Services.GetRequiredService<StratumProxy.Proxy.Control.IProxyControl>();
+        Assert.Empty(proxy.Snapshot().Pools);
         Assert.Contains(logs.Messages, m => m.StartsWith("No pool is configured: miners can connect but get no work until Proxy:Pools names one", StringComparison.Ordinal));
 
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };

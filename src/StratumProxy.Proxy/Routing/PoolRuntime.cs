@@ -11,7 +11,7 @@ namespace StratumProxy.Proxy.Routing;
 /// One configured pool while the proxy runs: keeps its shared upstream connection alive (aggregating mode) with
 /// jittered exponential back-off, or opens one connection per miner (passthrough), and keeps its health score.
 /// </summary>
-public sealed class PoolRuntime
+internal sealed class PoolRuntime
 {
     private const int MaxRedirectsPerHour = 5;
 
@@ -116,7 +116,11 @@ public sealed class PoolRuntime
     }
 
     /// <summary>True when miners of this layout can work here: the pool's known N holds k + n (unknown N: assume so).</summary>
-    public bool Fits(MinerLayout layout) => KnownExtranonce2Size is not { } n || layout.FitsIn(n);
+    public bool Fits(MinerLayout layout) => PoolSelector.Fits(KnownExtranonce2Size, layout);
+
+    /// <summary>The pool as routing sees it now.</summary>
+    internal PoolCandidate AsCandidate() =>
+        new(Options.Name, Options.Group, Options.Priority, Options.Weight, Options.TargetTerahashes, IsReady, ReadyFor, KnownExtranonce2Size);
 
     /// <summary>Keeps the shared connection up until <paramref name="stopping"/> (aggregating mode).</summary>
     public async Task RunAsync(CancellationToken stopping)

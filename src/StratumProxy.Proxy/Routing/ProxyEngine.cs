@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using StratumProxy.Proxy.Accounting;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Control;
 using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Sessions;
 using StratumProxy.Proxy.Upstream;
@@ -13,9 +14,10 @@ namespace StratumProxy.Proxy.Routing;
 /// <summary>
 /// The running proxy: pools and their connections, the miner sessions, and the routing between them (priority
 /// failover and fail-back, weights and TH/s targets within a tier, pins, and the pool switch API). One periodic
-/// tick drives timeouts, keepalives and moves, so nothing per share waits on routing.
+/// tick drives timeouts, keepalives and moves, so nothing per share waits on routing. The host constructs, starts and
+/// disposes it and otherwise uses only <see cref="IProxyControl"/>; the choice of pool is <see cref="PoolSelector"/>'s.
 /// </summary>
-public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
+public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<long, MinerSession> _sessions = new();
     private readonly ConcurrentDictionary<string, string> _overrides = new(StringComparer.Ordinal);
@@ -49,10 +51,10 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     }
 
     /// <summary>The clock.</summary>
-    public TimeProvider Time { get; }
+    internal TimeProvider Time { get; }
 
     /// <summary>The configured miner layout (Proxy:Miners:Extranonce1Size and Extranonce2Size, fixed for the process).</summary>
-    public MinerLayout Configured { get; }
+    internal MinerLayout Configured { get; }
 
     private readonly Dictionary<string, MinerLayout> _groupLayouts = new(StringComparer.Ordinal);
 
@@ -72,25 +74,25 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     }
 
     /// <summary>Metrics.</summary>
-    public ProxyMetrics Metrics { get; }
+    internal ProxyMetrics Metrics { get; }
 
     /// <summary>Per-rig books.</summary>
-    public ShareLedger Ledger { get; }
+    internal ShareLedger Ledger { get; }
 
     /// <summary>Live jobs.</summary>
-    public JobRegistry Jobs { get; }
+    internal JobRegistry Jobs { get; }
 
     /// <summary>What sessions share (including the current options).</summary>
-    public SessionContext Sessions { get; }
+    internal SessionContext Sessions { get; }
 
     /// <summary>The options in force.</summary>
     public ProxyOptions Options => Sessions.Options;
 
     /// <summary>Open miner sessions.</summary>
-    public ICollection<MinerSession> MinerSessions => _sessions.Values;
+    internal ICollection<MinerSession> MinerSessions => _sessions.Values;
 
     /// <summary>The pools, by name.</summary>
-    public IReadOnlyList<PoolRuntime> Pools
+    internal IReadOnlyList<PoolRuntime> Pools
     {
         get
         {
@@ -174,24 +176,13 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     /// The layout new miners of a pool group get now: fitted to the smallest extranonce2 size among the group's pools
     /// (seen from the pool, else its configured hint), the configured one while none is known or all leave room.
     /// </summary>
-    public MinerLayout LayoutForGroup(string group)
-    {
-        var sizes = Pools.Where(p => string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.KnownExtranonce2Size is not null)
-            .Select(p => p.KnownExtranonce2Size!.Value);
-        return MinerLayout.ForGroup(sizes, Configured) ?? Configured;
-    }
+    internal MinerLayout LayoutForGroup(string group) => PoolSelector.LayoutFor(group, View().Candidates, Configured);
 
     /// <summary>The pool whose extranonce2 size forces the group's layout below the configured one, if any.</summary>
-    public PoolRuntime? AdaptingPool(string group)
+    internal PoolRuntime? AdaptingPool(string group)
     {
-        var layout = LayoutForGroup(group);
-        if (layout == Configured)
-        {
-            return null;
-        }
-
-        return Pools.Where(p => string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.KnownExtranonce2Size is not null)
-            .MinBy(p => p.KnownExtranonce2Size);
+        var view = View();
+        return view.Runtime(PoolSelector.AdaptingPool(group, view.Candidates, Configured));
     }
 
     /// <summary>A pool told its extranonce2 size: say once when it changes the layout of its group's new miners.</summary>
@@ -228,8 +219,8 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
         }
     }
 
-    /// <inheritdoc/>
-    public int Switch(string poolName, Func<MinerSession, bool> select, bool pin)
+    /// <summary>Moves the selected sessions to the pool (<see cref="IProxyControl.Switch"/>).</summary>
+    internal int Switch(string poolName, Func<MinerSession, bool> select, bool pin)
     {
         ArgumentNullException.ThrowIfNull(select);
         PoolRuntime? pool;
@@ -269,11 +260,10 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     public void Unpin(string worker) => _overrides.TryRemove(worker, out _);
 
     /// <summary>The pool a worker is pinned to by the switch API or config, if any.</summary>
-    public string? PinnedPool(string worker) =>
-        _overrides.TryGetValue(worker, out var pool) ? pool : Options.Pins.TryGetValue(worker, out var configured) ? configured : null;
+    internal string? PinnedPool(string worker) => PoolSelector.Pin(worker, _overrides, Options.Pins);
 
     /// <summary>Runs one tick now (tests drive it with a fake clock).</summary>
-    public void Tick()
+    internal void Tick()
     {
         var now = Time.GetTimestamp();
         foreach (var session in _sessions.Values)
@@ -304,7 +294,7 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     }
 
     /// <summary>Registers a session that has not authorized yet, so its timeouts are enforced.</summary>
-    public void Track(MinerSession session) => _sessions[session.Id] = session;
+    internal void Track(MinerSession session) => _sessions[session.Id] = session;
 
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
@@ -376,13 +366,14 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
                 continue;
             }
 
-            var current = session.PoolName is { } name ? Find(name) : null;
-            var desired = Choose(session, current);
+            var view = View();
+            var current = session.PoolName is { } name ? view.Find(name) : null;
+            var desired = Choose(session, current, view);
             if (desired is null)
             {
                 if (current is null || !current.IsReady)
                 {
-                    if (!Unfit(session))
+                    if (!Unfit(session, view))
                     {
                         NoPool(session.Listener.PoolGroup);
                     }
@@ -391,16 +382,17 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
                 continue;
             }
 
-            if (desired != current)
+            var pool = view.Runtime(desired)!;
+            if (pool != current)
             {
                 var reason = current is null ? "assign" : !current.IsReady ? "failover" : PinnedPool(session.Worker) is not null ? "pin" : "failback";
-                MoveOrFallBack(session, desired, reason);
+                MoveOrFallBack(session, desired, reason, view);
             }
             else if (session.Upstream is not { State: UpstreamState.Ready })
             {
                 // Same pool, but the miner's connection to it is gone (the pool dropped it, or sent client.reconnect)
                 // and the pool is ready again on a new one: carry the miner over, or it would hash a dead job forever.
-                MoveOrFallBack(session, desired, "reconnect");
+                MoveOrFallBack(session, desired, "reconnect", view);
             }
         }
     }
@@ -411,7 +403,7 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     /// mining.set_extranonce with a layout that fits when it subscribed to that, else it is closed so that it connects
     /// again and gets one at its subscribe. True when that was the case.
     /// </summary>
-    private bool Unfit(MinerSession session)
+    private bool Unfit(MinerSession session, RoutingView view)
     {
         if (session.Layout is not { } layout)
         {
@@ -419,8 +411,7 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
         }
 
         var group = session.Listener.PoolGroup;
-        var ready = Pools.Where(p => string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.IsReady).ToList();
-        if (ready.Count == 0 || ready.Any(p => p.Fits(layout)))
+        if (!PoolSelector.FitsNoReadyPool(group, layout, view.Candidates))
         {
             return false;
         }
@@ -428,7 +419,7 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
         if (session.WantsExtranonceUpdates)
         {
             // It said mining.extranonce.subscribe: change its extranonce in place; the next tick places it.
-            var fitting = LayoutForGroup(group);
+            var fitting = PoolSelector.LayoutFor(group, view.Candidates, Configured);
             Log.MinerLayoutUnfit(_logger, session.Id, session.Worker, layout.PrefixSize, layout.Extranonce2Size, group, $"sending mining.set_extranonce with {fitting}");
             session.ChangeLayout(fitting);
             return true;
@@ -441,14 +432,15 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
 
     private void Assign(MinerSession session, string reason)
     {
-        var pool = Choose(session, null);
+        var view = View();
+        var pool = Choose(session, null, view);
         if (pool is null)
         {
             NoPool(session.Listener.PoolGroup);
             return;
         }
 
-        MoveOrFallBack(session, pool, reason);
+        MoveOrFallBack(session, pool, reason, view);
     }
 
     /// <summary>
@@ -456,73 +448,34 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
     /// carry another layout or are full, a new one is still opening or the cap is reached) and the session has no
     /// working upstream, it goes to the next ready pool of its group that fits, and fails back later.
     /// </summary>
-    private void MoveOrFallBack(MinerSession session, PoolRuntime desired, string reason)
+    private void MoveOrFallBack(MinerSession session, PoolCandidate desired, string reason, RoutingView view)
     {
-        if (Move(session, desired, reason) || session.Upstream is { State: UpstreamState.Ready })
+        if (Move(session, view.Runtime(desired)!, reason) || session.Upstream is { State: UpstreamState.Ready })
         {
             return;
         }
 
-        var group = session.Listener.PoolGroup;
-        var layout = session.Layout ?? Configured;
-        foreach (var other in Pools.Where(p => p != desired && string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.IsReady && p.Fits(layout))
-                     .OrderBy(p => p.Options.Priority))
+        foreach (var other in PoolSelector.Fallbacks(Route(session, null), desired, view.Candidates))
         {
-            if (Move(session, other, "failover"))
+            if (Move(session, view.Runtime(other)!, "failover"))
             {
                 return;
             }
         }
     }
 
-    /// <summary>
-    /// The pool a session should be on. Sticky: a session stays where it is while that pool is ready, unless a pin
-    /// says otherwise or a better-priority pool has been ready for the fail-back delay.
-    /// </summary>
-    private PoolRuntime? Choose(MinerSession session, PoolRuntime? current)
-    {
-        var pinned = session.Worker is { } worker ? PinnedPool(worker) : null;
-        if (pinned is not null && Find(pinned) is { IsReady: true } pin && pin.Fits(session.Layout ?? Configured))
-        {
-            return pin;
-        }
+    /// <summary>The pool a session should be on (<see cref="PoolSelector.Choose"/>).</summary>
+    private PoolCandidate? Choose(MinerSession session, PoolRuntime? current, RoutingView view) =>
+        PoolSelector.Choose(Route(session, current), view.Candidates, new FailBackRule(Options.Failover.FailBack, Options.Failover.FailBackDelay), LoadOf);
 
-        var group = session.Listener.PoolGroup;
-        var layout = session.Layout ?? Configured;
-        var candidates = Pools.Where(p => string.Equals(p.Options.Group, group, StringComparison.Ordinal) && p.IsReady && p.Fits(layout)).ToList();
-        if (candidates.Count == 0)
-        {
-            return current is { IsReady: true } && current.Fits(layout) ? current : null;
-        }
+    private MinerRoute Route(MinerSession session, PoolRuntime? current) =>
+        new(session.Listener.PoolGroup, session.Layout ?? Configured, session.Worker is { } worker ? PinnedPool(worker) : null, current?.Options.Name);
 
-        var bestPriority = candidates.Min(p => p.Options.Priority);
-        if (current is { IsReady: true } && current.Options.Group == group && pinned is null && current.Fits(layout))
-        {
-            if (current.Options.Priority <= bestPriority || !Options.Failover.FailBack)
-            {
-                return current;
-            }
-
-            // Fail back only to a pool that has stayed up for the delay.
-            var better = candidates.Where(p => p.Options.Priority < current.Options.Priority && p.ReadyFor >= Options.Failover.FailBackDelay).ToList();
-            if (better.Count == 0)
-            {
-                return current;
-            }
-
-            candidates = better;
-            bestPriority = candidates.Min(p => p.Options.Priority);
-        }
-
-        var tier = candidates.Where(p => p.Options.Priority == bestPriority).ToList();
-        return tier.Count == 1 ? tier[0] : ByShare(tier);
-    }
-
-    /// <summary>Within one priority tier: the pool furthest below its share (TH/s target, else weight).</summary>
-    private PoolRuntime ByShare(List<PoolRuntime> tier)
+    /// <summary>The TH/s the sessions on each pool of a tier carry now (5-minute rate; a miner without one counts a little).</summary>
+    private Dictionary<string, double> LoadOf(IReadOnlyList<PoolCandidate> tier)
     {
         var now = Time.GetTimestamp();
-        var load = tier.ToDictionary(p => p.Options.Name, _ => 0.0, StringComparer.Ordinal);
+        var load = tier.ToDictionary(p => p.Name, _ => 0.0, StringComparer.Ordinal);
         foreach (var session in _sessions.Values)
         {
             if (session.PoolName is { } name && load.ContainsKey(name))
@@ -532,24 +485,7 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
             }
         }
 
-        var useTargets = tier.All(p => p.Options.TargetTerahashes > 0);
-        var totalWeight = tier.Sum(p => p.Options.Weight);
-        var totalLoad = load.Values.Sum();
-        PoolRuntime best = tier[0];
-        var bestDeficit = double.MinValue;
-        foreach (var pool in tier)
-        {
-            var deficit = useTargets
-                ? pool.Options.TargetTerahashes - load[pool.Options.Name]
-                : (totalWeight <= 0 ? 0 : pool.Options.Weight / totalWeight) - (totalLoad <= 0 ? 0 : load[pool.Options.Name] / totalLoad);
-            if (deficit > bestDeficit)
-            {
-                bestDeficit = deficit;
-                best = pool;
-            }
-        }
-
-        return best;
+        return load;
     }
 
     private bool Move(MinerSession session, PoolRuntime pool, string reason)
@@ -607,12 +543,34 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
         Log.NoPoolReady(_logger, group, waiting);
     }
 
-    private PoolRuntime? Find(string name)
+    /// <summary>The pools now, each with the routing view of it (read once, so one decision sees one state).</summary>
+    private RoutingView View()
     {
+        PoolRuntime[] runtimes;
         lock (_poolsLock)
         {
-            return _pools.GetValueOrDefault(name);
+            runtimes = [.. _pools.Values];
         }
+
+        return new RoutingView(runtimes, [.. runtimes.Select(p => p.AsCandidate())]);
+    }
+
+    private readonly record struct RoutingView(PoolRuntime[] Runtimes, PoolCandidate[] Candidates)
+    {
+        public PoolRuntime? Runtime(PoolCandidate? candidate)
+        {
+            for (var i = 0; candidate is not null && i < Candidates.Length; i++)
+            {
+                if (ReferenceEquals(Candidates[i], candidate))
+                {
+                    return Runtimes[i];
+                }
+            }
+
+            return null;
+        }
+
+        public PoolRuntime? Find(string name) => Runtimes.FirstOrDefault(p => string.Equals(p.Options.Name, name, StringComparison.Ordinal));
     }
 
     private void AddPool(PoolOptions options)
@@ -652,15 +610,4 @@ public sealed class ProxyEngine : IMinerRouter, IPoolSwitch, IAsyncDisposable
         || a.Group != b.Group || a.Priority != b.Priority || a.Weight.CompareTo(b.Weight) != 0 || a.TargetTerahashes.CompareTo(b.TargetTerahashes) != 0
         || a.WorkerNaming != b.WorkerNaming || a.AllowInvalidCertificate != b.AllowInvalidCertificate || a.VersionRolling != b.VersionRolling
         || a.Extranonce2SizeHint != b.Extranonce2SizeHint || a.MaxConnections != b.MaxConnections;
-}
-
-/// <summary>The pool switch API: move rigs to another pool now (the economics policy and the status API use it).</summary>
-public interface IPoolSwitch
-{
-    /// <summary>Moves the selected sessions to the pool; with <paramref name="pin"/> they stay there until unpinned.</summary>
-    /// <returns>How many miners moved now (a pool that is not ready yet takes pinned miners when it is).</returns>
-    int Switch(string poolName, Func<MinerSession, bool> select, bool pin);
-
-    /// <summary>Removes an API pin.</summary>
-    void Unpin(string worker);
 }

@@ -4,9 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Prometheus;
 using StratumProxy.Hosting;
-using StratumProxy.Proxy.Components;
-using StratumProxy.Proxy.Metrics;
-using StratumProxy.Proxy.Routing;
+using StratumProxy.Proxy.Control;
 
 namespace StratumProxy.Admin;
 
@@ -18,21 +16,21 @@ public static class AdminEndpoints
         typeof(AdminEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0.0.0";
 
     /// <summary>Maps every endpoint.</summary>
-    public static void Map(IEndpointRouteBuilder app, ProxyEngine engine, ProxyService service, AdminOptions admin, CollectorRegistry registry, DateTimeOffset startedAt, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, FarmHistory? history = null)
+    public static void Map(IEndpointRouteBuilder app, IProxyControl proxy, ProxyService service, AdminOptions admin, CollectorRegistry registry, DateTimeOffset startedAt, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, FarmHistory? history = null)
     {
         ArgumentNullException.ThrowIfNull(app);
-        ArgumentNullException.ThrowIfNull(engine);
-        registry.AddBeforeCollectCallback(engine.Ledger.UpdateGauges);
+        ArgumentNullException.ThrowIfNull(proxy);
         app.MapMetrics("/metrics", registry);
 
         app.MapGet("/healthz", () =>
         {
-            var pools = engine.Pools;
+            var fleet = proxy.Snapshot();
+            var pools = fleet.Pools;
             var ready = pools.Count(p => p.IsReady);
-            return Results.Json(new HealthResponse(pools.Count == 0 ? "no_pool_configured" : ready > 0 ? "ok" : "no_pool_ready", ready, pools.Count, engine.MinerSessions.Count), AdminJson.Context.HealthResponse);
+            return Results.Json(new HealthResponse(pools.Count == 0 ? "no_pool_configured" : ready > 0 ? "ok" : "no_pool_ready", ready, pools.Count, fleet.Sessions.Count), AdminJson.Context.HealthResponse);
         });
 
-        app.MapGet("/api/status", () => Results.Json(Status(engine, service, startedAt, admin.Notice), AdminJson.Context.StatusResponse));
+        app.MapGet("/api/status", () => Results.Json(Status(proxy.Snapshot(), service, startedAt, admin.Notice), AdminJson.Context.StatusResponse));
         app.MapGet("/api/farm", () =>
         {
             var now = history?.Current();
@@ -47,7 +45,7 @@ public static class AdminEndpoints
         app.MapGet("/api/rigs", () => Results.Json(curtailment?.Rigs() ?? [], Farm.CurtailmentJsonContext.Default.IReadOnlyListRigView));
         app.MapGet("/api/decisions", (int? limit) =>
             Results.Text("[" + string.Join(",", curtailment?.Audit.ReadCurrent(Math.Clamp(limit ?? 200, 1, 5000)) ?? []) + "]", "application/json"));
-        app.MapGet("/api/workers", () => Results.Json(Workers(engine), AdminJson.Context.IReadOnlyListWorkerStatus));
+        app.MapGet("/api/workers", () => Results.Json(Workers(proxy.Snapshot()), AdminJson.Context.IReadOnlyListWorkerStatus));
 
         app.MapPost("/api/switch", async (HttpRequest request) =>
         {
@@ -71,10 +69,10 @@ public static class AdminEndpoints
                 return Results.Json(new ErrorResponse("expected {\"pool\": NAME, \"workers\": [..] (optional), \"pin\": bool}"), AdminJson.Context.ErrorResponse, statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var workers = body.Workers is { Count: > 0 } list ? new HashSet<string>(list, StringComparer.Ordinal) : null;
+            var workers = body.Workers is { Count: > 0 } list ? list : null;
             try
             {
-                var moved = engine.Switch(body.Pool, s => workers is null || workers.Contains(s.Worker!), body.Pin);
+                var moved = proxy.Switch(body.Pool, workers, body.Pin);
                 return Results.Json(new SwitchResponse(body.Pool, moved), AdminJson.Context.SwitchResponse);
             }
             catch (ArgumentException ex)
@@ -88,54 +86,55 @@ public static class AdminEndpoints
         app.MapGet("/status.js", () => Results.Bytes(StatusPage.Script, "text/javascript; charset=utf-8"));
     }
 
-    /// <summary>The status snapshot.</summary>
-    public static StatusResponse Status(ProxyEngine engine, ProxyService service, DateTimeOffset startedAt, string? notice = null)
+    /// <summary>The status, from a snapshot of the fleet.</summary>
+    public static StatusResponse Status(FleetSnapshot fleet, ProxyService service, DateTimeOffset startedAt, string? notice = null)
     {
-        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(fleet);
         ArgumentNullException.ThrowIfNull(service);
-        var now = engine.Time.GetTimestamp();
-        var sessions = engine.MinerSessions.ToList();
-        var pools = engine.Pools.Select(p =>
-        {
-            var primary = p.Primary;
-            var health = p.Health.Evaluate();
-            return new PoolStatus(
-                p.Options.Name,
-                p.Url.ToString(),
-                p.Options.Mode.ToString().ToLowerInvariant(),
-                p.Options.Priority,
-                p.Options.Group,
-                p.IsReady,
-                health.Score,
-                health.LatencyEwmaSeconds,
-                primary?.Difficulty ?? 0,
-                primary?.Extranonce1Hex ?? string.Empty,
-                primary?.Layout?.PoolExtranonce2Size ?? 0,
-                (primary?.VersionMask ?? 0).ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
-                sessions.Count(s => s.PoolName == p.Options.Name),
-                primary?.InFlight ?? 0,
-                engine.Ledger.Pool(p.Options.Name).Hashrate(HashrateWindow.FiveMinutes, now).HashesPerSecond,
-                p.LastError,
-                Layout(engine, p));
-        }).ToList();
+        var pools = fleet.Pools.Select(p => new PoolStatus(
+            p.Name,
+            p.Url,
+            p.Mode,
+            p.Priority,
+            p.Group,
+            p.IsReady,
+            p.HealthScore,
+            p.LatencySeconds,
+            p.Difficulty,
+            p.Extranonce1Hex,
+            p.Extranonce2Size,
+            p.VersionMask.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
+            p.Miners,
+            p.InFlight,
+            p.HashesPerSecond,
+            p.LastError,
+            new PoolLayoutStatus(
+                p.Layout.Miner.PrefixSize,
+                p.Layout.Miner.Extranonce2Size,
+                p.Layout.Miner.MinersPerConnection,
+                p.Layout.Connections,
+                p.Layout.MaxConnections,
+                p.Layout.Extranonce2SizeHint,
+                p.Layout.Adapting,
+                p.Layout.GroupLayout.ToString()))).ToList();
 
-        var miners = sessions.Select(s => new MinerStatus(
+        var miners = fleet.Sessions.Select(s => new MinerStatus(
             s.Id,
             s.Worker,
-            s.RemoteEndPoint?.ToString(),
+            s.Remote,
             s.UserAgent,
-            s.PoolName,
+            s.Pool,
             s.Difficulty,
             s.ConnectedAt,
-            Convert.ToHexStringLower(s.Extranonce1),
+            s.Extranonce1Hex,
             s.Extranonce2Size)).ToList();
 
         return new StatusResponse(
             Version,
             startedAt,
-            (engine.Time.GetUtcNow() - startedAt).TotalSeconds,
+            (fleet.At - startedAt).TotalSeconds,
             [.. service.Endpoints.Select(e => e.ToString())],
-            sessions.Count,
+            fleet.Sessions.Count,
             pools.Sum(p => p.HashrateHashesPerSecond),
             pools,
             miners,
@@ -145,46 +144,26 @@ public static class AdminEndpoints
     /// <summary>What the status says while no pool is configured.</summary>
     public const string NoPoolNotice = "No pool is configured: miners can connect but get no work. Add a pool under Proxy:Pools (appsettings.json or --config FILE).";
 
-    private static PoolLayoutStatus Layout(ProxyEngine engine, Proxy.Routing.PoolRuntime pool)
+    /// <summary>Every worker's books, from a snapshot of the fleet.</summary>
+    public static IReadOnlyList<WorkerStatus> Workers(FleetSnapshot fleet)
     {
-        var group = engine.LayoutForGroup(pool.Options.Group);
-        var miner = pool.Primary?.Layout?.Miner ?? group;
-        return new PoolLayoutStatus(
-            miner.PrefixSize,
-            miner.Extranonce2Size,
-            miner.MinersPerConnection,
-            pool.Options.Mode == Proxy.Configuration.PoolMode.Passthrough ? pool.DedicatedCount : pool.Connections.Count,
-            pool.Options.MaxConnections,
-            pool.Options.Extranonce2SizeHint,
-            engine.AdaptingPool(pool.Options.Group) == pool,
-            group.ToString());
-    }
-
-    /// <summary>Every worker's books.</summary>
-    public static IReadOnlyList<WorkerStatus> Workers(ProxyEngine engine)
-    {
-        ArgumentNullException.ThrowIfNull(engine);
-        var now = engine.Time.GetTimestamp();
-        return [.. engine.Ledger.Workers.OrderBy(w => w.Name, StringComparer.Ordinal).Select(w =>
-        {
-            var five = w.Hashrate(HashrateWindow.FiveMinutes, now);
-            return new WorkerStatus(
-                w.Name,
-                w.Sessions,
-                w.Count(ShareResult.Accepted),
-                w.Count(ShareResult.Stale),
-                w.Count(ShareResult.Duplicate),
-                w.Count(ShareResult.LowDifficulty),
-                w.Count(ShareResult.Invalid),
-                w.Count(ShareResult.PoolRejected),
-                w.Count(ShareResult.Lost),
-                w.AcceptedDifficulty,
-                w.Hashrate(HashrateWindow.OneMinute, now).HashesPerSecond,
-                five.HashesPerSecond,
-                w.Hashrate(HashrateWindow.OneHour, now).HashesPerSecond,
-                double.IsFinite(five.RelativeUncertainty) ? five.RelativeUncertainty : -1,
-                w.LastShareUnixMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(w.LastShareUnixMs) : null,
-                [.. w.Pools().Select(p => new WorkerPoolStatus(p.Pool, p.Accepted, p.Forwarded, p.PoolAccepted, p.PoolRejected, p.InFlight, p.Lost, p.Gap))]);
-        })];
+        ArgumentNullException.ThrowIfNull(fleet);
+        return [.. fleet.Workers.OrderBy(w => w.Name, StringComparer.Ordinal).Select(w => new WorkerStatus(
+            w.Name,
+            w.Sessions,
+            w.Accepted,
+            w.Stale,
+            w.Duplicate,
+            w.LowDifficulty,
+            w.Invalid,
+            w.PoolRejected,
+            w.Lost,
+            w.AcceptedDifficulty,
+            w.Hashrate1m,
+            w.Hashrate5m,
+            w.Hashrate1h,
+            double.IsFinite(w.Hashrate5mRelativeUncertainty) ? w.Hashrate5mRelativeUncertainty : -1,
+            w.LastShareUnixMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(w.LastShareUnixMs) : null,
+            [.. w.Pools.Select(p => new WorkerPoolStatus(p.Pool, p.Accepted, p.Forwarded, p.PoolAccepted, p.PoolRejected, p.InFlight, p.Lost, p.Gap))]))];
     }
 }

@@ -109,8 +109,8 @@ public static class DemoCommand
             var proxy = app.Services.GetRequiredService<ProxyService>().Endpoints[0];
 
             // Rigs connect once the pools are up, so that their first minute is spent hashing, not waiting for work.
-            var engine = app.Services.GetRequiredService<Proxy.Routing.ProxyEngine>();
-            for (var wait = 0; wait < 100 && !engine.Pools.All(p => p.IsReady); wait++)
+            var control = app.Services.GetRequiredService<Proxy.Control.IProxyControl>();
+            for (var wait = 0; wait < 100 && !control.Snapshot().Pools.All(p => p.IsReady); wait++)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(100), time).ConfigureAwait(false);
             }

@@ -4,8 +4,7 @@ using Prometheus;
 using StratumProxy.Curtailment;
 using StratumProxy.Economics.Policy;
 using StratumProxy.Economics.Calculators;
-using StratumProxy.Proxy.Components;
-using StratumProxy.Proxy.Routing;
+using StratumProxy.Proxy.Control;
 
 namespace StratumProxy.Farm;
 
@@ -25,7 +24,7 @@ public sealed partial class CurtailmentLoop : IDisposable
     private const string StrikeBelowKey = "strike_below_since";
 
     private readonly FarmEconomics _farm;
-    private readonly ProxyEngine _engine;
+    private readonly IProxyControl _proxy;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly AuditLog _audit;
@@ -47,19 +46,19 @@ public sealed partial class CurtailmentLoop : IDisposable
     private int _reconcileRequested = 1;
 
     /// <summary>Creates the loop; the fleet starts from the ledger's memory. Nothing runs until <see cref="EvaluateAsync"/>.</summary>
-    public CurtailmentLoop(CurtailmentSettings settings, FarmEconomics farm, ProxyEngine engine, TimeProvider time, IRigActuator actuator, IMetricFactory metrics, ILogger logger, AuditLog audit, EnergyLedger ledger)
+    public CurtailmentLoop(CurtailmentSettings settings, FarmEconomics farm, IProxyControl proxy, TimeProvider time, IRigActuator actuator, IMetricFactory metrics, ILogger logger, AuditLog audit, EnergyLedger ledger)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(metrics);
         ArgumentNullException.ThrowIfNull(ledger);
         _settings = settings;
         _farm = farm;
-        _engine = engine;
+        _proxy = proxy;
         _time = time;
         _logger = logger;
         _audit = audit;
         _ledger = ledger;
-        _actuation = new RigActuation(actuator, engine, time);
+        _actuation = new RigActuation(actuator, proxy, time);
         var values = ledger.LoadValues();
         _fleet = new FleetState(ledger.LoadMemory(), values.Count > 0 ? new StrikeWatch(Instant(values, StrikeAboveKey), Instant(values, StrikeBelowKey)) : null);
         _decisions = metrics.CreateCounter("stratumproxy_decisions_total", "Curtailment decisions that changed a rig, by kind, reason, mode (live, dry_run) and outcome.", ["kind", "reason", "mode", "outcome"]);
@@ -71,7 +70,8 @@ public sealed partial class CurtailmentLoop : IDisposable
         _warnings = metrics.CreateCounter("stratumproxy_curtailment_warnings_total", "Rigs that did not do what they were told (e.g. still hashing after sleep), by kind.", ["kind"]);
 
         // Every configured rig has its series from the start, in the state the ledger remembers (unknown until read).
-        _fleet.Sync(_farm, settings, _actuation.PoolIndex, _actuation.CurrentPool, time.GetUtcNow());
+        FleetSnapshot? fleet = null;
+        _fleet.Sync(_farm, settings, _actuation.PoolIndex, worker => _actuation.CurrentPool(fleet ??= proxy.Snapshot(), worker), time.GetUtcNow());
         PublishRigSeries();
     }
 
@@ -155,21 +155,23 @@ public sealed partial class CurtailmentLoop : IDisposable
     {
         var now = _time.GetUtcNow();
         var settings = _settings;
-        _fleet.Sync(_farm, settings, _actuation.PoolIndex, _actuation.CurrentPool, now);
+        FleetSnapshot? before = null;
+        _fleet.Sync(_farm, settings, _actuation.PoolIndex, worker => _actuation.CurrentPool(before ??= _proxy.Snapshot(), worker), now);
         var entries = new List<CurtailmentEntry>();
 
         // 1. The rigs are the truth: read them all, then reconcile memory with what they and the share ledger show.
         var toRead = _fleet.ToRead();
         var readings = await _actuation.ReadAllAsync(toRead, settings, cancellationToken).ConfigureAwait(false);
+        var fleet = _proxy.Snapshot();
         foreach (var rig in toRead)
         {
             DateTimeOffset? lastShare = null;
-            if (_engine.Ledger.TryGetWorker(rig.Worker, out var stats) && stats.LastShareUnixMs > 0)
+            if (fleet.Worker(rig.Worker) is { LastShareUnixMs: > 0 } stats)
             {
                 lastShare = DateTimeOffset.FromUnixTimeMilliseconds(stats.LastShareUnixMs);
             }
 
-            var disagreement = _fleet.Reconcile(rig.Worker, readings.GetValueOrDefault(rig.Worker), lastShare, now, settings.DryRun, _actuation.CurrentPool(rig.Worker));
+            var disagreement = _fleet.Reconcile(rig.Worker, readings.GetValueOrDefault(rig.Worker), lastShare, now, settings.DryRun, _actuation.CurrentPool(fleet, rig.Worker));
             if (disagreement is not null)
             {
                 var snapshot = _fleet.Get(rig.Worker)!;
@@ -208,20 +210,20 @@ public sealed partial class CurtailmentLoop : IDisposable
     private async Task DecideAndActAsync(CurtailmentPolicy policy, RigState[] states, RigOptions[] rigs, CurtailmentSettings settings, DateTimeOffset now, double elapsed, List<CurtailmentEntry> entries, List<RigHour> rows, CancellationToken cancellationToken)
     {
         var market = _farm.Market(now, out _, out _);
-        var pools = _engine.Options.Pools.Select(p => _farm.Terms(p.Name)).ToList();
+        var pools = _proxy.Options.Pools.Select(p => _farm.Terms(p.Name)).ToList();
         var inputs = PolicyInputs.At(now, market, pools, _farm.Energy) with
         {
             Strike = _fleet.Strike ?? default,
             Outlook = _farm.Outlook.Current,
             NearTermFeesPerBlock = _farm.Estimator.Current?.LatestFees,
-            PoolMarkets = [.. _engine.Options.Pools.Select(p => _farm.CoinOfPool(p.Name) == "BTC" ? null : _farm.MarketFor(p.Name, now))],
+            PoolMarkets = [.. _proxy.Options.Pools.Select(p => _farm.CoinOfPool(p.Name) == "BTC" ? null : _farm.MarketFor(p.Name, now))],
         };
-        var timestamp = _time.GetTimestamp();
+        var fleet = _proxy.Snapshot();
         for (var i = 0; i < rigs.Length; i++)
         {
-            if (!states[i].Current.IsOff && _engine.Ledger.TryGetWorker(rigs[i].Worker, out var stats))
+            if (!states[i].Current.IsOff && fleet.Worker(rigs[i].Worker) is { } stats)
             {
-                states[i].ObservedHashrate = new Economics.Units.Hashrate(stats.Hashrate(HashrateWindow.FiveMinutes, timestamp).HashesPerSecond);
+                states[i].ObservedHashrate = new Economics.Units.Hashrate(stats.Hashrate5m);
                 _fleet.Observe(rigs[i].Worker, states[i].ObservedHashrate);
             }
 
@@ -306,6 +308,7 @@ public sealed partial class CurtailmentLoop : IDisposable
     /// </summary>
     private void CheckSleepers()
     {
+        var fleet = _proxy.Snapshot();
         foreach (var rig in _fleet.Snapshot().Where(r => r.SleptAt is not null))
         {
             var at = rig.SleptAt!.Value;
@@ -321,7 +324,7 @@ public sealed partial class CurtailmentLoop : IDisposable
             }
 
             string? warning = null;
-            if (_engine.Ledger.TryGetWorker(rig.Worker, out var stats) && stats.LastShareUnixMs > at.AddSeconds(30).ToUnixTimeMilliseconds())
+            if (fleet.Worker(rig.Worker) is { } stats && stats.LastShareUnixMs > at.AddSeconds(30).ToUnixTimeMilliseconds())
             {
                 warning = "still submitting shares through the proxy after it was put to sleep";
                 _warnings.WithLabels("still_hashing").Inc();

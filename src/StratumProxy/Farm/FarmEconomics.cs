@@ -6,8 +6,7 @@ using StratumProxy.Economics.Pools;
 using StratumProxy.Economics.Rigs;
 using StratumProxy.Economics.Tariffs;
 using StratumProxy.Economics.Units;
-using StratumProxy.Proxy.Components;
-using StratumProxy.Proxy.Routing;
+using StratumProxy.Proxy.Control;
 using StratumProxy.Stratum.Mining;
 
 namespace StratumProxy.Farm;
@@ -48,7 +47,7 @@ public sealed record MarketView(
 /// </summary>
 public sealed class FarmEconomics
 {
-    private readonly ProxyEngine _engine;
+    private readonly IProxyControl _proxy;
     private readonly TimeProvider _time;
     private readonly RigCatalog _catalog;
     private readonly IFeedValueSource? _priceFeed;
@@ -61,13 +60,13 @@ public sealed class FarmEconomics
     private readonly Gauge _market;
 
     /// <summary>Creates the farm view.</summary>
-    public FarmEconomics(FarmOptions options, ProxyEngine engine, TimeProvider time, IMetricFactory metrics, EnergyCostModel energy, RigCatalog catalog, IFeedValueSource? priceFeed)
+    public FarmEconomics(FarmOptions options, IProxyControl proxy, TimeProvider time, IMetricFactory metrics, EnergyCostModel energy, RigCatalog catalog, IFeedValueSource? priceFeed)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(proxy);
         ArgumentNullException.ThrowIfNull(metrics);
         Options = options;
-        _engine = engine;
+        _proxy = proxy;
         _time = time;
         Energy = energy;
         _catalog = catalog;
@@ -136,7 +135,7 @@ public sealed class FarmEconomics
         return new MarketSnapshot(which, price, new Economics.Units.Difficulty(coin.Difficulty), which.SubsidyAt(HeightEstimate.BitcoinHeightAt(now)), new Coins(coin.FeesPerBlock), now);
     }
 
-    /// <summary>Feeds the estimator from a pool job (wired to <see cref="ProxyEngine.JobReceived"/>).</summary>
+    /// <summary>Feeds the estimator from a pool job (wired to the proxy engine's JobReceived).</summary>
     public void OnJob(string pool, Stratum.Protocol.NotifyMessage notify, int extranonceLength)
     {
         ArgumentNullException.ThrowIfNull(notify);
@@ -236,18 +235,18 @@ public sealed class FarmEconomics
         var market = Market(now, out var priceSource, out var difficultySource);
         var energy = Energy.PriceAt(now);
         var quote = Energy.Tariff.QuoteAt(now);
-        var timestamp = _time.GetTimestamp();
+        var fleet = _proxy.Snapshot();
         var rigs = new List<RigEconomicsView>();
         var totals = default(EconomicsTotals);
-        var poolsByWorker = _engine.MinerSessions.Where(s => s.Worker is not null).GroupBy(s => s.Worker!).ToDictionary(g => g.Key, g => g.First().PoolName, StringComparer.Ordinal);
-        foreach (var worker in _engine.Ledger.Workers)
+        var poolsByWorker = fleet.Sessions.Where(s => s.Worker is not null).GroupBy(s => s.Worker!).ToDictionary(g => g.Key, g => g.First().Pool, StringComparer.Ordinal);
+        foreach (var worker in fleet.Workers)
         {
             if (Describe(worker.Name) is not { } described)
             {
                 continue;
             }
 
-            var observed = worker.Hashrate(HashrateWindow.FiveMinutes, timestamp).HashesPerSecond;
+            var observed = worker.Hashrate5m;
             poolsByWorker.TryGetValue(worker.Name, out var pool);
             var economics = MiningCalculator.Evaluate(new Hashrate(observed), described.Power, CoinOfPool(pool) == "BTC" ? market : MarketFor(pool, now), Terms(pool), energy);
             totals.Add(economics);
@@ -270,9 +269,9 @@ public sealed class FarmEconomics
         _farm.WithLabels("revenue").Set(totals.RevenuePerDay.Amount);
         _farm.WithLabels("power_cost").Set(totals.PowerCostPerDay.Amount);
         _farm.WithLabels("margin").Set(totals.ProfitPerDay.Amount);
-        foreach (var pool in _engine.Pools)
+        foreach (var pool in fleet.Pools)
         {
-            _hashprice.WithLabels(pool.Options.Name).Set(MiningCalculator.HashpriceUsdPerPhDay(MarketFor(pool.Options.Name, now), Terms(pool.Options.Name)));
+            _hashprice.WithLabels(pool.Name).Set(MiningCalculator.HashpriceUsdPerPhDay(MarketFor(pool.Name, now), Terms(pool.Name)));
         }
 
         foreach (var model in _catalog.Models)

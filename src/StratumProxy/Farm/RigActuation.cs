@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using StratumProxy.Economics.Policy;
-using StratumProxy.Proxy.Routing;
+using StratumProxy.Proxy.Control;
 
 namespace StratumProxy.Farm;
 
@@ -11,7 +11,7 @@ namespace StratumProxy.Farm;
 /// <see cref="CurtailmentSettings.ReadTimeout"/>), sleep, wake and power modes through the rigs' own APIs, and pool
 /// switches inside the proxy. It holds no state of its own: what came of a command goes back to the fleet.
 /// </summary>
-public sealed class RigActuation(IRigActuator actuator, ProxyEngine engine, TimeProvider time)
+public sealed class RigActuation(IRigActuator actuator, IProxyControl proxy, TimeProvider time)
 {
     /// <summary>Reads every rig; a rig that does not answer within the timeout reads as unreachable.</summary>
     public async Task<IReadOnlyDictionary<string, RigReading>> ReadAllAsync(IReadOnlyList<RigOptions> rigs, CurtailmentSettings settings, CancellationToken cancellationToken)
@@ -106,8 +106,8 @@ public sealed class RigActuation(IRigActuator actuator, ProxyEngine engine, Time
 
         try
         {
-            return engine.Switch(name, s => s.Worker == rig.Worker, pin: true) > 0
-                || engine.MinerSessions.Any(s => s.Worker == rig.Worker && s.PoolName == name);
+            return proxy.Switch(name, [rig.Worker], pin: true) > 0
+                || proxy.Snapshot().Sessions.Any(s => s.Worker == rig.Worker && s.Pool == name);
         }
         catch (ArgumentException)
         {
@@ -116,15 +116,18 @@ public sealed class RigActuation(IRigActuator actuator, ProxyEngine engine, Time
     }
 
     /// <summary>The pool a rig's session is on now (index; 0 when it is not connected).</summary>
-    public int CurrentPool(string worker)
+    public int CurrentPool(string worker) => CurrentPool(proxy.Snapshot(), worker);
+
+    /// <summary>The pool a rig's session is on in <paramref name="fleet"/> (index; 0 when it is not connected).</summary>
+    public int CurrentPool(FleetSnapshot fleet, string worker)
     {
-        var name = engine.MinerSessions.FirstOrDefault(s => s.Worker == worker)?.PoolName;
-        return Math.Max(0, PoolIndex(name));
+        ArgumentNullException.ThrowIfNull(fleet);
+        return Math.Max(0, PoolIndex(fleet.PoolOf(worker)));
     }
 
     /// <summary>A pool's index by name (-1 when not configured).</summary>
-    public int PoolIndex(string? name) => name is null ? -1 : engine.Options.Pools.FindIndex(p => p.Name == name);
+    public int PoolIndex(string? name) => name is null ? -1 : proxy.Options.Pools.FindIndex(p => p.Name == name);
 
     /// <summary>A pool's name by index (null when out of range).</summary>
-    public string? PoolName(int pool) => pool >= 0 && pool < engine.Options.Pools.Count ? engine.Options.Pools[pool].Name : null;
+    public string? PoolName(int pool) => proxy.Options.Pools is var pools && pool >= 0 && pool < pools.Count ? pools[pool].Name : null;
 }

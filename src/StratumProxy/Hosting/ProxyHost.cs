@@ -13,6 +13,7 @@ using StratumProxy.Farm;
 using StratumProxy.Cli;
 using StratumProxy.Feeds;
 using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Control;
 using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Routing;
 
@@ -180,8 +181,10 @@ public static class ProxyHost
                 clock,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Proxy"),
                 sp.GetRequiredService<ProxyMetrics>());
+            registry.AddBeforeCollectCallback(engine.UpdateGauges);
             return engine;
         });
+        builder.Services.AddSingleton<IProxyControl>(sp => sp.GetRequiredService<ProxyEngine>());
         builder.Services.AddHttpClient(TariffFeedClient).AddStandardResilienceHandler();
         builder.Services.AddSingleton<LiveFeeds>();
         builder.Services.AddSingleton(sp =>
@@ -194,7 +197,7 @@ public static class ProxyHost
                 : new EnergyCostModel(new FlatTariff(new UsdPerKwh(farmOptions.ElectricityUsdPerKwh)));
             var farm = new FarmEconomics(
                 farmOptions,
-                sp.GetRequiredService<ProxyEngine>(),
+                sp.GetRequiredService<IProxyControl>(),
                 clock,
                 factory,
                 energy,
@@ -212,7 +215,7 @@ public static class ProxyHost
         builder.Services.AddSingleton(sp => new CurtailmentLoop(
             curtailmentSettings,
             sp.GetRequiredService<FarmEconomics>(),
-            sp.GetRequiredService<ProxyEngine>(),
+            sp.GetRequiredService<IProxyControl>(),
             clock,
             sp.GetRequiredService<IRigActuator>(),
             factory,
@@ -233,7 +236,7 @@ public static class ProxyHost
         _ = app.Services.GetRequiredService<CurtailmentLoop>();
         MetricSeeds.Seed(factory, app.Services.GetRequiredService<ProxyMetrics>(), options, [.. farmOptions.Rigs.Select(r => r.Worker)], curtailmentSettings.DryRun);
         var startedAt = clock.GetUtcNow();
-        AdminEndpoints.Map(app, app.Services.GetRequiredService<ProxyEngine>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt, app.Services.GetRequiredService<FarmEconomics>(), app.Services.GetRequiredService<CurtailmentLoop>(), app.Services.GetRequiredService<FarmHistory>());
+        AdminEndpoints.Map(app, app.Services.GetRequiredService<IProxyControl>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt, app.Services.GetRequiredService<FarmEconomics>(), app.Services.GetRequiredService<CurtailmentLoop>(), app.Services.GetRequiredService<FarmHistory>());
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Admin");

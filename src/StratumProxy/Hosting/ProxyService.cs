@@ -11,7 +11,9 @@ namespace StratumProxy.Hosting;
 /// <summary>
 /// Runs the proxy inside the generic host. Binding happens in <see cref="StartAsync"/> so that a busy or bad
 /// address fails start-up with a clear message (on .NET 10 a BackgroundService's ExecuteAsync runs detached).
-/// Watches the configuration: a valid change is applied, an invalid one is refused, logged and counted.
+/// Watches the configuration: a valid change is applied, an invalid one is refused, logged and counted. It owns the
+/// engine's lifetime (start, the miner listener, dispose); besides that it reads and applies options only
+/// (<see cref="Proxy.Control.IProxyControl.Options"/>, <see cref="Proxy.Control.IProxyControl.ApplyOptions"/>).
 /// </summary>
 public sealed class ProxyService : IHostedService, IAsyncDisposable
 {

@@ -7,7 +7,7 @@ using StratumProxy.Curtailment;
 using StratumProxy.Economics.Rigs;
 using StratumProxy.Farm;
 using StratumProxy.Hosting;
-using StratumProxy.Proxy.Routing;
+using StratumProxy.Proxy.Control;
 using StratumProxy.TestKit;
 
 namespace StratumProxy.Host.Tests.EndToEnd;
@@ -66,7 +66,7 @@ public sealed class FarmLoopTests : IDisposable
         await using var app = ProxyHost.Build(cli, _directory, logging: l => l.ClearProviders());
         await app.StartAsync();
         var port = app.Services.GetRequiredService<ProxyService>().Endpoints[0].Port;
-        var engine = app.Services.GetRequiredService<ProxyEngine>();
+        var proxy = app.Services.GetRequiredService<IProxyControl>();
         var farm = app.Services.GetRequiredService<FarmEconomics>();
         var loop = app.Services.GetRequiredService<CurtailmentLoop>();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
@@ -91,7 +91,7 @@ public sealed class FarmLoopTests : IDisposable
         };
 
         // Both pools up before the miners come, so that every miner starts on the first (priority) pool.
-        await Eventually(() => engine.Pools.Count == 2 && engine.Pools.All(p => p.IsReady));
+        await Eventually(() => proxy.Snapshot().Pools is { Count: 2 } pools && pools.All(p => p.IsReady));
         foreach (var miner in miners)
         {
             await miner.StartAsync();
@@ -102,8 +102,8 @@ public sealed class FarmLoopTests : IDisposable
             await miner.WaitForAcceptedAsync(30, Patience);
         }
 
-        Assert.True(engine.MinerSessions.All(s => s.PoolName == "primary"), Describe(engine, miners));
-        Assert.True(cheap.Accepted == 0, Describe(engine, miners));
+        Assert.True(proxy.Snapshot().Sessions.All(s => s.Pool == "primary"), Describe(proxy, miners));
+        Assert.True(cheap.Accepted == 0, Describe(proxy, miners));
 
         // 1. At a high price both rigs earn; the 0 % pool pays 25 % more than the 20 % one: both move, inside the proxy.
         var jobsBeforeSwitch = miners.ToDictionary(m => m, m => m.Submits.Select(x => x.JobId).Append(m.CurrentJobId).ToHashSet(StringComparer.Ordinal));
@@ -119,7 +119,7 @@ public sealed class FarmLoopTests : IDisposable
             Assert.True(entry.GainUsdPerDay > 0);
         }
 
-        Assert.All(engine.MinerSessions, s => Assert.Equal("pool2", s.PoolName));
+        Assert.All(proxy.Snapshot().Sessions, s => Assert.Equal("pool2", s.Pool));
         await cheap.WaitForAcceptedAsync(5, Patience, "acct.s19");
         await cheap.WaitForAcceptedAsync(10, Patience, "acct.s21xp");
 
@@ -176,7 +176,7 @@ public sealed class FarmLoopTests : IDisposable
         metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
         Assert.Equal(1, Value(metrics, "stratumproxy_rig_state{worker=\"farm.s19\",state=\"running\"}"));
         Assert.Equal(1, Value(metrics, "stratumproxy_decisions_total{kind=\"wake\",reason=\"most_profitable\",mode=\"live\",outcome=\"confirmed\"}"));
-        Assert.Equal("pool2", Assert.Single(engine.MinerSessions, s => s.Worker == "farm.s19").PoolName);
+        Assert.Equal("pool2", Assert.Single(proxy.Snapshot().Sessions, s => s.Worker == "farm.s19").Pool);
 
         // 4. One more evaluation closes the last interval; nothing changes.
         var beforeLast = DateTimeOffset.UtcNow;
@@ -234,8 +234,8 @@ public sealed class FarmLoopTests : IDisposable
         await app.StopAsync();
     }
 
-    private static string Describe(ProxyEngine engine, TestMiner[] miners) =>
-        string.Join("; ", engine.MinerSessions.Select(s => $"{s.Worker} on {s.PoolName} closed={s.CloseReason}"))
+    private static string Describe(IProxyControl proxy, TestMiner[] miners) =>
+        string.Join("; ", proxy.Snapshot().Sessions.Select(s => $"{s.Worker} on {s.Pool} from {s.Remote}"))
         + " | " + string.Join("; ", miners.Select(m => m.ToString()));
 
     /// <summary>The shutdown prices the proxy publishes for the S19j Pro and the S21 XP, evaluated now.</summary>

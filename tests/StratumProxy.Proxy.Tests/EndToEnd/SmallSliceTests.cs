@@ -1,5 +1,6 @@
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Control;
 using StratumProxy.Proxy.Metrics;
 using StratumProxy.TestKit;
 
@@ -146,6 +147,11 @@ public sealed class SmallSliceTests
         Assert.Equal(1, miner.Connections);
         Assert.Equal(new MinerLayout(1, 3), proxy.Engine.LayoutForGroup("default"));
         Assert.Same(proxy.Engine.Pools.Single(p => p.Options.Name == "small"), proxy.Engine.AdaptingPool("default"));
+        var fleet = ((IProxyControl)proxy.Engine).Snapshot();
+        var smallView = Assert.Single(fleet.Pools, p => p.Name == "small");
+        Assert.Equal((true, new MinerLayout(1, 3)), (smallView.Layout.Adapting, smallView.Layout.GroupLayout));
+        Assert.False(Assert.Single(fleet.Pools, p => p.Name == "pool0").Layout.Adapting);
+        Assert.Equal(("pool0", 4), (fleet.PoolOf("farm.early"), fleet.Sessions.Single().Extranonce2Size));
 
         // The large pool goes away: no pool can carry k + n = 6 any more. A miner that said
         // mining.extranonce.subscribe gets mining.set_extranonce (k = 1, n = 3) on its connection; any other is

@@ -1,0 +1,100 @@
+using StratumProxy.Proxy.Components;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Control;
+using StratumProxy.Proxy.Metrics;
+
+namespace StratumProxy.Proxy.Routing;
+
+/// <summary>The engine's control surface (<see cref="IProxyControl"/>): what the host reads and commands.</summary>
+public sealed partial class ProxyEngine
+{
+    /// <inheritdoc/>
+    public FleetSnapshot Snapshot()
+    {
+        var at = Time.GetUtcNow();
+        var now = Time.GetTimestamp();
+        var sessions = _sessions.Values.Select(s => new SessionView(
+            s.Id,
+            s.Worker,
+            s.RemoteEndPoint?.ToString(),
+            s.UserAgent,
+            s.PoolName,
+            s.Difficulty,
+            s.ConnectedAt,
+            Convert.ToHexStringLower(s.Extranonce1),
+            s.Extranonce2Size)).ToList();
+
+        var view = View();
+        var pools = view.Runtimes.Select(p =>
+        {
+            var primary = p.Primary;
+            var health = p.Health.Evaluate();
+            var group = PoolSelector.LayoutFor(p.Options.Group, view.Candidates, Configured);
+            var adapting = PoolSelector.AdaptingPool(p.Options.Group, view.Candidates, Configured);
+            return new PoolView(
+                p.Options.Name,
+                p.Url.ToString(),
+                p.Options.Mode.ToString().ToLowerInvariant(),
+                p.Options.Priority,
+                p.Options.Group,
+                p.IsReady,
+                health.Score,
+                health.LatencyEwmaSeconds,
+                primary?.Difficulty ?? 0,
+                primary?.Extranonce1Hex ?? string.Empty,
+                primary?.Layout?.PoolExtranonce2Size ?? 0,
+                primary?.VersionMask ?? 0,
+                sessions.Count(s => s.Pool == p.Options.Name),
+                primary?.InFlight ?? 0,
+                Ledger.Pool(p.Options.Name).Hashrate(HashrateWindow.FiveMinutes, now).HashesPerSecond,
+                p.LastError,
+                new PoolLayoutView(
+                    primary?.Layout?.Miner ?? group,
+                    p.Options.Mode == PoolMode.Passthrough ? p.DedicatedCount : p.Connections.Count,
+                    p.Options.MaxConnections,
+                    p.Options.Extranonce2SizeHint,
+                    adapting is not null && adapting.Name == p.Options.Name,
+                    group));
+        }).ToList();
+
+        var workers = Ledger.Workers.Select(w =>
+        {
+            var five = w.Hashrate(HashrateWindow.FiveMinutes, now);
+            return new WorkerView(
+                w.Name,
+                w.Label,
+                w.Sessions,
+                w.Count(ShareResult.Accepted),
+                w.Count(ShareResult.Stale),
+                w.Count(ShareResult.Duplicate),
+                w.Count(ShareResult.LowDifficulty),
+                w.Count(ShareResult.Invalid),
+                w.Count(ShareResult.PoolRejected),
+                w.Count(ShareResult.Lost),
+                w.AcceptedDifficulty,
+                w.Hashrate(HashrateWindow.OneMinute, now).HashesPerSecond,
+                five.HashesPerSecond,
+                w.Hashrate(HashrateWindow.OneHour, now).HashesPerSecond,
+                five.RelativeUncertainty,
+                w.LastShareUnixMs,
+                [.. w.Pools().Select(p => new WorkerPoolView(p.Pool, p.Accepted, p.Forwarded, p.PoolAccepted, p.PoolRejected, p.InFlight, p.Lost, p.Gap))]);
+        }).ToList();
+
+        return new FleetSnapshot(at, pools, sessions, workers);
+    }
+
+    /// <inheritdoc/>
+    public int Switch(string pool, IReadOnlyCollection<string>? workers, bool pin)
+    {
+        if (workers is null)
+        {
+            return Switch(pool, _ => true, pin);
+        }
+
+        var wanted = workers.ToHashSet(StringComparer.Ordinal);
+        return Switch(pool, s => wanted.Contains(s.Worker!), pin);
+    }
+
+    /// <summary>Brings the per-worker gauges up to date (call before each metrics export).</summary>
+    public void UpdateGauges() => Ledger.UpdateGauges();
+}
