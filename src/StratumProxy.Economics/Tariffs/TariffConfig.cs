@@ -27,7 +27,8 @@ public static class TariffConfig
             var node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             doc = node is null ? null : Normalize(node).Deserialize(EconomicsConfigJsonContext.Default.TariffDocument);
         }
-        catch (Exception e) when (e is JsonException or FormatException)
+        // InvalidOperationException: a name or string that is not valid UTF-8 (System.Text.Json refuses to transcode it).
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
         {
             throw new FormatException($"tariff {origin}: {e.Message}", e);
         }
@@ -41,7 +42,8 @@ public static class TariffConfig
         {
             return Build(doc, liveFeed);
         }
-        catch (Exception e) when (e is ArgumentException or TimeZoneNotFoundException or InvalidTimeZoneException or FormatException)
+        // OverflowException: a duration in seconds too large for a TimeSpan.
+        catch (Exception e) when (e is ArgumentException or TimeZoneNotFoundException or InvalidTimeZoneException or FormatException or OverflowException)
         {
             throw new FormatException($"tariff {origin}: {e.Message}", e);
         }
