@@ -27,8 +27,9 @@ public static class TariffConfig
             var node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             doc = node is null ? null : Normalize(node).Deserialize(EconomicsConfigJsonContext.Default.TariffDocument);
         }
-        // InvalidOperationException: a name or string that is not valid UTF-8 (System.Text.Json refuses to transcode it).
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        // InvalidOperationException: a name or string that is not valid UTF-8 (System.Text.Json refuses to transcode it);
+        // ArgumentException: a name given twice in one object.
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or ArgumentException)
         {
             throw new FormatException($"tariff {origin}: {e.Message}", e);
         }

@@ -95,8 +95,19 @@ internal sealed class TariffFileHarness : Harness
         _ = model.AverageEnergyPrice(Start, TimeSpan.FromDays(1), TimeSpan.FromHours(1));
     }
 
-    public override IEnumerable<Seed> Seeds(SeedSources sources) =>
-        sources.RepositoryFiles("config/tariffs", "*.json").Select(f => new Seed(Path.GetFileNameWithoutExtension(f.Path), f.Bytes));
+    public override IEnumerable<Seed> Seeds(SeedSources sources)
+    {
+        foreach (var (path, bytes) in sources.RepositoryFiles("config/tariffs", "*.json"))
+        {
+            yield return new Seed(Path.GetFileNameWithoutExtension(path), bytes);
+        }
+
+        // Crashes found and fixed: a name that is not UTF-8 (0xD6 then 'w'), a name given twice, a duration too long for a TimeSpan.
+        yield return new Seed("regress-name-not-utf8", Encoding.Latin1.GetBytes("{\"kind\":\"flat\",\"usd_per_\u00d6wh\":0.085}"));
+        yield return new Seed("regress-duplicate-name", Encoding.UTF8.GetBytes("{\"kind\":\"flat\",\"usd_per_kwh\":0.085,\"pue\":1.1,\"pue\":1.2}"));
+        yield return new Seed("regress-interval-overflow", Encoding.UTF8.GetBytes(
+            "{\"kind\":\"live\",\"feed\":{\"url\":\"https://p.example/x\",\"json_path\":\"$.p\",\"interval_seconds\":3000000000000000},\"fallback_usd_per_kwh\":0.07}"));
+    }
 }
 
 /// <summary>The rig catalog file (Economics:CatalogFile). Documented: FormatException; the host also catches ArgumentException and JsonException.</summary>
@@ -183,6 +194,9 @@ internal sealed class PriceFeedHarness : Harness
         yield return new Seed("wholesale-rt", Encoding.UTF8.GetBytes("{\"data\":[{\"node\":\"HB_HOUSTON\",\"price_usd_per_mwh\":42.17,\"interval_end\":\"2026-07-13T01:00:00Z\"}]}"));
         yield return new Seed("bare-number", Encoding.UTF8.GetBytes("96521.68"));
         yield return new Seed("nested", Encoding.UTF8.GetBytes("{\"bitcoin\":{\"usd\":96521},\"price\":\"1e3\",\"result\":[[1],[2.5,3]]}"));
+
+        // A crash found and fixed: a string at the path that is not UTF-8 (a lone 0xF2).
+        yield return new Seed("regress-string-not-utf8", [.. "{\"data\":{\"amount\":\"9."u8, 0xF2, .. "8\"}}"u8]);
     }
 
     private sealed class FixedReplyHandler(byte[] body) : HttpMessageHandler

@@ -26,7 +26,10 @@ internal sealed class PoolLinesHarness : Harness
 
     public override void Run(byte[] input) => Lines.Feed(input, MaxLineLength, Handle);
 
-    public override IEnumerable<Seed> Seeds(SeedSources sources) => sources.TranscriptSeeds("server->client");
+    public override IEnumerable<Seed> Seeds(SeedSources sources) =>
+        sources.TranscriptSeeds("server->client").Append(new Seed(
+            "regress-notify-nbits-no-target", // nbits with the sign bit set: threw out of the read loop before the fix
+            System.Text.Encoding.UTF8.GetBytes("{\"params\":[\"bf\",\"4d16b6f85af6e2198f44ae2a6de67f78487ae5611b77c6c0440b921e00000000\",\"01000000\",\"00000000\",[],\"00000002\",\"1d80ffff\",\"504e86b9\",false],\"id\":null,\"method\":\"mining.notify\"}\n")));
 
     private static void Handle(ReadOnlySpan<byte> line)
     {

@@ -87,6 +87,11 @@ internal sealed class RigApiHarness : Harness
                 yield return new Seed($"{Families[family]}.all.op{operation}", [(byte)family, operation, .. all]);
             }
         }
+
+        // Crashes found and fixed: a Braiins OS login answered with a bare `false` (family 1, read status), and a
+        // cgminer reply that names a member twice (family 0, read status).
+        yield return new Seed("regress-braiins-login-not-object", [1, 0, .. "false"u8]);
+        yield return new Seed("regress-duplicate-member", [0, 0, .. "{\"STATUS\":[{\"STATUS\":\"S\",\"Code\":11,\"Code\":12}],\"id\":1}\0"u8]);
     }
 
     private static List<byte[]> Split(ReadOnlySpan<byte> rest)
