@@ -41,7 +41,7 @@ fi
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 
 
-stat() { awk -F' *: *' -v k="$2" '$1 == k { print $2 }' "$1" 2>/dev/null; }
+afl_stat() { awk -F' *: *' -v k="$2" '$1 == k { print $2 }' "$1" 2>/dev/null; }
 failed=0
 for t in "${targets[@]}"; do
   corpus="$here/corpus/$t"
@@ -61,8 +61,8 @@ for t in "${targets[@]}"; do
     failed=1
     continue
   fi
-  execs=$(stat "$stats" execs_done); paths=$(stat "$stats" corpus_count); cov=$(stat "$stats" bitmap_cvg)
-  crashes=$(stat "$stats" saved_crashes); hangs=$(stat "$stats" saved_hangs)
+  execs=$(afl_stat "$stats" execs_done); paths=$(afl_stat "$stats" corpus_count); cov=$(afl_stat "$stats" bitmap_cvg)
+  crashes=$(afl_stat "$stats" saved_crashes); hangs=$(afl_stat "$stats" saved_hangs)
   crashes=${crashes:-0}; hangs=${hangs:-0}
   verdict=pass
   if [ "$crashes" != 0 ]; then
