@@ -214,4 +214,19 @@ public sealed class TariffConfigTests
         var e = Assert.Throws<FormatException>(() => TariffConfig.Parse(stream, "test.json"));
         Assert.Contains(mentioned, e.Message, StringComparison.Ordinal);
     }
+    // Found by the tariff-file fuzz target: bytes that are not UTF-8 inside a name, a duration too long for a
+    // TimeSpan, and a name given twice escaped as InvalidOperationException, OverflowException and ArgumentException
+    // instead of the documented FormatException (`economics --tariff FILE` then died with a stack trace).
+    [Theory]
+    [InlineData("{\"kind\":\"flat\",\"usd_per_\u00d6wh\":0.085}", true)]
+    [InlineData("{\"kind\":\"\u0080lat\",\"usd_per_kwh\":0.085}", true)]
+    [InlineData("{\"kind\":\"live\",\"feed\":{\"url\":\"https://p.example/x\",\"json_path\":\"$.p\",\"interval_seconds\":3000000000000000},\"fallback_usd_per_kwh\":0.07}", false)]
+    [InlineData("{\"kind\":\"flat\",\"usd_per_kwh\":0.085,\"pue\":1.1,\"pue\":1.2}", false)]
+    public void Tariff_files_with_bytes_that_are_not_utf8_or_durations_out_of_range_are_refused(string text, bool latin1)
+    {
+        // The Latin-1 rows put one raw byte >= 0x80 into the file: invalid UTF-8, as the fuzzer's inputs did.
+        var bytes = latin1 ? System.Text.Encoding.Latin1.GetBytes(text) : System.Text.Encoding.UTF8.GetBytes(text);
+        using var stream = new MemoryStream(bytes);
+        Assert.Throws<FormatException>(() => TariffConfig.Parse(stream, "test.json", _ => new StaticFeedValue(0.05)));
+    }
 }

@@ -71,6 +71,24 @@ public sealed partial class HttpFamiliesTests
         Assert.Equal(RigFailureReason.AccessDenied, Assert.IsType<RigFailed>(await client.WakeAsync(CancellationToken.None)).Reason);
     }
 
+    // Found by the rig-api fuzz target: a login answered 200 with JSON that is not an object (the bare `false` of the
+    // pause reply, an array) threw InvalidOperationException out of every Braiins OS call instead of a result.
+    [Theory]
+    [InlineData("false")]
+    [InlineData("[\"eUInGZBQ4yGyKiDe\"]")]
+    [InlineData("\"eUInGZBQ4yGyKiDe\"")]
+    public async Task Braiins_LoginReplyNotAnObject_IsInvalidReply(string body)
+    {
+        await using var server = new MiniHttpServer(_ => HttpResponseSpec.Json(body));
+        using var client = new BraiinsOsRigClient(new RigEndpoint("127.0.0.1", server.Port), new ObservableTime());
+
+        var read = await client.ReadStatusAsync(CancellationToken.None);
+        var sleep = await client.SleepAsync(CancellationToken.None);
+
+        Assert.Equal(RigFailureReason.InvalidReply, read.Failure?.Reason);
+        Assert.Equal(RigFailureReason.InvalidReply, Assert.IsType<RigFailed>(sleep).Reason);
+    }
+
     private static HttpResponseSpec? Digest(HttpRequestRecord request, Func<HttpRequestRecord, HttpResponseSpec?> then)
     {
         var challenge = new HttpResponseSpec(401, "", new Dictionary<string, string>

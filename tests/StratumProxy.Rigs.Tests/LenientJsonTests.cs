@@ -21,6 +21,20 @@ public sealed class LenientJsonTests
         Assert.Equal("BTM_SOC0", (string?)parsed["STATS"]![1]!["ID"]);
     }
 
+    // Found by the rig-api fuzz target: a reply naming a member twice ({"Code":1,"Code":2}) parsed, then threw
+    // ArgumentException out of the client on the first lookup. The last value wins, as cgminer-style clients read it.
+    [Fact]
+    public void DuplicateMemberNames_LastValueWins()
+    {
+        const string reply = "{\"STATUS\":[{\"STATUS\":\"S\",\"Code\":11,\"Code\":12,\"Msg\":\"Summary\"}],\"id\":1,\"id\":2}\0";
+
+        var parsed = LenientJson.ParseObject(Encoding.UTF8.GetBytes(reply));
+
+        Assert.Equal(2, (int?)parsed["id"]);
+        Assert.Equal(12, (int?)parsed["STATUS"]![0]!["Code"]);
+        Assert.Equal("Summary", (string?)parsed["STATUS"]![0]!["Msg"]);
+    }
+
     [Fact]
     public void AvalonInfNanAndLeadingComma_AreRepaired()
     {

@@ -21,7 +21,9 @@ public static class TariffConfig
             var node = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             doc = node is null ? null : Normalize(node).Deserialize(EconomicsConfigJsonContext.Default.TariffDocument);
         }
-        catch (Exception e) when (e is JsonException or FormatException)
+        // InvalidOperationException: a name or string that is not valid UTF-8 (System.Text.Json refuses to transcode it);
+        // ArgumentException: a name given twice in one object.
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException or ArgumentException)
         {
             throw new FormatException($"tariff {origin}: {e.Message}", e);
         }
@@ -35,7 +37,8 @@ public static class TariffConfig
         {
             return Build(doc, liveFeed);
         }
-        catch (Exception e) when (e is ArgumentException or TimeZoneNotFoundException or InvalidTimeZoneException or FormatException)
+        // OverflowException: a duration in seconds too large for a TimeSpan.
+        catch (Exception e) when (e is ArgumentException or TimeZoneNotFoundException or InvalidTimeZoneException or FormatException or OverflowException)
         {
             throw new FormatException($"tariff {origin}: {e.Message}", e);
         }

@@ -206,7 +206,7 @@ public sealed class BraiinsOsRigClient : IRigClient, IDisposable
             return new RigFailed(RigFailureReason.AccessDenied, $"login refused: HTTP {(int)reply.Status}");
         }
 
-        var json = reply.IsSuccess ? reply.Json() : null;
+        var json = reply.IsSuccess ? reply.Json() as JsonObject : null;
         if (JsonValues.String(json?["token"]) is not { Length: > 0 } token)
         {
             return new RigFailed(reply.IsSuccess ? RigFailureReason.InvalidReply : RigFailureReason.Rejected, $"login: HTTP {(int)reply.Status}");

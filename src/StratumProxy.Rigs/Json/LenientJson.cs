@@ -30,7 +30,7 @@ internal static class LenientJson
     {
         try
         {
-            return JsonNode.Parse(text, documentOptions: DocumentOptions);
+            return ParseLastWins(text);
         }
         catch (JsonException)
         {
@@ -38,11 +38,48 @@ internal static class LenientJson
 
         try
         {
-            return JsonNode.Parse(Repair(text), documentOptions: DocumentOptions);
+            return ParseLastWins(Repair(text));
         }
         catch (JsonException ex)
         {
             throw new RigTransportException(TransportFault.InvalidReply, $"reply is not JSON: {Preview(text)}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Parses into nodes where a name given twice in one object keeps its last value, as cgminer-style clients read
+    /// it. (JsonNode.Parse accepts such an object but throws ArgumentException on its first lookup.)
+    /// </summary>
+    private static JsonNode? ParseLastWins(string text)
+    {
+        using var document = JsonDocument.Parse(text, DocumentOptions);
+        return ToNode(document.RootElement);
+    }
+
+    private static JsonNode? ToNode(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var obj = new JsonObject();
+                foreach (var property in element.EnumerateObject())
+                {
+                    obj[property.Name] = ToNode(property.Value);
+                }
+
+                return obj;
+            case JsonValueKind.Array:
+                var array = new JsonArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    array.Add(ToNode(item));
+                }
+
+                return array;
+            case JsonValueKind.Null:
+                return null;
+            default:
+                return JsonValue.Create(element.Clone());
         }
     }
 

@@ -79,6 +79,13 @@ public sealed record NotifyMessage(
             return false;
         }
 
+        // A job is built on the network target: nbits that encode none (negative or overflowing) make no job.
+        if (!Mining.Difficulty.TryTargetFromCompact(nbits, out _))
+        {
+            error = StratumParseError.Params("mining.notify params[6] (nbits) is not a valid compact target");
+            return false;
+        }
+
         if (!p.MoveNext() || !p.TryGetHexUInt32(out var ntime))
         {
             error = StratumParseError.Params("mining.notify params[7] (ntime) must be hex of at most 8 digits");

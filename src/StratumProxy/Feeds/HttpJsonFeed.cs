@@ -85,7 +85,8 @@ public sealed partial class HttpJsonFeed : IFeedValueSource
         {
             error = string.Create(CultureInfo.InvariantCulture, $"timed out after {_options.Timeout.TotalSeconds:0.#} s");
         }
-        catch (Exception e) when (e is HttpRequestException or JsonException or FormatException or IOException)
+        // InvalidOperationException: a string in the body that is not valid UTF-8 (System.Text.Json refuses to transcode it).
+        catch (Exception e) when (e is HttpRequestException or JsonException or FormatException or IOException or InvalidOperationException)
         {
             error = e.GetType().Name + ": " + e.Message;
         }

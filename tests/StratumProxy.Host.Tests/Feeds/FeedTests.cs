@@ -95,6 +95,23 @@ public sealed class HttpJsonFeedTests
         Assert.Equal(TimeSpan.FromSeconds(301), later.AgeAt(time.GetUtcNow()));
     }
 
+    // Found by the price-feed fuzz target: a string at the JSON path that is not valid UTF-8 threw
+    // InvalidOperationException out of PollOnceAsync, whose contract is to never throw for feed trouble.
+    [Fact]
+    public async Task A_body_whose_string_is_not_utf8_is_a_failed_poll_not_an_exception()
+    {
+        var time = new FakeTimeProvider(Start);
+        var body = "{\"bitcoin\":{\"usd\":\"9\u00f28\"}}"u8.ToArray();
+        body[Array.IndexOf(body, (byte)0xC3)] = 0xF2; // a lone lead byte inside the string
+        var handler = new ScriptedHandler(() => new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(body) });
+        var feed = new HttpJsonFeed(new Factory(handler), "p", Options(), time, NullLogger<HttpJsonFeed>.Instance);
+
+        var r = await feed.PollOnceAsync(CancellationToken.None);
+
+        Assert.Null(r.Value);
+        Assert.StartsWith("InvalidOperationException", r.LastError, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_failed_poll_keeps_the_last_value_and_reports_the_error()
     {

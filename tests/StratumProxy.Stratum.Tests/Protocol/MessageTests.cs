@@ -117,6 +117,22 @@ public sealed class MessageTests
         Assert.Equal(reason, verdict.Reason);
     }
 
+    // Found by the pool-lines fuzz target: a notify whose nbits encode no target (sign bit set, or an exponent that
+    // overflows 256 bits) was accepted here and then threw ArgumentException out of the pool connection's read loop
+    // when the share template was built. It is a malformed notify: refused as invalid params, like bad hex.
+    [Theory]
+    [InlineData("1d80ffff")] // sign bit
+    [InlineData("2d00ffff")] // exponent 45: far above 256 bits
+    [InlineData("fd00ffff")]
+    public void Notify_with_nbits_that_encode_no_target_is_refused(string nbits)
+    {
+        var text = "{\"params\":[\"bf\",\"4d16b6f85af6e2198f44ae2a6de67f78487ae5611b77c6c0440b921e00000000\",\"01000000\",\"00000000\",[],\"00000002\",\"" + nbits + "\",\"504e86b9\",false],\"id\":null,\"method\":\"mining.notify\"}";
+        var (line, envelope) = Envelope(text);
+        Assert.False(NotifyMessage.TryParse(line, envelope, out var notify, out var error));
+        Assert.Null(notify);
+        Assert.Equal(StratumParseErrorKind.InvalidParams, error.Kind);
+    }
+
     [Fact]
     public void Notify_round_trips_through_the_writer()
     {
