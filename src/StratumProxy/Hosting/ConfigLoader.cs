@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 using StratumProxy.Cli;
 using StratumProxy.Economics.Feeds;
 using StratumProxy.Proxy.Configuration;
@@ -15,6 +16,9 @@ namespace StratumProxy.Hosting;
 public sealed partial class ConfigLoader(IConfiguration configuration, CommandLine commandLine, string? workingDirectory = null)
 {
     private readonly ProxyOptionsValidator _validator = new();
+    private readonly FarmOptionsValidator _farmValidator = new();
+    private readonly CurtailmentSettingsValidator _curtailmentValidator = new();
+    private readonly AdminOptionsValidator _adminValidator = new();
     private readonly string _directory = workingDirectory ?? Directory.GetCurrentDirectory();
 
     /// <summary>One line (<c>FILE:LINE:COLUMN: problem</c>) per configuration file that is not valid JSON.</summary>
@@ -34,17 +38,7 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     public ProxyOptions Load(out IReadOnlyList<string> errors)
     {
         var options = new ProxyOptions();
-        var problems = new List<string>();
-        try
-        {
-            configuration.GetSection(ProxyOptions.SectionName).Bind(options);
-        }
-        catch (InvalidOperationException ex)
-        {
-            // A value of the wrong type (e.g. "Priority": "high") fails binding: report it like any other rule.
-            problems.Add(BindingError(ProxyOptions.SectionName, ex));
-        }
-
+        var problems = Bind(ProxyOptions.SectionName, () => configuration.GetSection(ProxyOptions.SectionName).Bind(options));
         ApplyQuickStart(options, commandLine);
         if (problems.Count == 0)
         {
@@ -63,41 +57,8 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     public Farm.FarmOptions LoadFarm(out IReadOnlyList<string> errors)
     {
         var farm = new Farm.FarmOptions();
-        var problems = new List<string>();
-        try
-        {
-            configuration.GetSection(Farm.FarmOptions.SectionName).Bind(farm);
-        }
-        catch (InvalidOperationException ex)
-        {
-            problems.Add(BindingError(Farm.FarmOptions.SectionName, ex));
-        }
-
-        if (farm.Interval <= TimeSpan.Zero)
-        {
-            problems.Add("Economics:Interval must be positive.");
-        }
-
-        if (farm.PriceUsd <= 0 || !double.IsFinite(farm.PriceUsd))
-        {
-            problems.Add($"Economics:PriceUsd ({farm.PriceUsd}) must be a positive number.");
-        }
-
-        if (!(farm.Difficulty > 0))
-        {
-            problems.Add($"Economics:Difficulty ({farm.Difficulty}) must be positive.");
-        }
-
-        if (farm.FeesBtcPerBlock < 0)
-        {
-            problems.Add($"Economics:FeesBtcPerBlock ({farm.FeesBtcPerBlock}) must not be negative.");
-        }
-
-        if (farm.ElectricityUsdPerKwh < 0)
-        {
-            problems.Add($"Economics:ElectricityUsdPerKwh ({farm.ElectricityUsdPerKwh}) must not be negative.");
-        }
-
+        var problems = Bind(Farm.FarmOptions.SectionName, () => configuration.GetSection(Farm.FarmOptions.SectionName).Bind(farm));
+        Validate(_farmValidator, farm, problems);
         farm.TariffFile = ExistingFile("Economics:TariffFile", farm.TariffFile, problems);
         farm.CatalogFile = ExistingFile("Economics:CatalogFile", farm.CatalogFile, problems);
         if (farm.TariffFile is { } tariff && File.Exists(tariff))
@@ -113,61 +74,6 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
             }
         }
 
-        foreach (var (pool, terms) in farm.Pools)
-        {
-            if (terms.FeePercent is < 0 or >= 100)
-            {
-                problems.Add($"Economics:Pools:{pool}:FeePercent ({terms.FeePercent}) must be from 0 to below 100.");
-            }
-
-            if (!Farm.FarmEconomics.IsKnownCoin(terms.Coin))
-            {
-                problems.Add($"Economics:Pools:{pool}:Coin '{terms.Coin}': known SHA-256 coins are {string.Join(", ", Farm.FarmEconomics.KnownCoins)}.");
-            }
-            else if (!string.Equals(terms.Coin, "BTC", StringComparison.OrdinalIgnoreCase)
-                && (!farm.Coins.TryGetValue(terms.Coin, out var coin) || coin.PriceUsd <= 0 || coin.Difficulty <= 0))
-            {
-                problems.Add($"Economics:Pools:{pool}:Coin '{terms.Coin}' needs Economics:Coins:{terms.Coin} with a positive PriceUsd and Difficulty.");
-            }
-        }
-
-        for (var i = 0; i < farm.Rigs.Count; i++)
-        {
-            if (string.IsNullOrWhiteSpace(farm.Rigs[i].Worker))
-            {
-                problems.Add($"Economics:Rigs:{i}:Worker: a rig needs the worker name it authorizes with.");
-            }
-
-            if (farm.Rigs[i].Api is { } api && !Farm.RigApiActuator.Families.Contains(api.ToLowerInvariant()))
-            {
-                problems.Add($"Economics:Rigs:{i}:Api '{api}' is not one of {string.Join(", ", Farm.RigApiActuator.Families)}.");
-            }
-
-            if (farm.Rigs[i].Api is not null && string.IsNullOrWhiteSpace(farm.Rigs[i].Address))
-            {
-                problems.Add($"Economics:Rigs:{i}:Address: a rig with an Api needs its HOST[:PORT].");
-            }
-
-            if (farm.Rigs[i].Pin is { } pin && pin.ToLowerInvariant() is not ("on" or "off"))
-            {
-                problems.Add($"Economics:Rigs:{i}:Pin '{pin}' must be on or off.");
-            }
-
-            for (var m = 0; m < farm.Rigs[i].Modes.Count; m++)
-            {
-                var mode = farm.Rigs[i].Modes[m];
-                if (mode.Terahashes <= 0 || mode.Watts <= 0 || mode.PowerTargetW is <= 0)
-                {
-                    problems.Add($"Economics:Rigs:{i}:Modes:{m} ({mode.Name}): Terahashes, Watts and PowerTargetW must be positive.");
-                }
-            }
-
-            if (farm.Rigs[i].PowerW is <= 0)
-            {
-                problems.Add($"Economics:Rigs:{i}:PowerW must be positive.");
-            }
-        }
-
         errors = problems;
         return farm;
     }
@@ -176,53 +82,8 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     public Farm.CurtailmentSettings LoadCurtailment(out IReadOnlyList<string> errors)
     {
         var settings = new Farm.CurtailmentSettings();
-        var problems = new List<string>();
-        try
-        {
-            configuration.GetSection(Farm.CurtailmentSettings.SectionName).Bind(settings);
-        }
-        catch (InvalidOperationException ex)
-        {
-            problems.Add(BindingError(Farm.CurtailmentSettings.SectionName, ex));
-        }
-
-        if (settings.Interval <= TimeSpan.Zero)
-        {
-            problems.Add("Curtailment:Interval must be positive.");
-        }
-
-        if ((settings.StrikeSleepAboveUsdPerMwh is null) != (settings.StrikeWakeBelowUsdPerMwh is null))
-        {
-            problems.Add(settings.StrikeSleepAboveUsdPerMwh is null
-                ? "Curtailment:StrikeSleepAboveUsdPerMwh: strike-price mode needs it beside StrikeWakeBelowUsdPerMwh."
-                : "Curtailment:StrikeWakeBelowUsdPerMwh: strike-price mode needs it beside StrikeSleepAboveUsdPerMwh.");
-        }
-
-        if (settings.MinOnDwell < TimeSpan.Zero)
-        {
-            problems.Add($"Curtailment:MinOnDwell ({settings.MinOnDwell}) cannot be negative.");
-        }
-
-        if (settings.MinOffDwell < TimeSpan.Zero)
-        {
-            problems.Add($"Curtailment:MinOffDwell ({settings.MinOffDwell}) cannot be negative.");
-        }
-
-        if (settings.ReadTimeout <= TimeSpan.Zero)
-        {
-            problems.Add($"Curtailment:ReadTimeout ({settings.ReadTimeout}) must be positive.");
-        }
-
-        if (settings.MaxConcurrentReads < 1)
-        {
-            problems.Add($"Curtailment:MaxConcurrentReads ({settings.MaxConcurrentReads}) must be at least 1.");
-        }
-
-        // The policy names its fields in snake_case; here they are the Curtailment keys an operator writes.
-        problems.AddRange(settings.ToPolicyOptions().Validate()
-            .Where(e => !e.StartsWith("dwell", StringComparison.Ordinal))
-            .Select(e => $"{Farm.CurtailmentSettings.SectionName}:{PolicyFieldKey(e)}"));
-
+        var problems = Bind(Farm.CurtailmentSettings.SectionName, () => configuration.GetSection(Farm.CurtailmentSettings.SectionName).Bind(settings));
+        Validate(_curtailmentValidator, settings, problems);
         if (!string.IsNullOrWhiteSpace(settings.AuditLog))
         {
             settings.AuditLog = ResolvePath("Curtailment:AuditLog", settings.AuditLog);
@@ -241,26 +102,13 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     public AdminOptions LoadAdmin(out IReadOnlyList<string> errors)
     {
         var admin = new AdminOptions();
-        var problems = new List<string>();
-        try
-        {
-            configuration.GetSection(AdminOptions.SectionName).Bind(admin);
-        }
-        catch (InvalidOperationException ex)
-        {
-            problems.Add(BindingError(AdminOptions.SectionName, ex));
-        }
-
+        var problems = Bind(AdminOptions.SectionName, () => configuration.GetSection(AdminOptions.SectionName).Bind(admin));
         if (commandLine.Admin is not null)
         {
             admin.Endpoint = commandLine.Admin;
         }
 
-        if (!EndpointParser.TryParse(admin.Endpoint, out _, out var reason))
-        {
-            problems.Add($"Admin:Endpoint '{admin.Endpoint}': {reason}");
-        }
-
+        Validate(_adminValidator, admin, problems);
         errors = problems;
         return admin;
     }
@@ -291,12 +139,31 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     private static string AttributeKey(string path) =>
         ProxyOptions.SectionName + ":" + path.Replace("[", ":", StringComparison.Ordinal).Replace("]", string.Empty, StringComparison.Ordinal).Replace('.', ':');
 
-    private static string PolicyFieldKey(string message)
+    private static void Validate<T>(IValidateOptions<T> validator, T options, List<string> problems)
+        where T : class
     {
-        var end = message.IndexOf(' ', StringComparison.Ordinal);
-        var field = end < 0 ? message : message[..end];
-        var pascal = string.Concat(field.Split('_', StringSplitOptions.RemoveEmptyEntries).Select(w => char.ToUpperInvariant(w[0]) + w[1..]));
-        return pascal + (end < 0 ? string.Empty : message[end..]);
+        var result = validator.Validate(null, options);
+        if (result.Failed)
+        {
+            problems.AddRange(result.Failures ?? []);
+        }
+    }
+
+    /// <summary>
+    /// Runs one section's (source-generated, so typed) binding. A value of the wrong type (e.g. <c>"Priority": "high"</c>)
+    /// fails binding: it is reported like any other rule.
+    /// </summary>
+    private static List<string> Bind(string section, Action bind)
+    {
+        try
+        {
+            bind();
+            return [];
+        }
+        catch (InvalidOperationException ex)
+        {
+            return [BindingError(section, ex)];
+        }
     }
 
     /// <summary>A binding failure (a value of the wrong type) as <c>Section:Key 'value': not a …</c>.</summary>
