@@ -235,10 +235,7 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
                 Group = "default",
                 Mode = commandLine.Mode ?? PoolMode.Aggregating,
             })];
-            foreach (var listener in options.Listeners)
-            {
-                listener.PoolGroup = "default";
-            }
+            options.Listeners = [.. options.Listeners.Select(listener => listener with { PoolGroup = "default" })];
 
             options.Pins.Clear();
         }

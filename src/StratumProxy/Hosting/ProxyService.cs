@@ -131,7 +131,7 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
         }
 
         var running = _engine.Options.Listeners;
-        if (!SameListeners(running, options.Listeners))
+        if (!running.SequenceEqual(options.Listeners))
         {
             HostLog.ListenersNeedRestart(_logger, string.Join(", ", running.Select(l => l.Endpoint)));
             options.Listeners = running;
@@ -171,8 +171,4 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
 
         return false;
     }
-
-    private static bool SameListeners(List<ListenerOptions> a, List<ListenerOptions> b) =>
-        a.Count == b.Count && a.Zip(b).All(p => p.First.Endpoint == p.Second.Endpoint && p.First.Name == p.Second.Name
-            && p.First.PoolGroup == p.Second.PoolGroup && p.First.ProxyProtocol == p.Second.ProxyProtocol);
 }
