@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using StratumProxy.Cli;
 using StratumProxy.Economics.Feeds;
+using StratumProxy.Economics.Rigs;
 using StratumProxy.Proxy.Configuration;
 
 namespace StratumProxy.Hosting;
@@ -111,6 +112,47 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
         Validate(_adminValidator, admin, problems);
         errors = problems;
         return admin;
+    }
+
+    /// <summary>
+    /// The Proxy, Economics and Curtailment sections and the rig catalog, with every problem listed (empty on success):
+    /// what start-up and every reload check, the same way.
+    /// </summary>
+    public LoadedConfig LoadAll(out IReadOnlyList<string> errors)
+    {
+        var proxy = Load(out var proxyErrors);
+        var farm = LoadFarm(out var farmErrors);
+        var curtailment = LoadCurtailment(out var curtailmentErrors);
+        List<string> problems = [.. proxyErrors, .. farmErrors, .. curtailmentErrors];
+        var catalog = RigCatalog.LoadEmbedded();
+        if (farm.CatalogFile is { } catalogFile && File.Exists(catalogFile))
+        {
+            try
+            {
+                catalog = RigCatalog.LoadFile(catalogFile);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or System.Text.Json.JsonException)
+            {
+                problems.Add($"Economics:CatalogFile '{catalogFile}': {ex.Message}");
+            }
+        }
+
+        var known = string.Join(", ", catalog.Models.Select(m => m.Name));
+        for (var i = 0; i < farm.Rigs.Count; i++)
+        {
+            if (farm.Rigs[i].Model is { } model && catalog.Find(model) is null)
+            {
+                problems.Add($"Economics:Rigs:{i}:Model '{model}' ({farm.Rigs[i].Worker}): unknown model; known: {known}");
+            }
+        }
+
+        if (farm.DefaultModel is { } defaultModel && catalog.Find(defaultModel) is null)
+        {
+            problems.Add($"Economics:DefaultModel '{defaultModel}': unknown model; known: {known}");
+        }
+
+        errors = problems;
+        return new LoadedConfig(proxy, farm, curtailment, catalog);
     }
 
     /// <summary>The admin options; see <see cref="LoadAdmin(out IReadOnlyList{string})"/>.</summary>
