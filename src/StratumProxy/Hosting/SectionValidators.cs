@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using StratumProxy.Economics.Policy;
 using StratumProxy.Farm;
 using StratumProxy.Proxy.Configuration;
 
@@ -145,7 +146,7 @@ public sealed class CurtailmentSettingsValidator : IValidateOptions<CurtailmentS
         }
 
         // The policy names its fields in snake_case; here they are the Curtailment keys an operator writes.
-        problems.AddRange(options.ToPolicyOptions().Validate()
+        problems.AddRange((new CurtailmentOptionsValidator().Validate(null, options.ToPolicyOptions()).Failures ?? [])
             .Where(e => !e.StartsWith("dwell", StringComparison.Ordinal))
             .Select(e => $"{CurtailmentSettings.SectionName}:{PolicyFieldKey(e)}"));
         return ValidateOptionsResults.Of(problems);
