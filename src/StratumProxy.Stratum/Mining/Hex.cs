@@ -221,25 +221,8 @@ public static class Hex
     }
 
     /// <inheritdoc cref="TryEncodeLower(ReadOnlySpan{byte}, Span{byte}, out int)"/>
-    public static bool TryEncodeLower(ReadOnlySpan<byte> source, Span<char> destination, out int charsWritten)
-    {
-        charsWritten = 0;
-        if (destination.Length < source.Length * 2)
-        {
-            return false;
-        }
-
-        var digits = LowerDigits;
-        for (var i = 0; i < source.Length; i++)
-        {
-            var b = source[i];
-            destination[2 * i] = (char)digits[b >> 4];
-            destination[(2 * i) + 1] = (char)digits[b & 0xF];
-        }
-
-        charsWritten = source.Length * 2;
-        return true;
-    }
+    public static bool TryEncodeLower(ReadOnlySpan<byte> source, Span<char> destination, out int charsWritten) =>
+        Convert.TryToHexStringLower(source, destination, out charsWritten);
 
     /// <summary>Lower-case hex string (cold paths and logs).</summary>
     public static string EncodeLower(ReadOnlySpan<byte> source) => Convert.ToHexStringLower(source);
