@@ -75,12 +75,7 @@ public sealed class ShareHasher
         BinaryPrimitives.WriteUInt32LittleEndian(headerBlocks[BlockHeader.NonceOffset..], nonce);
         Sha256Padding.Pad80.CopyTo(headerBlocks[BlockHeader.Size..]);
 
-        var state = Sha256State.Initial;
-        sha.Compress(ref state, headerBlocks);
-        state.WriteDigest(outer);
-        state = Sha256State.Initial;
-        sha.Compress(ref state, outer);
-        state.WriteDigest(blockHash);
+        sha.DoubleHashPadded(headerBlocks, outer, blockHash);
 
         if (!header.IsEmpty)
         {
