@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 
 namespace StratumProxy.Stratum.Mining;
@@ -158,27 +159,7 @@ public static class Hex
     public static bool TryParseUInt32BigEndianHex(ReadOnlySpan<char> hex, out uint value)
     {
         value = 0;
-        if (hex.Length != 8)
-        {
-            return false;
-        }
-
-        uint result = 0;
-        uint invalid = 0;
-        for (var i = 0; i < 8; i++)
-        {
-            uint digit = DigitValue(hex[i]);
-            invalid |= digit;
-            result = (result << 4) | (digit & 0xF);
-        }
-
-        if ((invalid & 0xF0) != 0)
-        {
-            return false;
-        }
-
-        value = result;
-        return true;
+        return hex.Length == 8 && uint.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
     }
 
     /// <summary>Writes <paramref name="value"/> as 8 lower-case hex digits, most significant first (Stratum's form).</summary>
