@@ -62,18 +62,8 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
         Validate(_farmValidator, farm, problems);
         farm.TariffFile = ExistingFile("Economics:TariffFile", farm.TariffFile, problems);
         farm.CatalogFile = ExistingFile("Economics:CatalogFile", farm.CatalogFile, problems);
-        if (farm.TariffFile is { } tariff && File.Exists(tariff))
-        {
-            try
-            {
-                // Parsed once to report its problems under its key; a live tariff's feed is not polled here.
-                _ = Economics.Tariffs.TariffConfig.Load(tariff, _ => new StaticFeedValue(0));
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or System.Text.Json.JsonException)
-            {
-                problems.Add($"Economics:TariffFile '{tariff}': {ex.Message}");
-            }
-        }
+        // Parsed once to report its problems under its key; a live tariff's feed is not polled here.
+        _ = LoadFile("Economics:TariffFile", farm.TariffFile, path => Economics.Tariffs.TariffConfig.Load(path, _ => new StaticFeedValue(0)), problems);
 
         errors = problems;
         return farm;
@@ -124,18 +114,7 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
         var farm = LoadFarm(out var farmErrors);
         var curtailment = LoadCurtailment(out var curtailmentErrors);
         List<string> problems = [.. proxyErrors, .. farmErrors, .. curtailmentErrors];
-        var catalog = RigCatalog.LoadEmbedded();
-        if (farm.CatalogFile is { } catalogFile && File.Exists(catalogFile))
-        {
-            try
-            {
-                catalog = RigCatalog.LoadFile(catalogFile);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or System.Text.Json.JsonException)
-            {
-                problems.Add($"Economics:CatalogFile '{catalogFile}': {ex.Message}");
-            }
-        }
+        var catalog = LoadFile("Economics:CatalogFile", farm.CatalogFile, RigCatalog.LoadFile, problems) ?? RigCatalog.LoadEmbedded();
 
         var known = string.Join(", ", catalog.Models.Select(m => m.Name));
         for (var i = 0; i < farm.Rigs.Count; i++)
@@ -227,6 +206,29 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
         _ when type.StartsWith("System.Nullable`1[[", StringComparison.Ordinal) => TypeName(type[18..type.IndexOf(',', StringComparison.Ordinal)]),
         _ => type[(type.LastIndexOf('.') + 1)..],
     };
+
+    /// <summary>
+    /// Reads an existing file a key names (a missing one is reported by <see cref="ExistingFile"/>); a file that
+    /// cannot be read or parsed is reported under its key and gives null.
+    /// </summary>
+    private static T? LoadFile<T>(string key, string? path, Func<string, T> load, List<string> problems)
+        where T : class
+    {
+        if (path is null || !File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            return load(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or System.Text.Json.JsonException)
+        {
+            problems.Add($"{key} '{path}': {ex.Message}");
+            return null;
+        }
+    }
 
     private string? ExistingFile(string key, string? value, List<string> problems)
     {
