@@ -28,5 +28,22 @@ internal static class Outcomes
         return new RigUnconfirmed(expected, Acknowledged: false, $"{command}: outcome unknown ({ex.Message})");
     }
 
+    /// <summary>
+    /// A read a command needs before it writes (a session, a token, the current configuration). A transport fault there is
+    /// a read failure: nothing was written yet.
+    /// </summary>
+    public static async Task<(T? Value, RigFailed? Failure)> ReadFirstAsync<T>(Task<(T? Value, RigFailed? Failure)> read)
+        where T : class
+    {
+        try
+        {
+            return await read;
+        }
+        catch (RigTransportException ex)
+        {
+            return (null, ReadFailure(ex));
+        }
+    }
+
     public static RigUnsupported Unsupported(RigFamily family, string what) => new($"{family} has no {what} command in this adapter");
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using StratumProxy.Economics.Units;
 
 namespace StratumProxy.Economics.Policy;
@@ -68,74 +69,6 @@ public sealed record CurtailmentOptions
 
     /// <summary>Non-null: strike-price mode replaces the profit test (pins, dwell, caps and demand response still apply).</summary>
     public StrikePriceOptions? Strike { get; init; }
-
-    public IReadOnlyList<string> Validate()
-    {
-        var errors = new List<string>();
-        if (!(MarginUsdPerDay >= 0) || !double.IsFinite(MarginUsdPerDay))
-        {
-            errors.Add("margin_usd_per_day must be a number ≥ 0");
-        }
-
-        if (!(MarginPercent >= 0) || !double.IsFinite(MarginPercent))
-        {
-            errors.Add("margin_percent must be a number ≥ 0");
-        }
-
-        if (!(PowerCycleCostUsd >= 0) || !double.IsFinite(PowerCycleCostUsd))
-        {
-            errors.Add("power_cycle_cost_usd must be a number ≥ 0");
-        }
-
-        if (PaybackHorizon <= TimeSpan.Zero)
-        {
-            errors.Add("payback_horizon must be positive");
-        }
-
-        if (CycleHorizon <= TimeSpan.Zero)
-        {
-            errors.Add("cycle_horizon must be positive");
-        }
-
-        if (MinOnDwell < TimeSpan.Zero || MinOffDwell < TimeSpan.Zero || LookaheadHorizon < TimeSpan.Zero)
-        {
-            errors.Add("dwell times and the look-ahead horizon cannot be negative");
-        }
-
-        if (MaxPowerChangesPerEvaluation < 1)
-        {
-            errors.Add("max_power_changes_per_evaluation must be ≥ 1");
-        }
-
-        if (PowerCapKw is { } cap && (!(cap > 0) || !double.IsFinite(cap)))
-        {
-            errors.Add("power_cap_kw must be a number > 0");
-        }
-
-        if (MaxMarketAge <= TimeSpan.Zero)
-        {
-            errors.Add("max_market_age must be positive");
-        }
-
-        if (Strike is { } s)
-        {
-            if (!double.IsFinite(s.SleepAboveUsdPerMwh) || !double.IsFinite(s.WakeBelowUsdPerMwh))
-            {
-                errors.Add("strike prices must be numbers");
-            }
-            else if (s.WakeBelowUsdPerMwh > s.SleepAboveUsdPerMwh)
-            {
-                errors.Add("the wake strike must not be above the sleep strike");
-            }
-
-            if (s.SleepAfter < TimeSpan.Zero || s.WakeAfter < TimeSpan.Zero)
-            {
-                errors.Add("strike durations cannot be negative");
-            }
-        }
-
-        return errors;
-    }
 }
 
 /// <summary>What the strike-price rule says at an instant.</summary>
@@ -170,5 +103,79 @@ public readonly record struct StrikeWatch(DateTimeOffset? AboveSince, DateTimeOf
         }
 
         return BelowSince is { } below && now - below >= strike.WakeAfter ? StrikeSignal.Wake : StrikeSignal.Hold;
+    }
+}
+
+/// <summary>The policy's rules, each message naming its field (<c>margin_percent must be …</c>).</summary>
+public sealed class CurtailmentOptionsValidator : IValidateOptions<CurtailmentOptions>
+{
+    /// <inheritdoc/>
+    public ValidateOptionsResult Validate(string? name, CurtailmentOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        if (!(options.MarginUsdPerDay >= 0) || !double.IsFinite(options.MarginUsdPerDay))
+        {
+            errors.Add("margin_usd_per_day must be a number ≥ 0");
+        }
+
+        if (!(options.MarginPercent >= 0) || !double.IsFinite(options.MarginPercent))
+        {
+            errors.Add("margin_percent must be a number ≥ 0");
+        }
+
+        if (!(options.PowerCycleCostUsd >= 0) || !double.IsFinite(options.PowerCycleCostUsd))
+        {
+            errors.Add("power_cycle_cost_usd must be a number ≥ 0");
+        }
+
+        if (options.PaybackHorizon <= TimeSpan.Zero)
+        {
+            errors.Add("payback_horizon must be positive");
+        }
+
+        if (options.CycleHorizon <= TimeSpan.Zero)
+        {
+            errors.Add("cycle_horizon must be positive");
+        }
+
+        if (options.MinOnDwell < TimeSpan.Zero || options.MinOffDwell < TimeSpan.Zero || options.LookaheadHorizon < TimeSpan.Zero)
+        {
+            errors.Add("dwell times and the look-ahead horizon cannot be negative");
+        }
+
+        if (options.MaxPowerChangesPerEvaluation < 1)
+        {
+            errors.Add("max_power_changes_per_evaluation must be ≥ 1");
+        }
+
+        if (options.PowerCapKw is { } cap && (!(cap > 0) || !double.IsFinite(cap)))
+        {
+            errors.Add("power_cap_kw must be a number > 0");
+        }
+
+        if (options.MaxMarketAge <= TimeSpan.Zero)
+        {
+            errors.Add("max_market_age must be positive");
+        }
+
+        if (options.Strike is { } s)
+        {
+            if (!double.IsFinite(s.SleepAboveUsdPerMwh) || !double.IsFinite(s.WakeBelowUsdPerMwh))
+            {
+                errors.Add("strike prices must be numbers");
+            }
+            else if (s.WakeBelowUsdPerMwh > s.SleepAboveUsdPerMwh)
+            {
+                errors.Add("the wake strike must not be above the sleep strike");
+            }
+
+            if (s.SleepAfter < TimeSpan.Zero || s.WakeAfter < TimeSpan.Zero)
+            {
+                errors.Add("strike durations cannot be negative");
+            }
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

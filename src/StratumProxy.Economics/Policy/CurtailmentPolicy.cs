@@ -23,10 +23,9 @@ public sealed partial class CurtailmentPolicy
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(models);
-        var errors = options.Validate();
-        if (errors.Count > 0)
+        if (new CurtailmentOptionsValidator().Validate(null, options) is { Failed: true } invalid)
         {
-            throw new ArgumentException("curtailment options: " + string.Join("; ", errors), nameof(options));
+            throw new ArgumentException("curtailment options: " + string.Join("; ", invalid.Failures ?? []), nameof(options));
         }
 
         if (models.Count == 0)

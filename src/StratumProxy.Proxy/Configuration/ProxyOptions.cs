@@ -49,8 +49,8 @@ public enum ProxyProtocolMode
     Required,
 }
 
-/// <summary>One miner-facing listener.</summary>
-public sealed class ListenerOptions
+/// <summary>One miner-facing listener. Compared by value: a reload that changes any setting needs a restart.</summary>
+public sealed record ListenerOptions
 {
     /// <summary>A short name for logs and metrics.</summary>
     [Required]
@@ -91,8 +91,8 @@ public enum WorkerNaming
     Fixed,
 }
 
-/// <summary>One upstream pool.</summary>
-public sealed class PoolOptions
+/// <summary>One upstream pool. Compared by value: a reload restarts a pool when any of its settings differs.</summary>
+public sealed record PoolOptions
 {
     /// <summary>A short unique name (logs, metrics, the switch API).</summary>
     [Required]

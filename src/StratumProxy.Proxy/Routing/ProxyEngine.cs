@@ -124,7 +124,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
         List<string> removed;
         lock (_poolsLock)
         {
-            removed = [.. _pools.Keys.Where(name => !wanted.ContainsKey(name) || Changed(_pools[name].Options, wanted[name]))];
+            removed = [.. _pools.Keys.Where(name => !wanted.ContainsKey(name) || _pools[name].Options != wanted[name])];
         }
 
         foreach (var name in removed)
@@ -604,10 +604,4 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
         stop?.Cancel();
         Metrics.PoolUp.WithLabels(name).Set(0);
     }
-
-    private static bool Changed(PoolOptions a, PoolOptions b) =>
-        a.Url != b.Url || a.User != b.User || a.Password != b.Password || a.Mode != b.Mode
-        || a.Group != b.Group || a.Priority != b.Priority || a.Weight.CompareTo(b.Weight) != 0 || a.TargetTerahashes.CompareTo(b.TargetTerahashes) != 0
-        || a.WorkerNaming != b.WorkerNaming || a.AllowInvalidCertificate != b.AllowInvalidCertificate || a.VersionRolling != b.VersionRolling
-        || a.Extranonce2SizeHint != b.Extranonce2SizeHint || a.MaxConnections != b.MaxConnections;
 }

@@ -48,26 +48,17 @@ public sealed class AntminerStockRigClient : IRigClient, IDisposable
 
     public async Task<RigReadResult> ReadStatusAsync(CancellationToken cancellationToken)
     {
-        try
+        var conf = await Outcomes.ReadFirstAsync(ReadConfigAsync(cancellationToken));
+        if (conf.Failure is { } failure)
         {
-            var conf = await ReadConfigAsync(cancellationToken);
-            if (conf.Failure is { } failure)
-            {
-                return RigReadResult.Fail(failure);
-            }
+            return RigReadResult.Fail(failure);
+        }
 
-            var summary = await _rpc.CallAsync("summary", null, cancellationToken);
-            if (CgminerStatus.FailureOf(summary, "summary") is { } summaryFailure)
-            {
-                return RigReadResult.Fail(summaryFailure);
-            }
-
-            var pools = await _rpc.CallAsync("pools", null, cancellationToken);
-            var row = JsonValues.First(summary["SUMMARY"]);
-            var hashrate = CgminerParsing.HashrateThs(row);
-            var mode = JsonValues.Int(conf.Json!["bitmain-work-mode"]);
-            var hashing = hashrate > HashingThresholdThs;
-            return RigReadResult.Ok(new RigStatus
+        var mode = JsonValues.Int(conf.Value!["bitmain-work-mode"]);
+        return await CgminerSummary.ReadStatusAsync(_rpc, summary =>
+        {
+            var hashing = summary.HashrateThs > HashingThresholdThs;
+            return Task.FromResult(summary.Status(asleep: false) with
             {
                 State = (mode, hashing) switch
                 {
@@ -75,7 +66,6 @@ public sealed class AntminerStockRigClient : IRigClient, IDisposable
                     (1, false) => RigMiningState.Asleep,
                     _ => RigMiningState.Idle,
                 },
-                HashrateThs = hashrate,
                 WorkMode = mode switch
                 {
                     0 => RigWorkMode.Normal,
@@ -83,15 +73,8 @@ public sealed class AntminerStockRigClient : IRigClient, IDisposable
                     3 => RigWorkMode.LowPower,
                     _ => null,
                 },
-                Pools = CgminerParsing.Pools(pools),
-                Uptime = CgminerParsing.Uptime(row),
-                Firmware = CgminerParsing.Description(summary),
             });
-        }
-        catch (RigTransportException ex)
-        {
-            return RigReadResult.Fail(Outcomes.ReadFailure(ex));
-        }
+        }, cancellationToken);
     }
 
     public Task<RigCommandResult> SleepAsync(CancellationToken cancellationToken) =>
@@ -159,21 +142,13 @@ public sealed class AntminerStockRigClient : IRigClient, IDisposable
     private async Task<RigCommandResult> WriteModeAsync(int minerMode, RigExpectation expected, CancellationToken cancellationToken)
     {
         var description = "set_miner_conf miner-mode=" + minerMode.ToString(CultureInfo.InvariantCulture);
-        JsonObject conf;
-        try
+        var read = await Outcomes.ReadFirstAsync(ReadConfigAsync(cancellationToken));
+        if (read.Failure is { } failure)
         {
-            var read = await ReadConfigAsync(cancellationToken);
-            if (read.Failure is { } failure)
-            {
-                return failure;
-            }
+            return failure;
+        }
 
-            conf = read.Json!;
-        }
-        catch (RigTransportException ex)
-        {
-            return Outcomes.ReadFailure(ex);
-        }
+        var conf = read.Value!;
 
         HttpReply reply;
         try

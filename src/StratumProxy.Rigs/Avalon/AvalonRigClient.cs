@@ -53,39 +53,19 @@ public sealed class AvalonRigClient : IRigClient
 
     public RigEvidence Evidence => RigEvidence.LibraryFixtures;
 
-    public async Task<RigReadResult> ReadStatusAsync(CancellationToken cancellationToken)
-    {
-        try
+    public Task<RigReadResult> ReadStatusAsync(CancellationToken cancellationToken) =>
+        CgminerSummary.ReadStatusAsync(_api, async summary =>
         {
-            var summary = await _api.CallAsync("summary", null, cancellationToken);
-            if (CgminerStatus.FailureOf(summary, "summary") is { } failure)
-            {
-                return RigReadResult.Fail(failure);
-            }
-
-            var pools = await _api.CallAsync("pools", null, cancellationToken);
             var stats = await _api.CallAsync("stats", null, cancellationToken);
             var mm = MmTokens(stats);
-            var summaryRow = JsonValues.First(summary["SUMMARY"]);
-            var hashrate = CgminerParsing.HashrateThs(summaryRow);
-            var softOff = Token(mm, "SoftOFF") == "1";
-            return RigReadResult.Ok(new RigStatus
+            return summary.Status(asleep: Token(mm, "SoftOFF") == "1") with
             {
-                State = softOff ? RigMiningState.Asleep : hashrate > 0 ? RigMiningState.Mining : RigMiningState.Idle,
-                HashrateThs = hashrate,
                 PowerWatts = Number(Token(mm, "WALLPOWER")) ?? Number(Field(Token(mm, "PS"), 4)),
                 PowerLimitWatts = (int?)Number(Token(mm, "MPO")),
                 WorkMode = ModeOf(Number(Token(mm, "WORKLEVEL")) ?? Number(Token(mm, "WORKMODE"))),
-                Pools = CgminerParsing.Pools(pools),
-                Uptime = CgminerParsing.Uptime(summaryRow),
-                Firmware = Token(mm, "Ver") ?? CgminerParsing.Description(summary),
-            });
-        }
-        catch (RigTransportException ex)
-        {
-            return RigReadResult.Fail(Outcomes.ReadFailure(ex));
-        }
-    }
+                Firmware = Token(mm, "Ver") ?? CgminerParsing.Description(summary.Reply),
+            };
+        }, cancellationToken);
 
     public Task<RigCommandResult> SleepAsync(CancellationToken cancellationToken) =>
         SoftPowerAsync("softoff", new RigExpectation { State = RigMiningState.Asleep }, cancellationToken);

@@ -50,7 +50,6 @@ public sealed class CgminerRigClient : IRigClient
                     ?? new RigFailed(RigFailureReason.InvalidReply, "summary section missing"));
             }
 
-            var summaryRow = Json.JsonValues.First(summary["SUMMARY"]);
             var configRow = Json.JsonValues.First(config?["CONFIG"]);
             var deviceCount = (Json.JsonValues.Int(configRow?["ASC Count"]) ?? 0) + (Json.JsonValues.Int(configRow?["PGA Count"]) ?? 0);
             IReadOnlyList<CgminerDevice> devices = [];
@@ -60,15 +59,8 @@ public sealed class CgminerRigClient : IRigClient
                 devices = CgminerParsing.Devices(devs);
             }
 
-            var hashrate = CgminerParsing.HashrateThs(summaryRow);
-            return RigReadResult.Ok(new RigStatus
-            {
-                State = StateOf(devices, hashrate),
-                HashrateThs = hashrate,
-                Pools = CgminerParsing.Pools(pools),
-                Uptime = CgminerParsing.Uptime(summaryRow),
-                Firmware = CgminerParsing.Description(summary),
-            });
+            var asleep = devices.Count > 0 && devices.All(d => !d.Enabled);
+            return RigReadResult.Ok(new CgminerSummary(summary, pools).Status(asleep));
         }
         catch (RigTransportException ex)
         {
@@ -106,16 +98,6 @@ public sealed class CgminerRigClient : IRigClient
         {
             return Outcomes.WriteFailure(ex, isWriteExchange: true, earlierWriteSent: false, expected, $"switchpool|{parameter}");
         }
-    }
-
-    internal static RigMiningState StateOf(IReadOnlyList<CgminerDevice> devices, double? hashrateThs)
-    {
-        if (devices.Count > 0 && devices.All(d => !d.Enabled))
-        {
-            return RigMiningState.Asleep;
-        }
-
-        return hashrateThs > 0 ? RigMiningState.Mining : RigMiningState.Idle;
     }
 
     private async Task<RigCommandResult> SetDevicesAsync(bool enable, RigExpectation expected, CancellationToken cancellationToken)

@@ -47,40 +47,20 @@ public sealed class LuxOsRigClient : IRigClient
 
     public RigEvidence Evidence => RigEvidence.VendorDocumentation;
 
-    public async Task<RigReadResult> ReadStatusAsync(CancellationToken cancellationToken)
-    {
-        try
+    public Task<RigReadResult> ReadStatusAsync(CancellationToken cancellationToken) =>
+        CgminerSummary.ReadStatusAsync(_api, async summary =>
         {
-            var summary = await _api.CallAsync("summary", null, cancellationToken);
-            if (CgminerStatus.FailureOf(summary, "summary") is { } failure)
-            {
-                return RigReadResult.Fail(failure);
-            }
-
-            var pools = await _api.CallAsync("pools", null, cancellationToken);
             var config = JsonValues.First((await _api.CallAsync("config", null, cancellationToken))["CONFIG"]);
             var power = JsonValues.First((await _api.CallAsync("power", null, cancellationToken))["POWER"]);
-            var summaryRow = JsonValues.First(summary["SUMMARY"]);
-            var hashrate = CgminerParsing.HashrateThs(summaryRow);
             var curtail = JsonValues.String(config?["CurtailMode"]);
             var psuOn = JsonValues.Bool(config?["IsPowerSupplyOn"]);
             var asleep = (curtail is not null && !curtail.Equals("None", StringComparison.OrdinalIgnoreCase)) || psuOn == false;
-            return RigReadResult.Ok(new RigStatus
+            return summary.Status(asleep) with
             {
-                State = asleep ? RigMiningState.Asleep : hashrate > 0 ? RigMiningState.Mining : RigMiningState.Idle,
-                HashrateThs = hashrate,
                 PowerWatts = JsonValues.Number(power?["Watts"]),
                 Profile = JsonValues.String(config?["Profile"]),
-                Pools = CgminerParsing.Pools(pools),
-                Uptime = CgminerParsing.Uptime(summaryRow),
-                Firmware = CgminerParsing.Description(summary),
-            });
-        }
-        catch (RigTransportException ex)
-        {
-            return RigReadResult.Fail(Outcomes.ReadFailure(ex));
-        }
-    }
+            };
+        }, cancellationToken);
 
     public Task<RigCommandResult> SleepAsync(CancellationToken cancellationToken) =>
         SessionCommandAsync("curtail", "sleep", new RigExpectation { State = RigMiningState.Asleep }, cancellationToken);
@@ -123,21 +103,13 @@ public sealed class LuxOsRigClient : IRigClient
     private async Task<RigCommandResult> SessionCommandAsync(
         string command, string argument, RigExpectation expected, CancellationToken cancellationToken)
     {
-        string sessionId;
-        try
+        var session = await Outcomes.ReadFirstAsync(EnsureSessionAsync(cancellationToken));
+        if (session.Failure is { } failure)
         {
-            var session = await EnsureSessionAsync(cancellationToken);
-            if (session.Failure is { } failure)
-            {
-                return failure;
-            }
+            return failure;
+        }
 
-            sessionId = session.Id!;
-        }
-        catch (RigTransportException ex)
-        {
-            return Outcomes.ReadFailure(ex);
-        }
+        var sessionId = session.Value!;
 
         var description = $"{command} {argument}";
         JsonObject reply;

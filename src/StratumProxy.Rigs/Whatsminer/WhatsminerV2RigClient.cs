@@ -46,40 +46,22 @@ public sealed class WhatsminerV2RigClient : IRigClient
 
     public RigEvidence Evidence => RigEvidence.VendorDocumentation;
 
-    public async Task<RigReadResult> ReadStatusAsync(CancellationToken cancellationToken)
-    {
-        try
+    public Task<RigReadResult> ReadStatusAsync(CancellationToken cancellationToken) =>
+        CgminerSummary.ReadStatusAsync(_api, async summary =>
         {
-            var summary = await _api.CallAsync("summary", null, cancellationToken);
-            if (CgminerStatus.FailureOf(summary, "summary") is { } failure)
-            {
-                return RigReadResult.Fail(failure);
-            }
-
-            var pools = await _api.CallAsync("pools", null, cancellationToken);
             var status = await _api.CallAsync("status", null, cancellationToken);
-            var row = JsonValues.First(summary["SUMMARY"]);
+            var row = summary.Row;
             var msg = status["Msg"] as JsonObject;
             var off = JsonValues.Bool(msg?["mineroff"]) ?? JsonValues.Bool(msg?["btmineroff"]);
-            var hashrate = CgminerParsing.HashrateThs(row);
-            return RigReadResult.Ok(new RigStatus
+            return summary.Status(asleep: off == true) with
             {
-                State = off == true ? RigMiningState.Asleep : hashrate > 0 ? RigMiningState.Mining : RigMiningState.Idle,
-                HashrateThs = hashrate,
                 PowerWatts = JsonValues.Number(row?["Power"]),
                 PowerLimitWatts = JsonValues.Int(row?["Power Limit"]) ?? JsonValues.Int(msg?["power_limit_set"]),
                 WorkMode = ModeOf(JsonValues.String(msg?["power_mode"])),
-                Pools = CgminerParsing.Pools(pools),
-                Uptime = CgminerParsing.Uptime(row),
                 Firmware = (JsonValues.String(msg?["FirmwareVersion"]) ?? JsonValues.String(msg?["Firmware Version"])
                     ?? JsonValues.String(row?["Firmware Version"]))?.Trim('\''),
-            });
-        }
-        catch (RigTransportException ex)
-        {
-            return RigReadResult.Fail(Outcomes.ReadFailure(ex));
-        }
-    }
+            };
+        }, cancellationToken);
 
     public Task<RigCommandResult> SleepAsync(CancellationToken cancellationToken) =>
         WriteAsync("power_off", [("respbefore", "true")], new RigExpectation { State = RigMiningState.Asleep }, cancellationToken);
@@ -153,21 +135,13 @@ public sealed class WhatsminerV2RigClient : IRigClient
     private async Task<RigCommandResult> WriteAsync(
         string command, IReadOnlyList<(string Key, string Value)> fields, RigExpectation expected, CancellationToken cancellationToken)
     {
-        WhatsminerV2Token token;
-        try
+        var obtained = await Outcomes.ReadFirstAsync(GetTokenAsync(cancellationToken));
+        if (obtained.Failure is { } failure)
         {
-            var obtained = await GetTokenAsync(cancellationToken);
-            if (obtained.Failure is { } failure)
-            {
-                return failure;
-            }
+            return failure;
+        }
 
-            token = obtained.Token!;
-        }
-        catch (RigTransportException ex)
-        {
-            return Outcomes.ReadFailure(ex);
-        }
+        var token = obtained.Value!;
 
         var envelope = BuildEnvelope(token.Encrypt(BuildPlaintext(command, fields, token.Sign)));
         JsonObject reply;

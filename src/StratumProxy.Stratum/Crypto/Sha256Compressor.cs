@@ -161,12 +161,22 @@ public abstract class Sha256Compressor
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void DoubleHashPadded(ReadOnlySpan<byte> paddedBlocks, Span<byte> digest)
     {
+        Span<byte> outer = stackalloc byte[BlockSize];
+        Sha256Padding.Pad32.CopyTo(outer[DigestSize..]);
+        DoubleHashPadded(paddedBlocks, outer, digest);
+    }
+
+    /// <summary>
+    /// The same over a caller's outer block whose padding (from byte 32) is already in place; the inner digest is
+    /// written into its first 32 bytes. <paramref name="digest"/> may overlap <paramref name="paddedBlocks"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void DoubleHashPadded(ReadOnlySpan<byte> paddedBlocks, Span<byte> paddedOuter, Span<byte> digest)
+    {
         var state = Sha256State.Initial;
         Compress(ref state, paddedBlocks);
-        Span<byte> outer = stackalloc byte[BlockSize];
-        state.WriteDigest(outer);
-        Sha256Padding.Pad32.CopyTo(outer[DigestSize..]);
-        HashOneBlock(outer, digest);
+        state.WriteDigest(paddedOuter);
+        HashOneBlock(paddedOuter, digest);
     }
 
     /// <summary>SHA-256 of one already padded block from the initial state; input and output may overlap.</summary>

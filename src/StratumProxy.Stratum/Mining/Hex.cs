@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 
 namespace StratumProxy.Stratum.Mining;
@@ -158,27 +159,7 @@ public static class Hex
     public static bool TryParseUInt32BigEndianHex(ReadOnlySpan<char> hex, out uint value)
     {
         value = 0;
-        if (hex.Length != 8)
-        {
-            return false;
-        }
-
-        uint result = 0;
-        uint invalid = 0;
-        for (var i = 0; i < 8; i++)
-        {
-            uint digit = DigitValue(hex[i]);
-            invalid |= digit;
-            result = (result << 4) | (digit & 0xF);
-        }
-
-        if ((invalid & 0xF0) != 0)
-        {
-            return false;
-        }
-
-        value = result;
-        return true;
+        return hex.Length == 8 && uint.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
     }
 
     /// <summary>Writes <paramref name="value"/> as 8 lower-case hex digits, most significant first (Stratum's form).</summary>
@@ -221,25 +202,8 @@ public static class Hex
     }
 
     /// <inheritdoc cref="TryEncodeLower(ReadOnlySpan{byte}, Span{byte}, out int)"/>
-    public static bool TryEncodeLower(ReadOnlySpan<byte> source, Span<char> destination, out int charsWritten)
-    {
-        charsWritten = 0;
-        if (destination.Length < source.Length * 2)
-        {
-            return false;
-        }
-
-        var digits = LowerDigits;
-        for (var i = 0; i < source.Length; i++)
-        {
-            var b = source[i];
-            destination[2 * i] = (char)digits[b >> 4];
-            destination[(2 * i) + 1] = (char)digits[b & 0xF];
-        }
-
-        charsWritten = source.Length * 2;
-        return true;
-    }
+    public static bool TryEncodeLower(ReadOnlySpan<byte> source, Span<char> destination, out int charsWritten) =>
+        Convert.TryToHexStringLower(source, destination, out charsWritten);
 
     /// <summary>Lower-case hex string (cold paths and logs).</summary>
     public static string EncodeLower(ReadOnlySpan<byte> source) => Convert.ToHexStringLower(source);

@@ -53,12 +53,7 @@ public static class MerkleRoot
         for (var offset = 0; offset < branches.Length; offset += 32)
         {
             branches.Slice(offset, 32).CopyTo(pair128[32..]);
-            var state = Sha256State.Initial;
-            sha.Compress(ref state, pair128);
-            state.WriteDigest(outer64);
-            state = Sha256State.Initial;
-            sha.Compress(ref state, outer64);
-            state.WriteDigest(pair128);
+            sha.DoubleHashPadded(pair128, outer64, pair128);
         }
     }
 }

@@ -63,14 +63,7 @@ public sealed class ShareHasher
         // pair: [merkle root | branch | padding block], later reused as the header's two padded blocks.
         Span<byte> pair = stackalloc byte[2 * Sha256Compressor.BlockSize];
         Span<byte> outer = stackalloc byte[Sha256Compressor.BlockSize];
-        MerkleRoot.PrepareBuffers(pair, outer);
-
-        HashCoinbase(sha, job, extranonce1, extranonce2, outer);
-        var state = Sha256State.Initial;
-        sha.Compress(ref state, outer);
-        state.WriteDigest(pair);
-
-        MerkleRoot.Fold(sha, pair, outer, job.MerkleBranches);
+        FoldMerkleRoot(sha, job, extranonce1, extranonce2, pair, outer);
 
         // The root is already at pair[0..32); the header puts it at offset 36, so build the header around a copy.
         Span<byte> headerBlocks = stackalloc byte[2 * Sha256Compressor.BlockSize];
@@ -82,12 +75,7 @@ public sealed class ShareHasher
         BinaryPrimitives.WriteUInt32LittleEndian(headerBlocks[BlockHeader.NonceOffset..], nonce);
         Sha256Padding.Pad80.CopyTo(headerBlocks[BlockHeader.Size..]);
 
-        state = Sha256State.Initial;
-        sha.Compress(ref state, headerBlocks);
-        state.WriteDigest(outer);
-        state = Sha256State.Initial;
-        sha.Compress(ref state, outer);
-        state.WriteDigest(blockHash);
+        sha.DoubleHashPadded(headerBlocks, outer, blockHash);
 
         if (!header.IsEmpty)
         {
@@ -104,16 +92,25 @@ public sealed class ShareHasher
             throw new ArgumentException("The root needs 32 bytes.", nameof(root));
         }
 
-        var sha = Compressor;
         Span<byte> pair = stackalloc byte[2 * Sha256Compressor.BlockSize];
         Span<byte> outer = stackalloc byte[Sha256Compressor.BlockSize];
+        FoldMerkleRoot(Compressor, job, extranonce1, extranonce2, pair, outer);
+        pair[..32].CopyTo(root);
+    }
+
+    /// <summary>
+    /// Hashes the coinbase and folds the branches: the merkle root (internal order) ends in <c>pair[0..32)</c>.
+    /// <paramref name="pair"/> is two blocks, <paramref name="outer"/> one; both are scratch.
+    /// </summary>
+    private static void FoldMerkleRoot(
+        Sha256Compressor sha, ShareJobTemplate job, ReadOnlySpan<byte> extranonce1, ReadOnlySpan<byte> extranonce2, Span<byte> pair, Span<byte> outer)
+    {
         MerkleRoot.PrepareBuffers(pair, outer);
         HashCoinbase(sha, job, extranonce1, extranonce2, outer);
         var state = Sha256State.Initial;
         sha.Compress(ref state, outer);
         state.WriteDigest(pair);
         MerkleRoot.Fold(sha, pair, outer, job.MerkleBranches);
-        pair[..32].CopyTo(root);
     }
 
     /// <summary>Writes coinbase1 ‖ extranonce1 ‖ extranonce2 ‖ coinbase2 (the coinbase transaction) and returns its length.</summary>

@@ -106,17 +106,11 @@ public readonly struct UInt256 : IEquatable<UInt256>, IComparable<UInt256>
         BinaryPrimitives.WriteUInt64LittleEndian(destination32[24..], _u3);
     }
 
+    /// <summary>The 32 bytes most significant first: the little-endian form reversed.</summary>
     public void WriteBigEndian(Span<byte> destination32)
     {
-        if (destination32.Length < 32)
-        {
-            ThrowTooShort(nameof(destination32));
-        }
-
-        BinaryPrimitives.WriteUInt64BigEndian(destination32, _u3);
-        BinaryPrimitives.WriteUInt64BigEndian(destination32[8..], _u2);
-        BinaryPrimitives.WriteUInt64BigEndian(destination32[16..], _u1);
-        BinaryPrimitives.WriteUInt64BigEndian(destination32[24..], _u0);
+        WriteLittleEndian(destination32);
+        destination32[..32].Reverse();
     }
 
     /// <summary>The least significant 64 bits.</summary>

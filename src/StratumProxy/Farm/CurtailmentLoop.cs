@@ -136,12 +136,8 @@ public sealed partial class CurtailmentLoop : IDisposable
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.MaxConcurrentReads), CancellationToken = cancellationToken };
             await Parallel.ForEachAsync(sleeping, parallel, async (rig, token) =>
             {
-                var outcome = await _actuation.WakeAsync(rig.Options, token).ConfigureAwait(false);
-                var to = RigOption.Run(_actuation.CurrentPool(rig.Worker), 0);
-                _fleet.Applied(rig.Worker, new CurtailmentDecision(to, RigOption.Off, CurtailmentReason.MostProfitable, 0, 0, to, 0), "wake", outcome, false, now, _time.GetUtcNow());
-                entries.Enqueue(Note(rig, "wake", "shutdown", RigOption.Off, to, now, "Curtailment:OnShutdown is wake: the proxy is stopping", outcome));
-                Count("wake", "shutdown", false, outcome.Status);
-                LogDecision(_logger, rig.Worker, "wake", "shutdown", outcome.Status, outcome.Detail);
+                var (_, entry) = await WakeUnmanagedAsync(rig, "shutdown", "Curtailment:OnShutdown is wake: the proxy is stopping", now, token).ConfigureAwait(false);
+                entries.Enqueue(entry);
             }).ConfigureAwait(false);
             Commit([.. entries], []);
         }
@@ -269,6 +265,22 @@ public sealed partial class CurtailmentLoop : IDisposable
     /// Rigs removed from the configuration go back to mining: one found (or remembered) asleep is woken, with an audit
     /// line; once it is awake (or cannot be commanded at all) the loop forgets it.
     /// </summary>
+    /// <summary>
+    /// Wakes a rig the proxy stops managing (it is stopping, or the rig left the configuration) back to mining on its
+    /// pool, and records it like any decision: fleet state, audit entry, counter and log line.
+    /// </summary>
+    private async Task<(ActuationOutcome Outcome, CurtailmentEntry Entry)> WakeUnmanagedAsync(
+        RigSnapshot rig, string reason, string description, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var outcome = await _actuation.WakeAsync(rig.Options, cancellationToken).ConfigureAwait(false);
+        var to = RigOption.Run(_actuation.CurrentPool(rig.Worker), 0);
+        _fleet.Applied(rig.Worker, new CurtailmentDecision(to, RigOption.Off, CurtailmentReason.MostProfitable, 0, 0, to, 0), "wake", outcome, false, now, _time.GetUtcNow());
+        var entry = Note(rig, "wake", reason, RigOption.Off, to, now, description, outcome);
+        Count("wake", reason, false, outcome.Status);
+        LogDecision(_logger, rig.Worker, "wake", reason, outcome.Status, outcome.Detail);
+        return (outcome, entry);
+    }
+
     private async Task ReleaseRemovedAsync(CurtailmentSettings settings, DateTimeOffset now, List<CurtailmentEntry> entries, CancellationToken cancellationToken)
     {
         foreach (var rig in _fleet.Snapshot().Where(r => r.Removed))
@@ -289,12 +301,9 @@ public sealed partial class CurtailmentLoop : IDisposable
                 continue;
             }
 
-            var outcome = await _actuation.WakeAsync(rig.Options, cancellationToken).ConfigureAwait(false);
-            var to = RigOption.Run(_actuation.CurrentPool(rig.Worker), 0);
-            _fleet.Applied(rig.Worker, new CurtailmentDecision(to, RigOption.Off, CurtailmentReason.MostProfitable, 0, 0, to, 0), "wake", outcome, false, now, _time.GetUtcNow());
-            entries.Add(Note(rig, "wake", "removed_from_config", RigOption.Off, to, now, "no longer in Economics:Rigs: a rig the proxy does not manage goes back to mining", outcome));
-            Count("wake", "removed_from_config", false, outcome.Status);
-            LogDecision(_logger, rig.Worker, "wake", "removed_from_config", outcome.Status, outcome.Detail);
+            var (outcome, entry) = await WakeUnmanagedAsync(
+                rig, "removed_from_config", "no longer in Economics:Rigs: a rig the proxy does not manage goes back to mining", now, cancellationToken).ConfigureAwait(false);
+            entries.Add(entry);
             if (outcome.Confirmed || outcome.Status == "unsupported")
             {
                 _fleet.Release(rig.Worker);

@@ -1,7 +1,9 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 using StratumProxy.Cli;
 using StratumProxy.Economics.Feeds;
+using StratumProxy.Economics.Rigs;
 using StratumProxy.Proxy.Configuration;
 
 namespace StratumProxy.Hosting;
@@ -15,6 +17,9 @@ namespace StratumProxy.Hosting;
 public sealed partial class ConfigLoader(IConfiguration configuration, CommandLine commandLine, string? workingDirectory = null)
 {
     private readonly ProxyOptionsValidator _validator = new();
+    private readonly FarmOptionsValidator _farmValidator = new();
+    private readonly CurtailmentSettingsValidator _curtailmentValidator = new();
+    private readonly AdminOptionsValidator _adminValidator = new();
     private readonly string _directory = workingDirectory ?? Directory.GetCurrentDirectory();
 
     /// <summary>One line (<c>FILE:LINE:COLUMN: problem</c>) per configuration file that is not valid JSON.</summary>
@@ -34,17 +39,7 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     public ProxyOptions Load(out IReadOnlyList<string> errors)
     {
         var options = new ProxyOptions();
-        var problems = new List<string>();
-        try
-        {
-            configuration.GetSection(ProxyOptions.SectionName).Bind(options);
-        }
-        catch (InvalidOperationException ex)
-        {
-            // A value of the wrong type (e.g. "Priority": "high") fails binding: report it like any other rule.
-            problems.Add(BindingError(ProxyOptions.SectionName, ex));
-        }
-
+        var problems = Bind(ProxyOptions.SectionName, () => configuration.GetSection(ProxyOptions.SectionName).Bind(options));
         ApplyQuickStart(options, commandLine);
         if (problems.Count == 0)
         {
@@ -63,110 +58,12 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     public Farm.FarmOptions LoadFarm(out IReadOnlyList<string> errors)
     {
         var farm = new Farm.FarmOptions();
-        var problems = new List<string>();
-        try
-        {
-            configuration.GetSection(Farm.FarmOptions.SectionName).Bind(farm);
-        }
-        catch (InvalidOperationException ex)
-        {
-            problems.Add(BindingError(Farm.FarmOptions.SectionName, ex));
-        }
-
-        if (farm.Interval <= TimeSpan.Zero)
-        {
-            problems.Add("Economics:Interval must be positive.");
-        }
-
-        if (farm.PriceUsd <= 0 || !double.IsFinite(farm.PriceUsd))
-        {
-            problems.Add($"Economics:PriceUsd ({farm.PriceUsd}) must be a positive number.");
-        }
-
-        if (!(farm.Difficulty > 0))
-        {
-            problems.Add($"Economics:Difficulty ({farm.Difficulty}) must be positive.");
-        }
-
-        if (farm.FeesBtcPerBlock < 0)
-        {
-            problems.Add($"Economics:FeesBtcPerBlock ({farm.FeesBtcPerBlock}) must not be negative.");
-        }
-
-        if (farm.ElectricityUsdPerKwh < 0)
-        {
-            problems.Add($"Economics:ElectricityUsdPerKwh ({farm.ElectricityUsdPerKwh}) must not be negative.");
-        }
-
+        var problems = Bind(Farm.FarmOptions.SectionName, () => configuration.GetSection(Farm.FarmOptions.SectionName).Bind(farm));
+        Validate(_farmValidator, farm, problems);
         farm.TariffFile = ExistingFile("Economics:TariffFile", farm.TariffFile, problems);
         farm.CatalogFile = ExistingFile("Economics:CatalogFile", farm.CatalogFile, problems);
-        if (farm.TariffFile is { } tariff && File.Exists(tariff))
-        {
-            try
-            {
-                // Parsed once to report its problems under its key; a live tariff's feed is not polled here.
-                _ = Files.EconomicsFiles.LoadTariff(tariff, _ => new StaticFeedValue(0));
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or System.Text.Json.JsonException)
-            {
-                problems.Add($"Economics:TariffFile '{tariff}': {ex.Message}");
-            }
-        }
-
-        foreach (var (pool, terms) in farm.Pools)
-        {
-            if (terms.FeePercent is < 0 or >= 100)
-            {
-                problems.Add($"Economics:Pools:{pool}:FeePercent ({terms.FeePercent}) must be from 0 to below 100.");
-            }
-
-            if (!Farm.FarmEconomics.IsKnownCoin(terms.Coin))
-            {
-                problems.Add($"Economics:Pools:{pool}:Coin '{terms.Coin}': known SHA-256 coins are {string.Join(", ", Farm.FarmEconomics.KnownCoins)}.");
-            }
-            else if (!string.Equals(terms.Coin, "BTC", StringComparison.OrdinalIgnoreCase)
-                && (!farm.Coins.TryGetValue(terms.Coin, out var coin) || coin.PriceUsd <= 0 || coin.Difficulty <= 0))
-            {
-                problems.Add($"Economics:Pools:{pool}:Coin '{terms.Coin}' needs Economics:Coins:{terms.Coin} with a positive PriceUsd and Difficulty.");
-            }
-        }
-
-        for (var i = 0; i < farm.Rigs.Count; i++)
-        {
-            if (string.IsNullOrWhiteSpace(farm.Rigs[i].Worker))
-            {
-                problems.Add($"Economics:Rigs:{i}:Worker: a rig needs the worker name it authorizes with.");
-            }
-
-            if (farm.Rigs[i].Api is { } api && !Farm.RigApiActuator.Families.Contains(api.ToLowerInvariant()))
-            {
-                problems.Add($"Economics:Rigs:{i}:Api '{api}' is not one of {string.Join(", ", Farm.RigApiActuator.Families)}.");
-            }
-
-            if (farm.Rigs[i].Api is not null && string.IsNullOrWhiteSpace(farm.Rigs[i].Address))
-            {
-                problems.Add($"Economics:Rigs:{i}:Address: a rig with an Api needs its HOST[:PORT].");
-            }
-
-            if (farm.Rigs[i].Pin is { } pin && pin.ToLowerInvariant() is not ("on" or "off"))
-            {
-                problems.Add($"Economics:Rigs:{i}:Pin '{pin}' must be on or off.");
-            }
-
-            for (var m = 0; m < farm.Rigs[i].Modes.Count; m++)
-            {
-                var mode = farm.Rigs[i].Modes[m];
-                if (mode.Terahashes <= 0 || mode.Watts <= 0 || mode.PowerTargetW is <= 0)
-                {
-                    problems.Add($"Economics:Rigs:{i}:Modes:{m} ({mode.Name}): Terahashes, Watts and PowerTargetW must be positive.");
-                }
-            }
-
-            if (farm.Rigs[i].PowerW is <= 0)
-            {
-                problems.Add($"Economics:Rigs:{i}:PowerW must be positive.");
-            }
-        }
+        // Parsed once to report its problems under its key; a live tariff's feed is not polled here.
+        _ = LoadFile("Economics:TariffFile", farm.TariffFile, path => Files.EconomicsFiles.LoadTariff(path, _ => new StaticFeedValue(0)), problems);
 
         errors = problems;
         return farm;
@@ -176,53 +73,8 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     public Farm.CurtailmentSettings LoadCurtailment(out IReadOnlyList<string> errors)
     {
         var settings = new Farm.CurtailmentSettings();
-        var problems = new List<string>();
-        try
-        {
-            configuration.GetSection(Farm.CurtailmentSettings.SectionName).Bind(settings);
-        }
-        catch (InvalidOperationException ex)
-        {
-            problems.Add(BindingError(Farm.CurtailmentSettings.SectionName, ex));
-        }
-
-        if (settings.Interval <= TimeSpan.Zero)
-        {
-            problems.Add("Curtailment:Interval must be positive.");
-        }
-
-        if ((settings.StrikeSleepAboveUsdPerMwh is null) != (settings.StrikeWakeBelowUsdPerMwh is null))
-        {
-            problems.Add(settings.StrikeSleepAboveUsdPerMwh is null
-                ? "Curtailment:StrikeSleepAboveUsdPerMwh: strike-price mode needs it beside StrikeWakeBelowUsdPerMwh."
-                : "Curtailment:StrikeWakeBelowUsdPerMwh: strike-price mode needs it beside StrikeSleepAboveUsdPerMwh.");
-        }
-
-        if (settings.MinOnDwell < TimeSpan.Zero)
-        {
-            problems.Add($"Curtailment:MinOnDwell ({settings.MinOnDwell}) cannot be negative.");
-        }
-
-        if (settings.MinOffDwell < TimeSpan.Zero)
-        {
-            problems.Add($"Curtailment:MinOffDwell ({settings.MinOffDwell}) cannot be negative.");
-        }
-
-        if (settings.ReadTimeout <= TimeSpan.Zero)
-        {
-            problems.Add($"Curtailment:ReadTimeout ({settings.ReadTimeout}) must be positive.");
-        }
-
-        if (settings.MaxConcurrentReads < 1)
-        {
-            problems.Add($"Curtailment:MaxConcurrentReads ({settings.MaxConcurrentReads}) must be at least 1.");
-        }
-
-        // The policy names its fields in snake_case; here they are the Curtailment keys an operator writes.
-        problems.AddRange(settings.ToPolicyOptions().Validate()
-            .Where(e => !e.StartsWith("dwell", StringComparison.Ordinal))
-            .Select(e => $"{Farm.CurtailmentSettings.SectionName}:{PolicyFieldKey(e)}"));
-
+        var problems = Bind(Farm.CurtailmentSettings.SectionName, () => configuration.GetSection(Farm.CurtailmentSettings.SectionName).Bind(settings));
+        Validate(_curtailmentValidator, settings, problems);
         if (!string.IsNullOrWhiteSpace(settings.AuditLog))
         {
             settings.AuditLog = ResolvePath("Curtailment:AuditLog", settings.AuditLog);
@@ -241,28 +93,45 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     public AdminOptions LoadAdmin(out IReadOnlyList<string> errors)
     {
         var admin = new AdminOptions();
-        var problems = new List<string>();
-        try
-        {
-            configuration.GetSection(AdminOptions.SectionName).Bind(admin);
-        }
-        catch (InvalidOperationException ex)
-        {
-            problems.Add(BindingError(AdminOptions.SectionName, ex));
-        }
-
+        var problems = Bind(AdminOptions.SectionName, () => configuration.GetSection(AdminOptions.SectionName).Bind(admin));
         if (commandLine.Admin is not null)
         {
             admin.Endpoint = commandLine.Admin;
         }
 
-        if (!EndpointParser.TryParse(admin.Endpoint, out _, out var reason))
+        Validate(_adminValidator, admin, problems);
+        errors = problems;
+        return admin;
+    }
+
+    /// <summary>
+    /// The Proxy, Economics and Curtailment sections and the rig catalog, with every problem listed (empty on success):
+    /// what start-up and every reload check, the same way.
+    /// </summary>
+    public LoadedConfig LoadAll(out IReadOnlyList<string> errors)
+    {
+        var proxy = Load(out var proxyErrors);
+        var farm = LoadFarm(out var farmErrors);
+        var curtailment = LoadCurtailment(out var curtailmentErrors);
+        List<string> problems = [.. proxyErrors, .. farmErrors, .. curtailmentErrors];
+        var catalog = LoadFile("Economics:CatalogFile", farm.CatalogFile, Files.EconomicsFiles.LoadCatalog, problems) ?? RigCatalog.LoadEmbedded();
+
+        var known = string.Join(", ", catalog.Models.Select(m => m.Name));
+        for (var i = 0; i < farm.Rigs.Count; i++)
         {
-            problems.Add($"Admin:Endpoint '{admin.Endpoint}': {reason}");
+            if (farm.Rigs[i].Model is { } model && catalog.Find(model) is null)
+            {
+                problems.Add($"Economics:Rigs:{i}:Model '{model}' ({farm.Rigs[i].Worker}): unknown model; known: {known}");
+            }
+        }
+
+        if (farm.DefaultModel is { } defaultModel && catalog.Find(defaultModel) is null)
+        {
+            problems.Add($"Economics:DefaultModel '{defaultModel}': unknown model; known: {known}");
         }
 
         errors = problems;
-        return admin;
+        return new LoadedConfig(proxy, farm, curtailment, catalog);
     }
 
     /// <summary>The admin options; see <see cref="LoadAdmin(out IReadOnlyList{string})"/>.</summary>
@@ -291,12 +160,31 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     private static string AttributeKey(string path) =>
         ProxyOptions.SectionName + ":" + path.Replace("[", ":", StringComparison.Ordinal).Replace("]", string.Empty, StringComparison.Ordinal).Replace('.', ':');
 
-    private static string PolicyFieldKey(string message)
+    private static void Validate<T>(IValidateOptions<T> validator, T options, List<string> problems)
+        where T : class
     {
-        var end = message.IndexOf(' ', StringComparison.Ordinal);
-        var field = end < 0 ? message : message[..end];
-        var pascal = string.Concat(field.Split('_', StringSplitOptions.RemoveEmptyEntries).Select(w => char.ToUpperInvariant(w[0]) + w[1..]));
-        return pascal + (end < 0 ? string.Empty : message[end..]);
+        var result = validator.Validate(null, options);
+        if (result.Failed)
+        {
+            problems.AddRange(result.Failures ?? []);
+        }
+    }
+
+    /// <summary>
+    /// Runs one section's (source-generated, so typed) binding. A value of the wrong type (e.g. <c>"Priority": "high"</c>)
+    /// fails binding: it is reported like any other rule.
+    /// </summary>
+    private static List<string> Bind(string section, Action bind)
+    {
+        try
+        {
+            bind();
+            return [];
+        }
+        catch (InvalidOperationException ex)
+        {
+            return [BindingError(section, ex)];
+        }
     }
 
     /// <summary>A binding failure (a value of the wrong type) as <c>Section:Key 'value': not a …</c>.</summary>
@@ -318,6 +206,29 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
         _ when type.StartsWith("System.Nullable`1[[", StringComparison.Ordinal) => TypeName(type[18..type.IndexOf(',', StringComparison.Ordinal)]),
         _ => type[(type.LastIndexOf('.') + 1)..],
     };
+
+    /// <summary>
+    /// Reads an existing file a key names (a missing one is reported by <see cref="ExistingFile"/>); a file that
+    /// cannot be read or parsed is reported under its key and gives null.
+    /// </summary>
+    private static T? LoadFile<T>(string key, string? path, Func<string, T> load, List<string> problems)
+        where T : class
+    {
+        if (path is null || !File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            return load(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or System.Text.Json.JsonException)
+        {
+            problems.Add($"{key} '{path}': {ex.Message}");
+            return null;
+        }
+    }
 
     private string? ExistingFile(string key, string? value, List<string> problems)
     {
@@ -368,10 +279,7 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
                 Group = "default",
                 Mode = commandLine.Mode ?? PoolMode.Aggregating,
             })];
-            foreach (var listener in options.Listeners)
-            {
-                listener.PoolGroup = "default";
-            }
+            options.Listeners = [.. options.Listeners.Select(listener => listener with { PoolGroup = "default" })];
 
             options.Pins.Clear();
         }

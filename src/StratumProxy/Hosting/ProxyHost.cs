@@ -104,37 +104,10 @@ public static class ProxyHost
         }
 
         // Every section is checked before anything starts, so one run lists every problem.
-        var options = loader.Load(out var proxyErrors);
-        var farmOptions = loader.LoadFarm(out var farmErrors);
-        var curtailmentSettings = loader.LoadCurtailment(out var curtailmentErrors);
+        var config = loader.LoadAll(out var configErrors);
         var admin = loader.LoadAdmin(out var adminErrors);
-        List<string> errors = [.. proxyErrors, .. farmErrors, .. curtailmentErrors, .. adminErrors];
-        var catalog = RigCatalog.LoadEmbedded();
-        if (farmOptions.CatalogFile is { } catalogFile && File.Exists(catalogFile))
-        {
-            try
-            {
-                catalog = Files.EconomicsFiles.LoadCatalog(catalogFile);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentException or System.Text.Json.JsonException)
-            {
-                errors.Add($"Economics:CatalogFile '{catalogFile}': {ex.Message}");
-            }
-        }
-
-        for (var i = 0; i < farmOptions.Rigs.Count; i++)
-        {
-            if (farmOptions.Rigs[i].Model is { } model && catalog.Find(model) is null)
-            {
-                errors.Add($"Economics:Rigs:{i}:Model '{model}' ({farmOptions.Rigs[i].Worker}): unknown model; known: {string.Join(", ", catalog.Models.Select(m => m.Name))}");
-            }
-        }
-
-        if (farmOptions.DefaultModel is { } defaultModel && catalog.Find(defaultModel) is null)
-        {
-            errors.Add($"Economics:DefaultModel '{defaultModel}': unknown model; known: {string.Join(", ", catalog.Models.Select(m => m.Name))}");
-        }
-
+        List<string> errors = [.. configErrors, .. adminErrors];
+        var (options, farmOptions, curtailmentSettings, catalog) = config;
         var unknownKeys = loader.UnknownKeys();
         if (commandLine.Strict)
         {
@@ -159,6 +132,7 @@ public static class ProxyHost
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<IMetricFactory>(factory);
         builder.Services.AddSingleton(loader);
+        builder.Services.AddSingleton(new LastGoodConfig(config));
         builder.Services.AddSingleton(warnings);
         builder.Services.AddSingleton(new ProxyMetrics(factory, options.MaxWorkerSeries));
         if (farmOptions.PriceFeed.Url is { } priceUrl)
@@ -192,9 +166,7 @@ public static class ProxyHost
             var feeds = sp.GetRequiredService<LiveFeeds>();
             IFeedValueSource LiveFeed(HttpJsonFeedOptions o) => feeds.Add(new HttpJsonFeed(
                 sp.GetRequiredService<IHttpClientFactory>(), TariffFeedClient, o, clock, sp.GetRequiredService<ILogger<HttpJsonFeed>>()));
-            var energy = farmOptions.TariffFile is { } tariffFile
-                ? Files.EconomicsFiles.LoadTariff(tariffFile, LiveFeed)
-                : new EnergyCostModel(new FlatTariff(new UsdPerKwh(farmOptions.ElectricityUsdPerKwh)));
+            var energy = config.EnergyModel(LiveFeed);
             var farm = new FarmEconomics(
                 farmOptions,
                 sp.GetRequiredService<IProxyControl>(),

@@ -20,6 +20,7 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
     private readonly ProxyEngine _engine;
     private readonly MinerListener _listener;
     private readonly ConfigLoader _loader;
+    private readonly LastGoodConfig _lastGood;
     private readonly IConfiguration _configuration;
     private readonly ILogger _logger;
     private readonly Counter _reloads;
@@ -32,7 +33,7 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
     private bool _started;
 
     /// <summary>Creates the service.</summary>
-    public ProxyService(ProxyEngine engine, ConfigLoader loader, IConfiguration configuration, ILogger<ProxyService> logger, IMetricFactory metrics, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, IHostEnvironment? environment = null, Proxy.Metrics.ProxyMetrics? proxyMetrics = null)
+    public ProxyService(ProxyEngine engine, ConfigLoader loader, LastGoodConfig lastGood, IConfiguration configuration, ILogger<ProxyService> logger, IMetricFactory metrics, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, IHostEnvironment? environment = null, Proxy.Metrics.ProxyMetrics? proxyMetrics = null)
     {
         _metricFactory = metrics;
         _proxyMetrics = proxyMetrics;
@@ -42,6 +43,7 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(metrics);
         _engine = engine;
         _loader = loader;
+        _lastGood = lastGood;
         _configuration = configuration;
         _logger = logger;
         _listener = new MinerListener(engine, logger);
@@ -103,22 +105,18 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
             return Refuse(syntax);
         }
 
-        var options = _loader.Load(out var proxyErrors);
-        var farm = _loader.LoadFarm(out var farmErrors);
-        var curtailment = _loader.LoadCurtailment(out var curtailmentErrors);
-        List<string> errors = [.. proxyErrors, .. farmErrors, .. curtailmentErrors];
+        var candidate = _loader.LoadAll(out var loadErrors);
+        List<string> errors = [.. loadErrors];
         Economics.Tariffs.EnergyCostModel? energy = null;
         if (errors.Count == 0 && _farm is not null)
         {
             try
             {
-                energy = farm.TariffFile is { } tariff
-                    ? Files.EconomicsFiles.LoadTariff(tariff, _farm.LiveFeedFactory)
-                    : new Economics.Tariffs.EnergyCostModel(new Economics.Tariffs.FlatTariff(new Economics.Units.UsdPerKwh(farm.ElectricityUsdPerKwh)));
+                energy = candidate.EnergyModel(_farm.LiveFeedFactory);
             }
             catch (Exception ex) when (ex is IOException or FormatException or ArgumentException or InvalidOperationException or System.Text.Json.JsonException)
             {
-                errors.Add($"Economics:TariffFile '{farm.TariffFile}': {ex.Message}");
+                errors.Add($"Economics:TariffFile '{candidate.Farm.TariffFile}': {ex.Message}");
             }
         }
 
@@ -132,19 +130,19 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
             HostLog.ConfigWarning(_logger, warning);
         }
 
-        var running = _engine.Options.Listeners;
-        if (!SameListeners(running, options.Listeners))
+        var (config, listenersNeedRestart, extranonceNeedsRestart) = _lastGood.Prepare(candidate);
+        if (listenersNeedRestart)
         {
-            HostLog.ListenersNeedRestart(_logger, string.Join(", ", running.Select(l => l.Endpoint)));
-            options.Listeners = running;
+            HostLog.ListenersNeedRestart(_logger, string.Join(", ", config.Proxy.Listeners.Select(l => l.Endpoint)));
         }
 
-        var miners = _engine.Options.Miners;
-        if (miners.Extranonce1Size != options.Miners.Extranonce1Size || miners.Extranonce2Size != options.Miners.Extranonce2Size)
+        if (extranonceNeedsRestart)
         {
-            HostLog.ExtranonceNeedsRestart(_logger, miners.Extranonce1Size, miners.Extranonce2Size);
+            var running = _lastGood.Current.Proxy.Miners;
+            HostLog.ExtranonceNeedsRestart(_logger, running.Extranonce1Size, running.Extranonce2Size);
         }
 
+        var (options, farm, curtailment, _) = config;
         _engine.ApplyOptions(options);
         if (_farm is not null && energy is not null)
         {
@@ -158,6 +156,7 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
             MetricSeeds.Seed(_metricFactory, _proxyMetrics, options, [.. farm.Rigs.Select(r => r.Worker)], curtailment.DryRun);
         }
 
+        _lastGood.Commit(config);
         _reloads.WithLabels("applied").Inc();
         HostLog.ConfigApplied(_logger);
         return true;
@@ -173,8 +172,4 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
 
         return false;
     }
-
-    private static bool SameListeners(List<ListenerOptions> a, List<ListenerOptions> b) =>
-        a.Count == b.Count && a.Zip(b).All(p => p.First.Endpoint == p.Second.Endpoint && p.First.Name == p.Second.Name
-            && p.First.PoolGroup == p.Second.PoolGroup && p.First.ProxyProtocol == p.Second.ProxyProtocol);
 }

@@ -1,10 +1,10 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using StratumProxy.TestKit;
 
 namespace StratumProxy.Host.Tests.EndToEnd;
 
@@ -15,31 +15,24 @@ namespace StratumProxy.Host.Tests.EndToEnd;
 /// follow api.c's message table: MSG_ASCDIS 111 "ASC %d set disable flag", MSG_ASCENA 110 "ASC %d sent enable message",
 /// MSG_ASCLRDIS 109 / MSG_ASCLRENA 108 "already", all SEVERITY_INFO; devs answers MSG_NUMASC 9 "%d ASC(s)".
 /// </summary>
-internal sealed class FakeCgminer : IAsyncDisposable
+internal sealed class FakeCgminer : LoopbackServer<string>
 {
     private const string Description = "cgminer 4.11.1";
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentQueue<string> _requests = new();
     private readonly bool[] _enabled;
     private readonly double _mhs;
     private readonly Lock _lock = new();
-    private readonly Task _loop;
 
     public FakeCgminer(int devices, double megahashesPerSecond)
     {
         _enabled = Enumerable.Repeat(true, devices).ToArray();
         _mhs = megahashesPerSecond;
-        _listener.Start();
-        _loop = Task.Run(AcceptLoopAsync);
+        Start();
     }
 
-    public string Address => "127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+    public string Address => "127.0.0.1:" + Port.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Raised (on the server's thread) when the last enabled device is disabled, or the first one enabled again.</summary>
     public event Action<bool>? PowerChanged;
-
-    public IReadOnlyList<string> Requests => [.. _requests];
 
     public bool[] Enabled
     {
@@ -84,40 +77,7 @@ internal sealed class FakeCgminer : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        try
-        {
-            await _loop;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => ServeAsync(client));
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client)
+    protected override async Task ServeAsync(TcpClient client)
     {
         using (client)
         {
@@ -125,9 +85,9 @@ internal sealed class FakeCgminer : IAsyncDisposable
             {
                 var stream = client.GetStream();
                 var request = await ReadRequestAsync(stream);
-                _requests.Enqueue(request);
+                Record(request);
                 var reply = Answer(request);
-                await stream.WriteAsync(Encoding.UTF8.GetBytes(reply + "\0"), _stop.Token);
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(reply + "\0"), Stopping);
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException)
             {
@@ -141,7 +101,7 @@ internal sealed class FakeCgminer : IAsyncDisposable
         var chunk = new byte[4096];
         while (true)
         {
-            var read = await stream.ReadAsync(chunk, _stop.Token);
+            var read = await stream.ReadAsync(chunk, Stopping);
             if (read == 0)
             {
                 break;

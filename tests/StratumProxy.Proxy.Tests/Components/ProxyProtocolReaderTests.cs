@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Text;
 using StratumProxy.Proxy.Components;
+using StratumProxy.TestKit;
 
 namespace StratumProxy.Proxy.Tests.Components;
 

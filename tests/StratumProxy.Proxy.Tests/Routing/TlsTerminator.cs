@@ -3,6 +3,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using StratumProxy.TestKit;
 
 namespace StratumProxy.Proxy.Tests.Routing;
 
@@ -10,13 +11,10 @@ namespace StratumProxy.Proxy.Tests.Routing;
 /// A TLS front for a plain test pool, with a self-signed certificate made in memory: what a pool's
 /// <c>stratum+ssl://</c> port looks like to the proxy.
 /// </summary>
-internal sealed class TlsTerminator : IAsyncDisposable
+internal sealed class TlsTerminator : LoopbackServer<EndPoint>
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly X509Certificate2 _certificate;
-    private readonly CancellationTokenSource _stop = new();
     private readonly int _backendPort;
-    private readonly Task _accept;
 
     public TlsTerminator(int backendPort)
     {
@@ -25,33 +23,12 @@ internal sealed class TlsTerminator : IAsyncDisposable
         var request = new CertificateRequest("CN=pool.test", key, HashAlgorithmName.SHA256);
         using var ephemeral = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
         _certificate = X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), null);
-        _listener.Start();
-        _accept = AcceptAsync();
+        Start();
     }
-
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     public int Handshakes;
 
-    private async Task AcceptAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                return;
-            }
-
-            _ = RelayAsync(client);
-        }
-    }
-
-    private async Task RelayAsync(TcpClient client)
+    protected override async Task ServeAsync(TcpClient client)
     {
         using (client)
         using (var backend = new TcpClient())
@@ -61,9 +38,10 @@ internal sealed class TlsTerminator : IAsyncDisposable
                 await using var ssl = new SslStream(client.GetStream());
                 await ssl.AuthenticateAsServerAsync(_certificate);
                 Interlocked.Increment(ref Handshakes);
+                Record(client.Client.RemoteEndPoint!);
                 await backend.ConnectAsync(IPAddress.Loopback, _backendPort);
                 var plain = backend.GetStream();
-                await Task.WhenAny(ssl.CopyToAsync(plain, _stop.Token), plain.CopyToAsync(ssl, _stop.Token));
+                await Task.WhenAny(ssl.CopyToAsync(plain, Stopping), plain.CopyToAsync(ssl, Stopping));
             }
             catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or System.Security.Authentication.AuthenticationException or ObjectDisposedException)
             {
@@ -72,12 +50,9 @@ internal sealed class TlsTerminator : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    protected override async ValueTask DisposeAsyncCore()
     {
-        await _stop.CancelAsync();
-        _listener.Stop();
-        await _accept;
+        await base.DisposeAsyncCore();
         _certificate.Dispose();
-        _stop.Dispose();
     }
 }

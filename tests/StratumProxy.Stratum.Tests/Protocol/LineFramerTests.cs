@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using StratumProxy.Stratum.Protocol;
+using StratumProxy.TestKit;
 
 namespace StratumProxy.Stratum.Tests.Protocol;
 
@@ -22,7 +23,7 @@ public sealed class LineFramerTests
     public void Splits_many_messages_in_every_segmentation_with_lf_and_crlf()
     {
         var sample = "{\"id\":1}\n{\"id\":2}\r\n\n{\"id\":3}\r\n{\"partial"u8.ToArray();
-        foreach (var (name, payload) in Segmentation.All(sample))
+        foreach (var (name, payload) in Segmentations.All(sample))
         {
             var lines = Frame(payload, 64, out var last, out var remaining);
             Assert.True(lines.SequenceEqual(["{\"id\":1}", "{\"id\":2}", string.Empty, "{\"id\":3}"]), name);
@@ -41,7 +42,7 @@ public sealed class LineFramerTests
 
         var endless = new byte[65];
         endless.AsSpan().Fill((byte)'a');
-        foreach (var (name, payload) in Segmentation.All(endless).Take(5))
+        foreach (var (name, payload) in Segmentations.All(endless).Take(5))
         {
             var buffer = payload;
             Assert.True(LineFramer.TryReadLine(ref buffer, 64, out _) == FrameStatus.TooLong, name);
@@ -65,7 +66,7 @@ public sealed class LineFramerTests
     {
         var sample = "{\"method\":\"mining.submit\"}"u8.ToArray();
         var scratch = new byte[128];
-        foreach (var (name, payload) in Segmentation.All(sample))
+        foreach (var (name, payload) in Segmentations.All(sample))
         {
             Assert.True(LineFramer.AsContiguous(payload, scratch).SequenceEqual(sample), name);
         }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using StratumProxy.Stratum.Protocol;
+using StratumProxy.TestKit;
 
 namespace StratumProxy.Stratum.Tests.Protocol;
 
@@ -33,7 +34,7 @@ public sealed class MessageTests
         foreach (var (text, hasBits) in new[] { (five, false), (six, true) })
         {
             var bytes = Encoding.UTF8.GetBytes(text + "\n");
-            foreach (var (name, payload) in Segmentation.All(bytes))
+            foreach (var (name, payload) in Segmentations.All(bytes))
             {
                 var buffer = payload;
                 Assert.Equal(FrameStatus.Line, LineFramer.TryReadLine(ref buffer, LineFramer.DefaultMaxLineLength, out var framed));

@@ -2,13 +2,13 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace StratumProxy.Rigs.Tests.Infrastructure;
+namespace StratumProxy.TestKit;
 
 /// <summary>
 /// A test server on 127.0.0.1 port 0: the accept loop, the record of requests and a wait for them; subclasses say
-/// how one connection is served.
+/// how one connection is served (a rig API, an HTTP server, a TLS front).
 /// </summary>
-internal abstract class LoopbackServer<TRequest> : IAsyncDisposable
+public abstract class LoopbackServer<TRequest> : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly ConcurrentQueue<TRequest> _requests = new();
@@ -33,6 +33,13 @@ internal abstract class LoopbackServer<TRequest> : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync()
+    {
+        await DisposeAsyncCore();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Stops accepting and waits for the accept loop; a subclass adds what it owns.</summary>
+    protected virtual async ValueTask DisposeAsyncCore()
     {
         await _stop.CancelAsync();
         _listener.Stop();

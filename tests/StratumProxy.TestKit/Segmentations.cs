@@ -1,13 +1,13 @@
 using System.Buffers;
 
-namespace StratumProxy.Proxy.Tests.Components;
+namespace StratumProxy.TestKit;
 
 /// <summary>
 /// Turns one byte sample into every payload shape a pipe can hand a parser (STYLE.md §2 SE.Redis #9): one
 /// right-sized segment, one segment inside a larger array with guard bytes around it, every two-segment split, and
-/// one byte per segment.
+/// one byte per segment. Every parser test over bytes runs over all of them.
 /// </summary>
-internal static class Segmentations
+public static class Segmentations
 {
     public static IEnumerable<string> Names(int length)
     {

@@ -1,0 +1,53 @@
+using StratumProxy.Economics.Feeds;
+using StratumProxy.Economics.Rigs;
+using StratumProxy.Economics.Tariffs;
+using StratumProxy.Economics.Units;
+using StratumProxy.Farm;
+using StratumProxy.Proxy.Configuration;
+
+namespace StratumProxy.Hosting;
+
+/// <summary>
+/// Every section the proxy applies at start and on reload, bound and validated together so that one run lists every
+/// problem, and the rig catalog the Economics rigs are checked against.
+/// </summary>
+public sealed record LoadedConfig(ProxyOptions Proxy, FarmOptions Farm, CurtailmentSettings Curtailment, RigCatalog Catalog)
+{
+    /// <summary>The energy price model the Economics section names: its tariff file, or the flat price.</summary>
+    public EnergyCostModel EnergyModel(Func<HttpJsonFeedOptions, IFeedValueSource>? liveFeed) =>
+        Farm.TariffFile is { } tariff
+            ? Files.EconomicsFiles.LoadTariff(tariff, liveFeed)
+            : new EnergyCostModel(new FlatTariff(new UsdPerKwh(Farm.ElectricityUsdPerKwh)));
+}
+
+/// <summary>
+/// The configuration the proxy runs: the last one that was valid. A reload replaces it only when the new one is
+/// valid and its tariff loads; settings that take effect only at start (listeners, extranonce sizes) stay as they are.
+/// </summary>
+public sealed class LastGoodConfig(LoadedConfig initial)
+{
+    /// <summary>The configuration in force.</summary>
+    public LoadedConfig Current { get; private set; } = initial;
+
+    /// <summary>
+    /// The candidate made ready to apply: listeners kept from the running configuration (they are bound once), and
+    /// whether its listeners or extranonce sizes differ from what runs (both need a restart).
+    /// </summary>
+    public (LoadedConfig Config, bool ListenersNeedRestart, bool ExtranonceNeedsRestart) Prepare(LoadedConfig candidate)
+    {
+        ArgumentNullException.ThrowIfNull(candidate);
+        var running = Current.Proxy;
+        var listeners = !running.Listeners.SequenceEqual(candidate.Proxy.Listeners);
+        if (listeners)
+        {
+            candidate.Proxy.Listeners = running.Listeners;
+        }
+
+        var extranonce = running.Miners.Extranonce1Size != candidate.Proxy.Miners.Extranonce1Size
+            || running.Miners.Extranonce2Size != candidate.Proxy.Miners.Extranonce2Size;
+        return (candidate, listeners, extranonce);
+    }
+
+    /// <summary>Makes <paramref name="config"/> the one in force.</summary>
+    public void Commit(LoadedConfig config) => Current = config;
+}
