@@ -73,6 +73,9 @@ public sealed partial class CurtailmentLoop : IDisposable
         // Every configured rig has its series from the start, in the state the ledger remembers (unknown until read).
         _fleet.Sync(_farm, settings, _actuation.PoolIndex, _actuation.CurrentPool, time.GetUtcNow());
         PublishRigSeries();
+
+        // The farm's prices follow the states held here: one source for the metrics, /api/economics and /api/farm.
+        farm.HeldRigs = HeldRigs;
     }
 
     /// <summary>The settings in force.</summary>
@@ -96,6 +99,19 @@ public sealed partial class CurtailmentLoop : IDisposable
         ArgumentNullException.ThrowIfNull(settings);
         _settings = settings;
         Interlocked.Exchange(ref _reconcileRequested, 1);
+    }
+
+    /// <summary>
+    /// The state each managed rig is held in, for pricing: asleep for real only when the loop holds it sleeping (a
+    /// confirmed command or a read-back) and commands it (not in dry-run, where nothing is slept).
+    /// </summary>
+    public IReadOnlyDictionary<string, HeldRig> HeldRigs()
+    {
+        var live = !_settings.DryRun;
+        return _fleet.Snapshot().Where(r => !r.Removed).ToDictionary(
+            r => r.Worker,
+            r => new HeldRig(View(r).State, live && r.Power == RigPower.Sleeping),
+            StringComparer.Ordinal);
     }
 
     /// <summary>The rigs as the loop sees them (GET /api/rigs).</summary>
@@ -156,6 +172,7 @@ public sealed partial class CurtailmentLoop : IDisposable
         var now = _time.GetUtcNow();
         var settings = _settings;
         _fleet.Sync(_farm, settings, _actuation.PoolIndex, _actuation.CurrentPool, now);
+        var held = HeldRigs();
         var entries = new List<CurtailmentEntry>();
 
         // 1. The rigs are the truth: read them all, then reconcile memory with what they and the share ledger show.
@@ -203,6 +220,26 @@ public sealed partial class CurtailmentLoop : IDisposable
         Commit(entries, rows);
         PublishRigSeries();
         CheckSleepers();
+        RepriceIfChanged(held);
+    }
+
+    /// <summary>When a rig went to sleep or woke up, the farm's prices are brought up to date at once (not at the next economics tick).</summary>
+    private void RepriceIfChanged(IReadOnlyDictionary<string, HeldRig> before)
+    {
+        var after = HeldRigs();
+        if (after.Count == before.Count && after.All(a => before.TryGetValue(a.Key, out var b) && b == a.Value))
+        {
+            return;
+        }
+
+        try
+        {
+            _farm.Evaluate();
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or ArithmeticException)
+        {
+            // Bad inputs: the economics timer logs them; the previous figures stay.
+        }
     }
 
     private async Task DecideAndActAsync(CurtailmentPolicy policy, RigState[] states, RigOptions[] rigs, CurtailmentSettings settings, DateTimeOffset now, double elapsed, List<CurtailmentEntry> entries, List<RigHour> rows, CancellationToken cancellationToken)
