@@ -147,19 +147,18 @@ public sealed partial class CurtailmentLoop : IDisposable
         try
         {
             var now = _time.GetUtcNow();
-            var entries = new System.Collections.Concurrent.ConcurrentQueue<CurtailmentEntry>();
             var sleeping = _fleet.Snapshot().Where(r => r.Current.IsOff && r.Options.Api is not null).ToList();
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.MaxConcurrentReads), CancellationToken = cancellationToken };
             await Parallel.ForEachAsync(sleeping, parallel, async (rig, token) =>
             {
                 var outcome = await _actuation.WakeAsync(rig.Options, token).ConfigureAwait(false);
                 var to = RigOption.Run(_actuation.CurrentPool(rig.Worker), 0);
+                Record(Note(rig, "wake", "shutdown", RigOption.Off, to, now, "Curtailment:OnShutdown is wake: the proxy is stopping", outcome));
                 _fleet.Applied(rig.Worker, new CurtailmentDecision(to, RigOption.Off, CurtailmentReason.MostProfitable, 0, 0, to, 0), "wake", outcome, false, now, _time.GetUtcNow());
-                entries.Enqueue(Note(rig, "wake", "shutdown", RigOption.Off, to, now, "Curtailment:OnShutdown is wake: the proxy is stopping", outcome));
                 Count("wake", "shutdown", false, outcome.Status);
                 LogDecision(_logger, rig.Worker, "wake", "shutdown", outcome.Status, outcome.Detail);
             }).ConfigureAwait(false);
-            Commit([.. entries], []);
+            Commit([], []);
         }
         finally
         {
@@ -186,17 +185,17 @@ public sealed partial class CurtailmentLoop : IDisposable
                 lastShare = DateTimeOffset.FromUnixTimeMilliseconds(stats.LastShareUnixMs);
             }
 
-            var disagreement = _fleet.Reconcile(rig.Worker, readings.GetValueOrDefault(rig.Worker), lastShare, now, settings.DryRun, _actuation.CurrentPool(rig.Worker));
+            var model = _fleet.Get(rig.Worker)?.Model ?? 0;
+            var disagreement = _fleet.Reconcile(rig.Worker, readings.GetValueOrDefault(rig.Worker), lastShare, now, settings.DryRun, _actuation.CurrentPool(rig.Worker), d =>
+                Record(Note(rig.Worker, model, "reconcile", d.Reason, d.From, d.To, now, "the rig reports: " + d.Detail, null)));
             if (disagreement is not null)
             {
-                var snapshot = _fleet.Get(rig.Worker)!;
-                entries.Add(Note(snapshot, "reconcile", disagreement.Reason, disagreement.From, disagreement.To, now, "the rig reports: " + disagreement.Detail, null));
                 _disagreements.WithLabels(rig.Worker, disagreement.Reason).Inc();
                 LogDisagreement(_logger, rig.Worker, disagreement.Reason, disagreement.Detail);
             }
         }
 
-        await ReleaseRemovedAsync(settings, now, entries, cancellationToken).ConfigureAwait(false);
+        await ReleaseRemovedAsync(settings, now, cancellationToken).ConfigureAwait(false);
 
         // 2. Decide over the rigs whose state is known.
         var rows = new List<RigHour>();
@@ -216,7 +215,8 @@ public sealed partial class CurtailmentLoop : IDisposable
             await DecideAndActAsync(policy, states, rigs, settings, now, elapsed, entries, rows, cancellationToken).ConfigureAwait(false);
         }
 
-        // 3. One transaction: the booking and the fleet's memory; the audit lines before it, fsynced.
+        // 3. One transaction: the booking and the fleet's memory; before it, fsynced, the audit lines of reasons that
+        // changed without a change of state (each change's line was written when its outcome was known).
         Commit(entries, rows);
         PublishRigSeries();
         CheckSleepers();
@@ -283,15 +283,19 @@ public sealed partial class CurtailmentLoop : IDisposable
             {
                 var kind = KindLabel(decision.Kind);
                 outcome = await _actuation.ActAsync(rig, decision, settings.DryRun, cancellationToken).ConfigureAwait(false);
+
+                // The decision's line is on disk before the rig's state moves: /api/rigs never shows a state whose
+                // decision /api/decisions does not list yet.
+                Record(Entry(i, rig, states[i].Model, decision, now, market, energyPrice, settings.DryRun, outcome));
                 _fleet.Applied(rig.Worker, decision, kind, outcome, settings.DryRun, _result.EvaluatedAt, _time.GetUtcNow());
                 Count(kind, reason, settings.DryRun, outcome.Status);
                 LogDecision(_logger, rig.Worker, kind, reason, outcome.Status, outcome.Detail);
             }
 
             var previousReason = _fleet.SetReason(rig.Worker, reason);
-            if (decision.IsChange || previousReason != reason)
+            if (!decision.IsChange && previousReason != reason)
             {
-                entries.Add(Entry(i, rig, states[i].Model, decision, now, market, energyPrice, settings.DryRun, outcome));
+                entries.Add(Entry(i, rig, states[i].Model, decision, now, market, energyPrice, settings.DryRun, null));
             }
 
             // The interval up to the next evaluation is booked in the state this one leaves the rig in.
@@ -304,7 +308,7 @@ public sealed partial class CurtailmentLoop : IDisposable
     /// Rigs removed from the configuration go back to mining: one found (or remembered) asleep is woken, with an audit
     /// line; once it is awake (or cannot be commanded at all) the loop forgets it.
     /// </summary>
-    private async Task ReleaseRemovedAsync(CurtailmentSettings settings, DateTimeOffset now, List<CurtailmentEntry> entries, CancellationToken cancellationToken)
+    private async Task ReleaseRemovedAsync(CurtailmentSettings settings, DateTimeOffset now, CancellationToken cancellationToken)
     {
         foreach (var rig in _fleet.Snapshot().Where(r => r.Removed))
         {
@@ -314,7 +318,7 @@ public sealed partial class CurtailmentLoop : IDisposable
             if (!asleep || settings.DryRun || rig.Options.Api is null)
             {
                 var why = !asleep ? "it is awake" : settings.DryRun ? "dry-run: nothing was commanded" : "it has no management API to wake it";
-                entries.Add(Note(rig, "release", "removed_from_config", rig.Current, rig.Current, now, "no longer in Economics:Rigs; released: " + why, null));
+                Record(Note(rig, "release", "removed_from_config", rig.Current, rig.Current, now, "no longer in Economics:Rigs; released: " + why, null));
                 _fleet.Release(rig.Worker);
                 continue;
             }
@@ -326,8 +330,8 @@ public sealed partial class CurtailmentLoop : IDisposable
 
             var outcome = await _actuation.WakeAsync(rig.Options, cancellationToken).ConfigureAwait(false);
             var to = RigOption.Run(_actuation.CurrentPool(rig.Worker), 0);
+            Record(Note(rig, "wake", "removed_from_config", RigOption.Off, to, now, "no longer in Economics:Rigs: a rig the proxy does not manage goes back to mining", outcome));
             _fleet.Applied(rig.Worker, new CurtailmentDecision(to, RigOption.Off, CurtailmentReason.MostProfitable, 0, 0, to, 0), "wake", outcome, false, now, _time.GetUtcNow());
-            entries.Add(Note(rig, "wake", "removed_from_config", RigOption.Off, to, now, "no longer in Economics:Rigs: a rig the proxy does not manage goes back to mining", outcome));
             Count("wake", "removed_from_config", false, outcome.Status);
             LogDecision(_logger, rig.Worker, "wake", "removed_from_config", outcome.Status, outcome.Detail);
             if (outcome.Confirmed || outcome.Status == "unsupported")
@@ -377,6 +381,9 @@ public sealed partial class CurtailmentLoop : IDisposable
             _fleet.SleeperChecked(rig.Worker, warning);
         }
     }
+
+    /// <summary>Writes one audit line at once (fsynced), for a change about to show in the rig's state.</summary>
+    private void Record(CurtailmentEntry entry) => _audit.AppendBatch([entry], CurtailmentJsonContext.Default.CurtailmentEntry);
 
     private void Commit(List<CurtailmentEntry> entries, List<RigHour> rows)
     {

@@ -199,9 +199,11 @@ public sealed class FleetState
     /// Reconciles one rig's memory with what it reported (and what the proxy's share ledger shows). The rig is the
     /// truth: a rig found awake (asleep) that the loop believed asleep (awake) now is, and its dwell clock starts at
     /// the last read that still agreed with memory (the change happened after it). In dry-run the loop follows its
-    /// own simulated state and only records the reading. Returns what changed, if anything did.
+    /// own simulated state and only records the reading. Returns what changed, if anything did; a change is passed to
+    /// <paramref name="beforeChange"/> (under the fleet's lock) before the record moves, so its audit line is written
+    /// before any reader can see the new state.
     /// </summary>
-    public Disagreement? Reconcile(string worker, RigReading? reading, DateTimeOffset? lastShareAt, DateTimeOffset now, bool dryRun, int currentPool)
+    public Disagreement? Reconcile(string worker, RigReading? reading, DateTimeOffset? lastShareAt, DateTimeOffset now, bool dryRun, int currentPool, Action<Disagreement>? beforeChange = null)
     {
         reading ??= RigReading.NoApi;
         lock (_lock)
@@ -212,46 +214,60 @@ public sealed class FleetState
             }
 
             var wasUnreachable = r.LastReading?.Kind == RigReadKind.Unreachable;
-            r.LastReading = reading;
-            r.LastShareAt = lastShareAt;
             switch (reading.Kind)
             {
                 case RigReadKind.NoApi:
+                    r.LastReading = reading;
+                    r.LastShareAt = lastShareAt;
                     r.Unknown = false;
                     return null;
                 case RigReadKind.Unreachable:
-                    r.Unknown = true;
-                    if (wasUnreachable)
+                    Disagreement? lost = null;
+                    if (!wasUnreachable)
                     {
-                        return null;
+                        lost = new Disagreement(worker, "unreachable", r.Current, r.Current, reading.Detail);
+                        beforeChange?.Invoke(lost);
+                        r.LastDisagreement = "unreachable";
+                        r.LastDisagreementAt = now;
                     }
 
-                    r.LastDisagreement = "unreachable";
-                    r.LastDisagreementAt = now;
-                    return new Disagreement(worker, "unreachable", r.Current, r.Current, reading.Detail);
+                    r.LastReading = reading;
+                    r.LastShareAt = lastShareAt;
+                    r.Unknown = true;
+                    return lost;
             }
 
-            r.Unknown = false;
-            r.LastReadAt = now;
             var awake = reading.Awake == true;
             if (dryRun || awake == !r.Current.IsOff)
             {
+                r.LastReading = reading;
+                r.LastShareAt = lastShareAt;
+                r.Unknown = false;
+                r.LastReadAt = now;
                 r.LastAgreedAt = now;
                 return null;
             }
 
             var before = r.Current;
             var since = r.LastAgreedAt is { } agreed && agreed > r.LastPowerChange ? agreed : r.LastPowerChange;
-            r.Current = awake ? RigOption.Run(Math.Max(0, currentPool), ModeOf(r, reading)) : RigOption.Off;
-            r.LastPowerChange = since;
-            r.Observed = default;
-            r.LastAgreedAt = now;
-            r.LastDisagreement = awake ? "found_awake" : "found_asleep";
-            r.LastDisagreementAt = now;
+            var after = awake ? RigOption.Run(Math.Max(0, currentPool), ModeOf(r, reading)) : RigOption.Off;
+            var reason = awake ? "found_awake" : "found_asleep";
             var late = r.LastOutcome == "unconfirmed" && r.LastCommand == (awake ? "wake" : "sleep")
                 ? string.Create(CultureInfo.InvariantCulture, $" (the {r.LastCommand} sent at {r.LastCommandAt:O} took effect after its read-backs)")
                 : "";
-            return new Disagreement(worker, r.LastDisagreement, before, r.Current, reading.Detail + late);
+            var found = new Disagreement(worker, reason, before, after, reading.Detail + late);
+            beforeChange?.Invoke(found);
+            r.LastReading = reading;
+            r.LastShareAt = lastShareAt;
+            r.Unknown = false;
+            r.LastReadAt = now;
+            r.Current = after;
+            r.LastPowerChange = since;
+            r.Observed = default;
+            r.LastAgreedAt = now;
+            r.LastDisagreement = reason;
+            r.LastDisagreementAt = now;
+            return found;
         }
     }
 
