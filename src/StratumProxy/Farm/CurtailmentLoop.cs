@@ -258,7 +258,10 @@ public sealed partial class CurtailmentLoop : IDisposable
         {
             if (!states[i].Current.IsOff && _engine.Ledger.TryGetWorker(rigs[i].Worker, out var stats))
             {
-                states[i].ObservedHashrate = new Economics.Units.Hashrate(stats.Hashrate(HashrateWindow.FiveMinutes, timestamp).HashesPerSecond);
+                // Only time it was hashing: a window that still holds its sleep would make a woken rig look slow.
+                var lastShare = stats.LastShareUnixMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(stats.LastShareUnixMs) : (DateTimeOffset?)null;
+                states[i].ObservedHashrate = _fleet.WeighedRate(rigs[i].Worker, now, lastShare, stats.AcceptedDifficulty, () =>
+                    new Economics.Units.Hashrate(stats.Hashrate(HashrateWindow.FiveMinutes, timestamp).HashesPerSecond));
                 _fleet.Observe(rigs[i].Worker, states[i].ObservedHashrate);
             }
 

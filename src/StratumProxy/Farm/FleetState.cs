@@ -264,6 +264,8 @@ public sealed class FleetState
             r.Current = after;
             r.LastPowerChange = since;
             r.Observed = default;
+            r.CameUpAt = awake ? now : null;
+            r.HashingFrom = null;
             r.LastAgreedAt = now;
             r.LastDisagreement = reason;
             r.LastDisagreementAt = now;
@@ -337,6 +339,62 @@ public sealed class FleetState
         }
     }
 
+    /// <summary>How long a rig must have hashed since it came up before its measured rate is weighed.</summary>
+    public static readonly TimeSpan MinRunningToMeasure = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// The hash rate the policy weighs for a running rig: measured over time it was hashing only. A rig that came up
+    /// (woken, found awake, or moved to another mode) is weighed at its mode's rated rate (default) until it has
+    /// hashed <see cref="MinRunningToMeasure"/> since the first evaluation that saw a share from it after it came up;
+    /// then at the rate over that span (its accepted difficulty since); once the span covers the whole 5-minute
+    /// window, at the window's rate. A rig running since before the loop saw it come up is weighed at the window's rate.
+    /// </summary>
+    /// <param name="worker">The rig.</param>
+    /// <param name="now">The evaluation's time.</param>
+    /// <param name="lastShareAt">Its last accepted share through the proxy, if any.</param>
+    /// <param name="acceptedDifficulty">The sum of the difficulty of its accepted shares so far.</param>
+    /// <param name="window">Its 5-minute rate.</param>
+    public Hashrate WeighedRate(string worker, DateTimeOffset now, DateTimeOffset? lastShareAt, double acceptedDifficulty, Func<Hashrate> window)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        lock (_lock)
+        {
+            if (!_rigs.TryGetValue(worker, out var r) || r.Current.IsOff)
+            {
+                return default;
+            }
+
+            if (r.CameUpAt is not { } cameUp)
+            {
+                return window();
+            }
+
+            if (r.HashingFrom is not { } from)
+            {
+                if (lastShareAt is { } share && share > cameUp)
+                {
+                    r.HashingFrom = (now, acceptedDifficulty);
+                }
+
+                return default;
+            }
+
+            var span = now - from.At;
+            if (span >= WindowSpan)
+            {
+                r.CameUpAt = null;
+                r.HashingFrom = null;
+                return window();
+            }
+
+            return span >= MinRunningToMeasure
+                ? new Hashrate(Math.Max(0, acceptedDifficulty - from.Difficulty) * Proxy.Components.HashrateMeter.HashesPerDifficulty / span.TotalSeconds)
+                : default;
+        }
+    }
+
+    private static readonly TimeSpan WindowSpan = TimeSpan.FromSeconds(Proxy.Components.HashrateMeter.WindowSeconds(Proxy.Components.HashrateWindow.FiveMinutes));
+
     /// <summary>
     /// Records a command and its outcome; moves the rig's state when the change took effect (confirmed by read-back,
     /// or simulated in dry-run, or a pool switch that the proxy carries out when it can).
@@ -364,9 +422,11 @@ public sealed class FleetState
                 r.LastPowerChange = evaluatedAt;
             }
 
-            if (decision.Chosen.IsOff || decision.Chosen.Mode != decision.Previous.Mode)
+            if (decision.Chosen.IsOff || decision.Chosen.Mode != decision.Previous.Mode || decision.Previous.IsOff)
             {
                 r.Observed = default;
+                r.CameUpAt = decision.Chosen.IsOff ? null : now;
+                r.HashingFrom = null;
             }
 
             r.Current = decision.Chosen;
@@ -538,6 +598,12 @@ public sealed class FleetState
         public DateTimeOffset LastPowerChange { get; set; }
 
         public Hashrate Observed { get; set; }
+
+        /// <summary>When the loop last saw the rig come up (a wake, a mode change, found awake); null when it has run since before that.</summary>
+        public DateTimeOffset? CameUpAt { get; set; }
+
+        /// <summary>The first evaluation after <see cref="CameUpAt"/> that saw a share, and the rig's accepted difficulty then.</summary>
+        public (DateTimeOffset At, double Difficulty)? HashingFrom { get; set; }
 
         /// <summary>True until the first answer after start, and while the rig's API does not answer.</summary>
         public bool Unknown { get; set; }
