@@ -29,12 +29,19 @@ public sealed record HistoryResponse(double IntervalSeconds, IReadOnlyList<FarmP
 /// <summary>
 /// The farm's totals at each economics evaluation, kept in memory for the status page's charts (the last
 /// <see cref="Window"/>; nothing is written to disk: the Prometheus series are the long-term record). Rigs the
-/// curtailment loop has put to sleep count as drawing and earning nothing.
+/// curtailment loop holds asleep (confirmed, not in dry-run) count as drawing their sleep power and earning nothing,
+/// exactly as in /api/economics and the dollar metrics (all three come from <see cref="FarmEconomics.LastRigs"/>).
 /// </summary>
 public sealed class FarmHistory(FarmEconomics farm, CurtailmentLoop? curtailment)
 {
     /// <summary>How far back the history goes.</summary>
     public static readonly TimeSpan Window = TimeSpan.FromHours(6);
+
+    /// <summary>
+    /// The curtailment loop whose rig states price the rigs (taken here so it exists, and feeds the farm its states,
+    /// before the first point); null without one.
+    /// </summary>
+    public CurtailmentLoop? Curtailment { get; } = curtailment;
 
     private readonly Queue<FarmPoint> _points = new();
     private readonly Lock _lock = new();
@@ -51,10 +58,10 @@ public sealed class FarmHistory(FarmEconomics farm, CurtailmentLoop? curtailment
             return null;
         }
 
-        var sleeping = new HashSet<string>(
-            (curtailment?.Rigs() ?? []).Where(r => r.State == "sleeping").Select(r => r.Rig),
-            StringComparer.Ordinal);
-        var running = farm.LastRigs.Where(r => !sleeping.Contains(r.Worker)).ToList();
+        // The same rigs and figures as /api/economics and the dollar metrics: a rig held asleep is priced at its sleep
+        // power and no revenue there, so it is left out of the running totals here.
+        var rigs = farm.LastRigs;
+        var running = rigs.Where(r => !r.Asleep).ToList();
         return new FarmPoint(
             market.At,
             running.Sum(r => r.HashrateTerahashes) * 1e12,
@@ -65,7 +72,7 @@ public sealed class FarmHistory(FarmEconomics farm, CurtailmentLoop? curtailment
             market.PriceUsd,
             market.EnergyUsdPerKwh,
             running.Count,
-            sleeping.Count);
+            rigs.Count(r => r.Asleep));
     }
 
     /// <summary>

@@ -34,7 +34,7 @@ public sealed record OptionProfit(string Option, double ProfitUsdPerDay);
 /// <param name="Pool">The pool it runs on, when running.</param>
 /// <param name="Pin">The operator's pin.</param>
 /// <param name="LastPowerChange">The dwell clock: the last off↔on change.</param>
-/// <param name="ObservedTerahashes">The hash rate the proxy measures from its shares (5 min).</param>
+/// <param name="ObservedTerahashes">The hash rate the policy weighs, measured from its shares over time it was hashing only (0 = not measured yet: its mode's rating is weighed; see docs/curtailment.md).</param>
 /// <param name="LastReason">The reason code of the policy's latest decision.</param>
 /// <param name="Warning">A rig that did not do what it was told.</param>
 public sealed record RigView(

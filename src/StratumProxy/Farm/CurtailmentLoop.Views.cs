@@ -102,13 +102,16 @@ public sealed partial class CurtailmentLoop
     }
 
     /// <summary>An audit line that is not a policy decision: a reconciliation, a release, a shutdown wake.</summary>
-    private CurtailmentEntry Note(RigSnapshot rig, string kind, string reason, RigOption from, RigOption to, DateTimeOffset now, string description, ActuationOutcome? outcome)
+    private CurtailmentEntry Note(RigSnapshot rig, string kind, string reason, RigOption from, RigOption to, DateTimeOffset now, string description, ActuationOutcome? outcome) =>
+        Note(rig.Worker, rig.Model, kind, reason, from, to, now, description, outcome);
+
+    private CurtailmentEntry Note(string worker, int model, string kind, string reason, RigOption from, RigOption to, DateTimeOffset now, string description, ActuationOutcome? outcome)
     {
         var market = _farm.Market(now, out _, out _);
         return new CurtailmentEntry(
             now,
-            rig.Worker,
-            _fleet.Model(rig.Model).Name,
+            worker,
+            _fleet.Model(model).Name,
             kind,
             Describe(from),
             Describe(to),

@@ -73,6 +73,9 @@ public sealed partial class CurtailmentLoop : IDisposable
         FleetSnapshot? fleet = null;
         _fleet.Sync(_farm, settings, _actuation.PoolIndex, worker => _actuation.CurrentPool(fleet ??= proxy.Snapshot(), worker), time.GetUtcNow());
         PublishRigSeries();
+
+        // The farm's prices follow the states held here: one source for the metrics, /api/economics and /api/farm.
+        farm.HeldRigs = HeldRigs;
     }
 
     /// <summary>The settings in force.</summary>
@@ -96,6 +99,19 @@ public sealed partial class CurtailmentLoop : IDisposable
         ArgumentNullException.ThrowIfNull(settings);
         _settings = settings;
         Interlocked.Exchange(ref _reconcileRequested, 1);
+    }
+
+    /// <summary>
+    /// The state each managed rig is held in, for pricing: asleep for real only when the loop holds it sleeping (a
+    /// confirmed command or a read-back) and commands it (not in dry-run, where nothing is slept).
+    /// </summary>
+    public IReadOnlyDictionary<string, HeldRig> HeldRigs()
+    {
+        var live = !_settings.DryRun;
+        return _fleet.Snapshot().Where(r => !r.Removed).ToDictionary(
+            r => r.Worker,
+            r => new HeldRig(View(r).State, live && r.Power == RigPower.Sleeping),
+            StringComparer.Ordinal);
     }
 
     /// <summary>The rigs as the loop sees them (GET /api/rigs).</summary>
@@ -131,15 +147,13 @@ public sealed partial class CurtailmentLoop : IDisposable
         try
         {
             var now = _time.GetUtcNow();
-            var entries = new System.Collections.Concurrent.ConcurrentQueue<CurtailmentEntry>();
             var sleeping = _fleet.Snapshot().Where(r => r.Current.IsOff && r.Options.Api is not null).ToList();
             var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.MaxConcurrentReads), CancellationToken = cancellationToken };
             await Parallel.ForEachAsync(sleeping, parallel, async (rig, token) =>
             {
-                var (_, entry) = await WakeUnmanagedAsync(rig, "shutdown", "Curtailment:OnShutdown is wake: the proxy is stopping", now, token).ConfigureAwait(false);
-                entries.Enqueue(entry);
+                await WakeUnmanagedAsync(rig, "shutdown", "Curtailment:OnShutdown is wake: the proxy is stopping", now, token).ConfigureAwait(false);
             }).ConfigureAwait(false);
-            Commit([.. entries], []);
+            Commit([], []);
         }
         finally
         {
@@ -153,6 +167,7 @@ public sealed partial class CurtailmentLoop : IDisposable
         var settings = _settings;
         FleetSnapshot? before = null;
         _fleet.Sync(_farm, settings, _actuation.PoolIndex, worker => _actuation.CurrentPool(before ??= _proxy.Snapshot(), worker), now);
+        var held = HeldRigs();
         var entries = new List<CurtailmentEntry>();
 
         // 1. The rigs are the truth: read them all, then reconcile memory with what they and the share ledger show.
@@ -167,17 +182,17 @@ public sealed partial class CurtailmentLoop : IDisposable
                 lastShare = DateTimeOffset.FromUnixTimeMilliseconds(stats.LastShareUnixMs);
             }
 
-            var disagreement = _fleet.Reconcile(rig.Worker, readings.GetValueOrDefault(rig.Worker), lastShare, now, settings.DryRun, _actuation.CurrentPool(fleet, rig.Worker));
+            var model = _fleet.Get(rig.Worker)?.Model ?? 0;
+            var disagreement = _fleet.Reconcile(rig.Worker, readings.GetValueOrDefault(rig.Worker), lastShare, now, settings.DryRun, _actuation.CurrentPool(fleet, rig.Worker), d =>
+                Record(Note(rig.Worker, model, "reconcile", d.Reason, d.From, d.To, now, "the rig reports: " + d.Detail, null)));
             if (disagreement is not null)
             {
-                var snapshot = _fleet.Get(rig.Worker)!;
-                entries.Add(Note(snapshot, "reconcile", disagreement.Reason, disagreement.From, disagreement.To, now, "the rig reports: " + disagreement.Detail, null));
                 _disagreements.WithLabels(rig.Worker, disagreement.Reason).Inc();
                 LogDisagreement(_logger, rig.Worker, disagreement.Reason, disagreement.Detail);
             }
         }
 
-        await ReleaseRemovedAsync(settings, now, entries, cancellationToken).ConfigureAwait(false);
+        await ReleaseRemovedAsync(settings, now, cancellationToken).ConfigureAwait(false);
 
         // 2. Decide over the rigs whose state is known.
         var rows = new List<RigHour>();
@@ -197,10 +212,31 @@ public sealed partial class CurtailmentLoop : IDisposable
             await DecideAndActAsync(policy, states, rigs, settings, now, elapsed, entries, rows, cancellationToken).ConfigureAwait(false);
         }
 
-        // 3. One transaction: the booking and the fleet's memory; the audit lines before it, fsynced.
+        // 3. One transaction: the booking and the fleet's memory; before it, fsynced, the audit lines of reasons that
+        // changed without a change of state (each change's line was written when its outcome was known).
         Commit(entries, rows);
         PublishRigSeries();
         CheckSleepers();
+        RepriceIfChanged(held);
+    }
+
+    /// <summary>When a rig went to sleep or woke up, the farm's prices are brought up to date at once (not at the next economics tick).</summary>
+    private void RepriceIfChanged(IReadOnlyDictionary<string, HeldRig> before)
+    {
+        var after = HeldRigs();
+        if (after.Count == before.Count && after.All(a => before.TryGetValue(a.Key, out var b) && b == a.Value))
+        {
+            return;
+        }
+
+        try
+        {
+            _farm.Evaluate();
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or ArithmeticException)
+        {
+            // Bad inputs: the economics timer logs them; the previous figures stay.
+        }
     }
 
     private async Task DecideAndActAsync(CurtailmentPolicy policy, RigState[] states, RigOptions[] rigs, CurtailmentSettings settings, DateTimeOffset now, double elapsed, List<CurtailmentEntry> entries, List<RigHour> rows, CancellationToken cancellationToken)
@@ -219,7 +255,10 @@ public sealed partial class CurtailmentLoop : IDisposable
         {
             if (!states[i].Current.IsOff && fleet.Worker(rigs[i].Worker) is { } stats)
             {
-                states[i].ObservedHashrate = new Economics.Units.Hashrate(stats.Hashrate5m);
+                // Only time it was hashing: a window that still holds its sleep would make a woken rig look slow.
+                var lastShare = stats.LastShareUnixMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(stats.LastShareUnixMs) : (DateTimeOffset?)null;
+                states[i].ObservedHashrate = _fleet.WeighedRate(rigs[i].Worker, now, lastShare, stats.AcceptedDifficulty, () =>
+                    new Economics.Units.Hashrate(stats.Hashrate5m));
                 _fleet.Observe(rigs[i].Worker, states[i].ObservedHashrate);
             }
 
@@ -244,15 +283,19 @@ public sealed partial class CurtailmentLoop : IDisposable
             {
                 var kind = KindLabel(decision.Kind);
                 outcome = await _actuation.ActAsync(rig, decision, settings.DryRun, cancellationToken).ConfigureAwait(false);
+
+                // The decision's line is on disk before the rig's state moves: /api/rigs never shows a state whose
+                // decision /api/decisions does not list yet.
+                Record(Entry(i, rig, states[i].Model, decision, now, market, energyPrice, settings.DryRun, outcome));
                 _fleet.Applied(rig.Worker, decision, kind, outcome, settings.DryRun, _result.EvaluatedAt, _time.GetUtcNow());
                 Count(kind, reason, settings.DryRun, outcome.Status);
                 LogDecision(_logger, rig.Worker, kind, reason, outcome.Status, outcome.Detail);
             }
 
             var previousReason = _fleet.SetReason(rig.Worker, reason);
-            if (decision.IsChange || previousReason != reason)
+            if (!decision.IsChange && previousReason != reason)
             {
-                entries.Add(Entry(i, rig, states[i].Model, decision, now, market, energyPrice, settings.DryRun, outcome));
+                entries.Add(Entry(i, rig, states[i].Model, decision, now, market, energyPrice, settings.DryRun, null));
             }
 
             // The interval up to the next evaluation is booked in the state this one leaves the rig in.
@@ -267,21 +310,22 @@ public sealed partial class CurtailmentLoop : IDisposable
     /// </summary>
     /// <summary>
     /// Wakes a rig the proxy stops managing (it is stopping, or the rig left the configuration) back to mining on its
-    /// pool, and records it like any decision: fleet state, audit entry, counter and log line.
+    /// pool, and records it like any decision: audit line (written before the state moves), fleet state, counter and
+    /// log line.
     /// </summary>
-    private async Task<(ActuationOutcome Outcome, CurtailmentEntry Entry)> WakeUnmanagedAsync(
+    private async Task<ActuationOutcome> WakeUnmanagedAsync(
         RigSnapshot rig, string reason, string description, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var outcome = await _actuation.WakeAsync(rig.Options, cancellationToken).ConfigureAwait(false);
         var to = RigOption.Run(_actuation.CurrentPool(rig.Worker), 0);
+        Record(Note(rig, "wake", reason, RigOption.Off, to, now, description, outcome));
         _fleet.Applied(rig.Worker, new CurtailmentDecision(to, RigOption.Off, CurtailmentReason.MostProfitable, 0, 0, to, 0), "wake", outcome, false, now, _time.GetUtcNow());
-        var entry = Note(rig, "wake", reason, RigOption.Off, to, now, description, outcome);
         Count("wake", reason, false, outcome.Status);
         LogDecision(_logger, rig.Worker, "wake", reason, outcome.Status, outcome.Detail);
-        return (outcome, entry);
+        return outcome;
     }
 
-    private async Task ReleaseRemovedAsync(CurtailmentSettings settings, DateTimeOffset now, List<CurtailmentEntry> entries, CancellationToken cancellationToken)
+    private async Task ReleaseRemovedAsync(CurtailmentSettings settings, DateTimeOffset now, CancellationToken cancellationToken)
     {
         foreach (var rig in _fleet.Snapshot().Where(r => r.Removed))
         {
@@ -291,7 +335,7 @@ public sealed partial class CurtailmentLoop : IDisposable
             if (!asleep || settings.DryRun || rig.Options.Api is null)
             {
                 var why = !asleep ? "it is awake" : settings.DryRun ? "dry-run: nothing was commanded" : "it has no management API to wake it";
-                entries.Add(Note(rig, "release", "removed_from_config", rig.Current, rig.Current, now, "no longer in Economics:Rigs; released: " + why, null));
+                Record(Note(rig, "release", "removed_from_config", rig.Current, rig.Current, now, "no longer in Economics:Rigs; released: " + why, null));
                 _fleet.Release(rig.Worker);
                 continue;
             }
@@ -301,9 +345,8 @@ public sealed partial class CurtailmentLoop : IDisposable
                 continue;
             }
 
-            var (outcome, entry) = await WakeUnmanagedAsync(
+            var outcome = await WakeUnmanagedAsync(
                 rig, "removed_from_config", "no longer in Economics:Rigs: a rig the proxy does not manage goes back to mining", now, cancellationToken).ConfigureAwait(false);
-            entries.Add(entry);
             if (outcome.Confirmed || outcome.Status == "unsupported")
             {
                 _fleet.Release(rig.Worker);
@@ -352,6 +395,9 @@ public sealed partial class CurtailmentLoop : IDisposable
             _fleet.SleeperChecked(rig.Worker, warning);
         }
     }
+
+    /// <summary>Writes one audit line at once (fsynced), for a change about to show in the rig's state.</summary>
+    private void Record(CurtailmentEntry entry) => _audit.AppendBatch([entry], CurtailmentJsonContext.Default.CurtailmentEntry);
 
     private void Commit(List<CurtailmentEntry> entries, List<RigHour> rows)
     {

@@ -22,7 +22,22 @@ public sealed record RigEconomicsView(
     double PowerCostUsdPerDay,
     double ProfitUsdPerDay,
     double ShutdownPriceUsd,
-    double BreakevenUsdPerKwh);
+    double BreakevenUsdPerKwh)
+{
+    /// <summary>The rig's state in the curtailment loop (running, sleeping, unknown); null when the loop does not hold it.</summary>
+    public string? State { get; init; }
+
+    /// <summary>
+    /// True when the loop holds the rig asleep for real (confirmed by its API, not in dry-run): it is priced at its
+    /// sleep power and earns nothing.
+    /// </summary>
+    public bool Asleep { get; init; }
+}
+
+/// <summary>What the curtailment loop holds a rig in, for pricing.</summary>
+/// <param name="State">running, sleeping or unknown.</param>
+/// <param name="Asleep">Asleep for real: put to sleep (or found asleep) and confirmed through its API, not in dry-run.</param>
+public readonly record struct HeldRig(string State, bool Asleep);
 
 /// <summary>The market and energy inputs of one evaluation.</summary>
 public sealed record MarketView(
@@ -43,7 +58,9 @@ public sealed record MarketView(
 /// Prices the farm from what the proxy sees: each worker's observed hashrate (5 min), its model's power, the pools'
 /// own jobs (network difficulty, subsidy and fees through <see cref="NotifyMarketEstimator"/>), the price (static or
 /// a feed) and the tariff. Publishes revenue, cost and profit per rig and per farm, the hashprice, and the shutdown
-/// price per model, in USD per day.
+/// price per model, in USD per day. A rig the curtailment loop holds asleep (<see cref="HeldRig.Asleep"/>) draws its
+/// sleep power (<see cref="SleepPowerWatts"/>) and earns nothing, whatever its fading 5-minute rate still shows: these
+/// figures (the metrics, /api/economics and the farm totals of /api/farm) all come from <see cref="LastRigs"/>.
 /// </summary>
 public sealed class FarmEconomics
 {
@@ -58,6 +75,7 @@ public sealed class FarmEconomics
     private readonly Gauge _hashprice;
     private readonly Gauge _shutdown;
     private readonly Gauge _market;
+    private readonly Lock _evaluating = new();
 
     /// <summary>Creates the farm view.</summary>
     public FarmEconomics(FarmOptions options, IProxyControl proxy, TimeProvider time, IMetricFactory metrics, EnergyCostModel energy, RigCatalog catalog, IFeedValueSource? priceFeed)
@@ -95,6 +113,12 @@ public sealed class FarmEconomics
 
     /// <summary>The last evaluation's market.</summary>
     public MarketView? LastMarket { get; private set; }
+
+    /// <summary>What a rig asleep draws: the catalog and the mode options name no standby power, so none.</summary>
+    public const double SleepPowerWatts = 0;
+
+    /// <summary>The states the curtailment loop holds the rigs in (set by the loop); none while there is no loop.</summary>
+    public Func<IReadOnlyDictionary<string, HeldRig>>? HeldRigs { get; set; }
 
     /// <summary>The last evaluation's rigs.</summary>
     public IReadOnlyList<RigEconomicsView> LastRigs { get; private set; } = [];
@@ -228,8 +252,19 @@ public sealed class FarmEconomics
         return (model, power, rig);
     }
 
-    /// <summary>Evaluates every worker and publishes the dollar metrics.</summary>
+    /// <summary>
+    /// Evaluates every worker (and every rig held asleep, connected or not) and publishes the dollar metrics. Safe to
+    /// call from the economics timer and from the curtailment loop after it changed a rig.
+    /// </summary>
     public void Evaluate()
+    {
+        lock (_evaluating)
+        {
+            EvaluateCore();
+        }
+    }
+
+    private void EvaluateCore()
     {
         var now = _time.GetUtcNow();
         var market = Market(now, out var priceSource, out var difficultySource);
@@ -238,32 +273,46 @@ public sealed class FarmEconomics
         var fleet = _proxy.Snapshot();
         var rigs = new List<RigEconomicsView>();
         var totals = default(EconomicsTotals);
+        var held = HeldRigs?.Invoke() ?? new Dictionary<string, HeldRig>(StringComparer.Ordinal);
         var poolsByWorker = fleet.Sessions.Where(s => s.Worker is not null).GroupBy(s => s.Worker!).ToDictionary(g => g.Key, g => g.First().Pool, StringComparer.Ordinal);
-        foreach (var worker in fleet.Workers)
+        var workers = fleet.Workers.ToDictionary(w => w.Name, StringComparer.Ordinal);
+        var names = workers.Keys.Concat(held.Where(h => h.Value.Asleep && !workers.ContainsKey(h.Key)).Select(h => h.Key));
+        foreach (var name in names)
         {
-            if (Describe(worker.Name) is not { } described)
+            if (Describe(name) is not { } described)
             {
                 continue;
             }
 
-            var observed = worker.Hashrate5m;
-            poolsByWorker.TryGetValue(worker.Name, out var pool);
-            var economics = MiningCalculator.Evaluate(new Hashrate(observed), described.Power, CoinOfPool(pool) == "BTC" ? market : MarketFor(pool, now), Terms(pool), energy);
+            var hold = held.TryGetValue(name, out var h) ? h : (HeldRig?)null;
+            var asleep = hold?.Asleep == true;
+            poolsByWorker.TryGetValue(name, out var pool);
+            var coinMarket = CoinOfPool(pool) == "BTC" ? market : MarketFor(pool, now);
+            var observed = asleep || !workers.TryGetValue(name, out var worker) ? 0 : worker.Hashrate5m;
+            var economics = MiningCalculator.Evaluate(new Hashrate(observed), asleep ? new Power(SleepPowerWatts) : described.Power, coinMarket, Terms(pool), energy);
+
+            // Asleep, the rig's shutdown price and break-even energy price are those of its rating (what it would do awake).
+            var rating = asleep ? MiningCalculator.Evaluate(described.Model.Nominal.Hashrate, described.Power, coinMarket, Terms(pool), energy) : economics;
             totals.Add(economics);
             rigs.Add(new RigEconomicsView(
-                worker.Name,
+                name,
                 described.Model.Name,
-                pool,
+                asleep ? null : pool,
                 observed / 1e12,
-                described.Power.Watts,
+                asleep ? SleepPowerWatts : described.Power.Watts,
                 economics.RevenuePerDay.Amount,
                 economics.PowerCostPerDay.Amount,
                 economics.ProfitPerDay.Amount,
-                economics.ShutdownPrice.UsdPerCoin,
-                economics.BreakevenEnergyPrice.Value));
-            _rigRevenue.WithLabels(worker.Label).Set(economics.RevenuePerDay.Amount);
-            _rigCost.WithLabels(worker.Label).Set(economics.PowerCostPerDay.Amount);
-            _rigProfit.WithLabels(worker.Label).Set(economics.ProfitPerDay.Amount);
+                rating.ShutdownPrice.UsdPerCoin,
+                rating.BreakevenEnergyPrice.Value)
+            {
+                State = hold?.State,
+                Asleep = asleep,
+            });
+            var label = workers.TryGetValue(name, out var stats) ? stats.Label : name;
+            _rigRevenue.WithLabels(label).Set(economics.RevenuePerDay.Amount);
+            _rigCost.WithLabels(label).Set(economics.PowerCostPerDay.Amount);
+            _rigProfit.WithLabels(label).Set(economics.ProfitPerDay.Amount);
         }
 
         _farm.WithLabels("revenue").Set(totals.RevenuePerDay.Amount);

@@ -199,9 +199,11 @@ public sealed class FleetState
     /// Reconciles one rig's memory with what it reported (and what the proxy's share ledger shows). The rig is the
     /// truth: a rig found awake (asleep) that the loop believed asleep (awake) now is, and its dwell clock starts at
     /// the last read that still agreed with memory (the change happened after it). In dry-run the loop follows its
-    /// own simulated state and only records the reading. Returns what changed, if anything did.
+    /// own simulated state and only records the reading. Returns what changed, if anything did; a change is passed to
+    /// <paramref name="beforeChange"/> (under the fleet's lock) before the record moves, so its audit line is written
+    /// before any reader can see the new state.
     /// </summary>
-    public Disagreement? Reconcile(string worker, RigReading? reading, DateTimeOffset? lastShareAt, DateTimeOffset now, bool dryRun, int currentPool)
+    public Disagreement? Reconcile(string worker, RigReading? reading, DateTimeOffset? lastShareAt, DateTimeOffset now, bool dryRun, int currentPool, Action<Disagreement>? beforeChange = null)
     {
         reading ??= RigReading.NoApi;
         lock (_lock)
@@ -212,46 +214,62 @@ public sealed class FleetState
             }
 
             var wasUnreachable = r.LastReading?.Kind == RigReadKind.Unreachable;
-            r.LastReading = reading;
-            r.LastShareAt = lastShareAt;
             switch (reading.Kind)
             {
                 case RigReadKind.NoApi:
+                    r.LastReading = reading;
+                    r.LastShareAt = lastShareAt;
                     r.Unknown = false;
                     return null;
                 case RigReadKind.Unreachable:
-                    r.Unknown = true;
-                    if (wasUnreachable)
+                    Disagreement? lost = null;
+                    if (!wasUnreachable)
                     {
-                        return null;
+                        lost = new Disagreement(worker, "unreachable", r.Current, r.Current, reading.Detail);
+                        beforeChange?.Invoke(lost);
+                        r.LastDisagreement = "unreachable";
+                        r.LastDisagreementAt = now;
                     }
 
-                    r.LastDisagreement = "unreachable";
-                    r.LastDisagreementAt = now;
-                    return new Disagreement(worker, "unreachable", r.Current, r.Current, reading.Detail);
+                    r.LastReading = reading;
+                    r.LastShareAt = lastShareAt;
+                    r.Unknown = true;
+                    return lost;
             }
 
-            r.Unknown = false;
-            r.LastReadAt = now;
             var awake = reading.Awake == true;
             if (dryRun || awake == !r.Current.IsOff)
             {
+                r.LastReading = reading;
+                r.LastShareAt = lastShareAt;
+                r.Unknown = false;
+                r.LastReadAt = now;
                 r.LastAgreedAt = now;
                 return null;
             }
 
             var before = r.Current;
             var since = r.LastAgreedAt is { } agreed && agreed > r.LastPowerChange ? agreed : r.LastPowerChange;
-            r.Current = awake ? RigOption.Run(Math.Max(0, currentPool), ModeOf(r, reading)) : RigOption.Off;
-            r.LastPowerChange = since;
-            r.Observed = default;
-            r.LastAgreedAt = now;
-            r.LastDisagreement = awake ? "found_awake" : "found_asleep";
-            r.LastDisagreementAt = now;
+            var after = awake ? RigOption.Run(Math.Max(0, currentPool), ModeOf(r, reading)) : RigOption.Off;
+            var reason = awake ? "found_awake" : "found_asleep";
             var late = r.LastOutcome == "unconfirmed" && r.LastCommand == (awake ? "wake" : "sleep")
                 ? string.Create(CultureInfo.InvariantCulture, $" (the {r.LastCommand} sent at {r.LastCommandAt:O} took effect after its read-backs)")
                 : "";
-            return new Disagreement(worker, r.LastDisagreement, before, r.Current, reading.Detail + late);
+            var found = new Disagreement(worker, reason, before, after, reading.Detail + late);
+            beforeChange?.Invoke(found);
+            r.LastReading = reading;
+            r.LastShareAt = lastShareAt;
+            r.Unknown = false;
+            r.LastReadAt = now;
+            r.Current = after;
+            r.LastPowerChange = since;
+            r.Observed = default;
+            r.CameUpAt = awake ? now : null;
+            r.HashingFrom = null;
+            r.LastAgreedAt = now;
+            r.LastDisagreement = reason;
+            r.LastDisagreementAt = now;
+            return found;
         }
     }
 
@@ -321,6 +339,62 @@ public sealed class FleetState
         }
     }
 
+    /// <summary>How long a rig must have hashed since it came up before its measured rate is weighed.</summary>
+    public static readonly TimeSpan MinRunningToMeasure = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// The hash rate the policy weighs for a running rig: measured over time it was hashing only. A rig that came up
+    /// (woken, found awake, or moved to another mode) is weighed at its mode's rated rate (default) until it has
+    /// hashed <see cref="MinRunningToMeasure"/> since the first evaluation that saw a share from it after it came up;
+    /// then at the rate over that span (its accepted difficulty since); once the span covers the whole 5-minute
+    /// window, at the window's rate. A rig running since before the loop saw it come up is weighed at the window's rate.
+    /// </summary>
+    /// <param name="worker">The rig.</param>
+    /// <param name="now">The evaluation's time.</param>
+    /// <param name="lastShareAt">Its last accepted share through the proxy, if any.</param>
+    /// <param name="acceptedDifficulty">The sum of the difficulty of its accepted shares so far.</param>
+    /// <param name="window">Its 5-minute rate.</param>
+    public Hashrate WeighedRate(string worker, DateTimeOffset now, DateTimeOffset? lastShareAt, double acceptedDifficulty, Func<Hashrate> window)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        lock (_lock)
+        {
+            if (!_rigs.TryGetValue(worker, out var r) || r.Current.IsOff)
+            {
+                return default;
+            }
+
+            if (r.CameUpAt is not { } cameUp)
+            {
+                return window();
+            }
+
+            if (r.HashingFrom is not { } from)
+            {
+                if (lastShareAt is { } share && share > cameUp)
+                {
+                    r.HashingFrom = (now, acceptedDifficulty);
+                }
+
+                return default;
+            }
+
+            var span = now - from.At;
+            if (span >= WindowSpan)
+            {
+                r.CameUpAt = null;
+                r.HashingFrom = null;
+                return window();
+            }
+
+            return span >= MinRunningToMeasure
+                ? new Hashrate(Math.Max(0, acceptedDifficulty - from.Difficulty) * Proxy.Components.HashrateMeter.HashesPerDifficulty / span.TotalSeconds)
+                : default;
+        }
+    }
+
+    private static readonly TimeSpan WindowSpan = TimeSpan.FromSeconds(Proxy.Components.HashrateMeter.WindowSeconds(Proxy.Components.HashrateWindow.FiveMinutes));
+
     /// <summary>
     /// Records a command and its outcome; moves the rig's state when the change took effect (confirmed by read-back,
     /// or simulated in dry-run, or a pool switch that the proxy carries out when it can).
@@ -348,9 +422,11 @@ public sealed class FleetState
                 r.LastPowerChange = evaluatedAt;
             }
 
-            if (decision.Chosen.IsOff || decision.Chosen.Mode != decision.Previous.Mode)
+            if (decision.Chosen.IsOff || decision.Chosen.Mode != decision.Previous.Mode || decision.Previous.IsOff)
             {
                 r.Observed = default;
+                r.CameUpAt = decision.Chosen.IsOff ? null : now;
+                r.HashingFrom = null;
             }
 
             r.Current = decision.Chosen;
@@ -522,6 +598,12 @@ public sealed class FleetState
         public DateTimeOffset LastPowerChange { get; set; }
 
         public Hashrate Observed { get; set; }
+
+        /// <summary>When the loop last saw the rig come up (a wake, a mode change, found awake); null when it has run since before that.</summary>
+        public DateTimeOffset? CameUpAt { get; set; }
+
+        /// <summary>The first evaluation after <see cref="CameUpAt"/> that saw a share, and the rig's accepted difficulty then.</summary>
+        public (DateTimeOffset At, double Difficulty)? HashingFrom { get; set; }
 
         /// <summary>True until the first answer after start, and while the rig's API does not answer.</summary>
         public bool Unknown { get; set; }

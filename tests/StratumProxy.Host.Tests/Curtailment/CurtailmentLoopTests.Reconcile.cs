@@ -11,7 +11,7 @@ public sealed partial class CurtailmentLoopTests
     private const string S19 = "farm.s19";
     private const string S21 = "farm.s21xp";
 
-    private CurtailmentLoop Live(FakeRigs rigs, Action<CurtailmentSettings>? tweak = null, Prometheus.IMetricFactory? metrics = null)
+    private CurtailmentLoop Live(IRigActuator rigs, Action<CurtailmentSettings>? tweak = null, Prometheus.IMetricFactory? metrics = null)
     {
         var settings = new CurtailmentSettings
         {

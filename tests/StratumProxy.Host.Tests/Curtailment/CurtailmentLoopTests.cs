@@ -12,7 +12,7 @@ using StratumProxy.Proxy.Routing;
 
 namespace StratumProxy.Host.Tests.Curtailment;
 
-public sealed partial class CurtailmentLoopTests : IAsyncDisposable
+public sealed partial class CurtailmentLoopTests : IAsyncLifetime
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("stratumproxy-curtail-").FullName;
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
@@ -225,7 +225,11 @@ public sealed partial class CurtailmentLoopTests : IAsyncDisposable
         Assert.Contains(loop.Audit.ReadCurrent(), l => l.Contains("\"kind\":\"pool_switch\"", StringComparison.Ordinal) && l.Contains("\"to\":\"bch/0\"", StringComparison.Ordinal));
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // xUnit 2 calls IAsyncLifetime.DisposeAsync on a test class, not IAsyncDisposable: without it every test left its
+    // folder (audit log and ledger) behind.
+    public async Task DisposeAsync()
     {
         foreach (var store in _stores)
         {

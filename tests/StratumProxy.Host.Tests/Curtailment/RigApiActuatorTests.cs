@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using StratumProxy.Farm;
 using StratumProxy.Rigs;
@@ -60,5 +61,40 @@ public sealed class RigApiActuatorTests
         var asleep = await actuator.ReadAsync(rig, guard.Token);
         Assert.Equal((RigReadKind.Known, false, "asleep"), (asleep.Kind, asleep.Awake, asleep.Label));
         Assert.Contains(api.Requests, r => r.Contains("summary+pools+config", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Status_reads_log_at_debug_and_commands_with_their_outcome_at_information()
+    {
+        await using var api = new EndToEnd.FakeCgminer(devices: 2, megahashesPerSecond: 5);
+        var logger = new ListLogger();
+        var actuator = new RigApiActuator(new RigCommander(TimeProvider.System, logger), TimeProvider.System);
+        var rig = new RigOptions { Worker = "farm.s19", Api = "cgminer", Address = api.Address };
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        // A read at every evaluation for every rig: not a line per rig per interval at Information.
+        Assert.Equal(RigReadKind.Known, (await actuator.ReadAsync(rig, guard.Token)).Kind);
+        Assert.Contains(logger.Entries, e => e.Level == LogLevel.Debug && e.Message.Contains("ReadStatus", StringComparison.Ordinal));
+        Assert.DoesNotContain(logger.Entries, e => e.Level >= LogLevel.Information);
+
+        Assert.True((await actuator.SleepAsync(rig, guard.Token)).Confirmed);
+        var sleep = Assert.Single(logger.Entries, e => e.Level == LogLevel.Information);
+        Assert.Equal(3001, sleep.Id);
+        Assert.Contains("Sleep -> RigConfirmed", sleep.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class ListLogger : ILogger<RigCommander>
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(LogLevel Level, int Id, string Message)> _entries = new();
+
+        public IReadOnlyList<(LogLevel Level, int Id, string Message)> Entries => [.. _entries];
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            _entries.Enqueue((logLevel, eventId.Id, formatter(state, exception)));
     }
 }
