@@ -28,7 +28,10 @@ public sealed partial class MinerSession
         while (true)
         {
             var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            if (result.IsCanceled)
+
+            // A cancelled read is either Close (then _closing is set) or a wake-up for posted events.
+            DrainEvents();
+            if (_closing != 0)
             {
                 return;
             }
@@ -97,6 +100,12 @@ public sealed partial class MinerSession
             if (!line.IsEmpty)
             {
                 HandleLine(LineFramer.AsContiguous(line, _scratch));
+            }
+
+            if (!_events.IsEmpty)
+            {
+                // What a line caused elsewhere (authorize → routing attaches the miner) applies before the next line.
+                DrainEvents();
             }
         }
 
@@ -282,7 +291,7 @@ public sealed partial class MinerSession
         System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(subscription, Id);
         if (envelope.Kind == StratumMessageKind.Request)
         {
-            Enqueue(MinerOutbound.Subscribed(envelope.Id, subscription.ToArray(), _extranonce1, Extranonce2Size));
+            Enqueue(MinerOutbound.Subscribed(envelope.Id, subscription.ToArray(), _identity!.Extranonce1, Extranonce2Size));
         }
     }
 
@@ -331,7 +340,7 @@ public sealed partial class MinerSession
         if (request.WantsVersionRolling)
         {
             _requestedVersionMask = request.VersionRollingMask ?? DefaultVersionMask;
-            var poolMask = Upstream is { VersionMask: not 0 } up ? up.VersionMask : DefaultVersionMask;
+            var poolMask = _current?.Upstream is { VersionMask: not 0 } up ? up.VersionMask : DefaultVersionMask;
             _versionMask = VersionRolling.Negotiate(poolMask, _requestedVersionMask);
             _versionRolling = _versionMask != 0;
             rolling = _versionRolling;

@@ -101,7 +101,7 @@ public sealed partial class MinerSession
             version = VersionRolling.Apply(version, submit.VersionBits, _versionMask);
         }
 
-        var key = new ShareKey(_prefix.Value, ReadExtranonce2(submit.Extranonce2.Span), submit.NTime, submit.Nonce, version);
+        var key = new ShareKey(_identity!.Prefix.Value, ReadExtranonce2(submit.Extranonce2.Span), submit.NTime, submit.Nonce, version);
         switch (upstream.CheckDuplicate(job, key))
         {
             case ShareFilterResult.Duplicate:
@@ -116,7 +116,7 @@ public sealed partial class MinerSession
         }
 
         Span<byte> hash = stackalloc byte[32];
-        _context.Hasher.ComputeBlockHash(job.Template, _extranonce1, submit.Extranonce2.Span, submit.NTime, submit.Nonce, version, hash);
+        _context.Hasher.ComputeBlockHash(job.Template, _identity!.Extranonce1, submit.Extranonce2.Span, submit.NTime, submit.Nonce, version, hash);
         var value = UInt256.FromLittleEndian(hash);
         var isBlock = value <= job.Template.NetworkTarget;
 

@@ -67,6 +67,8 @@ public sealed class PoolRoute
 public sealed partial class MinerSession
 {
     private readonly VarDiffController _vardiff;
+    private readonly Lock _assignLock = new();
+    private UpstreamConnection? _assigned;
     private PoolRoute? _current;
     private PoolRoute? _previous;
     private double _minimumDifficulty;
@@ -79,30 +81,62 @@ public sealed partial class MinerSession
     private UpstreamJob? _lastJob;
 
     /// <summary>
-    /// Moves the miner to <paramref name="upstream"/>: a clean job and its difficulty, nothing else (no reconnect, no
-    /// set_extranonce). Returns false when the upstream is not ready.
+    /// Asks the session to move to <paramref name="upstream"/>: a clean job and its difficulty, nothing else (no
+    /// reconnect, no set_extranonce). Callable from any thread: the session's loop applies it. Returns false when the
+    /// upstream is not ready or cannot carry this miner now; true when the move is queued (or the miner is there).
     /// </summary>
     public bool AttachTo(UpstreamConnection upstream)
     {
-        if (_closing != 0 || Worker is null || upstream.Layout is not { } layout)
+        ArgumentNullException.ThrowIfNull(upstream);
+        if (_closing != 0 || Worker is null || upstream.State != UpstreamState.Ready || upstream.Layout is null)
         {
             return false;
         }
 
-        if (_current?.Upstream == upstream)
+        lock (_assignLock)
         {
-            return true;
+            if (_closing != 0)
+            {
+                return false;
+            }
+
+            if (_assigned == upstream)
+            {
+                return true;
+            }
+
+            if (!upstream.CanCarry(this))
+            {
+                return false;
+            }
+
+            // The assignment is routing's decision, published at once (and in the order the moves are queued);
+            // the route itself is the loop's, set when it applies the move.
+            Volatile.Write(ref _assigned, upstream);
+            Post(SessionEvent.Attach(upstream));
+        }
+
+        return true;
+    }
+
+    private void ApplyAttach(UpstreamConnection upstream)
+    {
+        if (_closing != 0 || _current?.Upstream == upstream || upstream.Layout is not { } layout)
+        {
+            return;
+        }
+
+        if (!upstream.Attach(this))
+        {
+            // Its place there went to another miner meanwhile, or it closed: routing's next tick places the miner.
+            Interlocked.CompareExchange(ref _assigned, _current?.Upstream, upstream);
+            return;
         }
 
         var route = CreateRoute(upstream, layout);
-        if (!upstream.Attach(this))
-        {
-            return false;
-        }
-
         var old = _current;
-        _previous = old;
-        _current = route;
+        Volatile.Write(ref _previous, old);
+        Volatile.Write(ref _current, route);
         old?.Upstream.Detach(this);
         if (old?.Upstream is { Pool.Mode: PoolMode.Passthrough } dedicated)
         {
@@ -131,23 +165,26 @@ public sealed partial class MinerSession
         {
             SendJob(job, clean: true);
         }
-
-        return true;
     }
 
-    /// <summary>A new job on the session's upstream (called on that upstream's read loop).</summary>
-    internal void OnJob(UpstreamJob job, bool clean)
+    /// <summary>A new job on the session's upstream (posted by that upstream's read loop).</summary>
+    internal void OnJob(UpstreamJob job, bool clean) => Post(SessionEvent.NewJob(job, clean));
+
+    private void ApplyJob(UpstreamJob job, bool clean)
     {
-        if (_current?.Upstream != job.Upstream)
+        if (_current?.Upstream != job.Upstream || (_lastJob is { } last && last.Upstream == job.Upstream && job.Id <= last.Id))
         {
+            // Not the miner's upstream (it moved on), or a job it was already sent when it attached.
             return;
         }
 
         SendJob(job, clean);
     }
 
-    /// <summary>The pool changed its version mask: narrow the miner's.</summary>
-    internal void OnVersionMaskChanged(uint poolMask)
+    /// <summary>The pool changed its version mask: narrow the miner's (posted by the upstream's read loop).</summary>
+    internal void OnVersionMaskChanged(uint poolMask) => Post(SessionEvent.VersionMask(poolMask));
+
+    private void ApplyVersionMask(uint poolMask)
     {
         if (!_versionRolling)
         {
@@ -159,17 +196,22 @@ public sealed partial class MinerSession
     }
 
     /// <summary>The pool changed this connection's extranonce: the prefix changes, m and n do not.</summary>
-    internal void OnUpstreamExtranonceChanged(UpstreamConnection upstream)
+    internal void OnUpstreamExtranonceChanged(UpstreamConnection upstream) => Post(SessionEvent.UpstreamExtranonce(upstream));
+
+    private void ApplyUpstreamExtranonce(UpstreamConnection upstream)
     {
         if (_current?.Upstream != upstream || upstream.Layout is not { } layout)
         {
             return;
         }
 
-        _current = CreateRoute(upstream, layout);
+        Volatile.Write(ref _current, CreateRoute(upstream, layout));
     }
 
-    /// <summary>Periodic work from the engine: timeouts and vardiff for a silent miner.</summary>
+    /// <summary>
+    /// Periodic work from the engine's tick: the timeouts are decided here (closing is safe from any thread); vardiff
+    /// for a silent miner is posted to the session's loop, at most one tick waiting at a time.
+    /// </summary>
     internal void Tick(long now)
     {
         var options = _context.Options.Miners;
@@ -185,7 +227,15 @@ public sealed partial class MinerSession
             return;
         }
 
-        if (Worker is not null && _vardiff.OnIdle(now) is not null)
+        if (Worker is not null && Interlocked.Exchange(ref _tickPending, 1) == 0)
+        {
+            Post(SessionEvent.Tick(now));
+        }
+    }
+
+    private void ApplyTick(long now)
+    {
+        if (_vardiff.OnIdle(now) is not null)
         {
             _difficultyPending = true;
             if (_lastJob is { IsStale: false } job)
@@ -195,14 +245,16 @@ public sealed partial class MinerSession
         }
     }
 
+    /// <summary>The route of an upstream the miner works for now or worked for just before (any thread: snapshots).</summary>
     private PoolRoute? RouteFor(UpstreamConnection upstream) =>
-        _current?.Upstream == upstream ? _current : _previous?.Upstream == upstream ? _previous : null;
+        Volatile.Read(ref _current) is { } current && current.Upstream == upstream ? current
+        : Volatile.Read(ref _previous) is { } previous && previous.Upstream == upstream ? previous : null;
 
     private PoolRoute CreateRoute(UpstreamConnection upstream, ExtranonceLayout layout)
     {
         var pool = upstream.Pool;
         var prefix = new byte[layout.PadSize + layout.PrefixSize];
-        _prefix.WriteTo(prefix.AsSpan(layout.PadSize));
+        _identity!.Prefix.WriteTo(prefix.AsSpan(layout.PadSize));
         var worker = UpstreamWorkerName(pool, Worker!);
         var stats = Stats!;
         var children = new Counter.Child[ShareResultLabels.All.Count];
