@@ -72,11 +72,6 @@ public sealed partial class MinerSession
     private PoolRoute? _current;
     private PoolRoute? _previous;
     private double _minimumDifficulty;
-    private double _difficulty;
-    private UInt256 _target;
-    private readonly SentJob[] _sentJobs = new SentJob[SentJobHistory];
-    private readonly Lock _difficultyLock = new();
-    private int _sentJobsNext;
     private bool _difficultyPending = true;
     private UpstreamJob? _lastJob;
 
@@ -297,75 +292,26 @@ public sealed partial class MinerSession
         }
     }
 
-    /// <summary>How many jobs sent to the miner remember the difficulty they were sent with.</summary>
-    private const int SentJobHistory = 16;
-
     private void SendJob(UpstreamJob job, bool clean)
     {
         var wanted = EffectiveDifficulty(job);
-        lock (_difficultyLock)
+        if (_difficultyPending || !wanted.Equals(_validator.Difficulty))
         {
-            if (_difficultyPending || !wanted.Equals(_difficulty))
+            _difficultyPending = false;
+            if (_validator.SetDifficulty(wanted))
             {
-                _difficultyPending = false;
-                if (!wanted.Equals(_difficulty))
-                {
-                    _difficulty = wanted;
-                    _target = DifficultyMath.ToTarget(wanted);
-                    _context.Metrics.WorkerDifficulty.WithLabels(Stats?.Label ?? "unknown").Set(wanted);
-                }
-
-                Enqueue(MinerOutbound.SetDifficulty(_difficulty));
+                _context.Metrics.WorkerDifficulty.WithLabels(Stats?.Label ?? "unknown").Set(wanted);
             }
 
-            // Each job remembers the difficulty it went out with: a share on it is judged by that, whatever came
-            // later (vardiff steps, a pool switch), as firmware applies a new difficulty from the next job on.
-            _sentJobs[_sentJobsNext] = new SentJob(job.Id, _difficulty, _target);
-            _sentJobsNext = (_sentJobsNext + 1) % SentJobHistory;
-            _lastJob = job;
-            Enqueue(MinerOutbound.Raw(clean ? job.CleanNotifyLine : job.NotifyLine));
+            Enqueue(MinerOutbound.SetDifficulty(wanted));
         }
+
+        // Each job remembers the difficulty it went out with: a share on it is judged by that, whatever came
+        // later (vardiff steps, a pool switch), as firmware applies a new difficulty from the next job on.
+        _validator.JobSent(job.Id);
+        _lastJob = job;
+        Enqueue(MinerOutbound.Raw(clean ? job.CleanNotifyLine : job.NotifyLine));
     }
-
-    /// <summary>
-    /// The difficulty a share on <paramref name="jobId"/> is judged and credited at: the easier of the job's own
-    /// (as sent) and the current one (ASIC firmware may apply a new difficulty at once). False when it meets neither.
-    /// </summary>
-    private bool TryCredit(ulong jobId, in UInt256 hash, out double credited)
-    {
-        lock (_difficultyLock)
-        {
-            var current = (_difficulty, _target);
-            var sent = current;
-            foreach (ref readonly var entry in _sentJobs.AsSpan())
-            {
-                if (entry.JobId == jobId && entry.Difficulty > 0)
-                {
-                    sent = (entry.Difficulty, entry.Target);
-                    break;
-                }
-            }
-
-            var easier = sent.Item1 <= current.Item1 ? sent : current;
-            var harder = sent.Item1 <= current.Item1 ? current : sent;
-            if (hash <= harder.Item2)
-            {
-                credited = harder.Item1;
-                return true;
-            }
-
-            if (hash <= easier.Item2)
-            {
-                credited = easier.Item1;
-                return true;
-            }
-
-            credited = 0;
-            return false;
-        }
-    }
-
-    private readonly record struct SentJob(ulong JobId, double Difficulty, UInt256 Target);
 
     /// <summary>The miner's vardiff, raised to its minimum, and never above the pool's (it then works at the pool's).</summary>
     private double EffectiveDifficulty(UpstreamJob job)

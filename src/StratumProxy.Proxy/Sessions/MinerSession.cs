@@ -29,6 +29,7 @@ public sealed partial class MinerSession
     private readonly SessionContext _context;
     private readonly Channel<MinerOutbound> _outbound;
     private readonly CancellationTokenSource _closed = new();
+    private readonly ShareValidator _validator;
     private MinerIdentity? _identity;
     private bool _prefixOwned;
     private string _closeReason = "closed by the miner";
@@ -54,6 +55,7 @@ public sealed partial class MinerSession
         ConnectedAt = context.Time.GetUtcNow();
         LastReceiveTimestamp = ConnectedTimestamp;
         _vardiff = new VarDiffController(ToVarDiff(options.Difficulty), context.Time);
+        _validator = new ShareValidator(context.Hasher);
         _submitTokens = options.Miners.MaxSubmitsPerSecond;
         _lastRefill = ConnectedTimestamp;
     }
@@ -113,7 +115,7 @@ public sealed partial class MinerSession
     public string? PoolName => Upstream?.Pool.Name;
 
     /// <summary>The difficulty the miner was last told.</summary>
-    public double Difficulty => _difficulty;
+    public double Difficulty => _validator.Difficulty;
 
     /// <summary>When the connection opened (TimeProvider timestamp).</summary>
     public long ConnectedTimestamp { get; }

@@ -235,6 +235,9 @@ public sealed partial class UpstreamConnection
         _outbound.Writer.TryWrite(new Outbound(OutboundKind.Authorize, id, worker));
     }
 
+    /// <summary>The connection's duplicate filter (one per connection; it takes its own lock, once per share).</summary>
+    internal DuplicateShareFilter Duplicates => _duplicates;
+
     /// <summary>
     /// Checks a share against the connection's duplicate filter (which takes its own lock: one per share).
     /// </summary>
