@@ -25,16 +25,14 @@ public sealed partial class MinerSession
     private void OnSubmit(ReadOnlySpan<byte> line, in StratumEnvelope envelope)
     {
         var id = envelope.Id;
-        if (!_subscribed)
+        switch (_protocol.SubmitPermission)
         {
-            Reject(id, StratumErrorCode.NotSubscribed, "Not subscribed", ShareResult.Unauthorized, null);
-            return;
-        }
-
-        if (Worker is null)
-        {
-            Reject(id, StratumErrorCode.Unauthorized, "Unauthorized worker", ShareResult.Unauthorized, null);
-            return;
+            case SubmitPermission.NotSubscribed:
+                Reject(id, StratumErrorCode.NotSubscribed, "Not subscribed", ShareResult.Unauthorized, null);
+                return;
+            case SubmitPermission.Unauthorized:
+                Reject(id, StratumErrorCode.Unauthorized, "Unauthorized worker", ShareResult.Unauthorized, null);
+                return;
         }
 
         var options = _context.Options.Miners;
@@ -78,7 +76,7 @@ public sealed partial class MinerSession
         var identity = _identity!;
         var verdict = _validator.Validate(
             new ShareJob(job.Id, job.Template, job.NTime, job.PoolTarget),
-            new ShareMiner(identity.Extranonce1, identity.Prefix.Value, identity.Layout.Extranonce2Size, _versionRolling, _versionMask),
+            new ShareMiner(identity.Extranonce1, identity.Prefix.Value, identity.Layout.Extranonce2Size, _protocol.VersionRolling, _protocol.VersionMask),
             submit,
             (uint)_context.Time.GetUtcNow().ToUnixTimeSeconds(),
             (uint)options.MaxNTimeRollSeconds,
@@ -114,7 +112,7 @@ public sealed partial class MinerSession
         if (verdict.IsBlock)
         {
             _context.Metrics.BlocksFound.WithLabels(upstream.Pool.Name).Inc();
-            Log.BlockCandidate(_context.Logger, Worker, upstream.Pool.Name, verdict.HashDifficulty);
+            Log.BlockCandidate(_context.Logger, Worker!, upstream.Pool.Name, verdict.HashDifficulty);
         }
 
         if (verdict.ForPool)

@@ -71,7 +71,6 @@ public sealed partial class MinerSession
     private UpstreamConnection? _assigned;
     private PoolRoute? _current;
     private PoolRoute? _previous;
-    private double _minimumDifficulty;
     private bool _difficultyPending = true;
     private UpstreamJob? _lastJob;
 
@@ -145,14 +144,9 @@ public sealed partial class MinerSession
             upstream.EnsureAuthorized(route.UpstreamWorker);
         }
 
-        if (_versionRolling && upstream.VersionMask != 0)
+        if (_protocol.OnAttach(upstream.VersionMask, out var mask))
         {
-            var mask = Stratum.Mining.VersionRolling.Negotiate(upstream.VersionMask, _requestedVersionMask);
-            if (mask != _versionMask)
-            {
-                _versionMask = mask;
-                Enqueue(MinerOutbound.VersionMask(mask));
-            }
+            Enqueue(MinerOutbound.VersionMask(mask));
         }
 
         _difficultyPending = true;
@@ -181,13 +175,10 @@ public sealed partial class MinerSession
 
     private void ApplyVersionMask(uint poolMask)
     {
-        if (!_versionRolling)
+        if (_protocol.OnPoolMask(poolMask, out var mask))
         {
-            return;
+            Enqueue(MinerOutbound.VersionMask(mask));
         }
-
-        _versionMask = Stratum.Mining.VersionRolling.Negotiate(poolMask, _requestedVersionMask);
-        Enqueue(MinerOutbound.VersionMask(_versionMask));
     }
 
     /// <summary>The pool changed this connection's extranonce: the prefix changes, m and n do not.</summary>
@@ -316,7 +307,7 @@ public sealed partial class MinerSession
     /// <summary>The miner's vardiff, raised to its minimum, and never above the pool's (it then works at the pool's).</summary>
     private double EffectiveDifficulty(UpstreamJob job)
     {
-        var wanted = Math.Max(_vardiff.Current, _minimumDifficulty);
+        var wanted = Math.Max(_vardiff.Current, _protocol.MinimumDifficulty);
         return Math.Min(wanted, job.PoolDifficulty);
     }
 

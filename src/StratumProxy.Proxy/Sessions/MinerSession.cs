@@ -30,6 +30,7 @@ public sealed partial class MinerSession
     private readonly Channel<MinerOutbound> _outbound;
     private readonly CancellationTokenSource _closed = new();
     private readonly ShareValidator _validator;
+    private readonly MinerProtocol _protocol = new();
     private MinerIdentity? _identity;
     private bool _prefixOwned;
     private string _closeReason = "closed by the miner";
@@ -96,11 +97,11 @@ public sealed partial class MinerSession
     /// <summary>The miner's address (the PROXY protocol's source when a balancer sent one).</summary>
     public EndPoint? RemoteEndPoint => _connection.RemoteEndPoint;
 
-    /// <summary>The worker name from mining.authorize, once authorized.</summary>
-    public string? Worker { get; private set; }
+    /// <summary>The worker name from mining.authorize, once authorized (written once).</summary>
+    public string? Worker => _protocol.Worker;
 
     /// <summary>The user agent from mining.subscribe.</summary>
-    public string? UserAgent { get; private set; }
+    public string? UserAgent => _protocol.UserAgent;
 
     /// <summary>The worker's books.</summary>
     public WorkerStats? Stats { get; private set; }
@@ -176,7 +177,7 @@ public sealed partial class MinerSession
     public MinerExtranoncePrefix Prefix => Volatile.Read(ref _identity)?.Prefix ?? default;
 
     /// <summary>True when the miner sent mining.extranonce.subscribe.</summary>
-    public bool WantsExtranonceUpdates { get; private set; }
+    public bool WantsExtranonceUpdates => _protocol.WantsExtranonceUpdates;
 
     /// <summary>The longest line the miner may send.</summary>
     public int MaxLineLength { get; }
