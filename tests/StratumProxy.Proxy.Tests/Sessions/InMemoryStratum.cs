@@ -1,8 +1,10 @@
 using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
+using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging.Abstractions;
 using StratumProxy.Proxy.Accounting;
 using StratumProxy.Proxy.Components;
@@ -97,61 +99,29 @@ internal sealed class LinePeer(IDuplexPipe pipe)
 }
 
 /// <summary>
-/// A pool over an in-memory pipe, in the shape a real pool answers (configure with a mask, subscribe with
-/// extranonce1 and N = 6, authorize true, every submit true), driving a real <see cref="UpstreamConnection"/>.
-/// Jobs carry the pool's marker and a sequence number in prevhash, so a test can check their order at the miner.
+/// A pool's side of one connection, in the shape a real pool answers (configure with a mask, subscribe with
+/// extranonce1 and N = 6, authorize true, every submit true). Jobs carry the pool's marker and a sequence number in
+/// prevhash, so a test can check their order at the miner.
 /// </summary>
-internal sealed class InMemoryPool
+internal sealed class InMemoryPoolServer(LinePeer peer, int marker, bool jobAfterAuthorize)
 {
-    private readonly InMemoryDuplex _duplex = new();
-    private readonly LinePeer _peer;
-    private readonly string _marker;
+    private readonly string _marker = marker.ToString("x8", CultureInfo.InvariantCulture);
     private int _sequence;
     private int _submits;
 
-    public InMemoryPool(SessionHarness harness, string name, int marker)
-    {
-        _peer = new LinePeer(_duplex.B);
-        _marker = marker.ToString("x8", CultureInfo.InvariantCulture);
-        var pool = new PoolOptions { Name = name, Url = "stratum+tcp://127.0.0.1:1", User = "acct.proxy" };
-        Assert.True(PoolUrl.TryParse(pool.Url, out var url, out _));
-        Upstream = new UpstreamConnection(new ProxyConnection(_duplex.A, null, null, null), harness.UpstreamContext, pool, url, null)
-        {
-            ChooseLayout = n => harness.Layout.FitsIn(n) ? harness.Layout : null,
-        };
-    }
-
-    public UpstreamConnection Upstream { get; }
-
     public int Submits => Volatile.Read(ref _submits);
-
-    public string Marker => _marker;
 
     /// <summary>The pool's share difficulty before the first job (2^-31: about two hashes a share).</summary>
     public double InitialDifficulty { get; init; } = Math.Pow(2, -31);
 
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        _ = ServeAsync(cancellationToken);
-        _ = Upstream.RunAsync(cancellationToken);
-        Assert.True(await Upstream.Ready.WaitAsync(cancellationToken));
-        await SendDifficultyAsync(InitialDifficulty, cancellationToken);
-        await SendJobAsync(clean: true, cancellationToken);
-        while (Upstream.CurrentJob is null)
-        {
-            await Task.Yield();
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-    }
-
     public Task SendDifficultyAsync(double difficulty, CancellationToken cancellationToken) =>
-        _peer.WriteAsync($"{{\"id\":null,\"method\":\"mining.set_difficulty\",\"params\":[{difficulty.ToString("R", CultureInfo.InvariantCulture)}]}}", cancellationToken);
+        peer.WriteAsync($"{{\"id\":null,\"method\":\"mining.set_difficulty\",\"params\":[{difficulty.ToString("R", CultureInfo.InvariantCulture)}]}}", cancellationToken);
 
     public Task SendVersionMaskAsync(uint mask, CancellationToken cancellationToken) =>
-        _peer.WriteAsync($"{{\"id\":null,\"method\":\"mining.set_version_mask\",\"params\":[\"{mask:x8}\"]}}", cancellationToken);
+        peer.WriteAsync($"{{\"id\":null,\"method\":\"mining.set_version_mask\",\"params\":[\"{mask:x8}\"]}}", cancellationToken);
 
     public Task SendExtranonceAsync(string extranonce1, CancellationToken cancellationToken) =>
-        _peer.WriteAsync($"{{\"id\":null,\"method\":\"mining.set_extranonce\",\"params\":[\"{extranonce1}\",6]}}", cancellationToken);
+        peer.WriteAsync($"{{\"id\":null,\"method\":\"mining.set_extranonce\",\"params\":[\"{extranonce1}\",6]}}", cancellationToken);
 
     public Task SendJobAsync(bool clean, CancellationToken cancellationToken)
     {
@@ -159,18 +129,18 @@ internal sealed class InMemoryPool
         var prevHash = n.ToString("x8", CultureInfo.InvariantCulture) + _marker + new string('0', 48);
         var ntime = ((uint)DateTimeOffset.UtcNow.ToUnixTimeSeconds()).ToString("x8", CultureInfo.InvariantCulture);
         var line = $"{{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"j{n}\",\"{prevHash}\",\"{new string('1', 84)}\",\"{new string('2', 100)}\",[\"{new string('a', 64)}\"],\"20000000\",\"1d00ffff\",\"{ntime}\",{(clean ? "true" : "false")}]}}";
-        return _peer.WriteAsync(line, cancellationToken);
+        return peer.WriteAsync(line, cancellationToken);
     }
 
     /// <summary>The sequence number and marker a job's prevhash carries.</summary>
     public static (int Sequence, string Marker) JobOrder(string prevHash) =>
         (int.Parse(prevHash[..8], NumberStyles.HexNumber, CultureInfo.InvariantCulture), prevHash[8..16]);
 
-    private async Task ServeAsync(CancellationToken cancellationToken)
+    public async Task ServeAsync(CancellationToken cancellationToken)
     {
         try
         {
-            while (await _peer.ReadLineAsync(cancellationToken) is { } line)
+            while (await peer.ReadLineAsync(cancellationToken) is { } line)
             {
                 using var doc = JsonDocument.Parse(line);
                 var root = doc.RootElement;
@@ -187,12 +157,119 @@ internal sealed class InMemoryPool
                     Interlocked.Increment(ref _submits);
                 }
 
-                await _peer.WriteAsync(answer, cancellationToken);
+                await peer.WriteAsync(answer, cancellationToken);
+                if (jobAfterAuthorize && method == "mining.authorize")
+                {
+                    await SendDifficultyAsync(InitialDifficulty, cancellationToken);
+                    await SendJobAsync(clean: true, cancellationToken);
+                }
             }
         }
         catch (OperationCanceledException)
         {
             // Test over.
+        }
+    }
+}
+
+/// <summary>A real <see cref="UpstreamConnection"/> to an <see cref="InMemoryPoolServer"/> over an in-memory pipe.</summary>
+internal sealed class InMemoryPool
+{
+    private readonly InMemoryDuplex _duplex = new();
+
+    public InMemoryPool(SessionHarness harness, string name, int marker)
+    {
+        Server = new InMemoryPoolServer(new LinePeer(_duplex.B), marker, jobAfterAuthorize: false);
+        var pool = new PoolOptions { Name = name, Url = "stratum+tcp://127.0.0.1:1", User = "acct.proxy" };
+        Assert.True(PoolUrl.TryParse(pool.Url, out var url, out _));
+        Upstream = new UpstreamConnection(new ProxyConnection(_duplex.A, null, null, null), harness.UpstreamContext, pool, url, null)
+        {
+            ChooseLayout = n => harness.Layout.FitsIn(n) ? harness.Layout : null,
+        };
+    }
+
+    public UpstreamConnection Upstream { get; }
+
+    public InMemoryPoolServer Server { get; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = Server.ServeAsync(cancellationToken);
+        _ = Upstream.RunAsync(cancellationToken);
+        Assert.True(await Upstream.Ready.WaitAsync(cancellationToken));
+        await Server.SendDifficultyAsync(Server.InitialDifficulty, cancellationToken);
+        await Server.SendJobAsync(clean: true, cancellationToken);
+        while (Upstream.CurrentJob is null)
+        {
+            await Task.Yield();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+}
+
+/// <summary>
+/// The transport seam in memory: miners "connect" to a bound listener through <see cref="ConnectMiner"/>, and every
+/// pool connection the proxy opens is served by an <see cref="InMemoryPoolServer"/>. No sockets anywhere.
+/// </summary>
+internal sealed class InMemoryTransport : IConnectionListenerFactory, IUpstreamConnector
+{
+    private readonly Channel<InMemoryDuplex> _pending = Channel.CreateUnbounded<InMemoryDuplex>();
+    private readonly CancellationTokenSource _stop = new();
+    private int _pools;
+
+    public int PoolConnections => Volatile.Read(ref _pools);
+
+    public IConnectionListener Bind(EndPoint endpoint) => new Listener(this, endpoint);
+
+    public LinePeer ConnectMiner()
+    {
+        var duplex = new InMemoryDuplex();
+        Assert.True(_pending.Writer.TryWrite(duplex));
+        return new LinePeer(duplex.B);
+    }
+
+    public Task<ProxyConnection> ConnectAsync(PoolUrl url, bool allowInvalidCertificate, int maxLineLength, CancellationToken cancellationToken)
+    {
+        var duplex = new InMemoryDuplex();
+        var server = new InMemoryPoolServer(new LinePeer(duplex.B), 0xc0 + Interlocked.Increment(ref _pools), jobAfterAuthorize: true);
+        _ = server.ServeAsync(_stop.Token);
+        return Task.FromResult(new ProxyConnection(duplex.A, null, null, null));
+    }
+
+    public void Stop()
+    {
+        _stop.Cancel();
+        _pending.Writer.TryComplete();
+    }
+
+    private sealed class Listener(InMemoryTransport transport, EndPoint endpoint) : IConnectionListener
+    {
+        public EndPoint LocalEndPoint { get; } = endpoint;
+
+        public async ValueTask<ProxyConnection?> AcceptAsync(int maxLineLength, IConnectionAdmission admission, CancellationToken cancellationToken)
+        {
+            try
+            {
+                while (await transport._pending.Reader.WaitToReadAsync(cancellationToken))
+                {
+                    if (transport._pending.Reader.TryRead(out var duplex) && admission.TryAdmit(null))
+                    {
+                        return new ProxyConnection(duplex.A, null, LocalEndPoint, null);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopped.
+            }
+
+            return null;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            transport._pending.Writer.TryComplete();
+            return ValueTask.CompletedTask;
         }
     }
 }

@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Metrics;
+using StratumProxy.Proxy.Routing;
 using StratumProxy.Proxy.Sessions;
 using StratumProxy.Stratum.Mining;
 
@@ -52,7 +55,7 @@ public sealed class MinerSessionTests
     public async Task AttachTo_FromAnotherThread_SendsDifficultyThenACleanJobAndAShareOnItIsAccepted()
     {
         using var deadline = Deadline();
-        var options = new Configuration.ProxyOptions();
+        var options = new ProxyOptions();
         options.Difficulty.Start = options.Difficulty.Min = options.Difficulty.Max = 1e-70;
         options.Difficulty.PowerOfTwo = false;
         var harness = new SessionHarness(options);
@@ -92,7 +95,7 @@ public sealed class MinerSessionTests
         const int Submits = 150;
         const int JobsPerPool = 60;
         using var deadline = Deadline();
-        var options = new Configuration.ProxyOptions();
+        var options = new ProxyOptions();
         options.Difficulty.Start = options.Difficulty.Min = options.Difficulty.Max = 1;
         options.Difficulty.PowerOfTwo = false;
         options.Miners.MaxSubmitsPerSecond = 1e9;
@@ -138,17 +141,17 @@ public sealed class MinerSessionTests
                 var rng = new Random(seeds[p]);
                 for (var i = 0; i < JobsPerPool && await Pace(gates[1 + p], stop.Token); i++)
                 {
-                    await pool.SendDifficultyAsync(Math.Pow(2, -rng.Next(30, 33)), deadline.Token);
-                    await pool.SendJobAsync(clean: rng.Next(4) == 0, deadline.Token);
+                    await pool.Server.SendDifficultyAsync(Math.Pow(2, -rng.Next(30, 33)), deadline.Token);
+                    await pool.Server.SendJobAsync(clean: rng.Next(4) == 0, deadline.Token);
                     if (i % 10 == 5)
                     {
-                        await pool.SendVersionMaskAsync(i % 20 == 5 ? 0x1fffe000u : 0x00ffe000u, deadline.Token);
+                        await pool.Server.SendVersionMaskAsync(i % 20 == 5 ? 0x1fffe000u : 0x00ffe000u, deadline.Token);
                     }
 
                     if (i % 25 == 20)
                     {
-                        await pool.SendExtranonceAsync(i % 50 == 20 ? "0a0b0c0e" : "0a0b0c0d", deadline.Token);
-                        await pool.SendJobAsync(clean: true, deadline.Token);
+                        await pool.Server.SendExtranonceAsync(i % 50 == 20 ? "0a0b0c0e" : "0a0b0c0d", deadline.Token);
+                        await pool.Server.SendJobAsync(clean: true, deadline.Token);
                     }
                 }
             },
@@ -209,6 +212,62 @@ public sealed class MinerSessionTests
         done.Dispose();
     }
 
+    [Fact]
+    public async Task Proxy_OverAnInMemoryTransport_CarriesAMinersShareToThePoolWithoutSockets()
+    {
+        using var deadline = Deadline();
+        var transport = new InMemoryTransport();
+        var options = new ProxyOptions
+        {
+            Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
+            Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
+            Difficulty = new DifficultyOptions { Start = 1, Min = 1, Max = 1, PowerOfTwo = false },
+        };
+        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        await using var engine = new ProxyEngine(options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, metrics, connector: transport);
+        await using var listener = new MinerListener(engine, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, transport);
+        listener.Bind(options.Listeners);
+        engine.Start();
+        listener.Start();
+        while (!engine.Pools.Any(p => p.IsReady))
+        {
+            await Task.Delay(20, deadline.Token);
+        }
+
+        var miner = transport.ConnectMiner();
+        await miner.WriteAsync("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}", deadline.Token);
+        await miner.WriteAsync("{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"farm.mem1\",\"x\"]}", deadline.Token);
+        var subscribed = await miner.ReadUntilAsync(line => line.StartsWith("{\"id\":1,", StringComparison.Ordinal), deadline.Token);
+        using var doc = JsonDocument.Parse(subscribed);
+        var model = new MinerModel(Convert.FromHexString(doc.RootElement.GetProperty("result")[1].GetString()!));
+        while (model.Job is null)
+        {
+            model.Read(await miner.ReadLineAsync(deadline.Token) ?? throw new InvalidOperationException("closed"));
+        }
+
+        string? answer = null;
+        for (var attempt = 1; attempt <= 5 && (answer is null || answer.Contains("[21,", StringComparison.Ordinal)); attempt++)
+        {
+            // A share on a job the proxy has just replaced is stale (21): the miner goes on with the newest job.
+            await miner.WriteAsync(model.Share(7, attempt, newest: true), deadline.Token);
+            while (true)
+            {
+                var line = await miner.ReadLineAsync(deadline.Token) ?? throw new InvalidOperationException("closed");
+                if (model.Read(line) is not null)
+                {
+                    answer = line;
+                    break;
+                }
+            }
+        }
+
+        Assert.Equal("{\"id\":7,\"result\":true,\"error\":null}", answer);
+        Assert.Equal(1, transport.PoolConnections);
+        Assert.Equal("pool0", engine.MinerSessions.Single().PoolName);
+        Assert.Equal(1, listener.Connections);
+        transport.Stop();
+    }
+
     private static async Task<bool> Pace(SemaphoreSlim gate, CancellationToken stop)
     {
         try
@@ -255,7 +314,7 @@ public sealed class MinerSessionTests
                     case "mining.notify":
                         var id = p[0].GetString()!;
                         var prevHash = p[1].GetString()!;
-                        var (sequence, marker) = InMemoryPool.JobOrder(prevHash);
+                        var (sequence, marker) = InMemoryPoolServer.JobOrder(prevHash);
                         if (_lastSequence.TryGetValue(marker, out var last) && sequence < last)
                         {
                             OrderViolations.Add($"pool {marker}: job {sequence} after {last}");
@@ -284,10 +343,10 @@ public sealed class MinerSessionTests
             return (answerId, accepted, code, _submitted.GetValueOrDefault(answerId));
         }
 
-        /// <summary>A share on one of the last jobs that meets the difficulty the miner was told for that job.</summary>
-        public string Share(long id, int k)
+        /// <summary>A share on one of the last jobs (or the newest) that meets the difficulty the miner was told for that job.</summary>
+        public string Share(long id, int k, bool newest = false)
         {
-            var job = _recent[k % _recent.Count];
+            var job = newest ? Job! : _recent[k % _recent.Count];
             var (template, difficulty) = _jobs[job];
             var target = Difficulty.ToTarget(difficulty);
             var extranonce2 = new byte[4];
