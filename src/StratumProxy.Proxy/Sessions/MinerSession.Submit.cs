@@ -149,7 +149,7 @@ public sealed partial class MinerSession
     }
 
     /// <summary>The pool ruled on a share this session forwarded (called on the upstream's read loop).</summary>
-    internal void OnPoolVerdict(ref ForwardedShare share, ResponseVerdict verdict, TimeSpan latency)
+    public void OnPoolVerdict(ref ForwardedShare share, ResponseVerdict verdict, TimeSpan latency)
     {
         Interlocked.Decrement(ref _inFlight);
         share.Counters.OnVerdict(verdict.Accepted);
@@ -180,7 +180,7 @@ public sealed partial class MinerSession
     }
 
     /// <summary>A forwarded share got no verdict (connection lost and not re-sent, or timed out).</summary>
-    internal void OnShareLost(ref ForwardedShare share, string reason)
+    public void OnShareLost(ref ForwardedShare share, string reason)
     {
         Interlocked.Decrement(ref _inFlight);
         share.Counters.OnLost();

@@ -157,7 +157,7 @@ public sealed partial class MinerSession
     }
 
     /// <summary>A new job on the session's upstream (posted by that upstream's read loop).</summary>
-    internal void OnJob(UpstreamJob job, bool clean) => Post(SessionEvent.NewJob(job, clean));
+    public void OnJob(UpstreamJob job, bool clean) => Post(SessionEvent.NewJob(job, clean));
 
     private void ApplyJob(UpstreamJob job, bool clean)
     {
@@ -171,7 +171,7 @@ public sealed partial class MinerSession
     }
 
     /// <summary>The pool changed its version mask: narrow the miner's (posted by the upstream's read loop).</summary>
-    internal void OnVersionMaskChanged(uint poolMask) => Post(SessionEvent.VersionMask(poolMask));
+    public void OnVersionMaskChanged(uint poolMask) => Post(SessionEvent.VersionMask(poolMask));
 
     private void ApplyVersionMask(uint poolMask)
     {
@@ -182,7 +182,7 @@ public sealed partial class MinerSession
     }
 
     /// <summary>The pool changed this connection's extranonce: the prefix changes, m and n do not.</summary>
-    internal void OnUpstreamExtranonceChanged(UpstreamConnection upstream) => Post(SessionEvent.UpstreamExtranonce(upstream));
+    public void OnUpstreamExtranonceChanged(UpstreamConnection upstream) => Post(SessionEvent.UpstreamExtranonce(upstream));
 
     private void ApplyUpstreamExtranonce(UpstreamConnection upstream)
     {

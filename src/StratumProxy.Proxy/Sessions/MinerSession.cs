@@ -17,7 +17,7 @@ namespace StratumProxy.Proxy.Sessions;
 /// (<c>m</c>) for its whole connection, so moving it to another pool is only a clean job and a difficulty.
 /// </summary>
 #pragma warning disable CA1001 // The session disposes what it owns when RunAsync ends; it has no other lifetime.
-public sealed partial class MinerSession
+public sealed partial class MinerSession : IUpstreamMember
 #pragma warning restore CA1001
 {
     /// <summary>The version bits a miner may roll when the pool's mask is not known yet (BIP320's general bits).</summary>
