@@ -82,7 +82,7 @@ public sealed partial class MinerSession
             {
                 _connection.Transport.Input.CancelPendingRead();
             }
-            catch (InvalidOperationException)
+            catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
             {
                 // The transport is already completed: the session is ending and its events no longer matter.
             }

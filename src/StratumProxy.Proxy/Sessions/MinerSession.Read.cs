@@ -15,6 +15,7 @@ public sealed partial class MinerSession
     private bool _proxyHeaderDone;
     private int _badLines;
     private byte[] _scratch = [];
+    private long _unconsumed;
 
     private async Task ReadLoopAsync(CancellationToken cancellationToken)
     {
@@ -33,12 +34,14 @@ public sealed partial class MinerSession
             }
 
             var buffer = result.Buffer;
-            if (!buffer.IsEmpty)
+            if (!buffer.IsEmpty && (!result.IsCanceled || buffer.Length != _unconsumed))
             {
+                // New bytes (a wake-up for posted events returns the unconsumed tail again: that is not the miner).
                 LastReceiveTimestamp = _context.Time.GetTimestamp();
             }
 
             var keepGoing = ProcessBuffer(ref buffer);
+            _unconsumed = buffer.Length;
             input.AdvanceTo(buffer.Start, buffer.End);
             if (!keepGoing)
             {

@@ -48,12 +48,15 @@ internal sealed class LinePeer(IDuplexPipe pipe)
 {
     private readonly SemaphoreSlim _write = new(1, 1);
 
-    public async Task WriteAsync(string line, CancellationToken cancellationToken)
+    public Task WriteAsync(string line, CancellationToken cancellationToken) => WriteRawAsync(line + "\n", cancellationToken);
+
+    /// <summary>Writes bytes as they are (no line end added: a line can be left unfinished).</summary>
+    public async Task WriteRawAsync(string text, CancellationToken cancellationToken)
     {
         await _write.WaitAsync(cancellationToken);
         try
         {
-            pipe.Output.Write(Encoding.UTF8.GetBytes(line + "\n"));
+            pipe.Output.Write(Encoding.UTF8.GetBytes(text));
             await pipe.Output.FlushAsync(cancellationToken);
         }
         finally
@@ -61,6 +64,9 @@ internal sealed class LinePeer(IDuplexPipe pipe)
             _write.Release();
         }
     }
+
+    /// <summary>Closes this side's output (the peer hangs up).</summary>
+    public ValueTask CompleteAsync() => pipe.Output.CompleteAsync();
 
     /// <summary>The next line, or null when the other side closed.</summary>
     public async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
@@ -277,9 +283,9 @@ internal sealed class InMemoryTransport : IConnectionListenerFactory, IUpstreamC
 /// <summary>What a miner session needs around it, without an engine or sockets: a router that only hands out the layout.</summary>
 internal sealed class SessionHarness : IMinerRouter
 {
-    public SessionHarness(ProxyOptions? options = null)
+    public SessionHarness(ProxyOptions? options = null, TimeProvider? clock = null)
     {
-        var time = TimeProvider.System;
+        var time = clock ?? TimeProvider.System;
         var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         var jobs = new JobRegistry();
         Options = options ?? new ProxyOptions();

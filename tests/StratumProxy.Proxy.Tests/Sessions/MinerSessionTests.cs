@@ -52,6 +52,37 @@ public sealed class MinerSessionTests
     }
 
     [Fact]
+    public async Task Tick_MinerSilentAfterAPartialLine_IsClosedIdleEvenWhenEventsWakeTheSession()
+    {
+        using var deadline = Deadline();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20_000));
+        var options = new ProxyOptions();
+        options.Miners.IdleTimeout = TimeSpan.FromSeconds(10);
+        var harness = new SessionHarness(options, time);
+        var (session, miner) = harness.Open();
+        var run = session.RunAsync(deadline.Token);
+        await miner.WriteAsync("{\"id\":1,\"method\":\"mining.configure\",\"params\":[[\"version-rolling\"],{\"version-rolling.mask\":\"1fffe000\"}]}", deadline.Token);
+        await miner.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[]}", deadline.Token);
+        await miner.WriteAsync("{\"id\":3,\"method\":\"mining.authorize\",\"params\":[\"farm.rig1\",\"x\"]}", deadline.Token);
+        await miner.WriteRawAsync("{\"id\":4,\"method\":\"mining.ping\",\"params\":[]}\n{\"id\":5,\"meth", deadline.Token);
+        await miner.ReadUntilAsync(line => line.StartsWith("{\"id\":4,", StringComparison.Ordinal), deadline.Token);
+
+        // Events wake the session's loop, which sees the same unfinished line again: that is not the miner talking.
+        // Two wake-ups in turn: the second is applied only after the loop has finished with the first.
+        time.Advance(TimeSpan.FromSeconds(5));
+        session.OnVersionMaskChanged(0x00ffe000);
+        await miner.ReadUntilAsync(line => line.Contains("mining.set_version_mask", StringComparison.Ordinal), deadline.Token);
+        session.OnVersionMaskChanged(0x01ffe000);
+        await miner.ReadUntilAsync(line => line.Contains("mining.set_version_mask", StringComparison.Ordinal), deadline.Token);
+        time.Advance(TimeSpan.FromSeconds(6));
+        session.Tick(time.GetTimestamp());
+
+        Assert.StartsWith("idle", session.CloseReason, StringComparison.Ordinal);
+        await miner.CompleteAsync();
+        await run;
+    }
+
+    [Fact]
     public async Task AttachTo_FromAnotherThread_SendsDifficultyThenACleanJobAndAShareOnItIsAccepted()
     {
         using var deadline = Deadline();
