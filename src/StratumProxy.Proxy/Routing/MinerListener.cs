@@ -16,22 +16,24 @@ public sealed class MinerListener : IAsyncDisposable
 {
     private readonly ProxyEngine _engine;
     private readonly ILogger _logger;
-    private readonly List<(ListenerOptions Options, Socket Socket)> _bound = [];
+    private readonly IConnectionListenerFactory _transport;
+    private readonly List<(ListenerOptions Options, IConnectionListener Listener)> _bound = [];
     private readonly ConcurrentDictionary<long, Task> _running = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _acceptLoops = [];
     private int _connections;
     private int _disposed;
 
-    /// <summary>Creates the listener set for an engine.</summary>
-    public MinerListener(ProxyEngine engine, ILogger logger)
+    /// <summary>Creates the listener set for an engine, on sockets unless another transport is given.</summary>
+    public MinerListener(ProxyEngine engine, ILogger logger, IConnectionListenerFactory? transport = null)
     {
         _engine = engine;
         _logger = logger;
+        _transport = transport ?? SocketListenerFactory.Instance;
     }
 
     /// <summary>The addresses actually bound (port 0 resolved), in listener order.</summary>
-    public IReadOnlyList<IPEndPoint> Endpoints => [.. _bound.Select(b => (IPEndPoint)b.Socket.LocalEndPoint!)];
+    public IReadOnlyList<IPEndPoint> Endpoints => [.. _bound.Select(b => b.Listener.LocalEndPoint).OfType<IPEndPoint>()];
 
     /// <summary>Miner connections open now.</summary>
     public int Connections => Volatile.Read(ref _connections);
@@ -49,10 +51,9 @@ public sealed class MinerListener : IAsyncDisposable
 
             try
             {
-                var socket = SocketTransport.Bind(endpoint);
-                _bound.Add((listener, socket));
-                var bound = socket.LocalEndPoint!.ToString()!;
-                Log.Listening(_logger, listener.Name, bound, listener.PoolGroup);
+                var bound = _transport.Bind(endpoint);
+                _bound.Add((listener, bound));
+                Log.Listening(_logger, listener.Name, bound.LocalEndPoint.ToString()!, listener.PoolGroup);
             }
             catch (SocketException ex)
             {
@@ -64,65 +65,44 @@ public sealed class MinerListener : IAsyncDisposable
     /// <summary>Starts the accept loops.</summary>
     public void Start()
     {
-        foreach (var (options, socket) in _bound)
+        foreach (var (options, bound) in _bound)
         {
-            _acceptLoops.Add(AcceptLoopAsync(options, socket, _stopping.Token));
+            _acceptLoops.Add(AcceptLoopAsync(options, bound, _stopping.Token));
         }
     }
 
-    private async Task AcceptLoopAsync(ListenerOptions listener, Socket socket, CancellationToken stopping)
+    private async Task AcceptLoopAsync(ListenerOptions listener, IConnectionListener bound, CancellationToken stopping)
     {
-        while (!stopping.IsCancellationRequested)
+        var admission = new Admission(this, listener);
+        while (await bound.AcceptAsync(_engine.Options.Miners.MaxLineLength, admission, stopping).ConfigureAwait(false) is { } connection)
         {
-            Socket client;
-            try
-            {
-                client = await socket.AcceptAsync(stopping).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException)
-            {
-                // A connection reset between SYN and accept: nothing to do but take the next one.
-                continue;
-            }
-
-            OnAccepted(listener, client, stopping);
+            OnAccepted(listener, connection, stopping);
         }
     }
 
-    private void OnAccepted(ListenerOptions listener, Socket client, CancellationToken stopping)
+    /// <summary>The connection cap, checked before anything is allocated for the miner.</summary>
+    private sealed class Admission(MinerListener owner, ListenerOptions listener) : IConnectionAdmission
+    {
+        public bool TryAdmit(EndPoint? remote)
+        {
+            var max = owner._engine.Options.Miners.MaxConnections;
+            if (Interlocked.Increment(ref owner._connections) <= max)
+            {
+                return true;
+            }
+
+            Interlocked.Decrement(ref owner._connections);
+            owner._engine.Metrics.MinerConnectionsRefused.WithLabels(listener.Name, "connection_limit").Inc();
+            Log.ConnectionRefused(owner._logger, remote?.ToString(), listener.Name, $"connection limit {max} reached");
+            return false;
+        }
+
+        public void Release() => Interlocked.Decrement(ref owner._connections);
+    }
+
+    private void OnAccepted(ListenerOptions listener, ProxyConnection connection, CancellationToken stopping)
     {
         var metrics = _engine.Metrics;
-        var max = _engine.Options.Miners.MaxConnections;
-        if (Interlocked.Increment(ref _connections) > max)
-        {
-            Interlocked.Decrement(ref _connections);
-            metrics.MinerConnectionsRefused.WithLabels(listener.Name, "connection_limit").Inc();
-            var remote = client.RemoteEndPoint?.ToString();
-            Log.ConnectionRefused(_logger, remote, listener.Name, $"connection limit {max} reached");
-            client.Dispose();
-            return;
-        }
-
-        ProxyConnection connection;
-        try
-        {
-            connection = SocketTransport.WrapAccepted(client, _engine.Options.Miners.MaxLineLength);
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            Interlocked.Decrement(ref _connections);
-            client.Dispose();
-            return;
-        }
-
         var session = new MinerSession(connection, listener, _engine.Sessions);
         metrics.MinerConnections.WithLabels(listener.Name).Inc();
         metrics.MinerConnectionsTotal.WithLabels(listener.Name).Inc();
@@ -165,9 +145,9 @@ public sealed class MinerListener : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        foreach (var (_, socket) in _bound)
+        foreach (var (_, bound) in _bound)
         {
-            socket.Dispose();
+            await bound.DisposeAsync().ConfigureAwait(false);
         }
 
         await Task.WhenAll(_acceptLoops).ConfigureAwait(false);

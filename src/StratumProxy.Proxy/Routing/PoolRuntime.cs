@@ -214,7 +214,7 @@ internal sealed class PoolRuntime
     {
         using var timeout = new CancellationTokenSource(Failover.ConnectTimeout, _context.Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, timeout.Token);
-        var connection = await SocketTransport.ConnectAsync(url, Options.AllowInvalidCertificate, _context.MaxLineLength, linked.Token).ConfigureAwait(false);
+        var connection = await _context.Connector.ConnectAsync(url, Options.AllowInvalidCertificate, _context.MaxLineLength, linked.Token).ConfigureAwait(false);
         var pool = worker == Options.User ? Options : Clone(Options, worker);
         var upstream = new UpstreamConnection(connection, _context, pool, url, resume, userAgent)
         {

@@ -34,7 +34,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
     private int _disposed;
 
     /// <summary>Creates the engine; nothing connects until <see cref="Start"/>.</summary>
-    public ProxyEngine(ProxyOptions options, TimeProvider time, ILogger logger, ProxyMetrics metrics, ShareHasher? hasher = null)
+    public ProxyEngine(ProxyOptions options, TimeProvider time, ILogger logger, ProxyMetrics metrics, ShareHasher? hasher = null, Transport.IUpstreamConnector? connector = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         Time = time;
@@ -42,7 +42,10 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
         Metrics = metrics;
         Jobs = new JobRegistry();
         Ledger = new ShareLedger(time, metrics);
-        _upstreamContext = new UpstreamContext(time, logger, metrics, Jobs, options.Miners.Extranonce1Size, options.Miners.Extranonce2Size, 256 * 1024);
+        _upstreamContext = new UpstreamContext(time, logger, metrics, Jobs, options.Miners.Extranonce1Size, options.Miners.Extranonce2Size, 256 * 1024)
+        {
+            Connector = connector ?? Transport.SocketConnector.Instance,
+        };
         Configured = new MinerLayout(options.Miners.Extranonce1Size, options.Miners.Extranonce2Size);
         Sessions = new SessionContext(time, logger, metrics, Ledger, Jobs, new ExtranoncePrefixes(), hasher ?? ShareHasher.Default, this)
         {

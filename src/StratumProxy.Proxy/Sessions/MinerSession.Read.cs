@@ -11,14 +11,11 @@ public sealed partial class MinerSession
 {
     private const int MaxBadLines = 20;
 
-    private bool _subscribed;
     private bool _sawFirstByte;
     private bool _proxyHeaderDone;
     private int _badLines;
-    private uint _requestedVersionMask;
-    private uint _versionMask;
-    private bool _versionRolling;
     private byte[] _scratch = [];
+    private long _unconsumed;
 
     private async Task ReadLoopAsync(CancellationToken cancellationToken)
     {
@@ -28,18 +25,23 @@ public sealed partial class MinerSession
         while (true)
         {
             var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            if (result.IsCanceled)
+
+            // A cancelled read is either Close (then _closing is set) or a wake-up for posted events.
+            DrainEvents();
+            if (_closing != 0)
             {
                 return;
             }
 
             var buffer = result.Buffer;
-            if (!buffer.IsEmpty)
+            if (!buffer.IsEmpty && (!result.IsCanceled || buffer.Length != _unconsumed))
             {
+                // New bytes (a wake-up for posted events returns the unconsumed tail again: that is not the miner).
                 LastReceiveTimestamp = _context.Time.GetTimestamp();
             }
 
             var keepGoing = ProcessBuffer(ref buffer);
+            _unconsumed = buffer.Length;
             input.AdvanceTo(buffer.Start, buffer.End);
             if (!keepGoing)
             {
@@ -97,6 +99,12 @@ public sealed partial class MinerSession
             if (!line.IsEmpty)
             {
                 HandleLine(LineFramer.AsContiguous(line, _scratch));
+            }
+
+            if (!_events.IsEmpty)
+            {
+                // What a line caused elsewhere (authorize → routing attaches the miner) applies before the next line.
+                DrainEvents();
             }
         }
 
@@ -194,10 +202,9 @@ public sealed partial class MinerSession
                 Span<byte> target = stackalloc byte[32];
                 if (TargetParam.TryParse(line, envelope, target, out error))
                 {
-                    var value = UInt256.FromBigEndian(target);
-                    if (!value.IsZero)
+                    if (MinerProtocol.SuggestedDifficulty(UInt256.FromBigEndian(target)) is { } suggestedByTarget)
                     {
-                        OnSuggestDifficulty(DifficultyMath.FromTarget(value));
+                        OnSuggestDifficulty(suggestedByTarget);
                     }
 
                     Answer(answer, id, true);
@@ -211,7 +218,7 @@ public sealed partial class MinerSession
             case StratumMethod.ExtranonceSubscribe:
                 // Then the proxy may change the miner's extranonce (mining.set_extranonce) instead of leaving it
                 // without a pool when no pool of its group can carry its layout any more.
-                WantsExtranonceUpdates = true;
+                _protocol.SubscribeExtranonce();
                 Answer(answer, id, true);
                 break;
             case StratumMethod.Capabilities or StratumMethod.Ping:
@@ -275,14 +282,13 @@ public sealed partial class MinerSession
             return;
         }
 
-        UserAgent = request.UserAgent is { Length: > 64 } ua ? ua[..64] : request.UserAgent;
+        _protocol.Subscribe(request.UserAgent);
         EnsureLayout();
-        _subscribed = true;
         Span<byte> subscription = stackalloc byte[8];
         System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(subscription, Id);
         if (envelope.Kind == StratumMessageKind.Request)
         {
-            Enqueue(MinerOutbound.Subscribed(envelope.Id, subscription.ToArray(), _extranonce1, Extranonce2Size));
+            Enqueue(MinerOutbound.Subscribed(envelope.Id, subscription.ToArray(), _identity!.Extranonce1, Extranonce2Size));
         }
     }
 
@@ -294,18 +300,18 @@ public sealed partial class MinerSession
             return;
         }
 
-        var worker = request.Username.Trim();
-        if (worker.Length is 0 or > 128)
+        var outcome = _protocol.Authorize(request.Username);
+        if (!outcome.Accepted)
         {
-            Enqueue(MinerOutbound.Error(envelope.Id, StratumErrorCode.Unauthorized, "worker name must be 1 to 128 characters"));
+            Enqueue(MinerOutbound.Error(envelope.Id, StratumErrorCode.Unauthorized, outcome.Error!));
             return;
         }
 
-        var first = Worker is null;
+        var first = outcome.First;
         if (first)
         {
             EnsureLayout();
-            Worker = worker;
+            var worker = Worker!;
             Stats = _context.Ledger.Worker(worker);
             Stats.SessionOpened();
             Log.MinerAuthorized(_context.Logger, Id, worker, UserAgent);
@@ -327,24 +333,10 @@ public sealed partial class MinerSession
             return;
         }
 
-        bool? rolling = null;
-        if (request.WantsVersionRolling)
-        {
-            _requestedVersionMask = request.VersionRollingMask ?? DefaultVersionMask;
-            var poolMask = Upstream is { VersionMask: not 0 } up ? up.VersionMask : DefaultVersionMask;
-            _versionMask = VersionRolling.Negotiate(poolMask, _requestedVersionMask);
-            _versionRolling = _versionMask != 0;
-            rolling = _versionRolling;
-        }
-
-        bool? minimum = null;
-        if (request.WantsMinimumDifficulty && request.MinimumDifficulty is { } min && min > 0)
-        {
-            _minimumDifficulty = _vardiff.Clamp(min);
-            minimum = true;
-        }
+        var poolMask = _current?.Upstream is { VersionMask: not 0 } up ? up.VersionMask : DefaultVersionMask;
+        var outcome = _protocol.Configure(request, poolMask, _vardiff.Clamp);
 
         // Always answer configure: a VMASK-built cgminer drops the pool otherwise (PEERS.md #5).
-        Enqueue(MinerOutbound.Configured(envelope.Id, rolling, _versionMask, minimum));
+        Enqueue(MinerOutbound.Configured(envelope.Id, outcome.VersionRolling, outcome.VersionMask, outcome.MinimumDifficulty));
     }
 }

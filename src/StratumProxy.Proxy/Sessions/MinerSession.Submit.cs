@@ -25,16 +25,14 @@ public sealed partial class MinerSession
     private void OnSubmit(ReadOnlySpan<byte> line, in StratumEnvelope envelope)
     {
         var id = envelope.Id;
-        if (!_subscribed)
+        switch (_protocol.SubmitPermission)
         {
-            Reject(id, StratumErrorCode.NotSubscribed, "Not subscribed", ShareResult.Unauthorized, null);
-            return;
-        }
-
-        if (Worker is null)
-        {
-            Reject(id, StratumErrorCode.Unauthorized, "Unauthorized worker", ShareResult.Unauthorized, null);
-            return;
+            case SubmitPermission.NotSubscribed:
+                Reject(id, StratumErrorCode.NotSubscribed, "Not subscribed", ShareResult.Unauthorized, null);
+                return;
+            case SubmitPermission.Unauthorized:
+                Reject(id, StratumErrorCode.Unauthorized, "Unauthorized worker", ShareResult.Unauthorized, null);
+                return;
         }
 
         var options = _context.Options.Miners;
@@ -75,67 +73,49 @@ public sealed partial class MinerSession
             return;
         }
 
-        if (submit.Extranonce2.Length != Extranonce2Size)
+        var identity = _identity!;
+        var verdict = _validator.Validate(
+            new ShareJob(job.Id, job.Template, job.NTime, job.PoolTarget),
+            new ShareMiner(identity.Extranonce1, identity.Prefix.Value, identity.Layout.Extranonce2Size, _protocol.VersionRolling, _protocol.VersionMask),
+            submit,
+            (uint)_context.Time.GetUtcNow().ToUnixTimeSeconds(),
+            (uint)options.MaxNTimeRollSeconds,
+            upstream.Duplicates);
+        switch (verdict.Check)
         {
-            Reject(id, StratumErrorCode.Other, Extranonce2SizeError, ShareResult.Invalid, route);
-            return;
-        }
-
-        var wallClock = (uint)_context.Time.GetUtcNow().ToUnixTimeSeconds();
-        var maxRoll = (uint)options.MaxNTimeRollSeconds;
-        if (submit.NTime < job.NTime - Math.Min(job.NTime, 600u) || submit.NTime > job.NTime + maxRoll || submit.NTime > wallClock + maxRoll)
-        {
-            Reject(id, StratumErrorCode.Other, "ntime out of range", ShareResult.Invalid, route);
-            return;
-        }
-
-        var version = job.Template.Version;
-        if (submit.HasVersionBits)
-        {
-            if (!_versionRolling || !VersionRolling.IsWithinMask(submit.VersionBits, _versionMask))
-            {
+            case ShareCheck.Valid:
+                break;
+            case ShareCheck.BadExtranonce2Size:
+                Reject(id, StratumErrorCode.Other, Extranonce2SizeError, ShareResult.Invalid, route);
+                return;
+            case ShareCheck.NTimeOutOfRange:
+                Reject(id, StratumErrorCode.Other, "ntime out of range", ShareResult.Invalid, route);
+                return;
+            case ShareCheck.VersionOutsideMask:
                 Reject(id, StratumErrorCode.Other, "version bits outside the negotiated mask", ShareResult.Invalid, route);
                 return;
-            }
-
-            version = VersionRolling.Apply(version, submit.VersionBits, _versionMask);
-        }
-
-        var key = new ShareKey(_prefix.Value, ReadExtranonce2(submit.Extranonce2.Span), submit.NTime, submit.Nonce, version);
-        switch (upstream.CheckDuplicate(job, key))
-        {
-            case ShareFilterResult.Duplicate:
+            case ShareCheck.Duplicate:
                 Reject(id, StratumErrorCode.DuplicateShare, "Duplicate share", ShareResult.Duplicate, route);
                 return;
-            case ShareFilterResult.UnknownJob:
+            case ShareCheck.Stale:
                 Reject(id, StratumErrorCode.JobNotFound, "Job not found (stale)", ShareResult.Stale, route);
                 return;
-            case ShareFilterResult.JobFull:
+            case ShareCheck.JobFull:
                 Reject(id, StratumErrorCode.Other, "too many shares for this job", ShareResult.Invalid, route);
+                return;
+            default:
+                Reject(id, StratumErrorCode.LowDifficulty, "Low difficulty share", ShareResult.LowDifficulty, route);
                 return;
         }
 
-        Span<byte> hash = stackalloc byte[32];
-        _context.Hasher.ComputeBlockHash(job.Template, _extranonce1, submit.Extranonce2.Span, submit.NTime, submit.Nonce, version, hash);
-        var value = UInt256.FromLittleEndian(hash);
-        var isBlock = value <= job.Template.NetworkTarget;
-
-        // Judged by the difficulty the job was sent with (or the current one, if easier). A block candidate below
-        // the share target still goes to the pool, credited nothing (PEERS.md #10).
-        if (!TryCredit(job.Id, value, out var credited) && !isBlock)
-        {
-            Reject(id, StratumErrorCode.LowDifficulty, "Low difficulty share", ShareResult.LowDifficulty, route);
-            return;
-        }
-
-        if (isBlock)
+        var credited = verdict.Credited;
+        if (verdict.IsBlock)
         {
             _context.Metrics.BlocksFound.WithLabels(upstream.Pool.Name).Inc();
-            var shareDifficulty = DifficultyMath.OfHash(hash);
-            Log.BlockCandidate(_context.Logger, Worker, upstream.Pool.Name, shareDifficulty);
+            Log.BlockCandidate(_context.Logger, Worker!, upstream.Pool.Name, verdict.HashDifficulty);
         }
 
-        if (isBlock || value <= job.PoolTarget)
+        if (verdict.ForPool)
         {
             var forwarded = new ForwardedShare
             {
@@ -169,7 +149,7 @@ public sealed partial class MinerSession
     }
 
     /// <summary>The pool ruled on a share this session forwarded (called on the upstream's read loop).</summary>
-    internal void OnPoolVerdict(ref ForwardedShare share, ResponseVerdict verdict, TimeSpan latency)
+    public void OnPoolVerdict(ref ForwardedShare share, ResponseVerdict verdict, TimeSpan latency)
     {
         Interlocked.Decrement(ref _inFlight);
         share.Counters.OnVerdict(verdict.Accepted);
@@ -200,7 +180,7 @@ public sealed partial class MinerSession
     }
 
     /// <summary>A forwarded share got no verdict (connection lost and not re-sent, or timed out).</summary>
-    internal void OnShareLost(ref ForwardedShare share, string reason)
+    public void OnShareLost(ref ForwardedShare share, string reason)
     {
         Interlocked.Decrement(ref _inFlight);
         share.Counters.OnLost();
@@ -265,13 +245,5 @@ public sealed partial class MinerSession
 
         _submitTokens -= 1;
         return true;
-    }
-
-    private static ulong ReadExtranonce2(ReadOnlySpan<byte> extranonce2)
-    {
-        Span<byte> padded = stackalloc byte[8];
-        padded.Clear();
-        extranonce2[..Math.Min(8, extranonce2.Length)].CopyTo(padded);
-        return BinaryPrimitives.ReadUInt64LittleEndian(padded);
     }
 }

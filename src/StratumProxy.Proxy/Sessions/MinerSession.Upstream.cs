@@ -67,42 +67,70 @@ public sealed class PoolRoute
 public sealed partial class MinerSession
 {
     private readonly VarDiffController _vardiff;
+    private readonly Lock _assignLock = new();
+    private UpstreamConnection? _assigned;
     private PoolRoute? _current;
     private PoolRoute? _previous;
-    private double _minimumDifficulty;
-    private double _difficulty;
-    private UInt256 _target;
-    private readonly SentJob[] _sentJobs = new SentJob[SentJobHistory];
-    private readonly Lock _difficultyLock = new();
-    private int _sentJobsNext;
     private bool _difficultyPending = true;
     private UpstreamJob? _lastJob;
 
     /// <summary>
-    /// Moves the miner to <paramref name="upstream"/>: a clean job and its difficulty, nothing else (no reconnect, no
-    /// set_extranonce). Returns false when the upstream is not ready.
+    /// Asks the session to move to <paramref name="upstream"/>: a clean job and its difficulty, nothing else (no
+    /// reconnect, no set_extranonce). Callable from any thread: the session's loop applies it. Returns false when the
+    /// upstream is not ready or cannot carry this miner now; true when the move is queued (or the miner is there).
     /// </summary>
     public bool AttachTo(UpstreamConnection upstream)
     {
-        if (_closing != 0 || Worker is null || upstream.Layout is not { } layout)
+        ArgumentNullException.ThrowIfNull(upstream);
+        if (_closing != 0 || Worker is null || upstream.State != UpstreamState.Ready || upstream.Layout is null)
         {
             return false;
         }
 
-        if (_current?.Upstream == upstream)
+        lock (_assignLock)
         {
-            return true;
+            if (_closing != 0)
+            {
+                return false;
+            }
+
+            if (_assigned == upstream)
+            {
+                return true;
+            }
+
+            if (!upstream.CanCarry(this))
+            {
+                return false;
+            }
+
+            // The assignment is routing's decision, published at once (and in the order the moves are queued);
+            // the route itself is the loop's, set when it applies the move.
+            Volatile.Write(ref _assigned, upstream);
+            Post(SessionEvent.Attach(upstream));
+        }
+
+        return true;
+    }
+
+    private void ApplyAttach(UpstreamConnection upstream)
+    {
+        if (_closing != 0 || _current?.Upstream == upstream || upstream.Layout is not { } layout)
+        {
+            return;
+        }
+
+        if (!upstream.Attach(this))
+        {
+            // Its place there went to another miner meanwhile, or it closed: routing's next tick places the miner.
+            Interlocked.CompareExchange(ref _assigned, _current?.Upstream, upstream);
+            return;
         }
 
         var route = CreateRoute(upstream, layout);
-        if (!upstream.Attach(this))
-        {
-            return false;
-        }
-
         var old = _current;
-        _previous = old;
-        _current = route;
+        Volatile.Write(ref _previous, old);
+        Volatile.Write(ref _current, route);
         old?.Upstream.Detach(this);
         if (old?.Upstream is { Pool.Mode: PoolMode.Passthrough } dedicated)
         {
@@ -116,14 +144,9 @@ public sealed partial class MinerSession
             upstream.EnsureAuthorized(route.UpstreamWorker);
         }
 
-        if (_versionRolling && upstream.VersionMask != 0)
+        if (_protocol.OnAttach(upstream.VersionMask, out var mask))
         {
-            var mask = Stratum.Mining.VersionRolling.Negotiate(upstream.VersionMask, _requestedVersionMask);
-            if (mask != _versionMask)
-            {
-                _versionMask = mask;
-                Enqueue(MinerOutbound.VersionMask(mask));
-            }
+            Enqueue(MinerOutbound.VersionMask(mask));
         }
 
         _difficultyPending = true;
@@ -131,45 +154,50 @@ public sealed partial class MinerSession
         {
             SendJob(job, clean: true);
         }
-
-        return true;
     }
 
-    /// <summary>A new job on the session's upstream (called on that upstream's read loop).</summary>
-    internal void OnJob(UpstreamJob job, bool clean)
+    /// <summary>A new job on the session's upstream (posted by that upstream's read loop).</summary>
+    public void OnJob(UpstreamJob job, bool clean) => Post(SessionEvent.NewJob(job, clean));
+
+    private void ApplyJob(UpstreamJob job, bool clean)
     {
-        if (_current?.Upstream != job.Upstream)
+        if (_current?.Upstream != job.Upstream || (_lastJob is { } last && last.Upstream == job.Upstream && job.Id <= last.Id))
         {
+            // Not the miner's upstream (it moved on), or a job it was already sent when it attached.
             return;
         }
 
         SendJob(job, clean);
     }
 
-    /// <summary>The pool changed its version mask: narrow the miner's.</summary>
-    internal void OnVersionMaskChanged(uint poolMask)
-    {
-        if (!_versionRolling)
-        {
-            return;
-        }
+    /// <summary>The pool changed its version mask: narrow the miner's (posted by the upstream's read loop).</summary>
+    public void OnVersionMaskChanged(uint poolMask) => Post(SessionEvent.VersionMask(poolMask));
 
-        _versionMask = Stratum.Mining.VersionRolling.Negotiate(poolMask, _requestedVersionMask);
-        Enqueue(MinerOutbound.VersionMask(_versionMask));
+    private void ApplyVersionMask(uint poolMask)
+    {
+        if (_protocol.OnPoolMask(poolMask, out var mask))
+        {
+            Enqueue(MinerOutbound.VersionMask(mask));
+        }
     }
 
     /// <summary>The pool changed this connection's extranonce: the prefix changes, m and n do not.</summary>
-    internal void OnUpstreamExtranonceChanged(UpstreamConnection upstream)
+    public void OnUpstreamExtranonceChanged(UpstreamConnection upstream) => Post(SessionEvent.UpstreamExtranonce(upstream));
+
+    private void ApplyUpstreamExtranonce(UpstreamConnection upstream)
     {
         if (_current?.Upstream != upstream || upstream.Layout is not { } layout)
         {
             return;
         }
 
-        _current = CreateRoute(upstream, layout);
+        Volatile.Write(ref _current, CreateRoute(upstream, layout));
     }
 
-    /// <summary>Periodic work from the engine: timeouts and vardiff for a silent miner.</summary>
+    /// <summary>
+    /// Periodic work from the engine's tick: the timeouts are decided here (closing is safe from any thread); vardiff
+    /// for a silent miner is posted to the session's loop, at most one tick waiting at a time.
+    /// </summary>
     internal void Tick(long now)
     {
         var options = _context.Options.Miners;
@@ -185,7 +213,15 @@ public sealed partial class MinerSession
             return;
         }
 
-        if (Worker is not null && _vardiff.OnIdle(now) is not null)
+        if (Worker is not null && Interlocked.Exchange(ref _tickPending, 1) == 0)
+        {
+            Post(SessionEvent.Tick(now));
+        }
+    }
+
+    private void ApplyTick(long now)
+    {
+        if (_vardiff.OnIdle(now) is not null)
         {
             _difficultyPending = true;
             if (_lastJob is { IsStale: false } job)
@@ -195,14 +231,16 @@ public sealed partial class MinerSession
         }
     }
 
+    /// <summary>The route of an upstream the miner works for now or worked for just before (any thread: snapshots).</summary>
     private PoolRoute? RouteFor(UpstreamConnection upstream) =>
-        _current?.Upstream == upstream ? _current : _previous?.Upstream == upstream ? _previous : null;
+        Volatile.Read(ref _current) is { } current && current.Upstream == upstream ? current
+        : Volatile.Read(ref _previous) is { } previous && previous.Upstream == upstream ? previous : null;
 
     private PoolRoute CreateRoute(UpstreamConnection upstream, ExtranonceLayout layout)
     {
         var pool = upstream.Pool;
         var prefix = new byte[layout.PadSize + layout.PrefixSize];
-        _prefix.WriteTo(prefix.AsSpan(layout.PadSize));
+        _identity!.Prefix.WriteTo(prefix.AsSpan(layout.PadSize));
         var worker = UpstreamWorkerName(pool, Worker!);
         var stats = Stats!;
         var children = new Counter.Child[ShareResultLabels.All.Count];
@@ -245,80 +283,31 @@ public sealed partial class MinerSession
         }
     }
 
-    /// <summary>How many jobs sent to the miner remember the difficulty they were sent with.</summary>
-    private const int SentJobHistory = 16;
-
     private void SendJob(UpstreamJob job, bool clean)
     {
         var wanted = EffectiveDifficulty(job);
-        lock (_difficultyLock)
+        if (_difficultyPending || !wanted.Equals(_validator.Difficulty))
         {
-            if (_difficultyPending || !wanted.Equals(_difficulty))
+            _difficultyPending = false;
+            if (_validator.SetDifficulty(wanted))
             {
-                _difficultyPending = false;
-                if (!wanted.Equals(_difficulty))
-                {
-                    _difficulty = wanted;
-                    _target = DifficultyMath.ToTarget(wanted);
-                    _context.Metrics.WorkerDifficulty.WithLabels(Stats?.Label ?? "unknown").Set(wanted);
-                }
-
-                Enqueue(MinerOutbound.SetDifficulty(_difficulty));
+                _context.Metrics.WorkerDifficulty.WithLabels(Stats?.Label ?? "unknown").Set(wanted);
             }
 
-            // Each job remembers the difficulty it went out with: a share on it is judged by that, whatever came
-            // later (vardiff steps, a pool switch), as firmware applies a new difficulty from the next job on.
-            _sentJobs[_sentJobsNext] = new SentJob(job.Id, _difficulty, _target);
-            _sentJobsNext = (_sentJobsNext + 1) % SentJobHistory;
-            _lastJob = job;
-            Enqueue(MinerOutbound.Raw(clean ? job.CleanNotifyLine : job.NotifyLine));
+            Enqueue(MinerOutbound.SetDifficulty(wanted));
         }
+
+        // Each job remembers the difficulty it went out with: a share on it is judged by that, whatever came
+        // later (vardiff steps, a pool switch), as firmware applies a new difficulty from the next job on.
+        _validator.JobSent(job.Id);
+        _lastJob = job;
+        Enqueue(MinerOutbound.Raw(clean ? job.CleanNotifyLine : job.NotifyLine));
     }
-
-    /// <summary>
-    /// The difficulty a share on <paramref name="jobId"/> is judged and credited at: the easier of the job's own
-    /// (as sent) and the current one (ASIC firmware may apply a new difficulty at once). False when it meets neither.
-    /// </summary>
-    private bool TryCredit(ulong jobId, in UInt256 hash, out double credited)
-    {
-        lock (_difficultyLock)
-        {
-            var current = (_difficulty, _target);
-            var sent = current;
-            foreach (ref readonly var entry in _sentJobs.AsSpan())
-            {
-                if (entry.JobId == jobId && entry.Difficulty > 0)
-                {
-                    sent = (entry.Difficulty, entry.Target);
-                    break;
-                }
-            }
-
-            var easier = sent.Item1 <= current.Item1 ? sent : current;
-            var harder = sent.Item1 <= current.Item1 ? current : sent;
-            if (hash <= harder.Item2)
-            {
-                credited = harder.Item1;
-                return true;
-            }
-
-            if (hash <= easier.Item2)
-            {
-                credited = easier.Item1;
-                return true;
-            }
-
-            credited = 0;
-            return false;
-        }
-    }
-
-    private readonly record struct SentJob(ulong JobId, double Difficulty, UInt256 Target);
 
     /// <summary>The miner's vardiff, raised to its minimum, and never above the pool's (it then works at the pool's).</summary>
     private double EffectiveDifficulty(UpstreamJob job)
     {
-        var wanted = Math.Max(_vardiff.Current, _minimumDifficulty);
+        var wanted = Math.Max(_vardiff.Current, _protocol.MinimumDifficulty);
         return Math.Min(wanted, job.PoolDifficulty);
     }
 

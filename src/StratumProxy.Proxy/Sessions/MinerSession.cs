@@ -17,7 +17,7 @@ namespace StratumProxy.Proxy.Sessions;
 /// (<c>m</c>) for its whole connection, so moving it to another pool is only a clean job and a difficulty.
 /// </summary>
 #pragma warning disable CA1001 // The session disposes what it owns when RunAsync ends; it has no other lifetime.
-public sealed partial class MinerSession
+public sealed partial class MinerSession : IUpstreamMember
 #pragma warning restore CA1001
 {
     /// <summary>The version bits a miner may roll when the pool's mask is not known yet (BIP320's general bits).</summary>
@@ -29,10 +29,9 @@ public sealed partial class MinerSession
     private readonly SessionContext _context;
     private readonly Channel<MinerOutbound> _outbound;
     private readonly CancellationTokenSource _closed = new();
-    private byte[] _extranonce1 = [];
-    private MinerExtranoncePrefix _prefix;
-    private MinerLayout _layout;
-    private bool _hasLayout;
+    private readonly ShareValidator _validator;
+    private readonly MinerProtocol _protocol = new();
+    private MinerIdentity? _identity;
     private bool _prefixOwned;
     private string _closeReason = "closed by the miner";
     private int _closing;
@@ -57,28 +56,33 @@ public sealed partial class MinerSession
         ConnectedAt = context.Time.GetUtcNow();
         LastReceiveTimestamp = ConnectedTimestamp;
         _vardiff = new VarDiffController(ToVarDiff(options.Difficulty), context.Time);
+        _validator = new ShareValidator(context.Hasher);
         _submitTokens = options.Miners.MaxSubmitsPerSecond;
         _lastRefill = ConnectedTimestamp;
     }
 
     /// <summary>
     /// Chooses the miner's layout and extranonce1 once, when it subscribes (or authorizes without subscribing):
-    /// they stay for the whole connection.
+    /// they stay for the whole connection (unless routing changes them with mining.set_extranonce).
     /// </summary>
     private void EnsureLayout()
     {
-        if (_hasLayout)
+        if (_identity is null)
         {
-            return;
+            SetIdentity(_context.Router.LayoutFor(Listener));
         }
+    }
 
-        _layout = _context.Router.LayoutFor(Listener);
-        _prefix = _context.Extranonces.Mint(_layout.PrefixSize, out _prefixOwned);
-        var extranonce1 = new byte[_prefix.Size];
-        _prefix.WriteTo(extranonce1);
-        _extranonce1 = extranonce1;
-        Extranonce2Size = _layout.Extranonce2Size;
-        _hasLayout = true;
+    /// <summary>Mints an extranonce1 of the layout's size and publishes the new identity (on the session's loop).</summary>
+    private MinerIdentity SetIdentity(MinerLayout layout)
+    {
+        var prefix = _context.Extranonces.Mint(layout.PrefixSize, out _prefixOwned);
+        var extranonce1 = new byte[prefix.Size];
+        prefix.WriteTo(extranonce1);
+        var identity = new MinerIdentity(layout, prefix, extranonce1);
+        Volatile.Write(ref _identity, identity);
+        _extranonce2SizeErrorCache = null;
+        return identity;
     }
 
     /// <summary>How many messages may wait for a slow miner before it is dropped.</summary>
@@ -93,23 +97,26 @@ public sealed partial class MinerSession
     /// <summary>The miner's address (the PROXY protocol's source when a balancer sent one).</summary>
     public EndPoint? RemoteEndPoint => _connection.RemoteEndPoint;
 
-    /// <summary>The worker name from mining.authorize, once authorized.</summary>
-    public string? Worker { get; private set; }
+    /// <summary>The worker name from mining.authorize, once authorized (written once).</summary>
+    public string? Worker => _protocol.Worker;
 
     /// <summary>The user agent from mining.subscribe.</summary>
-    public string? UserAgent { get; private set; }
+    public string? UserAgent => _protocol.UserAgent;
 
     /// <summary>The worker's books.</summary>
     public WorkerStats? Stats { get; private set; }
 
-    /// <summary>The upstream the miner works for now.</summary>
-    public UpstreamConnection? Upstream => _current?.Upstream;
+    /// <summary>
+    /// The upstream the miner is assigned to: where it works now, or where routing has just sent it (the session's
+    /// loop applies the move next). A snapshot, safe from any thread.
+    /// </summary>
+    public UpstreamConnection? Upstream => Volatile.Read(ref _assigned);
 
-    /// <summary>The pool the miner works for now.</summary>
-    public string? PoolName => _current?.Upstream.Pool.Name;
+    /// <summary>The pool the miner works for now (a snapshot).</summary>
+    public string? PoolName => Upstream?.Pool.Name;
 
     /// <summary>The difficulty the miner was last told.</summary>
-    public double Difficulty => _difficulty;
+    public double Difficulty => _validator.Difficulty;
 
     /// <summary>When the connection opened (TimeProvider timestamp).</summary>
     public long ConnectedTimestamp { get; }
@@ -117,57 +124,60 @@ public sealed partial class MinerSession
     /// <summary>When the connection opened (wall clock).</summary>
     public DateTimeOffset ConnectedAt { get; }
 
-    /// <summary>When the miner last sent a line.</summary>
-    public long LastReceiveTimestamp { get; private set; }
+    /// <summary>When the miner last sent a line (written by the read loop, read by the tick).</summary>
+    public long LastReceiveTimestamp
+    {
+        get => Volatile.Read(ref _lastReceiveTimestamp);
+        private set => Volatile.Write(ref _lastReceiveTimestamp, value);
+    }
+
+    private long _lastReceiveTimestamp;
 
     /// <summary>True once authorized.</summary>
     public bool IsAuthorized => Worker is not null;
 
     /// <summary>The miner's extranonce1 (m).</summary>
-    public ReadOnlySpan<byte> Extranonce1 => _extranonce1;
+    public ReadOnlySpan<byte> Extranonce1 => Volatile.Read(ref _identity) is { } identity ? identity.Extranonce1 : [];
 
     /// <summary>
     /// Gives a miner that sent mining.extranonce.subscribe a new layout (a new extranonce1 and n) with
-    /// mining.set_extranonce, when no ready pool of its group can carry its old one. Called by routing while the miner
-    /// is on no ready upstream (so no share of it can be valid meanwhile); it applies from the next job, which routing
-    /// sends when it attaches the miner again.
+    /// mining.set_extranonce, when no ready pool of its group can carry its old one. Routing asks (from its tick); the
+    /// session's loop applies it: it leaves its upstream (so no share of it can be valid meanwhile), and the new layout
+    /// applies from the next job, which routing sends when it attaches the miner again.
     /// </summary>
-    internal void ChangeLayout(MinerLayout layout)
+    internal void ChangeLayout(MinerLayout layout) => Post(SessionEvent.ChangeLayout(layout));
+
+    private void ApplyChangeLayout(MinerLayout layout)
     {
-        if (!_hasLayout || _closing != 0)
+        if (_identity is null || _closing != 0)
         {
             return;
         }
 
         var current = _current;
-        _current = null;
+        Volatile.Write(ref _current, null);
+        Interlocked.CompareExchange(ref _assigned, null, current?.Upstream);
         current?.Upstream.Detach(this);
         if (_prefixOwned)
         {
-            _context.Extranonces.Release(_prefix);
+            _context.Extranonces.Release(_identity.Prefix);
         }
 
-        _layout = layout;
-        _prefix = _context.Extranonces.Mint(layout.PrefixSize, out _prefixOwned);
-        var extranonce1 = new byte[_prefix.Size];
-        _prefix.WriteTo(extranonce1);
-        _extranonce1 = extranonce1;
-        Extranonce2Size = layout.Extranonce2Size;
-        _extranonce2SizeErrorCache = null;
-        Enqueue(MinerOutbound.SetExtranonce(extranonce1, layout.Extranonce2Size));
+        var identity = SetIdentity(layout);
+        Enqueue(MinerOutbound.SetExtranonce(identity.Extranonce1, layout.Extranonce2Size));
     }
 
     /// <summary>The extranonce2 size the miner was told (n); 0 before it subscribed.</summary>
-    public int Extranonce2Size { get; private set; }
+    public int Extranonce2Size => Volatile.Read(ref _identity)?.Layout.Extranonce2Size ?? 0;
 
     /// <summary>The miner's layout (k, n), fixed at subscribe; null before.</summary>
-    public MinerLayout? Layout => _hasLayout ? _layout : null;
+    public MinerLayout? Layout => Volatile.Read(ref _identity)?.Layout;
 
     /// <summary>The miner's extranonce1 as a prefix value (meaningful once <see cref="Layout"/> is set).</summary>
-    public MinerExtranoncePrefix Prefix => _prefix;
+    public MinerExtranoncePrefix Prefix => Volatile.Read(ref _identity)?.Prefix ?? default;
 
     /// <summary>True when the miner sent mining.extranonce.subscribe.</summary>
-    public bool WantsExtranonceUpdates { get; private set; }
+    public bool WantsExtranonceUpdates => _protocol.WantsExtranonceUpdates;
 
     /// <summary>The longest line the miner may send.</summary>
     public int MaxLineLength { get; }
@@ -311,14 +321,22 @@ public sealed partial class MinerSession
 
     private void Teardown()
     {
+        // Events posted from now on find no loop to apply them; they hold nothing (attaching happens when applied).
+        _events.Clear();
         var current = _current;
-        _current = null;
+        Volatile.Write(ref _current, null);
+        lock (_assignLock)
+        {
+            // After Close no move is queued any more (AttachTo checks _closing under this lock).
+            _assigned = null;
+        }
+
         current?.Upstream.Detach(this);
         _previous?.Upstream.Detach(this);
         _context.Router.OnClosed(this);
-        if (_prefixOwned)
+        if (_prefixOwned && _identity is { } identity)
         {
-            _context.Extranonces.Release(_prefix);
+            _context.Extranonces.Release(identity.Prefix);
             _prefixOwned = false;
         }
 

@@ -1,5 +1,4 @@
 using StratumProxy.Proxy.Accounting;
-using StratumProxy.Proxy.Sessions;
 using StratumProxy.Stratum.Protocol;
 
 namespace StratumProxy.Proxy.Upstream;
@@ -11,7 +10,7 @@ namespace StratumProxy.Proxy.Upstream;
 public struct ForwardedShare
 {
     /// <summary>The session that submitted it.</summary>
-    public MinerSession Session;
+    public IUpstreamMember Session;
 
     /// <summary>The miner's request id, echoed with the verdict.</summary>
     public JsonRpcId MinerRequestId;

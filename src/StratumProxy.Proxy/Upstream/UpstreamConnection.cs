@@ -4,7 +4,6 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Configuration;
-using StratumProxy.Proxy.Sessions;
 using StratumProxy.Proxy.Transport;
 using StratumProxy.Stratum.Protocol;
 
@@ -47,7 +46,7 @@ public sealed partial class UpstreamConnection
     private readonly StratumWriter _writer = new();
     private readonly DuplicateShareFilter _duplicates = new(maxJobs: MaxJobsKept + 4);
     private readonly TaskCompletionSource<bool> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private MinerSession[] _sessions = [];
+    private IUpstreamMember[] _sessions = [];
     private long _nextRequestId = 10;
     private double _pendingDifficulty;
     private string _closeReason = "closed";
@@ -129,7 +128,7 @@ public sealed partial class UpstreamConnection
     public Task<bool> Ready => _ready.Task;
 
     /// <summary>The attached sessions (a snapshot).</summary>
-    public IReadOnlyList<MinerSession> Sessions => Volatile.Read(ref _sessions);
+    public IReadOnlyList<IUpstreamMember> Sessions => Volatile.Read(ref _sessions);
 
     /// <summary>Connects, runs the handshake and the read/write loops until the connection ends; returns the reason.</summary>
     public async Task<string> RunAsync(CancellationToken cancellationToken)
@@ -181,7 +180,7 @@ public sealed partial class UpstreamConnection
     /// Attaches a session; false when the connection is not ready, carries another miner layout, or already carries a
     /// miner with the same extranonce1 (their shares would overlap).
     /// </summary>
-    public bool Attach(MinerSession session)
+    public bool Attach(IUpstreamMember session)
     {
         lock (_lock)
         {
@@ -197,11 +196,11 @@ public sealed partial class UpstreamConnection
     }
 
     /// <summary>True when the session's layout is this connection's and its extranonce1 is free here.</summary>
-    public bool CanCarry(MinerSession session) =>
+    public bool CanCarry(IUpstreamMember session) =>
         Layout is { } layout && session.Layout is { } miner && miner == layout.Miner && _slots is { } slots && !slots.IsAllocated(session.Prefix);
 
     /// <summary>Detaches a session.</summary>
-    public void Detach(MinerSession session)
+    public void Detach(IUpstreamMember session)
     {
         lock (_lock)
         {
@@ -234,6 +233,9 @@ public sealed partial class UpstreamConnection
 
         _outbound.Writer.TryWrite(new Outbound(OutboundKind.Authorize, id, worker));
     }
+
+    /// <summary>The connection's duplicate filter (one per connection; it takes its own lock, once per share).</summary>
+    internal DuplicateShareFilter Duplicates => _duplicates;
 
     /// <summary>
     /// Checks a share against the connection's duplicate filter (which takes its own lock: one per share).

@@ -41,6 +41,9 @@ public sealed class UpstreamContext(
     /// </summary>
     public Action<UpstreamConnection, NotifyMessage>? JobObserved { get; set; }
 
+    /// <summary>How pool connections are opened (sockets unless a test or another transport says otherwise).</summary>
+    public Transport.IUpstreamConnector Connector { get; init; } = Transport.SocketConnector.Instance;
+
     /// <summary>The user agent sent to pools.</summary>
     public string UserAgent { get; init; } = "stratum-proxy/1.0";
 }

@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using StratumProxy.Proxy.Components;
+using StratumProxy.Proxy.Upstream;
+
+namespace StratumProxy.Proxy.Sessions;
+
+/// <summary>
+/// What other threads ask of a session: the upstream's read loop (a job, a version mask, a new extranonce), routing's
+/// tick and the admin API (attach, change layout, tick). They never write the session's fields: they post an event,
+/// and the session's read loop applies it between two lines (docs/architecture.md, "Who owns what").
+/// </summary>
+internal readonly struct SessionEvent
+{
+    private SessionEvent(SessionEventKind kind, UpstreamConnection? upstream = null, UpstreamJob? job = null, bool clean = false, uint mask = 0, MinerLayout layout = default, long now = 0)
+    {
+        Kind = kind;
+        Upstream = upstream;
+        Job = job;
+        Clean = clean;
+        Mask = mask;
+        Layout = layout;
+        Now = now;
+    }
+
+    public SessionEventKind Kind { get; }
+
+    public UpstreamConnection? Upstream { get; }
+
+    public UpstreamJob? Job { get; }
+
+    public bool Clean { get; }
+
+    public uint Mask { get; }
+
+    public MinerLayout Layout { get; }
+
+    public long Now { get; }
+
+    public static SessionEvent Attach(UpstreamConnection upstream) => new(SessionEventKind.Attach, upstream);
+
+    public static SessionEvent NewJob(UpstreamJob job, bool clean) => new(SessionEventKind.Job, job: job, clean: clean);
+
+    public static SessionEvent VersionMask(uint poolMask) => new(SessionEventKind.VersionMask, mask: poolMask);
+
+    public static SessionEvent UpstreamExtranonce(UpstreamConnection upstream) => new(SessionEventKind.UpstreamExtranonce, upstream);
+
+    public static SessionEvent ChangeLayout(MinerLayout layout) => new(SessionEventKind.ChangeLayout, layout: layout);
+
+    public static SessionEvent Tick(long now) => new(SessionEventKind.Tick, now: now);
+}
+
+/// <summary>The kinds of <see cref="SessionEvent"/>.</summary>
+internal enum SessionEventKind : byte
+{
+    Attach,
+    Job,
+    VersionMask,
+    UpstreamExtranonce,
+    ChangeLayout,
+    Tick,
+}
+
+/// <summary>A miner's extranonce1 and layout, published as one immutable value (other threads read it whole).</summary>
+internal sealed record MinerIdentity(MinerLayout Layout, MinerExtranoncePrefix Prefix, byte[] Extranonce1);
+
+public sealed partial class MinerSession
+{
+    private readonly ConcurrentQueue<SessionEvent> _events = new();
+    private int _wakePending;
+    private int _tickPending;
+
+    /// <summary>
+    /// Queues an event for the session's loop and wakes it (a cancelled read, as Kestrel stops a connection). One
+    /// wake-up covers every event posted before the loop drains.
+    /// </summary>
+    private void Post(in SessionEvent message)
+    {
+        _events.Enqueue(message);
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            try
+            {
+                _connection.Transport.Input.CancelPendingRead();
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+            {
+                // The transport is already completed: the session is ending and its events no longer matter.
+            }
+        }
+    }
+
+    /// <summary>Applies every posted event, in order (on the session's loop only).</summary>
+    private void DrainEvents()
+    {
+        Volatile.Write(ref _wakePending, 0);
+        while (_events.TryDequeue(out var message))
+        {
+            switch (message.Kind)
+            {
+                case SessionEventKind.Attach:
+                    ApplyAttach(message.Upstream!);
+                    break;
+                case SessionEventKind.Job:
+                    ApplyJob(message.Job!, message.Clean);
+                    break;
+                case SessionEventKind.VersionMask:
+                    ApplyVersionMask(message.Mask);
+                    break;
+                case SessionEventKind.UpstreamExtranonce:
+                    ApplyUpstreamExtranonce(message.Upstream!);
+                    break;
+                case SessionEventKind.ChangeLayout:
+                    ApplyChangeLayout(message.Layout);
+                    break;
+                case SessionEventKind.Tick:
+                    Volatile.Write(ref _tickPending, 0);
+                    ApplyTick(message.Now);
+                    break;
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+using StratumProxy.Proxy.Sessions;
+using StratumProxy.Stratum.Mining;
+using StratumProxy.Stratum.Protocol;
+
+namespace StratumProxy.Proxy.Tests.Sessions;
+
+/// <summary>The miner-side protocol state on its own: no session, no pipe.</summary>
+public sealed class MinerProtocolTests
+{
+    private readonly MinerProtocol _protocol = new();
+
+    [Fact]
+    public void SubmitPermission_FollowsSubscribeThenAuthorize()
+    {
+        Assert.Equal(SubmitPermission.NotSubscribed, _protocol.SubmitPermission);
+        _protocol.Authorize("farm.rig1");
+        Assert.Equal(SubmitPermission.NotSubscribed, _protocol.SubmitPermission);
+        _protocol.Subscribe("cgminer/4.11.1");
+
+        Assert.Equal(SubmitPermission.Allowed, _protocol.SubmitPermission);
+    }
+
+    [Fact]
+    public void SubmitPermission_SubscribedButNotAuthorized_IsUnauthorized()
+    {
+        _protocol.Subscribe(null);
+
+        Assert.Equal(SubmitPermission.Unauthorized, _protocol.SubmitPermission);
+    }
+
+    [Fact]
+    public void Authorize_FirstNameIsKeptAndLaterOnesAreAnsweredWithoutChangingIt()
+    {
+        var first = _protocol.Authorize("  farm.rig1 ");
+        var second = _protocol.Authorize("farm.rig2");
+
+        Assert.Equal(new AuthorizeOutcome(true, true, null), first);
+        Assert.Equal(new AuthorizeOutcome(true, false, null), second);
+        Assert.Equal("farm.rig1", _protocol.Worker);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    public void Authorize_EmptyOrTooLongName_IsRefusedAndLeavesNoWorker(string name)
+    {
+        Assert.False(_protocol.Authorize(name).Accepted);
+        Assert.False(_protocol.Authorize(new string('w', MinerProtocol.MaxWorkerLength + 1)).Accepted);
+        Assert.Null(_protocol.Worker);
+        Assert.True(_protocol.Authorize(new string('w', MinerProtocol.MaxWorkerLength)).First);
+    }
+
+    [Fact]
+    public void Subscribe_LongUserAgent_IsCut()
+    {
+        _protocol.Subscribe(new string('u', 100));
+
+        Assert.Equal(MinerProtocol.MaxUserAgentLength, _protocol.UserAgent!.Length);
+    }
+
+    [Fact]
+    public void Configure_VersionRolling_NarrowsTheMinersMaskToThePools()
+    {
+        var outcome = _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x1fffe000, 2, null), 0x00ffe000, d => d);
+
+        Assert.Equal(new ConfigureOutcome(true, 0x00ffe000, null), outcome);
+        Assert.True(_protocol.VersionRolling);
+    }
+
+    [Fact]
+    public void Configure_MasksWithNoBitInCommon_RefuseRolling()
+    {
+        var outcome = _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x00000fff, 2, null), 0x1fffe000, d => d);
+
+        Assert.False(outcome.VersionRolling);
+        Assert.False(_protocol.VersionRolling);
+    }
+
+    [Fact]
+    public void Configure_WithoutAMask_AsksForTheBip320Default()
+    {
+        _protocol.Configure(new ConfigureRequest(["version-rolling"], null, null, null), 0xffffffff, d => d);
+
+        Assert.Equal(MinerSession.DefaultVersionMask, _protocol.VersionMask);
+    }
+
+    [Fact]
+    public void Configure_MinimumDifficulty_IsClampedAndOnlyAnsweredWhenAsked()
+    {
+        var none = _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x1fffe000, null, 512), 0x1fffe000, d => d);
+        Assert.Null(none.MinimumDifficulty);
+        Assert.Equal(0, _protocol.MinimumDifficulty);
+
+        var asked = _protocol.Configure(new ConfigureRequest(["minimum-difficulty"], null, null, 512), 0x1fffe000, d => Math.Min(d, 256));
+
+        Assert.True(asked.MinimumDifficulty);
+        Assert.Null(asked.VersionRolling);
+        Assert.Equal(256, _protocol.MinimumDifficulty);
+    }
+
+    [Fact]
+    public void OnPoolMask_WithoutRolling_TellsNothing()
+    {
+        Assert.False(_protocol.OnPoolMask(0x1fffe000, out _));
+    }
+
+    [Fact]
+    public void OnPoolMask_WithRolling_NarrowsAndAlwaysTells()
+    {
+        _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x1fffe000, null, null), 0x1fffe000, d => d);
+
+        Assert.True(_protocol.OnPoolMask(0x0000e000, out var mask));
+        Assert.Equal(0x0000e000u, mask);
+        Assert.True(_protocol.OnPoolMask(0x0000e000, out _));
+    }
+
+    [Fact]
+    public void OnAttach_TellsOnlyAChangedMask()
+    {
+        _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x1fffe000, null, null), 0x1fffe000, d => d);
+
+        Assert.False(_protocol.OnAttach(0x1fffe000, out _));
+        Assert.False(_protocol.OnAttach(0, out _));
+        Assert.True(_protocol.OnAttach(0x00ffe000, out var mask));
+        Assert.Equal(0x00ffe000u, mask);
+    }
+
+    [Fact]
+    public void SubscribeExtranonce_IsRemembered()
+    {
+        Assert.False(_protocol.WantsExtranonceUpdates);
+        _protocol.SubscribeExtranonce();
+
+        Assert.True(_protocol.WantsExtranonceUpdates);
+    }
+
+    [Fact]
+    public void SuggestedDifficulty_ZeroTargetIsIgnoredAndADifficultyOneTargetIsOne()
+    {
+        Assert.Null(MinerProtocol.SuggestedDifficulty(UInt256.Zero));
+        Assert.Equal(1, MinerProtocol.SuggestedDifficulty(Difficulty.ToTarget(1))!.Value, 9);
+    }
+}

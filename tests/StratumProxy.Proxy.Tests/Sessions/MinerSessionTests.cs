@@ -1,0 +1,399 @@
+using System.Globalization;
+using System.Text.Json;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Metrics;
+using StratumProxy.Proxy.Routing;
+using StratumProxy.Proxy.Sessions;
+using StratumProxy.Stratum.Mining;
+
+namespace StratumProxy.Proxy.Tests.Sessions;
+
+/// <summary>A miner session over in-memory pipes: no sockets, a real upstream connection to an in-memory pool.</summary>
+public sealed class MinerSessionTests
+{
+    private static CancellationTokenSource Deadline() => new(TimeSpan.FromSeconds(60));
+
+    [Fact]
+    public async Task Subscribe_AnswersTheLayoutsExtranonce1AndSizeWithTheMinersOwnId()
+    {
+        using var deadline = Deadline();
+        var harness = new SessionHarness();
+        var (session, miner) = harness.Open();
+        var run = session.RunAsync(deadline.Token);
+
+        await miner.WriteAsync("{\"id\":\"sub-1\",\"method\":\"mining.subscribe\",\"params\":[\"cgminer/4.11.1\"]}", deadline.Token);
+        var answer = await miner.ReadLineAsync(deadline.Token);
+
+        using var doc = JsonDocument.Parse(answer!);
+        Assert.Equal("sub-1", doc.RootElement.GetProperty("id").GetString());
+        var result = doc.RootElement.GetProperty("result");
+        Assert.Equal(Convert.ToHexStringLower(session.Extranonce1), result[1].GetString());
+        Assert.Equal(2, session.Extranonce1.Length);
+        Assert.Equal(4, result[2].GetInt32());
+        Assert.Equal("cgminer/4.11.1", session.UserAgent);
+        session.Close("test over");
+        await run;
+    }
+
+    [Fact]
+    public async Task Submit_BeforeSubscribe_IsAnsweredNotSubscribed()
+    {
+        using var deadline = Deadline();
+        var harness = new SessionHarness();
+        var (session, miner) = harness.Open();
+        var run = session.RunAsync(deadline.Token);
+
+        await miner.WriteAsync("{\"id\":41,\"method\":\"mining.submit\",\"params\":[\"w\",\"1\",\"00000000\",\"5f5e1000\",\"00000000\"]}", deadline.Token);
+        var answer = await miner.ReadLineAsync(deadline.Token);
+
+        Assert.Equal("{\"id\":41,\"result\":null,\"error\":[25,\"Not subscribed\",null]}", answer);
+        session.Close("test over");
+        await run;
+    }
+
+    [Fact]
+    public async Task Tick_MinerSilentAfterAPartialLine_IsClosedIdleEvenWhenEventsWakeTheSession()
+    {
+        using var deadline = Deadline();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20_000));
+        var options = new ProxyOptions();
+        options.Miners.IdleTimeout = TimeSpan.FromSeconds(10);
+        var harness = new SessionHarness(options, time);
+        var (session, miner) = harness.Open();
+        var run = session.RunAsync(deadline.Token);
+        await miner.WriteAsync("{\"id\":1,\"method\":\"mining.configure\",\"params\":[[\"version-rolling\"],{\"version-rolling.mask\":\"1fffe000\"}]}", deadline.Token);
+        await miner.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[]}", deadline.Token);
+        await miner.WriteAsync("{\"id\":3,\"method\":\"mining.authorize\",\"params\":[\"farm.rig1\",\"x\"]}", deadline.Token);
+        await miner.WriteRawAsync("{\"id\":4,\"method\":\"mining.ping\",\"params\":[]}\n{\"id\":5,\"meth", deadline.Token);
+        await miner.ReadUntilAsync(line => line.StartsWith("{\"id\":4,", StringComparison.Ordinal), deadline.Token);
+
+        // Events wake the session's loop, which sees the same unfinished line again: that is not the miner talking.
+        // Two wake-ups in turn: the second is applied only after the loop has finished with the first.
+        time.Advance(TimeSpan.FromSeconds(5));
+        session.OnVersionMaskChanged(0x00ffe000);
+        await miner.ReadUntilAsync(line => line.Contains("mining.set_version_mask", StringComparison.Ordinal), deadline.Token);
+        session.OnVersionMaskChanged(0x01ffe000);
+        await miner.ReadUntilAsync(line => line.Contains("mining.set_version_mask", StringComparison.Ordinal), deadline.Token);
+        time.Advance(TimeSpan.FromSeconds(6));
+        session.Tick(time.GetTimestamp());
+
+        Assert.StartsWith("idle", session.CloseReason, StringComparison.Ordinal);
+        await miner.CompleteAsync();
+        await run;
+    }
+
+    [Fact]
+    public async Task AttachTo_FromAnotherThread_SendsDifficultyThenACleanJobAndAShareOnItIsAccepted()
+    {
+        using var deadline = Deadline();
+        var options = new ProxyOptions();
+        options.Difficulty.Start = options.Difficulty.Min = options.Difficulty.Max = 1e-70;
+        options.Difficulty.PowerOfTwo = false;
+        var harness = new SessionHarness(options);
+        var pool = new InMemoryPool(harness, "pool-a", 0xa);
+        await pool.StartAsync(deadline.Token);
+        var (session, miner) = harness.Open();
+        var run = session.RunAsync(deadline.Token);
+        await miner.WriteAsync("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}", deadline.Token);
+        await miner.WriteAsync("{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"farm.rig1\",\"x\"]}", deadline.Token);
+        await miner.ReadUntilAsync(line => line.StartsWith("{\"id\":2,", StringComparison.Ordinal), deadline.Token);
+
+        Assert.True(await Task.Run(() => session.AttachTo(pool.Upstream), deadline.Token));
+        Assert.Equal(pool.Upstream, session.Upstream);
+        var difficulty = await miner.ReadLineAsync(deadline.Token);
+        var notify = await miner.ReadLineAsync(deadline.Token);
+
+        Assert.Contains("mining.set_difficulty", difficulty, StringComparison.Ordinal);
+        Assert.Contains("mining.notify", notify, StringComparison.Ordinal);
+        Assert.EndsWith("true]}", notify, StringComparison.Ordinal);
+        using var doc = JsonDocument.Parse(notify!);
+        var jobId = doc.RootElement.GetProperty("params")[0].GetString();
+        var ntime = doc.RootElement.GetProperty("params")[7].GetString();
+        await miner.WriteAsync($"{{\"id\":3,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{jobId}\",\"00000001\",\"{ntime}\",\"00000007\"]}}", deadline.Token);
+        Assert.Equal("{\"id\":3,\"result\":true,\"error\":null}", await miner.ReadLineAsync(deadline.Token));
+        session.Close("test over");
+        await run;
+    }
+
+    /// <summary>
+    /// Attach, jobs, difficulty, version masks, the pool's extranonce and ticks come from five threads at once while
+    /// the miner submits; the session must answer every submit exactly once with the miner's own id, send each pool's
+    /// jobs in order, judge every share by the difficulty the miner was told for its job, and never fail.
+    /// </summary>
+    [Fact]
+    public async Task Session_UnderConcurrentAttachJobsMasksExtranonceAndTicks_KeepsItsInvariants()
+    {
+        const int Submits = 150;
+        const int JobsPerPool = 60;
+        using var deadline = Deadline();
+        var options = new ProxyOptions();
+        options.Difficulty.Start = options.Difficulty.Min = options.Difficulty.Max = 1;
+        options.Difficulty.PowerOfTwo = false;
+        options.Miners.MaxSubmitsPerSecond = 1e9;
+        var harness = new SessionHarness(options);
+        var pools = new[] { new InMemoryPool(harness, "pool-a", 0xa), new InMemoryPool(harness, "pool-b", 0xb) };
+        foreach (var pool in pools)
+        {
+            await pool.StartAsync(deadline.Token);
+        }
+
+        var (session, miner) = harness.Open();
+        var run = session.RunAsync(deadline.Token);
+        await miner.WriteAsync("{\"id\":1,\"method\":\"mining.configure\",\"params\":[[\"version-rolling\"],{\"version-rolling.mask\":\"1fffe000\"}]}", deadline.Token);
+        await miner.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[]}", deadline.Token);
+        await miner.WriteAsync("{\"id\":3,\"method\":\"mining.authorize\",\"params\":[\"farm.rig1\",\"x\"]}", deadline.Token);
+        var subscribed = await miner.ReadUntilAsync(line => line.StartsWith("{\"id\":2,", StringComparison.Ordinal), deadline.Token);
+        await miner.ReadUntilAsync(line => line.StartsWith("{\"id\":3,", StringComparison.Ordinal), deadline.Token);
+        string extranonce1;
+        using (var doc = JsonDocument.Parse(subscribed))
+        {
+            extranonce1 = doc.RootElement.GetProperty("result")[1].GetString()!;
+        }
+
+        Assert.True(session.AttachTo(pools[0].Upstream));
+        var done = new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(done.Token, deadline.Token);
+        // Each background thread acts once per share the miner sends, so the events interleave with the whole run.
+        var gates = Enumerable.Range(0, 4).Select(_ => new SemaphoreSlim(0)).ToArray();
+        var random = new Random(11);
+        var seeds = Enumerable.Range(0, 8).Select(_ => random.Next()).ToArray();
+        var attacher = Task.Run(
+            async () =>
+            {
+                for (var i = 0; i < Submits && await Pace(gates[0], stop.Token); i++)
+                {
+                    session.AttachTo(pools[i % 3 == 0 ? 1 : 0].Upstream);
+                }
+            },
+            deadline.Token);
+        var feeders = pools.Select((pool, p) => Task.Run(
+            async () =>
+            {
+                var rng = new Random(seeds[p]);
+                for (var i = 0; i < JobsPerPool && await Pace(gates[1 + p], stop.Token); i++)
+                {
+                    await pool.Server.SendDifficultyAsync(Math.Pow(2, -rng.Next(30, 33)), deadline.Token);
+                    await pool.Server.SendJobAsync(clean: rng.Next(4) == 0, deadline.Token);
+                    if (i % 10 == 5)
+                    {
+                        await pool.Server.SendVersionMaskAsync(i % 20 == 5 ? 0x1fffe000u : 0x00ffe000u, deadline.Token);
+                    }
+
+                    if (i % 25 == 20)
+                    {
+                        await pool.Server.SendExtranonceAsync(i % 50 == 20 ? "0a0b0c0e" : "0a0b0c0d", deadline.Token);
+                        await pool.Server.SendJobAsync(clean: true, deadline.Token);
+                    }
+                }
+            },
+            deadline.Token)).ToArray();
+        var ticker = Task.Run(
+            async () =>
+            {
+                for (var i = 0; i < Submits && await Pace(gates[3], stop.Token); i++)
+                {
+                    session.Tick(TimeProvider.System.GetTimestamp());
+                }
+            },
+            deadline.Token);
+
+        var model = new MinerModel(Convert.FromHexString(extranonce1));
+        var answers = new Dictionary<long, string>();
+        for (var k = 1; k <= Submits; k++)
+        {
+            while (model.Job is null)
+            {
+                model.Read(await miner.ReadLineAsync(deadline.Token) ?? throw new InvalidOperationException("the session closed: " + session.CloseReason));
+            }
+
+            var id = 100 + k;
+            await miner.WriteAsync(model.Share(id, k), deadline.Token);
+            while (true)
+            {
+                var line = await miner.ReadLineAsync(deadline.Token) ?? throw new InvalidOperationException("the session closed: " + session.CloseReason);
+                if (model.Read(line) is { } answer)
+                {
+                    Assert.True(answer.Id == id, $"answer for id {answer.Id} while {id} was outstanding: {line}");
+                    Assert.True(answers.TryAdd(answer.Id, line), $"second answer for {answer.Id}");
+                    Assert.True(answer.Accepted || answer.ErrorCode == 21, $"share {id} on a job at difficulty {model.JobDifficulty(answer.JobId)}: {line}");
+                    foreach (var gate in gates)
+                    {
+                        gate.Release();
+                    }
+
+                    break;
+                }
+            }
+        }
+
+        await done.CancelAsync();
+        await Task.WhenAll([attacher, ticker, .. feeders]);
+        foreach (var gate in gates)
+        {
+            gate.Dispose();
+        }
+
+        Assert.Equal(Submits, answers.Count);
+        Assert.Contains(answers.Values, line => line.Contains("true", StringComparison.Ordinal));
+        Assert.Empty(model.OrderViolations);
+        Assert.True(model.JobsSeen > 2, $"only {model.JobsSeen} jobs reached the miner");
+        Assert.False(session.Closed.IsCancellationRequested, "closed: " + session.CloseReason);
+        session.Close("test over");
+        await run;
+        done.Dispose();
+    }
+
+    [Fact]
+    public async Task Proxy_OverAnInMemoryTransport_CarriesAMinersShareToThePoolWithoutSockets()
+    {
+        using var deadline = Deadline();
+        var transport = new InMemoryTransport();
+        var options = new ProxyOptions
+        {
+            Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
+            Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
+            Difficulty = new DifficultyOptions { Start = 1, Min = 1, Max = 1, PowerOfTwo = false },
+        };
+        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        await using var engine = new ProxyEngine(options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, metrics, connector: transport);
+        await using var listener = new MinerListener(engine, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, transport);
+        listener.Bind(options.Listeners);
+        engine.Start();
+        listener.Start();
+        while (!engine.Pools.Any(p => p.IsReady))
+        {
+            await Task.Delay(20, deadline.Token);
+        }
+
+        var miner = transport.ConnectMiner();
+        await miner.WriteAsync("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}", deadline.Token);
+        await miner.WriteAsync("{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"farm.mem1\",\"x\"]}", deadline.Token);
+        var subscribed = await miner.ReadUntilAsync(line => line.StartsWith("{\"id\":1,", StringComparison.Ordinal), deadline.Token);
+        using var doc = JsonDocument.Parse(subscribed);
+        var model = new MinerModel(Convert.FromHexString(doc.RootElement.GetProperty("result")[1].GetString()!));
+        while (model.Job is null)
+        {
+            model.Read(await miner.ReadLineAsync(deadline.Token) ?? throw new InvalidOperationException("closed"));
+        }
+
+        string? answer = null;
+        for (var attempt = 1; attempt <= 5 && (answer is null || answer.Contains("[21,", StringComparison.Ordinal)); attempt++)
+        {
+            // A share on a job the proxy has just replaced is stale (21): the miner goes on with the newest job.
+            await miner.WriteAsync(model.Share(7, attempt, newest: true), deadline.Token);
+            while (true)
+            {
+                var line = await miner.ReadLineAsync(deadline.Token) ?? throw new InvalidOperationException("closed");
+                if (model.Read(line) is not null)
+                {
+                    answer = line;
+                    break;
+                }
+            }
+        }
+
+        Assert.Equal("{\"id\":7,\"result\":true,\"error\":null}", answer);
+        Assert.Equal(1, transport.PoolConnections);
+        Assert.Equal("pool0", engine.MinerSessions.Single().PoolName);
+        Assert.Equal(1, listener.Connections);
+        transport.Stop();
+    }
+
+    private static async Task<bool> Pace(SemaphoreSlim gate, CancellationToken stop)
+    {
+        try
+        {
+            await gate.WaitAsync(stop);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The miner's view: the jobs and difficulties it was sent, in order, and shares that meet them.</summary>
+    private sealed class MinerModel(byte[] extranonce1)
+    {
+        private readonly Dictionary<string, (ShareJobTemplate Template, double Difficulty)> _jobs = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, int> _lastSequence = new(StringComparer.Ordinal);
+        private readonly Dictionary<long, string> _submitted = [];
+        private readonly List<string> _recent = [];
+        private double _difficulty;
+
+        public string? Job { get; private set; }
+
+        public List<string> OrderViolations { get; } = [];
+
+        public int JobsSeen { get; private set; }
+
+        public double JobDifficulty(string? jobId) => jobId is not null && _jobs.TryGetValue(jobId, out var job) ? job.Difficulty : double.NaN;
+
+        /// <summary>Takes a line from the proxy; returns the answer when it is one.</summary>
+        public (long Id, bool Accepted, int ErrorCode, string? JobId)? Read(string line)
+        {
+            using var doc = JsonDocument.Parse(line);
+            var root = doc.RootElement;
+            if (root.TryGetProperty("method", out var method))
+            {
+                var p = root.GetProperty("params");
+                switch (method.GetString())
+                {
+                    case "mining.set_difficulty":
+                        _difficulty = p[0].GetDouble();
+                        break;
+                    case "mining.notify":
+                        var id = p[0].GetString()!;
+                        var prevHash = p[1].GetString()!;
+                        var (sequence, marker) = InMemoryPoolServer.JobOrder(prevHash);
+                        if (_lastSequence.TryGetValue(marker, out var last) && sequence < last)
+                        {
+                            OrderViolations.Add($"pool {marker}: job {sequence} after {last}");
+                        }
+
+                        _lastSequence[marker] = sequence;
+                        var template = ShareJobTemplate.FromHex(prevHash, p[2].GetString()!, p[3].GetString()!, [.. p[4].EnumerateArray().Select(b => b.GetString()!)], p[5].GetString()!, p[6].GetString()!, p[7].GetString()!);
+                        _jobs[id] = (template, _difficulty);
+                        Job = id;
+                        _recent.Add(id);
+                        if (_recent.Count > 4)
+                        {
+                            _recent.RemoveAt(0);
+                        }
+
+                        JobsSeen++;
+                        break;
+                }
+
+                return null;
+            }
+
+            var answerId = root.GetProperty("id").GetInt64();
+            var accepted = root.GetProperty("result").ValueKind == JsonValueKind.True;
+            var code = accepted ? 0 : root.GetProperty("error")[0].GetInt32();
+            return (answerId, accepted, code, _submitted.GetValueOrDefault(answerId));
+        }
+
+        /// <summary>A share on one of the last jobs (or the newest) that meets the difficulty the miner was told for that job.</summary>
+        public string Share(long id, int k, bool newest = false)
+        {
+            var job = newest ? Job! : _recent[k % _recent.Count];
+            var (template, difficulty) = _jobs[job];
+            var target = Difficulty.ToTarget(difficulty);
+            var extranonce2 = new byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(extranonce2, k);
+            Span<byte> hash = stackalloc byte[32];
+            for (uint nonce = 0; nonce < 1u << 20; nonce++)
+            {
+                ShareHasher.Default.ComputeBlockHash(template, extranonce1, extranonce2, template.NTime, nonce, template.Version, hash);
+                if (UInt256.FromLittleEndian(hash) <= target)
+                {
+                    _submitted[id] = job;
+                    return $"{{\"id\":{id},\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{job}\",\"{Convert.ToHexStringLower(extranonce2)}\",\"{template.NTime:x8}\",\"{nonce:x8}\"]}}";
+                }
+            }
+
+            throw new InvalidOperationException($"no share found at difficulty {difficulty}");
+        }
+    }
+}
