@@ -120,6 +120,12 @@ public sealed partial class MinerSession
             return;
         }
 
+        if (Volatile.Read(ref _assigned) != upstream)
+        {
+            // A later move superseded this one before the loop got to it: that move's event follows.
+            return;
+        }
+
         if (!upstream.Attach(this))
         {
             // Its place there went to another miner meanwhile, or it closed: routing's next tick places the miner.

@@ -195,9 +195,13 @@ public sealed partial class UpstreamConnection
         return true;
     }
 
-    /// <summary>True when the session's layout is this connection's and its extranonce1 is free here.</summary>
+    /// <summary>
+    /// True when the session's layout is this connection's and its extranonce1 is free here, or already its own (a
+    /// miner moved away and straight back before its loop left this connection).
+    /// </summary>
     public bool CanCarry(IUpstreamMember session) =>
-        Layout is { } layout && session.Layout is { } miner && miner == layout.Miner && _slots is { } slots && !slots.IsAllocated(session.Prefix);
+        Layout is { } layout && session.Layout is { } miner && miner == layout.Miner && _slots is { } slots
+        && (!slots.IsAllocated(session.Prefix) || Array.IndexOf(Volatile.Read(ref _sessions), session) >= 0);
 
     /// <summary>Detaches a session.</summary>
     public void Detach(IUpstreamMember session)
