@@ -21,29 +21,11 @@ public sealed class MarketEndpoint : IAsyncDisposable
     {
         _market = market;
         _listener.Start();
-        _loop = AcceptLoopAsync();
+        _loop = LoopbackAccept.RunAsync(_listener, ServeAsync, _stop.Token);
     }
 
     /// <summary>The URL of the market JSON.</summary>
     public Uri Url => new("http://127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture) + "/market");
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            _ = ServeAsync(client);
-        }
-    }
 
     private async Task ServeAsync(TcpClient client)
     {

@@ -31,29 +31,11 @@ public sealed class SimulatedCgminerApi : IAsyncDisposable
         _poolUrl = poolUrl;
         _time = time;
         _listener.Start();
-        _loop = AcceptLoopAsync();
+        _loop = LoopbackAccept.RunAsync(_listener, ServeAsync, _stop.Token);
     }
 
     /// <summary>HOST:PORT of the API.</summary>
     public string Address => "127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            _ = ServeAsync(client);
-        }
-    }
 
     private async Task ServeAsync(TcpClient client)
     {

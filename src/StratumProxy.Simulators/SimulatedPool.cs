@@ -53,7 +53,7 @@ public sealed class SimulatedPool : IAsyncDisposable
         _nextExtranonce1 = _random.Next(0x1000, 0x7fff) << 16;
         _current = NewJob(clean: true);
         _listener.Start();
-        _acceptLoop = AcceptLoopAsync();
+        _acceptLoop = LoopbackAccept.RunAsync(_listener, ServeAsync, _stop.Token);
         _jobLoop = JobLoopAsync();
     }
 
@@ -162,24 +162,6 @@ public sealed class SimulatedPool : IAsyncDisposable
         catch (OperationCanceledException)
         {
             // Stopping.
-        }
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            _ = ServeAsync(client);
         }
     }
 
