@@ -115,6 +115,41 @@ public sealed class MinerSessionTests
         await run;
     }
 
+    [Fact]
+    public async Task AttachTo_AwayAndStraightBackBeforeTheLoopMoves_IsAcceptedAndTheMinerStaysWhereItWas()
+    {
+        using var deadline = Deadline();
+        var options = new ProxyOptions();
+        options.Difficulty.Start = options.Difficulty.Min = options.Difficulty.Max = 1e-70;
+        options.Difficulty.PowerOfTwo = false;
+        var harness = new SessionHarness(options);
+        var poolA = new InMemoryPool(harness, "pool-a", 0xa);
+        var poolB = new InMemoryPool(harness, "pool-b", 0xb);
+        await poolA.StartAsync(deadline.Token);
+        await poolB.StartAsync(deadline.Token);
+        var (session, miner) = harness.Open();
+        var run = session.RunAsync(deadline.Token);
+        await miner.WriteAsync("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}", deadline.Token);
+        await miner.WriteAsync("{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"farm.rig1\",\"x\"]}", deadline.Token);
+        await miner.ReadUntilAsync(line => line.StartsWith("{\"id\":2,", StringComparison.Ordinal), deadline.Token);
+        Assert.True(session.AttachTo(poolA.Upstream));
+        var notify = await miner.ReadUntilAsync(line => line.Contains("mining.notify", StringComparison.Ordinal), deadline.Token);
+
+        // Two moves in a row, before the session's loop has left pool-a: its own extranonce1 there is no clash.
+        Assert.True(session.AttachTo(poolB.Upstream));
+        Assert.True(session.AttachTo(poolA.Upstream));
+        Assert.Equal(poolA.Upstream, session.Upstream);
+
+        using var doc = JsonDocument.Parse(notify!);
+        var jobId = doc.RootElement.GetProperty("params")[0].GetString();
+        var ntime = doc.RootElement.GetProperty("params")[7].GetString();
+        await miner.WriteAsync($"{{\"id\":3,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{jobId}\",\"00000001\",\"{ntime}\",\"00000007\"]}}", deadline.Token);
+        Assert.Equal("{\"id\":3,\"result\":true,\"error\":null}", await miner.ReadUntilAsync(line => line.StartsWith("{\"id\":3,", StringComparison.Ordinal), deadline.Token));
+        Assert.Equal(poolA.Upstream, session.Upstream);
+        session.Close("test over");
+        await run;
+    }
+
     /// <summary>
     /// Attach, jobs, difficulty, version masks, the pool's extranonce and ticks come from five threads at once while
     /// the miner submits; the session must answer every submit exactly once with the miner's own id, send each pool's
