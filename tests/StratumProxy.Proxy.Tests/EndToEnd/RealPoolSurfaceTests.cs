@@ -65,9 +65,17 @@ public sealed class RealPoolSurfaceTests
         await miner.StopHashingAsync();
         await miner.WaitForAnswersAsync(TimeSpan.FromSeconds(10));
 
-        Assert.Equal(0, pool.Rejected);
+        // A share forwarded before the pool's set_extranonce and clean job reached the proxy is either stale at the
+        // pool (it ended the old jobs first) or still unanswered when the proxy drops that connection; the new
+        // connection is a new pool session, so it cannot be re-sent and the miner is told it was lost. Nothing that
+        // could not fit is ever sent, so nothing else is refused, and every submit is answered.
+        Assert.Equal(pool.Rejected, pool.RejectedFor(ShareRejectReason.StaleJob));
         Assert.Empty(pool.AuditAcceptedShares());
         Assert.Equal(1, miner.Connections);
+        Assert.DoesNotContain(miner.Submits, s => s.Outcome == SubmitOutcome.Unanswered);
+        Assert.All(
+            miner.Submits.Where(s => s.Outcome == SubmitOutcome.Rejected),
+            s => Assert.True(s.ErrorCode == 21 || (s.ErrorCode == 20 && s.Reason!.Contains("pool connection lost", StringComparison.Ordinal)), $"{s.ErrorCode} {s.Reason}"));
     }
 
     [Theory]
