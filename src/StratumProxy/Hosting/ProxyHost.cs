@@ -117,8 +117,10 @@ public static class ProxyHost
 
         if (errors.Count > 0)
         {
+            // A message that quotes a value never carries a secret (a connection string, a password) out.
+            var secrets = Secrets.Values(builder.Configuration);
             access.Dispose();
-            throw new OptionsException(errors) { Warnings = commandLine.Strict ? [] : unknownKeys };
+            throw new OptionsException([.. errors.Select(e => Secrets.Scrub(e, secrets))]) { Warnings = commandLine.Strict ? [] : [.. unknownKeys.Select(w => Secrets.Scrub(w, secrets))] };
         }
 
         var warnings = new ConfigWarnings(commandLine.Strict ? [] : unknownKeys);
