@@ -185,4 +185,67 @@ public sealed class LimitTests
         Assert.True(fine.Worker("acct.next").Accepted >= 1);
         Assert.Equal(1, miner.Connections);
     }
+
+    [Theory]
+    [InlineData(33, "more than 32 merkle branches")]
+    [InlineData(10_000, "line longer than 262144 bytes")]
+    public async Task A_pool_sending_a_notify_with_too_many_merkle_branches_is_refused_and_miners_use_the_next_pool(int branches, string why)
+    {
+        await using var hostile = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5, MerkleBranchCount = branches });
+        await using var fine = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        await using var proxy = await ProxyHarness.StartAsync(ProxyHarness.Options(hostile, fine));
+        var refused = proxy.Engine.Pools.Single(p => p.Options.Name == "pool0");
+        await proxy.WaitUntilAsync(() => refused.LastError?.Contains(why, StringComparison.Ordinal) == true, TimeSpan.FromSeconds(10), "the pool refused: " + why);
+
+        var scrape = await proxy.ScrapeAsync();
+        var kind = branches > 1000 ? "line_too_long" : "too_many_merkle_branches";
+        Assert.True(ProxyHarness.MetricValue(scrape, $"stratumproxy_protocol_errors_total{{side=\"pool\",kind=\"{kind}\"}}") >= 1, scrape);
+        if (branches <= 1000)
+        {
+            Assert.True(ProxyHarness.MetricValue(scrape, "stratumproxy_upstream_refused_total{pool=\"pool0\"}") >= 1);
+        }
+
+        await using var miner = new TestMiner(proxy.Miner("farm.next"));
+        await miner.StartAsync();
+        await miner.WaitForAcceptedAsync(3, TimeSpan.FromSeconds(20));
+        Assert.Equal(0, hostile.Accepted);
+        Assert.True(fine.Worker("acct.next").Accepted >= 1);
+    }
+
+    [Fact]
+    public async Task A_pool_sending_a_100_MB_line_is_cut_off_after_the_line_limit()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        long written = 0;
+        var flood = Task.Run(async () =>
+        {
+            using var client = await listener.AcceptTcpClientAsync();
+            var stream = client.GetStream();
+            var chunk = Encoding.ASCII.GetBytes("{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"" + new string('a', 64 * 1024));
+            Array.Fill(chunk, (byte)'a', 60, chunk.Length - 60);
+            try
+            {
+                while (written < 100L * 1024 * 1024)
+                {
+                    await stream.WriteAsync(chunk);
+                    written += chunk.Length;
+                }
+            }
+            catch (IOException)
+            {
+                // The proxy closed the connection: the rest of the line is never sent.
+            }
+        });
+        var options = ProxyHarness.Options();
+        options.Pools = [new PoolOptions { Name = "flood", Url = $"stratum+tcp://127.0.0.1:{port}", User = "acct", Group = "default" }];
+        await using var proxy = await ProxyHarness.StartAsync(options, waitForPool: false);
+        await flood.WaitAsync(TimeSpan.FromSeconds(60));
+
+        var pool = proxy.Engine.Pools.Single();
+        await proxy.WaitUntilAsync(() => pool.LastError?.Contains("line longer than 262144 bytes", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(10), "the pool cut off");
+        Assert.True(written < 100L * 1024 * 1024, $"the proxy read the whole {written} bytes");
+        Assert.True(await proxy.MetricAsync("stratumproxy_protocol_errors_total{side=\"pool\",kind=\"line_too_long\"}") >= 1);
+    }
 }
