@@ -192,7 +192,10 @@ public static class ProxyHost
         });
         builder.Services.AddHostedService<FarmService>();
         builder.Services.AddSingleton(sp => new StratumProxy.Rigs.RigCommander(clock, sp.GetRequiredService<ILogger<StratumProxy.Rigs.RigCommander>>()));
-        builder.Services.AddSingleton<IRigActuator>(sp => new RigApiActuator(sp.GetRequiredService<StratumProxy.Rigs.RigCommander>(), clock));
+        builder.Services.AddSingleton<IRigActuator>(sp => new RigApiActuator(sp.GetRequiredService<StratumProxy.Rigs.RigCommander>(), clock)
+        {
+            Failures = factory.CreateCounter("stratumproxy_rig_api_failures_total", "Rig API reads and commands that failed, by reason (timeout, invalid_reply, connect_failed, unreachable, …).", ["reason"]),
+        });
         builder.Services.AddSingleton(_ => new StratumProxy.Curtailment.AuditLog(Path.GetFullPath(curtailmentSettings.AuditLog, directory)));
         builder.Services.AddSingleton(_ => new StratumProxy.Curtailment.EnergyLedger(Path.GetFullPath(curtailmentSettings.Ledger, directory)));
         builder.Services.AddSingleton(sp => new CurtailmentLoop(
