@@ -74,6 +74,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Moved {Count} miners from {From} to {To} ({Reason})")]
     public static partial void MinersMoved(ILogger logger, int count, string from, string to, string reason);
 
+    [LoggerMessage(EventId = 120, Level = LogLevel.Warning, Message = "Address {Remote} went over {Limit} miner connections on {Listener}: new connections from it are refused for {BanSeconds} s (Proxy:Limits)")]
+    public static partial void AddressBanned(ILogger logger, string remote, int limit, string listener, int banSeconds);
+
+    [LoggerMessage(EventId = 121, Level = LogLevel.Debug, Message = "Connection from {Remote} on {Listener} refused: {Reason}")]
+    public static partial void AddressRefused(ILogger logger, string remote, string listener, string reason);
+
     [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "No pool of group {Group} is ready; {Count} miners wait for work")]
     public static partial void NoPoolReady(ILogger logger, string group, int count);
 }

@@ -25,6 +25,10 @@ public sealed class ProxyOptions
     [ValidateObjectMembers]
     public DifficultyOptions Difficulty { get; set; } = new();
 
+    /// <summary>Limits that hold a flood from one address (per-address connections, bans).</summary>
+    [ValidateObjectMembers]
+    public LimitOptions Limits { get; set; } = new();
+
     /// <summary>Failover and reconnect settings (checked by <see cref="ProxyOptionsValidator"/>).</summary>
     public FailoverOptions Failover { get; set; } = new();
 

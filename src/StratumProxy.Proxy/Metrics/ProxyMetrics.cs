@@ -43,6 +43,7 @@ public sealed class ProxyMetrics
         BlocksFound = factory.CreateCounter("stratumproxy_block_candidates_total", "Shares that met the network target.", ["pool"]);
         ReconciliationGap = factory.CreateGauge("stratumproxy_share_reconciliation_gap", "Shares forwarded to a pool that have no pool verdict yet, or were lost (per worker and pool).", ["worker", "pool"]);
         PoolSwitches = factory.CreateCounter("stratumproxy_pool_switches_total", "Miners moved between pools, by reason (failover, failback, api, balance).", ["reason"]);
+        MinerIpBans = factory.CreateCounter("stratumproxy_miner_ip_bans_total", "Addresses banned for going over Proxy:Limits:MaxConnectionsPerIp.");
         SlowConsumers = factory.CreateCounter("stratumproxy_miner_slow_consumer_total", "Miners disconnected because they did not read their jobs.");
     }
 
@@ -54,6 +55,9 @@ public sealed class ProxyMetrics
 
     /// <summary>Miner disconnects by reason.</summary>
     public Counter MinerDisconnects { get; }
+
+    /// <summary>Addresses banned for going over the per-address connection limit.</summary>
+    public Counter MinerIpBans { get; }
 
     /// <summary>Connections refused before a session (limit, PROXY header).</summary>
     public Counter MinerConnectionsRefused { get; }

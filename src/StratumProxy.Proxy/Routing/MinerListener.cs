@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Configuration;
 using StratumProxy.Proxy.Sessions;
 using StratumProxy.Proxy.Transport;
@@ -21,6 +22,8 @@ public sealed class MinerListener : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Task> _running = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _acceptLoops = [];
+    private readonly IpConnectionLimiter _perAddress;
+    private readonly ConcurrentDictionary<long, IPAddress> _heldAddresses = new();
     private int _connections;
     private int _disposed;
 
@@ -30,7 +33,21 @@ public sealed class MinerListener : IAsyncDisposable
         _engine = engine;
         _logger = logger;
         _transport = transport ?? SocketListenerFactory.Instance;
+        _perAddress = new IpConnectionLimiter(engine.Time);
+        engine.Sessions.SourceAdmission = session =>
+        {
+            if (!AdmitAddress(session.Listener, session.RemoteEndPoint, out var held))
+            {
+                return false;
+            }
+
+            Hold(session, held);
+            return true;
+        };
     }
+
+    /// <summary>Connections open now from <paramref name="address"/> (as the per-address limit counts them).</summary>
+    public int ConnectionsFrom(IPAddress address) => _perAddress.OpenFrom(address);
 
     /// <summary>The addresses actually bound (port 0 resolved), in listener order.</summary>
     public IReadOnlyList<IPEndPoint> Endpoints => [.. _bound.Select(b => b.Listener.LocalEndPoint).OfType<IPEndPoint>()];
@@ -100,10 +117,63 @@ public sealed class MinerListener : IAsyncDisposable
         public void Release() => Interlocked.Decrement(ref owner._connections);
     }
 
+    /// <summary>
+    /// The per-address limit (Proxy:Limits): true takes one connection for the peer's address, held until the session
+    /// ends. On a PROXY-protocol listener it is asked once the header names the peer, so HAProxy's own address never
+    /// counts; elsewhere at accept, before a session exists.
+    /// </summary>
+    private bool AdmitAddress(ListenerOptions listener, EndPoint? remote, out IPAddress? held)
+    {
+        held = null;
+        if (remote is not IPEndPoint { Address: var address })
+        {
+            return true;
+        }
+
+        var limits = _engine.Options.Limits;
+        var ban = TimeSpan.FromSeconds(limits.BanSeconds);
+        var verdict = _perAddress.TryAcquire(address, limits.MaxConnectionsPerIp, ban);
+        if (verdict == IpAdmission.Admitted)
+        {
+            held = address;
+            return true;
+        }
+
+        var metrics = _engine.Metrics;
+        if (verdict == IpAdmission.OverLimit && ban > TimeSpan.Zero)
+        {
+            metrics.MinerIpBans.Inc();
+            Log.AddressBanned(_logger, address.ToString(), limits.MaxConnectionsPerIp, listener.Name, limits.BanSeconds);
+        }
+
+        var reason = verdict == IpAdmission.Banned ? "ip_banned" : "ip_limit";
+        metrics.MinerConnectionsRefused.WithLabels(listener.Name, reason).Inc();
+        Log.AddressRefused(_logger, address.ToString(), listener.Name, reason);
+        return false;
+    }
+
+    private void Hold(MinerSession session, IPAddress? address)
+    {
+        if (address is not null)
+        {
+            _heldAddresses[session.Id] = address;
+        }
+    }
+
     private void OnAccepted(ListenerOptions listener, ProxyConnection connection, CancellationToken stopping)
     {
         var metrics = _engine.Metrics;
+        IPAddress? held = null;
+        if (listener.ProxyProtocol == ProxyProtocolMode.None && !AdmitAddress(listener, connection.RemoteEndPoint, out held))
+        {
+            Interlocked.Decrement(ref _connections);
+            _ = connection.DisposeAsync().AsTask();
+            return;
+        }
+
         var session = new MinerSession(connection, listener, _engine.Sessions);
+        Hold(session, held);
+
         metrics.MinerConnections.WithLabels(listener.Name).Inc();
         metrics.MinerConnectionsTotal.WithLabels(listener.Name).Inc();
         if (_logger.IsEnabled(LogLevel.Debug))
@@ -129,6 +199,11 @@ public sealed class MinerListener : IAsyncDisposable
         }
         finally
         {
+            if (_heldAddresses.TryRemove(session.Id, out var address))
+            {
+                _perAddress.Release(address);
+            }
+
             Interlocked.Decrement(ref _connections);
             _engine.Metrics.MinerConnections.WithLabels(listener.Name).Dec();
             _engine.OnClosed(session);

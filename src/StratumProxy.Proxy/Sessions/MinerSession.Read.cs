@@ -126,18 +126,30 @@ public sealed partial class MinerSession
 
                 buffer = buffer.Slice(result.BytesConsumed);
                 _proxyHeaderDone = true;
-                return true;
+                return AdmitSource();
             default:
                 if (Listener.ProxyProtocol == ProxyProtocolMode.Optional)
                 {
                     _proxyHeaderDone = true;
-                    return true;
+                    return AdmitSource();
                 }
 
                 _context.Metrics.ProtocolErrors.WithLabels("miner", "proxy_protocol").Inc();
                 Close($"PROXY protocol header required: {result.Error}");
                 return false;
         }
+    }
+
+    /// <summary>The per-address limit, once the peer's address is known from the PROXY header.</summary>
+    private bool AdmitSource()
+    {
+        if (_context.SourceAdmission is { } admit && !admit(this))
+        {
+            Close("address over its connection limit");
+            return false;
+        }
+
+        return true;
     }
 
     private static byte? FirstNonSpace(in ReadOnlySequence<byte> buffer)

@@ -358,6 +358,7 @@ public sealed partial class MinerSession : IUpstreamMember
         _ when reason.StartsWith("too many", StringComparison.Ordinal) => "rate_limited",
         _ when reason.StartsWith("bad", StringComparison.Ordinal) => "protocol_error",
         _ when reason.StartsWith("PROXY", StringComparison.Ordinal) => "proxy_protocol",
+        _ when reason.StartsWith("address over", StringComparison.Ordinal) => "ip_limit",
         _ => "other",
     };
 

@@ -64,4 +64,10 @@ public sealed class SessionContext(
 
     /// <summary>The current proxy settings (replaced on a valid reload; sessions read it when they need it).</summary>
     public ProxyOptions Options { get; set; } = new();
+
+    /// <summary>
+    /// Asked once the PROXY protocol header of a session on a PROXY-protocol listener has been read (the address it
+    /// names is the peer's): false closes the session (the per-address connection limit). Null admits every session.
+    /// </summary>
+    public Func<MinerSession, bool>? SourceAdmission { get; set; }
 }

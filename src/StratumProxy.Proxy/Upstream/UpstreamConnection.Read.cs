@@ -101,6 +101,15 @@ public sealed partial class UpstreamConnection
                 {
                     OnNotify(notify!);
                 }
+                else if (error.Kind == StratumParseErrorKind.TooManyMerkleBranches)
+                {
+                    // A read limit: a pool that sends jobs no block can have is not worked for.
+                    BadLine(error);
+                    _context.Metrics.UpstreamRefused.WithLabels(Pool.Name).Inc();
+                    Log.PoolRefused(_logger, Pool.Name, error.Reason);
+                    Fail(error.Reason);
+                    return;
+                }
                 else
                 {
                     BadLine(error);

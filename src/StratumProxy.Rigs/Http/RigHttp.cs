@@ -39,7 +39,13 @@ internal sealed class RigHttp : IDisposable
         }
 
         // Deadlines come from our own TimeProvider token; HttpClient's wall-clock timeout stays out of the way.
-        _client = new HttpClient(handler, disposeHandler: true) { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        // A reply longer than the limit fails while it is buffered, before it is all in memory.
+        _client = new HttpClient(handler, disposeHandler: true)
+        {
+            BaseAddress = baseAddress,
+            Timeout = Timeout.InfiniteTimeSpan,
+            MaxResponseContentBufferSize = RigReplyLimits.MaxReplyBytes,
+        };
     }
 
     public async Task<HttpReply> SendAsync(
@@ -80,7 +86,7 @@ internal sealed class RigHttp : IDisposable
             var fault = ex.HttpRequestError switch
             {
                 HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError => TransportFault.ConnectFailed,
-                HttpRequestError.InvalidResponse => TransportFault.InvalidReply,
+                HttpRequestError.InvalidResponse or HttpRequestError.ConfigurationLimitExceeded => TransportFault.InvalidReply,
                 _ => TransportFault.ClosedWithoutReply,
             };
             throw new RigTransportException(fault, $"{method} {path} on {_client.BaseAddress}: {ex.HttpRequestError} {ex.Message}", ex);

@@ -18,6 +18,18 @@ internal enum TransportFault
     InvalidReply,
 }
 
+/// <summary>
+/// What one exchange with a rig may cost, for every transport (TCP and HTTP): the whole exchange (connect, send, the
+/// whole reply) is bounded by <see cref="RigEndpoint.CommandTimeout"/>, so a rig that drips its reply a byte at a time
+/// or never closes is cut off; and a reply longer than <see cref="MaxReplyBytes"/> is refused as invalid, so a rig
+/// that sends without end costs at most that much memory.
+/// </summary>
+internal static class RigReplyLimits
+{
+    /// <summary>The longest reply read from a rig (real replies are a few kilobytes).</summary>
+    public const int MaxReplyBytes = 1024 * 1024;
+}
+
 /// <summary>A transport fault, mapped once at the socket/HTTP seam; adapters turn it into a result.</summary>
 internal sealed class RigTransportException : Exception
 {

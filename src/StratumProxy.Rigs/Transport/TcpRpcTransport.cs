@@ -15,7 +15,7 @@ internal enum ReplyFraming
 /// <summary>One request per TCP connection, as every 4028-style rig API expects; all time comes from the TimeProvider.</summary>
 internal sealed class TcpRpcTransport(RigEndpoint endpoint, TimeProvider timeProvider)
 {
-    private const int MaxReplyBytes = 8 * 1024 * 1024;
+    private const int MaxReplyBytes = RigReplyLimits.MaxReplyBytes;
 
     public RigEndpoint Endpoint => endpoint;
 
@@ -80,15 +80,16 @@ internal sealed class TcpRpcTransport(RigEndpoint endpoint, TimeProvider timePro
             }
 
             var nul = Array.IndexOf(buffer, (byte)0, 0, read);
-            reply.Write(buffer, 0, nul >= 0 ? nul : read);
+            var take = nul >= 0 ? nul : read;
+            if (reply.Length + take > MaxReplyBytes)
+            {
+                throw new RigTransportException(TransportFault.InvalidReply, $"reply from {Describe()} exceeds {MaxReplyBytes} bytes");
+            }
+
+            reply.Write(buffer, 0, take);
             if (nul >= 0)
             {
                 return reply.ToArray();
-            }
-
-            if (reply.Length > MaxReplyBytes)
-            {
-                throw new RigTransportException(TransportFault.InvalidReply, $"reply from {Describe()} exceeds {MaxReplyBytes} bytes");
             }
         }
     }

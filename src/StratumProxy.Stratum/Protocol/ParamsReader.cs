@@ -181,9 +181,10 @@ public ref struct ParamsReader
     }
 
     /// <summary>Reads the current element, which must be an array of hex strings (merkle branches).</summary>
-    public bool TryGetHexArray(int itemLength, out byte[][] items)
+    public bool TryGetHexArray(int itemLength, int maxItems, out byte[][] items, out bool tooMany)
     {
         items = [];
+        tooMany = false;
         if (_reader.TokenType != JsonTokenType.StartArray)
         {
             return false;
@@ -192,6 +193,13 @@ public ref struct ParamsReader
         var list = new List<byte[]>();
         while (_reader.Read() && _reader.TokenType != JsonTokenType.EndArray)
         {
+            if (list.Count == maxItems)
+            {
+                // Stop at the limit: nothing more of the list is decoded or kept.
+                tooMany = true;
+                return false;
+            }
+
             if (_reader.TokenType != JsonTokenType.String || _reader.ValueIsEscaped || _reader.ValueSpan.Length != itemLength * 2)
             {
                 _reader.Skip();

@@ -17,6 +17,12 @@ public sealed record NotifyMessage(
     uint NTime,
     bool CleanJobs)
 {
+    /// <summary>
+    /// The most merkle branches a notify may carry. A block of 4 million weight units holds at most about 16,700
+    /// transactions, a merkle tree about 15 deep; 32 branches would be 4 billion transactions.
+    /// </summary>
+    public const int MaxMerkleBranches = 32;
+
     /// <summary>Reads a notify. <c>clean_jobs</c> may be missing (treated as false).</summary>
     public static bool TryParse(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out NotifyMessage? notify, out StratumParseError error)
     {
@@ -61,9 +67,12 @@ public sealed record NotifyMessage(
             return false;
         }
 
-        if (!p.MoveNext() || !p.TryGetHexArray(32, out var branches))
+        var tooMany = false;
+        if (!p.MoveNext() || !p.TryGetHexArray(32, MaxMerkleBranches, out var branches, out tooMany))
         {
-            error = StratumParseError.Params("mining.notify params[4] (merkle branches) must be a list of 64-digit hex strings");
+            error = tooMany
+                ? new StratumParseError(StratumParseErrorKind.TooManyMerkleBranches, $"mining.notify params[4] has more than {MaxMerkleBranches} merkle branches (a Bitcoin block's merkle tree is at most about 15 deep)")
+                : StratumParseError.Params("mining.notify params[4] (merkle branches) must be a list of 64-digit hex strings");
             return false;
         }
 

@@ -20,6 +20,9 @@ public enum StratumParseErrorKind : byte
 
     /// <summary>The params of a known method are missing, too few, or of the wrong type or form.</summary>
     InvalidParams,
+
+    /// <summary>A notify with more merkle branches than a block can have (<see cref="NotifyMessage.MaxMerkleBranches"/>).</summary>
+    TooManyMerkleBranches,
 }
 
 /// <summary>A parse failure: its kind and a fixed human-readable reason (never built from peer input).</summary>
@@ -39,6 +42,7 @@ public readonly record struct StratumParseError(StratumParseErrorKind Kind, stri
         StratumParseErrorKind.NotJsonRpc => "not_json_rpc",
         StratumParseErrorKind.WrongType => "wrong_type",
         StratumParseErrorKind.InvalidParams => "invalid_params",
+        StratumParseErrorKind.TooManyMerkleBranches => "too_many_merkle_branches",
         _ => "none",
     };
 

@@ -49,11 +49,7 @@ public static class AdminEndpoints
 
         app.MapPost("/api/switch", async (HttpRequest request) =>
         {
-            if (!admin.AllowWrite)
-            {
-                return Results.Json(new ErrorResponse("the write API is off; set Admin:AllowWrite=true to enable it"), AdminJson.Context.ErrorResponse, statusCode: StatusCodes.Status403Forbidden);
-            }
-
+            // Who may write (Admin:AllowWrite, the token, loopback) is decided in front of every endpoint: AdminAccess.
             SwitchRequest? body;
             try
             {

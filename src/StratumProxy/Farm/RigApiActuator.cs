@@ -19,6 +19,13 @@ public sealed class RigApiActuator(RigCommander commander, TimeProvider time) : 
 {
     private readonly ConcurrentDictionary<string, (RigOptions Options, RigHandle Handle)> _handles = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// <c>stratumproxy_rig_api_failures_total{reason}</c>: reads and commands that failed, by reason (timeout: no whole
+    /// reply within the command timeout, e.g. a rig that drips its reply; invalid_reply: unreadable or over the reply
+    /// size limit; connect_failed, unreachable, …). Not counted when null.
+    /// </summary>
+    public Prometheus.Counter? Failures { get; init; }
+
     /// <summary>The families the <c>Api</c> key accepts.</summary>
     public static IReadOnlyList<string> Families { get; } = ["cgminer", "braiins", "luxos", "whatsminer", "whatsminer-v3", "avalon", "antminer"];
 
@@ -52,6 +59,7 @@ public sealed class RigApiActuator(RigCommander commander, TimeProvider time) : 
         }
 
         var report = await commander.ExecuteAsync(handle, RigCommand.ReadStatus, cancellationToken).ConfigureAwait(false);
+        CountFailure(report.Result);
         return report.Result switch
         {
             RigConfirmed { Status: { State: not RigMiningState.Unknown } status } => new RigReading(
@@ -76,6 +84,7 @@ public sealed class RigApiActuator(RigCommander commander, TimeProvider time) : 
         }
 
         var report = await commander.ExecuteAsync(handle, command, cancellationToken).ConfigureAwait(false);
+        CountFailure(report.Result);
         return report.Result switch
         {
             RigConfirmed confirmed => new ActuationOutcome("confirmed", confirmed.Detail),
@@ -85,6 +94,18 @@ public sealed class RigApiActuator(RigCommander commander, TimeProvider time) : 
             RigUnsupported unsupported => new ActuationOutcome("unsupported", unsupported.Detail),
             _ => new ActuationOutcome("failed", report.Result.Detail),
         };
+    }
+
+    /// <summary>The metric label of a failure reason (snake_case of the enum: a bounded set).</summary>
+    public static string FailureLabel(RigFailureReason reason) =>
+        string.Concat(reason.ToString().Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
+    private void CountFailure(RigCommandResult result)
+    {
+        if (result is RigFailed failed)
+        {
+            Failures?.WithLabels(FailureLabel(failed.Reason)).Inc();
+        }
     }
 
     private RigHandle? Handle(RigOptions rig, out string problem)

@@ -37,9 +37,11 @@ public sealed partial class HttpJsonFeed : IFeedValueSource
         _options = options;
         _time = time;
         _logger = logger;
+        Source = Hosting.Secrets.Url(options.Url!);
     }
 
-    public string Source => _options.Url!.ToString();
+    /// <summary>The feed's URL as it may be logged and shown: query values (an API key) masked, no user or password.</summary>
+    public string Source { get; }
 
     public FeedReading Read(DateTimeOffset now)
     {

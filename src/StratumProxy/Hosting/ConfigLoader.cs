@@ -25,6 +25,9 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     /// <summary>One line (<c>FILE:LINE:COLUMN: problem</c>) per configuration file that is not valid JSON.</summary>
     public IReadOnlyList<string> SyntaxErrors() => ConfigSources.SyntaxErrors(configuration);
 
+    /// <summary>The secret values of the configuration, to scrub from messages (<see cref="Secrets"/>).</summary>
+    public IReadOnlyList<string> SecretValues() => Secrets.Values(configuration);
+
     /// <summary>Keys no option reads, each with its full key, the nearest known key and where it was set.</summary>
     public IReadOnlyList<string> UnknownKeys() => ConfigSources.UnknownKeys(configuration);
 

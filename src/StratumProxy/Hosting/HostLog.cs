@@ -11,8 +11,8 @@ internal static partial class HostLog
     [LoggerMessage(EventId = 901, Level = LogLevel.Error, Message = "Configuration reload refused, the running configuration stays: {Error}")]
     public static partial void ConfigRefused(ILogger logger, string error);
 
-    [LoggerMessage(EventId = 902, Level = LogLevel.Information, Message = "Admin endpoint on http://{Endpoint} (/metrics, /healthz, /api/status, status page at /)")]
-    public static partial void AdminListening(ILogger logger, string endpoint);
+    [LoggerMessage(EventId = 902, Level = LogLevel.Information, Message = "Admin endpoint on {Url} (/metrics, /healthz, /api/status, status page at /)")]
+    public static partial void AdminListening(ILogger logger, string url);
 
     [LoggerMessage(EventId = 903, Level = LogLevel.Information, Message = "Listener changes take effect after a restart; kept {Listeners}")]
     public static partial void ListenersNeedRestart(ILogger logger, string listeners);
@@ -25,4 +25,10 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 906, Level = LogLevel.Warning, Message = "No pool is configured: miners can connect but get no work until Proxy:Pools names one (edit {File} or pass --config FILE; see README, Configuration keys)")]
     public static partial void NoPoolConfigured(ILogger logger, string file);
+
+    [LoggerMessage(EventId = 907, Level = LogLevel.Warning, Message = "Admin request refused: {Method} {Path} from {Remote}: {Reason}")]
+    public static partial void AdminRefused(ILogger logger, string method, string path, string remote, string reason);
+
+    [LoggerMessage(EventId = 908, Level = LogLevel.Warning, Message = "Admin:AllowWrite is on, the admin endpoint {Endpoint} is not loopback and no Admin:Token is set: writes are refused (docs/security.md)")]
+    public static partial void AdminWritesNeedToken(ILogger logger, string endpoint);
 }

@@ -106,7 +106,8 @@ public static class ProxyHost
         // Every section is checked before anything starts, so one run lists every problem.
         var config = loader.LoadAll(out var configErrors);
         var admin = loader.LoadAdmin(out var adminErrors);
-        List<string> errors = [.. configErrors, .. adminErrors];
+        var access = AdminAccess.Load(admin, loader.ResolvePath, out var accessErrors);
+        List<string> errors = [.. configErrors, .. adminErrors, .. accessErrors];
         var (options, farmOptions, curtailmentSettings, catalog) = config;
         var unknownKeys = loader.UnknownKeys();
         if (commandLine.Strict)
@@ -116,12 +117,22 @@ public static class ProxyHost
 
         if (errors.Count > 0)
         {
-            throw new OptionsException(errors) { Warnings = commandLine.Strict ? [] : unknownKeys };
+            // A message that quotes a value never carries a secret (a connection string, a password) out.
+            var secrets = Secrets.Values(builder.Configuration);
+            access.Dispose();
+            throw new OptionsException([.. errors.Select(e => Secrets.Scrub(e, secrets))]) { Warnings = commandLine.Strict ? [] : [.. unknownKeys.Select(w => Secrets.Scrub(w, secrets))] };
         }
 
         var warnings = new ConfigWarnings(commandLine.Strict ? [] : unknownKeys);
         _ = EndpointParser.TryParse(admin.Endpoint, out var adminEndpoint, out _);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(adminEndpoint));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(adminEndpoint, listen =>
+        {
+            if (access.Certificate is { } certificate)
+            {
+                listen.UseHttps(certificate);
+            }
+        }));
+        builder.Services.AddSingleton(access);
 
         // One registry per host: the admin endpoint exports exactly this process's proxy (and tests can run several).
         var registry = Metrics.NewCustomRegistry();
@@ -181,7 +192,10 @@ public static class ProxyHost
         });
         builder.Services.AddHostedService<FarmService>();
         builder.Services.AddSingleton(sp => new StratumProxy.Rigs.RigCommander(clock, sp.GetRequiredService<ILogger<StratumProxy.Rigs.RigCommander>>()));
-        builder.Services.AddSingleton<IRigActuator>(sp => new RigApiActuator(sp.GetRequiredService<StratumProxy.Rigs.RigCommander>(), clock));
+        builder.Services.AddSingleton<IRigActuator>(sp => new RigApiActuator(sp.GetRequiredService<StratumProxy.Rigs.RigCommander>(), clock)
+        {
+            Failures = factory.CreateCounter("stratumproxy_rig_api_failures_total", "Rig API reads and commands that failed, by reason (timeout, invalid_reply, connect_failed, unreachable, …).", ["reason"]),
+        });
         builder.Services.AddSingleton(_ => new StratumProxy.Curtailment.AuditLog(Path.GetFullPath(curtailmentSettings.AuditLog, directory)));
         builder.Services.AddSingleton(_ => new StratumProxy.Curtailment.EnergyLedger(Path.GetFullPath(curtailmentSettings.Ledger, directory)));
         builder.Services.AddSingleton(sp => new CurtailmentLoop(
@@ -208,13 +222,20 @@ public static class ProxyHost
         _ = app.Services.GetRequiredService<CurtailmentLoop>();
         MetricSeeds.Seed(factory, app.Services.GetRequiredService<ProxyMetrics>(), options, [.. farmOptions.Rigs.Select(r => r.Worker)], curtailmentSettings.DryRun);
         var startedAt = clock.GetUtcNow();
+        var adminLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Admin");
+        access.Use(app, factory, adminLogger);
         AdminEndpoints.Map(app, app.Services.GetRequiredService<IProxyControl>(), app.Services.GetRequiredService<ProxyService>(), admin, registry, startedAt, app.Services.GetRequiredService<FarmEconomics>(), app.Services.GetRequiredService<CurtailmentLoop>(), app.Services.GetRequiredService<FarmHistory>());
         app.Lifetime.ApplicationStarted.Register(() =>
         {
-            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Admin");
+            var logger = adminLogger;
             foreach (var url in app.Urls)
             {
-                HostLog.AdminListening(logger, url.Replace("http://", string.Empty, StringComparison.Ordinal));
+                HostLog.AdminListening(logger, url);
+            }
+
+            if (access.AllowWrite && !access.HasToken && !access.LoopbackOnly)
+            {
+                HostLog.AdminWritesNeedToken(logger, admin.Endpoint);
             }
 
             foreach (var warning in warnings.Items)

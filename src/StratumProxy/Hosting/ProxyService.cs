@@ -165,9 +165,10 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
     private bool Refuse(IReadOnlyList<string> errors)
     {
         _reloads.WithLabels("refused").Inc();
+        var secrets = _loader.SecretValues();
         foreach (var error in errors)
         {
-            HostLog.ConfigRefused(_logger, error);
+            HostLog.ConfigRefused(_logger, Secrets.Scrub(error, secrets));
         }
 
         return false;

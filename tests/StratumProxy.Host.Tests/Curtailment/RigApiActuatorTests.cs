@@ -46,6 +46,46 @@ public sealed class RigApiActuatorTests
     }
 
     [Fact]
+    public async Task A_rig_api_that_sends_without_end_is_cut_off_unreachable_and_counted()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var flood = Task.Run(async () =>
+        {
+            using var client = await listener.AcceptTcpClientAsync();
+            var stream = client.GetStream();
+            _ = await stream.ReadAsync(new byte[4096]);
+            var chunk = new byte[64 * 1024];
+            Array.Fill(chunk, (byte)'{');
+            try
+            {
+                while (true)
+                {
+                    await stream.WriteAsync(chunk);
+                }
+            }
+            catch (IOException)
+            {
+                // Cut off by the proxy.
+            }
+        });
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var failures = Prometheus.Metrics.WithCustomRegistry(registry).CreateCounter("stratumproxy_rig_api_failures_total", "test", ["reason"]);
+        var actuator = new RigApiActuator(new RigCommander(TimeProvider.System), TimeProvider.System) { Failures = failures };
+        var rig = new RigOptions { Worker = "farm.s19", Api = "cgminer", Address = $"127.0.0.1:{port}" };
+        using var guard = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var reading = await actuator.ReadAsync(rig, guard.Token);
+        await flood.WaitAsync(guard.Token);
+
+        Assert.Equal(RigReadKind.Unreachable, reading.Kind);
+        Assert.Contains("exceeds", reading.Detail, StringComparison.Ordinal);
+        Assert.Equal(1, failures.WithLabels("invalid_reply").Value);
+        Assert.Equal("connection_closed_without_reply", RigApiActuator.FailureLabel(RigFailureReason.ConnectionClosedWithoutReply));
+    }
+
+    [Fact]
     public async Task A_cgminer_rig_reads_awake_with_its_hashrate_and_pool_and_asleep_once_its_devices_are_disabled()
     {
         await using var api = new EndToEnd.FakeCgminer(devices: 2, megahashesPerSecond: 5);

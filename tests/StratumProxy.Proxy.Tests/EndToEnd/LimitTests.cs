@@ -1,4 +1,5 @@
 using System.Text;
+using StratumProxy.Proxy.Configuration;
 using StratumProxy.TestKit;
 
 namespace StratumProxy.Proxy.Tests.EndToEnd;
@@ -67,6 +68,102 @@ public sealed class LimitTests
     }
 
     [Fact]
+    public async Task A_connection_flood_from_one_address_is_refused_and_the_address_banned_while_its_open_connections_keep_mining()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        var options = ProxyHarness.Options(pool);
+        options.Limits.MaxConnectionsPerIp = 3;
+        options.Limits.BanSeconds = 3600;
+        await using var proxy = await ProxyHarness.StartAsync(options);
+        var open = new List<WireClient>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var client = await WireClient.ConnectAsync(proxy.Port);
+                open.Add(client);
+                await client.HandshakeAsync($"farm.rig{i}");
+            }
+
+            // The fourth from the same address is closed before a session starts, and the address is banned.
+            await using (var fourth = await WireClient.ConnectAsync(proxy.Port))
+            {
+                Assert.True(await fourth.ClosedWithinAsync(TimeSpan.FromSeconds(10)), "the proxy kept a fourth connection from one address");
+            }
+
+            Assert.Equal(1, await proxy.MetricAsync("stratumproxy_miner_connections_refused_total{listener=\"test\",reason=\"ip_limit\"}"));
+            Assert.Equal(1, await proxy.MetricAsync("stratumproxy_miner_ip_bans_total"));
+
+            // Below the limit again, still banned: refused, counted as banned; the three open ones still get answers.
+            await open[0].DisposeAsync();
+            open.RemoveAt(0);
+            await proxy.WaitUntilAsync(() => proxy.Listener.ConnectionsFrom(System.Net.IPAddress.Loopback) == 2, TimeSpan.FromSeconds(10), "the closed connection released");
+            await using (var banned = await WireClient.ConnectAsync(proxy.Port))
+            {
+                Assert.True(await banned.ClosedWithinAsync(TimeSpan.FromSeconds(10)), "the proxy took a connection from a banned address");
+            }
+
+            Assert.Equal(1, await proxy.MetricAsync("stratumproxy_miner_connections_refused_total{listener=\"test\",reason=\"ip_banned\"}"));
+            var extranonce2 = new byte[] { 1, 0, 0, 0 };
+            var survivor = open[0];
+            var response = await survivor.SubmitAsync(9, "farm.rig1", survivor.LastNotify!.JobId, extranonce2, survivor.Template().NTime, survivor.FindNonce(extranonce2, 1e-5));
+            Assert.Null(WireClient.ErrorCode(response));
+        }
+        finally
+        {
+            foreach (var client in open)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Behind_haproxy_the_address_in_the_proxy_protocol_header_is_the_one_limited()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        var options = ProxyHarness.Options(pool);
+        options.Listeners[0].ProxyProtocol = ProxyProtocolMode.Required;
+        options.Limits.MaxConnectionsPerIp = 2;
+        options.Limits.BanSeconds = 0;
+        await using var proxy = await ProxyHarness.StartAsync(options);
+        var clients = new List<(WireClient Client, string Source)>();
+        try
+        {
+            // Every connection comes from HAProxy's address (loopback here); the header names the rig's.
+            foreach (var (source, held) in new[] { ("10.1.2.3", 1), ("10.1.2.3", 2), ("10.1.2.3", 2), ("10.9.9.9", 1) })
+            {
+                var client = await WireClient.ConnectAsync(proxy.Port);
+                clients.Add((client, source));
+                await client.SendBytesAsync(Encoding.ASCII.GetBytes($"PROXY TCP4 {source} 127.0.0.1 40001 3333\r\n"));
+                if (clients.Count == 3)
+                {
+                    Assert.True(await client.ClosedWithinAsync(TimeSpan.FromSeconds(10)), "a third connection from 10.1.2.3 was kept");
+                }
+
+                var address = System.Net.IPAddress.Parse(source);
+                await proxy.WaitUntilAsync(() => proxy.Listener.ConnectionsFrom(address) == held, TimeSpan.FromSeconds(10), $"{held} connections held for {source}");
+            }
+
+            await clients[0].Client.HandshakeAsync("farm.a");
+            await clients[1].Client.HandshakeAsync("farm.b");
+            await clients[3].Client.HandshakeAsync("farm.c");
+            Assert.Equal(2, proxy.Listener.ConnectionsFrom(System.Net.IPAddress.Parse("10.1.2.3")));
+            Assert.Equal(0, proxy.Listener.ConnectionsFrom(System.Net.IPAddress.Loopback));
+            Assert.Equal(1, await proxy.MetricAsync("stratumproxy_miner_connections_refused_total{listener=\"test\",reason=\"ip_limit\"}"));
+            Assert.Equal(0, await proxy.MetricAsync("stratumproxy_miner_ip_bans_total"));
+            await proxy.WaitUntilAsync(() => proxy.Engine.Metrics.MinerDisconnects.WithLabels("ip_limit").Value == 1, TimeSpan.FromSeconds(10), "the disconnect counted");
+        }
+        finally
+        {
+            foreach (var (client, _) in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_pool_with_too_small_an_extranonce2_is_refused_and_miners_use_the_next_pool()
     {
         // Miners need at least n = 2 bytes of extranonce2 whatever their k; this pool offers 1.
@@ -87,5 +184,68 @@ public sealed class LimitTests
         Assert.Equal(0, small.Accepted);
         Assert.True(fine.Worker("acct.next").Accepted >= 1);
         Assert.Equal(1, miner.Connections);
+    }
+
+    [Theory]
+    [InlineData(33, "more than 32 merkle branches")]
+    [InlineData(10_000, "line longer than 262144 bytes")]
+    public async Task A_pool_sending_a_notify_with_too_many_merkle_branches_is_refused_and_miners_use_the_next_pool(int branches, string why)
+    {
+        await using var hostile = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5, MerkleBranchCount = branches });
+        await using var fine = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        await using var proxy = await ProxyHarness.StartAsync(ProxyHarness.Options(hostile, fine));
+        var refused = proxy.Engine.Pools.Single(p => p.Options.Name == "pool0");
+        await proxy.WaitUntilAsync(() => refused.LastError?.Contains(why, StringComparison.Ordinal) == true, TimeSpan.FromSeconds(10), "the pool refused: " + why);
+
+        var scrape = await proxy.ScrapeAsync();
+        var kind = branches > 1000 ? "line_too_long" : "too_many_merkle_branches";
+        Assert.True(ProxyHarness.MetricValue(scrape, $"stratumproxy_protocol_errors_total{{side=\"pool\",kind=\"{kind}\"}}") >= 1, scrape);
+        if (branches <= 1000)
+        {
+            Assert.True(ProxyHarness.MetricValue(scrape, "stratumproxy_upstream_refused_total{pool=\"pool0\"}") >= 1);
+        }
+
+        await using var miner = new TestMiner(proxy.Miner("farm.next"));
+        await miner.StartAsync();
+        await miner.WaitForAcceptedAsync(3, TimeSpan.FromSeconds(20));
+        Assert.Equal(0, hostile.Accepted);
+        Assert.True(fine.Worker("acct.next").Accepted >= 1);
+    }
+
+    [Fact]
+    public async Task A_pool_sending_a_100_MB_line_is_cut_off_after_the_line_limit()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        long written = 0;
+        var flood = Task.Run(async () =>
+        {
+            using var client = await listener.AcceptTcpClientAsync();
+            var stream = client.GetStream();
+            var chunk = Encoding.ASCII.GetBytes("{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"" + new string('a', 64 * 1024));
+            Array.Fill(chunk, (byte)'a', 60, chunk.Length - 60);
+            try
+            {
+                while (written < 100L * 1024 * 1024)
+                {
+                    await stream.WriteAsync(chunk);
+                    written += chunk.Length;
+                }
+            }
+            catch (IOException)
+            {
+                // The proxy closed the connection: the rest of the line is never sent.
+            }
+        });
+        var options = ProxyHarness.Options();
+        options.Pools = [new PoolOptions { Name = "flood", Url = $"stratum+tcp://127.0.0.1:{port}", User = "acct", Group = "default" }];
+        await using var proxy = await ProxyHarness.StartAsync(options, waitForPool: false);
+        await flood.WaitAsync(TimeSpan.FromSeconds(60));
+
+        var pool = proxy.Engine.Pools.Single();
+        await proxy.WaitUntilAsync(() => pool.LastError?.Contains("line longer than 262144 bytes", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(10), "the pool cut off");
+        Assert.True(written < 100L * 1024 * 1024, $"the proxy read the whole {written} bytes");
+        Assert.True(await proxy.MetricAsync("stratumproxy_protocol_errors_total{side=\"pool\",kind=\"line_too_long\"}") >= 1);
     }
 }

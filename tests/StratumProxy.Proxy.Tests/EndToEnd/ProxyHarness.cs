@@ -53,7 +53,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
         },
     };
 
-    public static async Task<ProxyHarness> StartAsync(ProxyOptions options, ILogger? logger = null, TimeProvider? time = null)
+    public static async Task<ProxyHarness> StartAsync(ProxyOptions options, ILogger? logger = null, TimeProvider? time = null, bool waitForPool = true)
     {
         var errors = new ProxyOptionsValidator().Validate(null, options);
         Assert.False(errors.Failed, errors.FailureMessage);
@@ -65,7 +65,11 @@ internal sealed class ProxyHarness : IAsyncDisposable
         engine.Start();
         listener.Start();
         var harness = new ProxyHarness(engine, listener, registry);
-        await harness.WaitUntilAsync(() => engine.Pools.Any(p => p.IsReady), TimeSpan.FromSeconds(10), "a pool ready");
+        if (waitForPool)
+        {
+            await harness.WaitUntilAsync(() => engine.Pools.Any(p => p.IsReady), TimeSpan.FromSeconds(10), "a pool ready");
+        }
+
         return harness;
     }
 

@@ -134,6 +134,24 @@ public sealed class MessageTests
         Assert.Equal(StratumParseErrorKind.InvalidParams, error.Kind);
     }
 
+    [Theory]
+    [InlineData(32, true)]
+    [InlineData(33, false)]
+    [InlineData(10_000, false)]
+    public void Notify_with_more_merkle_branches_than_a_block_can_have_is_refused(int branches, bool accepted)
+    {
+        var list = string.Join(",", Enumerable.Repeat("\"2a6a41aeb1abf285919a8dd916b4d4799966a855d6bd9b5d9f2c2d6131647687\"", branches));
+        var text = "{\"params\":[\"bf\",\"4d16b6f85af6e2198f44ae2a6de67f78487ae5611b77c6c0440b921e00000000\",\"01000000\",\"00000000\",[" + list + "],\"00000002\",\"1c2ac4af\",\"504e86b9\",false],\"id\":null,\"method\":\"mining.notify\"}";
+        var (line, envelope) = Envelope(text);
+        Assert.Equal(accepted, NotifyMessage.TryParse(line, envelope, out var notify, out var error));
+        Assert.Equal(accepted ? StratumParseErrorKind.None : StratumParseErrorKind.TooManyMerkleBranches, error.Kind);
+        Assert.Equal(accepted ? branches : -1, notify?.MerkleBranches.Length ?? -1);
+        if (!accepted)
+        {
+            Assert.Equal("too_many_merkle_branches", error.Label);
+        }
+    }
+
     [Fact]
     public void Notify_round_trips_through_the_writer()
     {

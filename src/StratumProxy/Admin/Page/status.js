@@ -50,8 +50,18 @@ function fill(table, rows, emptyText, columns) {
   }
   body.replaceChildren(...rows.map((cells) => { const tr = el("tr"); cells.forEach((c) => tr.append(c)); return tr; }));
 }
+// With Admin:RequireTokenForReads the API asks for the token: open the page as /#token=TOKEN once; the token is kept
+// for this tab only (sessionStorage) and the fragment is cleared, so it never reaches a server log or the history.
+const adminToken = (() => {
+  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (m) {
+    sessionStorage.setItem("stratumproxy-token", decodeURIComponent(m[1]));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  return sessionStorage.getItem("stratumproxy-token");
+})();
 async function getJson(path) {
-  const r = await fetch(path, { cache: "no-store" });
+  const r = await fetch(path, { cache: "no-store", headers: adminToken ? { Authorization: "Bearer " + adminToken } : {} });
   if (!r.ok) throw new Error(path + ": HTTP " + r.status);
   return r.json();
 }
