@@ -3,22 +3,19 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Prometheus;
-using StratumProxy.Proxy.Configuration;
-using StratumProxy.Proxy.Routing;
+using StratumProxy.Proxy.Control;
 
 namespace StratumProxy.Hosting;
 
 /// <summary>
 /// Runs the proxy inside the generic host. Binding happens in <see cref="StartAsync"/> so that a busy or bad
 /// address fails start-up with a clear message (on .NET 10 a BackgroundService's ExecuteAsync runs detached).
-/// Watches the configuration: a valid change is applied, an invalid one is refused, logged and counted. It owns the
-/// engine's lifetime (start, the miner listener, dispose); besides that it reads and applies options only
-/// (<see cref="Proxy.Control.IProxyControl.Options"/>, <see cref="Proxy.Control.IProxyControl.ApplyOptions"/>).
+/// Watches the configuration: a valid change is applied, an invalid one is refused, logged and counted. The proxy
+/// itself is a <see cref="ProxyLifetime"/>: started here, given each applied configuration, stopped here.
 /// </summary>
 public sealed class ProxyService : IHostedService, IAsyncDisposable
 {
-    private readonly ProxyEngine _engine;
-    private readonly MinerListener _listener;
+    private readonly ProxyLifetime _proxy;
     private readonly ConfigLoader _loader;
     private readonly LastGoodConfig _lastGood;
     private readonly IConfiguration _configuration;
@@ -30,10 +27,9 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
     private readonly IMetricFactory _metricFactory;
     private readonly Proxy.Metrics.ProxyMetrics? _proxyMetrics;
     private IDisposable? _watch;
-    private bool _started;
 
     /// <summary>Creates the service.</summary>
-    public ProxyService(ProxyEngine engine, ConfigLoader loader, LastGoodConfig lastGood, IConfiguration configuration, ILogger<ProxyService> logger, IMetricFactory metrics, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, IHostEnvironment? environment = null, Proxy.Metrics.ProxyMetrics? proxyMetrics = null)
+    public ProxyService(ProxyLifetime proxy, ConfigLoader loader, LastGoodConfig lastGood, IConfiguration configuration, ILogger<ProxyService> logger, IMetricFactory metrics, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, IHostEnvironment? environment = null, Proxy.Metrics.ProxyMetrics? proxyMetrics = null)
     {
         _metricFactory = metrics;
         _proxyMetrics = proxyMetrics;
@@ -41,28 +37,24 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
         _curtailment = curtailment;
         _directory = environment?.ContentRootPath ?? Directory.GetCurrentDirectory();
         ArgumentNullException.ThrowIfNull(metrics);
-        _engine = engine;
+        _proxy = proxy;
         _loader = loader;
         _lastGood = lastGood;
         _configuration = configuration;
         _logger = logger;
-        _listener = new MinerListener(engine, logger);
         _reloads = metrics.CreateCounter("stratumproxy_config_reloads_total", "Configuration reloads, by result (applied, refused).", ["result"]);
         _reloads.WithLabels("applied");
         _reloads.WithLabels("refused");
     }
 
     /// <summary>The bound miner endpoints.</summary>
-    public IReadOnlyList<System.Net.IPEndPoint> Endpoints => _listener.Endpoints;
+    public IReadOnlyList<System.Net.IPEndPoint> Endpoints => _proxy.Endpoints;
 
     /// <inheritdoc/>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _listener.Bind(_engine.Options.Listeners);
-        _engine.Start();
-        _listener.Start();
-        _started = true;
-        if (_engine.Options.Pools.Count == 0)
+        _proxy.Start();
+        if (_proxy.Control.Options.Pools.Count == 0)
         {
             HostLog.NoPoolConfigured(_logger, Path.Combine(_directory, "appsettings.json"));
         }
@@ -71,29 +63,15 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    /// <inheritdoc/>
+    /// <summary>Stops watching the configuration, then stops the proxy (<see cref="ProxyLifetime.StopAsync"/>).</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _watch?.Dispose();
-        if (!_started)
-        {
-            return;
-        }
-
-        _started = false;
-        await _listener.DisposeAsync().ConfigureAwait(false);
-        await _engine.DisposeAsync().ConfigureAwait(false);
+        await _proxy.StopAsync().ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
-    public async ValueTask DisposeAsync()
-    {
-        _watch?.Dispose();
-        if (_started)
-        {
-            await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-    }
+    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
 
     /// <summary>Re-reads the configuration; applies it when valid.</summary>
     public bool Reload()
@@ -143,7 +121,7 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
         }
 
         var (options, farm, curtailment, _) = config;
-        _engine.ApplyOptions(options);
+        _proxy.Apply(options);
         if (_farm is not null && energy is not null)
         {
             _farm.Options = farm;
