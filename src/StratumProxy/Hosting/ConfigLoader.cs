@@ -38,9 +38,9 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     /// <summary>Binds and validates; <paramref name="errors"/> lists every problem (empty on success).</summary>
     public ProxyOptions Load(out IReadOnlyList<string> errors)
     {
-        var options = new ProxyOptions();
-        var problems = Bind(ProxyOptions.SectionName, () => configuration.GetSection(ProxyOptions.SectionName).Bind(options));
-        ApplyQuickStart(options, commandLine);
+        var section = new ProxySection();
+        var problems = Bind(ProxyOptions.SectionName, () => configuration.GetSection(ProxyOptions.SectionName).Bind(section));
+        var options = ApplyQuickStart(section.ToOptions(), commandLine);
         if (problems.Count == 0)
         {
             var result = _validator.Validate(null, options);
@@ -252,58 +252,62 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     [GeneratedRegex(@"value '(?<value>[^']*)' at '(?<key>[^']*)' to type '(?<type>[^']*)'")]
     private static partial Regex BindingMessage();
 
-    /// <summary>The quick-start flags replace the configured listeners and pools, and set the difficulty bounds.</summary>
-    public static void ApplyQuickStart(ProxyOptions options, CommandLine commandLine)
+    /// <summary>
+    /// The options with the quick-start flags applied: they replace the configured listeners and pools (and the pins,
+    /// which named the configured pools), and set the difficulty bounds.
+    /// </summary>
+    public static ProxyOptions ApplyQuickStart(ProxyOptions options, CommandLine commandLine)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(commandLine);
         if (commandLine.Listen.Count > 0)
         {
-            options.Listeners = [.. commandLine.Listen.Select((endpoint, i) => new ListenerOptions
+            options = options with
             {
-                Name = i == 0 ? "default" : $"listen{i}",
-                Endpoint = endpoint,
-                PoolGroup = "default",
-            })];
+                Listeners = [.. commandLine.Listen.Select((endpoint, i) => new ListenerOptions
+                {
+                    Name = i == 0 ? "default" : $"listen{i}",
+                    Endpoint = endpoint,
+                    PoolGroup = "default",
+                })],
+            };
         }
 
         if (commandLine.Pools.Count > 0)
         {
-            options.Pools = [.. commandLine.Pools.Select((url, i) => new PoolOptions
+            options = options with
             {
-                Name = i == 0 ? "primary" : $"pool{i + 1}",
-                Url = url,
-                User = commandLine.User ?? string.Empty,
-                Password = commandLine.Password ?? "x",
-                Priority = i,
-                Group = "default",
-                Mode = commandLine.Mode ?? PoolMode.Aggregating,
-            })];
-            options.Listeners = [.. options.Listeners.Select(listener => listener with { PoolGroup = "default" })];
-
-            options.Pins.Clear();
+                Pools = [.. commandLine.Pools.Select((url, i) => new PoolOptions
+                {
+                    Name = i == 0 ? "primary" : $"pool{i + 1}",
+                    Url = url,
+                    User = commandLine.User ?? string.Empty,
+                    Password = commandLine.Password ?? "x",
+                    Priority = i,
+                    Group = "default",
+                    Mode = commandLine.Mode ?? PoolMode.Aggregating,
+                })],
+                Listeners = [.. options.Listeners.Select(listener => listener with { PoolGroup = "default" })],
+                Pins = new Dictionary<string, string>(StringComparer.Ordinal),
+            };
         }
 
         var d = options.Difficulty;
         if (commandLine.MinDifficulty is { } min)
         {
-            d.Min = min;
-            d.Start = Math.Max(d.Start, min);
+            d = d with { Min = min, Start = Math.Max(d.Start, min) };
         }
 
         if (commandLine.MaxDifficulty is { } max)
         {
-            d.Max = max;
-            d.Start = Math.Min(d.Start, max);
+            d = d with { Max = max, Start = Math.Min(d.Start, max) };
         }
 
         if (commandLine.StartDifficulty is { } start)
         {
-            d.Start = start;
-            if (commandLine.MinDifficulty is null)
-            {
-                d.Min = Math.Min(d.Min, start);
-            }
+            d = d with { Start = start, Min = commandLine.MinDifficulty is null ? Math.Min(d.Min, start) : d.Min };
         }
+
+        return options with { Difficulty = d };
     }
 }

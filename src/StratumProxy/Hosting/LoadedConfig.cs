@@ -31,21 +31,19 @@ public sealed class LastGoodConfig(LoadedConfig initial)
 
     /// <summary>
     /// The candidate made ready to apply: listeners kept from the running configuration (they are bound once), and
-    /// whether its listeners or extranonce sizes differ from what runs (both need a restart).
+    /// whether its listeners or extranonce sizes differ from what runs (both need a restart; the proxy keeps the sizes
+    /// it started with, <see cref="Proxy.Control.IProxyControl.ApplyOptions"/>). This is the one place that checks them.
     /// </summary>
     public (LoadedConfig Config, bool ListenersNeedRestart, bool ExtranonceNeedsRestart) Prepare(LoadedConfig candidate)
     {
         ArgumentNullException.ThrowIfNull(candidate);
         var running = Current.Proxy;
-        var listeners = !running.Listeners.SequenceEqual(candidate.Proxy.Listeners);
-        if (listeners)
-        {
-            candidate.Proxy.Listeners = running.Listeners;
-        }
-
-        var extranonce = running.Miners.Extranonce1Size != candidate.Proxy.Miners.Extranonce1Size
-            || running.Miners.Extranonce2Size != candidate.Proxy.Miners.Extranonce2Size;
-        return (candidate, listeners, extranonce);
+        var proposed = candidate.Proxy;
+        var listeners = !running.Listeners.SequenceEqual(proposed.Listeners);
+        var extranonce = running.Miners.Extranonce1Size != proposed.Miners.Extranonce1Size
+            || running.Miners.Extranonce2Size != proposed.Miners.Extranonce2Size;
+        var prepared = listeners ? candidate with { Proxy = proposed with { Listeners = running.Listeners } } : candidate;
+        return (prepared, listeners, extranonce);
     }
 
     /// <summary>Makes <paramref name="config"/> the one in force.</summary>

@@ -11,7 +11,7 @@ public sealed class LimitTests
     {
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
         var options = ProxyHarness.Options(pool);
-        options.Miners.MaxLineLength = 512;
+        options = options with { Miners = options.Miners with { MaxLineLength = 512 } };
         await using var proxy = await ProxyHarness.StartAsync(options);
         await using var fleet = new MinerFleet(2, proxy.Miner("farm.calm"));
         await fleet.StartAsync();
@@ -38,7 +38,7 @@ public sealed class LimitTests
     {
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-6 });
         var options = ProxyHarness.Options(pool);
-        options.Miners.MaxSubmitsPerSecond = 5;
+        options = options with { Miners = options.Miners with { MaxSubmitsPerSecond = 5 } };
         await using var proxy = await ProxyHarness.StartAsync(options);
         await using var calm = await WireClient.ConnectAsync(proxy.Port);
         await calm.HandshakeAsync("farm.calm");
