@@ -17,9 +17,6 @@ namespace StratumProxy.Cli;
 /// </summary>
 public static class BacktestCommand
 {
-    public const int ExitOk = 0;
-    public const int ExitUsage = 2;
-
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <summary>Runs the verb; the progress line is shown when <paramref name="stderr"/> is this process's own stderr on a terminal.</summary>
@@ -46,19 +43,15 @@ public static class BacktestCommand
     internal static Command Create(CliEnvironment environment)
     {
         var options = new BacktestArguments.Options();
-        var command = new Command("backtest", Description);
-        options.AddTo(command);
-        command.SetAction(result => Execute(options, result, environment));
-        return command;
+        return CliOption.Verb("backtest", Description, options.All, environment, result => Execute(options.Bind(result), environment));
     }
 
-    private static int Execute(BacktestArguments.Options options, ParseResult result, CliEnvironment environment)
+    private static int Execute(BacktestArguments a, CliEnvironment environment)
     {
         var (stdout, stderr, stderrIsTerminal) = (environment.Out, environment.Error, environment.StderrIsTerminal);
         try
         {
-            var a = options.Bind(result);
-            var series = LoadSeries(a.Series!);
+            var series = LoadSeries(a.Series);
             var setup = Setup(a, series);
             var progress = (a.Progress ?? stderrIsTerminal)
                 ? new ProgressLine(stderr, stderrIsTerminal, setup.Rigs.Sum(r => r.Count))
@@ -72,20 +65,15 @@ public static class BacktestCommand
             }
             else
             {
-                WriteTable(stdout, a.Series!, setup, report);
+                WriteTable(stdout, a.Series, setup, report);
             }
 
-            return ExitOk;
-        }
-        catch (UsageException e)
-        {
-            stderr.WriteLine("error: " + e.Message);
-            return ExitUsage;
+            return StratumProxyCli.ExitOk;
         }
         catch (SeriesFormatException e)
         {
             stderr.WriteLine("error: " + e.Message);
-            return ExitUsage;
+            return StratumProxyCli.ExitUsage;
         }
     }
 

@@ -16,9 +16,6 @@ namespace StratumProxy.Cli;
 /// </summary>
 public static class EconomicsCommand
 {
-    public const int ExitOk = 0;
-    public const int ExitUsage = 2;
-
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
@@ -42,37 +39,24 @@ public static class EconomicsCommand
     internal static Command Create(CliEnvironment environment)
     {
         var options = new EconomicsArguments.Options();
-        var command = new Command("economics", Description);
-        options.AddTo(command);
-        command.SetAction(result => Execute(options, result, environment));
-        return command;
+        return CliOption.Verb("economics", Description, options.All, environment, result => Execute(options.Bind(result), environment));
     }
 
-    private static int Execute(EconomicsArguments.Options options, ParseResult result, CliEnvironment environment)
+    private static int Execute(EconomicsArguments a, CliEnvironment environment)
     {
-        var stdout = environment.Out;
-        try
+        var catalog = LoadCatalog(a.CatalogPath);
+        var inputs = Inputs.From(a, environment.Time.GetUtcNow());
+        var rows = Evaluate(a, catalog, inputs);
+        if (a.Json)
         {
-            var a = options.Bind(result);
-            var catalog = LoadCatalog(a.CatalogPath);
-            var inputs = Inputs.From(a, environment.Time.GetUtcNow());
-            var rows = Evaluate(a, catalog, inputs);
-            if (a.Json)
-            {
-                stdout.WriteLine(JsonSerializer.Serialize(rows.Select(r => r.ToJson()).ToList(), EconomicsCliJsonContext.Default.ListEconomicsRow));
-            }
-            else
-            {
-                WriteTable(stdout, inputs, rows);
-            }
+            environment.Out.WriteLine(JsonSerializer.Serialize(rows.Select(r => r.ToJson()).ToList(), EconomicsCliJsonContext.Default.ListEconomicsRow));
+        }
+        else
+        {
+            WriteTable(environment.Out, inputs, rows);
+        }
 
-            return ExitOk;
-        }
-        catch (UsageException e)
-        {
-            environment.Error.WriteLine("error: " + e.Message);
-            return ExitUsage;
-        }
+        return StratumProxyCli.ExitOk;
     }
 
     private static RigCatalog LoadCatalog(string? path)
@@ -227,8 +211,8 @@ public static class EconomicsCommand
                 source = string.Create(Inv, $"height ~{estimated}, estimated from the date");
             }
 
-            var market = new MarketSnapshot(coin, new CoinPrice(a.Price!.Value), difficulty, subsidy, new Coins(a.Fees), now);
-            return new Inputs(market, new PoolTerms("cli", a.PoolFeePercent), EnergyPrice.Flat(a.Electricity!.Value), source);
+            var market = new MarketSnapshot(coin, new CoinPrice(a.Price), difficulty, subsidy, new Coins(a.Fees), now);
+            return new Inputs(market, new PoolTerms("cli", a.PoolFeePercent), EnergyPrice.Flat(a.Electricity), source);
         }
     }
 }
