@@ -28,12 +28,7 @@ public static class BacktestCommand
     /// <param name="stderr">Errors and the progress line.</param>
     /// <param name="stderrIsTerminal">Whether <paramref name="stderr"/> is a terminal: the progress line's default.</param>
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, bool stderrIsTerminal)
-    {
-        ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(stdout);
-        ArgumentNullException.ThrowIfNull(stderr);
-        return StratumProxyCli.Invoke(["backtest", .. args], new CliEnvironment(stdout, stderr, TimeProvider.System, stderrIsTerminal));
-    }
+        => StratumProxyCli.InvokeVerb("backtest", args, new CliEnvironment(stdout, stderr, TimeProvider.System, stderrIsTerminal));
 
     private const string Description =
         "replay a price/difficulty/electricity series through the curtailment policy (docs/curtailment.md), always-on and a plain strike price, " +

@@ -23,13 +23,7 @@ public static class EconomicsCommand
 
     /// <summary>As <see cref="Run(IReadOnlyList{string}, TextWriter, TextWriter)"/>, with the clock used to estimate the height.</summary>
     internal static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, TimeProvider time)
-    {
-        ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(stdout);
-        ArgumentNullException.ThrowIfNull(stderr);
-        ArgumentNullException.ThrowIfNull(time);
-        return StratumProxyCli.Invoke(["economics", .. args], new CliEnvironment(stdout, stderr, time, StderrIsTerminal: false));
-    }
+        => StratumProxyCli.InvokeVerb("economics", args, new CliEnvironment(stdout, stderr, time, StderrIsTerminal: false));
 
     private const string Description =
         "revenue, cost and shutdown price per rig model (the BTC price at which its profit is zero), sorted by shutdown price; " +

@@ -55,15 +55,25 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     }
 
     /// <summary>The farm economics options, with every problem listed (empty on success).</summary>
-    public Farm.FarmOptions LoadFarm(out IReadOnlyList<string> errors)
+    public Farm.FarmOptions LoadFarm(out IReadOnlyList<string> errors) => LoadFarm(out errors, out _);
+
+    /// <summary>As <see cref="LoadFarm(out IReadOnlyList{string})"/>, with the tariff file's contents as read and checked.</summary>
+    private Farm.FarmOptions LoadFarm(out IReadOnlyList<string> errors, out byte[]? tariff)
     {
         var farm = new Farm.FarmOptions();
         var problems = Bind(Farm.FarmOptions.SectionName, () => configuration.GetSection(Farm.FarmOptions.SectionName).Bind(farm));
         Validate(_farmValidator, farm, problems);
         farm.TariffFile = ExistingFile("Economics:TariffFile", farm.TariffFile, problems);
         farm.CatalogFile = ExistingFile("Economics:CatalogFile", farm.CatalogFile, problems);
-        // Parsed once to report its problems under its key; a live tariff's feed is not polled here.
-        _ = LoadFile("Economics:TariffFile", farm.TariffFile, path => Files.EconomicsFiles.LoadTariff(path, _ => new StaticFeedValue(0)), problems);
+
+        // Read once and parsed to report its problems under its key (a live tariff's feed is not polled here); the
+        // running model is built from these same contents (LoadedConfig.EnergyModel).
+        tariff = LoadFile("Economics:TariffFile", farm.TariffFile, path =>
+        {
+            var contents = File.ReadAllBytes(path);
+            _ = Files.EconomicsFiles.ParseTariff(contents, path, _ => new StaticFeedValue(0));
+            return contents;
+        }, problems);
 
         errors = problems;
         return farm;
@@ -111,7 +121,7 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     public LoadedConfig LoadAll(out IReadOnlyList<string> errors)
     {
         var proxy = Load(out var proxyErrors);
-        var farm = LoadFarm(out var farmErrors);
+        var farm = LoadFarm(out var farmErrors, out var tariff);
         var curtailment = LoadCurtailment(out var curtailmentErrors);
         List<string> problems = [.. proxyErrors, .. farmErrors, .. curtailmentErrors];
         var catalog = LoadFile("Economics:CatalogFile", farm.CatalogFile, Files.EconomicsFiles.LoadCatalog, problems) ?? RigCatalog.LoadEmbedded();
@@ -131,7 +141,7 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
         }
 
         errors = problems;
-        return new LoadedConfig(proxy, farm, curtailment, catalog);
+        return new LoadedConfig(proxy, farm, curtailment, catalog, tariff);
     }
 
     /// <summary>The admin options; see <see cref="LoadAdmin(out IReadOnlyList{string})"/>.</summary>

@@ -106,7 +106,7 @@ public static class ProxyHost
         var config = loader.LoadAll(out var configErrors);
         var admin = loader.LoadAdmin(out var adminErrors);
         List<string> errors = [.. configErrors, .. adminErrors];
-        var (options, farmOptions, curtailmentSettings, catalog) = config;
+        var (options, farmOptions, curtailmentSettings, catalog, _) = config;
         var unknownKeys = loader.UnknownKeys();
         if (commandLine.Strict)
         {
