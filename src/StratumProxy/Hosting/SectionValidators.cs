@@ -64,7 +64,7 @@ public sealed class FarmOptionsValidator : IValidateOptions<FarmOptions>
             Rig(options.Rigs[i], $"Economics:Rigs:{i}", problems);
         }
 
-        return ValidateOptionsResults.Of(problems);
+        return OptionsGuard.Result(problems);
     }
 
     private static void Rig(RigOptions rig, string key, List<string> problems)
@@ -149,7 +149,7 @@ public sealed class CurtailmentSettingsValidator : IValidateOptions<CurtailmentS
         problems.AddRange((new CurtailmentOptionsValidator().Validate(null, options.ToPolicyOptions()).Failures ?? [])
             .Where(e => !e.StartsWith("dwell", StringComparison.Ordinal))
             .Select(e => $"{CurtailmentSettings.SectionName}:{PolicyFieldKey(e)}"));
-        return ValidateOptionsResults.Of(problems);
+        return OptionsGuard.Result(problems);
     }
 
     private static string PolicyFieldKey(string message)
@@ -172,11 +172,4 @@ public sealed class AdminOptionsValidator : IValidateOptions<AdminOptions>
             ? ValidateOptionsResult.Success
             : ValidateOptionsResult.Fail($"Admin:Endpoint '{options.Endpoint}': {reason}");
     }
-}
-
-/// <summary>A list of problems as a validation result.</summary>
-internal static class ValidateOptionsResults
-{
-    public static ValidateOptionsResult Of(IReadOnlyCollection<string> problems) =>
-        problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
 }
