@@ -100,7 +100,7 @@ public static class BacktestCommand
         var rigs = new List<BacktestRigs>();
         if (a.Models.Count > 0)
         {
-            var catalog = LoadCatalog(a.CatalogPath);
+            var catalog = CliOption.Catalog(a.CatalogPath);
             foreach (var name in a.Models)
             {
                 var model = catalog.Find(name) ?? throw new UsageException(
@@ -151,23 +151,6 @@ public static class BacktestCommand
         }
 
         return revenue / kwh * 1000.0;
-    }
-
-    private static RigCatalog LoadCatalog(string? path)
-    {
-        if (path is null)
-        {
-            return RigCatalog.LoadEmbedded();
-        }
-
-        try
-        {
-            return Files.EconomicsFiles.LoadCatalog(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            throw new UsageException($"cannot read catalog '{path}': {e.Message}");
-        }
     }
 
     private static void WriteTable(TextWriter w, string path, BacktestSetup setup, BacktestReport report)

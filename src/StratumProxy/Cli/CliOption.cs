@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using StratumProxy.Economics.Rigs;
 
 namespace StratumProxy.Cli;
 
@@ -90,6 +91,24 @@ internal static class CliOption
             }
         });
         return command;
+    }
+
+    /// <summary>The rig catalog a verb's <c>--catalog</c> names (the built-in copy when none); an unreadable one is a usage error.</summary>
+    public static RigCatalog Catalog(string? path)
+    {
+        if (path is null)
+        {
+            return RigCatalog.LoadEmbedded();
+        }
+
+        try
+        {
+            return Files.EconomicsFiles.LoadCatalog(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            throw new UsageException($"cannot read catalog '{path}': {e.Message}");
+        }
     }
 
     /// <summary>A finite number in the invariant culture, or <see cref="UsageException"/> naming the flag.</summary>

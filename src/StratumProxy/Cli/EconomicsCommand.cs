@@ -38,7 +38,7 @@ public static class EconomicsCommand
 
     private static int Execute(EconomicsArguments a, CliEnvironment environment)
     {
-        var catalog = LoadCatalog(a.CatalogPath);
+        var catalog = CliOption.Catalog(a.CatalogPath);
         var inputs = Inputs.From(a, environment.Time.GetUtcNow());
         var rows = Evaluate(a, catalog, inputs);
         if (a.Json)
@@ -51,23 +51,6 @@ public static class EconomicsCommand
         }
 
         return StratumProxyCli.ExitOk;
-    }
-
-    private static RigCatalog LoadCatalog(string? path)
-    {
-        if (path is null)
-        {
-            return RigCatalog.LoadEmbedded();
-        }
-
-        try
-        {
-            return Files.EconomicsFiles.LoadCatalog(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            throw new UsageException($"cannot read catalog '{path}': {e.Message}");
-        }
     }
 
     private static List<Row> Evaluate(EconomicsArguments a, RigCatalog catalog, Inputs inputs)
