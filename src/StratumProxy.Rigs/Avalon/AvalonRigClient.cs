@@ -36,18 +36,16 @@ public sealed class AvalonRigClient : CgminerFamilyClient
     private readonly AvalonWorkControl _workControl;
 
     public AvalonRigClient(RigEndpoint endpoint, TimeProvider timeProvider, AvalonWorkControl workControl = AvalonWorkControl.WorkLevel)
-        : base(endpoint, timeProvider)
+        : base(
+            endpoint,
+            timeProvider,
+            RigFamily.Avalon,
+            RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.WorkMode
+            | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower,
+            RigEvidence.LibraryFixtures)
     {
         _workControl = workControl;
     }
-
-    public override RigFamily Family => RigFamily.Avalon;
-
-    public override RigCapabilities Capabilities =>
-        RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.WorkMode
-        | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower;
-
-    public override RigEvidence Evidence => RigEvidence.LibraryFixtures;
 
     private protected override async Task<RigStatus> ReadFamilyStatusAsync(CgminerSummary summary, CancellationToken cancellationToken)
     {

@@ -10,18 +10,21 @@ namespace StratumProxy.Rigs.Cgminer;
 /// </summary>
 public abstract class CgminerFamilyClient : IRigClient
 {
-    private protected CgminerFamilyClient(RigEndpoint endpoint, TimeProvider timeProvider, string commandKey = "command")
+    private protected CgminerFamilyClient(RigEndpoint endpoint, TimeProvider timeProvider, RigFamily family, RigCapabilities capabilities, RigEvidence evidence, string commandKey = "command")
     {
         ArgumentNullException.ThrowIfNull(endpoint);
+        Family = family;
+        Capabilities = capabilities;
+        Evidence = evidence;
         Time = timeProvider;
         Api = new CgminerApi(new TcpRpcTransport(endpoint, timeProvider), commandKey);
     }
 
-    public abstract RigFamily Family { get; }
+    public RigFamily Family { get; }
 
-    public abstract RigCapabilities Capabilities { get; }
+    public RigCapabilities Capabilities { get; }
 
-    public abstract RigEvidence Evidence { get; }
+    public RigEvidence Evidence { get; }
 
     /// <summary>The rig's API connection.</summary>
     private protected CgminerApi Api { get; }

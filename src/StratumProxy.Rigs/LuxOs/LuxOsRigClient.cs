@@ -28,20 +28,18 @@ public sealed class LuxOsRigClient : CgminerFamilyClient
     private DateTimeOffset _sessionLastUsed;
 
     public LuxOsRigClient(RigEndpoint endpoint, TimeProvider timeProvider)
-        : base(endpoint, timeProvider)
+        : base(
+            endpoint,
+            timeProvider,
+            RigFamily.LuxOs,
+            RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
+            | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower,
+            RigEvidence.VendorDocumentation)
     {
     }
 
     /// <summary>How long a cached session is reused: below the firmware's 60 s so it cannot expire in flight.</summary>
     public TimeSpan SessionReuseWindow { get; init; } = TimeSpan.FromSeconds(50);
-
-    public override RigFamily Family => RigFamily.LuxOs;
-
-    public override RigCapabilities Capabilities =>
-        RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
-        | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower;
-
-    public override RigEvidence Evidence => RigEvidence.VendorDocumentation;
 
     private protected override async Task<RigStatus> ReadFamilyStatusAsync(CgminerSummary summary, CancellationToken cancellationToken)
     {

@@ -29,18 +29,16 @@ public sealed class WhatsminerV2RigClient : CgminerFamilyClient
     private DateTimeOffset _tokenObtainedAt;
 
     public WhatsminerV2RigClient(RigEndpoint endpoint, TimeProvider timeProvider)
-        : base(endpoint, timeProvider, "cmd")
+        : base(
+            endpoint,
+            timeProvider,
+            RigFamily.WhatsminerV2,
+            RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
+            | RigCapabilities.WorkMode | RigCapabilities.ReportsPower,
+            RigEvidence.VendorDocumentation, "cmd")
     {
         _password = endpoint.Password ?? "admin";
     }
-
-    public override RigFamily Family => RigFamily.WhatsminerV2;
-
-    public override RigCapabilities Capabilities =>
-        RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
-        | RigCapabilities.WorkMode | RigCapabilities.ReportsPower;
-
-    public override RigEvidence Evidence => RigEvidence.VendorDocumentation;
 
     private protected override async Task<RigStatus> ReadFamilyStatusAsync(CgminerSummary summary, CancellationToken cancellationToken)
     {
