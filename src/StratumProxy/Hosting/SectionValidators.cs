@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using StratumProxy.Economics.Policy;
 using StratumProxy.Farm;
 using StratumProxy.Proxy.Configuration;
+using static StratumProxy.Hosting.SectionRules;
 
 namespace StratumProxy.Hosting;
 
@@ -16,10 +17,7 @@ public sealed class FarmOptionsValidator : IValidateOptions<FarmOptions>
     {
         ArgumentNullException.ThrowIfNull(options);
         var problems = new List<string>();
-        if (options.Interval <= TimeSpan.Zero)
-        {
-            problems.Add("Economics:Interval must be positive.");
-        }
+        IntervalPositive(FarmOptions.SectionName, options.Interval, problems);
 
         if (options.PriceUsd <= 0 || !double.IsFinite(options.PriceUsd))
         {
@@ -113,10 +111,7 @@ public sealed class CurtailmentSettingsValidator : IValidateOptions<CurtailmentS
     {
         ArgumentNullException.ThrowIfNull(options);
         var problems = new List<string>();
-        if (options.Interval <= TimeSpan.Zero)
-        {
-            problems.Add("Curtailment:Interval must be positive.");
-        }
+        IntervalPositive(CurtailmentSettings.SectionName, options.Interval, problems);
 
         if ((options.StrikeSleepAboveUsdPerMwh is null) != (options.StrikeWakeBelowUsdPerMwh is null))
         {
@@ -171,5 +166,18 @@ public sealed class AdminOptionsValidator : IValidateOptions<AdminOptions>
         return EndpointParser.TryParse(options.Endpoint, out _, out var reason)
             ? ValidateOptionsResult.Success
             : ValidateOptionsResult.Fail($"Admin:Endpoint '{options.Endpoint}': {reason}");
+    }
+}
+
+/// <summary>Rules more than one section has.</summary>
+internal static class SectionRules
+{
+    /// <summary>A section's <c>Interval</c> (how often it runs) must be positive.</summary>
+    public static void IntervalPositive(string section, TimeSpan interval, List<string> problems)
+    {
+        if (interval <= TimeSpan.Zero)
+        {
+            problems.Add($"{section}:Interval must be positive.");
+        }
     }
 }
