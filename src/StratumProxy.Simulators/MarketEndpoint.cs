@@ -27,42 +27,20 @@ public sealed class MarketEndpoint : IAsyncDisposable
     /// <summary>The URL of the market JSON.</summary>
     public Uri Url => new("http://127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture) + "/market");
 
-    private async Task ServeAsync(TcpClient client)
+    /// <summary>Any request whose head has arrived gets the market JSON; a caller that closes first gets nothing.</summary>
+    private Task ServeAsync(TcpClient client) => LoopbackAccept.ReplyOnceAsync(
+        client,
+        request => request.Span.IndexOf("\r\n\r\n"u8) >= 0 ? Response() : null,
+        closed => closed ? null : Response(),
+        _stop.Token);
+
+    private byte[] Response()
     {
-        using (client)
-        {
-            try
-            {
-                var stream = client.GetStream();
-                var buffer = new byte[4096];
-                var received = 0;
-                while (received < buffer.Length)
-                {
-                    var read = await stream.ReadAsync(buffer.AsMemory(received), _stop.Token).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        return;
-                    }
-
-                    received += read;
-                    if (buffer.AsSpan(0, received).IndexOf("\r\n\r\n"u8) >= 0)
-                    {
-                        break;
-                    }
-                }
-
-                var body = Encoding.UTF8.GetBytes(_market.ToJson());
-                var head = Encoding.ASCII.GetBytes(string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n"));
-                await stream.WriteAsync(head, _stop.Token).ConfigureAwait(false);
-                await stream.WriteAsync(body, _stop.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException)
-            {
-                // The client went away or we are stopping.
-            }
-        }
+        var body = Encoding.UTF8.GetBytes(_market.ToJson());
+        var head = Encoding.ASCII.GetBytes(string.Create(
+            CultureInfo.InvariantCulture,
+            $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n"));
+        return [.. head, .. body];
     }
 
     /// <inheritdoc/>

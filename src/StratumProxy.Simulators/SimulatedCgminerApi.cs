@@ -37,37 +37,12 @@ public sealed class SimulatedCgminerApi : IAsyncDisposable
     /// <summary>HOST:PORT of the API.</summary>
     public string Address => "127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
 
-    private async Task ServeAsync(TcpClient client)
-    {
-        using (client)
-        {
-            try
-            {
-                var stream = client.GetStream();
-                var buffer = new byte[4096];
-                var received = 0;
-                string? reply = null;
-                while (reply is null && received < buffer.Length)
-                {
-                    var read = await stream.ReadAsync(buffer.AsMemory(received), _stop.Token).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    received += read;
-                    reply = TryAnswer(buffer.AsSpan(0, received));
-                }
-
-                reply ??= Status("E", 23, "Invalid JSON") + ",\"id\":1}";
-                await stream.WriteAsync(Encoding.UTF8.GetBytes(reply + "\0"), _stop.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException)
-            {
-                // The caller went away or we are stopping.
-            }
-        }
-    }
+    /// <summary>One request, one reply (NUL-terminated, as cgminer writes it); an unreadable request gets Invalid JSON.</summary>
+    private Task ServeAsync(TcpClient client) => LoopbackAccept.ReplyOnceAsync(
+        client,
+        request => TryAnswer(request.Span) is { } reply ? Encoding.UTF8.GetBytes(reply + "\0") : null,
+        _ => Encoding.UTF8.GetBytes(Status("E", 23, "Invalid JSON") + ",\"id\":1}\0"),
+        _stop.Token);
 
     /// <summary>The reply to a complete JSON request, or null while the request is incomplete.</summary>
     private string? TryAnswer(ReadOnlySpan<byte> request)

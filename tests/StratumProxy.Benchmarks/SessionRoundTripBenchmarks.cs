@@ -55,12 +55,11 @@ public class SessionRoundTripBenchmarks
         var time = TimeProvider.System;
         var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         var jobs = new JobRegistry();
-        var options = new ProxyOptions();
-        options.Miners.MaxSubmitsPerSecond = 1e12;
-        options.Difficulty.Start = 1e-70;
-        options.Difficulty.Min = 1e-70;
-        options.Difficulty.Max = 1e-70;
-        options.Difficulty.PowerOfTwo = false;
+        var options = new ProxyOptions
+        {
+            Miners = new MinerOptions { MaxSubmitsPerSecond = 1e12 },
+            Difficulty = new DifficultyOptions { Start = 1e-70, Min = 1e-70, Max = 1e-70, PowerOfTwo = false },
+        };
         var layout = new MinerLayout(2, 4);
         var context = new SessionContext(time, NullLogger.Instance, metrics, new ShareLedger(time, metrics), jobs, new ExtranoncePrefixes(), ShareHasher.Default, new Router(layout))
         {

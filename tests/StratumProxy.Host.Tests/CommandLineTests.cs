@@ -16,7 +16,7 @@ public sealed class CommandLineTests
             Listeners = [new ListenerOptions { Endpoint = "0.0.0.0:3333" }, new ListenerOptions { Name = "b", Endpoint = "0.0.0.0:3334" }],
             Pools = [new PoolOptions { Name = "configured", Url = "stratum+tcp://c.example:1", User = "x" }],
         };
-        ConfigLoader.ApplyQuickStart(options, cli);
+        options = ConfigLoader.ApplyQuickStart(options, cli);
         var listener = Assert.Single(options.Listeners);
         Assert.Equal("127.0.0.1:4444", listener.Endpoint);
         Assert.Equal(2, options.Pools.Count);

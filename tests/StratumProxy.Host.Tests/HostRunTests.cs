@@ -133,7 +133,7 @@ public sealed partial class HostRunTests : IDisposable
         await using var app = ProxyHost.Build(CommandLine.Parse(["--config", file]), _directory, logging: l => l.ClearProviders());
         await app.StartAsync();
         var service = app.Services.GetRequiredService<ProxyService>();
-        var engine = app.Services.GetRequiredService<StratumProxy.Proxy.Routing.ProxyEngine>();
+        var engine = app.Services.GetRequiredService<StratumProxy.Proxy.Control.IProxyControl>();
 
         File.WriteAllText(file, """{ "Proxy": { "Listeners": [ { "Endpoint": "127.0.0.1:0" } ], "Pools": [ { "Name": "p", "Url": "nonsense", "User": "u" } ] }, "Admin": { "Endpoint": "127.0.0.1:0" } }""");
         ((Microsoft.Extensions.Configuration.IConfigurationRoot)app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()).Reload();
@@ -171,7 +171,7 @@ public sealed partial class HostRunTests : IDisposable
         await using var app = ProxyHost.Build(CommandLine.Parse(["--config", file]), _directory, logging: l => l.ClearProviders().AddProvider(logs));
         await app.StartAsync();
         var service = app.Services.GetRequiredService<ProxyService>();
-        var engine = app.Services.GetRequiredService<StratumProxy.Proxy.Routing.ProxyEngine>();
+        var engine = app.Services.GetRequiredService<StratumProxy.Proxy.Control.IProxyControl>();
         var root = (Microsoft.Extensions.Configuration.IConfigurationRoot)app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
 

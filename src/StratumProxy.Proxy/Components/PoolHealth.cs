@@ -1,8 +1,14 @@
+using Microsoft.Extensions.Options;
+using StratumProxy.Proxy.Configuration;
+
 namespace StratumProxy.Proxy.Components;
 
 /// <summary>Thresholds of <see cref="PoolHealth"/>; the defaults are the documented policy.</summary>
 public sealed class PoolHealthOptions
 {
+    /// <summary>The rules of these settings: the first broken one, named by its setting.</summary>
+    public static IValidateOptions<PoolHealthOptions> Validator { get; } = OptionsGuard.Rule<PoolHealthOptions>(FirstProblem);
+
     /// <summary>Submit round-trip (EWMA) at or below which latency costs nothing: 1 s.</summary>
     public TimeSpan LatencyGood { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -30,35 +36,34 @@ public sealed class PoolHealthOptions
     /// <summary>An unhealthy pool becomes healthy again at or above this: 0.6 (the gap stops flapping).</summary>
     public double HealthyAtOrAbove { get; init; } = 0.6;
 
-    /// <summary>Null when usable, else the reason.</summary>
-    public string? Validate()
+    private static string? FirstProblem(PoolHealthOptions o)
     {
-        if (LatencyGood < TimeSpan.Zero || LatencyBad <= LatencyGood)
+        if (o.LatencyGood < TimeSpan.Zero || o.LatencyBad <= o.LatencyGood)
         {
             return "LatencyBad must be above LatencyGood, both non-negative";
         }
 
-        if (!(LatencyEwmaAlpha > 0 && LatencyEwmaAlpha <= 1))
+        if (!(o.LatencyEwmaAlpha > 0 && o.LatencyEwmaAlpha <= 1))
         {
             return "LatencyEwmaAlpha must be in (0, 1]";
         }
 
-        if (!(RejectRateBad > 0 && RejectRateBad <= 1))
+        if (!(o.RejectRateBad > 0 && o.RejectRateBad <= 1))
         {
             return "RejectRateBad must be in (0, 1]";
         }
 
-        if (MinVerdictsForRejectRate < 1 || ErrorBudget < 1)
+        if (o.MinVerdictsForRejectRate < 1 || o.ErrorBudget < 1)
         {
             return "MinVerdictsForRejectRate and ErrorBudget must be at least 1";
         }
 
-        if (Window < TimeSpan.FromSeconds(10))
+        if (o.Window < TimeSpan.FromSeconds(10))
         {
             return "Window must be at least 10 s";
         }
 
-        return UnhealthyBelow is >= 0 and <= 1 && HealthyAtOrAbove is >= 0 and <= 1 && UnhealthyBelow <= HealthyAtOrAbove
+        return o.UnhealthyBelow is >= 0 and <= 1 && o.HealthyAtOrAbove is >= 0 and <= 1 && o.UnhealthyBelow <= o.HealthyAtOrAbove
             ? null
             : "need 0 <= UnhealthyBelow <= HealthyAtOrAbove <= 1";
     }
@@ -119,11 +124,7 @@ public sealed class PoolHealth
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
-        var error = options.Validate();
-        if (error is not null)
-        {
-            throw new ArgumentException(error, nameof(options));
-        }
+        OptionsGuard.ThrowIfInvalid(PoolHealthOptions.Validator, options);
 
         _options = options;
         _time = time;

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Options;
+using StratumProxy.Proxy.Configuration;
+
 namespace StratumProxy.Proxy.Components;
 
 /// <summary>Which jitter <see cref="ReconnectBackoff"/> applies.</summary>
@@ -20,6 +23,9 @@ public enum BackoffJitter
 /// <summary>Settings of <see cref="ReconnectBackoff"/>.</summary>
 public sealed class ReconnectBackoffOptions
 {
+    /// <summary>The rules of these settings: the first broken one, named by its setting.</summary>
+    public static IValidateOptions<ReconnectBackoffOptions> Validator { get; } = OptionsGuard.Rule<ReconnectBackoffOptions>(FirstProblem);
+
     /// <summary>Smallest delay (Decorrelated) / scale of the first step (Full).</summary>
     public TimeSpan Base { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -28,10 +34,9 @@ public sealed class ReconnectBackoffOptions
 
     public BackoffJitter Jitter { get; init; } = BackoffJitter.Decorrelated;
 
-    /// <summary>Null when usable, else the reason.</summary>
-    public string? Validate() =>
-        Base <= TimeSpan.Zero ? "Base must be positive"
-        : Cap < Base ? $"Cap ({Cap}) must be at least Base ({Base})"
+    private static string? FirstProblem(ReconnectBackoffOptions o) =>
+        o.Base <= TimeSpan.Zero ? "Base must be positive"
+        : o.Cap < o.Base ? $"Cap ({o.Cap}) must be at least Base ({o.Base})"
         : null;
 }
 
@@ -55,11 +60,7 @@ public sealed class ReconnectBackoff
     public ReconnectBackoff(ReconnectBackoffOptions options, Random? random = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var error = options.Validate();
-        if (error is not null)
-        {
-            throw new ArgumentException(error, nameof(options));
-        }
+        OptionsGuard.ThrowIfInvalid(ReconnectBackoffOptions.Validator, options);
 
         _options = options;
         _random = random ?? Random.Shared;

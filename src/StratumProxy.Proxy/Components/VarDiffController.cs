@@ -1,8 +1,14 @@
+using Microsoft.Extensions.Options;
+using StratumProxy.Proxy.Configuration;
+
 namespace StratumProxy.Proxy.Components;
 
 /// <summary>Settings of <see cref="VarDiffController"/>; one instance is shared by every session of a listener.</summary>
 public sealed class VarDiffOptions
 {
+    /// <summary>The rules of these settings: the first broken one, named by its setting.</summary>
+    public static IValidateOptions<VarDiffOptions> Validator { get; } = OptionsGuard.Rule<VarDiffOptions>(FirstProblem);
+
     /// <summary>Difficulty a miner starts at before the first retarget (<c>--start-difficulty</c>).</summary>
     public double StartDifficulty { get; init; } = 16384;
 
@@ -30,45 +36,44 @@ public sealed class VarDiffOptions
     /// <summary>Round to a power of two (many ASIC firmwares mishandle other values); on by default.</summary>
     public bool PowerOfTwo { get; init; } = true;
 
-    /// <summary>Null when the settings are usable, else a message naming the offending setting.</summary>
-    public string? Validate()
+    private static string? FirstProblem(VarDiffOptions o)
     {
-        if (!(MinDifficulty > 0) || double.IsInfinity(MinDifficulty))
+        if (!(o.MinDifficulty > 0) || double.IsInfinity(o.MinDifficulty))
         {
-            return $"MinDifficulty must be a positive number (got {MinDifficulty})";
+            return $"MinDifficulty must be a positive number (got {o.MinDifficulty})";
         }
 
-        if (!(MaxDifficulty >= MinDifficulty) || double.IsInfinity(MaxDifficulty))
+        if (!(o.MaxDifficulty >= o.MinDifficulty) || double.IsInfinity(o.MaxDifficulty))
         {
-            return $"MaxDifficulty ({MaxDifficulty}) must be finite and at least MinDifficulty ({MinDifficulty})";
+            return $"MaxDifficulty ({o.MaxDifficulty}) must be finite and at least MinDifficulty ({o.MinDifficulty})";
         }
 
-        if (!(StartDifficulty >= MinDifficulty && StartDifficulty <= MaxDifficulty))
+        if (!(o.StartDifficulty >= o.MinDifficulty && o.StartDifficulty <= o.MaxDifficulty))
         {
-            return $"StartDifficulty ({StartDifficulty}) must lie within MinDifficulty..MaxDifficulty ({MinDifficulty}..{MaxDifficulty})";
+            return $"StartDifficulty ({o.StartDifficulty}) must lie within MinDifficulty..MaxDifficulty ({o.MinDifficulty}..{o.MaxDifficulty})";
         }
 
-        if (TargetShareInterval <= TimeSpan.Zero)
+        if (o.TargetShareInterval <= TimeSpan.Zero)
         {
             return "TargetShareInterval must be positive";
         }
 
-        if (RetargetInterval <= TimeSpan.Zero)
+        if (o.RetargetInterval <= TimeSpan.Zero)
         {
             return "RetargetInterval must be positive";
         }
 
-        if (!(VariancePercent is >= 0 and < 100))
+        if (!(o.VariancePercent is >= 0 and < 100))
         {
-            return $"VariancePercent must be in 0..100 (got {VariancePercent})";
+            return $"VariancePercent must be in 0..100 (got {o.VariancePercent})";
         }
 
-        if (!(MaxStepFactor > 1) || double.IsInfinity(MaxStepFactor))
+        if (!(o.MaxStepFactor > 1) || double.IsInfinity(o.MaxStepFactor))
         {
-            return $"MaxStepFactor must be a finite number above 1 (got {MaxStepFactor})";
+            return $"MaxStepFactor must be a finite number above 1 (got {o.MaxStepFactor})";
         }
 
-        return SampleCount is < 1 or > 1024 ? $"SampleCount must be in 1..1024 (got {SampleCount})" : null;
+        return o.SampleCount is < 1 or > 1024 ? $"SampleCount must be in 1..1024 (got {o.SampleCount})" : null;
     }
 }
 
@@ -125,11 +130,7 @@ public sealed class VarDiffController
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
-        var error = options.Validate();
-        if (error is not null)
-        {
-            throw new ArgumentException(error, nameof(options));
-        }
+        OptionsGuard.ThrowIfInvalid(VarDiffOptions.Validator, options);
 
         _options = options;
         _time = time;

@@ -3,19 +3,19 @@ using System.ComponentModel.DataAnnotations;
 namespace StratumProxy.Proxy.Configuration;
 
 /// <summary>The <c>Proxy:Limits</c> section: limits that hold a flood from one address (applied while running).</summary>
-public sealed class LimitOptions
+public sealed record LimitOptions
 {
     /// <summary>
     /// Miner connections open at once from one address (0 = no per-address limit). Behind HAProxy with the PROXY
     /// protocol the address is the one the header names, not HAProxy's. A site behind one NAT address counts as one.
     /// </summary>
     [Range(0, 1_000_000)]
-    public int MaxConnectionsPerIp { get; set; }
+    public int MaxConnectionsPerIp { get; init; }
 
     /// <summary>
     /// When an address goes over <see cref="MaxConnectionsPerIp"/>, new connections from it are refused for this long
     /// (its open connections stay); 0 refuses only the connections over the limit.
     /// </summary>
     [Range(0, 7 * 86_400)]
-    public int BanSeconds { get; set; } = 300;
+    public int BanSeconds { get; init; } = 300;
 }

@@ -215,7 +215,7 @@ internal sealed class PoolRuntime
         using var timeout = new CancellationTokenSource(Failover.ConnectTimeout, _context.Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, timeout.Token);
         var connection = await _context.Connector.ConnectAsync(url, Options.AllowInvalidCertificate, _context.MaxLineLength, linked.Token).ConfigureAwait(false);
-        var pool = worker == Options.User ? Options : Clone(Options, worker);
+        var pool = worker == Options.User ? Options : Options with { User = worker };
         var upstream = new UpstreamConnection(connection, _context, pool, url, resume, userAgent)
         {
             ChooseLayout = chooseLayout,
@@ -675,23 +675,5 @@ internal sealed class PoolRuntime
         _ when reason.Contains("extranonce", StringComparison.Ordinal) => "extranonce",
         _ when reason.Contains("subscribe", StringComparison.Ordinal) => "handshake",
         _ => "other",
-    };
-
-    private static PoolOptions Clone(PoolOptions pool, string user) => new()
-    {
-        Name = pool.Name,
-        Url = pool.Url,
-        User = user,
-        Password = pool.Password,
-        Priority = pool.Priority,
-        Weight = pool.Weight,
-        TargetTerahashes = pool.TargetTerahashes,
-        Group = pool.Group,
-        Mode = pool.Mode,
-        WorkerNaming = pool.WorkerNaming,
-        AllowInvalidCertificate = pool.AllowInvalidCertificate,
-        VersionRolling = pool.VersionRolling,
-        Extranonce2SizeHint = pool.Extranonce2SizeHint,
-        MaxConnections = pool.MaxConnections,
     };
 }

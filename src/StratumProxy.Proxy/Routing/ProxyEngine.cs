@@ -121,7 +121,9 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
     public void ApplyOptions(ProxyOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var previous = Sessions.Options;
+
+        // Extranonce sizes are fixed for the process: a miner's m and n must not change under it.
+        options = options with { Miners = options.Miners with { Extranonce1Size = Configured.PrefixSize, Extranonce2Size = Configured.Extranonce2Size } };
         Sessions.Options = options;
         var wanted = options.Pools.ToDictionary(p => p.Name, StringComparer.Ordinal);
         List<string> removed;
@@ -151,13 +153,6 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
             {
                 AddPool(pool);
             }
-        }
-
-        if (previous.Miners.Extranonce1Size != options.Miners.Extranonce1Size || previous.Miners.Extranonce2Size != options.Miners.Extranonce2Size)
-        {
-            // Extranonce sizes are fixed for the process: a miner's m and n must not change under it.
-            Sessions.Options.Miners.Extranonce1Size = previous.Miners.Extranonce1Size;
-            Sessions.Options.Miners.Extranonce2Size = previous.Miners.Extranonce2Size;
         }
     }
 

@@ -29,54 +29,47 @@ public enum AvalonWorkControl
 /// stays unconfirmed unless WORKMODE shows it. softon may close the connection without replying: that is reported as an
 /// unacknowledged write and settled by the read-back.
 /// </remarks>
-public sealed class AvalonRigClient : IRigClient
+public sealed class AvalonRigClient : CgminerFamilyClient
 {
     private static readonly TimeSpan ScheduleAhead = TimeSpan.FromSeconds(5);
 
-    private readonly CgminerApi _api;
-    private readonly TimeProvider _timeProvider;
     private readonly AvalonWorkControl _workControl;
 
     public AvalonRigClient(RigEndpoint endpoint, TimeProvider timeProvider, AvalonWorkControl workControl = AvalonWorkControl.WorkLevel)
+        : base(
+            endpoint,
+            timeProvider,
+            RigFamily.Avalon,
+            RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.WorkMode
+            | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower,
+            RigEvidence.LibraryFixtures)
     {
-        ArgumentNullException.ThrowIfNull(endpoint);
-        _timeProvider = timeProvider;
         _workControl = workControl;
-        _api = new CgminerApi(new TcpRpcTransport(endpoint, timeProvider));
     }
 
-    public RigFamily Family => RigFamily.Avalon;
-
-    public RigCapabilities Capabilities =>
-        RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.WorkMode
-        | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower;
-
-    public RigEvidence Evidence => RigEvidence.LibraryFixtures;
-
-    public Task<RigReadResult> ReadStatusAsync(CancellationToken cancellationToken) =>
-        CgminerSummary.ReadStatusAsync(_api, async summary =>
+    private protected override async Task<RigStatus> ReadFamilyStatusAsync(CgminerSummary summary, CancellationToken cancellationToken)
+    {
+        var stats = await Api.CallAsync("stats", null, cancellationToken);
+        var mm = MmTokens(stats);
+        return summary.Status(asleep: Token(mm, "SoftOFF") == "1") with
         {
-            var stats = await _api.CallAsync("stats", null, cancellationToken);
-            var mm = MmTokens(stats);
-            return summary.Status(asleep: Token(mm, "SoftOFF") == "1") with
-            {
-                PowerWatts = Number(Token(mm, "WALLPOWER")) ?? Number(Field(Token(mm, "PS"), 4)),
-                PowerLimitWatts = (int?)Number(Token(mm, "MPO")),
-                WorkMode = ModeOf(Number(Token(mm, "WORKLEVEL")) ?? Number(Token(mm, "WORKMODE"))),
-                Firmware = Token(mm, "Ver") ?? CgminerParsing.Description(summary.Reply),
-            };
-        }, cancellationToken);
+            PowerWatts = Number(Token(mm, "WALLPOWER")) ?? Number(Field(Token(mm, "PS"), 4)),
+            PowerLimitWatts = (int?)Number(Token(mm, "MPO")),
+            WorkMode = ModeOf(Number(Token(mm, "WORKLEVEL")) ?? Number(Token(mm, "WORKMODE"))),
+            Firmware = Token(mm, "Ver") ?? CgminerParsing.Description(summary.Reply),
+        };
+    }
 
-    public Task<RigCommandResult> SleepAsync(CancellationToken cancellationToken) =>
+    public override Task<RigCommandResult> SleepAsync(CancellationToken cancellationToken) =>
         SoftPowerAsync("softoff", new RigExpectation { State = RigMiningState.Asleep }, cancellationToken);
 
-    public Task<RigCommandResult> WakeAsync(CancellationToken cancellationToken) =>
+    public override Task<RigCommandResult> WakeAsync(CancellationToken cancellationToken) =>
         SoftPowerAsync("softon", new RigExpectation { State = RigMiningState.Mining }, cancellationToken);
 
-    public Task<RigCommandResult> SetPowerTargetAsync(int watts, CancellationToken cancellationToken) =>
+    public override Task<RigCommandResult> SetPowerTargetAsync(int watts, CancellationToken cancellationToken) =>
         Task.FromResult<RigCommandResult>(Outcomes.Unsupported(Family, "watt power target (use the work mode)"));
 
-    public Task<RigCommandResult> SetWorkModeAsync(RigWorkMode mode, CancellationToken cancellationToken)
+    public override Task<RigCommandResult> SetWorkModeAsync(RigWorkMode mode, CancellationToken cancellationToken)
     {
         var expected = new RigExpectation { WorkMode = mode };
         string parameter;
@@ -97,12 +90,10 @@ public sealed class AvalonRigClient : IRigClient
         return AscsetAsync(parameter, expected, reply => reply.IsSuccess, cancellationToken);
     }
 
-    public Task<RigCommandResult> SwitchPoolAsync(int poolIndex, CancellationToken cancellationToken) =>
-        CgminerRigClient.SwitchPoolAsync(_api, poolIndex, cancellationToken);
 
     private Task<RigCommandResult> SoftPowerAsync(string option, RigExpectation expected, CancellationToken cancellationToken)
     {
-        var at = (_timeProvider.GetUtcNow() + ScheduleAhead).ToUnixTimeSeconds();
+        var at = (Time.GetUtcNow() + ScheduleAhead).ToUnixTimeSeconds();
         var parameter = FormattableString.Invariant($"0,{option},1:{at}");
 
         // Canaan answers I/118 "ASC 0 set info: success softoff:<ts>"; an I/118 without "success" is its help text.
@@ -120,7 +111,7 @@ public sealed class AvalonRigClient : IRigClient
         JsonObject reply;
         try
         {
-            reply = await _api.CallAsync("ascset", parameter, cancellationToken);
+            reply = await Api.CallAsync("ascset", parameter, cancellationToken);
         }
         catch (RigTransportException ex)
         {

@@ -20,66 +20,57 @@ namespace StratumProxy.Rigs.LuxOs;
 /// stays unconfirmed. Advanced Thermal Management may move the profile afterwards; this adapter does not change ATM.
 /// Not thread-safe on its own: <see cref="RigCommander"/> runs one command at a time per rig.
 /// </remarks>
-public sealed class LuxOsRigClient : IRigClient
+public sealed class LuxOsRigClient : CgminerFamilyClient
 {
     private const int SessionBusyCode = 402;
 
-    private readonly CgminerApi _api;
-    private readonly TimeProvider _timeProvider;
     private string? _sessionId;
     private DateTimeOffset _sessionLastUsed;
 
     public LuxOsRigClient(RigEndpoint endpoint, TimeProvider timeProvider)
+        : base(
+            endpoint,
+            timeProvider,
+            RigFamily.LuxOs,
+            RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
+            | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower,
+            RigEvidence.VendorDocumentation)
     {
-        ArgumentNullException.ThrowIfNull(endpoint);
-        _timeProvider = timeProvider;
-        _api = new CgminerApi(new TcpRpcTransport(endpoint, timeProvider));
     }
 
     /// <summary>How long a cached session is reused: below the firmware's 60 s so it cannot expire in flight.</summary>
     public TimeSpan SessionReuseWindow { get; init; } = TimeSpan.FromSeconds(50);
 
-    public RigFamily Family => RigFamily.LuxOs;
-
-    public RigCapabilities Capabilities =>
-        RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
-        | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower;
-
-    public RigEvidence Evidence => RigEvidence.VendorDocumentation;
-
-    public Task<RigReadResult> ReadStatusAsync(CancellationToken cancellationToken) =>
-        CgminerSummary.ReadStatusAsync(_api, async summary =>
+    private protected override async Task<RigStatus> ReadFamilyStatusAsync(CgminerSummary summary, CancellationToken cancellationToken)
+    {
+        var config = JsonValues.First((await Api.CallAsync("config", null, cancellationToken))["CONFIG"]);
+        var power = JsonValues.First((await Api.CallAsync("power", null, cancellationToken))["POWER"]);
+        var curtail = JsonValues.String(config?["CurtailMode"]);
+        var psuOn = JsonValues.Bool(config?["IsPowerSupplyOn"]);
+        var asleep = (curtail is not null && !curtail.Equals("None", StringComparison.OrdinalIgnoreCase)) || psuOn == false;
+        return summary.Status(asleep) with
         {
-            var config = JsonValues.First((await _api.CallAsync("config", null, cancellationToken))["CONFIG"]);
-            var power = JsonValues.First((await _api.CallAsync("power", null, cancellationToken))["POWER"]);
-            var curtail = JsonValues.String(config?["CurtailMode"]);
-            var psuOn = JsonValues.Bool(config?["IsPowerSupplyOn"]);
-            var asleep = (curtail is not null && !curtail.Equals("None", StringComparison.OrdinalIgnoreCase)) || psuOn == false;
-            return summary.Status(asleep) with
-            {
-                PowerWatts = JsonValues.Number(power?["Watts"]),
-                Profile = JsonValues.String(config?["Profile"]),
-            };
-        }, cancellationToken);
+            PowerWatts = JsonValues.Number(power?["Watts"]),
+            Profile = JsonValues.String(config?["Profile"]),
+        };
+    }
 
-    public Task<RigCommandResult> SleepAsync(CancellationToken cancellationToken) =>
+    public override Task<RigCommandResult> SleepAsync(CancellationToken cancellationToken) =>
         SessionCommandAsync("curtail", "sleep", new RigExpectation { State = RigMiningState.Asleep }, cancellationToken);
 
-    public Task<RigCommandResult> WakeAsync(CancellationToken cancellationToken) =>
+    public override Task<RigCommandResult> WakeAsync(CancellationToken cancellationToken) =>
         SessionCommandAsync("curtail", "wakeup", new RigExpectation { State = RigMiningState.Mining }, cancellationToken);
 
-    public Task<RigCommandResult> SetPowerTargetAsync(int watts, CancellationToken cancellationToken) =>
+    public override Task<RigCommandResult> SetPowerTargetAsync(int watts, CancellationToken cancellationToken) =>
         SetProfileAsync(watts.ToString(CultureInfo.InvariantCulture) + "W", cancellationToken);
 
     /// <summary>profileset with a profile name ("290MHz", "default"), a "NNNNW"/"NNTHs" selector or a step ("+1").</summary>
     public Task<RigCommandResult> SetProfileAsync(string profile, CancellationToken cancellationToken) =>
         SessionCommandAsync("profileset", profile, new RigExpectation { Profile = profile }, cancellationToken);
 
-    public Task<RigCommandResult> SetWorkModeAsync(RigWorkMode mode, CancellationToken cancellationToken) =>
+    public override Task<RigCommandResult> SetWorkModeAsync(RigWorkMode mode, CancellationToken cancellationToken) =>
         Task.FromResult<RigCommandResult>(Outcomes.Unsupported(Family, "work mode (use power profiles)"));
 
-    public Task<RigCommandResult> SwitchPoolAsync(int poolIndex, CancellationToken cancellationToken) =>
-        CgminerRigClient.SwitchPoolAsync(_api, poolIndex, cancellationToken);
 
     /// <summary>Gives the session back (logoff) so an operator's tool can log on at once instead of after 60 s.</summary>
     public async Task ReleaseSessionAsync(CancellationToken cancellationToken)
@@ -92,7 +83,7 @@ public sealed class LuxOsRigClient : IRigClient
         _sessionId = null;
         try
         {
-            await _api.CallAsync("logoff", id, cancellationToken);
+            await Api.CallAsync("logoff", id, cancellationToken);
         }
         catch (RigTransportException)
         {
@@ -115,15 +106,15 @@ public sealed class LuxOsRigClient : IRigClient
         JsonObject reply;
         try
         {
-            reply = await _api.CallAsync(command, sessionId + "," + argument, cancellationToken);
+            reply = await Api.CallAsync(command, sessionId + "," + argument, cancellationToken);
         }
         catch (RigTransportException ex)
         {
-            _sessionLastUsed = _timeProvider.GetUtcNow();
+            _sessionLastUsed = Time.GetUtcNow();
             return Outcomes.WriteFailure(ex, isWriteExchange: true, earlierWriteSent: false, expected, description);
         }
 
-        _sessionLastUsed = _timeProvider.GetUtcNow();
+        _sessionLastUsed = Time.GetUtcNow();
         if (CgminerStatus.FailureOf(reply, description) is { } refused)
         {
             if (refused.Detail.Contains("session", StringComparison.OrdinalIgnoreCase))
@@ -145,14 +136,14 @@ public sealed class LuxOsRigClient : IRigClient
 
     private async Task<(string? Id, RigFailed? Failure)> EnsureSessionAsync(CancellationToken cancellationToken)
     {
-        var now = _timeProvider.GetUtcNow();
+        var now = Time.GetUtcNow();
         if (_sessionId is { } cached && now - _sessionLastUsed < SessionReuseWindow)
         {
             return (cached, null);
         }
 
         _sessionId = null;
-        var reply = await _api.CallAsync("logon", null, cancellationToken);
+        var reply = await Api.CallAsync("logon", null, cancellationToken);
         var status = CgminerStatus.Read(reply);
         if (status is { IsSuccess: false, StatusCode: SessionBusyCode })
         {
@@ -170,7 +161,7 @@ public sealed class LuxOsRigClient : IRigClient
         }
 
         _sessionId = id;
-        _sessionLastUsed = _timeProvider.GetUtcNow();
+        _sessionLastUsed = Time.GetUtcNow();
         return (id, null);
     }
 }

@@ -20,63 +20,56 @@ namespace StratumProxy.Rigs.Whatsminer;
 /// salts and verified byte for byte against the vectors; the encrypted success reply is computed; summary/status/pools
 /// are library fixtures. Writes need the admin password changed from its default and API writes enabled in WhatsMinerTool.
 /// </remarks>
-public sealed class WhatsminerV2RigClient : IRigClient
+public sealed class WhatsminerV2RigClient : CgminerFamilyClient
 {
     private static readonly TimeSpan TokenReuse = TimeSpan.FromMinutes(25);
 
-    private readonly CgminerApi _api;
-    private readonly TimeProvider _timeProvider;
     private readonly string _password;
     private WhatsminerV2Token? _token;
     private DateTimeOffset _tokenObtainedAt;
 
     public WhatsminerV2RigClient(RigEndpoint endpoint, TimeProvider timeProvider)
+        : base(
+            endpoint,
+            timeProvider,
+            RigFamily.WhatsminerV2,
+            RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
+            | RigCapabilities.WorkMode | RigCapabilities.ReportsPower,
+            RigEvidence.VendorDocumentation, "cmd")
     {
-        ArgumentNullException.ThrowIfNull(endpoint);
-        _timeProvider = timeProvider;
         _password = endpoint.Password ?? "admin";
-        _api = new CgminerApi(new TcpRpcTransport(endpoint, timeProvider), commandKey: "cmd");
     }
 
-    public RigFamily Family => RigFamily.WhatsminerV2;
-
-    public RigCapabilities Capabilities =>
-        RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
-        | RigCapabilities.WorkMode | RigCapabilities.ReportsPower;
-
-    public RigEvidence Evidence => RigEvidence.VendorDocumentation;
-
-    public Task<RigReadResult> ReadStatusAsync(CancellationToken cancellationToken) =>
-        CgminerSummary.ReadStatusAsync(_api, async summary =>
+    private protected override async Task<RigStatus> ReadFamilyStatusAsync(CgminerSummary summary, CancellationToken cancellationToken)
+    {
+        var status = await Api.CallAsync("status", null, cancellationToken);
+        var row = summary.Row;
+        var msg = status["Msg"] as JsonObject;
+        var off = JsonValues.Bool(msg?["mineroff"]) ?? JsonValues.Bool(msg?["btmineroff"]);
+        return summary.Status(asleep: off == true) with
         {
-            var status = await _api.CallAsync("status", null, cancellationToken);
-            var row = summary.Row;
-            var msg = status["Msg"] as JsonObject;
-            var off = JsonValues.Bool(msg?["mineroff"]) ?? JsonValues.Bool(msg?["btmineroff"]);
-            return summary.Status(asleep: off == true) with
-            {
-                PowerWatts = JsonValues.Number(row?["Power"]),
-                PowerLimitWatts = JsonValues.Int(row?["Power Limit"]) ?? JsonValues.Int(msg?["power_limit_set"]),
-                WorkMode = ModeOf(JsonValues.String(msg?["power_mode"])),
-                Firmware = (JsonValues.String(msg?["FirmwareVersion"]) ?? JsonValues.String(msg?["Firmware Version"])
-                    ?? JsonValues.String(row?["Firmware Version"]))?.Trim('\''),
-            };
-        }, cancellationToken);
+            PowerWatts = JsonValues.Number(row?["Power"]),
+            PowerLimitWatts = JsonValues.Int(row?["Power Limit"]) ?? JsonValues.Int(msg?["power_limit_set"]),
+            WorkMode = ModeOf(JsonValues.String(msg?["power_mode"])),
+            Firmware = (JsonValues.String(msg?["FirmwareVersion"]) ?? JsonValues.String(msg?["Firmware Version"])
+                ?? JsonValues.String(row?["Firmware Version"]))?.Trim('\''),
+        };
+    }
 
-    public Task<RigCommandResult> SleepAsync(CancellationToken cancellationToken) =>
+    public override Task<RigCommandResult> SleepAsync(CancellationToken cancellationToken) =>
         WriteAsync("power_off", [("respbefore", "true")], new RigExpectation { State = RigMiningState.Asleep }, cancellationToken);
 
-    public Task<RigCommandResult> WakeAsync(CancellationToken cancellationToken) =>
+    public override Task<RigCommandResult> WakeAsync(CancellationToken cancellationToken) =>
         WriteAsync("power_on", [], new RigExpectation { State = RigMiningState.Mining }, cancellationToken);
 
-    public Task<RigCommandResult> SetPowerTargetAsync(int watts, CancellationToken cancellationToken) =>
+    public override Task<RigCommandResult> SetPowerTargetAsync(int watts, CancellationToken cancellationToken) =>
         WriteAsync(
             "adjust_power_limit",
             [("power_limit", watts.ToString(System.Globalization.CultureInfo.InvariantCulture))],
             new RigExpectation { PowerLimitWatts = watts },
             cancellationToken);
 
-    public Task<RigCommandResult> SetWorkModeAsync(RigWorkMode mode, CancellationToken cancellationToken) =>
+    public override Task<RigCommandResult> SetWorkModeAsync(RigWorkMode mode, CancellationToken cancellationToken) =>
         WriteAsync(
             mode switch
             {
@@ -88,7 +81,7 @@ public sealed class WhatsminerV2RigClient : IRigClient
             new RigExpectation { WorkMode = mode },
             cancellationToken);
 
-    public Task<RigCommandResult> SwitchPoolAsync(int poolIndex, CancellationToken cancellationToken) =>
+    public override Task<RigCommandResult> SwitchPoolAsync(int poolIndex, CancellationToken cancellationToken) =>
         Task.FromResult<RigCommandResult>(new RigUnsupported("Whatsminer API v2 has no switchpool (only update_pools, which rewrites all slots)"));
 
     internal static string BuildPlaintext(string command, IReadOnlyList<(string Key, string Value)> fields, string sign)
@@ -147,7 +140,7 @@ public sealed class WhatsminerV2RigClient : IRigClient
         JsonObject reply;
         try
         {
-            var bytes = await _api.Transport.ExchangeAsync(envelope, ReplyFraming.NulOrClose, cancellationToken);
+            var bytes = await Api.Transport.ExchangeAsync(envelope, ReplyFraming.NulOrClose, cancellationToken);
             reply = LenientJson.ParseObject(bytes);
 
             // Error replies to writes come back in clear; only successes are encrypted.
@@ -195,13 +188,13 @@ public sealed class WhatsminerV2RigClient : IRigClient
 
     private async Task<(WhatsminerV2Token? Token, RigFailed? Failure)> GetTokenAsync(CancellationToken cancellationToken)
     {
-        var now = _timeProvider.GetUtcNow();
+        var now = Time.GetUtcNow();
         if (_token is { } cached && now - _tokenObtainedAt < TokenReuse)
         {
             return (cached, null);
         }
 
-        var reply = await _api.CallAsync("get_token", null, cancellationToken);
+        var reply = await Api.CallAsync("get_token", null, cancellationToken);
         var status = CgminerStatus.Read(reply);
         if (status is { IsSuccess: false, StatusCode: 136 })
         {

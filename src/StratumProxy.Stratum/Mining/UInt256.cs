@@ -188,65 +188,9 @@ public readonly struct UInt256 : IEquatable<UInt256>, IComparable<UInt256>
         return new UInt256(q3, q2, q1, q0);
     }
 
-    public static UInt256 operator <<(UInt256 value, int shift)
-    {
-        if ((uint)shift >= 256)
-        {
-            return Zero;
-        }
+    public static UInt256 operator <<(UInt256 value, int shift) => Shift(value, shift, left: true);
 
-        Span<ulong> limbs = [value._u0, value._u1, value._u2, value._u3];
-        Span<ulong> result = stackalloc ulong[4];
-        var words = shift >> 6;
-        var bits = shift & 63;
-        for (var i = 3; i >= 0; i--)
-        {
-            var source = i - words;
-            ulong limb = 0;
-            if (source >= 0)
-            {
-                limb = limbs[source] << bits;
-                if (bits != 0 && source > 0)
-                {
-                    limb |= limbs[source - 1] >> (64 - bits);
-                }
-            }
-
-            result[i] = limb;
-        }
-
-        return new UInt256(result[3], result[2], result[1], result[0]);
-    }
-
-    public static UInt256 operator >>(UInt256 value, int shift)
-    {
-        if ((uint)shift >= 256)
-        {
-            return Zero;
-        }
-
-        Span<ulong> limbs = [value._u0, value._u1, value._u2, value._u3];
-        Span<ulong> result = stackalloc ulong[4];
-        var words = shift >> 6;
-        var bits = shift & 63;
-        for (var i = 0; i < 4; i++)
-        {
-            var source = i + words;
-            ulong limb = 0;
-            if (source < 4)
-            {
-                limb = limbs[source] >> bits;
-                if (bits != 0 && source < 3)
-                {
-                    limb |= limbs[source + 1] << (64 - bits);
-                }
-            }
-
-            result[i] = limb;
-        }
-
-        return new UInt256(result[3], result[2], result[1], result[0]);
-    }
+    public static UInt256 operator >>(UInt256 value, int shift) => Shift(value, shift, left: false);
 
     public static UInt256 operator &(UInt256 left, UInt256 right) =>
         new(left._u3 & right._u3, left._u2 & right._u2, left._u1 & right._u1, left._u0 & right._u0);
@@ -331,4 +275,40 @@ public readonly struct UInt256 : IEquatable<UInt256>, IComparable<UInt256>
 
     private static void ThrowTooShort(string paramName) =>
         throw new ArgumentException("A 256-bit value needs 32 bytes.", paramName);
+
+    /// <summary>
+    /// A logical shift by whole 64-bit limbs and then bits: each result limb takes its source limb shifted, plus the
+    /// bits carried in from the neighbour on the side the shift comes from. Past 255 bits every bit is gone.
+    /// </summary>
+    private static UInt256 Shift(UInt256 value, int shift, bool left)
+    {
+        if ((uint)shift >= 256)
+        {
+            return Zero;
+        }
+
+        Span<ulong> limbs = [value._u0, value._u1, value._u2, value._u3];
+        Span<ulong> result = stackalloc ulong[4];
+        var words = shift >> 6;
+        var bits = shift & 63;
+        var step = left ? -1 : 1;
+        for (var i = 0; i < 4; i++)
+        {
+            var source = i + (step * words);
+            var neighbour = source + step;
+            ulong limb = 0;
+            if (source is >= 0 and < 4)
+            {
+                limb = left ? limbs[source] << bits : limbs[source] >> bits;
+                if (bits != 0 && neighbour is >= 0 and < 4)
+                {
+                    limb |= left ? limbs[neighbour] >> (64 - bits) : limbs[neighbour] << (64 - bits);
+                }
+            }
+
+            result[i] = limb;
+        }
+
+        return new UInt256(result[3], result[2], result[1], result[0]);
+    }
 }

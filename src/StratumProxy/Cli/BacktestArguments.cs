@@ -4,34 +4,32 @@ using System.Globalization;
 
 namespace StratumProxy.Cli;
 
-/// <summary>The parsed command line of <c>stratum-proxy backtest</c>.</summary>
-internal sealed class BacktestArguments
+/// <summary>The command line of <c>stratum-proxy backtest</c>, as its <see cref="Options"/> bind it.</summary>
+/// <param name="Progress">null: a progress line only when stderr is a terminal; true/false: <c>--progress</c> / <c>--no-progress</c>.</param>
+internal sealed record BacktestArguments(
+    string Series,
+    IReadOnlyList<AdHocRig> Rigs,
+    IReadOnlyList<string> Models,
+    string? CatalogPath,
+    int Copies,
+    double PoolFeePercent,
+    double? StrikeSleep,
+    double? StrikeWake,
+    double StrikeSleepMinutes,
+    double StrikeWakeMinutes,
+    double? MarginUsdPerDay,
+    double? MarginPercent,
+    double? CycleCostUsd,
+    double? WakeSeconds,
+    double? MinOnMinutes,
+    double? MinOffMinutes,
+    int? MaxChanges,
+    double? PowerCapKw,
+    double? CycleHorizonHours,
+    bool? Progress,
+    double StepMinutes,
+    bool Json)
 {
-    public string? Series { get; private init; }
-    public List<AdHocRig> Rigs { get; } = [];
-    public List<string> Models { get; } = [];
-    public string? CatalogPath { get; private init; }
-    public int Copies { get; private init; } = 1;
-    public double PoolFeePercent { get; private init; }
-    public double? StrikeSleep { get; private init; }
-    public double? StrikeWake { get; private init; }
-    public double StrikeSleepMinutes { get; private init; }
-    public double StrikeWakeMinutes { get; private init; }
-    public double? MarginUsdPerDay { get; private init; }
-    public double? MarginPercent { get; private init; }
-    public double? CycleCostUsd { get; private init; }
-    public double? WakeSeconds { get; private init; }
-    public double? MinOnMinutes { get; private init; }
-    public double? MinOffMinutes { get; private init; }
-    public int? MaxChanges { get; private init; }
-    public double? PowerCapKw { get; private init; }
-    public double? CycleHorizonHours { get; private init; }
-
-    /// <summary>null: a progress line only when stderr is a terminal; true/false: <c>--progress</c> / <c>--no-progress</c>.</summary>
-    public bool? Progress { get; private init; }
-    public double StepMinutes { get; private init; } = 15;
-    public bool Json { get; private init; }
-
     /// <summary>The verb's options; a bad value is a parse error with the message below.</summary>
     internal sealed class Options
     {
@@ -40,7 +38,7 @@ internal sealed class BacktestArguments
             "FILE",
             "the series (required): CSV with a header row: time (ISO 8601 UTC), btc_price_usd, difficulty, fees_btc_per_block, " +
             "electricity_usd_per_kwh (all-in), optional subsidy_btc; each row holds until the next, the last as long as the interval before it");
-        public Option<List<AdHocRig>> Rig { get; } = CliOption.Repeated("--rig", "NAME:THS:WATTS", "an ad-hoc rig (repeatable)", EconomicsArguments.ParseRig);
+        public Option<List<AdHocRig>> Rig { get; } = CliOption.Repeated("--rig", "NAME:THS:WATTS", "an ad-hoc rig (repeatable)", AdHocRig.Parse);
         public Option<List<string>> Model { get; } = CliOption.Repeated("--model", "NAME", "a catalog model (repeatable)", t => t);
         public Option<string?> Catalog { get; } = CliOption.Text("--catalog", "FILE", "rig catalog JSON (default: the built-in copy of config/rigs/catalog.json)");
         public Option<int?> Copies { get; } = CliOption.Single<int?>("--copies", "N", "every --rig and --model stands for N identical rigs (default 1)", t => (int)Whole("--copies", t, min: 1, max: 10_000_000));
@@ -67,69 +65,60 @@ internal sealed class BacktestArguments
 
         public Option<bool> NoProgress { get; } = CliOption.Flag("--no-progress", "no progress line, even on a terminal");
 
-        public void AddTo(Command command)
-        {
-            foreach (var option in new Option[]
-            {
-                Series, Rig, Model, Catalog, Copies, PoolFeePercent, StrikeSleep, StrikeWake, StrikeSleepMinutes, StrikeWakeMinutes, MarginUsdPerDay,
-                MarginPercent, CycleCostUsd, WakeSeconds, MinOnMinutes, MinOffMinutes, MaxChanges, PowerCapKw, CycleHorizonHours, StepMinutes, Json,
-                Progress, NoProgress,
-            })
-            {
-                command.Options.Add(option);
-            }
-        }
+        /// <summary>Every option of the verb, in help order.</summary>
+        public IEnumerable<Option> All =>
+        [
+            Series, Rig, Model, Catalog, Copies, PoolFeePercent, StrikeSleep, StrikeWake, StrikeSleepMinutes, StrikeWakeMinutes, MarginUsdPerDay,
+            MarginPercent, CycleCostUsd, WakeSeconds, MinOnMinutes, MinOffMinutes, MaxChanges, PowerCapKw, CycleHorizonHours, StepMinutes, Json,
+            Progress, NoProgress,
+        ];
 
         /// <summary>The arguments, checked across options; throws <see cref="UsageException"/> with a one-line message.</summary>
         public BacktestArguments Bind(ParseResult result)
         {
-            var a = new BacktestArguments
-            {
-                Series = result.GetValue(Series),
-                CatalogPath = result.GetValue(Catalog),
-                Copies = result.GetValue(Copies) ?? 1,
-                PoolFeePercent = result.GetValue(PoolFeePercent) ?? 0,
-                StrikeSleep = result.GetValue(StrikeSleep),
-                StrikeWake = result.GetValue(StrikeWake),
-                StrikeSleepMinutes = result.GetValue(StrikeSleepMinutes) ?? 0,
-                StrikeWakeMinutes = result.GetValue(StrikeWakeMinutes) ?? 0,
-                MarginUsdPerDay = result.GetValue(MarginUsdPerDay),
-                MarginPercent = result.GetValue(MarginPercent),
-                CycleCostUsd = result.GetValue(CycleCostUsd),
-                WakeSeconds = result.GetValue(WakeSeconds),
-                MinOnMinutes = result.GetValue(MinOnMinutes),
-                MinOffMinutes = result.GetValue(MinOffMinutes),
-                MaxChanges = result.GetValue(MaxChanges),
-                PowerCapKw = result.GetValue(PowerCapKw),
-                CycleHorizonHours = result.GetValue(CycleHorizonHours),
-                StepMinutes = result.GetValue(StepMinutes) ?? 15,
-                Json = result.GetValue(Json),
-                Progress = LastOf(result, Progress, NoProgress),
-            };
-            a.Rigs.AddRange(result.GetValue(Rig) ?? []);
-            a.Models.AddRange(result.GetValue(Model) ?? []);
-
-            if (a.Series is null)
-            {
-                throw new UsageException("--series FILE.csv is required");
-            }
-
-            if (a.Rigs.Count == 0 && a.Models.Count == 0)
+            var series = result.GetValue(Series) ?? throw new UsageException("--series FILE.csv is required");
+            var rigs = result.GetValue(Rig) ?? [];
+            var models = result.GetValue(Model) ?? [];
+            if (rigs.Count == 0 && models.Count == 0)
             {
                 throw new UsageException("give at least one --rig NAME:THS:WATTS or --model NAME (backtest needs a farm to replay)");
             }
 
-            if (a.StrikeSleep is null != a.StrikeWake is null)
+            var strikeSleep = result.GetValue(StrikeSleep);
+            var strikeWake = result.GetValue(StrikeWake);
+            if (strikeSleep is null != strikeWake is null)
             {
                 throw new UsageException("give both --strike-sleep-usd-per-mwh and --strike-wake-usd-per-mwh, or neither");
             }
 
-            if (a.StrikeWake > a.StrikeSleep)
+            if (strikeWake > strikeSleep)
             {
                 throw new UsageException("--strike-wake-usd-per-mwh must not be above --strike-sleep-usd-per-mwh");
             }
 
-            return a;
+            return new BacktestArguments(
+                series,
+                rigs,
+                models,
+                result.GetValue(Catalog),
+                result.GetValue(Copies) ?? 1,
+                result.GetValue(PoolFeePercent) ?? 0,
+                strikeSleep,
+                strikeWake,
+                result.GetValue(StrikeSleepMinutes) ?? 0,
+                result.GetValue(StrikeWakeMinutes) ?? 0,
+                result.GetValue(MarginUsdPerDay),
+                result.GetValue(MarginPercent),
+                result.GetValue(CycleCostUsd),
+                result.GetValue(WakeSeconds),
+                result.GetValue(MinOnMinutes),
+                result.GetValue(MinOffMinutes),
+                result.GetValue(MaxChanges),
+                result.GetValue(PowerCapKw),
+                result.GetValue(CycleHorizonHours),
+                LastOf(result, Progress, NoProgress),
+                result.GetValue(StepMinutes) ?? 15,
+                result.GetValue(Json));
         }
 
         /// <summary>--progress / --no-progress: the later one wins; neither is null.</summary>
@@ -157,11 +146,7 @@ internal sealed class BacktestArguments
 
     private static double Number(string flag, string text, double min, double max = double.MaxValue, bool minExclusive = false)
     {
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
-        {
-            throw new UsageException($"{flag} must be a number (got '{text}')");
-        }
-
+        var v = CliOption.Number(flag, text);
         if (minExclusive ? !(v > min) : !(v >= min))
         {
             throw new UsageException($"{flag} must be {(minExclusive ? ">" : "≥")} {min.ToString(CultureInfo.InvariantCulture)} (got {text})");

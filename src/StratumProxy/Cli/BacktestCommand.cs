@@ -17,9 +17,6 @@ namespace StratumProxy.Cli;
 /// </summary>
 public static class BacktestCommand
 {
-    public const int ExitOk = 0;
-    public const int ExitUsage = 2;
-
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <summary>Runs the verb; the progress line is shown when <paramref name="stderr"/> is this process's own stderr on a terminal.</summary>
@@ -31,12 +28,7 @@ public static class BacktestCommand
     /// <param name="stderr">Errors and the progress line.</param>
     /// <param name="stderrIsTerminal">Whether <paramref name="stderr"/> is a terminal: the progress line's default.</param>
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, bool stderrIsTerminal)
-    {
-        ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(stdout);
-        ArgumentNullException.ThrowIfNull(stderr);
-        return StratumProxyCli.Invoke(["backtest", .. args], new CliEnvironment(stdout, stderr, TimeProvider.System, stderrIsTerminal));
-    }
+        => StratumProxyCli.InvokeVerb("backtest", args, new CliEnvironment(stdout, stderr, TimeProvider.System, stderrIsTerminal));
 
     private const string Description =
         "replay a price/difficulty/electricity series through the curtailment policy (docs/curtailment.md), always-on and a plain strike price, " +
@@ -46,19 +38,15 @@ public static class BacktestCommand
     internal static Command Create(CliEnvironment environment)
     {
         var options = new BacktestArguments.Options();
-        var command = new Command("backtest", Description);
-        options.AddTo(command);
-        command.SetAction(result => Execute(options, result, environment));
-        return command;
+        return CliOption.Verb("backtest", Description, options.All, environment, result => Execute(options.Bind(result), environment));
     }
 
-    private static int Execute(BacktestArguments.Options options, ParseResult result, CliEnvironment environment)
+    private static int Execute(BacktestArguments a, CliEnvironment environment)
     {
         var (stdout, stderr, stderrIsTerminal) = (environment.Out, environment.Error, environment.StderrIsTerminal);
         try
         {
-            var a = options.Bind(result);
-            var series = LoadSeries(a.Series!);
+            var series = LoadSeries(a.Series);
             var setup = Setup(a, series);
             var progress = (a.Progress ?? stderrIsTerminal)
                 ? new ProgressLine(stderr, stderrIsTerminal, setup.Rigs.Sum(r => r.Count))
@@ -72,20 +60,15 @@ public static class BacktestCommand
             }
             else
             {
-                WriteTable(stdout, a.Series!, setup, report);
+                WriteTable(stdout, a.Series, setup, report);
             }
 
-            return ExitOk;
-        }
-        catch (UsageException e)
-        {
-            stderr.WriteLine("error: " + e.Message);
-            return ExitUsage;
+            return StratumProxyCli.ExitOk;
         }
         catch (SeriesFormatException e)
         {
             stderr.WriteLine("error: " + e.Message);
-            return ExitUsage;
+            return StratumProxyCli.ExitUsage;
         }
     }
 
@@ -117,7 +100,7 @@ public static class BacktestCommand
         var rigs = new List<BacktestRigs>();
         if (a.Models.Count > 0)
         {
-            var catalog = LoadCatalog(a.CatalogPath);
+            var catalog = CliOption.Catalog(a.CatalogPath);
             foreach (var name in a.Models)
             {
                 var model = catalog.Find(name) ?? throw new UsageException(
@@ -168,23 +151,6 @@ public static class BacktestCommand
         }
 
         return revenue / kwh * 1000.0;
-    }
-
-    private static RigCatalog LoadCatalog(string? path)
-    {
-        if (path is null)
-        {
-            return RigCatalog.LoadEmbedded();
-        }
-
-        try
-        {
-            return Files.EconomicsFiles.LoadCatalog(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            throw new UsageException($"cannot read catalog '{path}': {e.Message}");
-        }
     }
 
     private static void WriteTable(TextWriter w, string path, BacktestSetup setup, BacktestReport report)

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Globalization;
+using StratumProxy.Economics.Rigs;
 
 namespace StratumProxy.Cli;
 
@@ -63,6 +65,57 @@ internal static class CliOption
         Description = description,
         Arity = ArgumentArity.Zero,
     };
+
+    /// <summary>
+    /// A verb with its options; <paramref name="run"/> returns the exit code, and a <see cref="UsageException"/> it
+    /// throws is one line on stderr (<c>error: …</c>) and exit code 2.
+    /// </summary>
+    public static Command Verb(string name, string description, IEnumerable<Option> options, CliEnvironment environment, Func<ParseResult, int> run)
+    {
+        var command = new Command(name, description);
+        foreach (var option in options)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(result =>
+        {
+            try
+            {
+                return run(result);
+            }
+            catch (UsageException e)
+            {
+                environment.Error.WriteLine("error: " + e.Message);
+                return StratumProxyCli.ExitUsage;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>The rig catalog a verb's <c>--catalog</c> names (the built-in copy when none); an unreadable one is a usage error.</summary>
+    public static RigCatalog Catalog(string? path)
+    {
+        if (path is null)
+        {
+            return RigCatalog.LoadEmbedded();
+        }
+
+        try
+        {
+            return Files.EconomicsFiles.LoadCatalog(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            throw new UsageException($"cannot read catalog '{path}': {e.Message}");
+        }
+    }
+
+    /// <summary>A finite number in the invariant culture, or <see cref="UsageException"/> naming the flag.</summary>
+    public static double Number(string flag, string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)
+            ? value
+            : throw new UsageException($"{flag} must be a number (got '{text}')");
 
     private static T? Convert<T>(ArgumentResult result, string text, Func<string, T> parse)
     {

@@ -4,24 +4,47 @@ using System.Globalization;
 namespace StratumProxy.Cli;
 
 /// <summary>An ad-hoc rig from --rig NAME:THS:WATTS.</summary>
-internal sealed record AdHocRig(string Name, double HashrateThs, double PowerW);
-
-/// <summary>The parsed command line of <c>stratum-proxy economics</c>.</summary>
-internal sealed class EconomicsArguments
+internal sealed record AdHocRig(string Name, double HashrateThs, double PowerW)
 {
-    public double? Price { get; private init; }
-    public double? Difficulty { get; private init; }
-    public double? HashrateEh { get; private init; }
-    public double? Subsidy { get; private init; }
-    public long? Height { get; private init; }
-    public double Fees { get; private init; }
-    public double PoolFeePercent { get; private init; }
-    public double? Electricity { get; private init; }
-    public List<string> Models { get; } = [];
-    public List<AdHocRig> Rigs { get; } = [];
-    public bool Json { get; private init; }
-    public string? CatalogPath { get; private init; }
+    /// <summary>NAME:THS:WATTS, read from the right so a name may contain ':'.</summary>
+    public static AdHocRig Parse(string spec)
+    {
+        var last = spec.LastIndexOf(':');
+        var middle = last > 0 ? spec.LastIndexOf(':', last - 1) : -1;
+        if (middle <= 0)
+        {
+            throw new UsageException($"--rig must be NAME:THS:WATTS (got '{spec}')");
+        }
 
+        var name = spec[..middle].Trim();
+        var ths = spec[(middle + 1)..last];
+        var watts = spec[(last + 1)..];
+        if (name.Length == 0 ||
+            !double.TryParse(ths, NumberStyles.Float, CultureInfo.InvariantCulture, out var th) || !(th > 0) || !double.IsFinite(th) ||
+            !double.TryParse(watts, NumberStyles.Float, CultureInfo.InvariantCulture, out var w) || !(w > 0) || !double.IsFinite(w))
+        {
+            throw new UsageException($"--rig must be NAME:THS:WATTS with TH/s > 0 and watts > 0 (got '{spec}')");
+        }
+
+        return new AdHocRig(name, th, w);
+    }
+}
+
+/// <summary>The command line of <c>stratum-proxy economics</c>, as its <see cref="Options"/> bind it.</summary>
+internal sealed record EconomicsArguments(
+    double Price,
+    double Electricity,
+    double? Difficulty,
+    double? HashrateEh,
+    double? Subsidy,
+    long? Height,
+    double Fees,
+    double PoolFeePercent,
+    IReadOnlyList<string> Models,
+    IReadOnlyList<AdHocRig> Rigs,
+    bool Json,
+    string? CatalogPath)
+{
     /// <summary>The verb's options; a bad value is a parse error with the message below.</summary>
     internal sealed class Options
     {
@@ -46,91 +69,51 @@ internal sealed class EconomicsArguments
             t => Number("--pool-fee-percent", t, min: 0, minInclusive: true, unit: "%") is var fee && fee >= 100 ? throw new UsageException("--pool-fee-percent must be below 100") : fee);
 
         public Option<List<string>> Model { get; } = CliOption.Repeated("--model", "NAME", "a catalog model (repeatable; default: the whole catalog)", t => t);
-        public Option<List<AdHocRig>> Rig { get; } = CliOption.Repeated("--rig", "NAME:THS:WATTS", "an ad-hoc rig, added to the models shown (repeatable)", ParseRig);
+        public Option<List<AdHocRig>> Rig { get; } = CliOption.Repeated("--rig", "NAME:THS:WATTS", "an ad-hoc rig, added to the models shown (repeatable)", AdHocRig.Parse);
         public Option<string?> Catalog { get; } = CliOption.Text("--catalog", "FILE", "rig catalog JSON (default: the built-in copy of config/rigs/catalog.json)");
         public Option<bool> Json { get; } = CliOption.Flag("--json", "print a JSON array, one object per rig");
 
-        public void AddTo(Command command)
-        {
-            foreach (var option in new Option[] { Price, Electricity, Difficulty, HashrateEh, Subsidy, Height, Fees, PoolFeePercent, Model, Rig, Catalog, Json })
-            {
-                command.Options.Add(option);
-            }
-        }
+        /// <summary>Every option of the verb, in help order.</summary>
+        public IEnumerable<Option> All => [Price, Electricity, Difficulty, HashrateEh, Subsidy, Height, Fees, PoolFeePercent, Model, Rig, Catalog, Json];
 
         /// <summary>The arguments, checked across options; throws <see cref="UsageException"/> with a one-line message.</summary>
         public EconomicsArguments Bind(ParseResult result)
         {
-            var a = new EconomicsArguments
-            {
-                Price = result.GetValue(Price),
-                Electricity = result.GetValue(Electricity),
-                Difficulty = result.GetValue(Difficulty),
-                HashrateEh = result.GetValue(HashrateEh),
-                Subsidy = result.GetValue(Subsidy),
-                Height = result.GetValue(Height),
-                Fees = result.GetValue(Fees) ?? 0,
-                PoolFeePercent = result.GetValue(PoolFeePercent) ?? 0,
-                CatalogPath = result.GetValue(Catalog),
-                Json = result.GetValue(Json),
-            };
-            a.Models.AddRange(result.GetValue(Model) ?? []);
-            a.Rigs.AddRange(result.GetValue(Rig) ?? []);
-
-            if (a.Price is null)
-            {
-                throw new UsageException("--price (USD per BTC) is required");
-            }
-
-            if (a.Electricity is null)
-            {
-                throw new UsageException("--electricity (USD per kWh) is required");
-            }
-
-            if (a.Difficulty is null == a.HashrateEh is null)
+            var price = result.GetValue(Price) ?? throw new UsageException("--price (USD per BTC) is required");
+            var electricity = result.GetValue(Electricity) ?? throw new UsageException("--electricity (USD per kWh) is required");
+            var difficulty = result.GetValue(Difficulty);
+            var hashrate = result.GetValue(HashrateEh);
+            if (difficulty is null == hashrate is null)
             {
                 throw new UsageException("give exactly one of --difficulty or --hashrate-eh");
             }
 
-            if (a.Subsidy is not null && a.Height is not null)
+            var subsidy = result.GetValue(Subsidy);
+            var height = result.GetValue(Height);
+            if (subsidy is not null && height is not null)
             {
                 throw new UsageException("give --subsidy or --height, not both");
             }
 
-            return a;
+            return new EconomicsArguments(
+                price,
+                electricity,
+                difficulty,
+                hashrate,
+                subsidy,
+                height,
+                result.GetValue(Fees) ?? 0,
+                result.GetValue(PoolFeePercent) ?? 0,
+                result.GetValue(Model) ?? [],
+                result.GetValue(Rig) ?? [],
+                result.GetValue(Json),
+                result.GetValue(Catalog));
         }
-    }
-
-    /// <summary>NAME:THS:WATTS, read from the right so a name may contain ':'.</summary>
-    internal static AdHocRig ParseRig(string spec)
-    {
-        var last = spec.LastIndexOf(':');
-        var middle = last > 0 ? spec.LastIndexOf(':', last - 1) : -1;
-        if (middle <= 0)
-        {
-            throw new UsageException($"--rig must be NAME:THS:WATTS (got '{spec}')");
-        }
-
-        var name = spec[..middle].Trim();
-        var ths = spec[(middle + 1)..last];
-        var watts = spec[(last + 1)..];
-        if (name.Length == 0 ||
-            !double.TryParse(ths, NumberStyles.Float, CultureInfo.InvariantCulture, out var th) || !(th > 0) || !double.IsFinite(th) ||
-            !double.TryParse(watts, NumberStyles.Float, CultureInfo.InvariantCulture, out var w) || !(w > 0) || !double.IsFinite(w))
-        {
-            throw new UsageException($"--rig must be NAME:THS:WATTS with TH/s > 0 and watts > 0 (got '{spec}')");
-        }
-
-        return new AdHocRig(name, th, w);
     }
 
     private static double Number(string flag, string text, double min, bool minInclusive, string unit)
     {
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
-        {
-            throw new UsageException($"{flag} must be a number (got '{text}')");
-        }
-
+        var v = CliOption.Number(flag, text);
         var ok = minInclusive ? v >= min : v > min;
         if (!ok)
         {

@@ -16,9 +16,6 @@ namespace StratumProxy.Cli;
 /// </summary>
 public static class EconomicsCommand
 {
-    public const int ExitOk = 0;
-    public const int ExitUsage = 2;
-
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
@@ -26,13 +23,7 @@ public static class EconomicsCommand
 
     /// <summary>As <see cref="Run(IReadOnlyList{string}, TextWriter, TextWriter)"/>, with the clock used to estimate the height.</summary>
     internal static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, TimeProvider time)
-    {
-        ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(stdout);
-        ArgumentNullException.ThrowIfNull(stderr);
-        ArgumentNullException.ThrowIfNull(time);
-        return StratumProxyCli.Invoke(["economics", .. args], new CliEnvironment(stdout, stderr, time, StderrIsTerminal: false));
-    }
+        => StratumProxyCli.InvokeVerb("economics", args, new CliEnvironment(stdout, stderr, time, StderrIsTerminal: false));
 
     private const string Description =
         "revenue, cost and shutdown price per rig model (the BTC price at which its profit is zero), sorted by shutdown price; " +
@@ -42,54 +33,24 @@ public static class EconomicsCommand
     internal static Command Create(CliEnvironment environment)
     {
         var options = new EconomicsArguments.Options();
-        var command = new Command("economics", Description);
-        options.AddTo(command);
-        command.SetAction(result => Execute(options, result, environment));
-        return command;
+        return CliOption.Verb("economics", Description, options.All, environment, result => Execute(options.Bind(result), environment));
     }
 
-    private static int Execute(EconomicsArguments.Options options, ParseResult result, CliEnvironment environment)
+    private static int Execute(EconomicsArguments a, CliEnvironment environment)
     {
-        var stdout = environment.Out;
-        try
+        var catalog = CliOption.Catalog(a.CatalogPath);
+        var inputs = Inputs.From(a, environment.Time.GetUtcNow());
+        var rows = Evaluate(a, catalog, inputs);
+        if (a.Json)
         {
-            var a = options.Bind(result);
-            var catalog = LoadCatalog(a.CatalogPath);
-            var inputs = Inputs.From(a, environment.Time.GetUtcNow());
-            var rows = Evaluate(a, catalog, inputs);
-            if (a.Json)
-            {
-                stdout.WriteLine(JsonSerializer.Serialize(rows.Select(r => r.ToJson()).ToList(), EconomicsCliJsonContext.Default.ListEconomicsRow));
-            }
-            else
-            {
-                WriteTable(stdout, inputs, rows);
-            }
-
-            return ExitOk;
+            environment.Out.WriteLine(JsonSerializer.Serialize(rows.Select(r => r.ToJson()).ToList(), EconomicsCliJsonContext.Default.ListEconomicsRow));
         }
-        catch (UsageException e)
+        else
         {
-            environment.Error.WriteLine("error: " + e.Message);
-            return ExitUsage;
-        }
-    }
-
-    private static RigCatalog LoadCatalog(string? path)
-    {
-        if (path is null)
-        {
-            return RigCatalog.LoadEmbedded();
+            WriteTable(environment.Out, inputs, rows);
         }
 
-        try
-        {
-            return Files.EconomicsFiles.LoadCatalog(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
-        {
-            throw new UsageException($"cannot read catalog '{path}': {e.Message}");
-        }
+        return StratumProxyCli.ExitOk;
     }
 
     private static List<Row> Evaluate(EconomicsArguments a, RigCatalog catalog, Inputs inputs)
@@ -227,8 +188,8 @@ public static class EconomicsCommand
                 source = string.Create(Inv, $"height ~{estimated}, estimated from the date");
             }
 
-            var market = new MarketSnapshot(coin, new CoinPrice(a.Price!.Value), difficulty, subsidy, new Coins(a.Fees), now);
-            return new Inputs(market, new PoolTerms("cli", a.PoolFeePercent), EnergyPrice.Flat(a.Electricity!.Value), source);
+            var market = new MarketSnapshot(coin, new CoinPrice(a.Price), difficulty, subsidy, new Coins(a.Fees), now);
+            return new Inputs(market, new PoolTerms("cli", a.PoolFeePercent), EnergyPrice.Flat(a.Electricity), source);
         }
     }
 }

@@ -55,6 +55,16 @@ public static class StratumProxyCli
     internal static int Invoke(IReadOnlyList<string> args, CliEnvironment environment) =>
         Prepare(args, environment, out var parsed) ?? parsed.Invoke(Invocation(environment));
 
+    /// <summary>Runs one verb with the arguments after it (the verbs' own <c>Run</c> entry points).</summary>
+    internal static int InvokeVerb(string verb, IReadOnlyList<string> args, CliEnvironment environment)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(environment.Out);
+        ArgumentNullException.ThrowIfNull(environment.Error);
+        ArgumentNullException.ThrowIfNull(environment.Time);
+        return Invoke([verb, .. args], environment);
+    }
+
     /// <summary>The generated help of the root command.</summary>
     internal static string Help()
     {

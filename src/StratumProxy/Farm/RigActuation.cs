@@ -126,7 +126,7 @@ public sealed class RigActuation(IRigActuator actuator, IProxyControl proxy, Tim
     }
 
     /// <summary>A pool's index by name (-1 when not configured).</summary>
-    public int PoolIndex(string? name) => name is null ? -1 : proxy.Options.Pools.FindIndex(p => p.Name == name);
+    public int PoolIndex(string? name) => name is null ? -1 : proxy.Options.Pools.ToList().FindIndex(p => p.Name == name);
 
     /// <summary>A pool's name by index (null when out of range).</summary>
     public string? PoolName(int pool) => proxy.Options.Pools is var pools && pool >= 0 && pool < pools.Count ? pools[pool].Name : null;

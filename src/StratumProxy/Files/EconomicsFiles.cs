@@ -11,9 +11,13 @@ namespace StratumProxy.Files;
 public static class EconomicsFiles
 {
     /// <summary>A tariff file (config/tariffs/*.json); a live tariff's feed comes from <paramref name="liveFeed"/>.</summary>
-    public static EnergyCostModel LoadTariff(string path, Func<HttpJsonFeedOptions, IFeedValueSource>? liveFeed = null)
+    public static EnergyCostModel LoadTariff(string path, Func<HttpJsonFeedOptions, IFeedValueSource>? liveFeed = null) =>
+        ParseTariff(File.ReadAllBytes(path), path, liveFeed);
+
+    /// <summary>A tariff file's contents, read before; <paramref name="path"/> names it in every message.</summary>
+    public static EnergyCostModel ParseTariff(byte[] contents, string path, Func<HttpJsonFeedOptions, IFeedValueSource>? liveFeed = null)
     {
-        using var stream = File.OpenRead(path);
+        using var stream = new MemoryStream(contents, writable: false);
         return TariffConfig.Parse(stream, path, liveFeed);
     }
 

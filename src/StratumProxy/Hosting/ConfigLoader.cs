@@ -41,9 +41,9 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     /// <summary>Binds and validates; <paramref name="errors"/> lists every problem (empty on success).</summary>
     public ProxyOptions Load(out IReadOnlyList<string> errors)
     {
-        var options = new ProxyOptions();
-        var problems = Bind(ProxyOptions.SectionName, () => configuration.GetSection(ProxyOptions.SectionName).Bind(options));
-        ApplyQuickStart(options, commandLine);
+        var section = new ProxySection();
+        var problems = Bind(ProxyOptions.SectionName, () => configuration.GetSection(ProxyOptions.SectionName).Bind(section));
+        var options = ApplyQuickStart(section.ToOptions(), commandLine);
         if (problems.Count == 0)
         {
             var result = _validator.Validate(null, options);
@@ -58,15 +58,25 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     }
 
     /// <summary>The farm economics options, with every problem listed (empty on success).</summary>
-    public Farm.FarmOptions LoadFarm(out IReadOnlyList<string> errors)
+    public Farm.FarmOptions LoadFarm(out IReadOnlyList<string> errors) => LoadFarm(out errors, out _);
+
+    /// <summary>As <see cref="LoadFarm(out IReadOnlyList{string})"/>, with the tariff file's contents as read and checked.</summary>
+    private Farm.FarmOptions LoadFarm(out IReadOnlyList<string> errors, out byte[]? tariff)
     {
         var farm = new Farm.FarmOptions();
         var problems = Bind(Farm.FarmOptions.SectionName, () => configuration.GetSection(Farm.FarmOptions.SectionName).Bind(farm));
         Validate(_farmValidator, farm, problems);
         farm.TariffFile = ExistingFile("Economics:TariffFile", farm.TariffFile, problems);
         farm.CatalogFile = ExistingFile("Economics:CatalogFile", farm.CatalogFile, problems);
-        // Parsed once to report its problems under its key; a live tariff's feed is not polled here.
-        _ = LoadFile("Economics:TariffFile", farm.TariffFile, path => Files.EconomicsFiles.LoadTariff(path, _ => new StaticFeedValue(0)), problems);
+
+        // Read once and parsed to report its problems under its key (a live tariff's feed is not polled here); the
+        // running model is built from these same contents (LoadedConfig.EnergyModel).
+        tariff = LoadFile("Economics:TariffFile", farm.TariffFile, path =>
+        {
+            var contents = File.ReadAllBytes(path);
+            _ = Files.EconomicsFiles.ParseTariff(contents, path, _ => new StaticFeedValue(0));
+            return contents;
+        }, problems);
 
         errors = problems;
         return farm;
@@ -114,7 +124,7 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     public LoadedConfig LoadAll(out IReadOnlyList<string> errors)
     {
         var proxy = Load(out var proxyErrors);
-        var farm = LoadFarm(out var farmErrors);
+        var farm = LoadFarm(out var farmErrors, out var tariff);
         var curtailment = LoadCurtailment(out var curtailmentErrors);
         List<string> problems = [.. proxyErrors, .. farmErrors, .. curtailmentErrors];
         var catalog = LoadFile("Economics:CatalogFile", farm.CatalogFile, Files.EconomicsFiles.LoadCatalog, problems) ?? RigCatalog.LoadEmbedded();
@@ -134,7 +144,7 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
         }
 
         errors = problems;
-        return new LoadedConfig(proxy, farm, curtailment, catalog);
+        return new LoadedConfig(proxy, farm, curtailment, catalog, tariff);
     }
 
     /// <summary>The admin options; see <see cref="LoadAdmin(out IReadOnlyList{string})"/>.</summary>
@@ -255,58 +265,62 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     [GeneratedRegex(@"value '(?<value>[^']*)' at '(?<key>[^']*)' to type '(?<type>[^']*)'")]
     private static partial Regex BindingMessage();
 
-    /// <summary>The quick-start flags replace the configured listeners and pools, and set the difficulty bounds.</summary>
-    public static void ApplyQuickStart(ProxyOptions options, CommandLine commandLine)
+    /// <summary>
+    /// The options with the quick-start flags applied: they replace the configured listeners and pools (and the pins,
+    /// which named the configured pools), and set the difficulty bounds.
+    /// </summary>
+    public static ProxyOptions ApplyQuickStart(ProxyOptions options, CommandLine commandLine)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(commandLine);
         if (commandLine.Listen.Count > 0)
         {
-            options.Listeners = [.. commandLine.Listen.Select((endpoint, i) => new ListenerOptions
+            options = options with
             {
-                Name = i == 0 ? "default" : $"listen{i}",
-                Endpoint = endpoint,
-                PoolGroup = "default",
-            })];
+                Listeners = [.. commandLine.Listen.Select((endpoint, i) => new ListenerOptions
+                {
+                    Name = i == 0 ? "default" : $"listen{i}",
+                    Endpoint = endpoint,
+                    PoolGroup = "default",
+                })],
+            };
         }
 
         if (commandLine.Pools.Count > 0)
         {
-            options.Pools = [.. commandLine.Pools.Select((url, i) => new PoolOptions
+            options = options with
             {
-                Name = i == 0 ? "primary" : $"pool{i + 1}",
-                Url = url,
-                User = commandLine.User ?? string.Empty,
-                Password = commandLine.Password ?? "x",
-                Priority = i,
-                Group = "default",
-                Mode = commandLine.Mode ?? PoolMode.Aggregating,
-            })];
-            options.Listeners = [.. options.Listeners.Select(listener => listener with { PoolGroup = "default" })];
-
-            options.Pins.Clear();
+                Pools = [.. commandLine.Pools.Select((url, i) => new PoolOptions
+                {
+                    Name = i == 0 ? "primary" : $"pool{i + 1}",
+                    Url = url,
+                    User = commandLine.User ?? string.Empty,
+                    Password = commandLine.Password ?? "x",
+                    Priority = i,
+                    Group = "default",
+                    Mode = commandLine.Mode ?? PoolMode.Aggregating,
+                })],
+                Listeners = [.. options.Listeners.Select(listener => listener with { PoolGroup = "default" })],
+                Pins = new Dictionary<string, string>(StringComparer.Ordinal),
+            };
         }
 
         var d = options.Difficulty;
         if (commandLine.MinDifficulty is { } min)
         {
-            d.Min = min;
-            d.Start = Math.Max(d.Start, min);
+            d = d with { Min = min, Start = Math.Max(d.Start, min) };
         }
 
         if (commandLine.MaxDifficulty is { } max)
         {
-            d.Max = max;
-            d.Start = Math.Min(d.Start, max);
+            d = d with { Max = max, Start = Math.Min(d.Start, max) };
         }
 
         if (commandLine.StartDifficulty is { } start)
         {
-            d.Start = start;
-            if (commandLine.MinDifficulty is null)
-            {
-                d.Min = Math.Min(d.Min, start);
-            }
+            d = d with { Start = start, Min = commandLine.MinDifficulty is null ? Math.Min(d.Min, start) : d.Min };
         }
+
+        return options with { Difficulty = d };
     }
 }

@@ -24,7 +24,7 @@ public static partial class ConfigSources
     {
         ["Logging"] = SchemaNode.Any,
         [AdminOptions.SectionName] = SchemaNode.For(typeof(AdminOptions)),
-        [ProxyOptions.SectionName] = SchemaNode.For(typeof(ProxyOptions)),
+        [ProxyOptions.SectionName] = SchemaNode.For(typeof(ProxySection)),
         [Farm.FarmOptions.SectionName] = SchemaNode.For(typeof(Farm.FarmOptions)),
         [Farm.CurtailmentSettings.SectionName] = SchemaNode.For(typeof(Farm.CurtailmentSettings)),
     }));

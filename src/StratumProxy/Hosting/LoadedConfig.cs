@@ -9,15 +9,19 @@ namespace StratumProxy.Hosting;
 
 /// <summary>
 /// Every section the proxy applies at start and on reload, bound and validated together so that one run lists every
-/// problem, and the rig catalog the Economics rigs are checked against.
+/// problem, the rig catalog the Economics rigs are checked against, and the tariff file as it was read and checked
+/// (<paramref name="Tariff"/>: its contents, so that the model built from it is the one that was validated).
 /// </summary>
-public sealed record LoadedConfig(ProxyOptions Proxy, FarmOptions Farm, CurtailmentSettings Curtailment, RigCatalog Catalog)
+public sealed record LoadedConfig(ProxyOptions Proxy, FarmOptions Farm, CurtailmentSettings Curtailment, RigCatalog Catalog, byte[]? Tariff = null)
 {
-    /// <summary>The energy price model the Economics section names: its tariff file, or the flat price.</summary>
+    /// <summary>
+    /// The energy price model the Economics section names: its tariff (from the contents read at load, else the
+    /// file), or the flat price. A live tariff's feed comes from <paramref name="liveFeed"/>.
+    /// </summary>
     public EnergyCostModel EnergyModel(Func<HttpJsonFeedOptions, IFeedValueSource>? liveFeed) =>
-        Farm.TariffFile is { } tariff
-            ? Files.EconomicsFiles.LoadTariff(tariff, liveFeed)
-            : new EnergyCostModel(new FlatTariff(new UsdPerKwh(Farm.ElectricityUsdPerKwh)));
+        Farm.TariffFile is not { } path ? new EnergyCostModel(new FlatTariff(new UsdPerKwh(Farm.ElectricityUsdPerKwh)))
+        : Tariff is { } contents ? Files.EconomicsFiles.ParseTariff(contents, path, liveFeed)
+        : Files.EconomicsFiles.LoadTariff(path, liveFeed);
 }
 
 /// <summary>
@@ -31,21 +35,19 @@ public sealed class LastGoodConfig(LoadedConfig initial)
 
     /// <summary>
     /// The candidate made ready to apply: listeners kept from the running configuration (they are bound once), and
-    /// whether its listeners or extranonce sizes differ from what runs (both need a restart).
+    /// whether its listeners or extranonce sizes differ from what runs (both need a restart; the proxy keeps the sizes
+    /// it started with, <see cref="Proxy.Control.IProxyControl.ApplyOptions"/>). This is the one place that checks them.
     /// </summary>
     public (LoadedConfig Config, bool ListenersNeedRestart, bool ExtranonceNeedsRestart) Prepare(LoadedConfig candidate)
     {
         ArgumentNullException.ThrowIfNull(candidate);
         var running = Current.Proxy;
-        var listeners = !running.Listeners.SequenceEqual(candidate.Proxy.Listeners);
-        if (listeners)
-        {
-            candidate.Proxy.Listeners = running.Listeners;
-        }
-
-        var extranonce = running.Miners.Extranonce1Size != candidate.Proxy.Miners.Extranonce1Size
-            || running.Miners.Extranonce2Size != candidate.Proxy.Miners.Extranonce2Size;
-        return (candidate, listeners, extranonce);
+        var proposed = candidate.Proxy;
+        var listeners = !running.Listeners.SequenceEqual(proposed.Listeners);
+        var extranonce = running.Miners.Extranonce1Size != proposed.Miners.Extranonce1Size
+            || running.Miners.Extranonce2Size != proposed.Miners.Extranonce2Size;
+        var prepared = listeners ? candidate with { Proxy = proposed with { Listeners = running.Listeners } } : candidate;
+        return (prepared, listeners, extranonce);
     }
 
     /// <summary>Makes <paramref name="config"/> the one in force.</summary>

@@ -15,7 +15,6 @@ using StratumProxy.Feeds;
 using StratumProxy.Proxy.Configuration;
 using StratumProxy.Proxy.Control;
 using StratumProxy.Proxy.Metrics;
-using StratumProxy.Proxy.Routing;
 
 namespace StratumProxy.Hosting;
 
@@ -108,7 +107,7 @@ public static class ProxyHost
         var admin = loader.LoadAdmin(out var adminErrors);
         var access = AdminAccess.Load(admin, loader.ResolvePath, out var accessErrors);
         List<string> errors = [.. configErrors, .. adminErrors, .. accessErrors];
-        var (options, farmOptions, curtailmentSettings, catalog) = config;
+        var (options, farmOptions, curtailmentSettings, catalog, _) = config;
         var unknownKeys = loader.UnknownKeys();
         if (commandLine.Strict)
         {
@@ -161,15 +160,15 @@ public static class ProxyHost
 
         builder.Services.AddSingleton(sp =>
         {
-            var engine = new ProxyEngine(
+            var proxy = new ProxyLifetime(
                 options,
                 clock,
                 sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Proxy"),
                 sp.GetRequiredService<ProxyMetrics>());
-            registry.AddBeforeCollectCallback(engine.UpdateGauges);
-            return engine;
+            registry.AddBeforeCollectCallback(proxy.UpdateGauges);
+            return proxy;
         });
-        builder.Services.AddSingleton<IProxyControl>(sp => sp.GetRequiredService<ProxyEngine>());
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<ProxyLifetime>().Control);
         builder.Services.AddHttpClient(TariffFeedClient).AddStandardResilienceHandler();
         builder.Services.AddSingleton<LiveFeeds>();
         builder.Services.AddSingleton(sp =>
@@ -186,7 +185,7 @@ public static class ProxyHost
                 energy,
                 catalog,
                 sp.GetKeyedService<HttpJsonFeed>(FarmService.PriceFeedName));
-            sp.GetRequiredService<ProxyEngine>().JobReceived = farm.OnJob;
+            sp.GetRequiredService<ProxyLifetime>().JobReceived = farm.OnJob;
             farm.LiveFeedFactory = LiveFeed;
             return farm;
         });

@@ -3,172 +3,137 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Prometheus;
-using StratumProxy.Proxy.Configuration;
-using StratumProxy.Proxy.Routing;
+using StratumProxy.Proxy.Control;
 
 namespace StratumProxy.Hosting;
 
 /// <summary>
 /// Runs the proxy inside the generic host. Binding happens in <see cref="StartAsync"/> so that a busy or bad
 /// address fails start-up with a clear message (on .NET 10 a BackgroundService's ExecuteAsync runs detached).
-/// Watches the configuration: a valid change is applied, an invalid one is refused, logged and counted. It owns the
-/// engine's lifetime (start, the miner listener, dispose); besides that it reads and applies options only
-/// (<see cref="Proxy.Control.IProxyControl.Options"/>, <see cref="Proxy.Control.IProxyControl.ApplyOptions"/>).
+/// Watches the configuration: a valid change is applied, an invalid one is refused, logged and counted. The proxy
+/// itself is a <see cref="ProxyLifetime"/>: started here, given each applied configuration, stopped here.
 /// </summary>
-public sealed class ProxyService : IHostedService, IAsyncDisposable
+/// <param name="proxy">The proxy this service runs.</param>
+/// <param name="loader">Reads and checks the configuration on every reload, the way start-up did.</param>
+/// <param name="lastGood">The configuration in force; a reload replaces it only when valid.</param>
+/// <param name="configuration">The configuration whose reload token is watched.</param>
+/// <param name="logger">Where reloads are logged.</param>
+/// <param name="metrics">Where <c>stratumproxy_config_reloads_total</c> is counted.</param>
+/// <param name="farm">The farm economics, given the Economics section and energy model of each applied reload.</param>
+/// <param name="curtailment">The curtailment loop, given the Curtailment section of each applied reload.</param>
+/// <param name="environment">Where the operator's appsettings.json is (named when no pool is configured).</param>
+/// <param name="proxyMetrics">The proxy's metrics, seeded again with each applied configuration.</param>
+public sealed class ProxyService(
+    ProxyLifetime proxy,
+    ConfigLoader loader,
+    LastGoodConfig lastGood,
+    IConfiguration configuration,
+    ILogger<ProxyService> logger,
+    IMetricFactory metrics,
+    Farm.FarmEconomics? farm = null,
+    Farm.CurtailmentLoop? curtailment = null,
+    IHostEnvironment? environment = null,
+    Proxy.Metrics.ProxyMetrics? proxyMetrics = null) : IHostedService, IAsyncDisposable
 {
-    private readonly ProxyEngine _engine;
-    private readonly MinerListener _listener;
-    private readonly ConfigLoader _loader;
-    private readonly LastGoodConfig _lastGood;
-    private readonly IConfiguration _configuration;
-    private readonly ILogger _logger;
-    private readonly Counter _reloads;
-    private readonly Farm.FarmEconomics? _farm;
-    private readonly Farm.CurtailmentLoop? _curtailment;
-    private readonly string _directory;
-    private readonly IMetricFactory _metricFactory;
-    private readonly Proxy.Metrics.ProxyMetrics? _proxyMetrics;
+    private readonly Counter _reloads = ReloadCounter(metrics);
     private IDisposable? _watch;
-    private bool _started;
-
-    /// <summary>Creates the service.</summary>
-    public ProxyService(ProxyEngine engine, ConfigLoader loader, LastGoodConfig lastGood, IConfiguration configuration, ILogger<ProxyService> logger, IMetricFactory metrics, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, IHostEnvironment? environment = null, Proxy.Metrics.ProxyMetrics? proxyMetrics = null)
-    {
-        _metricFactory = metrics;
-        _proxyMetrics = proxyMetrics;
-        _farm = farm;
-        _curtailment = curtailment;
-        _directory = environment?.ContentRootPath ?? Directory.GetCurrentDirectory();
-        ArgumentNullException.ThrowIfNull(metrics);
-        _engine = engine;
-        _loader = loader;
-        _lastGood = lastGood;
-        _configuration = configuration;
-        _logger = logger;
-        _listener = new MinerListener(engine, logger);
-        _reloads = metrics.CreateCounter("stratumproxy_config_reloads_total", "Configuration reloads, by result (applied, refused).", ["result"]);
-        _reloads.WithLabels("applied");
-        _reloads.WithLabels("refused");
-    }
 
     /// <summary>The bound miner endpoints.</summary>
-    public IReadOnlyList<System.Net.IPEndPoint> Endpoints => _listener.Endpoints;
+    public IReadOnlyList<System.Net.IPEndPoint> Endpoints => proxy.Endpoints;
 
     /// <inheritdoc/>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _listener.Bind(_engine.Options.Listeners);
-        _engine.Start();
-        _listener.Start();
-        _started = true;
-        if (_engine.Options.Pools.Count == 0)
+        proxy.Start();
+        if (proxy.Control.Options.Pools.Count == 0)
         {
-            HostLog.NoPoolConfigured(_logger, Path.Combine(_directory, "appsettings.json"));
+            HostLog.NoPoolConfigured(logger, Path.Combine(environment?.ContentRootPath ?? Directory.GetCurrentDirectory(), "appsettings.json"));
         }
 
-        _watch = ChangeToken.OnChange(_configuration.GetReloadToken, () => Reload());
+        _watch = ChangeToken.OnChange(configuration.GetReloadToken, () => Reload());
         return Task.CompletedTask;
     }
 
-    /// <inheritdoc/>
+    /// <summary>Stops watching the configuration, then stops the proxy (<see cref="ProxyLifetime.StopAsync"/>).</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _watch?.Dispose();
-        if (!_started)
-        {
-            return;
-        }
-
-        _started = false;
-        await _listener.DisposeAsync().ConfigureAwait(false);
-        await _engine.DisposeAsync().ConfigureAwait(false);
+        await proxy.StopAsync().ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
-    public async ValueTask DisposeAsync()
-    {
-        _watch?.Dispose();
-        if (_started)
-        {
-            await StopAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-    }
+    public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
 
     /// <summary>Re-reads the configuration; applies it when valid.</summary>
     public bool Reload()
     {
         // A file that is not valid JSON reads as empty: refuse before binding what is left.
-        var syntax = _loader.SyntaxErrors();
+        var syntax = loader.SyntaxErrors();
         if (syntax.Count > 0)
         {
             return Refuse(syntax);
         }
 
-        var candidate = _loader.LoadAll(out var loadErrors);
-        List<string> errors = [.. loadErrors];
-        Economics.Tariffs.EnergyCostModel? energy = null;
-        if (errors.Count == 0 && _farm is not null)
-        {
-            try
-            {
-                energy = candidate.EnergyModel(_farm.LiveFeedFactory);
-            }
-            catch (Exception ex) when (ex is IOException or FormatException or ArgumentException or InvalidOperationException or System.Text.Json.JsonException)
-            {
-                errors.Add($"Economics:TariffFile '{candidate.Farm.TariffFile}': {ex.Message}");
-            }
-        }
-
+        var candidate = loader.LoadAll(out var errors);
         if (errors.Count > 0)
         {
             return Refuse(errors);
         }
 
-        foreach (var warning in _loader.UnknownKeys())
+        // The tariff was read and checked by the load: the model is built from those same contents.
+        var energy = farm is null ? null : candidate.EnergyModel(farm.LiveFeedFactory);
+        foreach (var warning in loader.UnknownKeys())
         {
-            HostLog.ConfigWarning(_logger, warning);
+            HostLog.ConfigWarning(logger, warning);
         }
 
-        var (config, listenersNeedRestart, extranonceNeedsRestart) = _lastGood.Prepare(candidate);
+        var (config, listenersNeedRestart, extranonceNeedsRestart) = lastGood.Prepare(candidate);
         if (listenersNeedRestart)
         {
-            HostLog.ListenersNeedRestart(_logger, string.Join(", ", config.Proxy.Listeners.Select(l => l.Endpoint)));
+            HostLog.ListenersNeedRestart(logger, string.Join(", ", config.Proxy.Listeners.Select(l => l.Endpoint)));
         }
 
         if (extranonceNeedsRestart)
         {
-            var running = _lastGood.Current.Proxy.Miners;
-            HostLog.ExtranonceNeedsRestart(_logger, running.Extranonce1Size, running.Extranonce2Size);
+            var running = lastGood.Current.Proxy.Miners;
+            HostLog.ExtranonceNeedsRestart(logger, running.Extranonce1Size, running.Extranonce2Size);
         }
 
-        var (options, farm, curtailment, _) = config;
-        _engine.ApplyOptions(options);
-        if (_farm is not null && energy is not null)
+        proxy.Apply(config.Proxy);
+        if (farm is not null && energy is not null)
         {
-            _farm.Options = farm;
-            _farm.Energy = energy;
+            farm.Options = config.Farm;
+            farm.Energy = energy;
         }
 
-        _curtailment?.Apply(curtailment);
-        if (_proxyMetrics is not null)
+        curtailment?.Apply(config.Curtailment);
+        if (proxyMetrics is not null)
         {
-            MetricSeeds.Seed(_metricFactory, _proxyMetrics, options, [.. farm.Rigs.Select(r => r.Worker)], curtailment.DryRun);
+            MetricSeeds.Seed(metrics, proxyMetrics, config.Proxy, [.. config.Farm.Rigs.Select(r => r.Worker)], config.Curtailment.DryRun);
         }
 
-        _lastGood.Commit(config);
+        lastGood.Commit(config);
         _reloads.WithLabels("applied").Inc();
-        HostLog.ConfigApplied(_logger);
+        HostLog.ConfigApplied(logger);
         return true;
+    }
+
+    private static Counter ReloadCounter(IMetricFactory metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        var reloads = metrics.CreateCounter("stratumproxy_config_reloads_total", "Configuration reloads, by result (applied, refused).", ["result"]);
+        reloads.WithLabels("applied");
+        reloads.WithLabels("refused");
+        return reloads;
     }
 
     private bool Refuse(IReadOnlyList<string> errors)
     {
         _reloads.WithLabels("refused").Inc();
-        var secrets = _loader.SecretValues();
+        var secrets = loader.SecretValues();
         foreach (var error in errors)
         {
-            HostLog.ConfigRefused(_logger, Secrets.Scrub(error, secrets));
+            HostLog.ConfigRefused(logger, Secrets.Scrub(error, secrets));
         }
 
         return false;

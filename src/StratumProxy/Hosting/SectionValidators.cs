@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using StratumProxy.Economics.Policy;
 using StratumProxy.Farm;
 using StratumProxy.Proxy.Configuration;
+using static StratumProxy.Hosting.SectionRules;
 
 namespace StratumProxy.Hosting;
 
@@ -16,10 +17,7 @@ public sealed class FarmOptionsValidator : IValidateOptions<FarmOptions>
     {
         ArgumentNullException.ThrowIfNull(options);
         var problems = new List<string>();
-        if (options.Interval <= TimeSpan.Zero)
-        {
-            problems.Add("Economics:Interval must be positive.");
-        }
+        IntervalPositive(FarmOptions.SectionName, options.Interval, problems);
 
         if (options.PriceUsd <= 0 || !double.IsFinite(options.PriceUsd))
         {
@@ -64,7 +62,7 @@ public sealed class FarmOptionsValidator : IValidateOptions<FarmOptions>
             Rig(options.Rigs[i], $"Economics:Rigs:{i}", problems);
         }
 
-        return ValidateOptionsResults.Of(problems);
+        return OptionsGuard.Result(problems);
     }
 
     private static void Rig(RigOptions rig, string key, List<string> problems)
@@ -113,10 +111,7 @@ public sealed class CurtailmentSettingsValidator : IValidateOptions<CurtailmentS
     {
         ArgumentNullException.ThrowIfNull(options);
         var problems = new List<string>();
-        if (options.Interval <= TimeSpan.Zero)
-        {
-            problems.Add("Curtailment:Interval must be positive.");
-        }
+        IntervalPositive(CurtailmentSettings.SectionName, options.Interval, problems);
 
         if ((options.StrikeSleepAboveUsdPerMwh is null) != (options.StrikeWakeBelowUsdPerMwh is null))
         {
@@ -149,7 +144,7 @@ public sealed class CurtailmentSettingsValidator : IValidateOptions<CurtailmentS
         problems.AddRange((new CurtailmentOptionsValidator().Validate(null, options.ToPolicyOptions()).Failures ?? [])
             .Where(e => !e.StartsWith("dwell", StringComparison.Ordinal))
             .Select(e => $"{CurtailmentSettings.SectionName}:{PolicyFieldKey(e)}"));
-        return ValidateOptionsResults.Of(problems);
+        return OptionsGuard.Result(problems);
     }
 
     private static string PolicyFieldKey(string message)
@@ -174,9 +169,15 @@ public sealed class AdminOptionsValidator : IValidateOptions<AdminOptions>
     }
 }
 
-/// <summary>A list of problems as a validation result.</summary>
-internal static class ValidateOptionsResults
+/// <summary>Rules more than one section has.</summary>
+internal static class SectionRules
 {
-    public static ValidateOptionsResult Of(IReadOnlyCollection<string> problems) =>
-        problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    /// <summary>A section's <c>Interval</c> (how often it runs) must be positive.</summary>
+    public static void IntervalPositive(string section, TimeSpan interval, List<string> problems)
+    {
+        if (interval <= TimeSpan.Zero)
+        {
+            problems.Add($"{section}:Interval must be positive.");
+        }
+    }
 }

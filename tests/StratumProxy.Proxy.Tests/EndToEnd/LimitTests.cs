@@ -12,7 +12,7 @@ public sealed class LimitTests
     {
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
         var options = ProxyHarness.Options(pool);
-        options.Miners.MaxLineLength = 512;
+        options = options with { Miners = options.Miners with { MaxLineLength = 512 } };
         await using var proxy = await ProxyHarness.StartAsync(options);
         await using var fleet = new MinerFleet(2, proxy.Miner("farm.calm"));
         await fleet.StartAsync();
@@ -39,7 +39,7 @@ public sealed class LimitTests
     {
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-6 });
         var options = ProxyHarness.Options(pool);
-        options.Miners.MaxSubmitsPerSecond = 5;
+        options = options with { Miners = options.Miners with { MaxSubmitsPerSecond = 5 } };
         await using var proxy = await ProxyHarness.StartAsync(options);
         await using var calm = await WireClient.ConnectAsync(proxy.Port);
         await calm.HandshakeAsync("farm.calm");
@@ -72,8 +72,7 @@ public sealed class LimitTests
     {
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
         var options = ProxyHarness.Options(pool);
-        options.Limits.MaxConnectionsPerIp = 3;
-        options.Limits.BanSeconds = 3600;
+        options = options with { Limits = new LimitOptions { MaxConnectionsPerIp = 3, BanSeconds = 3600 } };
         await using var proxy = await ProxyHarness.StartAsync(options);
         var open = new List<WireClient>();
         try
@@ -123,9 +122,11 @@ public sealed class LimitTests
     {
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
         var options = ProxyHarness.Options(pool);
-        options.Listeners[0].ProxyProtocol = ProxyProtocolMode.Required;
-        options.Limits.MaxConnectionsPerIp = 2;
-        options.Limits.BanSeconds = 0;
+        options = options with
+        {
+            Listeners = [options.Listeners[0] with { ProxyProtocol = ProxyProtocolMode.Required }],
+            Limits = new LimitOptions { MaxConnectionsPerIp = 2, BanSeconds = 0 },
+        };
         await using var proxy = await ProxyHarness.StartAsync(options);
         var clients = new List<(WireClient Client, string Source)>();
         try
@@ -239,7 +240,7 @@ public sealed class LimitTests
             }
         });
         var options = ProxyHarness.Options();
-        options.Pools = [new PoolOptions { Name = "flood", Url = $"stratum+tcp://127.0.0.1:{port}", User = "acct", Group = "default" }];
+        options = options with { Pools = [new PoolOptions { Name = "flood", Url = $"stratum+tcp://127.0.0.1:{port}", User = "acct", Group = "default" }] };
         await using var proxy = await ProxyHarness.StartAsync(options, waitForPool: false);
         await flood.WaitAsync(TimeSpan.FromSeconds(60));
 

@@ -82,7 +82,7 @@ public sealed class PassthroughTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var stand = await TestPool.StartAsync();
         var options = ProxyHarness.Options(PoolMode.Passthrough, stand);
-        options.Pools[0].Url = $"stratum+tcp://127.0.0.1:{port}";
+        options = ProxyHarness.WithPool(options, 0, p => p with { Url = $"stratum+tcp://127.0.0.1:{port}" });
         await using var proxy = await ProxyHarness.StartAsync(options, time: time);
         await using var client = await WireClient.ConnectAsync(proxy.Port);
         await client.SendAsync("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}");

@@ -100,8 +100,7 @@ public sealed class PoolStyleTests
         // Regtest-like nbits: half of all hashes are blocks, while the share difficulty is a million.
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e6, NBits = 0x207fffff });
         var options = ProxyHarness.Options(pool);
-        options.Difficulty.Start = 1e5;
-        options.Difficulty.Min = 1e5;
+        options = options with { Difficulty = options.Difficulty with { Start = 1e5, Min = 1e5 } };
         await using var proxy = await ProxyHarness.StartAsync(options);
         await using var client = await WireClient.ConnectAsync(proxy.Port);
         await client.HandshakeAsync("farm.lucky");

@@ -53,6 +53,13 @@ internal sealed class ProxyHarness : IAsyncDisposable
         },
     };
 
+    /// <summary>The options with pool <paramref name="index"/> changed.</summary>
+    public static ProxyOptions WithPool(ProxyOptions options, int index, Func<PoolOptions, PoolOptions> change) =>
+        options with { Pools = [.. options.Pools.Select((p, i) => i == index ? change(p) : p)] };
+
+    /// <summary>The options with one more pool.</summary>
+    public static ProxyOptions WithPool(ProxyOptions options, PoolOptions pool) => options with { Pools = [.. options.Pools, pool] };
+
     public static async Task<ProxyHarness> StartAsync(ProxyOptions options, ILogger? logger = null, TimeProvider? time = null, bool waitForPool = true)
     {
         var errors = new ProxyOptionsValidator().Validate(null, options);

@@ -17,7 +17,7 @@ public sealed class SmallSliceReplayTests
     {
         await using var pool = ScriptedPool.Start(session);
         var options = ProxyHarness.Options();
-        options.Pools.Add(new Configuration.PoolOptions { Name = "pool0", Url = pool.Url, User = "acct" });
+        options = ProxyHarness.WithPool(options, new Configuration.PoolOptions { Name = "pool0", Url = pool.Url, User = "acct" });
         await using var proxy = await ProxyHarness.StartAsync(options);
         await using var client = await WireClient.ConnectAsync(proxy.Port);
         await client.HandshakeAsync("farm.replay");

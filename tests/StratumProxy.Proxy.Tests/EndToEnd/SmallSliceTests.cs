@@ -128,7 +128,7 @@ public sealed class SmallSliceTests
         var options = ProxyHarness.Options(large);
 
         // Shares in flight when the large pool dies get their "lost" answer after the submit timeout.
-        options.Failover.SubmitTimeout = TimeSpan.FromSeconds(1);
+        options = options with { Failover = options.Failover with { SubmitTimeout = TimeSpan.FromSeconds(1) } };
         await using var proxy = await ProxyHarness.StartAsync(options);
         await using var miner = new TestMiner(proxy.Miner("farm.early") with { SubscribeExtranonce = extranonceSubscribe });
         await miner.StartAsync();
@@ -137,8 +137,8 @@ public sealed class SmallSliceTests
 
         // A reload adds the N = 4 pool at a better priority: the miner stays where its shares fit.
         var reloaded = ProxyHarness.Options(large);
-        reloaded.Pools.Add(new PoolOptions { Name = "small", Url = small.Url, User = "acct", Priority = -1 });
-        reloaded.Failover.SubmitTimeout = options.Failover.SubmitTimeout;
+        reloaded = ProxyHarness.WithPool(reloaded, new PoolOptions { Name = "small", Url = small.Url, User = "acct", Priority = -1 });
+        reloaded = reloaded with { Failover = reloaded.Failover with { SubmitTimeout = options.Failover.SubmitTimeout } };
         proxy.Engine.ApplyOptions(reloaded);
         await proxy.WaitUntilAsync(() => proxy.Engine.Pools.Single(p => p.Options.Name == "small").IsReady, TimeSpan.FromSeconds(10), "the small pool ready");
         var before = miner.Accepted;
@@ -173,7 +173,7 @@ public sealed class SmallSliceTests
         // N = 2 forces k = 0: an empty extranonce1 and one miner per upstream connection; the cap is 2.
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5, Extranonce2Size = 2 });
         var options = ProxyHarness.Options(pool);
-        options.Pools[0].MaxConnections = 2;
+        options = ProxyHarness.WithPool(options, 0, p => p with { MaxConnections = 2 });
         await using var proxy = await ProxyHarness.StartAsync(options);
         await using var fleet = new MinerFleet(3, proxy.Miner("farm.lane"));
         await fleet.StartAsync();
@@ -196,7 +196,7 @@ public sealed class SmallSliceTests
         await using var tight = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5, Extranonce2Size = 2 });
         await using var roomy = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
         var options = ProxyHarness.Options(tight, roomy);
-        options.Pools[0].MaxConnections = 2;
+        options = ProxyHarness.WithPool(options, 0, p => p with { MaxConnections = 2 });
         await using var proxy = await ProxyHarness.StartAsync(options);
         await proxy.WaitUntilAsync(() => proxy.Engine.Pools.All(p => p.IsReady), TimeSpan.FromSeconds(10), "both pools ready");
         await using var fleet = new MinerFleet(3, proxy.Miner("farm.spill"));
@@ -216,7 +216,7 @@ public sealed class SmallSliceTests
     {
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
         var options = ProxyHarness.Options(pool);
-        options.Pools.Add(new PoolOptions { Name = "later", Url = "stratum+tcp://127.0.0.1:1", User = "acct", Priority = 5, Extranonce2SizeHint = 3 });
+        options = ProxyHarness.WithPool(options, new PoolOptions { Name = "later", Url = "stratum+tcp://127.0.0.1:1", User = "acct", Priority = 5, Extranonce2SizeHint = 3 });
         await using var proxy = await ProxyHarness.StartAsync(options);
         await using var miner = new TestMiner(proxy.Miner("farm.hinted"));
         await miner.StartAsync();

@@ -12,8 +12,7 @@ public sealed class LayoutOptionsTests
     public void Validator_OutOfRangeLayoutKeys_RefusedNamingTheKey(int? hint, int maxConnections, string key)
     {
         var options = Valid();
-        options.Pools[0].Extranonce2SizeHint = hint;
-        options.Pools[0].MaxConnections = maxConnections;
+        options = options with { Pools = [options.Pools[0] with { Extranonce2SizeHint = hint, MaxConnections = maxConnections }] };
 
         var result = new ProxyOptionsValidator().Validate(null, options);
 
@@ -25,8 +24,7 @@ public sealed class LayoutOptionsTests
     public void Validator_HintAndCapInRange_Accepted()
     {
         var options = Valid();
-        options.Pools[0].Extranonce2SizeHint = 3;
-        options.Pools[0].MaxConnections = 64;
+        options = options with { Pools = [options.Pools[0] with { Extranonce2SizeHint = 3, MaxConnections = 64 }] };
 
         Assert.False(new ProxyOptionsValidator().Validate(null, options).Failed);
     }

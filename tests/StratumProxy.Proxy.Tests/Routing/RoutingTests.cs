@@ -15,8 +15,7 @@ public sealed class RoutingTests
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
         await using var tls = new TlsTerminator(pool.Port);
         var options = ProxyHarness.Options(pool);
-        options.Pools[0].Url = $"stratum+ssl://127.0.0.1:{tls.Port}";
-        options.Pools[0].AllowInvalidCertificate = true;
+        options = ProxyHarness.WithPool(options, 0, p => p with { Url = $"stratum+ssl://127.0.0.1:{tls.Port}", AllowInvalidCertificate = true });
         await using (var proxy = await ProxyHarness.StartAsync(options))
         await using (var miner = new TestMiner(proxy.Miner("farm.tls")))
         {
@@ -31,7 +30,7 @@ public sealed class RoutingTests
 
         // The same pool without the opt-in: the self-signed certificate fails validation, the pool never gets ready,
         // and the failure is counted with a reason.
-        options.Pools[0].AllowInvalidCertificate = false;
+        options = ProxyHarness.WithPool(options, 0, p => p with { AllowInvalidCertificate = false });
         var registry = Prometheus.Metrics.NewCustomRegistry();
         var metrics = new StratumProxy.Proxy.Metrics.ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(registry));
         await using var engine = new StratumProxy.Proxy.Routing.ProxyEngine(options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, metrics);
@@ -51,7 +50,7 @@ public sealed class RoutingTests
     {
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
         var options = ProxyHarness.Options(pool);
-        options.Listeners[0].ProxyProtocol = ProxyProtocolMode.Required;
+        options = options with { Listeners = [options.Listeners[0] with { ProxyProtocol = ProxyProtocolMode.Required }] };
         await using var proxy = await ProxyHarness.StartAsync(options);
 
         using var balanced = new TcpClient();
@@ -81,9 +80,8 @@ public sealed class RoutingTests
         await using var heavy = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
         await using var light = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
         var options = ProxyHarness.Options(heavy, light);
-        options.Pools[1].Priority = 0;
-        options.Pools[0].Weight = 3;
-        options.Pools[1].Weight = 1;
+        options = ProxyHarness.WithPool(options, 1, p => p with { Priority = 0, Weight = 1 });
+        options = ProxyHarness.WithPool(options, 0, p => p with { Weight = 3 });
         await using var proxy = await ProxyHarness.StartAsync(options);
         await proxy.WaitUntilAsync(() => proxy.Engine.Pools.All(p => p.IsReady), TimeSpan.FromSeconds(10), "both pools ready");
 

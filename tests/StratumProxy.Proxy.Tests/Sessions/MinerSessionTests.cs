@@ -56,8 +56,7 @@ public sealed class MinerSessionTests
     {
         using var deadline = Deadline();
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UnixEpoch.AddDays(20_000));
-        var options = new ProxyOptions();
-        options.Miners.IdleTimeout = TimeSpan.FromSeconds(10);
+        var options = new ProxyOptions { Miners = new MinerOptions { IdleTimeout = TimeSpan.FromSeconds(10) } };
         var harness = new SessionHarness(options, time);
         var (session, miner) = harness.Open();
         var run = session.RunAsync(deadline.Token);
@@ -86,9 +85,7 @@ public sealed class MinerSessionTests
     public async Task AttachTo_FromAnotherThread_SendsDifficultyThenACleanJobAndAShareOnItIsAccepted()
     {
         using var deadline = Deadline();
-        var options = new ProxyOptions();
-        options.Difficulty.Start = options.Difficulty.Min = options.Difficulty.Max = 1e-70;
-        options.Difficulty.PowerOfTwo = false;
+        var options = new ProxyOptions { Difficulty = new DifficultyOptions { Start = 1e-70, Min = 1e-70, Max = 1e-70, PowerOfTwo = false } };
         var harness = new SessionHarness(options);
         var pool = new InMemoryPool(harness, "pool-a", 0xa);
         await pool.StartAsync(deadline.Token);
@@ -119,9 +116,7 @@ public sealed class MinerSessionTests
     public async Task AttachTo_AwayAndStraightBackBeforeTheLoopMoves_IsAcceptedAndTheMinerStaysWhereItWas()
     {
         using var deadline = Deadline();
-        var options = new ProxyOptions();
-        options.Difficulty.Start = options.Difficulty.Min = options.Difficulty.Max = 1e-70;
-        options.Difficulty.PowerOfTwo = false;
+        var options = new ProxyOptions { Difficulty = new DifficultyOptions { Start = 1e-70, Min = 1e-70, Max = 1e-70, PowerOfTwo = false } };
         var harness = new SessionHarness(options);
         var poolA = new InMemoryPool(harness, "pool-a", 0xa);
         var poolB = new InMemoryPool(harness, "pool-b", 0xb);
@@ -161,10 +156,11 @@ public sealed class MinerSessionTests
         const int Submits = 150;
         const int JobsPerPool = 60;
         using var deadline = Deadline();
-        var options = new ProxyOptions();
-        options.Difficulty.Start = options.Difficulty.Min = options.Difficulty.Max = 1;
-        options.Difficulty.PowerOfTwo = false;
-        options.Miners.MaxSubmitsPerSecond = 1e9;
+        var options = new ProxyOptions
+        {
+            Difficulty = new DifficultyOptions { Start = 1, Min = 1, Max = 1, PowerOfTwo = false },
+            Miners = new MinerOptions { MaxSubmitsPerSecond = 1e9 },
+        };
         var harness = new SessionHarness(options);
         var pools = new[] { new InMemoryPool(harness, "pool-a", 0xa), new InMemoryPool(harness, "pool-b", 0xb) };
         foreach (var pool in pools)

@@ -1,0 +1,92 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Metrics;
+using StratumProxy.Proxy.Routing;
+using StratumProxy.Proxy.Transport;
+using StratumProxy.Stratum.Protocol;
+
+namespace StratumProxy.Proxy.Control;
+
+/// <summary>
+/// The running proxy as its host holds it: the engine (pools, sessions, routing) and the miner listeners, started,
+/// given new options and stopped together. The host sees this and <see cref="IProxyControl"/>, never the engine.
+/// </summary>
+/// <remarks>
+/// <see cref="Start"/> binds every listener first, so a bad or busy address fails before any pool is dialled;
+/// <see cref="StopAsync"/> is the one way down (stop accepting, close every session, stop the pools) and is safe to
+/// call more than once.
+/// </remarks>
+public sealed class ProxyLifetime : IAsyncDisposable
+{
+    private readonly ProxyEngine _engine;
+    private readonly MinerListener _listener;
+    private int _state; // 0 created, 1 started, 2 stopped
+
+    /// <summary>Creates the proxy; nothing binds or connects until <see cref="Start"/>.</summary>
+    /// <param name="options">The validated options to start with.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="logger">Where the proxy logs.</param>
+    /// <param name="metrics">The proxy's metrics.</param>
+    /// <param name="listeners">Binds miner listeners (sockets unless given).</param>
+    /// <param name="connector">Connects to pools (sockets unless given).</param>
+    public ProxyLifetime(ProxyOptions options, TimeProvider time, ILogger logger, ProxyMetrics metrics, IConnectionListenerFactory? listeners = null, IUpstreamConnector? connector = null)
+    {
+        _engine = new ProxyEngine(options, time, logger, metrics, connector: connector);
+        _listener = new MinerListener(_engine, logger, listeners);
+    }
+
+    /// <summary>The control surface: the fleet snapshot, switch and pin, the options in force.</summary>
+    public IProxyControl Control => _engine;
+
+    /// <summary>The bound miner endpoints (port 0 resolved), in listener order; empty before <see cref="Start"/>.</summary>
+    public IReadOnlyList<IPEndPoint> Endpoints => _listener.Endpoints;
+
+    /// <summary>
+    /// Every job any pool sends: (pool name, the notify, extranonce1 bytes + extranonce2 size of its connection).
+    /// Set before <see cref="Start"/>; called on the pool connection's read loop, so keep it short.
+    /// </summary>
+    public Action<string, NotifyMessage, int>? JobReceived
+    {
+        get => _engine.JobReceived;
+        set => _engine.JobReceived = value;
+    }
+
+    /// <summary>Binds the listeners of the options in force, starts the pools and the tick, then accepts miners.</summary>
+    /// <exception cref="InvalidOperationException">A listener cannot be bound (the endpoint is named), or it was started before.</exception>
+    public void Start()
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("The proxy has been started before.");
+        }
+
+        _listener.Bind(_engine.Options.Listeners);
+        _engine.Start();
+        _listener.Start();
+    }
+
+    /// <summary>
+    /// Applies a validated configuration while running: limits, pins, difficulty bounds, pools added, changed or
+    /// removed. Listeners and extranonce sizes stay those of the start.
+    /// </summary>
+    public void Apply(ProxyOptions options) => _engine.ApplyOptions(options);
+
+    /// <summary>Brings the per-worker gauges up to date (call before each metrics export).</summary>
+    public void UpdateGauges() => _engine.UpdateGauges();
+
+    /// <summary>Stops accepting, closes every miner session and waits for it, then stops the pools and the tick.</summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _state, 2) == 2)
+        {
+            return;
+        }
+
+        await _listener.DisposeAsync().ConfigureAwait(false);
+        await _engine.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+}

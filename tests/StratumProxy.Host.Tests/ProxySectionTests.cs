@@ -1,0 +1,117 @@
+using System.Reflection;
+using StratumProxy.Hosting;
+using StratumProxy.Proxy.Configuration;
+
+namespace StratumProxy.Host.Tests;
+
+/// <summary>
+/// The Proxy section is bound into a mutable shape and converted to the immutable options in one place: every setting
+/// of every options record, including one added later, must have its key in the shape and be carried across.
+/// </summary>
+public sealed class ProxySectionTests
+{
+    public static TheoryData<Type, Type> Shapes() => new()
+    {
+        { typeof(ProxySection), typeof(ProxyOptions) },
+        { typeof(ListenerSection), typeof(ListenerOptions) },
+        { typeof(PoolSection), typeof(PoolOptions) },
+        { typeof(MinerSection), typeof(MinerOptions) },
+        { typeof(DifficultySection), typeof(DifficultyOptions) },
+        { typeof(FailoverSection), typeof(FailoverOptions) },
+    };
+
+    public static TheoryData<Type, string> Leaves()
+    {
+        var leaves = new TheoryData<Type, string>();
+        foreach (var shape in new[] { typeof(ListenerSection), typeof(PoolSection), typeof(MinerSection), typeof(DifficultySection), typeof(FailoverSection) })
+        {
+            foreach (var property in Settings(shape))
+            {
+                leaves.Add(shape, property.Name);
+            }
+        }
+
+        return leaves;
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Shape_HasAKeyForEverySettingOfItsRecord(Type shape, Type record) =>
+        Assert.Equal(Settings(record).Select(p => p.Name).Order(), Settings(shape).Select(p => p.Name).Order());
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Shape_Unbound_GivesTheRecordsDefaults(Type shape, Type record)
+    {
+        var converted = Convert(Activator.CreateInstance(shape)!);
+        var defaults = Activator.CreateInstance(record)!;
+        foreach (var property in Settings(record).Where(p => IsLeaf(p.PropertyType)))
+        {
+            Assert.Equal(property.GetValue(defaults), property.GetValue(converted));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Leaves))]
+    public void ToOptions_CarriesTheSetting(Type shape, string name)
+    {
+        var section = Activator.CreateInstance(shape)!;
+        var property = shape.GetProperty(name)!;
+        var changed = Changed(property.PropertyType, property.GetValue(section));
+        property.SetValue(section, changed);
+
+        var options = Convert(section);
+
+        Assert.Equal(changed, options.GetType().GetProperty(name)!.GetValue(options));
+    }
+
+    [Fact]
+    public void ToOptions_CarriesTheListsMapsAndNestedSections()
+    {
+        var section = new ProxySection
+        {
+            Listeners = [new ListenerSection { Name = "l" }],
+            Pools = [new PoolSection { Name = "p" }],
+            Pins = new(StringComparer.Ordinal) { ["rig"] = "p" },
+            Miners = new MinerSection { MaxLineLength = 999 },
+            Difficulty = new DifficultySection { Start = 3 },
+            Failover = new FailoverSection { FailBack = false },
+        };
+
+        var options = section.ToOptions();
+
+        Assert.Equal("l", Assert.Single(options.Listeners).Name);
+        Assert.Equal("p", Assert.Single(options.Pools).Name);
+        Assert.Equal("p", options.Pins["rig"]);
+        Assert.Equal(999, options.Miners.MaxLineLength);
+        Assert.Equal(3, options.Difficulty.Start);
+        Assert.False(options.Failover.FailBack);
+    }
+
+    private static IEnumerable<PropertyInfo> Settings(Type type) =>
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite);
+
+    private static object Convert(object section) =>
+        section.GetType().GetMethod(nameof(ProxySection.ToOptions))!.Invoke(section, null)!;
+
+    private static bool IsLeaf(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        return type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(TimeSpan);
+    }
+
+    private static object Changed(Type type, object? current)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        return type switch
+        {
+            _ when type == typeof(string) => (string?)current + "-changed",
+            _ when type == typeof(int) => (int)(current ?? 0) + 1,
+            _ when type == typeof(double) => (double)current! + 1,
+            _ when type == typeof(bool) => !(bool)current!,
+            _ when type == typeof(TimeSpan) => (TimeSpan)current! + TimeSpan.FromSeconds(1),
+            _ when type.IsEnum => Enum.GetValues(type).Cast<object>().First(v => !v.Equals(current)),
+            _ => throw new NotSupportedException($"add a changed value for {type.Name}"),
+        };
+    }
+}
