@@ -18,12 +18,13 @@ public sealed class ProxySectionTests
         { typeof(MinerSection), typeof(MinerOptions) },
         { typeof(DifficultySection), typeof(DifficultyOptions) },
         { typeof(FailoverSection), typeof(FailoverOptions) },
+        { typeof(LimitSection), typeof(LimitOptions) },
     };
 
     public static TheoryData<Type, string> Leaves()
     {
         var leaves = new TheoryData<Type, string>();
-        foreach (var shape in new[] { typeof(ListenerSection), typeof(PoolSection), typeof(MinerSection), typeof(DifficultySection), typeof(FailoverSection) })
+        foreach (var shape in new[] { typeof(ListenerSection), typeof(PoolSection), typeof(MinerSection), typeof(DifficultySection), typeof(FailoverSection), typeof(LimitSection) })
         {
             foreach (var property in Settings(shape))
             {
