@@ -33,7 +33,7 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
     private bool _started;
 
     /// <summary>Creates the service.</summary>
-    public ProxyService(ProxyEngine engine, ConfigLoader loader, LastGoodConfig lastGood, IConfiguration configuration, ILogger<ProxyService> logger, IMetricFactory metrics, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, IHostEnvironment? environment = null, Proxy.Metrics.ProxyMetrics? proxyMetrics = null)
+    public ProxyService(ProxyEngine engine, ConfigLoader loader, LastGoodConfig lastGood, IConfiguration configuration, ILogger<ProxyService> logger, IMetricFactory metrics, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, IHostEnvironment? environment = null, Proxy.Metrics.ProxyMetrics? proxyMetrics = null, TimeProvider? time = null)
     {
         _metricFactory = metrics;
         _proxyMetrics = proxyMetrics;
@@ -47,10 +47,14 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
         _configuration = configuration;
         _logger = logger;
         _listener = new MinerListener(engine, logger);
+        Drain = new MinerDrain(engine, _listener, time ?? TimeProvider.System, logger);
         _reloads = metrics.CreateCounter("stratumproxy_config_reloads_total", "Configuration reloads, by result (applied, refused).", ["result"]);
         _reloads.WithLabels("applied");
         _reloads.WithLabels("refused");
     }
+
+    /// <summary>The drain the stop runs first (Proxy:Drain); draining, the instance is not ready.</summary>
+    public MinerDrain Drain { get; }
 
     /// <summary>The bound miner endpoints.</summary>
     public IReadOnlyList<System.Net.IPEndPoint> Endpoints => _listener.Endpoints;
@@ -81,6 +85,7 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
         }
 
         _started = false;
+        await Drain.RunAsync(cancellationToken).ConfigureAwait(false);
         await _listener.DisposeAsync().ConfigureAwait(false);
         await _engine.DisposeAsync().ConfigureAwait(false);
     }

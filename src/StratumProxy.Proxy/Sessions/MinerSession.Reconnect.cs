@@ -1,0 +1,50 @@
+using StratumProxy.Proxy.Upstream;
+
+namespace StratumProxy.Proxy.Sessions;
+
+public sealed partial class MinerSession
+{
+    private const int ReconnectNone = 0;
+    private const int ReconnectWanted = 1;
+    private const int ReconnectSentState = 2;
+
+    private int _reconnect;
+
+    /// <summary>True once <c>client.reconnect</c> has been queued for the miner.</summary>
+    public bool ReconnectSent => Volatile.Read(ref _reconnect) == ReconnectSentState;
+
+    /// <summary>
+    /// Asks the miner to reconnect (<c>client.reconnect</c> without parameters: to the address it dialled, which a
+    /// balancer maps to another instance). Callable from any thread, once; the session's loop sends it as soon as no
+    /// share of the miner awaits a pool's verdict, so every answer already due reaches the miner before it leaves
+    /// (cgminer closes the connection the moment it reads the request).
+    /// </summary>
+    internal void RequestReconnect()
+    {
+        if (Interlocked.CompareExchange(ref _reconnect, ReconnectWanted, ReconnectNone) == ReconnectNone)
+        {
+            Post(SessionEvent.Reconnect());
+        }
+    }
+
+    private void ApplyReconnect()
+    {
+        if (_closing != 0 || Volatile.Read(ref _reconnect) != ReconnectWanted || Volatile.Read(ref _inFlight) > 0)
+        {
+            // Not wanted, already sent, or a verdict is still due: the last verdict posts the request again.
+            return;
+        }
+
+        Volatile.Write(ref _reconnect, ReconnectSentState);
+        Enqueue(MinerOutbound.Reconnect());
+    }
+
+    /// <summary>A forwarded share was answered (on the upstream's loop): a reconnect waiting for it may go now.</summary>
+    private void OnForwardedAnswered()
+    {
+        if (Volatile.Read(ref _reconnect) == ReconnectWanted && Volatile.Read(ref _inFlight) == 0)
+        {
+            Post(SessionEvent.Reconnect());
+        }
+    }
+}
