@@ -27,6 +27,7 @@ public sealed class MinerDrain
     private readonly ILogger _logger;
     private int _started;
     private int _sent;
+    private int _waits;
 
     /// <summary>Creates the drain of an engine and its listener.</summary>
     public MinerDrain(ProxyEngine engine, MinerListener listener, TimeProvider time, ILogger logger)
@@ -42,6 +43,9 @@ public sealed class MinerDrain
 
     /// <summary>Miners asked to reconnect so far.</summary>
     public int Sent => Volatile.Read(ref _sent);
+
+    /// <summary>How many times the drain has started waiting on its clock (tests advance a fake clock after it does).</summary>
+    internal int Waits => Volatile.Read(ref _waits);
 
     /// <summary>
     /// Drains (once; a second call returns at once). Cancelling <paramref name="cancellationToken"/> (the host's
@@ -73,7 +77,9 @@ public sealed class MinerDrain
             {
                 if (i > 0 && step > TimeSpan.Zero)
                 {
-                    await Task.Delay(step, _time, cancellationToken).ConfigureAwait(false);
+                    var slot = Task.Delay(step, _time, cancellationToken);
+                    Interlocked.Increment(ref _waits);
+                    await slot.ConfigureAwait(false);
                 }
 
                 sessions[i].RequestReconnect();
@@ -90,7 +96,9 @@ public sealed class MinerDrain
             var left = options.Total - _time.GetElapsedTime(began);
             if (left > TimeSpan.Zero)
             {
-                await ended.WaitAsync(left, _time, cancellationToken).ConfigureAwait(false);
+                var last = ended.WaitAsync(left, _time, cancellationToken);
+                Interlocked.Increment(ref _waits);
+                await last.ConfigureAwait(false);
             }
         }
         catch (TimeoutException)

@@ -1,0 +1,172 @@
+using Microsoft.Extensions.Time.Testing;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Routing;
+using StratumProxy.Proxy.Tests.EndToEnd;
+using StratumProxy.TestKit;
+
+namespace StratumProxy.Proxy.Tests.Routing;
+
+/// <summary>
+/// The drain on stop, with real hashing test miners that follow <c>client.reconnect</c> as cgminer does (to the
+/// address they dialled, closing at once): the draining instance stops accepting, asks one miner at a time on the
+/// drain's own clock, and a second instance that takes over the address receives each miner in turn.
+/// </summary>
+public sealed class MinerDrainTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task Drain_AsksEachMinerInTurnOverThePeriod_TheyMoveToTheNextInstance_EverySubmitAnswered()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        var options = ProxyHarness.Options(pool);
+        options.Drain = new DrainOptions { Period = TimeSpan.FromSeconds(40), Grace = TimeSpan.FromSeconds(10) };
+        var logger = new RecordingLogger();
+        await using var first = await ProxyHarness.StartAsync(options, logger);
+        var port = first.Port;
+        var clock = new FakeTimeProvider();
+        var drain = new MinerDrain(first.Engine, first.Listener, clock, logger);
+
+        // Four miners, connected one after the other (so the drain, oldest first, takes them in this order).
+        List<TestMiner> miners = [];
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var miner = new TestMiner(first.Miner($"farm.drain{i}") with { HashesPerYield = 256 });
+                miners.Add(miner);
+                await miner.StartAsync();
+                await miner.WaitUntilAsync(m => m.IsAuthorized, Patience, "authorized");
+            }
+
+            foreach (var miner in miners)
+            {
+                await miner.WaitForAcceptedAsync(2, Patience);
+            }
+
+            var draining = drain.RunAsync(CancellationToken.None);
+            Assert.True(drain.IsDraining);
+            Assert.Equal(1, await first.MetricAsync("stratumproxy_draining"));
+
+            // The first instance no longer accepts: the next instance can take the same address.
+            await using var second = await StartOnAsync(pool, port);
+
+            var step = TimeSpan.FromSeconds(10);
+            for (var i = 0; i < miners.Count; i++)
+            {
+                if (i > 0)
+                {
+                    // Nothing more is sent until the drain's clock reaches the next slot.
+                    Assert.Equal(i, drain.Sent);
+                    Assert.All(miners.Skip(i), m => Assert.Equal(0, m.ReconnectsReceived));
+                    await first.WaitUntilAsync(() => drain.Waits == i, Patience, $"the drain waiting for slot {i}");
+                    clock.Advance(step);
+                }
+
+                var miner = miners[i];
+                await first.WaitUntilAsync(() => drain.Sent == i + 1, Patience, $"reconnect {i + 1} sent");
+                await miner.WaitUntilAsync(m => m.ReconnectsReceived == 1 && m.Connections == 2 && m.IsAuthorized, Patience, "reconnected to the next instance");
+                await miner.WaitForAcceptedAsync(miner.Accepted + 2, Patience);
+
+                // The miners not asked yet are still carried by the draining instance.
+                Assert.All(miners.Skip(i + 1), m => Assert.Equal(1, m.Connections));
+                foreach (var later in miners.Skip(i + 1))
+                {
+                    await later.WaitForAcceptedAsync(later.Accepted + 1, Patience);
+                }
+            }
+
+            var result = await draining.WaitAsync(Patience);
+            Assert.Equal(new DrainResult(4, 4, 0, result.Elapsed), result);
+            Assert.Equal(TimeSpan.FromSeconds(30), result.Elapsed);
+            Assert.Equal(4, await first.MetricAsync("stratumproxy_drain_reconnects_total"));
+            Assert.Equal(0, await first.MetricAsync("stratumproxy_drain_miners_remaining"));
+            Assert.Single(logger.Messages(400), m => m.Contains("asking 4 miners to reconnect over 00:00:40", StringComparison.Ordinal));
+            Assert.Single(logger.Messages(402), m => m.Contains("4 miners asked to reconnect, 4 left, 0 still connected", StringComparison.Ordinal));
+
+            // Each was asked once; shares went on at the next instance; every submit got its one answer.
+            foreach (var miner in miners)
+            {
+                await miner.StopHashingAsync();
+            }
+
+            foreach (var miner in miners)
+            {
+                await miner.WaitForAnswersAsync(Patience);
+                Assert.Equal(1, miner.ReconnectsReceived);
+                Assert.Equal(2, miner.Connections);
+                Assert.Equal(0, miner.Rejected);
+                Assert.True(second.Engine.Ledger.TryGetWorker(miner.Worker, out var onSecond));
+                Assert.True(onSecond.Count(Metrics.ShareResult.Accepted) >= 1);
+                Assert.True(first.Engine.Ledger.TryGetWorker(miner.Worker, out var onFirst));
+                Assert.All(onFirst.Pools(), c => Assert.Equal((0, 0L), (c.InFlight, c.Lost)));
+            }
+
+            // The request goes out only once no share of the miner awaits the pool, so every verdict due reaches it
+            // first. The one submit a miner can miss is one it sent while the request was on the wire (it closes on
+            // reading it, as cgminer does).
+            Assert.All(miners, m => Assert.True(m.Pending == 0 && m.Unanswered <= 1 && m.UnexpectedAnswers == 0, m.ToString()));
+        }
+        finally
+        {
+            foreach (var miner in miners)
+            {
+                await miner.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Drain_ZeroPeriod_AsksEveryMinerAtOnce_AndEndsWhenTheyHaveLeft()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        var options = ProxyHarness.Options(pool);
+        options.Drain = new DrainOptions { Period = TimeSpan.Zero, Grace = TimeSpan.FromSeconds(10) };
+        await using var proxy = await ProxyHarness.StartAsync(options);
+        var clock = new FakeTimeProvider();
+        var drain = new MinerDrain(proxy.Engine, proxy.Listener, clock, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await using var fleet = new MinerFleet(3, proxy.Miner("farm.now") with { ReconnectOnDisconnect = false, HashesPerYield = 256 });
+        await fleet.StartAsync();
+        await fleet.WaitForEachAcceptedAsync(1, Patience);
+
+        // No clock advance: all three are asked at once, leave, and the drain ends before its grace.
+        var result = await drain.RunAsync(CancellationToken.None).WaitAsync(Patience);
+        Assert.Equal((3, 3, 0, TimeSpan.Zero), (result.Miners, result.Sent, result.Remaining, result.Elapsed));
+        Assert.All(fleet.Miners, m => Assert.Equal(1, m.ReconnectsReceived));
+    }
+
+    [Fact]
+    public async Task Drain_MinerThatIgnoresTheRequest_IsCarriedUntilPeriodAndGraceEnd()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        var options = ProxyHarness.Options(pool);
+        options.Drain = new DrainOptions { Period = TimeSpan.FromSeconds(4), Grace = TimeSpan.FromSeconds(6) };
+        await using var proxy = await ProxyHarness.StartAsync(options);
+        var clock = new FakeTimeProvider();
+        var drain = new MinerDrain(proxy.Engine, proxy.Listener, clock, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await using var deaf = new TestMiner(proxy.Miner("farm.deaf") with { FollowReconnect = false, HashesPerYield = 256 });
+        await deaf.StartAsync();
+        await deaf.WaitForAcceptedAsync(1, Patience);
+
+        var draining = drain.RunAsync(CancellationToken.None);
+        await deaf.WaitUntilAsync(m => m.ReconnectsReceived == 1, Patience, "the request");
+        await proxy.WaitUntilAsync(() => drain.Waits == 1, Patience, "the drain waiting for its miner");
+
+        // Still connected and still carried until period + grace (10 s on the drain's clock) have passed.
+        clock.Advance(TimeSpan.FromSeconds(9));
+        await deaf.WaitForAcceptedAsync(deaf.Accepted + 2, Patience);
+        Assert.False(draining.IsCompleted);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        var result = await draining.WaitAsync(Patience);
+        Assert.Equal((1, 1, 1), (result.Miners, result.Sent, result.Remaining));
+        Assert.Equal(1, await proxy.MetricAsync("stratumproxy_drain_miners_remaining"));
+        Assert.Equal(1, deaf.Connections);
+    }
+
+    private static async Task<ProxyHarness> StartOnAsync(TestPool pool, int port)
+    {
+        var options = ProxyHarness.Options(pool);
+        options.Listeners = [new ListenerOptions { Name = "test", Endpoint = $"127.0.0.1:{port}", PoolGroup = "default" }];
+        return await ProxyHarness.StartAsync(options);
+    }
+}
