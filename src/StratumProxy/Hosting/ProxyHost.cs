@@ -207,6 +207,7 @@ public static class ProxyHost
         builder.Services.AddHostedService<FarmHistorySampler>();
         builder.Services.AddSingleton<ProxyService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyService>());
+        builder.Services.AddProxyReadiness();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJsonContext.Default));
 
         var app = builder.Build();
