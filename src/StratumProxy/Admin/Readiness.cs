@@ -16,6 +16,9 @@ namespace StratumProxy.Admin;
 /// least one pool ready, the instance not draining, and whatever else registers a check with that tag (a shared
 /// store registers its own: <c>services.AddHealthChecks().AddCheck&lt;StoreCheck&gt;("store", tags: [Readiness.Tag])</c>).
 /// Liveness is <c>/healthz</c>, which answers 200 while the process serves. Neither needs authentication.
+/// A check answering <see cref="HealthStatus.Degraded"/> keeps the instance ready (200): a store that has answered
+/// before and is down now should say so, so that a store outage does not take every instance out of the balancer
+/// while they can still carry shares (docs/scaling.md, "Failure modes").
 /// </summary>
 public static class Readiness
 {
