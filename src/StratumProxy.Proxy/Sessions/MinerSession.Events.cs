@@ -120,7 +120,7 @@ public sealed partial class MinerSession
                     ApplyTick(message.Now);
                     break;
                 case SessionEventKind.Reconnect:
-                    ApplyReconnect();
+                    // Applied by the read loop once the lines already received are handled (ApplyReconnect).
                     break;
             }
         }

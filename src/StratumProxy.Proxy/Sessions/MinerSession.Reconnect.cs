@@ -7,11 +7,15 @@ public sealed partial class MinerSession
     private const int ReconnectNone = 0;
     private const int ReconnectWanted = 1;
     private const int ReconnectSentState = 2;
+    private const int ReconnectDeferred = 3;
 
     private int _reconnect;
 
     /// <summary>True once <c>client.reconnect</c> has been queued for the miner.</summary>
     public bool ReconnectSent => Volatile.Read(ref _reconnect) == ReconnectSentState;
+
+    /// <summary>True while a requested reconnect waits for the pool's verdict on a share of the miner.</summary>
+    internal bool ReconnectWaitsForVerdict => Volatile.Read(ref _reconnect) == ReconnectDeferred;
 
     /// <summary>
     /// Asks the miner to reconnect (<c>client.reconnect</c> without parameters: to the address it dialled, which a
@@ -27,11 +31,22 @@ public sealed partial class MinerSession
         }
     }
 
+    /// <summary>
+    /// Sends a requested reconnect once nothing is left to answer: called by the read loop after it has handled every
+    /// complete line it holds (so submits that arrived before the request are answered first) and when a posted
+    /// request wakes it. A share still awaiting a pool's verdict defers it; that verdict posts the request again.
+    /// </summary>
     private void ApplyReconnect()
     {
-        if (_closing != 0 || Volatile.Read(ref _reconnect) != ReconnectWanted || Volatile.Read(ref _inFlight) > 0)
+        var state = Volatile.Read(ref _reconnect);
+        if (_closing != 0 || state is ReconnectNone or ReconnectSentState)
         {
-            // Not wanted, already sent, or a verdict is still due: the last verdict posts the request again.
+            return;
+        }
+
+        if (Volatile.Read(ref _inFlight) > 0)
+        {
+            Volatile.Write(ref _reconnect, ReconnectDeferred);
             return;
         }
 
@@ -42,7 +57,7 @@ public sealed partial class MinerSession
     /// <summary>A forwarded share was answered (on the upstream's loop): a reconnect waiting for it may go now.</summary>
     private void OnForwardedAnswered()
     {
-        if (Volatile.Read(ref _reconnect) == ReconnectWanted && Volatile.Read(ref _inFlight) == 0)
+        if (Volatile.Read(ref _reconnect) is ReconnectWanted or ReconnectDeferred && Volatile.Read(ref _inFlight) == 0)
         {
             Post(SessionEvent.Reconnect());
         }

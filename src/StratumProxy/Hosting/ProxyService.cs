@@ -15,7 +15,7 @@ namespace StratumProxy.Hosting;
 /// engine's lifetime (start, the miner listener, dispose); besides that it reads and applies options only
 /// (<see cref="Proxy.Control.IProxyControl.Options"/>, <see cref="Proxy.Control.IProxyControl.ApplyOptions"/>).
 /// </summary>
-public sealed class ProxyService : IHostedService, IAsyncDisposable
+public sealed class ProxyService : IHostedLifecycleService, IAsyncDisposable
 {
     private readonly ProxyEngine _engine;
     private readonly MinerListener _listener;
@@ -76,6 +76,22 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
     }
 
     /// <inheritdoc/>
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc/>
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// The drain runs here, before any hosted service stops, so the admin endpoint (stopped first, as the web host
+    /// starts last) still answers /readyz and /metrics while the miners move.
+    /// </summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) =>
+        _started ? Drain.RunAsync(cancellationToken) : Task.CompletedTask;
+
+    /// <inheritdoc/>
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc/>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _watch?.Dispose();
@@ -85,6 +101,8 @@ public sealed class ProxyService : IHostedService, IAsyncDisposable
         }
 
         _started = false;
+
+        // Already done in StoppingAsync when the host stops; a direct stop drains here.
         await Drain.RunAsync(cancellationToken).ConfigureAwait(false);
         await _listener.DisposeAsync().ConfigureAwait(false);
         await _engine.DisposeAsync().ConfigureAwait(false);
