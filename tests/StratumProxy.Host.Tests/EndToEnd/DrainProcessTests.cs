@@ -13,7 +13,7 @@ public sealed class DrainProcessTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     [Fact]
-    public async Task Sigterm_AsksEveryMinerToReconnectInTurn_CarriesTheRestMeanwhile_AndExitsCleanly()
+    public async Task Sigterm_AsksEveryMinerToReconnectInTurn_CarriesTheRestMeanwhile_StaysUpNotReady_AndExitsCleanly()
     {
         using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         var token = guard.Token;
@@ -45,18 +45,29 @@ public sealed class DrainProcessTests : IDisposable
                 await miner.WaitForAcceptedAsync(2, TimeSpan.FromSeconds(30), token);
             }
 
+            using var http = new HttpClient { BaseAddress = proxy.Admin };
             var exited = proxy.TerminateAsync(token);
 
-            // Watch the requests arrive: when one does, note every miner's accepted shares at that moment.
-            var seen = new long[miners.Count][];
+            // Watch the requests arrive: when one does, note whether each miner is still connected and its accepted
+            // shares at that moment. While the drain runs the admin endpoint still answers: not ready, draining.
+            var seen = new (bool Connected, long Accepted)[miners.Count][];
+            string? readyz = null;
+            string? metrics = null;
             while (seen.Any(s => s is null) && !exited.IsCompleted)
             {
                 for (var i = 0; i < miners.Count; i++)
                 {
                     if (seen[i] is null && miners[i].ReconnectsReceived > 0)
                     {
-                        seen[i] = [.. miners.Select(m => m.Accepted)];
+                        seen[i] = [.. miners.Select(m => (m.IsConnected && m.Connections == 1, m.Accepted))];
                     }
+                }
+
+                if (readyz is null && seen[0] is not null && seen[1] is null)
+                {
+                    using var response = await http.GetAsync(new Uri("/readyz", UriKind.Relative), token);
+                    readyz = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(token)}";
+                    metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), token);
                 }
 
                 await Task.Delay(10, token);
@@ -66,17 +77,27 @@ public sealed class DrainProcessTests : IDisposable
             Assert.True(0 == proxy.ExitCode, proxy.Output);
             Assert.All(seen, s => Assert.NotNull(s));
             Assert.All(miners, m => Assert.Equal(1, m.ReconnectsReceived));
+            Assert.NotNull(readyz);
+            Assert.StartsWith("503 ", readyz, StringComparison.Ordinal);
+            Assert.Contains("{\"name\":\"drain\",\"status\":\"not_ready\"", readyz, StringComparison.Ordinal);
+            Assert.Contains("\nstratumproxy_draining 1\n", metrics, StringComparison.Ordinal);
 
-            // Spread over the period, oldest first: between one miner's request and the next one's, the next miner
-            // was still connected and had more shares accepted through the draining proxy.
+            // Spread over the period, oldest first: when one miner was asked, the next was still connected to the
+            // draining proxy, not asked yet; and the last one had more shares accepted there after the first left.
             for (var i = 0; i + 1 < miners.Count; i++)
             {
-                Assert.True(seen[i + 1][i + 1] > seen[i][i + 1], $"miner {i + 1} had {seen[i][i + 1]} accepted when miner {i} was asked and {seen[i + 1][i + 1]} when it was asked itself");
+                Assert.True(seen[i][i + 1].Connected, $"miner {i + 1} was no longer connected when miner {i} was asked");
             }
 
-            // Every submit was answered; the only one a miner may miss is one it sent while the request was on the
-            // wire (it closes on reading the request, as cgminer does).
-            Assert.All(miners, m => Assert.True(m.Pending == 0 && m.Unanswered <= 1 && m.Rejected == 0 && m.UnexpectedAnswers == 0, m.ToString()));
+            var last = miners.Count - 1;
+            Assert.True(seen[last][last].Accepted > seen[0][last].Accepted, $"the last miner had {seen[0][last].Accepted} accepted when the first was asked and {seen[last][last].Accepted} when it was asked itself");
+
+            // No submit is left waiting and none got a wrong or stray answer. Submits a miner sent after the proxy wrote
+            // its request, before the miner read it, cross it on the wire: the miner closes on reading the request, as
+            // cgminer does, so those stay unanswered on its side however the proxy behaves, and on a loaded machine
+            // they are many (the hashing goes on while the reader waits for a core). That the proxy answers everything
+            // it received first is checked where the miners can be paused: MinerDrainTests in StratumProxy.Proxy.Tests.
+            Assert.All(miners, m => Assert.True(m.Pending == 0 && m.Rejected == 0 && m.UnexpectedAnswers == 0 && m.Accepted > 0, m.ToString()));
             Assert.Contains("Draining: no new miners accepted; asking 4 miners to reconnect over 00:00:08", proxy.Output, StringComparison.Ordinal);
             Assert.Contains("Drain done: 4 miners asked to reconnect, 4 left, 0 still connected", proxy.Output, StringComparison.Ordinal);
         }
