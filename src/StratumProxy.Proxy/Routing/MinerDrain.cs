@@ -15,7 +15,8 @@ public sealed record DrainResult(int Miners, int Sent, int Remaining, TimeSpan E
 /// instance stops accepting (its listening sockets close, so a balancer's health check and new connections go
 /// elsewhere), then asks its miners to reconnect (<c>client.reconnect</c> without parameters: to the address they
 /// dialled, which the balancer maps to another instance) one after the other, spread evenly over
-/// <see cref="DrainOptions.Period"/> (all at once when it is zero). It keeps carrying every miner's shares until the
+/// <see cref="DrainOptions.Period"/> (all at once when it is zero); a connection that has not authorized yet is
+/// closed at once. It keeps carrying every miner's shares until the
 /// miner leaves or <see cref="DrainOptions.Total"/> has passed; the stop then closes whoever is left. Runs once; the
 /// host's stop path calls <see cref="RunAsync"/> before it disposes the listener and the engine.
 /// </summary>
@@ -64,8 +65,14 @@ public sealed class MinerDrain
         metrics.Draining.Set(1);
         await _listener.StopAcceptingAsync().ConfigureAwait(false);
 
+        // A connection that has not authorized is not mining yet (or is no miner: a probe, a scanner): closed now.
+        foreach (var pending in _engine.MinerSessions.Where(s => !s.IsAuthorized))
+        {
+            pending.Close("proxy stopping: draining");
+        }
+
         // Oldest first; nobody new arrives now. A miner that leaves on its own keeps its slot, so the pace stays even.
-        var sessions = _engine.MinerSessions.OrderBy(s => s.Id).ToList();
+        var sessions = _engine.MinerSessions.Where(s => s.IsAuthorized).OrderBy(s => s.Id).ToList();
         var ended = _listener.SessionsEndedAsync();
         metrics.DrainRemaining.Set(sessions.Count);
         Log.DrainStarted(_logger, sessions.Count, options.Period, options.Grace);

@@ -197,6 +197,26 @@ public sealed class MinerDrainTests
         }
     }
 
+    [Fact]
+    public async Task Drain_ConnectionThatNeverAuthorized_IsClosedAtOnce_AndCountsAsNoMiner()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        var options = ProxyHarness.Options(pool);
+        options.Drain = new DrainOptions { Period = TimeSpan.FromSeconds(30), Grace = TimeSpan.FromSeconds(10) };
+        await using var proxy = await ProxyHarness.StartAsync(options);
+        var drain = new MinerDrain(proxy.Engine, proxy.Listener, new FakeTimeProvider(), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+        // A connection that says nothing (a balancer's TCP check, a scanner): it would hold the drain for its grace.
+        using var silent = new System.Net.Sockets.TcpClient();
+        await silent.ConnectAsync(System.Net.IPAddress.Loopback, proxy.Port);
+        await proxy.WaitUntilAsync(() => proxy.Engine.MinerSessions.Count == 1, Patience, "the silent connection's session");
+
+        var result = await drain.RunAsync(CancellationToken.None).WaitAsync(Patience);
+        Assert.Equal((0, 0, 0), (result.Miners, result.Sent, result.Remaining));
+        var buffer = new byte[256];
+        Assert.Equal(0, await silent.GetStream().ReadAsync(buffer).AsTask().WaitAsync(Patience));
+    }
+
     [Theory]
     [InlineData("-00:00:01", "00:00:10", "Proxy:Drain:Period (-00:00:01) must lie between 00:00:00 (all at once) and 01:00:00.")]
     [InlineData("01:00:01", "00:00:10", "Proxy:Drain:Period (01:00:01) must lie between 00:00:00 (all at once) and 01:00:00.")]
