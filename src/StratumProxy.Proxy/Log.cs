@@ -82,4 +82,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "No pool of group {Group} is ready; {Count} miners wait for work")]
     public static partial void NoPoolReady(ILogger logger, string group, int count);
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Information, Message = "Draining: no new miners accepted; asking {Count} miners to reconnect over {Period}, then {Grace} of grace")]
+    public static partial void DrainStarted(ILogger logger, int count, TimeSpan period, TimeSpan grace);
+
+    [LoggerMessage(EventId = 401, Level = LogLevel.Information, Message = "Draining: {Sent} of {Count} miners asked to reconnect, {Remaining} still connected")]
+    public static partial void DrainProgress(ILogger logger, int sent, int count, int remaining);
+
+    [LoggerMessage(EventId = 402, Level = LogLevel.Information, Message = "Drain done: {Sent} miners asked to reconnect, {Left} left, {Remaining} still connected are closed now ({Elapsed})")]
+    public static partial void DrainDone(ILogger logger, int sent, int left, int remaining, TimeSpan elapsed);
 }

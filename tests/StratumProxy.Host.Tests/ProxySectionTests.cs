@@ -19,12 +19,13 @@ public sealed class ProxySectionTests
         { typeof(DifficultySection), typeof(DifficultyOptions) },
         { typeof(FailoverSection), typeof(FailoverOptions) },
         { typeof(LimitSection), typeof(LimitOptions) },
+        { typeof(DrainSection), typeof(DrainOptions) },
     };
 
     public static TheoryData<Type, string> Leaves()
     {
         var leaves = new TheoryData<Type, string>();
-        foreach (var shape in new[] { typeof(ListenerSection), typeof(PoolSection), typeof(MinerSection), typeof(DifficultySection), typeof(FailoverSection), typeof(LimitSection) })
+        foreach (var shape in new[] { typeof(ListenerSection), typeof(PoolSection), typeof(MinerSection), typeof(DifficultySection), typeof(FailoverSection), typeof(LimitSection), typeof(DrainSection) })
         {
             foreach (var property in Settings(shape))
             {

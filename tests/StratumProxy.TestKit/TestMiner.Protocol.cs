@@ -192,6 +192,10 @@ public sealed partial class TestMiner
 
                 return true;
             case StratumMethod.Reconnect:
+                // As cgminer 4.11.1 (parse_reconnect): no host means the address it dialled; the connection is closed
+                // at once, so a submit whose answer has not arrived yet stays unanswered.
+                Interlocked.Increment(ref _reconnectsReceived);
+                _changed.Notify();
                 if (!Options.FollowReconnect || !ReconnectMessage.TryParse(line, envelope, out var reconnect, out _))
                 {
                     return true;

@@ -29,6 +29,7 @@ public sealed partial class TestMiner : IAsyncDisposable
     private long _jobsReceived;
     private long _cleanJobsReceived;
     private long _unexpectedAnswers;
+    private int _reconnectsReceived;
     private long _hashes;
     private long _extranonce2Counter;
     private int _started;
@@ -182,6 +183,9 @@ public sealed partial class TestMiner : IAsyncDisposable
     /// <summary>Answers whose id matched no outstanding request (a second answer to one submit lands here).</summary>
     public long UnexpectedAnswers => Interlocked.Read(ref _unexpectedAnswers);
 
+    /// <summary>client.reconnect requests received (followed or not).</summary>
+    public int ReconnectsReceived => Volatile.Read(ref _reconnectsReceived);
+
     /// <summary>client.show_message texts received.</summary>
     public IReadOnlyList<string> Messages
     {
@@ -253,7 +257,7 @@ public sealed partial class TestMiner : IAsyncDisposable
         {
             return string.Create(
                 CultureInfo.InvariantCulture,
-                $"submitted={_submits.Count} accepted={_submits.Count(s => s.Outcome == SubmitOutcome.Accepted)} rejected={_submits.Count(s => s.Outcome == SubmitOutcome.Rejected)} pending={_submits.Count(s => s.Outcome == SubmitOutcome.Pending)} unanswered={_submits.Count(s => s.Outcome == SubmitOutcome.Unanswered)} unexpected={_unexpectedAnswers} connections={_connectionCount} jobs={_jobsReceived} hashes={Interlocked.Read(ref _hashes)} authorized={_session?.Authorized}");
+                $"submitted={_submits.Count} accepted={_submits.Count(s => s.Outcome == SubmitOutcome.Accepted)} rejected={_submits.Count(s => s.Outcome == SubmitOutcome.Rejected)} pending={_submits.Count(s => s.Outcome == SubmitOutcome.Pending)} unanswered={_submits.Count(s => s.Outcome == SubmitOutcome.Unanswered)} unexpected={_unexpectedAnswers} reconnects={_reconnectsReceived} connections={_connectionCount} jobs={_jobsReceived} hashes={Interlocked.Read(ref _hashes)} authorized={_session?.Authorized}");
         }
     }
 

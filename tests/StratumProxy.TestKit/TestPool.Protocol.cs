@@ -208,6 +208,11 @@ public sealed partial class TestPool
 
     private async Task HandleSubmitAsync(PoolSession session, byte[] line, StratumEnvelope envelope)
     {
+        if (Options.BeforeVerdict is { } hold)
+        {
+            await hold().ConfigureAwait(false);
+        }
+
         var id = envelope.Id;
         var reason = ValidateAndRecord(session, line, envelope);
         _changed.Notify();

@@ -77,6 +77,9 @@ public sealed record TestPoolOptions
     /// <summary>The clock jobs take their ntime from (and the ntime check uses).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>Awaited before each submit is judged (on the connection's read loop): holds the verdicts until it completes.</summary>
+    public Func<Task>? BeforeVerdict { get; init; }
+
     /// <summary>Seed of the job generator; null is random.</summary>
     public int? Seed { get; init; }
 

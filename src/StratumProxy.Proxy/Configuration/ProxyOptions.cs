@@ -36,6 +36,9 @@ public sealed record ProxyOptions
     /// <summary>Failover and reconnect settings (checked by <see cref="ProxyOptionsValidator"/>).</summary>
     public FailoverOptions Failover { get; init; } = new();
 
+    /// <summary>How a stopping instance hands its miners to the other instances (checked by <see cref="ProxyOptionsValidator"/>).</summary>
+    public DrainOptions Drain { get; init; } = new();
+
     /// <summary>Rigs pinned to a pool by worker name: <c>"worker": "pool name"</c>.</summary>
     public IReadOnlyDictionary<string, string> Pins { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
@@ -255,4 +258,24 @@ public sealed record FailoverOptions
 
     /// <summary>A submit the pool has not answered in this time counts as an error.</summary>
     public TimeSpan SubmitTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>
+/// The drain on stop (SIGTERM): the instance stops accepting, asks its miners to reconnect (<c>client.reconnect</c>,
+/// to the same address, so a balancer sends them to another instance) spread evenly over <see cref="Period"/>, keeps
+/// carrying their shares until they leave or <see cref="Period"/> + <see cref="Grace"/> has passed, then stops.
+/// </summary>
+public sealed record DrainOptions
+{
+    /// <summary>The longest period allowed (the host's shutdown timeout is set from it).</summary>
+    public static readonly TimeSpan MaxPeriod = TimeSpan.FromHours(1);
+
+    /// <summary>The time over which the reconnects are spread; zero sends them all at once.</summary>
+    public TimeSpan Period { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long after the last reconnect the miners still connected are carried before they are closed.</summary>
+    public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The whole drain at most: <see cref="Period"/> + <see cref="Grace"/>.</summary>
+    public TimeSpan Total => Period + Grace;
 }

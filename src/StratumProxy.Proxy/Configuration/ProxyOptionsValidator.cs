@@ -112,6 +112,17 @@ public sealed class ProxyOptionsValidator : IValidateOptions<ProxyOptions>
         Positive("Proxy:Failover:SubmitTimeout", f.SubmitTimeout, errors);
         Positive("Proxy:Failover:JobKeepalive", f.JobKeepalive, errors);
 
+        var drain = options.Drain;
+        if (drain.Period < TimeSpan.Zero || drain.Period > DrainOptions.MaxPeriod)
+        {
+            errors.Add($"Proxy:Drain:Period ({drain.Period}) must lie between 00:00:00 (all at once) and {DrainOptions.MaxPeriod}.");
+        }
+
+        if (drain.Grace < TimeSpan.Zero || drain.Grace > DrainOptions.MaxPeriod)
+        {
+            errors.Add($"Proxy:Drain:Grace ({drain.Grace}) must lie between 00:00:00 and {DrainOptions.MaxPeriod}.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

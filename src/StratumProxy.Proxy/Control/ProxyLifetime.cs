@@ -21,6 +21,7 @@ public sealed class ProxyLifetime : IAsyncDisposable
 {
     private readonly ProxyEngine _engine;
     private readonly MinerListener _listener;
+    private readonly MinerDrain _drain;
     private int _state; // 0 created, 1 started, 2 stopped
 
     /// <summary>Creates the proxy; nothing binds or connects until <see cref="Start"/>.</summary>
@@ -34,6 +35,7 @@ public sealed class ProxyLifetime : IAsyncDisposable
     {
         _engine = new ProxyEngine(options, time, logger, metrics, connector: connector);
         _listener = new MinerListener(_engine, logger, listeners);
+        _drain = new MinerDrain(_engine, _listener, time, logger);
     }
 
     /// <summary>The control surface: the fleet snapshot, switch and pin, the options in force.</summary>
@@ -74,6 +76,17 @@ public sealed class ProxyLifetime : IAsyncDisposable
 
     /// <summary>Brings the per-worker gauges up to date (call before each metrics export).</summary>
     public void UpdateGauges() => _engine.UpdateGauges();
+
+    /// <summary>True once the drain has begun (the instance is no longer ready for miners).</summary>
+    public bool IsDraining => _drain.IsDraining;
+
+    /// <summary>
+    /// The graceful first step of a stop (Proxy:Drain): stop accepting, ask the miners to reconnect elsewhere spread
+    /// over the period, carry them until they leave or the period and grace end. Runs once, and only when started;
+    /// <see cref="StopAsync"/> then closes whoever is left. Cancelling cuts it short without throwing.
+    /// </summary>
+    public Task<DrainResult> DrainAsync(CancellationToken cancellationToken) =>
+        Volatile.Read(ref _state) == 1 ? _drain.RunAsync(cancellationToken) : Task.FromResult(new DrainResult(0, 0, 0, TimeSpan.Zero));
 
     /// <summary>Stops accepting, closes every miner session and waits for it, then stops the pools and the tick.</summary>
     public async Task StopAsync()

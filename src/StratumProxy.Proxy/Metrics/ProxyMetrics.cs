@@ -45,6 +45,9 @@ public sealed class ProxyMetrics
         PoolSwitches = factory.CreateCounter("stratumproxy_pool_switches_total", "Miners moved between pools, by reason (failover, failback, api, balance).", ["reason"]);
         MinerIpBans = factory.CreateCounter("stratumproxy_miner_ip_bans_total", "Addresses banned for going over Proxy:Limits:MaxConnectionsPerIp.");
         SlowConsumers = factory.CreateCounter("stratumproxy_miner_slow_consumer_total", "Miners disconnected because they did not read their jobs.");
+        Draining = factory.CreateGauge("stratumproxy_draining", "1 while the instance drains on stop: it accepts no miner and asks its miners to reconnect elsewhere.");
+        DrainReconnects = factory.CreateCounter("stratumproxy_drain_reconnects_total", "Miners asked to reconnect (client.reconnect) while the instance drained.");
+        DrainRemaining = factory.CreateGauge("stratumproxy_drain_miners_remaining", "Miners still connected to the draining instance (0 when not draining).");
     }
 
     /// <summary>Open miner connections.</summary>
@@ -118,6 +121,15 @@ public sealed class ProxyMetrics
 
     /// <summary>Slow-consumer disconnects.</summary>
     public Counter SlowConsumers { get; }
+
+    /// <summary>1 while draining.</summary>
+    public Gauge Draining { get; }
+
+    /// <summary>Miners asked to reconnect by the drain.</summary>
+    public Counter DrainReconnects { get; }
+
+    /// <summary>Miners still connected while draining.</summary>
+    public Gauge DrainRemaining { get; }
 
     /// <summary>
     /// The label value for a worker: its name while fewer than the configured maximum of distinct workers have been

@@ -211,6 +211,20 @@ public sealed class MinerListener : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops accepting (closes the listening sockets); the open sessions carry on.</summary>
+    public async Task StopAcceptingAsync()
+    {
+        foreach (var (_, bound) in _bound)
+        {
+            await bound.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
+    }
+
+    /// <summary>Completes when every session open now has ended (call after <see cref="StopAcceptingAsync"/>).</summary>
+    public Task SessionsEndedAsync() => Task.WhenAll(_running.Values);
+
     /// <summary>Stops accepting, closes every session and waits for them.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -33,6 +33,7 @@ internal readonly struct MinerOutbound
         Raw,
         RawResult,
         SetExtranonce,
+        Reconnect,
     }
 
     public Kind Type { get; }
@@ -76,6 +77,9 @@ internal readonly struct MinerOutbound
     public static MinerOutbound Raw(byte[] line) => new(Kind.Raw, default, bytes: line);
 
     public static MinerOutbound RawResult(in JsonRpcId id, byte[] json) => new(Kind.RawResult, id, bytes: json);
+
+    /// <summary><c>client.reconnect</c> with no parameters: reconnect to the address the miner dialled.</summary>
+    public static MinerOutbound Reconnect() => new(Kind.Reconnect, default);
 
     public static MinerOutbound SetExtranonce(byte[] extranonce1, int extranonce2Size) => new(Kind.SetExtranonce, default, code: extranonce2Size, bytes: extranonce1);
 }

@@ -47,6 +47,8 @@ internal readonly struct SessionEvent
     public static SessionEvent ChangeLayout(MinerLayout layout) => new(SessionEventKind.ChangeLayout, layout: layout);
 
     public static SessionEvent Tick(long now) => new(SessionEventKind.Tick, now: now);
+
+    public static SessionEvent Reconnect() => new(SessionEventKind.Reconnect);
 }
 
 /// <summary>The kinds of <see cref="SessionEvent"/>.</summary>
@@ -58,6 +60,7 @@ internal enum SessionEventKind : byte
     UpstreamExtranonce,
     ChangeLayout,
     Tick,
+    Reconnect,
 }
 
 /// <summary>A miner's extranonce1 and layout, published as one immutable value (other threads read it whole).</summary>
@@ -115,6 +118,9 @@ public sealed partial class MinerSession
                 case SessionEventKind.Tick:
                     Volatile.Write(ref _tickPending, 0);
                     ApplyTick(message.Now);
+                    break;
+                case SessionEventKind.Reconnect:
+                    // Applied by the read loop once the lines already received are handled (ApplyReconnect).
                     break;
             }
         }

@@ -41,6 +41,7 @@ public sealed partial class MinerSession
             }
 
             var keepGoing = ProcessBuffer(ref buffer);
+            ApplyReconnect();
             _unconsumed = buffer.Length;
             input.AdvanceTo(buffer.Start, buffer.End);
             if (!keepGoing)

@@ -169,6 +169,7 @@ public sealed partial class MinerSession
         if (verdict.Accepted)
         {
             Accept(share.MinerRequestId, share.CreditedDifficulty, _context.Time.GetTimestamp(), route, share.Counters);
+            OnForwardedAnswered();
             return;
         }
 
@@ -177,6 +178,8 @@ public sealed partial class MinerSession
         {
             Enqueue(MinerOutbound.Error(share.MinerRequestId, verdict.ErrorCode is >= 20 and <= 25 ? verdict.ErrorCode : (int)StratumErrorCode.Other, verdict.Reason ?? "rejected by the pool"));
         }
+
+        OnForwardedAnswered();
     }
 
     /// <summary>A forwarded share got no verdict (connection lost and not re-sent, or timed out).</summary>
@@ -190,6 +193,8 @@ public sealed partial class MinerSession
         {
             Enqueue(MinerOutbound.Error(share.MinerRequestId, StratumErrorCode.Other, reason));
         }
+
+        OnForwardedAnswered();
     }
 
     private void Accept(in JsonRpcId id, double difficulty, long now, PoolRoute? route, Accounting.PoolCounters? counters = null)

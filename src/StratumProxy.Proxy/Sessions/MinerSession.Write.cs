@@ -80,6 +80,9 @@ public sealed partial class MinerSession
             case MinerOutbound.Kind.SetExtranonce:
                 _writer.WriteSetExtranonce(output, message.Bytes, message.Code);
                 break;
+            case MinerOutbound.Kind.Reconnect:
+                _writer.WriteReconnect(output, null, null, 0);
+                break;
         }
     }
 }

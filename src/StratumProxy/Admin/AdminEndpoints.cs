@@ -8,7 +8,7 @@ using StratumProxy.Proxy.Control;
 
 namespace StratumProxy.Admin;
 
-/// <summary>The admin HTTP surface: /metrics, /healthz, /api/status, /api/workers, /api/switch and the status page.</summary>
+/// <summary>The admin HTTP surface: /metrics, /healthz (live), /readyz (<see cref="Readiness"/>), /api/status, /api/workers, /api/switch and the status page.</summary>
 public static class AdminEndpoints
 {
     /// <summary>The version string shown in the status.</summary>
@@ -30,6 +30,7 @@ public static class AdminEndpoints
             return Results.Json(new HealthResponse(pools.Count == 0 ? "no_pool_configured" : ready > 0 ? "ok" : "no_pool_ready", ready, pools.Count, fleet.Sessions.Count), AdminJson.Context.HealthResponse);
         });
 
+        app.MapReadiness();
         app.MapGet("/api/status", () => Results.Json(Status(proxy.Snapshot(), service, startedAt, admin.Notice), AdminJson.Context.StatusResponse));
         app.MapGet("/api/farm", () =>
         {

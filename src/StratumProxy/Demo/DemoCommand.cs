@@ -187,6 +187,9 @@ public static class DemoCommand
             Set($"Economics:Pools:{pools[i].Name}:Scheme", "Fpps");
         }
 
+        // One process and nowhere else for the rigs to go: Ctrl+C stops at once instead of draining them.
+        Set("Proxy:Drain:Period", "00:00:00");
+        Set("Proxy:Drain:Grace", "00:00:00");
         Set("Proxy:Difficulty:Start", 0.0001);
         Set("Proxy:Difficulty:Min", 0.000001);
         Set("Proxy:Difficulty:Max", 1);

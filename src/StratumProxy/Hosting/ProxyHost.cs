@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 using StratumProxy.Admin;
@@ -25,6 +26,9 @@ public static class ProxyHost
     public const string EmbeddedConfigName = "StratumProxy.appsettings.json";
 
     private const string TariffFeedClient = "tariff-feed";
+
+    /// <summary>What the host's shutdown timeout adds to the drain (the stop of everything else).</summary>
+    public static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(15);
 
     /// <summary>
     /// The configuration, lowest layer first: the embedded default; appsettings.json in the working directory
@@ -139,6 +143,10 @@ public static class ProxyHost
         DotNetStats.Register(registry);
         var clock = time ?? TimeProvider.System;
         builder.Services.AddSingleton(clock);
+
+        // The stop drains miners for Proxy:Drain:Period + Grace (read at stop); the host must wait that long, plus
+        // the few seconds the rest of the stop takes. A larger drain set by a reload is cut at this timeout.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.Drain.Total + ShutdownMargin);
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<IMetricFactory>(factory);
         builder.Services.AddSingleton(loader);
@@ -212,6 +220,7 @@ public static class ProxyHost
         builder.Services.AddHostedService<FarmHistorySampler>();
         builder.Services.AddSingleton<ProxyService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyService>());
+        builder.Services.AddProxyReadiness();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJsonContext.Default));
 
         var app = builder.Build();

@@ -24,6 +24,8 @@ internal sealed class ProxySection
 
     public LimitSection Limits { get; set; } = new();
 
+    public DrainSection Drain { get; set; } = new();
+
     public Dictionary<string, string> Pins { get; set; } = new(StringComparer.Ordinal);
 
     public int MaxWorkerSeries { get; set; } = Defaults.MaxWorkerSeries;
@@ -36,6 +38,7 @@ internal sealed class ProxySection
         Difficulty = Difficulty.ToOptions(),
         Failover = Failover.ToOptions(),
         Limits = Limits.ToOptions(),
+        Drain = Drain.ToOptions(),
         Pins = new Dictionary<string, string>(Pins, StringComparer.Ordinal),
         MaxWorkerSeries = MaxWorkerSeries,
     };
@@ -227,5 +230,21 @@ internal sealed class LimitSection
     {
         MaxConnectionsPerIp = MaxConnectionsPerIp,
         BanSeconds = BanSeconds,
+    };
+}
+
+/// <summary>The binding shape of <see cref="DrainOptions"/>.</summary>
+internal sealed class DrainSection
+{
+    private static readonly DrainOptions Defaults = new();
+
+    public TimeSpan Period { get; set; } = Defaults.Period;
+
+    public TimeSpan Grace { get; set; } = Defaults.Grace;
+
+    public DrainOptions ToOptions() => new()
+    {
+        Period = Period,
+        Grace = Grace,
     };
 }

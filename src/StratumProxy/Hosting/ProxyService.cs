@@ -33,10 +33,13 @@ public sealed class ProxyService(
     Farm.FarmEconomics? farm = null,
     Farm.CurtailmentLoop? curtailment = null,
     IHostEnvironment? environment = null,
-    Proxy.Metrics.ProxyMetrics? proxyMetrics = null) : IHostedService, IAsyncDisposable
+    Proxy.Metrics.ProxyMetrics? proxyMetrics = null) : IHostedLifecycleService, IAsyncDisposable
 {
     private readonly Counter _reloads = ReloadCounter(metrics);
     private IDisposable? _watch;
+
+    /// <summary>True once the stop has begun to drain miners (Proxy:Drain): the instance is not ready any more.</summary>
+    public bool IsDraining => proxy.IsDraining;
 
     /// <summary>The bound miner endpoints.</summary>
     public IReadOnlyList<System.Net.IPEndPoint> Endpoints => proxy.Endpoints;
@@ -54,10 +57,29 @@ public sealed class ProxyService(
         return Task.CompletedTask;
     }
 
-    /// <summary>Stops watching the configuration, then stops the proxy (<see cref="ProxyLifetime.StopAsync"/>).</summary>
+    /// <inheritdoc/>
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc/>
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// The drain runs here, before any hosted service stops, so the admin endpoint (stopped first, as the web host
+    /// starts last) still answers /readyz and /metrics while the miners move.
+    /// </summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) => proxy.DrainAsync(cancellationToken);
+
+    /// <inheritdoc/>
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Stops watching the configuration, drains (already done in <see cref="StoppingAsync"/> when the host stops; a
+    /// direct stop drains here), then stops the proxy (<see cref="ProxyLifetime.StopAsync"/>).
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _watch?.Dispose();
+        await proxy.DrainAsync(cancellationToken).ConfigureAwait(false);
         await proxy.StopAsync().ConfigureAwait(false);
     }
 
