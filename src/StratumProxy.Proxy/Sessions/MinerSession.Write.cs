@@ -6,7 +6,10 @@ namespace StratumProxy.Proxy.Sessions;
 
 public sealed partial class MinerSession
 {
-    private readonly StratumWriter _writer = new();
+    // One formatter per thread, not per session (its JSON writer and hex buffer are ~1.3 KiB): a message is formatted
+    // in one synchronous call, so a writer is never shared between two sessions at once.
+    [ThreadStatic]
+    private static StratumWriter? t_writer;
 
     /// <summary>
     /// Queues a message for the miner. A miner that does not read (its queue is full) is dropped and counted: it
@@ -27,58 +30,52 @@ public sealed partial class MinerSession
     {
         var output = _connection.Transport.Output;
         var reader = _outbound.Reader;
-        try
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            while (reader.TryRead(out var message))
             {
-                while (reader.TryRead(out var message))
-                {
-                    Format(output, message);
-                }
-
-                var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                if (flush.IsCompleted || flush.IsCanceled)
-                {
-                    return;
-                }
+                Format(output, message);
             }
-        }
-        finally
-        {
-            _writer.Dispose();
+
+            var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (flush.IsCompleted || flush.IsCanceled)
+            {
+                return;
+            }
         }
     }
 
-    private void Format(PipeWriter output, in MinerOutbound message)
+    private static void Format(PipeWriter output, in MinerOutbound message)
     {
+        var writer = t_writer ??= new StratumWriter();
         switch (message.Type)
         {
             case MinerOutbound.Kind.Result:
-                _writer.WriteResult(output, message.Id, message.Flag);
+                writer.WriteResult(output, message.Id, message.Flag);
                 break;
             case MinerOutbound.Kind.Error:
-                _writer.WriteError(output, message.Id, message.Code, message.Text ?? "error");
+                writer.WriteError(output, message.Id, message.Code, message.Text ?? "error");
                 break;
             case MinerOutbound.Kind.Subscribed:
-                _writer.WriteSubscribeResult(output, message.Id, message.Bytes, message.Bytes2, message.Code);
+                writer.WriteSubscribeResult(output, message.Id, message.Bytes, message.Bytes2, message.Code);
                 break;
             case MinerOutbound.Kind.Configured:
-                _writer.WriteConfigureResult(output, message.Id, message.Option1, message.Mask, message.Option2);
+                writer.WriteConfigureResult(output, message.Id, message.Option1, message.Mask, message.Option2);
                 break;
             case MinerOutbound.Kind.SetDifficulty:
-                _writer.WriteSetDifficulty(output, message.Number);
+                writer.WriteSetDifficulty(output, message.Number);
                 break;
             case MinerOutbound.Kind.VersionMask:
-                _writer.WriteSetVersionMask(output, message.Mask);
+                writer.WriteSetVersionMask(output, message.Mask);
                 break;
             case MinerOutbound.Kind.Raw:
                 output.Write(message.Bytes);
                 break;
             case MinerOutbound.Kind.RawResult:
-                _writer.WriteRawResult(output, message.Id, message.Bytes);
+                writer.WriteRawResult(output, message.Id, message.Bytes);
                 break;
             case MinerOutbound.Kind.SetExtranonce:
-                _writer.WriteSetExtranonce(output, message.Bytes, message.Code);
+                writer.WriteSetExtranonce(output, message.Bytes, message.Code);
                 break;
         }
     }

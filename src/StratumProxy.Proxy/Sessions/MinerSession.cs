@@ -322,7 +322,7 @@ public sealed partial class MinerSession : IUpstreamMember
     private void Teardown()
     {
         // Events posted from now on find no loop to apply them; they hold nothing (attaching happens when applied).
-        _events.Clear();
+        ClearEvents();
         var current = _current;
         Volatile.Write(ref _current, null);
         lock (_assignLock)

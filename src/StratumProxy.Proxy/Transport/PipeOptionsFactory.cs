@@ -9,11 +9,26 @@ namespace StratumProxy.Proxy.Transport;
 /// </summary>
 public static class PipeOptionsFactory
 {
+    // Options are immutable and hold no per-connection state, so every miner connection shares one instance per
+    // direction instead of carrying two of its own.
+    private static readonly PipeOptions s_minerSend = Create(256 * 1024);
+    private static MinerReceiveOptions? s_minerReceive;
+
     /// <summary>Receive side for a miner: small, since miners are untrusted and their lines are short.</summary>
-    public static PipeOptions MinerReceive(int maxLineLength) => Create(Math.Max(64 * 1024, maxLineLength * 4));
+    public static PipeOptions MinerReceive(int maxLineLength)
+    {
+        var cached = Volatile.Read(ref s_minerReceive);
+        if (cached is null || cached.MaxLineLength != maxLineLength)
+        {
+            cached = new MinerReceiveOptions(maxLineLength, Create(Math.Max(64 * 1024, maxLineLength * 4)));
+            Volatile.Write(ref s_minerReceive, cached);
+        }
+
+        return cached.Options;
+    }
 
     /// <summary>Send side for a miner: room for a burst of jobs; the writer's queue policy handles stalls.</summary>
-    public static PipeOptions MinerSend() => Create(256 * 1024);
+    public static PipeOptions MinerSend() => s_minerSend;
 
     /// <summary>Receive side for a pool: notify lines can carry large coinbases.</summary>
     public static PipeOptions PoolReceive(int maxLineLength) => Create(Math.Max(1024 * 1024, maxLineLength * 4));
@@ -29,4 +44,6 @@ public static class PipeOptionsFactory
         resumeWriterThreshold: pause / 2,
         minimumSegmentSize: 4096,
         useSynchronizationContext: false);
+
+    private sealed record MinerReceiveOptions(int MaxLineLength, PipeOptions Options);
 }
