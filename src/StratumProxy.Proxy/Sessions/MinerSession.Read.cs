@@ -16,13 +16,13 @@ public sealed partial class MinerSession
     private int _badLines;
     private long _unconsumed;
 
-    private async Task ReadLoopAsync(CancellationToken cancellationToken)
+    private async Task ReadLoopAsync()
     {
         var input = _connection.Transport.Input;
         _proxyHeaderDone = Listener.ProxyProtocol == ProxyProtocolMode.None;
         while (true)
         {
-            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var result = await input.ReadAsync(CancellationToken.None).ConfigureAwait(false);
 
             // A cancelled read is either Close (then _closing is set) or a wake-up for posted events.
             DrainEvents();

@@ -55,7 +55,7 @@ public sealed partial class MinerSession : IUpstreamMember
         ConnectedTimestamp = context.Time.GetTimestamp();
         ConnectedAt = context.Time.GetUtcNow();
         LastReceiveTimestamp = ConnectedTimestamp;
-        _vardiff = new VarDiffController(ToVarDiff(options.Difficulty), context.Time);
+        _vardiff = new VarDiffController(SharedVarDiff(options.Difficulty), context.Time);
         _validator = new ShareValidator(context.Hasher);
         _submitTokens = options.Miners.MaxSubmitsPerSecond;
         _lastRefill = ConnectedTimestamp;
@@ -191,7 +191,10 @@ public sealed partial class MinerSession : IUpstreamMember
     /// <summary>Runs the session until the miner leaves or is dropped.</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
-        using var link = CancellationTokenSource.CreateLinkedTokenSource(stopping, _closed.Token);
+        // The read loop waits with no token: Close cancels its pending read (CancelPendingRead), and the proxy stopping
+        // closes the session the same way. A token linking both would cost every idle session a token source and
+        // three callback registrations.
+        using var stopRegistration = stopping.UnsafeRegister(static state => ((MinerSession)state!).Close("proxy stopping"), this);
 
         // The write loop outlives Close: the answers queued before it (the error that explains why the miner is
         // dropped, verdicts of its last submits) must still reach the miner. DrainWriterAsync bounds that wait.
@@ -199,7 +202,7 @@ public sealed partial class MinerSession : IUpstreamMember
         var writer = WriteLoopAsync(writeStop.Token);
         try
         {
-            await ReadLoopAsync(link.Token).ConfigureAwait(false);
+            await ReadLoopAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -360,6 +363,26 @@ public sealed partial class MinerSession : IUpstreamMember
         _ when reason.StartsWith("PROXY", StringComparison.Ordinal) => "proxy_protocol",
         _ => "other",
     };
+
+    private static VarDiffSource? s_varDiff;
+
+    /// <summary>
+    /// The vardiff settings for the current options, built once and shared by every session (settings are
+    /// immutable; a reload brings a new <see cref="DifficultyOptions"/> and so a new instance).
+    /// </summary>
+    private static VarDiffOptions SharedVarDiff(DifficultyOptions d)
+    {
+        var cached = Volatile.Read(ref s_varDiff);
+        if (cached is null || !ReferenceEquals(cached.Source, d))
+        {
+            cached = new VarDiffSource(d, ToVarDiff(d));
+            Volatile.Write(ref s_varDiff, cached);
+        }
+
+        return cached.VarDiff;
+    }
+
+    private sealed record VarDiffSource(DifficultyOptions Source, VarDiffOptions VarDiff);
 
     internal static VarDiffOptions ToVarDiff(DifficultyOptions d) => new()
     {

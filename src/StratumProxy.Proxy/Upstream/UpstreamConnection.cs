@@ -211,8 +211,11 @@ public sealed partial class UpstreamConnection
             var index = Array.IndexOf(_sessions, session);
             if (index >= 0)
             {
-                _sessions = [.. _sessions[..index], .. _sessions[(index + 1)..]];
+                // The slot is freed before the session leaves the list: CanCarry reads both without the lock, and in
+                // the other order it could see the slot taken by a session that is no longer listed (a miner moved
+                // away and straight back would be refused).
                 _slots?.Release(session.Prefix);
+                _sessions = [.. _sessions[..index], .. _sessions[(index + 1)..]];
             }
         }
     }
