@@ -44,6 +44,7 @@ public sealed class ProxyMetrics
         ReconciliationGap = factory.CreateGauge("stratumproxy_share_reconciliation_gap", "Shares forwarded to a pool that have no pool verdict yet, or were lost (per worker and pool).", ["worker", "pool"]);
         PoolSwitches = factory.CreateCounter("stratumproxy_pool_switches_total", "Miners moved between pools, by reason (failover, failback, api, balance).", ["reason"]);
         SlowConsumers = factory.CreateCounter("stratumproxy_miner_slow_consumer_total", "Miners disconnected because they did not read their jobs.");
+        AllocatedBytes = factory.CreateCounter("stratumproxy_managed_allocated_bytes_total", "Bytes the process has allocated on the managed heap since it started (GC.GetTotalAllocatedBytes; read at each export).");
     }
 
     /// <summary>Open miner connections.</summary>
@@ -114,6 +115,9 @@ public sealed class ProxyMetrics
 
     /// <summary>Slow-consumer disconnects.</summary>
     public Counter SlowConsumers { get; }
+
+    /// <summary>Managed bytes allocated since start: divided by shares over a run, the allocation per share.</summary>
+    public Counter AllocatedBytes { get; }
 
     /// <summary>
     /// The label value for a worker: its name while fewer than the configured maximum of distinct workers have been
