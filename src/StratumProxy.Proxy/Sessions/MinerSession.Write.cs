@@ -26,22 +26,53 @@ public sealed partial class MinerSession
         Close($"slow consumer: more than {OutboundCapacity} messages waiting");
     }
 
-    private async Task WriteLoopAsync(CancellationToken cancellationToken)
+    private int _stopWriting;
+
+    /// <summary>
+    /// Writes what is queued until the queue completes (after the read loop ended, everything queued is still
+    /// written) or <see cref="StopWriting"/> is called. It waits without a token: the channel then reuses one waiter
+    /// instead of allocating one per wait.
+    /// </summary>
+    private async Task WriteLoopAsync()
     {
         var output = _connection.Transport.Output;
         var reader = _outbound.Reader;
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (reader.TryRead(out var message))
+            while (Volatile.Read(ref _stopWriting) == 0 && reader.TryRead(out var message))
             {
                 Format(output, message);
             }
 
-            var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (Volatile.Read(ref _stopWriting) != 0)
+            {
+                return;
+            }
+
+            var flush = await output.FlushAsync().ConfigureAwait(false);
             if (flush.IsCompleted || flush.IsCanceled)
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Ends the write loop now, with what is still queued unsent: a miner that does not read, the close grace over,
+    /// the proxy stopping. Callable from any thread; a session that is not closed yet must be closed first (a
+    /// message queued after this finds the queue completed, which is only quiet for a closing session).
+    /// </summary>
+    private void StopWriting()
+    {
+        Volatile.Write(ref _stopWriting, 1);
+        _outbound.Writer.TryComplete();
+        try
+        {
+            _connection.Transport.Output.CancelPendingFlush();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+        {
+            // The output is already completed: nothing is being written.
         }
     }
 

@@ -191,15 +191,22 @@ public sealed partial class MinerSession : IUpstreamMember
     /// <summary>Runs the session until the miner leaves or is dropped.</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
-        // The read loop waits with no token: Close cancels its pending read (CancelPendingRead), and the proxy stopping
-        // closes the session the same way. A token linking both would cost every idle session a token source and
-        // three callback registrations.
-        using var stopRegistration = stopping.UnsafeRegister(static state => ((MinerSession)state!).Close("proxy stopping"), this);
+        // Neither loop waits with a token. Close cancels the read loop's pending read (CancelPendingRead), and
+        // StopWriting ends the write loop (the queue completes, a pending flush is cancelled); the proxy stopping does
+        // both. Tokens would cost every idle session linked token sources and callback registrations, and a channel
+        // wait with a token allocates a waiter each time.
+        using var stopRegistration = stopping.UnsafeRegister(
+            static state =>
+            {
+                var session = (MinerSession)state!;
+                session.Close("proxy stopping");
+                session.StopWriting();
+            },
+            this);
 
         // The write loop outlives Close: the answers queued before it (the error that explains why the miner is
         // dropped, verdicts of its last submits) must still reach the miner. DrainWriterAsync bounds that wait.
-        using var writeStop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var writer = WriteLoopAsync(writeStop.Token);
+        var writer = WriteLoopAsync();
         try
         {
             await ReadLoopAsync().ConfigureAwait(false);
@@ -220,7 +227,7 @@ public sealed partial class MinerSession : IUpstreamMember
         {
             Close(_closeReason);
             _outbound.Writer.TryComplete();
-            await DrainWriterAsync(writer, writeStop).ConfigureAwait(false);
+            await DrainWriterAsync(writer).ConfigureAwait(false);
             await LingerAsync(stopping).ConfigureAwait(false);
             Teardown();
             await _connection.DisposeAsync().ConfigureAwait(false);
@@ -231,21 +238,21 @@ public sealed partial class MinerSession : IUpstreamMember
     /// <summary>How long a closing session keeps writing what was queued for the miner before it gives up.</summary>
     public static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
 
-    private async Task DrainWriterAsync(Task writer, CancellationTokenSource writeStop)
+    private async Task DrainWriterAsync(Task writer)
     {
         try
         {
             if (_closeReason.StartsWith("slow", StringComparison.Ordinal))
             {
                 // A miner that does not read gets nothing more.
-                await writeStop.CancelAsync().ConfigureAwait(false);
+                StopWriting();
             }
 
             await writer.WaitAsync(CloseGrace, _context.Time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            await writeStop.CancelAsync().ConfigureAwait(false);
+            StopWriting();
             await EndWriterAsync(writer).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ChannelClosedException)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 
 namespace StratumProxy.Proxy.Transport;
@@ -11,7 +12,7 @@ public static class PipeOptionsFactory
 {
     // Options are immutable and hold no per-connection state, so every miner connection shares one instance per
     // direction instead of carrying two of its own.
-    private static readonly PipeOptions s_minerSend = Create(256 * 1024);
+    private static readonly PipeOptions s_minerSend = Create(256 * 1024, BlockMemoryPool.Miners);
     private static MinerReceiveOptions? s_minerReceive;
 
     /// <summary>Receive side for a miner: small, since miners are untrusted and their lines are short.</summary>
@@ -20,7 +21,7 @@ public static class PipeOptionsFactory
         var cached = Volatile.Read(ref s_minerReceive);
         if (cached is null || cached.MaxLineLength != maxLineLength)
         {
-            cached = new MinerReceiveOptions(maxLineLength, Create(Math.Max(64 * 1024, maxLineLength * 4)));
+            cached = new MinerReceiveOptions(maxLineLength, Create(Math.Max(64 * 1024, maxLineLength * 4), BlockMemoryPool.Miners));
             Volatile.Write(ref s_minerReceive, cached);
         }
 
@@ -36,13 +37,13 @@ public static class PipeOptionsFactory
     /// <summary>Send side for a pool: many miners' submits share it.</summary>
     public static PipeOptions PoolSend() => Create(4 * 1024 * 1024);
 
-    private static PipeOptions Create(long pause) => new(
-        pool: null,
+    private static PipeOptions Create(long pause, MemoryPool<byte>? pool = null) => new(
+        pool: pool,
         readerScheduler: PipeScheduler.ThreadPool,
         writerScheduler: PipeScheduler.ThreadPool,
         pauseWriterThreshold: pause,
         resumeWriterThreshold: pause / 2,
-        minimumSegmentSize: 4096,
+        minimumSegmentSize: BlockMemoryPool.BlockSize,
         useSynchronizationContext: false);
 
     private sealed record MinerReceiveOptions(int MaxLineLength, PipeOptions Options);
