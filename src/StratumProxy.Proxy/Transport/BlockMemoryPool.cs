@@ -14,8 +14,10 @@ public sealed class BlockMemoryPool : MemoryPool<byte>
     /// <summary>The size of every block (the pipes' minimum segment size).</summary>
     public const int BlockSize = 4096;
 
-    /// <summary>Idle blocks kept at most (16 MiB).</summary>
-    public const int MaxRetainedBlocks = 4096;
+    /// <summary>
+    /// Idle blocks kept at most (4 MiB): about what a thousand busy miners hold at once. A fixed cost, not per session.
+    /// </summary>
+    public const int MaxRetainedBlocks = 1024;
 
     private readonly Lock _lock = new();
     private readonly Block[] _idle;
