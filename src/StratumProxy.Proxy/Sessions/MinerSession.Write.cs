@@ -17,7 +17,7 @@ public sealed partial class MinerSession
     /// </summary>
     private void Enqueue(in MinerOutbound message)
     {
-        if (_outbound.Writer.TryWrite(message) || _closing != 0)
+        if (_outbound.TryWrite(message) || _closing != 0)
         {
             return;
         }
@@ -30,13 +30,12 @@ public sealed partial class MinerSession
 
     /// <summary>
     /// Writes what is queued until the queue completes (after the read loop ended, everything queued is still
-    /// written) or <see cref="StopWriting"/> is called. It waits without a token: the channel then reuses one waiter
-    /// instead of allocating one per wait.
+    /// written) or <see cref="StopWriting"/> is called. It waits without a token, on the queue's one reusable waiter.
     /// </summary>
     private async Task WriteLoopAsync()
     {
         var output = _connection.Transport.Output;
-        var reader = _outbound.Reader;
+        var reader = _outbound;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             while (Volatile.Read(ref _stopWriting) == 0 && reader.TryRead(out var message))
@@ -65,7 +64,7 @@ public sealed partial class MinerSession
     private void StopWriting()
     {
         Volatile.Write(ref _stopWriting, 1);
-        _outbound.Writer.TryComplete();
+        _outbound.TryComplete();
         try
         {
             _connection.Transport.Output.CancelPendingFlush();

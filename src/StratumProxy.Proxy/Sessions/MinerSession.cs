@@ -1,5 +1,4 @@
 using System.Net;
-using System.Threading.Channels;
 using StratumProxy.Proxy.Accounting;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Configuration;
@@ -27,7 +26,7 @@ public sealed partial class MinerSession : IUpstreamMember
 
     private readonly ProxyConnection _connection;
     private readonly SessionContext _context;
-    private readonly Channel<MinerOutbound> _outbound;
+    private readonly OutboundQueue<MinerOutbound> _outbound;
     private readonly CancellationTokenSource _closed = new();
     private readonly ShareValidator _validator;
     private readonly MinerProtocol _protocol = new();
@@ -45,13 +44,7 @@ public sealed partial class MinerSession : IUpstreamMember
         Id = Interlocked.Increment(ref s_nextId);
         var options = context.Options;
         MaxLineLength = options.Miners.MaxLineLength;
-        _outbound = Channel.CreateBounded<MinerOutbound>(new BoundedChannelOptions(OutboundCapacity)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-            AllowSynchronousContinuations = false,
-        });
+        _outbound = new OutboundQueue<MinerOutbound>(OutboundCapacity);
         ConnectedTimestamp = context.Time.GetTimestamp();
         ConnectedAt = context.Time.GetUtcNow();
         LastReceiveTimestamp = ConnectedTimestamp;
@@ -226,7 +219,7 @@ public sealed partial class MinerSession : IUpstreamMember
         finally
         {
             Close(_closeReason);
-            _outbound.Writer.TryComplete();
+            _outbound.TryComplete();
             await DrainWriterAsync(writer).ConfigureAwait(false);
             await LingerAsync(stopping).ConfigureAwait(false);
             Teardown();
@@ -255,7 +248,7 @@ public sealed partial class MinerSession : IUpstreamMember
             StopWriting();
             await EndWriterAsync(writer).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ChannelClosedException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
         {
             // The write side ends with the connection.
         }
@@ -302,7 +295,7 @@ public sealed partial class MinerSession : IUpstreamMember
         {
             await writer.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ChannelClosedException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
         {
             // The write side ends with the connection.
         }
