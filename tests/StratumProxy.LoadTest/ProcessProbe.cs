@@ -44,9 +44,9 @@ public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
                 gen2 = (long?)Series(text, "dotnet_collection_count_total{generation=\"2\"}");
                 allocated = (long?)Series(text, "stratumproxy_managed_allocated_bytes_total");
             }
-            catch (HttpRequestException)
+            catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
             {
-                // The endpoint is optional: /proc figures stand alone.
+                // The endpoint is optional (and a scrape of a starved process may time out): /proc figures stand alone.
             }
         }
 
