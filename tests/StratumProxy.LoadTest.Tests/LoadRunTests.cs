@@ -109,6 +109,8 @@ public sealed class LoadRunTests : IDisposable
         Assert.NotNull(report.Proxy);
         Assert.True(report.Proxy.End!.RssBytes > 0);
         Assert.True(report.Proxy.End.ManagedHeapBytes > 0);
+        Assert.True(report.Proxy.End.AllocatedBytes > 0);
+        Assert.True(report.Proxy.End.AllocatedBytes >= report.Proxy.Before!.AllocatedBytes);
         Assert.NotNull(report.Notify);
         Assert.Equal(1, report.Notify.CompleteJobs);
         Assert.Equal(12, report.Notify.Copies);

@@ -60,7 +60,9 @@ public sealed record JobFanoutReport(long Copies, long Bytes, double FirstMs, do
 
 /// <summary>
 /// The process under test, sampled before the connects, after they settled, at both ends of the window and at the
-/// end. Growth per session is (settled − before) / ready sessions; native = RSS − managed heap.
+/// end. Growth per session is (settled − before) / ready sessions; native = RSS − managed heap. Allocated bytes per
+/// answered submit are the managed bytes the process allocated in the window over the submits answered in it (jobs,
+/// scrapes and timers included), when it exports the counter.
 /// </summary>
 public sealed record ProxyReport(
     int Pid,
@@ -75,7 +77,9 @@ public sealed record ProxyReport(
     double? ManagedPerSessionBytes,
     double? NativePerSessionBytes,
     double? RssPerSessionAtEndBytes,
-    double? ManagedPerSessionAtEndBytes);
+    double? ManagedPerSessionAtEndBytes,
+    long? AllocatedBytesInWindow = null,
+    double? AllocatedBytesPerAnswered = null);
 
 /// <summary>The load generator's own cost (it shares the machine with what it measures).</summary>
 public sealed record GeneratorReport(double CpuSeconds, long RssBytes, int Threads, long ValidShareHashes);

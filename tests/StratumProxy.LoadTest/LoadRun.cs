@@ -261,6 +261,7 @@ public sealed class LoadRun
             var perSession = ready > 0 ? (double)ready : double.NaN;
             double? rss = settled is not null && before is not null ? Math.Round((settled.RssBytes - before.RssBytes) / perSession) : null;
             double? managed = settled?.ManagedHeapBytes is { } m1 && before?.ManagedHeapBytes is { } m0 ? Math.Round((m1 - m0) / perSession) : null;
+            long? allocated = windowEnd?.AllocatedBytes is { } a1 && windowStart?.AllocatedBytes is { } a0 ? a1 - a0 : null;
             proxy = new ProxyReport(
                 probe.Pid,
                 before,
@@ -274,7 +275,9 @@ public sealed class LoadRun
                 managed,
                 rss is { } r && managed is { } g ? r - g : null,
                 windowEnd is not null && before is not null ? Math.Round((windowEnd.RssBytes - before.RssBytes) / perSession) : null,
-                windowEnd?.ManagedHeapBytes is { } m2 && before?.ManagedHeapBytes is { } m3 ? Math.Round((m2 - m3) / perSession) : null);
+                windowEnd?.ManagedHeapBytes is { } m2 && before?.ManagedHeapBytes is { } m3 ? Math.Round((m2 - m3) / perSession) : null,
+                allocated,
+                allocated is { } a && Counters.AnsweredInWindow > 0 ? Math.Round((double)a / Counters.AnsweredInWindow, 2) : null);
         }
 
         using var self = Process.GetCurrentProcess();

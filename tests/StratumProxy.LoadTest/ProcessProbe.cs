@@ -10,12 +10,14 @@ public sealed record ProcessSample(
     int Threads,
     long? ManagedHeapBytes,
     long? Gen0Collections,
-    long? Gen2Collections);
+    long? Gen2Collections,
+    long? AllocatedBytes = null);
 
 /// <summary>
 /// Reads a process's CPU time and memory from /proc (any program: ckpool, another proxy, ours), plus the managed
 /// heap and GC counts from a Prometheus endpoint when it is a .NET program that exports prometheus-net's
-/// <c>dotnet_*</c> series (StratumProxy's admin <c>/metrics</c>).
+/// <c>dotnet_*</c> series (StratumProxy's admin <c>/metrics</c>), and the managed bytes allocated since start when it
+/// exports <c>stratumproxy_managed_allocated_bytes_total</c>.
 /// </summary>
 public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
 {
@@ -31,7 +33,7 @@ public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
             return null;
         }
 
-        long? managed = null, gen0 = null, gen2 = null;
+        long? managed = null, gen0 = null, gen2 = null, allocated = null;
         if (metrics is not null && http is not null)
         {
             try
@@ -40,14 +42,15 @@ public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
                 managed = (long?)Series(text, "dotnet_total_memory_bytes");
                 gen0 = (long?)Series(text, "dotnet_collection_count_total{generation=\"0\"}");
                 gen2 = (long?)Series(text, "dotnet_collection_count_total{generation=\"2\"}");
+                allocated = (long?)Series(text, "stratumproxy_managed_allocated_bytes_total");
             }
-            catch (HttpRequestException)
+            catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
             {
-                // The endpoint is optional: /proc figures stand alone.
+                // The endpoint is optional (and a scrape of a starved process may time out): /proc figures stand alone.
             }
         }
 
-        return proc with { ManagedHeapBytes = managed, Gen0Collections = gen0, Gen2Collections = gen2 };
+        return proc with { ManagedHeapBytes = managed, Gen0Collections = gen0, Gen2Collections = gen2, AllocatedBytes = allocated };
     }
 
     /// <summary>CPU seconds (user + system) and memory of a process; null once it has gone.</summary>

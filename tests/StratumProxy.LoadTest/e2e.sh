@@ -70,6 +70,8 @@ if [[ $figure == external ]]; then
     probe=()
     [[ -n ${TARGET_PID:-} ]] && probe=(--proxy-pid "$TARGET_PID")
 else
+    # A log left by an earlier run would be read before the new process truncates it (wait_for polls at once).
+    rm -f "$out/$figure.pool.log" "$out/$figure.proxy.log"
     dotnet "$out/loadtest/stratum-loadtest.dll" pool --port 0 --difficulty "$difficulty" \
         --job-interval "$job_interval" --clean-every "$clean_every" "${stamp[@]}" >"$out/$figure.pool.json" 2>"$out/$figure.pool.log" &
     pids+=($!)

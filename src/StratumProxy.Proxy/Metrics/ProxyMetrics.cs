@@ -48,6 +48,7 @@ public sealed class ProxyMetrics
         Draining = factory.CreateGauge("stratumproxy_draining", "1 while the instance drains on stop: it accepts no miner and asks its miners to reconnect elsewhere.");
         DrainReconnects = factory.CreateCounter("stratumproxy_drain_reconnects_total", "Miners asked to reconnect (client.reconnect) while the instance drained.");
         DrainRemaining = factory.CreateGauge("stratumproxy_drain_miners_remaining", "Miners still connected to the draining instance (0 when not draining).");
+        AllocatedBytes = factory.CreateCounter("stratumproxy_managed_allocated_bytes_total", "Bytes the process has allocated on the managed heap since it started (GC.GetTotalAllocatedBytes; read at each export).");
     }
 
     /// <summary>Open miner connections.</summary>
@@ -130,6 +131,9 @@ public sealed class ProxyMetrics
 
     /// <summary>Miners still connected while draining.</summary>
     public Gauge DrainRemaining { get; }
+
+    /// <summary>Managed bytes allocated since start: divided by shares over a run, the allocation per share.</summary>
+    public Counter AllocatedBytes { get; }
 
     /// <summary>
     /// The label value for a worker: its name while fewer than the configured maximum of distinct workers have been

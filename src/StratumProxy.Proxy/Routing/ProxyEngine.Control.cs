@@ -95,6 +95,10 @@ public sealed partial class ProxyEngine
         return Switch(pool, s => wanted.Contains(s.Worker!), pin);
     }
 
-    /// <summary>Brings the per-worker gauges up to date (call before each metrics export).</summary>
-    public void UpdateGauges() => Ledger.UpdateGauges();
+    /// <summary>Brings the per-worker gauges and the allocation counter up to date (call before each metrics export).</summary>
+    public void UpdateGauges()
+    {
+        Metrics.AllocatedBytes.IncTo(GC.GetTotalAllocatedBytes());
+        Ledger.UpdateGauges();
+    }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Upstream;
 
@@ -68,7 +67,11 @@ internal sealed record MinerIdentity(MinerLayout Layout, MinerExtranoncePrefix P
 
 public sealed partial class MinerSession
 {
-    private readonly ConcurrentQueue<SessionEvent> _events = new();
+    // A plain queue behind a lock rather than a ConcurrentQueue: the latter starts with a 32-slot segment (1.8 KiB a
+    // session) while a session rarely has more than one or two events waiting. The queue starts empty and grows to 4.
+    private readonly Queue<SessionEvent> _events = new(0);
+    private readonly Lock _eventsLock = new();
+    private int _eventCount;
     private int _wakePending;
     private int _tickPending;
 
@@ -78,7 +81,12 @@ public sealed partial class MinerSession
     /// </summary>
     private void Post(in SessionEvent message)
     {
-        _events.Enqueue(message);
+        lock (_eventsLock)
+        {
+            _events.Enqueue(message);
+            Volatile.Write(ref _eventCount, _events.Count);
+        }
+
         if (Interlocked.Exchange(ref _wakePending, 1) == 0)
         {
             try
@@ -96,7 +104,7 @@ public sealed partial class MinerSession
     private void DrainEvents()
     {
         Volatile.Write(ref _wakePending, 0);
-        while (_events.TryDequeue(out var message))
+        while (TryTakeEvent(out var message))
         {
             switch (message.Kind)
             {
@@ -123,6 +131,29 @@ public sealed partial class MinerSession
                     // Applied by the read loop once the lines already received are handled (ApplyReconnect).
                     break;
             }
+        }
+    }
+
+    /// <summary>True when events wait (a hint read without the lock; a missed event still wakes the loop).</summary>
+    private bool HasEvents => Volatile.Read(ref _eventCount) != 0;
+
+    private bool TryTakeEvent(out SessionEvent message)
+    {
+        lock (_eventsLock)
+        {
+            var taken = _events.TryDequeue(out message);
+            Volatile.Write(ref _eventCount, _events.Count);
+            return taken;
+        }
+    }
+
+    /// <summary>Drops what is queued (teardown: no loop is left to apply it).</summary>
+    private void ClearEvents()
+    {
+        lock (_eventsLock)
+        {
+            _events.Clear();
+            Volatile.Write(ref _eventCount, 0);
         }
     }
 }

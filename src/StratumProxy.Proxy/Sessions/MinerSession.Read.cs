@@ -14,17 +14,15 @@ public sealed partial class MinerSession
     private bool _sawFirstByte;
     private bool _proxyHeaderDone;
     private int _badLines;
-    private byte[] _scratch = [];
     private long _unconsumed;
 
-    private async Task ReadLoopAsync(CancellationToken cancellationToken)
+    private async Task ReadLoopAsync()
     {
         var input = _connection.Transport.Input;
-        _scratch = new byte[MaxLineLength];
         _proxyHeaderDone = Listener.ProxyProtocol == ProxyProtocolMode.None;
         while (true)
         {
-            var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var result = await input.ReadAsync(CancellationToken.None).ConfigureAwait(false);
 
             // A cancelled read is either Close (then _closing is set) or a wake-up for posted events.
             DrainEvents();
@@ -97,12 +95,19 @@ public sealed partial class MinerSession
                 return false;
             }
 
-            if (!line.IsEmpty)
+            if (line.IsSingleSegment)
             {
-                HandleLine(LineFramer.AsContiguous(line, _scratch));
+                if (!line.IsEmpty)
+                {
+                    HandleLine(line.FirstSpan);
+                }
+            }
+            else if (!line.IsEmpty)
+            {
+                HandleSplitLine(line);
             }
 
-            if (!_events.IsEmpty)
+            if (HasEvents)
             {
                 // What a line caused elsewhere (authorize → routing attaches the miner) applies before the next line.
                 DrainEvents();
@@ -110,6 +115,24 @@ public sealed partial class MinerSession
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// A line that spans two pipe segments, copied into a buffer borrowed for the one call: an idle session holds
+    /// no line buffer of its own (a long-lived per-session buffer of <see cref="MaxLineLength"/> was most of its
+    /// memory), and nothing keeps a span of the line once <see cref="HandleLine"/> returns.
+    /// </summary>
+    private void HandleSplitLine(in ReadOnlySequence<byte> line)
+    {
+        var rented = ArrayPool<byte>.Shared.Rent((int)line.Length);
+        try
+        {
+            HandleLine(LineFramer.AsContiguous(line, rented));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     private bool ReadProxyHeader(ref ReadOnlySequence<byte> buffer)

@@ -6,7 +6,10 @@ namespace StratumProxy.Proxy.Sessions;
 
 public sealed partial class MinerSession
 {
-    private readonly StratumWriter _writer = new();
+    // One formatter per thread, not per session (its JSON writer and hex buffer are ~1.3 KiB): a message is formatted
+    // in one synchronous call, so a writer is never shared between two sessions at once.
+    [ThreadStatic]
+    private static StratumWriter? t_writer;
 
     /// <summary>
     /// Queues a message for the miner. A miner that does not read (its queue is full) is dropped and counted: it
@@ -14,7 +17,7 @@ public sealed partial class MinerSession
     /// </summary>
     private void Enqueue(in MinerOutbound message)
     {
-        if (_outbound.Writer.TryWrite(message) || _closing != 0)
+        if (_outbound.TryWrite(message) || _closing != 0)
         {
             return;
         }
@@ -23,65 +26,89 @@ public sealed partial class MinerSession
         Close($"slow consumer: more than {OutboundCapacity} messages waiting");
     }
 
-    private async Task WriteLoopAsync(CancellationToken cancellationToken)
+    private int _stopWriting;
+
+    /// <summary>
+    /// Writes what is queued until the queue completes (after the read loop ended, everything queued is still
+    /// written) or <see cref="StopWriting"/> is called. It waits without a token, on the queue's one reusable waiter.
+    /// </summary>
+    private async Task WriteLoopAsync()
     {
         var output = _connection.Transport.Output;
-        var reader = _outbound.Reader;
-        try
+        var reader = _outbound;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            while (Volatile.Read(ref _stopWriting) == 0 && reader.TryRead(out var message))
             {
-                while (reader.TryRead(out var message))
-                {
-                    Format(output, message);
-                }
-
-                var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                if (flush.IsCompleted || flush.IsCanceled)
-                {
-                    return;
-                }
+                Format(output, message);
             }
-        }
-        finally
-        {
-            _writer.Dispose();
+
+            if (Volatile.Read(ref _stopWriting) != 0)
+            {
+                return;
+            }
+
+            var flush = await output.FlushAsync().ConfigureAwait(false);
+            if (flush.IsCompleted || flush.IsCanceled)
+            {
+                return;
+            }
         }
     }
 
-    private void Format(PipeWriter output, in MinerOutbound message)
+    /// <summary>
+    /// Ends the write loop now, with what is still queued unsent: a miner that does not read, the close grace over,
+    /// the proxy stopping. Callable from any thread; a session that is not closed yet must be closed first (a
+    /// message queued after this finds the queue completed, which is only quiet for a closing session).
+    /// </summary>
+    private void StopWriting()
     {
+        Volatile.Write(ref _stopWriting, 1);
+        _outbound.TryComplete();
+        try
+        {
+            _connection.Transport.Output.CancelPendingFlush();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+        {
+            // The output is already completed: nothing is being written.
+        }
+    }
+
+    private static void Format(PipeWriter output, in MinerOutbound message)
+    {
+        var writer = t_writer ??= new StratumWriter();
         switch (message.Type)
         {
             case MinerOutbound.Kind.Result:
-                _writer.WriteResult(output, message.Id, message.Flag);
+                writer.WriteResult(output, message.Id, message.Flag);
                 break;
             case MinerOutbound.Kind.Error:
-                _writer.WriteError(output, message.Id, message.Code, message.Text ?? "error");
+                writer.WriteError(output, message.Id, message.Code, message.Text ?? "error");
                 break;
             case MinerOutbound.Kind.Subscribed:
-                _writer.WriteSubscribeResult(output, message.Id, message.Bytes, message.Bytes2, message.Code);
+                writer.WriteSubscribeResult(output, message.Id, message.Bytes, message.Bytes2, message.Code);
                 break;
             case MinerOutbound.Kind.Configured:
-                _writer.WriteConfigureResult(output, message.Id, message.Option1, message.Mask, message.Option2);
+                writer.WriteConfigureResult(output, message.Id, message.Option1, message.Mask, message.Option2);
                 break;
             case MinerOutbound.Kind.SetDifficulty:
-                _writer.WriteSetDifficulty(output, message.Number);
+                writer.WriteSetDifficulty(output, message.Number);
                 break;
             case MinerOutbound.Kind.VersionMask:
-                _writer.WriteSetVersionMask(output, message.Mask);
+                writer.WriteSetVersionMask(output, message.Mask);
                 break;
             case MinerOutbound.Kind.Raw:
                 output.Write(message.Bytes);
                 break;
             case MinerOutbound.Kind.RawResult:
-                _writer.WriteRawResult(output, message.Id, message.Bytes);
+                writer.WriteRawResult(output, message.Id, message.Bytes);
                 break;
             case MinerOutbound.Kind.SetExtranonce:
-                _writer.WriteSetExtranonce(output, message.Bytes, message.Code);
+                writer.WriteSetExtranonce(output, message.Bytes, message.Code);
                 break;
             case MinerOutbound.Kind.Reconnect:
-                _writer.WriteReconnect(output, null, null, 0);
+                writer.WriteReconnect(output, null, null, 0);
                 break;
         }
     }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Threading.Channels;
 using StratumProxy.Proxy.Accounting;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Configuration;
@@ -27,7 +26,7 @@ public sealed partial class MinerSession : IUpstreamMember
 
     private readonly ProxyConnection _connection;
     private readonly SessionContext _context;
-    private readonly Channel<MinerOutbound> _outbound;
+    private readonly OutboundQueue<MinerOutbound> _outbound;
     private readonly CancellationTokenSource _closed = new();
     private readonly ShareValidator _validator;
     private readonly MinerProtocol _protocol = new();
@@ -45,17 +44,11 @@ public sealed partial class MinerSession : IUpstreamMember
         Id = Interlocked.Increment(ref s_nextId);
         var options = context.Options;
         MaxLineLength = options.Miners.MaxLineLength;
-        _outbound = Channel.CreateBounded<MinerOutbound>(new BoundedChannelOptions(OutboundCapacity)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-            AllowSynchronousContinuations = false,
-        });
+        _outbound = new OutboundQueue<MinerOutbound>(OutboundCapacity);
         ConnectedTimestamp = context.Time.GetTimestamp();
         ConnectedAt = context.Time.GetUtcNow();
         LastReceiveTimestamp = ConnectedTimestamp;
-        _vardiff = new VarDiffController(ToVarDiff(options.Difficulty), context.Time);
+        _vardiff = new VarDiffController(SharedVarDiff(options.Difficulty), context.Time);
         _validator = new ShareValidator(context.Hasher);
         _submitTokens = options.Miners.MaxSubmitsPerSecond;
         _lastRefill = ConnectedTimestamp;
@@ -191,15 +184,25 @@ public sealed partial class MinerSession : IUpstreamMember
     /// <summary>Runs the session until the miner leaves or is dropped.</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
-        using var link = CancellationTokenSource.CreateLinkedTokenSource(stopping, _closed.Token);
+        // Neither loop waits with a token. Close cancels the read loop's pending read (CancelPendingRead), and
+        // StopWriting ends the write loop (the queue completes, a pending flush is cancelled); the proxy stopping does
+        // both. Tokens would cost every idle session linked token sources and callback registrations, and a channel
+        // wait with a token allocates a waiter each time.
+        using var stopRegistration = stopping.UnsafeRegister(
+            static state =>
+            {
+                var session = (MinerSession)state!;
+                session.Close("proxy stopping");
+                session.StopWriting();
+            },
+            this);
 
         // The write loop outlives Close: the answers queued before it (the error that explains why the miner is
         // dropped, verdicts of its last submits) must still reach the miner. DrainWriterAsync bounds that wait.
-        using var writeStop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-        var writer = WriteLoopAsync(writeStop.Token);
+        var writer = WriteLoopAsync();
         try
         {
-            await ReadLoopAsync(link.Token).ConfigureAwait(false);
+            await ReadLoopAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -216,8 +219,8 @@ public sealed partial class MinerSession : IUpstreamMember
         finally
         {
             Close(_closeReason);
-            _outbound.Writer.TryComplete();
-            await DrainWriterAsync(writer, writeStop).ConfigureAwait(false);
+            _outbound.TryComplete();
+            await DrainWriterAsync(writer).ConfigureAwait(false);
             await LingerAsync(stopping).ConfigureAwait(false);
             Teardown();
             await _connection.DisposeAsync().ConfigureAwait(false);
@@ -228,24 +231,24 @@ public sealed partial class MinerSession : IUpstreamMember
     /// <summary>How long a closing session keeps writing what was queued for the miner before it gives up.</summary>
     public static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
 
-    private async Task DrainWriterAsync(Task writer, CancellationTokenSource writeStop)
+    private async Task DrainWriterAsync(Task writer)
     {
         try
         {
             if (_closeReason.StartsWith("slow", StringComparison.Ordinal))
             {
                 // A miner that does not read gets nothing more.
-                await writeStop.CancelAsync().ConfigureAwait(false);
+                StopWriting();
             }
 
             await writer.WaitAsync(CloseGrace, _context.Time).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            await writeStop.CancelAsync().ConfigureAwait(false);
+            StopWriting();
             await EndWriterAsync(writer).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ChannelClosedException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
         {
             // The write side ends with the connection.
         }
@@ -292,7 +295,7 @@ public sealed partial class MinerSession : IUpstreamMember
         {
             await writer.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException or ChannelClosedException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
         {
             // The write side ends with the connection.
         }
@@ -322,7 +325,7 @@ public sealed partial class MinerSession : IUpstreamMember
     private void Teardown()
     {
         // Events posted from now on find no loop to apply them; they hold nothing (attaching happens when applied).
-        _events.Clear();
+        ClearEvents();
         var current = _current;
         Volatile.Write(ref _current, null);
         lock (_assignLock)
@@ -361,6 +364,26 @@ public sealed partial class MinerSession : IUpstreamMember
         _ when reason.StartsWith("address over", StringComparison.Ordinal) => "ip_limit",
         _ => "other",
     };
+
+    private static VarDiffSource? s_varDiff;
+
+    /// <summary>
+    /// The vardiff settings for the current options, built once and shared by every session (settings are
+    /// immutable; a reload brings a new <see cref="DifficultyOptions"/> and so a new instance).
+    /// </summary>
+    private static VarDiffOptions SharedVarDiff(DifficultyOptions d)
+    {
+        var cached = Volatile.Read(ref s_varDiff);
+        if (cached is null || !ReferenceEquals(cached.Source, d))
+        {
+            cached = new VarDiffSource(d, ToVarDiff(d));
+            Volatile.Write(ref s_varDiff, cached);
+        }
+
+        return cached.VarDiff;
+    }
+
+    private sealed record VarDiffSource(DifficultyOptions Source, VarDiffOptions VarDiff);
 
     internal static VarDiffOptions ToVarDiff(DifficultyOptions d) => new()
     {

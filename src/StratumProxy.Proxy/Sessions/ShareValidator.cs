@@ -126,7 +126,7 @@ public sealed class ShareValidator
     /// <summary>A job goes out to the miner now: it remembers the current difficulty.</summary>
     public void JobSent(ulong jobId)
     {
-        _sentJobs[_sentJobsNext] = new SentJob(jobId, Difficulty, Target);
+        _sentJobs[_sentJobsNext] = new SentJob(jobId, Difficulty);
         _sentJobsNext = (_sentJobsNext + 1) % SentJobHistory;
     }
 
@@ -143,7 +143,9 @@ public sealed class ShareValidator
         {
             if (entry.JobId == jobId && entry.Difficulty > 0)
             {
-                sent = (entry.Difficulty, entry.Target);
+                // The ring keeps difficulties only (16 bytes an entry, not 48): the target is rebuilt in the rare
+                // case that the job went out at another difficulty than the current one.
+                sent = entry.Difficulty.Equals(current.Difficulty) ? current : (entry.Difficulty, DifficultyMath.ToTarget(entry.Difficulty));
                 break;
             }
         }
@@ -231,5 +233,5 @@ public sealed class ShareValidator
         return BinaryPrimitives.ReadUInt64LittleEndian(padded);
     }
 
-    private readonly record struct SentJob(ulong JobId, double Difficulty, UInt256 Target);
+    private readonly record struct SentJob(ulong JobId, double Difficulty);
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 
 namespace StratumProxy.Proxy.Transport;
@@ -9,11 +10,26 @@ namespace StratumProxy.Proxy.Transport;
 /// </summary>
 public static class PipeOptionsFactory
 {
+    // Options are immutable and hold no per-connection state, so every miner connection shares one instance per
+    // direction instead of carrying two of its own.
+    private static readonly PipeOptions s_minerSend = Create(256 * 1024, BlockMemoryPool.Miners);
+    private static MinerReceiveOptions? s_minerReceive;
+
     /// <summary>Receive side for a miner: small, since miners are untrusted and their lines are short.</summary>
-    public static PipeOptions MinerReceive(int maxLineLength) => Create(Math.Max(64 * 1024, maxLineLength * 4));
+    public static PipeOptions MinerReceive(int maxLineLength)
+    {
+        var cached = Volatile.Read(ref s_minerReceive);
+        if (cached is null || cached.MaxLineLength != maxLineLength)
+        {
+            cached = new MinerReceiveOptions(maxLineLength, Create(Math.Max(64 * 1024, maxLineLength * 4), BlockMemoryPool.Miners));
+            Volatile.Write(ref s_minerReceive, cached);
+        }
+
+        return cached.Options;
+    }
 
     /// <summary>Send side for a miner: room for a burst of jobs; the writer's queue policy handles stalls.</summary>
-    public static PipeOptions MinerSend() => Create(256 * 1024);
+    public static PipeOptions MinerSend() => s_minerSend;
 
     /// <summary>Receive side for a pool: notify lines can carry large coinbases.</summary>
     public static PipeOptions PoolReceive(int maxLineLength) => Create(Math.Max(1024 * 1024, maxLineLength * 4));
@@ -21,12 +37,14 @@ public static class PipeOptionsFactory
     /// <summary>Send side for a pool: many miners' submits share it.</summary>
     public static PipeOptions PoolSend() => Create(4 * 1024 * 1024);
 
-    private static PipeOptions Create(long pause) => new(
-        pool: null,
+    private static PipeOptions Create(long pause, MemoryPool<byte>? pool = null) => new(
+        pool: pool,
         readerScheduler: PipeScheduler.ThreadPool,
         writerScheduler: PipeScheduler.ThreadPool,
         pauseWriterThreshold: pause,
         resumeWriterThreshold: pause / 2,
-        minimumSegmentSize: 4096,
+        minimumSegmentSize: BlockMemoryPool.BlockSize,
         useSynchronizationContext: false);
+
+    private sealed record MinerReceiveOptions(int MaxLineLength, PipeOptions Options);
 }

@@ -58,6 +58,21 @@ public sealed class MetricsTests
         Assert.Equal(0, Value(scrape, "stratumproxy_pool_up", "pool1"));
     }
 
+    [Fact]
+    public async Task Managed_bytes_allocated_are_exported_as_read_at_the_scrape()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        await using var proxy = await ProxyHarness.StartAsync(ProxyHarness.Options(pool));
+        var before = GC.GetTotalAllocatedBytes();
+
+        var scrape = await proxy.ScrapeAsync();
+
+        // Read inside the scrape: at least what this process had allocated just before it, and no more than after.
+        var exported = ProxyHarness.MetricValue(scrape, "stratumproxy_managed_allocated_bytes_total");
+        Assert.NotNull(exported);
+        Assert.InRange(exported.Value, before, GC.GetTotalAllocatedBytes());
+    }
+
     /// <summary>A series' value by its label values in declaration order; fails when the series is missing.</summary>
     private static double Value(string scrape, string name, params string[] labelValues)
     {

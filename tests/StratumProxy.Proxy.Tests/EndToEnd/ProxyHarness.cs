@@ -107,7 +107,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
 
     public async Task<string> ScrapeAsync()
     {
-        Engine.Ledger.UpdateGauges();
+        Engine.UpdateGauges();
         using var stream = new MemoryStream();
         await Registry.CollectAndExportAsTextAsync(stream);
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());

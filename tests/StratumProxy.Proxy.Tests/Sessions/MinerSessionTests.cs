@@ -14,6 +14,28 @@ public sealed class MinerSessionTests
     private static CancellationTokenSource Deadline() => new(TimeSpan.FromSeconds(60));
 
     [Fact]
+    public async Task ALineSplitAcrossTwoPipeSegments_IsHandledWhole()
+    {
+        using var deadline = Deadline();
+        var harness = new SessionHarness();
+        var (session, miner) = harness.Open();
+        var run = session.RunAsync(deadline.Token);
+
+        // One write of more than a pipe segment (4 KiB): the first line is padded (whitespace between JSON tokens)
+        // so that the second one starts before the segment's end and finishes in the next segment.
+        var first = "{\"id\":1,\"method\":\"mining.subscribe\"," + new string(' ', 4030) + "\"params\":[]}\n";
+        var second = "{\"id\":\"split-2\",\"method\":\"mining.authorize\",\"params\":[\"farm.rig1\",\"x\"]}\n";
+        Assert.InRange(first.Length, 4096 - second.Length + 1, 4095);
+        await miner.WriteRawAsync(first + second, deadline.Token);
+
+        Assert.StartsWith("{\"id\":1,", await miner.ReadLineAsync(deadline.Token), StringComparison.Ordinal);
+        Assert.Equal("{\"id\":\"split-2\",\"result\":true,\"error\":null}", await miner.ReadLineAsync(deadline.Token));
+        Assert.Equal("farm.rig1", session.Worker);
+        session.Close("test over");
+        await run;
+    }
+
+    [Fact]
     public async Task Subscribe_AnswersTheLayoutsExtranonce1AndSizeWithTheMinersOwnId()
     {
         using var deadline = Deadline();
