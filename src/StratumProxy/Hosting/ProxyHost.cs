@@ -106,7 +106,8 @@ public static class ProxyHost
         // Every section is checked before anything starts, so one run lists every problem.
         var config = loader.LoadAll(out var configErrors);
         var admin = loader.LoadAdmin(out var adminErrors);
-        List<string> errors = [.. configErrors, .. adminErrors];
+        var storeOptions = loader.LoadStore(out var storeErrors);
+        List<string> errors = [.. configErrors, .. adminErrors, .. storeErrors];
         var (options, farmOptions, curtailmentSettings, catalog) = config;
         var unknownKeys = loader.UnknownKeys();
         if (commandLine.Strict)
@@ -183,17 +184,38 @@ public static class ProxyHost
         builder.Services.AddSingleton(sp => new StratumProxy.Rigs.RigCommander(clock, sp.GetRequiredService<ILogger<StratumProxy.Rigs.RigCommander>>()));
         builder.Services.AddSingleton<IRigActuator>(sp => new RigApiActuator(sp.GetRequiredService<StratumProxy.Rigs.RigCommander>(), clock));
         builder.Services.AddSingleton(_ => new StratumProxy.Curtailment.AuditLog(Path.GetFullPath(curtailmentSettings.AuditLog, directory)));
-        builder.Services.AddSingleton(_ => new StratumProxy.Curtailment.EnergyLedger(Path.GetFullPath(curtailmentSettings.Ledger, directory)));
-        builder.Services.AddSingleton(sp => new CurtailmentLoop(
-            curtailmentSettings,
-            sp.GetRequiredService<FarmEconomics>(),
-            sp.GetRequiredService<IProxyControl>(),
-            clock,
-            sp.GetRequiredService<IRigActuator>(),
-            factory,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Curtailment"),
-            sp.GetRequiredService<StratumProxy.Curtailment.AuditLog>(),
-            sp.GetRequiredService<StratumProxy.Curtailment.EnergyLedger>()));
+        if (storeOptions.Provider == Store.StoreProvider.Postgres)
+        {
+            // Many instances, one farm: the shared store, the lease and the follower's side (docs/curtailment.md, "Many instances").
+            builder.Services.AddSingleton(storeOptions);
+            builder.Services.AddSingleton(_ => new Store.PostgresFarmStore(storeOptions));
+            builder.Services.AddSingleton<Store.IFarmStore>(sp => sp.GetRequiredService<Store.PostgresFarmStore>());
+            builder.Services.AddSingleton(sp => new Store.FarmCoordinator(
+                sp.GetRequiredService<Store.PostgresFarmStore>(), storeOptions, factory, sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Store")));
+            builder.Services.AddHostedService(sp => new Store.FarmStoreService(
+                sp.GetRequiredService<Store.FarmCoordinator>(), sp.GetRequiredService<IProxyControl>(), clock, sp.GetRequiredService<ILogger<Store.FarmStoreService>>()));
+        }
+        else
+        {
+            builder.Services.AddSingleton<Store.IFarmStore>(_ => new StratumProxy.Curtailment.EnergyLedger(Path.GetFullPath(curtailmentSettings.Ledger, directory)));
+        }
+
+        builder.Services.AddSingleton(sp =>
+        {
+            var coordinator = sp.GetService<Store.FarmCoordinator>();
+            var proxy = sp.GetRequiredService<IProxyControl>();
+            return new CurtailmentLoop(
+                curtailmentSettings,
+                sp.GetRequiredService<FarmEconomics>(),
+                coordinator is null ? proxy : new Store.FarmProxyControl(proxy, coordinator),
+                clock,
+                sp.GetRequiredService<IRigActuator>(),
+                factory,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Curtailment"),
+                sp.GetRequiredService<StratumProxy.Curtailment.AuditLog>(),
+                sp.GetRequiredService<Store.IFarmStore>(),
+                coordinator);
+        });
         builder.Services.AddHostedService<CurtailmentService>();
         builder.Services.AddSingleton(sp => new FarmHistory(sp.GetRequiredService<FarmEconomics>(), sp.GetRequiredService<CurtailmentLoop>()));
         builder.Services.AddHostedService<FarmHistorySampler>();
