@@ -7,7 +7,7 @@ namespace StratumProxy.Store;
 
 /// <summary>
 /// Every instance's side of the shared store, every <see cref="StoreOptions.PollInterval"/> and whenever the leader
-/// NOTIFYs a change: reports the instance's heartbeat, the sessions it holds and its workers' hashrates; reads what
+/// NOTIFYs a change: renews the leader's lease (when this instance leads), reports the instance's heartbeat, the sessions it holds and its workers' hashrates; reads what
 /// the other instances hold (for the leader's farm-wide view); and applies the desired pool of every rig whose miner
 /// is connected here, through the proxy's own switch (inside the proxy: no reconnect). A store that cannot be reached
 /// stops none of this instance's proxying: each round that fails is simply tried again at the next one.
@@ -50,6 +50,14 @@ public sealed partial class FarmStoreService(FarmCoordinator coordinator, IProxy
     internal async Task RoundAsync(CancellationToken cancellationToken)
     {
         var store = coordinator.Store;
+
+        // The leader renews its lease every round, so an evaluation that takes long (rig commands wait for their
+        // read-back) does not lose it; a leader that dies stops renewing and its lease runs out.
+        if (coordinator.Epoch is not null)
+        {
+            await coordinator.LeadAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             var fleet = proxy.Snapshot();

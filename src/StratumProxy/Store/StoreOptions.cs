@@ -33,7 +33,10 @@ public sealed class StoreOptions
     /// <summary>This instance's name in the store (heartbeats, sessions, the leader lease); default: host name and process id.</summary>
     public string? InstanceName { get; set; }
 
-    /// <summary>How long a leader's lease lasts without renewal: a dead leader is replaced after at most this long.</summary>
+    /// <summary>
+    /// How long a leader's lease lasts without renewal (it renews every <see cref="PollInterval"/> and every evaluation):
+    /// a dead leader is replaced after at most this long plus one <c>Curtailment:Interval</c>.
+    /// </summary>
     public TimeSpan LeaderLease { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How often an instance writes its heartbeat, sessions and hashrates, and polls the assignments (LISTEN/NOTIFY delivers them sooner).</summary>

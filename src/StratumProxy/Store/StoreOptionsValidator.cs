@@ -42,9 +42,10 @@ public sealed class StoreOptionsValidator : IValidateOptions<StoreOptions>
                 problems.Add($"Store:LeaderLease ({options.LeaderLease}) must be at least one second.");
             }
 
-            if (options.PollInterval <= TimeSpan.Zero || options.PollInterval >= options.LeaderLease)
+            if (options.PollInterval <= TimeSpan.Zero || options.PollInterval * 2 > options.LeaderLease)
             {
-                problems.Add($"Store:PollInterval ({options.PollInterval}) must be positive and shorter than Store:LeaderLease ({options.LeaderLease}).");
+                // The leader renews its lease every poll: at least two chances before it runs out.
+                problems.Add($"Store:PollInterval ({options.PollInterval}) must be positive and at most half of Store:LeaderLease ({options.LeaderLease}).");
             }
 
             if (options.CommandTimeout < TimeSpan.FromSeconds(1))
