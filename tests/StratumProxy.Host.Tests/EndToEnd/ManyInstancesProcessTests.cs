@@ -96,16 +96,7 @@ public sealed partial class ManyInstancesProcessTests : IAsyncLifetime
     {
         using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(10));
         var token = guard.Token;
-        await StartFarmAsync(token);
-
-        // One leader; the power cap (3 of 6 rigs) holds across the three instances' rigs; every running rig mines on
-        // the fee-free pool, moved inside the proxy by whichever instance holds its miner.
-        await Until(() => _rigs.Count(r => r.Running) == 3, "three rigs put to sleep under the power cap", token);
-        var (leader, epoch) = await LeaderAsync(token);
-        await Until(async () => (await LeadersReportedAsync(token)).Count(l => l) == 1, "exactly one instance saying it leads", token);
-        await RunningRigsMineOnAsync(_cheap!, 3, "every running rig mining on the fee-free pool", token);
-        Assert.Contains(Enumerable.Range(0, Rigs), i => _rigs[i].Running && InstanceOf(i) != leader);
-        await Until(async () => await CountAsync($"SELECT count(*) FROM evaluation WHERE epoch = {epoch}", token) >= 3, "a few evaluations by the leader", token);
+        var (leader, epoch) = await StartCappedFarmAsync(token);
 
         // SIGKILL the leader; its miners reconnect to the next instance. Another instance takes over with a higher epoch.
         await _proxies[leader]!.KillAsync();
@@ -142,6 +133,85 @@ public sealed partial class ManyInstancesProcessTests : IAsyncLifetime
         // committed evaluations of each epoch (the first of an epoch books nothing).
         await AssertLedgerMatchesEvaluationsAsync(token);
         Assert.Equal(Rigs, await CountAsync("SELECT count(*) FROM rig", token));
+    }
+
+    [Fact]
+    public async Task With_the_store_stopped_every_instance_keeps_proxying_without_losing_a_share_the_policy_holds_still_and_says_so_and_it_resumes_when_the_store_returns()
+    {
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        var token = guard.Token;
+        await StartCappedFarmAsync(token);
+        var asleep = Enumerable.Range(0, Rigs).First(i => !_rigs[i].Running);
+        var errorsBefore = await MetricsAsync("stratumproxy_store_errors_total", token);
+
+        // The store goes away. Every instance says so (metric and log) and keeps carrying its miners' shares.
+        await _server!.StopAsync(token);
+        await Until(async () => (await MetricsAsync("stratumproxy_store_up", token)).All(v => v == 0), "every instance showing the store down", token);
+        Assert.All(await MetricsAsync("stratumproxy_curtailment_holding", token), v => Assert.Equal(1, v));
+        Assert.All(_proxies, p => Assert.Contains("Store unreachable", p!.Output, StringComparison.Ordinal));
+        await RunningRigsMineOnAsync(_cheap!, 5, "the running rigs still mining through the proxy with the store down", token);
+
+        // A sleeping rig woken by hand while the store is down stays awake: nobody commands it until the store is back
+        // (the instances have tried the store many times meanwhile).
+        var disablesBefore = Disables(asleep);
+        _rigs[asleep].SetAll(enabled: true);
+        var tries = await MetricsAsync("stratumproxy_store_errors_total", token);
+        await Until(
+            async () => (await MetricsAsync("stratumproxy_store_errors_total", token)).Zip(tries).All(p => p.First >= p.Second + 5),
+            "every instance trying the store five more times",
+            token);
+        Assert.True(_rigs[asleep].Running);
+        Assert.Equal(disablesBefore, Disables(asleep));
+        Assert.True((await MetricsAsync("stratumproxy_store_errors_total", token)).Zip(errorsBefore).All(p => p.First > p.Second));
+
+        // The store returns: the policy resumes and puts the hand-woken rig back to sleep under the cap.
+        await _server.StartAsync(token);
+        await Until(async () => (await MetricsAsync("stratumproxy_store_up", token)).All(v => v == 1), "every instance showing the store back", token);
+        await Until(() => !_rigs[asleep].Running, "the hand-woken rig put back to sleep once the store returned", token);
+        Assert.Equal(disablesBefore + Devices, Disables(asleep));
+        Assert.Equal(3, _rigs.Count(r => r.Running));
+        Assert.All(_proxies, p => Assert.Contains("Store reachable again", p!.Output, StringComparison.Ordinal));
+
+        // No share lost: every share each running miner sent was answered once, and accepted.
+        foreach (var miner in _miners.Where(m => m.Miner is not null).Select(m => m.Miner!))
+        {
+            await miner.WaitForAnswersAsync(Patience, token);
+            Assert.True(miner.EverySubmitAnsweredOnce && miner.Rejected == 0 && miner.Accepted > 0, miner.ToString());
+        }
+    }
+
+    /// <summary>
+    /// Starts the three instances and the miners, and waits until one leader holds the power cap (3 of 6 rigs) across
+    /// the three instances' rigs, every running rig mines on the fee-free pool (moved inside the proxy by whichever
+    /// instance holds its miner, at least one of them a follower) and the leader has evaluated a few times since.
+    /// </summary>
+    private async Task<(int Leader, long Epoch)> StartCappedFarmAsync(CancellationToken token)
+    {
+        await StartFarmAsync(token);
+        await Until(() => _rigs.Count(r => r.Running) == 3, "three rigs put to sleep under the power cap", token);
+        var (leader, epoch) = await LeaderAsync(token);
+        await Until(async () => (await LeadersReportedAsync(token)).Count(l => l) == 1, "exactly one instance saying it leads", token);
+        await RunningRigsMineOnAsync(_cheap!, 3, "every running rig mining on the fee-free pool", token);
+        Assert.Contains(Enumerable.Range(0, Rigs), i => _rigs[i].Running && InstanceOf(i) != leader);
+        await Until(async () => await CountAsync($"SELECT count(*) FROM evaluation WHERE epoch = {epoch}", token) >= 3, "a few evaluations by the leader", token);
+        return (leader, epoch);
+    }
+
+    private int Disables(int rig) => _rigs[rig].Requests.Count(r => r.Contains("\"ascdisable\"", StringComparison.Ordinal));
+
+    /// <summary>One unlabelled series' value on each live instance.</summary>
+    private async Task<List<double>> MetricsAsync(string name, CancellationToken token)
+    {
+        var values = new List<double>();
+        foreach (var proxy in _proxies.Where(p => p is { HasExited: false }))
+        {
+            using var http = new HttpClient { BaseAddress = proxy!.Admin };
+            var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), token);
+            var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+            values.Add(line is null ? double.NaN : double.Parse(line[(name.Length + 1)..], CultureInfo.InvariantCulture));
+        }
+
+        return values;
     }
 
     private async Task StartFarmAsync(CancellationToken token)
