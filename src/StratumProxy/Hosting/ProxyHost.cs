@@ -193,7 +193,7 @@ public static class ProxyHost
             builder.Services.AddSingleton(sp => new Store.FarmCoordinator(
                 sp.GetRequiredService<Store.PostgresFarmStore>(), storeOptions, factory, sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Store")));
             builder.Services.AddHostedService(sp => new Store.FarmStoreService(
-                sp.GetRequiredService<Store.FarmCoordinator>(), sp.GetRequiredService<IProxyControl>(), clock, sp.GetRequiredService<ILogger<Store.FarmStoreService>>()));
+                sp.GetRequiredService<Store.FarmCoordinator>(), sp.GetRequiredService<IProxyControl>(), curtailmentSettings.Interval, clock, sp.GetRequiredService<ILogger<Store.FarmStoreService>>()));
         }
         else
         {

@@ -22,6 +22,7 @@ public sealed partial class FarmCoordinator : IFarmFence
     private readonly Gauge _epochGauge;
     private readonly Gauge _holding;
     private readonly Counter _refused;
+    private readonly Counter _errors;
     private readonly Lock _lock = new();
     private long? _epoch;
     private bool? _reachable;
@@ -40,6 +41,7 @@ public sealed partial class FarmCoordinator : IFarmFence
         _leader = metrics.CreateGauge("stratumproxy_leader", "1 while this instance leads the farm (runs the curtailment policy over every rig), else 0.");
         _epochGauge = metrics.CreateGauge("stratumproxy_leader_epoch", "The leader epoch (fencing token) this instance last held; 0 before it first led.");
         _holding = metrics.CreateGauge("stratumproxy_curtailment_holding", "1 while the curtailment policy holds still because the shared store cannot be reached.");
+        _errors = metrics.CreateCounter("stratumproxy_store_errors_total", "Calls to the shared farm store that failed because it could not be reached.");
         _refused = metrics.CreateCounter("stratumproxy_store_fenced_writes_total", "Commands and commits the store refused because their epoch was no longer the leader's.");
     }
 
@@ -233,6 +235,7 @@ public sealed partial class FarmCoordinator : IFarmFence
             _epoch = null;
         }
 
+        _errors.Inc();
         _storeUp.Set(0);
         _holding.Set(1);
         _leader.Set(0);

@@ -12,8 +12,14 @@ namespace StratumProxy.Store;
 /// is connected here, through the proxy's own switch (inside the proxy: no reconnect). A store that cannot be reached
 /// stops none of this instance's proxying: each round that fails is simply tried again at the next one.
 /// </summary>
-public sealed partial class FarmStoreService(FarmCoordinator coordinator, IProxyControl proxy, TimeProvider time, ILogger<FarmStoreService> logger) : BackgroundService
+/// <param name="coordinator">This instance's part in the farm.</param>
+/// <param name="proxy">The local proxy.</param>
+/// <param name="rollupEvery">How often the hashrate roll-ups are written: the evaluation interval (<c>Curtailment:Interval</c>).</param>
+/// <param name="time">The clock.</param>
+/// <param name="logger">The log.</param>
+public sealed partial class FarmStoreService(FarmCoordinator coordinator, IProxyControl proxy, TimeSpan rollupEvery, TimeProvider time, ILogger<FarmStoreService> logger) : BackgroundService
 {
+    private DateTimeOffset _lastRollup = DateTimeOffset.MinValue;
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly DateTimeOffset _startedAt = time.GetUtcNow();
 
@@ -63,10 +69,19 @@ public sealed partial class FarmStoreService(FarmCoordinator coordinator, IProxy
             var fleet = proxy.Snapshot();
             var sessions = fleet.Sessions.Select(s => new RemoteSession(store.Instance, s.Id, s.Worker, s.Pool, s.Remote, s.ConnectedAt)).ToList();
             var held = new HashSet<string>(sessions.Select(s => s.Worker).OfType<string>(), StringComparer.Ordinal);
-            var workers = fleet.Workers.Where(w => held.Contains(w.Name))
-                .Select(w => new RemoteWorker(w.Name, store.Instance, w.Hashrate5m, w.Accepted, w.AcceptedDifficulty, w.LastShareUnixMs)).ToList();
-            await store.ReportAsync(new InstanceReport(time.GetUtcNow(), _startedAt, coordinator.Epoch is not null, sessions, workers), cancellationToken).ConfigureAwait(false);
-            coordinator.Remote = await store.OthersAsync(coordinator.Options.LeaderLease, cancellationToken).ConfigureAwait(false);
+            var now = time.GetUtcNow();
+            var rollup = now - _lastRollup >= rollupEvery;
+            List<RemoteWorker> workers = rollup
+                ? [.. fleet.Workers.Where(w => held.Contains(w.Name)).Select(w => new RemoteWorker(w.Name, store.Instance, w.Hashrate5m, w.Accepted, w.AcceptedDifficulty, w.LastShareUnixMs))]
+                : [];
+            await store.ReportAsync(new InstanceReport(now, _startedAt, coordinator.Epoch is not null, sessions, workers), cancellationToken).ConfigureAwait(false);
+            if (rollup)
+            {
+                _lastRollup = now;
+            }
+
+            var lease = coordinator.Options.LeaderLease;
+            coordinator.Remote = await store.OthersAsync(lease, rollupEvery * 2 > lease ? rollupEvery * 2 : lease, cancellationToken).ConfigureAwait(false);
             var assignments = await store.AssignmentsAsync(cancellationToken).ConfigureAwait(false);
             coordinator.Reachable();
             Apply(assignments, proxy.Snapshot());
@@ -107,11 +122,18 @@ public sealed partial class FarmStoreService(FarmCoordinator coordinator, IProxy
 
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
+        var lost = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await coordinator.Store.ListenAsync(() => _wake.Writer.TryWrite(true), stoppingToken).ConfigureAwait(false);
+                await coordinator.Store.ListenAsync(
+                    () =>
+                    {
+                        lost = false;
+                        _wake.Writer.TryWrite(true);
+                    },
+                    stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -119,8 +141,13 @@ public sealed partial class FarmStoreService(FarmCoordinator coordinator, IProxy
             }
             catch (Exception ex) when (FarmCoordinator.IsUnreachable(ex, stoppingToken))
             {
-                // Polling carries on; LISTEN again after one interval.
-                LogListenLost(logger, ex.GetType().Name);
+                // Polling carries on; LISTEN again after one interval (said once until it listens again).
+                if (!lost)
+                {
+                    LogListenLost(logger, ex.GetType().Name);
+                }
+
+                lost = true;
             }
 
             try

@@ -339,7 +339,8 @@ public sealed class PostgresFarmStore : IFarmStore
 
     /// <summary>
     /// This instance's report, in one transaction: its heartbeat, the sessions it holds now (replacing the last
-    /// report's) and one hashrate roll-up row per worker it carries.
+    /// report's) and one hashrate roll-up row per worker it carries (<see cref="InstanceReport.Workers"/>; empty
+    /// between roll-ups).
     /// </summary>
     public async Task ReportAsync(InstanceReport report, CancellationToken cancellationToken)
     {
@@ -358,32 +359,38 @@ public sealed class PostgresFarmStore : IFarmStore
             await beat.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (var s in report.Sessions)
+        // One statement per table, whatever the number of sessions (arrays unnested server-side).
+        await using (var sessions = new NpgsqlCommand("""
+            INSERT INTO instance_session (instance, session_id, worker, pool, remote, connected_at)
+            SELECT @me, * FROM unnest(@ids, @workers, @pools, @remotes, @ats);
+            """, connection, transaction))
         {
-            await using var insert = new NpgsqlCommand("INSERT INTO instance_session (instance, session_id, worker, pool, remote, connected_at) VALUES (@me, @id, @worker, @pool, @remote, @at);", connection, transaction);
-            insert.Parameters.AddWithValue("me", _instance);
-            insert.Parameters.AddWithValue("id", s.Id);
-            insert.Parameters.AddWithValue("worker", NpgsqlDbType.Text, (object?)s.Worker ?? DBNull.Value);
-            insert.Parameters.AddWithValue("pool", NpgsqlDbType.Text, (object?)s.Pool ?? DBNull.Value);
-            insert.Parameters.AddWithValue("remote", NpgsqlDbType.Text, (object?)s.Remote ?? DBNull.Value);
-            insert.Parameters.AddWithValue("at", s.ConnectedAt.ToUniversalTime());
-            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            sessions.Parameters.AddWithValue("me", _instance);
+            sessions.Parameters.AddWithValue("ids", report.Sessions.Select(x => x.Id).ToArray());
+            sessions.Parameters.AddWithValue("workers", NpgsqlDbType.Array | NpgsqlDbType.Text, report.Sessions.Select(x => (object?)x.Worker ?? DBNull.Value).ToArray());
+            sessions.Parameters.AddWithValue("pools", NpgsqlDbType.Array | NpgsqlDbType.Text, report.Sessions.Select(x => (object?)x.Pool ?? DBNull.Value).ToArray());
+            sessions.Parameters.AddWithValue("remotes", NpgsqlDbType.Array | NpgsqlDbType.Text, report.Sessions.Select(x => (object?)x.Remote ?? DBNull.Value).ToArray());
+            sessions.Parameters.AddWithValue("ats", report.Sessions.Select(x => x.ConnectedAt.ToUniversalTime()).ToArray());
+            await sessions.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (var w in report.Workers)
+        if (report.Workers.Count > 0)
         {
-            await using var insert = new NpgsqlCommand("""
+            // The roll-ups of this report; roll-ups older than a week are dropped (the ledger keeps the money).
+            await using var rollup = new NpgsqlCommand("""
                 INSERT INTO rig_hashrate (rig, instance, at_utc, hashrate_5m, accepted, accepted_difficulty, last_share_unix_ms)
-                VALUES (@rig, @me, @at, @rate, @accepted, @difficulty, @last) ON CONFLICT DO NOTHING;
+                SELECT r, @me, @at, h, a, d, l FROM unnest(@rigs, @rates, @accepted, @difficulty, @last) AS u(r, h, a, d, l)
+                ON CONFLICT DO NOTHING;
+                DELETE FROM rig_hashrate WHERE instance = @me AND at_utc < now() - interval '7 days';
                 """, connection, transaction);
-            insert.Parameters.AddWithValue("rig", w.Worker);
-            insert.Parameters.AddWithValue("me", _instance);
-            insert.Parameters.AddWithValue("at", report.At.ToUniversalTime());
-            insert.Parameters.AddWithValue("rate", w.Hashrate5m);
-            insert.Parameters.AddWithValue("accepted", w.Accepted);
-            insert.Parameters.AddWithValue("difficulty", w.AcceptedDifficulty);
-            insert.Parameters.AddWithValue("last", w.LastShareUnixMs);
-            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            rollup.Parameters.AddWithValue("me", _instance);
+            rollup.Parameters.AddWithValue("at", report.At.ToUniversalTime());
+            rollup.Parameters.AddWithValue("rigs", report.Workers.Select(w => w.Worker).ToArray());
+            rollup.Parameters.AddWithValue("rates", report.Workers.Select(w => w.Hashrate5m).ToArray());
+            rollup.Parameters.AddWithValue("accepted", report.Workers.Select(w => w.Accepted).ToArray());
+            rollup.Parameters.AddWithValue("difficulty", report.Workers.Select(w => w.AcceptedDifficulty).ToArray());
+            rollup.Parameters.AddWithValue("last", report.Workers.Select(w => w.LastShareUnixMs).ToArray());
+            await rollup.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -391,9 +398,9 @@ public sealed class PostgresFarmStore : IFarmStore
 
     /// <summary>
     /// What the other live instances (heartbeat within <paramref name="fresh"/>) hold: their sessions, and each of
-    /// their workers' latest hashrate roll-up.
+    /// their workers' latest hashrate roll-up (if within <paramref name="rollupFresh"/>).
     /// </summary>
-    public async Task<RemoteFleet> OthersAsync(TimeSpan fresh, CancellationToken cancellationToken)
+    public async Task<RemoteFleet> OthersAsync(TimeSpan fresh, TimeSpan rollupFresh, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         var sessions = new List<RemoteSession>();
@@ -416,12 +423,13 @@ public sealed class PostgresFarmStore : IFarmStore
         await using (var command = new NpgsqlCommand("""
             SELECT DISTINCT ON (h.rig) h.rig, h.instance, h.hashrate_5m, h.accepted, h.accepted_difficulty, h.last_share_unix_ms
             FROM rig_hashrate h JOIN instance i ON i.instance = h.instance
-            WHERE h.instance <> @me AND i.last_seen > now() - @fresh AND h.at_utc > now() - @fresh
+            WHERE h.instance <> @me AND i.last_seen > now() - @fresh AND h.at_utc > now() - @rollup
             ORDER BY h.rig, h.at_utc DESC;
             """, connection))
         {
             command.Parameters.AddWithValue("me", _instance);
             command.Parameters.AddWithValue("fresh", fresh);
+            command.Parameters.AddWithValue("rollup", rollupFresh);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {

@@ -156,9 +156,10 @@ public sealed partial class ManyInstancesProcessTests : IAsyncLifetime
         var disablesBefore = Disables(asleep);
         _rigs[asleep].SetAll(enabled: true);
         var tries = await MetricsAsync("stratumproxy_store_errors_total", token);
+        var now = tries;
         await Until(
-            async () => (await MetricsAsync("stratumproxy_store_errors_total", token)).Zip(tries).All(p => p.First >= p.Second + 5),
-            "every instance trying the store five more times",
+            async () => (now = await MetricsAsync("stratumproxy_store_errors_total", token)).Zip(tries).All(p => p.First >= p.Second + 5),
+            () => $"every instance trying the store five more times (failed calls then: {string.Join(", ", tries)}; last seen: {string.Join(", ", now)})",
             token);
         Assert.True(_rigs[asleep].Running);
         Assert.Equal(disablesBefore, Disables(asleep));
@@ -374,7 +375,9 @@ public sealed partial class ManyInstancesProcessTests : IAsyncLifetime
     private Task Until(Func<bool> condition, string what, CancellationToken token) =>
         Until(() => Task.FromResult(condition()), what, token);
 
-    private async Task Until(Func<Task<bool>> condition, string what, CancellationToken token)
+    private Task Until(Func<Task<bool>> condition, string what, CancellationToken token) => Until(condition, () => what, token);
+
+    private async Task Until(Func<Task<bool>> condition, Func<string> what, CancellationToken token)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(token);
         deadline.CancelAfter(Patience);
@@ -387,7 +390,7 @@ public sealed partial class ManyInstancesProcessTests : IAsyncLifetime
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
-            throw new Xunit.Sdk.XunitException($"waited {Patience.TotalSeconds} s for {what}; the instances said:{Environment.NewLine}{Outputs()}");
+            throw new Xunit.Sdk.XunitException($"waited {Patience.TotalSeconds} s for {what()}; the instances said:{Environment.NewLine}{Outputs()}");
         }
     }
 
