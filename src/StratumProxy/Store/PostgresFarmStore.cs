@@ -135,9 +135,13 @@ public sealed class PostgresFarmStore : IFarmStore
             }
         }
 
+        // Each table in one statement, whatever the number of rigs (arrays unnested server-side).
+        var rows = commit.Rows;
         using (var add = new NpgsqlCommand("""
             INSERT INTO rig_hour (rig, hour_utc, hours, kwh_used, kwh_avoided, revenue_usd, cost_usd, savings_usd)
-            VALUES (@rig, @hour, @hours, @used, @avoided, @revenue, @cost, @savings)
+            SELECT r, h, sum(n), sum(u), sum(a), sum(v), sum(c), sum(s)
+            FROM unnest(@rigs, @hours_utc, @hours, @used, @avoided, @revenue, @cost, @savings) AS x(r, h, n, u, a, v, c, s)
+            GROUP BY r, h
             ON CONFLICT (rig, hour_utc) DO UPDATE SET
                 hours = rig_hour.hours + excluded.hours,
                 kwh_used = rig_hour.kwh_used + excluded.kwh_used,
@@ -147,67 +151,62 @@ public sealed class PostgresFarmStore : IFarmStore
                 savings_usd = rig_hour.savings_usd + excluded.savings_usd;
             """, connection, transaction))
         {
-            foreach (var row in commit.Rows)
-            {
-                add.Parameters.Clear();
-                add.Parameters.AddWithValue("rig", row.Rig);
-                add.Parameters.AddWithValue("hour", HourStart(row.Hour));
-                add.Parameters.AddWithValue("hours", row.Hours);
-                add.Parameters.AddWithValue("used", row.KwhUsed);
-                add.Parameters.AddWithValue("avoided", row.KwhAvoided);
-                add.Parameters.AddWithValue("revenue", row.RevenueUsd);
-                add.Parameters.AddWithValue("cost", row.CostUsd);
-                add.Parameters.AddWithValue("savings", row.SavingsUsd);
-                add.ExecuteNonQuery();
-            }
+            add.Parameters.AddWithValue("rigs", rows.Select(r => r.Rig).ToArray());
+            add.Parameters.AddWithValue("hours_utc", rows.Select(r => HourStart(r.Hour)).ToArray());
+            add.Parameters.AddWithValue("hours", rows.Select(r => r.Hours).ToArray());
+            add.Parameters.AddWithValue("used", rows.Select(r => r.KwhUsed).ToArray());
+            add.Parameters.AddWithValue("avoided", rows.Select(r => r.KwhAvoided).ToArray());
+            add.Parameters.AddWithValue("revenue", rows.Select(r => r.RevenueUsd).ToArray());
+            add.Parameters.AddWithValue("cost", rows.Select(r => r.CostUsd).ToArray());
+            add.Parameters.AddWithValue("savings", rows.Select(r => r.SavingsUsd).ToArray());
+            add.ExecuteNonQuery();
         }
 
+        var memory = commit.Memory;
         using (var save = new NpgsqlCommand("""
             INSERT INTO rig (rig, state, pool, mode, since_utc, last_command, last_outcome, last_command_utc, last_read_utc,
                 last_agreed_utc, last_disagreement, last_disagreement_utc, epoch)
-            VALUES (@rig, @state, @pool, @mode, @since, @command, @outcome, @commandAt, @readAt, @agreedAt, @disagreement, @disagreementAt, @epoch)
+            SELECT *, @epoch FROM unnest(@rigs, @states, @pools, @modes, @since, @commands, @outcomes, @commandAt, @readAt,
+                @agreedAt, @disagreements, @disagreementAt)
             ON CONFLICT (rig) DO UPDATE SET state = excluded.state, pool = excluded.pool, mode = excluded.mode,
                 since_utc = excluded.since_utc, last_command = excluded.last_command, last_outcome = excluded.last_outcome,
                 last_command_utc = excluded.last_command_utc, last_read_utc = excluded.last_read_utc,
                 last_agreed_utc = excluded.last_agreed_utc, last_disagreement = excluded.last_disagreement,
                 last_disagreement_utc = excluded.last_disagreement_utc, epoch = excluded.epoch;
             """, connection, transaction))
+        {
+            var p = save.Parameters;
+            p.AddWithValue("epoch", epoch);
+            p.AddWithValue("rigs", memory.Select(m => m.Rig).ToArray());
+            p.AddWithValue("states", memory.Select(m => m.State).ToArray());
+            p.AddWithValue("pools", NpgsqlDbType.Array | NpgsqlDbType.Text, memory.Select(m => (object?)m.Pool ?? DBNull.Value).ToArray());
+            p.AddWithValue("modes", memory.Select(m => m.Mode).ToArray());
+            p.AddWithValue("since", memory.Select(m => m.Since.ToUniversalTime()).ToArray());
+            p.AddWithValue("commands", NpgsqlDbType.Array | NpgsqlDbType.Text, memory.Select(m => (object?)m.LastCommand ?? DBNull.Value).ToArray());
+            p.AddWithValue("outcomes", NpgsqlDbType.Array | NpgsqlDbType.Text, memory.Select(m => (object?)m.LastOutcome ?? DBNull.Value).ToArray());
+            p.AddWithValue("commandAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, memory.Select(m => Db(m.LastCommandAt)).ToArray());
+            p.AddWithValue("readAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, memory.Select(m => Db(m.LastReadAt)).ToArray());
+            p.AddWithValue("agreedAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, memory.Select(m => Db(m.LastAgreedAt)).ToArray());
+            p.AddWithValue("disagreements", NpgsqlDbType.Array | NpgsqlDbType.Text, memory.Select(m => (object?)m.LastDisagreement ?? DBNull.Value).ToArray());
+            p.AddWithValue("disagreementAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, memory.Select(m => Db(m.LastDisagreementAt)).ToArray());
+            save.ExecuteNonQuery();
+        }
+
+        // Only assignments that changed are written (and then NOTIFYd): followers re-read when told.
         using (var assign = new NpgsqlCommand("""
-            INSERT INTO assignment (rig, pool, power, mode, epoch, updated_at) VALUES (@rig, @pool, @power, @mode, @epoch, now())
+            INSERT INTO assignment (rig, pool, power, mode, epoch, updated_at)
+            SELECT r, p, s, m, @epoch, now() FROM unnest(@rigs, @pools, @states, @modes) AS x(r, p, s, m)
             ON CONFLICT (rig) DO UPDATE SET pool = excluded.pool, power = excluded.power, mode = excluded.mode,
                 epoch = excluded.epoch, updated_at = excluded.updated_at
             WHERE (assignment.pool, assignment.power, assignment.mode) IS DISTINCT FROM (excluded.pool, excluded.power, excluded.mode);
             """, connection, transaction))
         {
-            var changed = 0;
-            foreach (var row in commit.Memory)
-            {
-                save.Parameters.Clear();
-                save.Parameters.AddWithValue("rig", row.Rig);
-                save.Parameters.AddWithValue("state", row.State);
-                save.Parameters.AddWithValue("pool", NpgsqlDbType.Text, (object?)row.Pool ?? DBNull.Value);
-                save.Parameters.AddWithValue("mode", row.Mode);
-                save.Parameters.AddWithValue("since", row.Since.ToUniversalTime());
-                save.Parameters.AddWithValue("command", NpgsqlDbType.Text, (object?)row.LastCommand ?? DBNull.Value);
-                save.Parameters.AddWithValue("outcome", NpgsqlDbType.Text, (object?)row.LastOutcome ?? DBNull.Value);
-                save.Parameters.AddWithValue("commandAt", NpgsqlDbType.TimestampTz, Db(row.LastCommandAt));
-                save.Parameters.AddWithValue("readAt", NpgsqlDbType.TimestampTz, Db(row.LastReadAt));
-                save.Parameters.AddWithValue("agreedAt", NpgsqlDbType.TimestampTz, Db(row.LastAgreedAt));
-                save.Parameters.AddWithValue("disagreement", NpgsqlDbType.Text, (object?)row.LastDisagreement ?? DBNull.Value);
-                save.Parameters.AddWithValue("disagreementAt", NpgsqlDbType.TimestampTz, Db(row.LastDisagreementAt));
-                save.Parameters.AddWithValue("epoch", epoch);
-                save.ExecuteNonQuery();
-
-                assign.Parameters.Clear();
-                assign.Parameters.AddWithValue("rig", row.Rig);
-                assign.Parameters.AddWithValue("pool", NpgsqlDbType.Text, (object?)row.Pool ?? DBNull.Value);
-                assign.Parameters.AddWithValue("power", row.State);
-                assign.Parameters.AddWithValue("mode", row.Mode);
-                assign.Parameters.AddWithValue("epoch", epoch);
-                changed += assign.ExecuteNonQuery();
-            }
-
-            if (changed > 0)
+            assign.Parameters.AddWithValue("epoch", epoch);
+            assign.Parameters.AddWithValue("rigs", memory.Select(m => m.Rig).ToArray());
+            assign.Parameters.AddWithValue("pools", NpgsqlDbType.Array | NpgsqlDbType.Text, memory.Select(m => (object?)m.Pool ?? DBNull.Value).ToArray());
+            assign.Parameters.AddWithValue("states", memory.Select(m => m.State).ToArray());
+            assign.Parameters.AddWithValue("modes", memory.Select(m => m.Mode).ToArray());
+            if (assign.ExecuteNonQuery() > 0)
             {
                 Execute(connection, transaction, "SELECT pg_notify(@channel, @epoch);", ("channel", AssignmentChannel), ("epoch", epoch.ToString(CultureInfo.InvariantCulture)));
             }
