@@ -72,6 +72,10 @@ public sealed class PostgresFarmStoreTests : IAsyncLifetime
         Assert.Equal(("rig1", "pool-b", "running", 2L), (assignments[0].Rig, assignments[0].Pool, assignments[0].Power, assignments[0].Epoch));
         Assert.Equal(2, Convert.ToInt32(await ScalarAsync("SELECT count(*) FROM evaluation;")));
         Assert.Equal(2.0 / 60, b.Query(At.AddHours(-1), At.AddHours(1), "rig1").Sum(r => r.Hours), 9);
+
+        // B stops cleanly and gives the lease up: A takes over at once, under a new epoch.
+        await b.ResignAsync(2, token);
+        Assert.Equal(3L, await a.TryLeadAsync(token));
     }
 
     [Fact]
