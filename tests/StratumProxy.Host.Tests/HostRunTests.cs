@@ -299,29 +299,4 @@ public sealed partial class HostRunTests : IDisposable
             ?? throw new Xunit.Sdk.XunitException($"no series {series} in /metrics");
         return double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
     }
-
-    /// <summary>Collects formatted log messages.</summary>
-    private sealed class ListLoggerProvider : ILoggerProvider
-    {
-        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _messages = new();
-
-        public IReadOnlyList<string> Messages => [.. _messages];
-
-        public ILogger CreateLogger(string categoryName) => new ListLogger(_messages);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class ListLogger(System.Collections.Concurrent.ConcurrentQueue<string> messages) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                messages.Enqueue(formatter(state, exception));
-        }
-    }
 }

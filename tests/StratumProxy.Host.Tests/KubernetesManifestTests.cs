@@ -78,11 +78,69 @@ public sealed class KubernetesManifestTests : IDisposable
         Assert.Single(Items(One(manifests, "Deployment"), "spec", "template", "spec", "containers"));
 
     /// <summary>The configuration the ConfigMap carries, written to a file.</summary>
+    /// <summary>
+    /// The configuration a pod runs with: the ConfigMap's farm.json with the container's <c>STRATUMPROXY_</c>
+    /// environment applied on top (plain values and Secret keys), as the host's environment source does.
+    /// </summary>
     private string FarmFile(List<YamlMappingNode> manifests)
     {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(Scalar(One(manifests, "ConfigMap"), "data", "farm.json"))!.AsObject();
+        var secret = (YamlMappingNode)At(One(manifests, "Secret"), "stringData");
+        foreach (var entry in Items(Container(manifests), "env"))
+        {
+            var name = Scalar(entry, "name");
+            if (!name.StartsWith("STRATUMPROXY_", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var mapping = (YamlMappingNode)entry;
+            var value = mapping.Children.ContainsKey(new YamlScalarNode("valueFrom"))
+                ? ((YamlScalarNode)secret.Children[new YamlScalarNode(Scalar(entry, "valueFrom", "secretKeyRef", "key"))]).Value!
+                : Scalar(entry, "value");
+            Set(root, name["STRATUMPROXY_".Length..].Split("__"), value);
+        }
+
         var path = Path.Combine(_directory, "farm.json");
-        File.WriteAllText(path, Scalar(One(manifests, "ConfigMap"), "data", "farm.json"));
+        File.WriteAllText(path, root.ToJsonString());
         return path;
+
+        static void Set(System.Text.Json.Nodes.JsonNode node, string[] keys, string value)
+        {
+            for (var i = 0; i < keys.Length; i++)
+            {
+                var last = i == keys.Length - 1;
+                System.Text.Json.Nodes.JsonNode? next;
+                if (node is System.Text.Json.Nodes.JsonArray array)
+                {
+                    var index = int.Parse(keys[i], CultureInfo.InvariantCulture);
+                    next = index < array.Count ? array[index] : null;
+                    if (last)
+                    {
+                        array[index] = value;
+                        return;
+                    }
+                }
+                else
+                {
+                    var obj = node.AsObject();
+                    next = obj[keys[i]];
+                    if (last)
+                    {
+                        obj[keys[i]] = value;
+                        return;
+                    }
+
+                    if (next is null)
+                    {
+                        next = int.TryParse(keys[i + 1], CultureInfo.InvariantCulture, out _) ? new System.Text.Json.Nodes.JsonArray() : new System.Text.Json.Nodes.JsonObject();
+                        obj[keys[i]] = next;
+                    }
+                }
+
+                node = next!;
+            }
+        }
     }
 
     [Fact]

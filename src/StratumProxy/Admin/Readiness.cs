@@ -73,6 +73,21 @@ public static class Readiness
         }
     }
 
+    /// <summary>
+    /// The shared store (Store:Provider Postgres): not ready before it has answered once; degraded (still ready) while
+    /// it is down after that, since the instance keeps proxying and validating while the policy holds still.
+    /// </summary>
+    internal sealed class StoreReadyCheck(Store.FarmCoordinator coordinator) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(coordinator.StoreReachable switch
+            {
+                true => HealthCheckResult.Healthy("store reachable"),
+                false => HealthCheckResult.Degraded("store unreachable: proxying continues, the policy holds still"),
+                null => HealthCheckResult.Unhealthy("store not reached yet"),
+            });
+    }
+
     /// <summary>Not ready once the stop has begun to drain miners (Proxy:Drain).</summary>
     internal sealed class NotDrainingCheck(ProxyService service) : IHealthCheck
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using StratumProxy.Store;
 
 namespace StratumProxy.Curtailment;
 
@@ -11,7 +12,11 @@ public sealed record RigHour(
     double KwhAvoided,
     double RevenueUsd,
     double CostUsd,
-    double SavingsUsd);
+    double SavingsUsd)
+{
+    /// <summary>The hours of the rig's time this row books (kept by the shared store, which checks that none is booked twice).</summary>
+    public double Hours { get; init; }
+}
 
 /// <summary>
 /// What the curtailment loop remembers of one rig between evaluations and across restarts: the state it left the rig
@@ -52,7 +57,7 @@ public sealed record RigMemory(
 /// strike-price timers). The database runs in WAL mode and each <see cref="Commit"/> is one transaction, so a process
 /// killed at any moment leaves the last committed evaluation whole and nothing of the next one.
 /// </summary>
-public sealed class EnergyLedger : IDisposable
+public sealed class EnergyLedger : IFarmStore
 {
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
@@ -99,6 +104,17 @@ public sealed class EnergyLedger : IDisposable
                 value TEXT NULL);
             """;
         create.ExecuteNonQuery();
+    }
+
+    /// <inheritdoc/>
+    public bool Shared => false;
+
+    /// <inheritdoc/>
+    /// <remarks>One instance owns this file: there is no epoch to check, and the audit trail is the log file.</remarks>
+    public void Commit(FarmCommit commit)
+    {
+        ArgumentNullException.ThrowIfNull(commit);
+        Commit(commit.Rows, commit.Memory, commit.Forget, commit.Values);
     }
 
     /// <summary>Adds amounts to the rigs' hours, in one transaction.</summary>

@@ -1,10 +1,12 @@
 using System.Globalization;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 using StratumProxy.Curtailment;
 using StratumProxy.Economics.Policy;
 using StratumProxy.Economics.Calculators;
 using StratumProxy.Proxy.Control;
+using StratumProxy.Store;
 
 namespace StratumProxy.Farm;
 
@@ -28,10 +30,13 @@ public sealed partial class CurtailmentLoop : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly AuditLog _audit;
-    private readonly EnergyLedger _ledger;
-    private readonly FleetState _fleet;
+    private readonly IFarmStore _ledger;
+    private readonly IFarmFence? _fence;
     private readonly RigActuation _actuation;
-    private readonly EnergyBooking _booking = new();
+    private readonly List<AuditRecord> _pendingAudit = [];
+    private volatile FleetState _fleet;
+    private EnergyBooking _booking = new();
+    private long _epoch;
     private readonly Counter _decisions;
     private readonly Gauge _state;
     private readonly Gauge _readBack;
@@ -45,8 +50,12 @@ public sealed partial class CurtailmentLoop : IDisposable
     private volatile CurtailmentSettings _settings;
     private int _reconcileRequested = 1;
 
-    /// <summary>Creates the loop; the fleet starts from the ledger's memory. Nothing runs until <see cref="EvaluateAsync"/>.</summary>
-    public CurtailmentLoop(CurtailmentSettings settings, FarmEconomics farm, IProxyControl proxy, TimeProvider time, IRigActuator actuator, IMetricFactory metrics, ILogger logger, AuditLog audit, EnergyLedger ledger)
+    /// <summary>
+    /// Creates the loop; the fleet starts from the ledger's memory (from a shared store, when this instance starts to
+    /// lead). Nothing runs until <see cref="EvaluateAsync"/>. With a <paramref name="fence"/> (many instances) every
+    /// command is claimed in the store under the leader's epoch before it is sent.
+    /// </summary>
+    public CurtailmentLoop(CurtailmentSettings settings, FarmEconomics farm, IProxyControl proxy, TimeProvider time, IRigActuator actuator, IMetricFactory metrics, ILogger logger, AuditLog audit, IFarmStore ledger, IFarmFence? fence = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(metrics);
@@ -58,9 +67,9 @@ public sealed partial class CurtailmentLoop : IDisposable
         _logger = logger;
         _audit = audit;
         _ledger = ledger;
+        _fence = fence;
         _actuation = new RigActuation(actuator, proxy, time);
-        var values = ledger.LoadValues();
-        _fleet = new FleetState(ledger.LoadMemory(), values.Count > 0 ? new StrikeWatch(Instant(values, StrikeAboveKey), Instant(values, StrikeBelowKey)) : null);
+        _fleet = ledger.Shared ? new FleetState(new Dictionary<string, RigMemory>(), null) : Remembered(ledger);
         _decisions = metrics.CreateCounter("stratumproxy_decisions_total", "Curtailment decisions that changed a rig, by kind, reason, mode (live, dry_run) and outcome.", ["kind", "reason", "mode", "outcome"]);
         _state = metrics.CreateGauge("stratumproxy_rig_state", "1 for the state each configured rig is in after reconciling with its API (running, sleeping, unknown).", ["worker", "state"]);
         _readBack = metrics.CreateGauge("stratumproxy_rig_last_readback_timestamp_seconds", "When each configured rig last answered a status read (Unix seconds; 0 = never).", ["worker"]);
@@ -84,8 +93,11 @@ public sealed partial class CurtailmentLoop : IDisposable
     /// <summary>The audit log.</summary>
     public AuditLog Audit => _audit;
 
-    /// <summary>The energy ledger.</summary>
-    public EnergyLedger Ledger => _ledger;
+    /// <summary>The energy ledger (the farm store).</summary>
+    public IFarmStore Ledger => _ledger;
+
+    /// <summary>The epoch this loop last evaluated under as the farm's leader (null: a single instance, or never led).</summary>
+    public long? Epoch => Interlocked.Read(ref _epoch) is var e and > 0 ? e : null;
 
     /// <summary>True (once) when the rigs should be read and reconciled before the interval is up: at start and after a reload.</summary>
     public bool TakeReconcileRequest() => Interlocked.Exchange(ref _reconcileRequested, 0) == 1;
@@ -132,13 +144,56 @@ public sealed partial class CurtailmentLoop : IDisposable
     }
 
     /// <summary>
+    /// One evaluation as the leader of a farm of many instances, under <paramref name="epoch"/>. When the epoch is new
+    /// (this instance just took the lead) the fleet is first loaded from the shared store, so it carries on from the
+    /// previous leader's last commit; the first evaluation of an epoch books nothing (the previous leader booked up to
+    /// its last commit). A refused epoch ends the evaluation with <see cref="StaleEpochException"/>: nothing of it is
+    /// committed.
+    /// </summary>
+    public async Task EvaluateAsLeaderAsync(long epoch, CancellationToken cancellationToken)
+    {
+        await _evaluating.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (Epoch != epoch)
+            {
+                _fleet = Remembered(_ledger);
+                _booking = new EnergyBooking();
+                _pendingAudit.Clear();
+                Interlocked.Exchange(ref _epoch, epoch);
+            }
+
+            try
+            {
+                await EvaluateCoreAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (StaleEpochException)
+            {
+                Interlocked.Exchange(ref _epoch, 0);
+                _fence?.Deposed();
+                throw;
+            }
+            catch
+            {
+                // Whatever this evaluation did not commit is read again from the store when it next leads.
+                Interlocked.Exchange(ref _epoch, 0);
+                throw;
+            }
+        }
+        finally
+        {
+            _evaluating.Release();
+        }
+    }
+
+    /// <summary>
     /// At shutdown with <see cref="ShutdownAction.Wake"/> (and not in dry-run): wakes every rig the loop holds asleep,
     /// each with an audit line. With <see cref="ShutdownAction.Leave"/> nothing is commanded.
     /// </summary>
     public async Task ShutdownAsync(CancellationToken cancellationToken)
     {
         var settings = _settings;
-        if (settings.OnShutdown != ShutdownAction.Wake || settings.DryRun)
+        if (settings.OnShutdown != ShutdownAction.Wake || settings.DryRun || (_ledger.Shared && Epoch is null))
         {
             return;
         }
@@ -214,7 +269,7 @@ public sealed partial class CurtailmentLoop : IDisposable
 
         // 3. One transaction: the booking and the fleet's memory; before it, fsynced, the audit lines of reasons that
         // changed without a change of state (each change's line was written when its outcome was known).
-        Commit(entries, rows);
+        Commit(entries, rows, now);
         PublishRigSeries();
         CheckSleepers();
         RepriceIfChanged(held);
@@ -282,7 +337,9 @@ public sealed partial class CurtailmentLoop : IDisposable
             if (decision.IsChange)
             {
                 var kind = KindLabel(decision.Kind);
+                var decisionId = await ClaimAsync(rig.Worker, kind, now, settings.DryRun, cancellationToken).ConfigureAwait(false);
                 outcome = await _actuation.ActAsync(rig, decision, settings.DryRun, cancellationToken).ConfigureAwait(false);
+                await CompleteAsync(decisionId, outcome, cancellationToken).ConfigureAwait(false);
 
                 // The decision's line is on disk before the rig's state moves: /api/rigs never shows a state whose
                 // decision /api/decisions does not list yet.
@@ -316,7 +373,9 @@ public sealed partial class CurtailmentLoop : IDisposable
     private async Task<ActuationOutcome> WakeUnmanagedAsync(
         RigSnapshot rig, string reason, string description, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        var decisionId = await ClaimAsync(rig.Worker, "wake", now, false, cancellationToken).ConfigureAwait(false);
         var outcome = await _actuation.WakeAsync(rig.Options, cancellationToken).ConfigureAwait(false);
+        await CompleteAsync(decisionId, outcome, cancellationToken).ConfigureAwait(false);
         var to = RigOption.Run(_actuation.CurrentPool(rig.Worker), 0);
         Record(Note(rig, "wake", reason, RigOption.Off, to, now, description, outcome));
         _fleet.Applied(rig.Worker, new CurtailmentDecision(to, RigOption.Off, CurtailmentReason.MostProfitable, 0, 0, to, 0), "wake", outcome, false, now, _time.GetUtcNow());
@@ -397,13 +456,60 @@ public sealed partial class CurtailmentLoop : IDisposable
     }
 
     /// <summary>Writes one audit line at once (fsynced), for a change about to show in the rig's state.</summary>
-    private void Record(CurtailmentEntry entry) => _audit.AppendBatch([entry], CurtailmentJsonContext.Default.CurtailmentEntry);
+    private void Record(CurtailmentEntry entry)
+    {
+        _audit.AppendBatch([entry], CurtailmentJsonContext.Default.CurtailmentEntry);
+        KeepForStore([entry]);
+    }
 
-    private void Commit(List<CurtailmentEntry> entries, List<RigHour> rows)
+    /// <summary>In a shared store the audit lines go with the evaluation's commit too (the files stay per instance).</summary>
+    private void KeepForStore(IEnumerable<CurtailmentEntry> entries)
+    {
+        if (_ledger.Shared)
+        {
+            _pendingAudit.AddRange(entries.Select(e => new AuditRecord(e.Rig, e.At, JsonSerializer.Serialize(e, CurtailmentJsonContext.Default.CurtailmentEntry))));
+        }
+    }
+
+    /// <summary>
+    /// With many instances: claims the command in the store under this leader's epoch (a decision id per rig and
+    /// evaluation) before it is sent; a refused claim ends the evaluation (this instance no longer leads, or the store
+    /// cannot be reached) before anything is commanded. Null when there is nothing to claim (one instance, dry-run).
+    /// </summary>
+    private async Task<string?> ClaimAsync(string worker, string kind, DateTimeOffset evaluatedAt, bool dryRun, CancellationToken cancellationToken)
+    {
+        if (_fence is null || dryRun || !_ledger.Shared)
+        {
+            return null;
+        }
+
+        var epoch = Epoch ?? throw new StaleEpochException("this instance does not lead");
+        var decisionId = string.Create(CultureInfo.InvariantCulture, $"{epoch}/{evaluatedAt.ToUniversalTime():O}/{worker}");
+        return await _fence.ClaimAsync(epoch, decisionId, worker, kind, cancellationToken).ConfigureAwait(false)
+            ? decisionId
+            : throw new StaleEpochException($"the store refused the command {kind} to {worker} under epoch {epoch}");
+    }
+
+    private async Task CompleteAsync(string? decisionId, ActuationOutcome outcome, CancellationToken cancellationToken)
+    {
+        if (decisionId is not null && _fence is not null)
+        {
+            await _fence.CompleteAsync(decisionId, outcome.Status, outcome.Detail, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static FleetState Remembered(IFarmStore ledger)
+    {
+        var values = ledger.LoadValues();
+        return new FleetState(ledger.LoadMemory(), values.Count > 0 ? new StrikeWatch(Instant(values, StrikeAboveKey), Instant(values, StrikeBelowKey)) : null);
+    }
+
+    private void Commit(List<CurtailmentEntry> entries, List<RigHour> rows, DateTimeOffset? evaluatedAt = null)
     {
         if (entries.Count > 0)
         {
             _audit.AppendBatch(entries, CurtailmentJsonContext.Default.CurtailmentEntry);
+            KeepForStore(entries);
         }
 
         var (memory, forget) = _fleet.ToMemory(_actuation.PoolName);
@@ -413,7 +519,9 @@ public sealed partial class CurtailmentLoop : IDisposable
             [StrikeAboveKey] = strike?.AboveSince is { } above ? EnergyLedger.InstantKey(above) : null,
             [StrikeBelowKey] = strike?.BelowSince is { } below ? EnergyLedger.InstantKey(below) : null,
         };
-        _ledger.Commit(rows, memory, forget, values);
+        var audit = _pendingAudit.ToList();
+        _pendingAudit.Clear();
+        _ledger.Commit(new FarmCommit(rows, memory, forget, values) { Epoch = Epoch, EvaluatedAt = evaluatedAt, Audit = audit });
     }
 
     private static DateTimeOffset? Instant(IReadOnlyDictionary<string, string?> values, string key) =>

@@ -10,7 +10,7 @@ namespace StratumProxy.Farm;
 /// reconciled before anything is assumed. A failing evaluation never stops the proxy. At stop it applies
 /// <see cref="CurtailmentSettings.OnShutdown"/>.
 /// </summary>
-public sealed partial class CurtailmentService(CurtailmentLoop curtailment, FarmEconomics farm, TimeProvider time, ILogger<CurtailmentService> logger) : BackgroundService
+public sealed partial class CurtailmentService(CurtailmentLoop curtailment, FarmEconomics farm, TimeProvider time, ILogger<CurtailmentService> logger, Store.FarmCoordinator? coordinator = null) : BackgroundService
 {
     /// <summary>A price move that triggers an evaluation before the interval is up.</summary>
     public const double PriceMovePercent = 2;
@@ -80,11 +80,33 @@ public sealed partial class CurtailmentService(CurtailmentLoop curtailment, Farm
         }
     }
 
+    /// <summary>
+    /// One evaluation. With many instances on a shared store only the leader evaluates: the lease is taken or renewed
+    /// first, and an instance that does not lead (or cannot reach the store) holds still until it does.
+    /// </summary>
     private async Task EvaluateAsync(CancellationToken stoppingToken)
     {
         try
         {
-            await curtailment.EvaluateAsync(stoppingToken).ConfigureAwait(false);
+            if (coordinator is null)
+            {
+                await curtailment.EvaluateAsync(stoppingToken).ConfigureAwait(false);
+                return;
+            }
+
+            if (await coordinator.LeadAsync(stoppingToken).ConfigureAwait(false) is { } epoch)
+            {
+                await curtailment.EvaluateAsLeaderAsync(epoch, stoppingToken).ConfigureAwait(false);
+                coordinator.Reachable();
+            }
+        }
+        catch (Store.StaleEpochException ex)
+        {
+            LogNotLeader(logger, ex.Message);
+        }
+        catch (Exception ex) when (coordinator is not null && Store.FarmCoordinator.IsUnreachable(ex, stoppingToken))
+        {
+            coordinator.Unreachable(ex);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -110,6 +132,9 @@ public sealed partial class CurtailmentService(CurtailmentLoop curtailment, Farm
 
     /// <summary>What the trigger watches.</summary>
     internal sealed record Inputs(double Price, double Difficulty, double Energy, string Band, bool DemandResponse);
+
+    [LoggerMessage(EventId = 964, Level = LogLevel.Warning, Message = "Curtailment evaluation stopped: {Reason}; nothing of it was committed, this instance follows")]
+    private static partial void LogNotLeader(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 962, Level = LogLevel.Error, Message = "Curtailment evaluation failed; rigs keep their state")]
     private static partial void LogFailed(ILogger logger, Exception exception);

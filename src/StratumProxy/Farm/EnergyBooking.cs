@@ -78,9 +78,9 @@ public sealed class EnergyBooking
                 var sliceStart = hourStart > start ? hourStart : start;
                 var slice = (end - sliceStart).TotalHours;
                 var at = sliceStart;
-                rows.Add(Off
+                rows.Add((Off
                     ? new RigHour(worker, at, 0, Kilowatts * slice, 0, 0, -ProfitPerDay * slice / 24)
-                    : new RigHour(worker, at, Kilowatts * slice, 0, RevenuePerDay * slice / 24, CostPerDay * slice / 24, 0));
+                    : new RigHour(worker, at, Kilowatts * slice, 0, RevenuePerDay * slice / 24, CostPerDay * slice / 24, 0)) with { Hours = slice });
                 end = sliceStart;
             }
         }

@@ -147,6 +147,22 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
         return new LoadedConfig(proxy, farm, curtailment, catalog, tariff);
     }
 
+    /// <summary>The Store section (read at start only), with every problem listed (empty on success); no message quotes the connection string.</summary>
+    public Store.StoreOptions LoadStore(out IReadOnlyList<string> errors)
+    {
+        var store = new Store.StoreOptions();
+        var problems = Bind(Store.StoreOptions.SectionName, () => configuration.GetSection(Store.StoreOptions.SectionName).Bind(store));
+        if (problems.Count > 0)
+        {
+            // A binding message quotes the value: a wrong type in this section is named by its key only.
+            problems = [.. problems.Select(p => p.StartsWith("Store:ConnectionString", StringComparison.OrdinalIgnoreCase) ? "Store:ConnectionString: not a valid value." : p)];
+        }
+
+        Validate(new Store.StoreOptionsValidator(), store, problems);
+        errors = problems;
+        return store;
+    }
+
     /// <summary>The admin options; see <see cref="LoadAdmin(out IReadOnlyList{string})"/>.</summary>
     public AdminOptions LoadAdmin() => LoadAdmin(out _);
 

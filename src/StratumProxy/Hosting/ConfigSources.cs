@@ -27,6 +27,7 @@ public static partial class ConfigSources
         [ProxyOptions.SectionName] = SchemaNode.For(typeof(ProxySection)),
         [Farm.FarmOptions.SectionName] = SchemaNode.For(typeof(Farm.FarmOptions)),
         [Farm.CurtailmentSettings.SectionName] = SchemaNode.For(typeof(Farm.CurtailmentSettings)),
+        [Store.StoreOptions.SectionName] = SchemaNode.For(typeof(Store.StoreOptions)),
     }));
 
     /// <summary>

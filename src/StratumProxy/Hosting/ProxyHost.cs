@@ -110,7 +110,8 @@ public static class ProxyHost
         var config = loader.LoadAll(out var configErrors);
         var admin = loader.LoadAdmin(out var adminErrors);
         var access = AdminAccess.Load(admin, loader.ResolvePath, out var accessErrors);
-        List<string> errors = [.. configErrors, .. adminErrors, .. accessErrors];
+        var storeOptions = loader.LoadStore(out var storeErrors);
+        List<string> errors = [.. configErrors, .. adminErrors, .. accessErrors, .. storeErrors];
         var (options, farmOptions, curtailmentSettings, catalog, _) = config;
         var unknownKeys = loader.UnknownKeys();
         if (commandLine.Strict)
@@ -204,23 +205,48 @@ public static class ProxyHost
             Failures = factory.CreateCounter("stratumproxy_rig_api_failures_total", "Rig API reads and commands that failed, by reason (timeout, invalid_reply, connect_failed, unreachable, …).", ["reason"]),
         });
         builder.Services.AddSingleton(_ => new StratumProxy.Curtailment.AuditLog(Path.GetFullPath(curtailmentSettings.AuditLog, directory)));
-        builder.Services.AddSingleton(_ => new StratumProxy.Curtailment.EnergyLedger(Path.GetFullPath(curtailmentSettings.Ledger, directory)));
-        builder.Services.AddSingleton(sp => new CurtailmentLoop(
-            curtailmentSettings,
-            sp.GetRequiredService<FarmEconomics>(),
-            sp.GetRequiredService<IProxyControl>(),
-            clock,
-            sp.GetRequiredService<IRigActuator>(),
-            factory,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Curtailment"),
-            sp.GetRequiredService<StratumProxy.Curtailment.AuditLog>(),
-            sp.GetRequiredService<StratumProxy.Curtailment.EnergyLedger>()));
+        if (storeOptions.Provider == Store.StoreProvider.Postgres)
+        {
+            // Many instances, one farm: the shared store, the lease and the follower's side (docs/curtailment.md, "Many instances").
+            builder.Services.AddSingleton(storeOptions);
+            builder.Services.AddSingleton(_ => new Store.PostgresFarmStore(storeOptions));
+            builder.Services.AddSingleton<Store.IFarmStore>(sp => sp.GetRequiredService<Store.PostgresFarmStore>());
+            builder.Services.AddSingleton(sp => new Store.FarmCoordinator(
+                sp.GetRequiredService<Store.PostgresFarmStore>(), storeOptions, factory, sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Store")));
+            builder.Services.AddHostedService(sp => new Store.FarmStoreService(
+                sp.GetRequiredService<Store.FarmCoordinator>(), sp.GetRequiredService<IProxyControl>(), curtailmentSettings.Interval, clock, sp.GetRequiredService<ILogger<Store.FarmStoreService>>()));
+        }
+        else
+        {
+            builder.Services.AddSingleton<Store.IFarmStore>(_ => new StratumProxy.Curtailment.EnergyLedger(Path.GetFullPath(curtailmentSettings.Ledger, directory)));
+        }
+
+        builder.Services.AddSingleton(sp =>
+        {
+            var coordinator = sp.GetService<Store.FarmCoordinator>();
+            var proxy = sp.GetRequiredService<IProxyControl>();
+            return new CurtailmentLoop(
+                curtailmentSettings,
+                sp.GetRequiredService<FarmEconomics>(),
+                coordinator is null ? proxy : new Store.FarmProxyControl(proxy, coordinator),
+                clock,
+                sp.GetRequiredService<IRigActuator>(),
+                factory,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Curtailment"),
+                sp.GetRequiredService<StratumProxy.Curtailment.AuditLog>(),
+                sp.GetRequiredService<Store.IFarmStore>(),
+                coordinator);
+        });
         builder.Services.AddHostedService<CurtailmentService>();
         builder.Services.AddSingleton(sp => new FarmHistory(sp.GetRequiredService<FarmEconomics>(), sp.GetRequiredService<CurtailmentLoop>()));
         builder.Services.AddHostedService<FarmHistorySampler>();
         builder.Services.AddSingleton<ProxyService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProxyService>());
-        builder.Services.AddProxyReadiness();
+        var readiness = builder.Services.AddProxyReadiness();
+        if (storeOptions.Provider == Store.StoreProvider.Postgres)
+        {
+            readiness.AddCheck<Readiness.StoreReadyCheck>("store", tags: [Readiness.Tag]);
+        }
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AdminJsonContext.Default));
 
         var app = builder.Build();

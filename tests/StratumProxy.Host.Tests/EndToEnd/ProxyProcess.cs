@@ -19,7 +19,7 @@ internal sealed partial class ProxyProcess : IAsyncDisposable
     private readonly TaskCompletionSource<int> _minerPort = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<Uri> _admin = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ProxyProcess(string workingDirectory, IReadOnlyList<string> arguments)
+    private ProxyProcess(string workingDirectory, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment)
     {
         var start = new ProcessStartInfo(DotnetHost())
         {
@@ -35,6 +35,11 @@ internal sealed partial class ProxyProcess : IAsyncDisposable
         }
 
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         _process = new Process { StartInfo = start, EnableRaisingEvents = true };
         _process.OutputDataReceived += (_, e) => Line(e.Data);
         _process.ErrorDataReceived += (_, e) => Line(e.Data);
@@ -51,10 +56,10 @@ internal sealed partial class ProxyProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts the proxy and waits until it says where it listens.</summary>
-    public static async Task<ProxyProcess> StartAsync(string workingDirectory, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    /// <summary>Starts the proxy and waits until it says where it listens; <paramref name="environment"/> is added to its environment.</summary>
+    public static async Task<ProxyProcess> StartAsync(string workingDirectory, IReadOnlyList<string> arguments, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var proxy = new ProxyProcess(workingDirectory, arguments);
+        var proxy = new ProxyProcess(workingDirectory, arguments, environment);
         try
         {
             proxy._process.Start();
