@@ -150,6 +150,24 @@ public sealed class SoakJudgeTests
         Assert.Null(ProcessProbe.SeriesSum(text, "stratumproxy_pool"));
     }
 
+    [Fact]
+    public void ParseSoak_ReadsItsOptions_AndRefusesUnknownOnes()
+    {
+        var proxy = typeof(SoakJudgeTests).Assembly.Location; // any file that exists stands for the executable
+
+        var options = Program.ParseSoak(new Arguments(["--proxy", proxy, "--duration", "60", "--sessions", "2000", "--rate", "200", "--churn", "5", "--pool-drop-every", "180", "--rss-allowance", "48"]));
+
+        Assert.Equal(TimeSpan.FromMinutes(1), options.Duration);
+        Assert.Equal(2000, options.Sessions);
+        Assert.Equal(5, options.Churn);
+        Assert.Equal(TimeSpan.FromMinutes(3), options.PoolDropEvery);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.ReloadEvery);
+        Assert.Equal(48 * MiB, options.Thresholds.Rss.Absolute);
+        Assert.Throws<ArgumentException>(() => Program.ParseSoak(new Arguments(["--proxy", proxy, "--sesions", "10"])));
+        Assert.Throws<ArgumentException>(() => Program.ParseSoak(new Arguments(["--proxy", proxy + ".missing"])));
+        Assert.Throws<ArgumentException>(() => Program.ParseSoak(new Arguments(["--proxy", proxy, "--rigs", "9"])));
+    }
+
     /// <summary><paramref name="count"/> samples 10 s apart, answers flowing, steady descriptors, threads and heap.</summary>
     private static List<SoakSample> Samples(int count, Func<int, long> rss) =>
         [.. Enumerable.Range(0, count).Select(i => new SoakSample(

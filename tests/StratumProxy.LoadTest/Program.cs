@@ -36,6 +36,7 @@ public static class Program
           --rigs N              simulated rigs for the curtailment loop, 0-8 (4)
           --dir DIR             configuration, proxy.log, soak.csv and soak.json (artifacts/soak/run)
           --warmup-fraction F   the part of the run left out of the trends (0.5)
+          --rss-allowance MIB   RSS growth allowed over the judged part, at least (16; 5 % of RSS if more)
         stratum-loadtest pool [options]                       the validating test pool on 127.0.0.1
           --port N (3334)       --difficulty D (1e-7)         --job-interval S   a new job every S seconds (5; 0 = none)
           --clean-every N       every Nth job is clean (1)    --stamp            stamp each job's send time into coinbase2
@@ -114,7 +115,11 @@ public static class Program
             ReloadEvery = a.Seconds("--reload-every") ?? TimeSpan.FromMinutes(1),
             SampleEvery = a.Seconds("--sample") ?? TimeSpan.FromSeconds(10),
             Rigs = (int)(a.Int("--rigs") ?? 4),
-            Thresholds = new SoakThresholds { WarmupFraction = a.Double("--warmup-fraction") ?? 0.5 },
+            Thresholds = new SoakThresholds
+            {
+                WarmupFraction = a.Double("--warmup-fraction") ?? 0.5,
+                Rss = new TrendLimit((a.Double("--rss-allowance") ?? 16) * 1024 * 1024, 0.05),
+            },
         };
         a.ThrowOnUnknown();
         options.Validate();
