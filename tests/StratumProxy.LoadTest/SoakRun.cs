@@ -199,6 +199,7 @@ public sealed class SoakRun(SoakOptions options, TextWriter progress)
 
                 if (now >= nextSample)
                 {
+                    sessionTasks.RemoveAll(t => t.IsCompleted);
                     _samples.Add(await SampleAsync(proxy.Id, http, admin, load, slots, start, cancellationToken));
                     await File.AppendAllTextAsync(Path.Combine(dir, "soak.csv"), (_samples.Count == 1 ? SoakSample.CsvHeader + "\n" : "") + _samples[^1].ToCsv() + "\n", cancellationToken);
                     var s = _samples[^1];
