@@ -59,8 +59,8 @@ public sealed record SoakThresholds
     /// <summary>Open descriptors: 32 or 2 % (sessions in transit move it by a few).</summary>
     public TrendLimit OpenFiles { get; init; } = new(32, 0.02);
 
-    /// <summary>Threads: 4 or 10 % (the thread pool grows and shrinks by a few).</summary>
-    public TrendLimit Threads { get; init; } = new(4, 0.10);
+    /// <summary>Threads: 8 or 10 % (the thread pool adds and retires threads as the machine's load starves it).</summary>
+    public TrendLimit Threads { get; init; } = new(8, 0.10);
 
     /// <summary>Managed heap: its floor over 60 s (it saw-tooths between collections) may move 16 MiB or 10 %.</summary>
     public TrendLimit Heap { get; init; } = new(16 * 1024 * 1024, 0.10, FloorSeconds: 60);
