@@ -126,7 +126,7 @@ public sealed class SoakJudgeTests
     {
         var samples = Samples(60, _ => 150 * MiB);
         var verdict = SoakJudge.Judge(samples, AllAnswered, new SoakThresholds());
-        var report = new SoakReport(600, 500, 100, 2, 1200, 0, AllAnswered, new LatencySummary(10_000, 1, 0.5, 1, 5, 9, 20), 0, 10, 20, 10, verdict, samples);
+        var report = new SoakReport(600, 500, 100, 2, 1200, 0, AllAnswered, new LatencySummary(10_000, 1, 0.5, 1, 5, 9, 20), 0, new Dictionary<string, KindReport>(), 10, 20, 10, verdict, samples);
 
         var line = SoakRun.Summary(report);
 

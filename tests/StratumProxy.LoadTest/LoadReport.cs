@@ -95,6 +95,7 @@ public sealed record SoakReport(
     SoakTotals Totals,
     LatencySummary LatencyMs,
     long Mismatched,
+    IReadOnlyDictionary<string, KindReport> ByKind,
     long PoolAccepted,
     long RigAccepted,
     long PoolDrops,

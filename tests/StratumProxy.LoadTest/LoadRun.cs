@@ -241,28 +241,7 @@ public sealed class LoadRun
         ProcessSample? windowEnd,
         ProcessSample? end)
     {
-        var byKind = new SortedDictionary<string, KindReport>(StringComparer.Ordinal);
-        var errors = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        long mismatched = 0, accepted = 0, rejected = 0;
-        foreach (var kind in Enum.GetValues<ShareKind>())
-        {
-            var counters = Counters.Of(kind);
-            var codes = new SortedDictionary<string, long>(counters.Codes, StringComparer.Ordinal);
-            var expected = ExpectedAnswer(kind);
-            accepted += counters.AcceptedCount;
-            rejected += counters.RejectedCount;
-            mismatched += kind == ShareKind.Valid ? counters.RejectedCount : counters.AcceptedCount + codes.Where(c => c.Key != expected).Sum(c => c.Value);
-            foreach (var (code, count) in codes)
-            {
-                errors[code] = errors.GetValueOrDefault(code) + count;
-            }
-
-            if (counters.SentCount > 0)
-            {
-                byKind[ShareMix.Name(kind)] = new KindReport(counters.SentCount, counters.AcceptedCount, counters.RejectedCount, expected, codes);
-            }
-        }
-
+        var (byKind, errors, accepted, rejected, mismatched) = Tally(Counters);
         var sent = Counters.TotalSent;
         var submits = new SubmitsReport(
             sent,
@@ -324,6 +303,38 @@ public sealed class LoadRun
             Fanout.Report(ready),
             proxy,
             generator);
+    }
+
+    /// <summary>
+    /// Answers per share kind (with their error codes), errors by code over all kinds, accepted and rejected counts,
+    /// and the answers other than the kind's expected one (a valid share rejected, an invalid one accepted, or
+    /// another error code than expected).
+    /// </summary>
+    internal static (SortedDictionary<string, KindReport> ByKind, SortedDictionary<string, long> Errors, long Accepted, long Rejected, long Mismatched) Tally(RunCounters run)
+    {
+        var byKind = new SortedDictionary<string, KindReport>(StringComparer.Ordinal);
+        var errors = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        long mismatched = 0, accepted = 0, rejected = 0;
+        foreach (var kind in Enum.GetValues<ShareKind>())
+        {
+            var counters = run.Of(kind);
+            var codes = new SortedDictionary<string, long>(counters.Codes, StringComparer.Ordinal);
+            var expected = ExpectedAnswer(kind);
+            accepted += counters.AcceptedCount;
+            rejected += counters.RejectedCount;
+            mismatched += kind == ShareKind.Valid ? counters.RejectedCount : counters.AcceptedCount + codes.Where(c => c.Key != expected).Sum(c => c.Value);
+            foreach (var (code, count) in codes)
+            {
+                errors[code] = errors.GetValueOrDefault(code) + count;
+            }
+
+            if (counters.SentCount > 0)
+            {
+                byKind[ShareMix.Name(kind)] = new KindReport(counters.SentCount, counters.AcceptedCount, counters.RejectedCount, expected, codes);
+            }
+        }
+
+        return (byKind, errors, accepted, rejected, mismatched);
     }
 
     /// <summary>The answer a share of <paramref name="kind"/> is made to get: <c>accepted</c> or a Stratum error code.</summary>

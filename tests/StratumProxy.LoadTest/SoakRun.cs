@@ -251,6 +251,7 @@ public sealed class SoakRun(SoakOptions options, TextWriter progress)
                 lastSample?.ReloadsRefused ?? 0,
                 Interlocked.Read(ref _reloadsWritten));
             var verdict = SoakJudge.Judge(_samples, totals, Options.Thresholds);
+            var tally = LoadRun.Tally(load.Counters);
             return new SoakReport(
                 Math.Round(_time.GetElapsedTime(start).TotalSeconds, 1),
                 Options.Sessions,
@@ -260,7 +261,8 @@ public sealed class SoakRun(SoakOptions options, TextWriter progress)
                 load.Counters.ClosedByPeerCount,
                 totals,
                 load.Latency.Summarize(),
-                Mismatched(load),
+                tally.Mismatched,
+                tally.ByKind,
                 pools.Sum(p => p.Accepted),
                 rigs.Sum(r => r.Accepted),
                 _poolDrops,
@@ -310,14 +312,6 @@ public sealed class SoakRun(SoakOptions options, TextWriter progress)
             $"soak {verdict} | {report.Seconds:F0} s, {report.Sessions} sessions, {report.Reconnects} reconnects, {report.PoolDrops} pool drops, {report.Totals.ReloadsApplied}/{report.Totals.ReloadsWritten} reloads | submits {report.Totals.Answered}/{report.Totals.Sent} answered, p50 {report.LatencyMs.P50Ms:F2} ms p99 {report.LatencyMs.P99Ms:F2} ms | ") +
             string.Join(", ", Trend("rss_bytes", 1048576, " MiB"), Trend("open_files", 1, ""), Trend("threads", 1, ""), Trend("heap_bytes", 1048576, " MiB"));
     }
-
-    private static long Mismatched(LoadRun load) =>
-        Enum.GetValues<ShareKind>().Sum(kind =>
-        {
-            var c = load.Counters.Of(kind);
-            var expected = LoadRun.ExpectedAnswer(kind);
-            return kind == ShareKind.Valid ? c.RejectedCount : c.AcceptedCount + c.Codes.Where(p => p.Key != expected).Sum(p => p.Value);
-        });
 
     private async Task<SoakSample> SampleAsync(int pid, HttpClient http, Uri metrics, LoadRun load, LoadSession?[] slots, long start, CancellationToken cancellationToken)
     {
