@@ -84,7 +84,30 @@ public sealed record ProxyReport(
 /// <summary>The load generator's own cost (it shares the machine with what it measures).</summary>
 public sealed record GeneratorReport(double CpuSeconds, long RssBytes, int Threads, long ValidShareHashes);
 
+/// <summary>
+/// What a soak measured: its length and load, the totals the verdict was drawn from, the latency over the whole run,
+/// answers other than the share was made to get (not judged: around pool drops a stale or lost answer is right),
+/// shares the pools and the rigs saw accepted, and every sample.
+/// </summary>
+public sealed record SoakReport(
+    double Seconds,
+    int Sessions,
+    double Rate,
+    double Churn,
+    long Reconnects,
+    long ClosedByPeer,
+    SoakTotals Totals,
+    LatencySummary LatencyMs,
+    long Mismatched,
+    IReadOnlyDictionary<string, KindReport> ByKind,
+    long PoolAccepted,
+    long RigAccepted,
+    long PoolDrops,
+    SoakVerdict Verdict,
+    IReadOnlyList<SoakSample> Samples);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(LoadReport))]
 [JsonSerializable(typeof(PoolSummary))]
+[JsonSerializable(typeof(SoakReport))]
 internal sealed partial class ReportJsonContext : JsonSerializerContext;

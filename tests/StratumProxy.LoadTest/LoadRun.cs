@@ -33,6 +33,9 @@ public sealed class LoadRun
 
     internal LatencyHistogram Latency { get; } = new();
 
+    /// <summary>A second histogram that a caller swaps out per interval (the soak's samples); null when unused.</summary>
+    internal LatencyHistogram? IntervalLatency { get; set; }
+
     internal FanoutRecorder Fanout { get; }
 
     /// <summary>
@@ -44,6 +47,19 @@ public sealed class LoadRun
     internal bool Sending => _sending;
 
     internal bool InWindow => _inWindow;
+
+    /// <summary>Opens or closes sending and the measured window from outside the phases of <see cref="RunAsync"/> (the soak).</summary>
+    internal void SetPhase(bool sending, bool inWindow)
+    {
+        _sending = sending;
+        _inWindow = inWindow;
+    }
+
+    internal void RecordLatency(long micros)
+    {
+        Latency.Record(micros);
+        IntervalLatency?.Record(micros);
+    }
 
     internal bool TryReserveSubmit() =>
         Options.MaxSubmits is not { } max || Interlocked.Increment(ref _reserved) <= max;
@@ -169,24 +185,34 @@ public sealed class LoadRun
                 var now = Time.GetTimestamp();
                 tokens = Math.Min(tokens + (Time.GetElapsedTime(last, now).TotalSeconds * Options.Rate), Math.Max(1, Options.Rate));
                 last = now;
-                var idle = 0;
-                while (tokens >= 1 && idle < sessions.Length)
-                {
-                    var session = sessions[cursor];
-                    cursor = (cursor + 1) % sessions.Length;
-                    if (session.Submit(1) == 1)
-                    {
-                        tokens--;
-                        idle = 0;
-                    }
-                    else
-                    {
-                        idle++;
-                    }
-                }
+                SendPaced(sessions, ref tokens, ref cursor);
             }
 
             await Task.Delay(Options.Tick, Time, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Spends whole tokens on one submit each, round-robin from <paramref name="cursor"/>, skipping sessions whose
+    /// window is full or that are not ready (null slots too), until a full turn finds none that takes one.
+    /// </summary>
+    internal static void SendPaced(IReadOnlyList<LoadSession?> sessions, ref double tokens, ref int cursor)
+    {
+        var idle = 0;
+        while (tokens >= 1 && idle < sessions.Count)
+        {
+            cursor %= sessions.Count;
+            var session = sessions[cursor];
+            cursor = (cursor + 1) % sessions.Count;
+            if (session is not null && session.Submit(1) == 1)
+            {
+                tokens--;
+                idle = 0;
+            }
+            else
+            {
+                idle++;
+            }
         }
     }
 
@@ -215,28 +241,7 @@ public sealed class LoadRun
         ProcessSample? windowEnd,
         ProcessSample? end)
     {
-        var byKind = new SortedDictionary<string, KindReport>(StringComparer.Ordinal);
-        var errors = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        long mismatched = 0, accepted = 0, rejected = 0;
-        foreach (var kind in Enum.GetValues<ShareKind>())
-        {
-            var counters = Counters.Of(kind);
-            var codes = new SortedDictionary<string, long>(counters.Codes, StringComparer.Ordinal);
-            var expected = ExpectedAnswer(kind);
-            accepted += counters.AcceptedCount;
-            rejected += counters.RejectedCount;
-            mismatched += kind == ShareKind.Valid ? counters.RejectedCount : counters.AcceptedCount + codes.Where(c => c.Key != expected).Sum(c => c.Value);
-            foreach (var (code, count) in codes)
-            {
-                errors[code] = errors.GetValueOrDefault(code) + count;
-            }
-
-            if (counters.SentCount > 0)
-            {
-                byKind[ShareMix.Name(kind)] = new KindReport(counters.SentCount, counters.AcceptedCount, counters.RejectedCount, expected, codes);
-            }
-        }
-
+        var (byKind, errors, accepted, rejected, mismatched) = Tally(Counters);
         var sent = Counters.TotalSent;
         var submits = new SubmitsReport(
             sent,
@@ -301,6 +306,38 @@ public sealed class LoadRun
             Fanout.Report(ready),
             proxy,
             generator);
+    }
+
+    /// <summary>
+    /// Answers per share kind (with their error codes), errors by code over all kinds, accepted and rejected counts,
+    /// and the answers other than the kind's expected one (a valid share rejected, an invalid one accepted, or
+    /// another error code than expected).
+    /// </summary>
+    internal static (SortedDictionary<string, KindReport> ByKind, SortedDictionary<string, long> Errors, long Accepted, long Rejected, long Mismatched) Tally(RunCounters run)
+    {
+        var byKind = new SortedDictionary<string, KindReport>(StringComparer.Ordinal);
+        var errors = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        long mismatched = 0, accepted = 0, rejected = 0;
+        foreach (var kind in Enum.GetValues<ShareKind>())
+        {
+            var counters = run.Of(kind);
+            var codes = new SortedDictionary<string, long>(counters.Codes, StringComparer.Ordinal);
+            var expected = ExpectedAnswer(kind);
+            accepted += counters.AcceptedCount;
+            rejected += counters.RejectedCount;
+            mismatched += kind == ShareKind.Valid ? counters.RejectedCount : counters.AcceptedCount + codes.Where(c => c.Key != expected).Sum(c => c.Value);
+            foreach (var (code, count) in codes)
+            {
+                errors[code] = errors.GetValueOrDefault(code) + count;
+            }
+
+            if (counters.SentCount > 0)
+            {
+                byKind[ShareMix.Name(kind)] = new KindReport(counters.SentCount, counters.AcceptedCount, counters.RejectedCount, expected, codes);
+            }
+        }
+
+        return (byKind, errors, accepted, rejected, mismatched);
     }
 
     /// <summary>The answer a share of <paramref name="kind"/> is made to get: <c>accepted</c> or a Stratum error code.</summary>

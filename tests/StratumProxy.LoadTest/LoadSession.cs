@@ -43,6 +43,7 @@ internal sealed class LoadSession
     private bool _authorized;
     private ShareFields? _lastValid;
     private int _inFlight;
+    private bool _retiring;
 
     public LoadSession(LoadRun run, int number)
     {
@@ -57,6 +58,9 @@ internal sealed class LoadSession
     public bool IsReady { get; private set; }
 
     public bool IsClosed { get; private set; }
+
+    /// <summary>Set by <see cref="Retire"/>: no more submits; the owner closes the session once its answers are in.</summary>
+    public bool IsRetiring => Volatile.Read(ref _retiring);
 
     /// <summary>Submits sent and not yet answered (read without the lock).</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
@@ -148,10 +152,13 @@ internal sealed class LoadSession
         }
     }
 
+    /// <summary>Stops sending submits (a miner about to disconnect); those in flight are still answered and counted.</summary>
+    public void Retire() => Volatile.Write(ref _retiring, true);
+
     /// <summary>Sends up to <paramref name="budget"/> submits while the window has room; returns how many went.</summary>
     public int Submit(int budget)
     {
-        if (!IsReady || budget <= 0 || InFlight >= _run.Options.Window)
+        if (!IsReady || budget <= 0 || InFlight >= _run.Options.Window || IsRetiring)
         {
             return 0;
         }
@@ -425,7 +432,7 @@ internal sealed class LoadSession
         _run.Counters.Answered(pending.Kind, verdict.Accepted, code, pending.InWindow, _run.InWindow);
         if (pending.InWindow)
         {
-            _run.Latency.Record((long)_run.Time.GetElapsedTime(pending.SentAt, arrived).TotalMicroseconds);
+            _run.RecordLatency((long)_run.Time.GetElapsedTime(pending.SentAt, arrived).TotalMicroseconds);
         }
 
         // Last: the drain ends on zero in flight, by then this answer is in every count.

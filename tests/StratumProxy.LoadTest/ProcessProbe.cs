@@ -88,6 +88,59 @@ public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
         }
     }
 
+    /// <summary>Descriptors the process holds open (entries of /proc/PID/fd); null once it has gone.</summary>
+    public static int? OpenFiles(int pid)
+    {
+        try
+        {
+            return Directory.EnumerateFileSystemEntries($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/fd").Count();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The sum of every series of one metric name, whatever its labels (null when none is exported).</summary>
+    public static double? SeriesSum(string text, string name)
+    {
+        double? sum = null;
+        foreach (var raw in text.AsSpan().EnumerateLines())
+        {
+            var line = raw.Trim();
+            if (!line.StartsWith(name, StringComparison.Ordinal) || line.Length <= name.Length || (line[name.Length] != ' ' && line[name.Length] != '{'))
+            {
+                continue;
+            }
+
+            var rest = line[name.Length..];
+            if (rest[0] == '{')
+            {
+                var close = rest.LastIndexOf('}');
+                if (close < 0)
+                {
+                    continue;
+                }
+
+                rest = rest[(close + 1)..];
+            }
+
+            rest = rest.Trim();
+            var space = rest.IndexOf(' ');
+            if (space > 0)
+            {
+                rest = rest[..space];
+            }
+
+            if (double.TryParse(rest, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            {
+                sum = (sum ?? 0) + value;
+            }
+        }
+
+        return sum;
+    }
+
     /// <summary>The value of one series (name with its exact label set) in Prometheus text format.</summary>
     public static double? Series(string text, string nameWithLabels)
     {

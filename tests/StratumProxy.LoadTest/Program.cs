@@ -26,6 +26,17 @@ public static class Program
           --proxy-pid PID       CPU seconds and RSS of the process under test, from /proc
           --proxy-metrics URL   its Prometheus endpoint, for the managed heap (dotnet_total_memory_bytes)
           --tick MS             pacing timer period (5)       --out FILE         also write the report here
+        stratum-loadtest soak --proxy PATH [options]          the real proxy under churn, pool drops, reloads and
+                                                              curtailment for a while; samples every 10 s and judges
+          --duration S (180)    --sessions N (500)            --rate R           submits/s over all sessions (100)
+          --churn R             sessions/s that disconnect and reconnect (2)   --connect-rate R (500)
+          --window N (4)        --mix K=W,... (valid=2,bad-nonce=6,stale=1,duplicate=1)
+          --pool-drop-every S   one pool drops every connection, in turns (60)
+          --reload-every S      edit the proxy's configuration file (60)       --sample S (10)
+          --rigs N              simulated rigs for the curtailment loop, 0-8 (4)
+          --dir DIR             configuration, proxy.log, soak.csv and soak.json (artifacts/soak/run)
+          --warmup-fraction F   the part of the run left out of the trends (0.5)
+          --rss-allowance MIB   RSS growth allowed over the judged part, at least (16; 5 % of RSS if more)
         stratum-loadtest pool [options]                       the validating test pool on 127.0.0.1
           --port N (3334)       --difficulty D (1e-7)         --job-interval S   a new job every S seconds (5; 0 = none)
           --clean-every N       every Nth job is clean (1)    --stamp            stamp each job's send time into coinbase2
@@ -42,6 +53,8 @@ public static class Program
             {
                 case "run":
                     return await RunAsync(rest);
+                case "soak":
+                    return await SoakAsync(ParseSoak(rest));
                 case "pool":
                     return await PoolCommand.RunAsync(PoolCommand.Parse(rest), Console.Out, Console.Error);
                 default:
@@ -83,6 +96,59 @@ public static class Program
         a.ThrowOnUnknown();
         options.Validate();
         return options;
+    }
+
+    public static SoakOptions ParseSoak(Arguments a)
+    {
+        var options = new SoakOptions
+        {
+            ProxyPath = a.Text("--proxy") ?? throw new ArgumentException("soak needs --proxy PATH (a published stratum-proxy)"),
+            WorkDirectory = a.Text("--dir") ?? Path.Combine("artifacts", "soak", "run"),
+            Duration = a.Seconds("--duration") ?? TimeSpan.FromMinutes(3),
+            Sessions = (int)(a.Int("--sessions") ?? 500),
+            Rate = a.Double("--rate") ?? 100,
+            Churn = a.Double("--churn") ?? 2,
+            ConnectRate = a.Double("--connect-rate") ?? 500,
+            Window = (int)(a.Int("--window") ?? 4),
+            Mix = ShareMix.Parse(a.Text("--mix") ?? "valid=2,bad-nonce=6,stale=1,duplicate=1"),
+            PoolDropEvery = a.Seconds("--pool-drop-every") ?? TimeSpan.FromMinutes(1),
+            ReloadEvery = a.Seconds("--reload-every") ?? TimeSpan.FromMinutes(1),
+            SampleEvery = a.Seconds("--sample") ?? TimeSpan.FromSeconds(10),
+            Rigs = (int)(a.Int("--rigs") ?? 4),
+            Thresholds = new SoakThresholds
+            {
+                WarmupFraction = a.Double("--warmup-fraction") ?? 0.5,
+                Rss = new TrendLimit((a.Double("--rss-allowance") ?? 16) * 1024 * 1024, 0.05),
+            },
+        };
+        a.ThrowOnUnknown();
+        options.Validate();
+        return options;
+    }
+
+    private static async Task<int> SoakAsync(SoakOptions options)
+    {
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        SoakReport report;
+        try
+        {
+            report = await new SoakRun(options, Console.Error).RunAsync(cancel.Token);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException)
+        {
+            await Console.Error.WriteLineAsync(ex.Message);
+            await Console.Out.WriteLineAsync("soak FAIL: " + ex.Message);
+            return 1;
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(options.WorkDirectory, "soak.json"), JsonSerializer.Serialize(report, ReportJsonContext.Default.SoakReport) + "\n");
+        await Console.Out.WriteLineAsync(SoakRun.Summary(report));
+        return report.Verdict.Passed ? 0 : 1;
     }
 
     private static async Task<int> RunAsync(Arguments arguments)
