@@ -60,7 +60,7 @@ public sealed partial class MinerSession
 
         if (!_context.Jobs.TryGet(submit.JobId.Of(line), out var job) || job.IsStale)
         {
-            Reject(id, StratumErrorCode.JobNotFound, "Job not found (stale)", ShareResult.Stale, null);
+            Reject(id, ShareRefusal.Stale, null);
             return;
         }
 
@@ -69,7 +69,7 @@ public sealed partial class MinerSession
         if (route is null)
         {
             // A job of a connection this miner was never attached to: not its job.
-            Reject(id, StratumErrorCode.JobNotFound, "Job not found (stale)", ShareResult.Stale, null);
+            Reject(id, ShareRefusal.Stale, null);
             return;
         }
 
@@ -81,31 +81,10 @@ public sealed partial class MinerSession
             (uint)_context.Time.GetUtcNow().ToUnixTimeSeconds(),
             (uint)options.MaxNTimeRollSeconds,
             upstream.Duplicates);
-        switch (verdict.Check)
+        if (verdict.Check != ShareCheck.Valid)
         {
-            case ShareCheck.Valid:
-                break;
-            case ShareCheck.BadExtranonce2Size:
-                Reject(id, StratumErrorCode.Other, Extranonce2SizeError, ShareResult.Invalid, route);
-                return;
-            case ShareCheck.NTimeOutOfRange:
-                Reject(id, StratumErrorCode.Other, "ntime out of range", ShareResult.Invalid, route);
-                return;
-            case ShareCheck.VersionOutsideMask:
-                Reject(id, StratumErrorCode.Other, "version bits outside the negotiated mask", ShareResult.Invalid, route);
-                return;
-            case ShareCheck.Duplicate:
-                Reject(id, StratumErrorCode.DuplicateShare, "Duplicate share", ShareResult.Duplicate, route);
-                return;
-            case ShareCheck.Stale:
-                Reject(id, StratumErrorCode.JobNotFound, "Job not found (stale)", ShareResult.Stale, route);
-                return;
-            case ShareCheck.JobFull:
-                Reject(id, StratumErrorCode.Other, "too many shares for this job", ShareResult.Invalid, route);
-                return;
-            default:
-                Reject(id, StratumErrorCode.LowDifficulty, "Low difficulty share", ShareResult.LowDifficulty, route);
-                return;
+            Reject(id, ShareRefusal.For(verdict.Check, Extranonce2SizeError), route);
+            return;
         }
 
         var credited = verdict.Credited;
@@ -214,6 +193,8 @@ public sealed partial class MinerSession
             route.DifficultyCounter.Inc(difficulty);
         }
     }
+
+    private void Reject(in JsonRpcId id, ShareRefusal refusal, PoolRoute? route) => Reject(id, refusal.Code, refusal.Message, refusal.Result, route);
 
     private void Reject(in JsonRpcId id, StratumErrorCode code, string message, ShareResult result, PoolRoute? route)
     {

@@ -33,22 +33,10 @@ public sealed class SessionContext(
     JobRegistry jobs,
     ExtranoncePrefixes extranonces,
     ShareHasher hasher,
-    IMinerRouter router)
+    IMinerRouter router) : ProxyContext(time, logger, metrics, jobs)
 {
-    /// <summary>The clock.</summary>
-    public TimeProvider Time { get; } = time;
-
-    /// <summary>The logger.</summary>
-    public ILogger Logger { get; } = logger;
-
-    /// <summary>The metrics.</summary>
-    public ProxyMetrics Metrics { get; } = metrics;
-
     /// <summary>The per-rig books.</summary>
     public ShareLedger Ledger { get; } = ledger;
-
-    /// <summary>Every live job.</summary>
-    public JobRegistry Jobs { get; } = jobs;
 
     /// <summary>
     /// The miners' extranonce1 values, unique across the whole proxy while the k-byte space lasts (so a miner can move

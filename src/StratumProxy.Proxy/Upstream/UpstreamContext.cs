@@ -12,20 +12,8 @@ public sealed class UpstreamContext(
     JobRegistry jobs,
     int minerPrefixSize,
     int minerExtranonce2Size,
-    int maxLineLength)
+    int maxLineLength) : ProxyContext(time, logger, metrics, jobs)
 {
-    /// <summary>The clock.</summary>
-    public TimeProvider Time { get; } = time;
-
-    /// <summary>The logger.</summary>
-    public ILogger Logger { get; } = logger;
-
-    /// <summary>The metrics.</summary>
-    public ProxyMetrics Metrics { get; } = metrics;
-
-    /// <summary>Every live job.</summary>
-    public JobRegistry Jobs { get; } = jobs;
-
     /// <summary>k: bytes of each miner's extranonce1.</summary>
     public int MinerPrefixSize { get; } = minerPrefixSize;
 

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using StratumProxy.Store;
@@ -47,7 +48,44 @@ public sealed record RigMemory(
     DateTimeOffset? LastReadAt,
     DateTimeOffset? LastAgreedAt,
     string? LastDisagreement,
-    DateTimeOffset? LastDisagreementAt);
+    DateTimeOffset? LastDisagreementAt)
+{
+    /// <summary>The columns a store selects a rig's memory by, in the order <see cref="ReadAll"/> reads them.</summary>
+    public const string Columns = """
+        rig, state, pool, mode, since_utc, last_command, last_outcome, last_command_utc, last_read_utc,
+        last_agreed_utc, last_disagreement, last_disagreement_utc
+        """;
+
+    /// <summary>
+    /// Reads every row of a query that selected <see cref="Columns"/>, by rig; <paramref name="instant"/> reads a
+    /// stored instant the way the store keeps it (null for NULL).
+    /// </summary>
+    public static Dictionary<string, RigMemory> ReadAll(DbDataReader reader, Func<DbDataReader, int, DateTimeOffset?> instant)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(instant);
+        var memory = new Dictionary<string, RigMemory>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            var row = new RigMemory(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.GetInt32(3),
+                instant(reader, 4)!.Value,
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6),
+                instant(reader, 7),
+                instant(reader, 8),
+                instant(reader, 9),
+                reader.IsDBNull(10) ? null : reader.GetString(10),
+                instant(reader, 11));
+            memory[row.Rig] = row;
+        }
+
+        return memory;
+    }
+}
 
 /// <summary>
 /// The energy and money ledger per rig per hour (kWh used, kWh avoided, revenue, cost, savings from curtailment),
@@ -171,32 +209,9 @@ public sealed class EnergyLedger : IFarmStore
         lock (_lock)
         {
             using var command = _connection.CreateCommand();
-            command.CommandText = """
-                SELECT rig, state, pool, mode, since_utc, last_command, last_outcome, last_command_utc, last_read_utc,
-                       last_agreed_utc, last_disagreement, last_disagreement_utc
-                FROM rig_memory;
-                """;
+            command.CommandText = $"SELECT {RigMemory.Columns} FROM rig_memory;";
             using var reader = command.ExecuteReader();
-            var memory = new Dictionary<string, RigMemory>(StringComparer.Ordinal);
-            while (reader.Read())
-            {
-                var row = new RigMemory(
-                    reader.GetString(0),
-                    reader.GetString(1),
-                    reader.IsDBNull(2) ? null : reader.GetString(2),
-                    reader.GetInt32(3),
-                    Instant(reader.GetString(4)),
-                    reader.IsDBNull(5) ? null : reader.GetString(5),
-                    reader.IsDBNull(6) ? null : reader.GetString(6),
-                    reader.IsDBNull(7) ? null : Instant(reader.GetString(7)),
-                    reader.IsDBNull(8) ? null : Instant(reader.GetString(8)),
-                    reader.IsDBNull(9) ? null : Instant(reader.GetString(9)),
-                    reader.IsDBNull(10) ? null : reader.GetString(10),
-                    reader.IsDBNull(11) ? null : Instant(reader.GetString(11)));
-                memory[row.Rig] = row;
-            }
-
-            return memory;
+            return RigMemory.ReadAll(reader, static (r, column) => r.IsDBNull(column) ? null : Instant(r.GetString(column)));
         }
     }
 

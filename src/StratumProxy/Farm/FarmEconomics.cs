@@ -164,27 +164,17 @@ public sealed class FarmEconomics
     {
         ArgumentNullException.ThrowIfNull(notify);
         var code = CoinOfPool(pool);
-        var now = _time.GetUtcNow();
-        if (code != "BTC")
-        {
-            _coinEstimators.GetOrAdd(code, c => new NotifyMarketEstimator(CoinOf(c))).Observe(
-                Convert.ToHexStringLower(notify.PrevHash),
-                Convert.ToHexStringLower(notify.Coinbase1),
-                Convert.ToHexStringLower(notify.Coinbase2),
-                notify.NBits.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
-                extranonceLength,
-                now);
-            return;
-        }
-
-        var observation = Estimator.Observe(
+        var estimator = code == "BTC" ? Estimator : _coinEstimators.GetOrAdd(code, c => new NotifyMarketEstimator(CoinOf(c)));
+        var observation = estimator.Observe(
             Convert.ToHexStringLower(notify.PrevHash),
             Convert.ToHexStringLower(notify.Coinbase1),
             Convert.ToHexStringLower(notify.Coinbase2),
             notify.NBits.ToString("x8", System.Globalization.CultureInfo.InvariantCulture),
             extranonceLength,
-            now);
-        if (observation.Height is { } height)
+            _time.GetUtcNow());
+
+        // The retarget outlook follows Bitcoin's chain only.
+        if (code == "BTC" && observation.Height is { } height)
         {
             Outlook.Observe(height, observation.Difficulty, observation.ObservedAt);
         }

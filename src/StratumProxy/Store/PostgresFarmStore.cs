@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using Npgsql;
 using NpgsqlTypes;
@@ -75,32 +76,9 @@ public sealed class PostgresFarmStore : IFarmStore
     public IReadOnlyDictionary<string, RigMemory> LoadMemory()
     {
         using var connection = Open();
-        using var command = new NpgsqlCommand("""
-            SELECT rig, state, pool, mode, since_utc, last_command, last_outcome, last_command_utc, last_read_utc,
-                   last_agreed_utc, last_disagreement, last_disagreement_utc
-            FROM rig;
-            """, connection);
+        using var command = new NpgsqlCommand($"SELECT {RigMemory.Columns} FROM rig;", connection);
         using var reader = command.ExecuteReader();
-        var memory = new Dictionary<string, RigMemory>(StringComparer.Ordinal);
-        while (reader.Read())
-        {
-            var row = new RigMemory(
-                reader.GetString(0),
-                reader.GetString(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.GetInt32(3),
-                Instant(reader, 4)!.Value,
-                reader.IsDBNull(5) ? null : reader.GetString(5),
-                reader.IsDBNull(6) ? null : reader.GetString(6),
-                Instant(reader, 7),
-                Instant(reader, 8),
-                Instant(reader, 9),
-                reader.IsDBNull(10) ? null : reader.GetString(10),
-                Instant(reader, 11));
-            memory[row.Rig] = row;
-        }
-
-        return memory;
+        return RigMemory.ReadAll(reader, Instant);
     }
 
     /// <inheritdoc/>
@@ -497,7 +475,7 @@ public sealed class PostgresFarmStore : IFarmStore
 
     private static object Db(DateTimeOffset? instant) => instant is { } i ? i.ToUniversalTime() : DBNull.Value;
 
-    private static DateTimeOffset? Instant(NpgsqlDataReader reader, int column) =>
+    private static DateTimeOffset? Instant(DbDataReader reader, int column) =>
         reader.IsDBNull(column) ? null : new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(column), DateTimeKind.Utc));
 
     private static DateTimeOffset HourStart(DateTimeOffset instant)
