@@ -148,7 +148,8 @@ public sealed partial class ManyInstancesProcessTests : IAsyncLifetime
         await _server!.StopAsync(token);
         await Until(async () => (await MetricsAsync("stratumproxy_store_up", token)).All(v => v == 0), "every instance showing the store down", token);
         Assert.All(await MetricsAsync("stratumproxy_curtailment_holding", token), v => Assert.Equal(1, v));
-        Assert.All(_proxies, p => Assert.Contains("Store unreachable", p!.Output, StringComparison.Ordinal));
+        // The log line and the metric are written together; the child's output reaches the test a little later.
+        await Until(() => _proxies.All(p => p!.Output.Contains("Store unreachable", StringComparison.Ordinal)), "every instance logging the store unreachable", token);
 
         // Still ready for miners (a store outage must not empty the balancer), and /readyz says the store is down.
         foreach (var (code, body) in await ReadinessAsync(token))
@@ -179,7 +180,7 @@ public sealed partial class ManyInstancesProcessTests : IAsyncLifetime
         await Until(() => !_rigs[asleep].Running, "the hand-woken rig put back to sleep once the store returned", token);
         Assert.Equal(disablesBefore + Devices, Disables(asleep));
         Assert.Equal(3, _rigs.Count(r => r.Running));
-        Assert.All(_proxies, p => Assert.Contains("Store reachable again", p!.Output, StringComparison.Ordinal));
+        await Until(() => _proxies.All(p => p!.Output.Contains("Store reachable again", StringComparison.Ordinal)), "every instance logging the store reachable again", token);
         Assert.All(await ReadinessAsync(token), r => Assert.Contains("{\"name\":\"store\",\"status\":\"ready\"", r.Body, StringComparison.Ordinal));
 
         // No share lost: every share each running miner sent was answered once, and accepted.
