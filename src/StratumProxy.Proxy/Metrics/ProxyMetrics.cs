@@ -7,11 +7,22 @@ namespace StratumProxy.Proxy.Metrics;
 /// Labelled children are resolved once per session or upstream and kept; nothing here is looked up per share.
 /// Worker labels are capped (<see cref="WorkerLabel"/>): past the cap, new workers report as <c>other</c>.
 /// </summary>
+/// <remarks>
+/// The per-worker families (<see cref="Shares"/>, <see cref="ShareDifficulty"/>, <see cref="WorkerHashrate"/>,
+/// <see cref="WorkerLastShare"/>, <see cref="WorkerDifficulty"/>, <see cref="ReconciliationGap"/>) are filled only for
+/// an export: the sessions count into plain fields of the ledger, the ledger writes the children just before a collect
+/// (<c>ShareLedger.UpdateGauges</c>) and <see cref="ReleaseWorkerSeries"/> drops them after it, so 10,000 workers do not
+/// keep ~14 prometheus-net children each between scrapes. Nothing else may create children in these families.
+/// </remarks>
 public sealed class ProxyMetrics
 {
     private readonly int _maxWorkerSeries;
     private readonly HashSet<string> _workers = new(StringComparer.Ordinal);
     private readonly Lock _workersLock = new();
+    private readonly long[] _unattributed = new long[ShareResultLabels.All.Count];
+    private readonly HashSet<string> _seededWorkers = new(StringComparer.Ordinal);
+    private double _unattributedDifficulty = double.NaN;
+    private bool _seedUnattributed;
 
     /// <summary>Creates the series in the given factory (a fresh registry in tests, the default one in the host).</summary>
     public ProxyMetrics(IMetricFactory factory, int maxWorkerSeries = 10_000)
@@ -134,6 +145,69 @@ public sealed class ProxyMetrics
 
     /// <summary>Managed bytes allocated since start: divided by shares over a run, the allocation per share.</summary>
     public Counter AllocatedBytes { get; }
+
+    /// <summary>Serializes an export of the per-worker families with their release (one scrape at a time).</summary>
+    public SemaphoreSlim WorkerSeriesGate { get; } = new(1, 1);
+
+    /// <summary>Counts a share result of a session that has no worker yet (worker <c>unknown</c>, pool <c>none</c>).</summary>
+    public void CountUnattributed(ShareResult result) => Interlocked.Increment(ref _unattributed[(int)result]);
+
+    /// <summary>The shares counted by <see cref="CountUnattributed"/>, by result.</summary>
+    public long Unattributed(ShareResult result) => Volatile.Read(ref _unattributed[(int)result]);
+
+    /// <summary>The difficulty last sent to a session with no worker (NaN until then).</summary>
+    public double UnattributedDifficulty
+    {
+        get => Volatile.Read(ref _unattributedDifficulty);
+        set => Volatile.Write(ref _unattributedDifficulty, value);
+    }
+
+    /// <summary>True once the <c>unknown</c>/<c>none</c> share series are to be exported even at zero.</summary>
+    public bool SeedsUnattributed => Volatile.Read(ref _seedUnattributed);
+
+    /// <summary>Exports the share series of worker <c>unknown</c> on pool <c>none</c> at zero from now on.</summary>
+    public void SeedUnattributed() => Volatile.Write(ref _seedUnattributed, true);
+
+    /// <summary>Exports the hashrate series of a worker label (a configured rig) at zero until the worker hashes.</summary>
+    public void SeedWorker(string label)
+    {
+        lock (_workersLock)
+        {
+            _seededWorkers.Add(label);
+        }
+    }
+
+    /// <summary>The labels given to <see cref="SeedWorker"/>.</summary>
+    public IReadOnlyList<string> SeededWorkers()
+    {
+        lock (_workersLock)
+        {
+            return [.. _seededWorkers];
+        }
+    }
+
+    /// <summary>
+    /// Drops every child of the per-worker families after an export; the next collect writes them again from the
+    /// ledger. Call with <see cref="WorkerSeriesGate"/> held, after the collect it guarded.
+    /// </summary>
+    public void ReleaseWorkerSeries()
+    {
+        Release(Shares);
+        Release(ShareDifficulty);
+        Release(WorkerHashrate);
+        Release(WorkerLastShare);
+        Release(WorkerDifficulty);
+        Release(ReconciliationGap);
+
+        static void Release<TChild>(Collector<TChild> family)
+            where TChild : ChildBase
+        {
+            foreach (var labels in family.GetAllLabelValues().ToList())
+            {
+                family.RemoveLabelled(labels);
+            }
+        }
+    }
 
     /// <summary>
     /// The label value for a worker: its name while fewer than the configured maximum of distinct workers have been

@@ -2,9 +2,11 @@ using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Prometheus;
 using StratumProxy.Hosting;
 using StratumProxy.Proxy.Control;
+using StratumProxy.Proxy.Metrics;
 
 namespace StratumProxy.Admin;
 
@@ -15,12 +17,44 @@ public static class AdminEndpoints
     public static string Version { get; } =
         typeof(AdminEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0.0.0";
 
+    /// <summary>
+    /// /metrics: prometheus-net's exporter, one scrape at a time, with the per-worker series dropped after each
+    /// (<see cref="ProxyMetrics.ReleaseWorkerSeries"/>; they are written from the ledger before each collect).
+    /// </summary>
+    private static void MapMetrics(IEndpointRouteBuilder app, CollectorRegistry registry)
+    {
+        var metrics = app.ServiceProvider.GetService<ProxyMetrics>();
+        if (metrics is null)
+        {
+            app.MapMetrics("/metrics", registry);
+            return;
+        }
+
+        var pipeline = app.CreateApplicationBuilder()
+            .Use(async (context, next) =>
+            {
+                await metrics.WorkerSeriesGate.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+                try
+                {
+                    await next(context).ConfigureAwait(false);
+                }
+                finally
+                {
+                    metrics.ReleaseWorkerSeries();
+                    metrics.WorkerSeriesGate.Release();
+                }
+            })
+            .UseMiddleware<MetricServerMiddleware>(new MetricServerMiddleware.Settings { Registry = registry })
+            .Build();
+        app.Map("/metrics", pipeline);
+    }
+
     /// <summary>Maps every endpoint.</summary>
     public static void Map(IEndpointRouteBuilder app, IProxyControl proxy, ProxyService service, AdminOptions admin, CollectorRegistry registry, DateTimeOffset startedAt, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, FarmHistory? history = null)
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(proxy);
-        app.MapMetrics("/metrics", registry);
+        MapMetrics(app, registry);
 
         app.MapGet("/healthz", () =>
         {
