@@ -41,6 +41,13 @@ public sealed partial class HostRunTests : IDisposable
         var accepted = Value(metrics, "stratumproxy_shares_total{worker=\"farm.rig1\",pool=\"primary\",result=\"accepted\"}");
         Assert.Equal(miner.Accepted, (long)accepted);
 
+        // The per-worker series are written for each scrape and dropped after it, and the next scrape shows them again.
+        var proxyMetrics = app.Services.GetRequiredService<StratumProxy.Proxy.Metrics.ProxyMetrics>();
+        Assert.Empty(proxyMetrics.Shares.GetAllLabelValues());
+        Assert.Empty(proxyMetrics.WorkerHashrate.GetAllLabelValues());
+        var again = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Equal(accepted, Value(again, "stratumproxy_shares_total{worker=\"farm.rig1\",pool=\"primary\",result=\"accepted\"}"));
+
         // Shares between the miner's (power-of-two) target and the pool's are accepted locally; the rest went to the
         // pool, and what the pool counted is exactly what the proxy says the pool accepted.
         var poolAccepted = Value(metrics, "stratumproxy_pool_shares_total{pool=\"primary\",result=\"accepted\"}");
