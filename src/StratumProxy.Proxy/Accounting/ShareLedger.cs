@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Prometheus;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Metrics;
 
@@ -36,13 +37,24 @@ public sealed class ShareLedger
     public PoolMeter Pool(string name) => _pools.GetOrAdd(name, static (_, time) => new PoolMeter(time), _time);
 
     /// <summary>
-    /// Writes the per-worker series from the ledger's counters, just before an export (the sessions count into plain
-    /// fields, not into prometheus-net children; <see cref="ProxyMetrics.ReleaseWorkerSeries"/> drops the children
-    /// after the export). Workers that share a label (<c>other</c> past the series cap, <c>unknown</c>) are summed,
-    /// the last share is the latest of them.
+    /// The per-worker series as of now, in a registry of their own made for one export (append its output to the main
+    /// registry's). The sessions count into plain fields, not into prometheus-net children, so nothing per worker
+    /// stays in prometheus-net between scrapes.
     /// </summary>
-    public void UpdateGauges()
+    public CollectorRegistry CollectWorkerSeries()
     {
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        WriteWorkerSeries(new WorkerFamilies(Prometheus.Metrics.WithCustomRegistry(registry)));
+        return registry;
+    }
+
+    /// <summary>
+    /// Writes the per-worker series from the ledger's counters into <paramref name="families"/>. Workers that share a
+    /// label (<c>other</c> past the series cap, <c>unknown</c>) are summed; the last share is the latest of them.
+    /// </summary>
+    public void WriteWorkerSeries(WorkerFamilies families)
+    {
+        ArgumentNullException.ThrowIfNull(families);
         var now = _time.GetTimestamp();
         var labels = new Dictionary<string, LabelTotals>(StringComparer.Ordinal);
         foreach (var worker in _workers.Values)
@@ -90,7 +102,7 @@ public sealed class ShareLedger
             {
                 foreach (var window in HashrateWindowLabels)
                 {
-                    _metrics.WorkerHashrate.WithLabels(label, window).Set(0);
+                    families.WorkerHashrate.WithLabels(label, window).Set(0);
                 }
             }
         }
@@ -99,33 +111,33 @@ public sealed class ShareLedger
         {
             for (var w = 0; w < HashrateWindowLabels.Length; w++)
             {
-                _metrics.WorkerHashrate.WithLabels(label, HashrateWindowLabels[w]).Set(totals.Hashrate[w]);
+                families.WorkerHashrate.WithLabels(label, HashrateWindowLabels[w]).Set(totals.Hashrate[w]);
             }
 
             if (totals.LastShareUnixMs > 0)
             {
-                _metrics.WorkerLastShare.WithLabels(label).Set(totals.LastShareUnixMs / 1000.0);
+                families.WorkerLastShare.WithLabels(label).Set(totals.LastShareUnixMs / 1000.0);
             }
 
             if (!double.IsNaN(totals.Difficulty))
             {
-                _metrics.WorkerDifficulty.WithLabels(label).Set(totals.Difficulty);
+                families.WorkerDifficulty.WithLabels(label).Set(totals.Difficulty);
             }
 
             foreach (var (pool, route) in totals.Pools)
             {
                 for (var i = 0; i < route.Results.Length; i++)
                 {
-                    _metrics.Shares.WithLabels(label, pool, ShareResultLabels.All[i]).IncTo(route.Results[i]);
+                    families.Shares.WithLabels(label, pool, ShareResultLabels.All[i]).IncTo(route.Results[i]);
                 }
 
-                _metrics.ShareDifficulty.WithLabels(label, pool).IncTo(route.Difficulty);
-                _metrics.ReconciliationGap.WithLabels(label, pool).Set(route.Gap);
+                families.ShareDifficulty.WithLabels(label, pool).IncTo(route.Difficulty);
+                families.ReconciliationGap.WithLabels(label, pool).Set(route.Gap);
             }
 
             if (label != UnknownLabel)
             {
-                WriteUnrouted(label, totals.Unrouted, seeded: false);
+                WriteUnrouted(families, label, totals.Unrouted, seeded: false);
             }
         }
 
@@ -138,11 +150,11 @@ public sealed class ShareLedger
             unrouted[i] = _metrics.Unattributed((ShareResult)i) + (unknown?.Unrouted?[i] ?? 0);
         }
 
-        WriteUnrouted(UnknownLabel, unrouted, seeded: _metrics.SeedsUnattributed);
+        WriteUnrouted(families, UnknownLabel, unrouted, seeded: _metrics.SeedsUnattributed);
         var unattributedDifficulty = _metrics.UnattributedDifficulty;
         if (!double.IsNaN(unattributedDifficulty) && (unknown is null || double.IsNaN(unknown.Difficulty)))
         {
-            _metrics.WorkerDifficulty.WithLabels(UnknownLabel).Set(unattributedDifficulty);
+            families.WorkerDifficulty.WithLabels(UnknownLabel).Set(unattributedDifficulty);
         }
     }
 
@@ -150,7 +162,7 @@ public sealed class ShareLedger
 
     private static readonly string[] HashrateWindowLabels = ["1m", "5m", "1h"];
 
-    private void WriteUnrouted(string label, long[]? results, bool seeded)
+    private static void WriteUnrouted(WorkerFamilies families, string label, long[]? results, bool seeded)
     {
         if (results is null)
         {
@@ -162,7 +174,7 @@ public sealed class ShareLedger
             // A result without a pool appears with its first share, as a counter child did on its first increment.
             if (seeded || results[i] > 0)
             {
-                _metrics.Shares.WithLabels(label, "none", ShareResultLabels.All[i]).IncTo(results[i]);
+                families.Shares.WithLabels(label, "none", ShareResultLabels.All[i]).IncTo(results[i]);
             }
         }
     }

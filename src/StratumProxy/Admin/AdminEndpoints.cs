@@ -6,7 +6,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Prometheus;
 using StratumProxy.Hosting;
 using StratumProxy.Proxy.Control;
-using StratumProxy.Proxy.Metrics;
 
 namespace StratumProxy.Admin;
 
@@ -18,35 +17,51 @@ public static class AdminEndpoints
         typeof(AdminEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0.0.0";
 
     /// <summary>
-    /// /metrics: prometheus-net's exporter, one scrape at a time, with the per-worker series dropped after each
-    /// (<see cref="ProxyMetrics.ReleaseWorkerSeries"/>; they are written from the ledger before each collect).
+    /// /metrics: the registry's series, then the per-worker series, which are written from the ledger for each scrape
+    /// into a registry of their own (<see cref="ProxyLifetime.CollectWorkerSeries"/>). Text format, or OpenMetrics when
+    /// the scraper asks for it, as prometheus-net's exporter answers.
     /// </summary>
     private static void MapMetrics(IEndpointRouteBuilder app, CollectorRegistry registry)
     {
-        var metrics = app.ServiceProvider.GetService<ProxyMetrics>();
-        if (metrics is null)
+        var proxy = app.ServiceProvider.GetService<ProxyLifetime>();
+        if (proxy is null)
         {
             app.MapMetrics("/metrics", registry);
             return;
         }
 
-        var pipeline = app.CreateApplicationBuilder()
-            .Use(async (context, next) =>
+        app.MapGet("/metrics", async (HttpContext context) =>
+        {
+            var openMetrics = context.Request.Headers.Accept.Any(a => a?.Contains("application/openmetrics-text", StringComparison.Ordinal) == true);
+            var format = openMetrics ? ExpositionFormat.OpenMetricsText : ExpositionFormat.PrometheusText;
+            var aborted = context.RequestAborted;
+            using var main = new MemoryStream();
+            try
             {
-                await metrics.WorkerSeriesGate.WaitAsync(context.RequestAborted).ConfigureAwait(false);
-                try
-                {
-                    await next(context).ConfigureAwait(false);
-                }
-                finally
-                {
-                    metrics.ReleaseWorkerSeries();
-                    metrics.WorkerSeriesGate.Release();
-                }
-            })
-            .UseMiddleware<MetricServerMiddleware>(new MetricServerMiddleware.Settings { Registry = registry })
-            .Build();
-        app.Map("/metrics", pipeline);
+                await registry.CollectAndExportAsTextAsync(main, format, aborted).ConfigureAwait(false);
+            }
+            catch (ScrapeFailedException ex)
+            {
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                await context.Response.WriteAsync(ex.Message, aborted).ConfigureAwait(false);
+                return;
+            }
+
+            context.Response.ContentType = openMetrics
+                ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                : "text/plain; version=0.0.4; charset=utf-8";
+
+            // OpenMetrics ends the exposition with "# EOF": only after the second part.
+            var length = (int)main.Length;
+            var eof = "# EOF\n"u8;
+            if (openMetrics && main.GetBuffer().AsSpan(0, length).EndsWith(eof))
+            {
+                length -= eof.Length;
+            }
+
+            await context.Response.Body.WriteAsync(main.GetBuffer().AsMemory(0, length), aborted).ConfigureAwait(false);
+            await proxy.CollectWorkerSeries().CollectAndExportAsTextAsync(context.Response.Body, format, aborted).ConfigureAwait(false);
+        });
     }
 
     /// <summary>Maps every endpoint.</summary>
