@@ -41,6 +41,29 @@ public sealed partial class HostRunTests : IDisposable
         var accepted = Value(metrics, "stratumproxy_shares_total{worker=\"farm.rig1\",pool=\"primary\",result=\"accepted\"}");
         Assert.Equal(miner.Accepted, (long)accepted);
 
+        // The per-worker series are written for each scrape into a registry of their own: the host's registry holds
+        // none of them, and the next scrape shows them again.
+        using (var export = new MemoryStream())
+        {
+            await app.Services.GetRequiredService<Prometheus.CollectorRegistry>().CollectAndExportAsTextAsync(export);
+            Assert.DoesNotContain("stratumproxy_shares_total", System.Text.Encoding.UTF8.GetString(export.ToArray()), StringComparison.Ordinal);
+        }
+
+        var again = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.Equal(accepted, Value(again, "stratumproxy_shares_total{worker=\"farm.rig1\",pool=\"primary\",result=\"accepted\"}"));
+
+        // OpenMetrics, as Prometheus asks for it: one exposition with the worker series in it and one "# EOF", last.
+        using (var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/metrics", UriKind.Relative)))
+        {
+            request.Headers.Accept.ParseAdd("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5");
+            using var response = await http.SendAsync(request);
+            var open = await response.Content.ReadAsStringAsync();
+            Assert.StartsWith("application/openmetrics-text", response.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
+            Assert.Contains("stratumproxy_shares_total{worker=\"farm.rig1\",pool=\"primary\",result=\"accepted\"}", open, StringComparison.Ordinal);
+            Assert.EndsWith("# EOF\n", open, StringComparison.Ordinal);
+            Assert.Single(open.Split('\n'), l => l == "# EOF");
+        }
+
         // Shares between the miner's (power-of-two) target and the pool's are accepted locally; the rest went to the
         // pool, and what the pool counted is exactly what the proxy says the pool accepted.
         var poolAccepted = Value(metrics, "stratumproxy_pool_shares_total{pool=\"primary\",result=\"accepted\"}");

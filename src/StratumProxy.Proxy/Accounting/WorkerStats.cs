@@ -18,6 +18,8 @@ public sealed class WorkerStats
     private double _acceptedDifficulty;
     private long _lastShareUnixMs;
     private int _sessions;
+    private double _difficulty = double.NaN;
+    private long[]? _unroutedResults;
 
     internal WorkerStats(string name, string label, TimeProvider time)
     {
@@ -94,6 +96,29 @@ public sealed class WorkerStats
         }
     }
 
+    /// <summary>The difficulty the worker was last sent (NaN until the first).</summary>
+    public double Difficulty => Volatile.Read(ref _difficulty);
+
+    /// <summary>Records the difficulty a session of this worker now mines at.</summary>
+    public void SetDifficulty(double difficulty) => Volatile.Write(ref _difficulty, difficulty);
+
+    /// <summary>Counts a share result that came while the worker had no pool (exported under pool <c>none</c>).</summary>
+    public void CountUnrouted(ShareResult result)
+    {
+        var results = Volatile.Read(ref _unroutedResults);
+        if (results is null)
+        {
+            // Once per worker, and only for a worker that submits before it has a pool.
+            Interlocked.CompareExchange(ref _unroutedResults, new long[ShareResultLabels.All.Count], null);
+            results = Volatile.Read(ref _unroutedResults)!;
+        }
+
+        Interlocked.Increment(ref results[(int)result]);
+    }
+
+    /// <summary>Share results counted without a pool, by <see cref="ShareResult"/>; null while there were none.</summary>
+    internal long[]? UnroutedResults => Volatile.Read(ref _unroutedResults);
+
     internal void SessionOpened() => Interlocked.Increment(ref _sessions);
 
     internal void SessionClosed() => Interlocked.Decrement(ref _sessions);
@@ -128,6 +153,8 @@ public sealed class PoolCounters(string pool)
     private long _lost;
     private long _inFlight;
     private double _acceptedDifficulty;
+    private double _shareDifficulty;
+    private readonly long[] _results = new long[ShareResultLabels.All.Count];
 
     /// <summary>The pool's name.</summary>
     public string Pool { get; } = pool;
@@ -155,6 +182,22 @@ public sealed class PoolCounters(string pool)
 
     /// <summary>Forwarded shares the pool never ruled on and that are not in flight (should stay 0).</summary>
     public long Gap => Forwarded - PoolAccepted - PoolRejected - InFlight;
+
+    /// <summary>Share results of this worker while routed to this pool (<c>stratumproxy_shares_total</c>).</summary>
+    public long Results(ShareResult result) => Volatile.Read(ref _results[(int)result]);
+
+    /// <summary>Accepted difficulty counted on the route to this pool (<c>stratumproxy_share_difficulty_total</c>).</summary>
+    public double ShareDifficulty => Volatile.Read(ref _shareDifficulty);
+
+    /// <summary>Counts a share result on this route.</summary>
+    public void CountResult(ShareResult result) => Interlocked.Increment(ref _results[(int)result]);
+
+    /// <summary>Counts an accepted share on this route: its result and its difficulty.</summary>
+    public void CountAccepted(double difficulty)
+    {
+        Interlocked.Increment(ref _results[(int)ShareResult.Accepted]);
+        WorkerStats.AddDouble(ref _shareDifficulty, difficulty);
+    }
 
     internal void OnAccepted(double difficulty)
     {

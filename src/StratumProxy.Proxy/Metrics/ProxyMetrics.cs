@@ -7,11 +7,21 @@ namespace StratumProxy.Proxy.Metrics;
 /// Labelled children are resolved once per session or upstream and kept; nothing here is looked up per share.
 /// Worker labels are capped (<see cref="WorkerLabel"/>): past the cap, new workers report as <c>other</c>.
 /// </summary>
+/// <remarks>
+/// The per-worker families are not here but in <see cref="WorkerFamilies"/>, which exists only for one export: the
+/// sessions count into plain fields of the ledger, and <c>ShareLedger.CollectWorkerSeries</c> writes the series into a
+/// registry of their own for each scrape, so 10,000 workers do not keep ~14 prometheus-net children each (and the
+/// families' dictionaries sized for them) between scrapes.
+/// </remarks>
 public sealed class ProxyMetrics
 {
     private readonly int _maxWorkerSeries;
     private readonly HashSet<string> _workers = new(StringComparer.Ordinal);
     private readonly Lock _workersLock = new();
+    private readonly long[] _unattributed = new long[ShareResultLabels.All.Count];
+    private readonly HashSet<string> _seededWorkers = new(StringComparer.Ordinal);
+    private double _unattributedDifficulty = double.NaN;
+    private bool _seedUnattributed;
 
     /// <summary>Creates the series in the given factory (a fresh registry in tests, the default one in the host).</summary>
     public ProxyMetrics(IMetricFactory factory, int maxWorkerSeries = 10_000)
@@ -22,11 +32,6 @@ public sealed class ProxyMetrics
         MinerConnectionsTotal = factory.CreateCounter("stratumproxy_miner_connections_total", "Miner connections accepted.", ["listener"]);
         MinerDisconnects = factory.CreateCounter("stratumproxy_miner_disconnects_total", "Miner connections closed, by reason.", ["reason"]);
         MinerConnectionsRefused = factory.CreateCounter("stratumproxy_miner_connections_refused_total", "Miner connections refused before a session started, by reason.", ["listener", "reason"]);
-        Shares = factory.CreateCounter("stratumproxy_shares_total", "Shares submitted by miners, by result.", ["worker", "pool", "result"]);
-        ShareDifficulty = factory.CreateCounter("stratumproxy_share_difficulty_total", "Sum of the difficulty of accepted shares (difficulty-1 units).", ["worker", "pool"]);
-        WorkerHashrate = factory.CreateGauge("stratumproxy_worker_hashrate_hashes_per_second", "Hashrate estimated from difficulty-weighted shares.", ["worker", "window"]);
-        WorkerLastShare = factory.CreateGauge("stratumproxy_worker_last_share_timestamp_seconds", "Unix time of the worker's last accepted share.", ["worker"]);
-        WorkerDifficulty = factory.CreateGauge("stratumproxy_worker_difficulty", "The difficulty the worker is mining at.", ["worker"]);
         PoolUp = factory.CreateGauge("stratumproxy_pool_up", "1 when the pool connection is subscribed and authorized.", ["pool"]);
         PoolHealth = factory.CreateGauge("stratumproxy_pool_health_score", "Pool health from latency, rejects and errors (0..1).", ["pool"]);
         PoolDifficulty = factory.CreateGauge("stratumproxy_pool_difficulty", "The pool's share difficulty on its primary connection.", ["pool"]);
@@ -41,7 +46,6 @@ public sealed class ProxyMetrics
         UpstreamRefused = factory.CreateCounter("stratumproxy_upstream_refused_total", "Upstream sessions refused by the proxy (e.g. extranonce2 too small).", ["pool"]);
         ProtocolErrors = factory.CreateCounter("stratumproxy_protocol_errors_total", "Lines that could not be parsed or were not allowed, by peer side and kind.", ["side", "kind"]);
         BlocksFound = factory.CreateCounter("stratumproxy_block_candidates_total", "Shares that met the network target.", ["pool"]);
-        ReconciliationGap = factory.CreateGauge("stratumproxy_share_reconciliation_gap", "Shares forwarded to a pool that have no pool verdict yet, or were lost (per worker and pool).", ["worker", "pool"]);
         PoolSwitches = factory.CreateCounter("stratumproxy_pool_switches_total", "Miners moved between pools, by reason (failover, failback, api, balance).", ["reason"]);
         MinerIpBans = factory.CreateCounter("stratumproxy_miner_ip_bans_total", "Addresses banned for going over Proxy:Limits:MaxConnectionsPerIp.");
         SlowConsumers = factory.CreateCounter("stratumproxy_miner_slow_consumer_total", "Miners disconnected because they did not read their jobs.");
@@ -65,21 +69,6 @@ public sealed class ProxyMetrics
 
     /// <summary>Connections refused before a session (limit, PROXY header).</summary>
     public Counter MinerConnectionsRefused { get; }
-
-    /// <summary>Shares by worker, pool and result.</summary>
-    public Counter Shares { get; }
-
-    /// <summary>Accepted difficulty sum.</summary>
-    public Counter ShareDifficulty { get; }
-
-    /// <summary>Hashrate per worker and window (set on scrape).</summary>
-    public Gauge WorkerHashrate { get; }
-
-    /// <summary>Last accepted share time per worker.</summary>
-    public Gauge WorkerLastShare { get; }
-
-    /// <summary>Current difficulty per worker.</summary>
-    public Gauge WorkerDifficulty { get; }
 
     /// <summary>Pool connection state.</summary>
     public Gauge PoolUp { get; }
@@ -114,9 +103,6 @@ public sealed class ProxyMetrics
     /// <summary>Block candidates.</summary>
     public Counter BlocksFound { get; }
 
-    /// <summary>Forwarded-but-unconfirmed shares per worker and pool.</summary>
-    public Gauge ReconciliationGap { get; }
-
     /// <summary>Pool switches by reason.</summary>
     public Counter PoolSwitches { get; }
 
@@ -134,6 +120,43 @@ public sealed class ProxyMetrics
 
     /// <summary>Managed bytes allocated since start: divided by shares over a run, the allocation per share.</summary>
     public Counter AllocatedBytes { get; }
+
+    /// <summary>Counts a share result of a session that has no worker yet (worker <c>unknown</c>, pool <c>none</c>).</summary>
+    public void CountUnattributed(ShareResult result) => Interlocked.Increment(ref _unattributed[(int)result]);
+
+    /// <summary>The shares counted by <see cref="CountUnattributed"/>, by result.</summary>
+    public long Unattributed(ShareResult result) => Volatile.Read(ref _unattributed[(int)result]);
+
+    /// <summary>The difficulty last sent to a session with no worker (NaN until then).</summary>
+    public double UnattributedDifficulty
+    {
+        get => Volatile.Read(ref _unattributedDifficulty);
+        set => Volatile.Write(ref _unattributedDifficulty, value);
+    }
+
+    /// <summary>True once the <c>unknown</c>/<c>none</c> share series are to be exported even at zero.</summary>
+    public bool SeedsUnattributed => Volatile.Read(ref _seedUnattributed);
+
+    /// <summary>Exports the share series of worker <c>unknown</c> on pool <c>none</c> at zero from now on.</summary>
+    public void SeedUnattributed() => Volatile.Write(ref _seedUnattributed, true);
+
+    /// <summary>Exports the hashrate series of a worker label (a configured rig) at zero until the worker hashes.</summary>
+    public void SeedWorker(string label)
+    {
+        lock (_workersLock)
+        {
+            _seededWorkers.Add(label);
+        }
+    }
+
+    /// <summary>The labels given to <see cref="SeedWorker"/>.</summary>
+    public IReadOnlyList<string> SeededWorkers()
+    {
+        lock (_workersLock)
+        {
+            return [.. _seededWorkers];
+        }
+    }
 
     /// <summary>
     /// The label value for a worker: its name while fewer than the configured maximum of distinct workers have been
@@ -162,4 +185,41 @@ public sealed class ProxyMetrics
             return worker;
         }
     }
+}
+
+/// <summary>
+/// The per-worker families, created in a registry of their own for one export (see <see cref="ProxyMetrics"/>): shares
+/// by worker, pool and result, accepted difficulty, hashrate by window, last share, difficulty, reconciliation gap.
+/// </summary>
+public sealed class WorkerFamilies
+{
+    /// <summary>Creates the families in <paramref name="factory"/>.</summary>
+    public WorkerFamilies(IMetricFactory factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Shares = factory.CreateCounter("stratumproxy_shares_total", "Shares submitted by miners, by result.", ["worker", "pool", "result"]);
+        ShareDifficulty = factory.CreateCounter("stratumproxy_share_difficulty_total", "Sum of the difficulty of accepted shares (difficulty-1 units).", ["worker", "pool"]);
+        WorkerHashrate = factory.CreateGauge("stratumproxy_worker_hashrate_hashes_per_second", "Hashrate estimated from difficulty-weighted shares.", ["worker", "window"]);
+        WorkerLastShare = factory.CreateGauge("stratumproxy_worker_last_share_timestamp_seconds", "Unix time of the worker's last accepted share.", ["worker"]);
+        WorkerDifficulty = factory.CreateGauge("stratumproxy_worker_difficulty", "The difficulty the worker is mining at.", ["worker"]);
+        ReconciliationGap = factory.CreateGauge("stratumproxy_share_reconciliation_gap", "Shares forwarded to a pool that have no pool verdict yet, or were lost (per worker and pool).", ["worker", "pool"]);
+    }
+
+    /// <summary>Shares by worker, pool and result.</summary>
+    public Counter Shares { get; }
+
+    /// <summary>Accepted difficulty sum.</summary>
+    public Counter ShareDifficulty { get; }
+
+    /// <summary>Hashrate per worker and window.</summary>
+    public Gauge WorkerHashrate { get; }
+
+    /// <summary>Last accepted share time per worker.</summary>
+    public Gauge WorkerLastShare { get; }
+
+    /// <summary>Current difficulty per worker.</summary>
+    public Gauge WorkerDifficulty { get; }
+
+    /// <summary>Forwarded-but-unconfirmed shares per worker and pool.</summary>
+    public Gauge ReconciliationGap { get; }
 }

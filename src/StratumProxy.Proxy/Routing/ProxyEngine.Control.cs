@@ -95,10 +95,6 @@ public sealed partial class ProxyEngine
         return Switch(pool, s => wanted.Contains(s.Worker!), pin);
     }
 
-    /// <summary>Brings the per-worker gauges and the allocation counter up to date (call before each metrics export).</summary>
-    public void UpdateGauges()
-    {
-        Metrics.AllocatedBytes.IncTo(GC.GetTotalAllocatedBytes());
-        Ledger.UpdateGauges();
-    }
+    /// <summary>Brings the allocation counter up to date (call before each metrics export; the per-worker series come from <see cref="Accounting.ShareLedger.CollectWorkerSeries"/>).</summary>
+    public void UpdateGauges() => Metrics.AllocatedBytes.IncTo(GC.GetTotalAllocatedBytes());
 }

@@ -187,11 +187,7 @@ public sealed partial class MinerSession
         stats.Record(ShareResult.Accepted, difficulty, now, _context.Time.GetUtcNow().ToUnixTimeMilliseconds());
         (counters ?? route?.Counters)?.OnAccepted(difficulty);
         route?.PoolMeter.Record(difficulty, now);
-        if (route is not null)
-        {
-            route.ShareCounters[(int)ShareResult.Accepted].Inc();
-            route.DifficultyCounter.Inc(difficulty);
-        }
+        route?.Counters.CountAccepted(difficulty);
     }
 
     private void Reject(in JsonRpcId id, ShareRefusal refusal, PoolRoute? route) => Reject(id, refusal.Code, refusal.Message, refusal.Result, route);
@@ -211,11 +207,15 @@ public sealed partial class MinerSession
         Stats?.Record(result, difficulty, _context.Time.GetTimestamp(), 0);
         if (route is not null)
         {
-            route.ShareCounters[(int)result].Inc();
+            route.Counters.CountResult(result);
+        }
+        else if (Stats is { } stats)
+        {
+            stats.CountUnrouted(result);
         }
         else
         {
-            _context.Metrics.Shares.WithLabels(Stats?.Label ?? "unknown", "none", result.Label()).Inc();
+            _context.Metrics.CountUnattributed(result);
         }
     }
 

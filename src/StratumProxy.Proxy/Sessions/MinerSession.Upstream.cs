@@ -15,7 +15,7 @@ namespace StratumProxy.Proxy.Sessions;
 /// </summary>
 public sealed class PoolRoute
 {
-    internal PoolRoute(UpstreamConnection upstream, string upstreamWorker, byte[] extranonce2Prefix, PoolCounters counters, PoolMeter meter, Counter.Child[] shareCounters, Counter.Child difficulty, ProxyMetrics metrics)
+    internal PoolRoute(UpstreamConnection upstream, string upstreamWorker, byte[] extranonce2Prefix, PoolCounters counters, PoolMeter meter, ProxyMetrics metrics)
     {
         Latency = metrics.PoolSubmitLatency.WithLabels(upstream.Pool.Name);
         PoolAccepted = metrics.PoolShares.WithLabels(upstream.Pool.Name, "accepted");
@@ -26,8 +26,6 @@ public sealed class PoolRoute
         Extranonce2Prefix = extranonce2Prefix;
         Counters = counters;
         PoolMeter = meter;
-        ShareCounters = shareCounters;
-        DifficultyCounter = difficulty;
     }
 
     /// <summary>The connection.</summary>
@@ -39,17 +37,11 @@ public sealed class PoolRoute
     /// <summary>pad | m.</summary>
     public byte[] Extranonce2Prefix { get; }
 
-    /// <summary>Reconciliation counters.</summary>
+    /// <summary>Reconciliation counters, and the share results exported per worker and pool.</summary>
     public PoolCounters Counters { get; }
 
     /// <summary>The pool's meter.</summary>
     public PoolMeter PoolMeter { get; }
-
-    /// <summary>stratumproxy_shares_total children by <see cref="ShareResult"/>.</summary>
-    public Counter.Child[] ShareCounters { get; }
-
-    /// <summary>stratumproxy_share_difficulty_total child.</summary>
-    public Counter.Child DifficultyCounter { get; }
 
     /// <summary>stratumproxy_pool_submit_latency_seconds child.</summary>
     public Histogram.Child Latency { get; }
@@ -249,20 +241,12 @@ public sealed partial class MinerSession
         _identity!.Prefix.WriteTo(prefix.AsSpan(layout.PadSize));
         var worker = UpstreamWorkerName(pool, Worker!);
         var stats = Stats!;
-        var children = new Counter.Child[ShareResultLabels.All.Count];
-        for (var i = 0; i < children.Length; i++)
-        {
-            children[i] = _context.Metrics.Shares.WithLabels(stats.Label, pool.Name, ShareResultLabels.All[i]);
-        }
-
         return new PoolRoute(
             upstream,
             worker,
             prefix,
             stats.ForPool(pool.Name),
             _context.Ledger.Pool(pool.Name),
-            children,
-            _context.Metrics.ShareDifficulty.WithLabels(stats.Label, pool.Name),
             _context.Metrics);
     }
 
@@ -297,7 +281,14 @@ public sealed partial class MinerSession
             _difficultyPending = false;
             if (_validator.SetDifficulty(wanted))
             {
-                _context.Metrics.WorkerDifficulty.WithLabels(Stats?.Label ?? "unknown").Set(wanted);
+                if (Stats is { } stats)
+                {
+                    stats.SetDifficulty(wanted);
+                }
+                else
+                {
+                    _context.Metrics.UnattributedDifficulty = wanted;
+                }
             }
 
             Enqueue(MinerOutbound.SetDifficulty(wanted));

@@ -2,6 +2,7 @@ using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Prometheus;
 using StratumProxy.Hosting;
 using StratumProxy.Proxy.Control;
@@ -15,12 +16,60 @@ public static class AdminEndpoints
     public static string Version { get; } =
         typeof(AdminEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0.0.0";
 
+    /// <summary>
+    /// /metrics: the registry's series, then the per-worker series, which are written from the ledger for each scrape
+    /// into a registry of their own (<see cref="ProxyLifetime.CollectWorkerSeries"/>). Text format, or OpenMetrics when
+    /// the scraper asks for it, as prometheus-net's exporter answers.
+    /// </summary>
+    private static void MapMetrics(IEndpointRouteBuilder app, CollectorRegistry registry)
+    {
+        var proxy = app.ServiceProvider.GetService<ProxyLifetime>();
+        if (proxy is null)
+        {
+            app.MapMetrics("/metrics", registry);
+            return;
+        }
+
+        app.MapGet("/metrics", async (HttpContext context) =>
+        {
+            var openMetrics = context.Request.Headers.Accept.Any(a => a?.Contains("application/openmetrics-text", StringComparison.Ordinal) == true);
+            var format = openMetrics ? ExpositionFormat.OpenMetricsText : ExpositionFormat.PrometheusText;
+            var aborted = context.RequestAborted;
+            using var main = new MemoryStream();
+            try
+            {
+                await registry.CollectAndExportAsTextAsync(main, format, aborted).ConfigureAwait(false);
+            }
+            catch (ScrapeFailedException ex)
+            {
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                await context.Response.WriteAsync(ex.Message, aborted).ConfigureAwait(false);
+                return;
+            }
+
+            context.Response.ContentType = openMetrics
+                ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                : "text/plain; version=0.0.4; charset=utf-8";
+
+            // OpenMetrics ends the exposition with "# EOF": only after the second part.
+            var length = (int)main.Length;
+            var eof = "# EOF\n"u8;
+            if (openMetrics && main.GetBuffer().AsSpan(0, length).EndsWith(eof))
+            {
+                length -= eof.Length;
+            }
+
+            await context.Response.Body.WriteAsync(main.GetBuffer().AsMemory(0, length), aborted).ConfigureAwait(false);
+            await proxy.CollectWorkerSeries().CollectAndExportAsTextAsync(context.Response.Body, format, aborted).ConfigureAwait(false);
+        });
+    }
+
     /// <summary>Maps every endpoint.</summary>
     public static void Map(IEndpointRouteBuilder app, IProxyControl proxy, ProxyService service, AdminOptions admin, CollectorRegistry registry, DateTimeOffset startedAt, Farm.FarmEconomics? farm = null, Farm.CurtailmentLoop? curtailment = null, FarmHistory? history = null)
     {
         ArgumentNullException.ThrowIfNull(app);
         ArgumentNullException.ThrowIfNull(proxy);
-        app.MapMetrics("/metrics", registry);
+        MapMetrics(app, registry);
 
         app.MapGet("/healthz", () =>
         {

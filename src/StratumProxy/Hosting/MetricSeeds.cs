@@ -26,16 +26,10 @@ internal static class MetricSeeds
     /// <summary>Kinds of "the rig did not do what it was told".</summary>
     public static readonly string[] WarningKinds = ["still_hashing", "hashing_elsewhere"];
 
-    /// <summary>The hashrate windows of each worker.</summary>
-    public static readonly string[] HashrateWindows = ["1m", "5m", "1h"];
-
     public static void Seed(IMetricFactory factory, ProxyMetrics metrics, ProxyOptions options, IReadOnlyCollection<string> rigs, bool dryRun)
     {
         // Shares from a session that has not authorized yet count under worker "unknown", pool "none".
-        foreach (var result in ShareResultLabels.All)
-        {
-            metrics.Shares.WithLabels("unknown", "none", result);
-        }
+        metrics.SeedUnattributed();
 
         // A configured rig that has not connected yet hashes and earns 0, and is in no state until the policy first runs.
         var state = factory.CreateGauge("stratumproxy_rig_state", "1 for the state each configured rig is in (running, sleeping).", ["worker", "state"]);
@@ -52,10 +46,7 @@ internal static class MetricSeeds
                 gauge.WithLabels(metrics.WorkerLabel(rig));
             }
 
-            foreach (var window in HashrateWindows)
-            {
-                metrics.WorkerHashrate.WithLabels(metrics.WorkerLabel(rig), window);
-            }
+            metrics.SeedWorker(metrics.WorkerLabel(rig));
 
             state.WithLabels(rig, "running");
             state.WithLabels(rig, "sleeping");

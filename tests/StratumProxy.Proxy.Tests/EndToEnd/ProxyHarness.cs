@@ -110,6 +110,7 @@ internal sealed class ProxyHarness : IAsyncDisposable
         Engine.UpdateGauges();
         using var stream = new MemoryStream();
         await Registry.CollectAndExportAsTextAsync(stream);
+        await Engine.Ledger.CollectWorkerSeries().CollectAndExportAsTextAsync(stream);
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 
