@@ -419,7 +419,7 @@ public sealed class PostgresFarmStore : IFarmStore
 
     /// <summary>
     /// Listens on <see cref="AssignmentChannel"/> until cancelled, calling <paramref name="notified"/> for each
-    /// notification. Returns (or throws) when the connection is lost: the caller polls meanwhile and listens again.
+    /// notification. Throws when the connection is lost (the caller polls meanwhile and listens again) and when cancelled.
     /// </summary>
     public async Task ListenAsync(Action notified, CancellationToken cancellationToken)
     {
@@ -433,8 +433,11 @@ public sealed class PostgresFarmStore : IFarmStore
 
         // Listening started after a possible change: whoever listens looks once now.
         notified();
-        while (!cancellationToken.IsCancellationRequested)
+
+        // Ends only by cancellation (an OperationCanceledException) or a lost connection, never by returning.
+        while (true)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             await connection.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
