@@ -66,7 +66,15 @@ public sealed class SecretLeakTests : IDisposable
             await using var miner = new TestMiner(new TestMinerOptions { Host = "127.0.0.1", Port = proxy.MinerPort, Worker = "farm.rig1" });
             await miner.StartAsync(token);
             await miner.WaitForAcceptedAsync(3, Patience, token);
-            await price.WaitForRequestsAsync(3);
+            await price.WaitForRequestsAsync(PriceServer.Failures + 1);
+            using (var logged = new CancellationTokenSource(Patience))
+            {
+                // The failed poll's log line (it names the feed's URL) is in the output the test searches.
+                while (!proxy.Output.Contains("poll failed", StringComparison.Ordinal))
+                {
+                    await Task.Delay(50, logged.Token);
+                }
+            }
 
             using var http = new HttpClient { BaseAddress = proxy.Admin };
             foreach (var path in new[] { "/", "/status.js", "/healthz", "/metrics", "/api/status", "/api/workers", "/api/economics", "/api/rigs", "/api/decisions", "/api/farm", "/api/history" })
@@ -178,11 +186,16 @@ public sealed class SecretLeakTests : IDisposable
         return root.ToJsonString();
     }
 
-    /// <summary>A price API on 127.0.0.1:0 that fails every other poll (so failures are logged) and answers the rest.</summary>
+    /// <summary>
+    /// A price API on 127.0.0.1:0 that fails its first <see cref="Failures"/> requests (one poll and every retry of the
+    /// feed's resilience handler, so a failed poll is logged with its URL) and answers the rest.
+    /// </summary>
     private sealed class PriceServer : IAsyncDisposable
     {
         private readonly WebApplication _app;
         private int _requests;
+
+        public const int Failures = 4;
 
         private PriceServer(WebApplication app) => _app = app;
 
@@ -195,7 +208,7 @@ public sealed class SecretLeakTests : IDisposable
             builder.Logging.ClearProviders();
             var app = builder.Build();
             var server = new PriceServer(app);
-            app.MapGet("/price", () => Interlocked.Increment(ref server._requests) % 2 == 1
+            app.MapGet("/price", () => Interlocked.Increment(ref server._requests) <= Failures
                 ? Results.StatusCode(StatusCodes.Status503ServiceUnavailable)
                 : Results.Text("""{"price": 60000}""", "application/json"));
             await app.StartAsync();
