@@ -153,7 +153,6 @@ public sealed class PoolCounters(string pool)
     private long _lost;
     private long _inFlight;
     private double _acceptedDifficulty;
-    private double _shareDifficulty;
     private readonly long[] _results = new long[ShareResultLabels.All.Count];
 
     /// <summary>The pool's name.</summary>
@@ -183,21 +182,17 @@ public sealed class PoolCounters(string pool)
     /// <summary>Forwarded shares the pool never ruled on and that are not in flight (should stay 0).</summary>
     public long Gap => Forwarded - PoolAccepted - PoolRejected - InFlight;
 
-    /// <summary>Share results of this worker while routed to this pool (<c>stratumproxy_shares_total</c>).</summary>
-    public long Results(ShareResult result) => Volatile.Read(ref _results[(int)result]);
+    /// <summary>
+    /// Share results of this worker on this pool (<c>stratumproxy_shares_total</c>); accepted ones are
+    /// <see cref="Accepted"/>, counted once by <see cref="OnAccepted"/>.
+    /// </summary>
+    public long Results(ShareResult result) => result == ShareResult.Accepted ? Accepted : Volatile.Read(ref _results[(int)result]);
 
-    /// <summary>Accepted difficulty counted on the route to this pool (<c>stratumproxy_share_difficulty_total</c>).</summary>
-    public double ShareDifficulty => Volatile.Read(ref _shareDifficulty);
+    /// <summary>Accepted difficulty on this pool (<c>stratumproxy_share_difficulty_total</c>): <see cref="AcceptedDifficulty"/>.</summary>
+    public double ShareDifficulty => AcceptedDifficulty;
 
-    /// <summary>Counts a share result on this route.</summary>
+    /// <summary>Counts a refused share's result on this route (accepted ones are counted by <see cref="OnAccepted"/>).</summary>
     public void CountResult(ShareResult result) => Interlocked.Increment(ref _results[(int)result]);
-
-    /// <summary>Counts an accepted share on this route: its result and its difficulty.</summary>
-    public void CountAccepted(double difficulty)
-    {
-        Interlocked.Increment(ref _results[(int)ShareResult.Accepted]);
-        WorkerStats.AddDouble(ref _shareDifficulty, difficulty);
-    }
 
     internal void OnAccepted(double difficulty)
     {

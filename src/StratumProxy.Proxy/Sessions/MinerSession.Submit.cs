@@ -187,7 +187,6 @@ public sealed partial class MinerSession
         stats.Record(ShareResult.Accepted, difficulty, now, _context.Time.GetUtcNow().ToUnixTimeMilliseconds());
         (counters ?? route?.Counters)?.OnAccepted(difficulty);
         route?.PoolMeter.Record(difficulty, now);
-        route?.Counters.CountAccepted(difficulty);
     }
 
     private void Reject(in JsonRpcId id, ShareRefusal refusal, PoolRoute? route) => Reject(id, refusal.Code, refusal.Message, refusal.Result, route);

@@ -109,7 +109,6 @@ public sealed class WorkerSeriesExportTests
     {
         worker.Record(ShareResult.Accepted, difficulty, _time.GetTimestamp(), _time.GetUtcNow().ToUnixTimeMilliseconds());
         route.OnAccepted(difficulty);
-        route.CountAccepted(difficulty);
     }
 
     private Task<string> ScrapeAsync() => ExportAsync(_ledger.CollectWorkerSeries());
