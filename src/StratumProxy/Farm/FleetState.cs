@@ -568,12 +568,12 @@ public sealed class FleetState
     private static int ModeOf(Rig r, RigReading reading)
     {
         var modes = r.Options.Modes;
-        if (reading.PowerLimitW is { } watts)
+        var watts = reading.PowerLimitW;
+        for (var i = 0; watts is not null && i < modes.Count; i++)
         {
-            var match = modes.FindIndex(m => m.PowerTargetW == watts);
-            if (match >= 0)
+            if (modes[i].PowerTargetW == watts)
             {
-                return match;
+                return i;
             }
         }
 
