@@ -240,76 +240,70 @@ public sealed class EnergyLedger : IFarmStore
     public static DateTimeOffset Instant(string stored) =>
         DateTimeOffset.Parse(stored, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
-    private void AddRows(SqliteTransaction transaction, IEnumerable<RigHour> rows)
+    private void AddRows(SqliteTransaction transaction, IEnumerable<RigHour> rows) => ExecuteForEach(
+        transaction,
+        """
+        INSERT INTO rig_hour (rig, hour_utc, kwh_used, kwh_avoided, revenue_usd, cost_usd, savings_usd)
+        VALUES ($rig, $hour, $used, $avoided, $revenue, $cost, $savings)
+        ON CONFLICT (rig, hour_utc) DO UPDATE SET
+            kwh_used = kwh_used + excluded.kwh_used,
+            kwh_avoided = kwh_avoided + excluded.kwh_avoided,
+            revenue_usd = revenue_usd + excluded.revenue_usd,
+            cost_usd = cost_usd + excluded.cost_usd,
+            savings_usd = savings_usd + excluded.savings_usd;
+        """,
+        rows,
+        ("$rig", SqliteType.Text, row => row.Rig),
+        ("$hour", SqliteType.Text, row => HourKey(row.Hour)),
+        ("$used", SqliteType.Real, row => row.KwhUsed),
+        ("$avoided", SqliteType.Real, row => row.KwhAvoided),
+        ("$revenue", SqliteType.Real, row => row.RevenueUsd),
+        ("$cost", SqliteType.Real, row => row.CostUsd),
+        ("$savings", SqliteType.Real, row => row.SavingsUsd));
+
+    private void SaveMemory(SqliteTransaction transaction, IEnumerable<RigMemory> memory) => ExecuteForEach(
+        transaction,
+        """
+        INSERT OR REPLACE INTO rig_memory (rig, state, pool, mode, since_utc, last_command, last_outcome, last_command_utc,
+            last_read_utc, last_agreed_utc, last_disagreement, last_disagreement_utc)
+        VALUES ($rig, $state, $pool, $mode, $since, $command, $outcome, $commandAt, $readAt, $agreedAt, $disagreement, $disagreementAt);
+        """,
+        memory,
+        ("$rig", SqliteType.Text, row => row.Rig),
+        ("$state", SqliteType.Text, row => row.State),
+        ("$pool", SqliteType.Text, row => OrNull(row.Pool)),
+        ("$mode", SqliteType.Integer, row => row.Mode),
+        ("$since", SqliteType.Text, row => InstantKey(row.Since)),
+        ("$command", SqliteType.Text, row => OrNull(row.LastCommand)),
+        ("$outcome", SqliteType.Text, row => OrNull(row.LastOutcome)),
+        ("$commandAt", SqliteType.Text, row => OptionalInstantKey(row.LastCommandAt)),
+        ("$readAt", SqliteType.Text, row => OptionalInstantKey(row.LastReadAt)),
+        ("$agreedAt", SqliteType.Text, row => OptionalInstantKey(row.LastAgreedAt)),
+        ("$disagreement", SqliteType.Text, row => OrNull(row.LastDisagreement)),
+        ("$disagreementAt", SqliteType.Text, row => OptionalInstantKey(row.LastDisagreementAt)));
+
+    /// <summary>A value of a nullable column: null is stored as NULL (a null for a NOT NULL column is refused).</summary>
+    private static object OrNull(object? value) => value ?? DBNull.Value;
+
+    private static object OptionalInstantKey(DateTimeOffset? instant) => instant is { } value ? InstantKey(value) : DBNull.Value;
+
+    /// <summary>
+    /// Runs one prepared statement per row inside <paramref name="transaction"/>: each parameter is named once, beside
+    /// how a row fills it.
+    /// </summary>
+    private void ExecuteForEach<T>(SqliteTransaction transaction, string sql, IEnumerable<T> rows, params (string Name, SqliteType Type, Func<T, object?> Value)[] parameters)
     {
         using var command = _connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = """
-            INSERT INTO rig_hour (rig, hour_utc, kwh_used, kwh_avoided, revenue_usd, cost_usd, savings_usd)
-            VALUES ($rig, $hour, $used, $avoided, $revenue, $cost, $savings)
-            ON CONFLICT (rig, hour_utc) DO UPDATE SET
-                kwh_used = kwh_used + excluded.kwh_used,
-                kwh_avoided = kwh_avoided + excluded.kwh_avoided,
-                revenue_usd = revenue_usd + excluded.revenue_usd,
-                cost_usd = cost_usd + excluded.cost_usd,
-                savings_usd = savings_usd + excluded.savings_usd;
-            """;
-        var rig = command.Parameters.Add("$rig", SqliteType.Text);
-        var hour = command.Parameters.Add("$hour", SqliteType.Text);
-        var used = command.Parameters.Add("$used", SqliteType.Real);
-        var avoided = command.Parameters.Add("$avoided", SqliteType.Real);
-        var revenue = command.Parameters.Add("$revenue", SqliteType.Real);
-        var cost = command.Parameters.Add("$cost", SqliteType.Real);
-        var savings = command.Parameters.Add("$savings", SqliteType.Real);
+        command.CommandText = sql;
+        var bound = parameters.Select(p => command.Parameters.Add(p.Name, p.Type)).ToArray();
         foreach (var row in rows)
         {
-            rig.Value = row.Rig;
-            hour.Value = HourKey(row.Hour);
-            used.Value = row.KwhUsed;
-            avoided.Value = row.KwhAvoided;
-            revenue.Value = row.RevenueUsd;
-            cost.Value = row.CostUsd;
-            savings.Value = row.SavingsUsd;
-            command.ExecuteNonQuery();
-        }
-    }
+            for (var i = 0; i < parameters.Length; i++)
+            {
+                bound[i].Value = parameters[i].Value(row);
+            }
 
-    private void SaveMemory(SqliteTransaction transaction, IEnumerable<RigMemory> memory)
-    {
-        using var command = _connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
-            INSERT OR REPLACE INTO rig_memory (rig, state, pool, mode, since_utc, last_command, last_outcome, last_command_utc,
-                last_read_utc, last_agreed_utc, last_disagreement, last_disagreement_utc)
-            VALUES ($rig, $state, $pool, $mode, $since, $command, $outcome, $commandAt, $readAt, $agreedAt, $disagreement, $disagreementAt);
-            """;
-        var p = command.Parameters;
-        var rig = p.Add("$rig", SqliteType.Text);
-        var state = p.Add("$state", SqliteType.Text);
-        var pool = p.Add("$pool", SqliteType.Text);
-        var mode = p.Add("$mode", SqliteType.Integer);
-        var since = p.Add("$since", SqliteType.Text);
-        var lastCommand = p.Add("$command", SqliteType.Text);
-        var outcome = p.Add("$outcome", SqliteType.Text);
-        var commandAt = p.Add("$commandAt", SqliteType.Text);
-        var readAt = p.Add("$readAt", SqliteType.Text);
-        var agreedAt = p.Add("$agreedAt", SqliteType.Text);
-        var disagreement = p.Add("$disagreement", SqliteType.Text);
-        var disagreementAt = p.Add("$disagreementAt", SqliteType.Text);
-        foreach (var row in memory)
-        {
-            rig.Value = row.Rig;
-            state.Value = row.State;
-            pool.Value = (object?)row.Pool ?? DBNull.Value;
-            mode.Value = row.Mode;
-            since.Value = InstantKey(row.Since);
-            lastCommand.Value = (object?)row.LastCommand ?? DBNull.Value;
-            outcome.Value = (object?)row.LastOutcome ?? DBNull.Value;
-            commandAt.Value = row.LastCommandAt is { } c ? InstantKey(c) : DBNull.Value;
-            readAt.Value = row.LastReadAt is { } r ? InstantKey(r) : DBNull.Value;
-            agreedAt.Value = row.LastAgreedAt is { } a ? InstantKey(a) : DBNull.Value;
-            disagreement.Value = (object?)row.LastDisagreement ?? DBNull.Value;
-            disagreementAt.Value = row.LastDisagreementAt is { } d ? InstantKey(d) : DBNull.Value;
             command.ExecuteNonQuery();
         }
     }
