@@ -31,6 +31,7 @@ public sealed class ProxySectionTests
         { typeof(CurtailmentSection), typeof(CurtailmentSettings) },
         { typeof(AdminSection), typeof(AdminOptions) },
         { typeof(AdminTlsSection), typeof(AdminTlsOptions) },
+        { typeof(StoreSection), typeof(StratumProxy.Store.StoreOptions) },
     };
 
     public static TheoryData<Type, string> Leaves()
@@ -130,6 +131,17 @@ public sealed class ProxySectionTests
         Assert.NotEqual(new CurtailmentSettings(), new CurtailmentSection { DryRun = false }.ToOptions());
         Assert.Equal(new AdminOptions { Tls = new AdminTlsOptions { KeyFile = "k" } }, new AdminSection { Tls = new AdminTlsSection { KeyFile = "k" } }.ToOptions());
         Assert.Equal(new PriceFeedOptions { JsonPath = "$.x" }, new PriceFeedSection { JsonPath = "$.x" }.ToOptions());
+    }
+
+    [Fact]
+    public void Records_WithASecret_DoNotPrintIt()
+    {
+        const string Secret = "s3cret-value-0123";
+        Assert.DoesNotContain(Secret, new AdminOptions { Token = Secret }.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, new AdminTlsOptions { Password = Secret }.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, new RigOptions { Password = Secret }.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, new StratumProxy.Store.StoreOptions { ConnectionString = Secret }.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, new FarmOptions { Rigs = [new RigOptions { Password = Secret }] }.ToString(), StringComparison.Ordinal);
     }
 
     private static IEnumerable<PropertyInfo> Settings(Type type) =>

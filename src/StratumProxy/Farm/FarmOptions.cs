@@ -120,6 +120,9 @@ public sealed record RigOptions
     /// target of 2400 W at 150 TH/s. The policy may move the rig between them.
     /// </summary>
     public IReadOnlyList<RigModeOptions> Modes { get; init; } = [];
+
+    /// <summary>The type's name only: the record holds a secret (<see cref="Password"/>), which is never printed.</summary>
+    public override string ToString() => typeof(RigOptions).FullName!;
 }
 
 /// <summary>One power mode of a rig.</summary>

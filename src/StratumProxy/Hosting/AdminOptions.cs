@@ -38,6 +38,9 @@ public sealed record AdminOptions
 
     /// <summary>HTTPS on the admin endpoint, from a certificate file; off when no file is named.</summary>
     public AdminTlsOptions Tls { get; init; } = new();
+
+    /// <summary>The type's name only: the record holds a secret (<see cref="Token"/>), which is never printed.</summary>
+    public override string ToString() => typeof(AdminOptions).FullName!;
 }
 
 /// <summary>The <c>Admin:Tls</c> section: the admin endpoint's certificate (PEM certificate and key, or PFX).</summary>
@@ -51,4 +54,7 @@ public sealed record AdminTlsOptions
 
     /// <summary>The PFX password or the encrypted PEM key's password; a secret, never logged or shown.</summary>
     public string? Password { get; init; }
+
+    /// <summary>The type's name only: the record holds a secret (<see cref="Password"/>), which is never printed.</summary>
+    public override string ToString() => typeof(AdminTlsOptions).FullName!;
 }

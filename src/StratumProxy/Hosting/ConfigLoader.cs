@@ -150,8 +150,9 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     /// <summary>The Store section (read at start only), with every problem listed (empty on success); no message quotes the connection string.</summary>
     public Store.StoreOptions LoadStore(out IReadOnlyList<string> errors)
     {
-        var store = new Store.StoreOptions();
-        var problems = Bind(Store.StoreOptions.SectionName, () => configuration.GetSection(Store.StoreOptions.SectionName).Bind(store));
+        var storeSection = new StoreSection();
+        var problems = Bind(Store.StoreOptions.SectionName, () => configuration.GetSection(Store.StoreOptions.SectionName).Bind(storeSection));
+        var store = storeSection.ToOptions();
         if (problems.Count > 0)
         {
             // A binding message quotes the value: a wrong type in this section is named by its key only.

@@ -23,10 +23,10 @@ public static partial class ConfigSources
     private static readonly Lazy<SchemaNode> Root = new(() => SchemaNode.Object(new Dictionary<string, SchemaNode>(StringComparer.OrdinalIgnoreCase)
     {
         ["Logging"] = SchemaNode.Any,
-        [AdminOptions.SectionName] = SchemaNode.For(typeof(AdminSection)),
+        [AdminOptions.SectionName] = SchemaNode.For(typeof(AdminOptions)),
         [ProxyOptions.SectionName] = SchemaNode.For(typeof(ProxySection)),
-        [Farm.FarmOptions.SectionName] = SchemaNode.For(typeof(FarmSection)),
-        [Farm.CurtailmentSettings.SectionName] = SchemaNode.For(typeof(CurtailmentSection)),
+        [Farm.FarmOptions.SectionName] = SchemaNode.For(typeof(Farm.FarmOptions)),
+        [Farm.CurtailmentSettings.SectionName] = SchemaNode.For(typeof(Farm.CurtailmentSettings)),
         [Store.StoreOptions.SectionName] = SchemaNode.For(typeof(Store.StoreOptions)),
     }));
 

@@ -1,4 +1,5 @@
 using StratumProxy.Farm;
+using StratumProxy.Store;
 
 namespace StratumProxy.Hosting;
 
@@ -194,4 +195,20 @@ internal sealed class AdminTlsSection : BindingShape<AdminTlsOptions>
     public string? KeyFile { get => Options.KeyFile; set => Options = Options with { KeyFile = value }; }
 
     public string? Password { get => Options.Password; set => Options = Options with { Password = value }; }
+}
+
+/// <summary>The binding shape of the <c>Store</c> section (<see cref="StoreOptions"/>).</summary>
+internal sealed class StoreSection : BindingShape<StoreOptions>
+{
+    public StoreProvider Provider { get => Options.Provider; set => Options = Options with { Provider = value }; }
+
+    public string? ConnectionString { get => Options.ConnectionString; set => Options = Options with { ConnectionString = value }; }
+
+    public string? InstanceName { get => Options.InstanceName; set => Options = Options with { InstanceName = value }; }
+
+    public TimeSpan LeaderLease { get => Options.LeaderLease; set => Options = Options with { LeaderLease = value }; }
+
+    public TimeSpan PollInterval { get => Options.PollInterval; set => Options = Options with { PollInterval = value }; }
+
+    public TimeSpan CommandTimeout { get => Options.CommandTimeout; set => Options = Options with { CommandTimeout = value }; }
 }
