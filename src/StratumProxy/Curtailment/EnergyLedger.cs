@@ -20,6 +20,30 @@ public sealed record RigHour(
 }
 
 /// <summary>
+/// What the curtailment loop last did to a rig and last heard from it: kept in its memory, in the ledger and the store,
+/// and shown on every view of the rig.
+/// </summary>
+/// <param name="LastCommand">The last command sent (sleep, wake, mode_change, pool_switch).</param>
+/// <param name="LastOutcome">Its outcome (confirmed, unconfirmed, failed, unreachable, unsupported, dry_run).</param>
+/// <param name="LastCommandAt">When it was sent.</param>
+/// <param name="LastReadAt">When the rig last answered a status read.</param>
+/// <param name="LastAgreedAt">The last read that agreed with memory (a disagreement happened after it).</param>
+/// <param name="LastDisagreement">found_awake, found_asleep or unreachable.</param>
+/// <param name="LastDisagreementAt">When.</param>
+public sealed record RigTrail(
+    string? LastCommand = null,
+    string? LastOutcome = null,
+    DateTimeOffset? LastCommandAt = null,
+    DateTimeOffset? LastReadAt = null,
+    DateTimeOffset? LastAgreedAt = null,
+    string? LastDisagreement = null,
+    DateTimeOffset? LastDisagreementAt = null)
+{
+    /// <summary>Nothing done or heard yet.</summary>
+    public static RigTrail None { get; } = new();
+}
+
+/// <summary>
 /// What the curtailment loop remembers of one rig between evaluations and across restarts: the state it left the rig
 /// in (or found it in), since when (the dwell clock), the last command and its outcome, the last read-back and the
 /// last disagreement between memory and rig.
@@ -29,26 +53,8 @@ public sealed record RigHour(
 /// <param name="Pool">The pool it runs on (by name), when running.</param>
 /// <param name="Mode">The power mode index, when running.</param>
 /// <param name="Since">The last off↔on change: the dwell clock.</param>
-/// <param name="LastCommand">The last command sent (sleep, wake, mode_change, pool_switch).</param>
-/// <param name="LastOutcome">Its outcome (confirmed, unconfirmed, failed, unreachable, unsupported, dry_run).</param>
-/// <param name="LastCommandAt">When it was sent.</param>
-/// <param name="LastReadAt">When the rig last answered a status read.</param>
-/// <param name="LastAgreedAt">The last read that agreed with memory (a disagreement happened after it).</param>
-/// <param name="LastDisagreement">found_awake, found_asleep or unreachable.</param>
-/// <param name="LastDisagreementAt">When.</param>
-public sealed record RigMemory(
-    string Rig,
-    string State,
-    string? Pool,
-    int Mode,
-    DateTimeOffset Since,
-    string? LastCommand,
-    string? LastOutcome,
-    DateTimeOffset? LastCommandAt,
-    DateTimeOffset? LastReadAt,
-    DateTimeOffset? LastAgreedAt,
-    string? LastDisagreement,
-    DateTimeOffset? LastDisagreementAt)
+/// <param name="Trail">The last command, read-back and disagreement.</param>
+public sealed record RigMemory(string Rig, string State, string? Pool, int Mode, DateTimeOffset Since, RigTrail Trail)
 {
     /// <summary>The columns a store selects a rig's memory by, in the order <see cref="ReadAll"/> reads them.</summary>
     public const string Columns = """
@@ -73,13 +79,14 @@ public sealed record RigMemory(
                 reader.IsDBNull(2) ? null : reader.GetString(2),
                 reader.GetInt32(3),
                 instant(reader, 4)!.Value,
-                reader.IsDBNull(5) ? null : reader.GetString(5),
-                reader.IsDBNull(6) ? null : reader.GetString(6),
-                instant(reader, 7),
-                instant(reader, 8),
-                instant(reader, 9),
-                reader.IsDBNull(10) ? null : reader.GetString(10),
-                instant(reader, 11));
+                new RigTrail(
+                    reader.IsDBNull(5) ? null : reader.GetString(5),
+                    reader.IsDBNull(6) ? null : reader.GetString(6),
+                    instant(reader, 7),
+                    instant(reader, 8),
+                    instant(reader, 9),
+                    reader.IsDBNull(10) ? null : reader.GetString(10),
+                    instant(reader, 11)));
             memory[row.Rig] = row;
         }
 
@@ -274,13 +281,13 @@ public sealed class EnergyLedger : IFarmStore
         ("$pool", SqliteType.Text, row => OrNull(row.Pool)),
         ("$mode", SqliteType.Integer, row => row.Mode),
         ("$since", SqliteType.Text, row => InstantKey(row.Since)),
-        ("$command", SqliteType.Text, row => OrNull(row.LastCommand)),
-        ("$outcome", SqliteType.Text, row => OrNull(row.LastOutcome)),
-        ("$commandAt", SqliteType.Text, row => OptionalInstantKey(row.LastCommandAt)),
-        ("$readAt", SqliteType.Text, row => OptionalInstantKey(row.LastReadAt)),
-        ("$agreedAt", SqliteType.Text, row => OptionalInstantKey(row.LastAgreedAt)),
-        ("$disagreement", SqliteType.Text, row => OrNull(row.LastDisagreement)),
-        ("$disagreementAt", SqliteType.Text, row => OptionalInstantKey(row.LastDisagreementAt)));
+        ("$command", SqliteType.Text, row => OrNull(row.Trail.LastCommand)),
+        ("$outcome", SqliteType.Text, row => OrNull(row.Trail.LastOutcome)),
+        ("$commandAt", SqliteType.Text, row => OptionalInstantKey(row.Trail.LastCommandAt)),
+        ("$readAt", SqliteType.Text, row => OptionalInstantKey(row.Trail.LastReadAt)),
+        ("$agreedAt", SqliteType.Text, row => OptionalInstantKey(row.Trail.LastAgreedAt)),
+        ("$disagreement", SqliteType.Text, row => OrNull(row.Trail.LastDisagreement)),
+        ("$disagreementAt", SqliteType.Text, row => OptionalInstantKey(row.Trail.LastDisagreementAt)));
 
     /// <summary>A value of a nullable column: null is stored as NULL (a null for a NOT NULL column is refused).</summary>
     private static object OrNull(object? value) => value ?? DBNull.Value;
