@@ -1,12 +1,14 @@
 using System.Reflection;
+using StratumProxy.Farm;
 using StratumProxy.Hosting;
 using StratumProxy.Proxy.Configuration;
 
 namespace StratumProxy.Host.Tests;
 
 /// <summary>
-/// The Proxy section is bound into a mutable shape and converted to the immutable options in one place: every setting
-/// of every options record, including one added later, must have its key in the shape and be carried across.
+/// The Proxy, Economics, Curtailment and Admin sections are bound into mutable shapes that make the immutable options
+/// records: every setting of every options record, including one added later, must have its key in the shape and be
+/// carried across.
 /// </summary>
 public sealed class ProxySectionTests
 {
@@ -20,14 +22,24 @@ public sealed class ProxySectionTests
         { typeof(FailoverSection), typeof(FailoverOptions) },
         { typeof(LimitSection), typeof(LimitOptions) },
         { typeof(DrainSection), typeof(DrainOptions) },
+        { typeof(FarmSection), typeof(FarmOptions) },
+        { typeof(PriceFeedSection), typeof(PriceFeedOptions) },
+        { typeof(CoinMarketSection), typeof(CoinMarketOptions) },
+        { typeof(RigSection), typeof(RigOptions) },
+        { typeof(RigModeSection), typeof(RigModeOptions) },
+        { typeof(PoolTermsSection), typeof(PoolTermsOptions) },
+        { typeof(CurtailmentSection), typeof(CurtailmentSettings) },
+        { typeof(AdminSection), typeof(AdminOptions) },
+        { typeof(AdminTlsSection), typeof(AdminTlsOptions) },
+        { typeof(StoreSection), typeof(StratumProxy.Store.StoreOptions) },
     };
 
     public static TheoryData<Type, string> Leaves()
     {
         var leaves = new TheoryData<Type, string>();
-        foreach (var shape in new[] { typeof(ListenerSection), typeof(PoolSection), typeof(MinerSection), typeof(DifficultySection), typeof(FailoverSection), typeof(LimitSection), typeof(DrainSection) })
+        foreach (var shape in Shapes().Select(row => (Type)row[0]))
         {
-            foreach (var property in Settings(shape))
+            foreach (var property in Settings(shape).Where(p => IsLeaf(p.PropertyType)))
             {
                 leaves.Add(shape, property.Name);
             }
@@ -90,6 +102,48 @@ public sealed class ProxySectionTests
         Assert.False(options.Failover.FailBack);
     }
 
+    [Fact]
+    public void ToOptions_CarriesTheEconomicsListsMapsAndNestedSections()
+    {
+        var section = new FarmSection
+        {
+            PriceFeed = new PriceFeedSection { JsonPath = "$.usd" },
+            Rigs = [new RigSection { Worker = "rig", Modes = [new RigModeSection { Name = "eco" }] }],
+            Pools = new(StringComparer.Ordinal) { ["p"] = new PoolTermsSection { FeePercent = 2 } },
+            Coins = new(StringComparer.OrdinalIgnoreCase) { ["BCH"] = new CoinMarketSection { PriceUsd = 450 } },
+        };
+
+        var options = section.ToOptions();
+
+        Assert.Equal("$.usd", options.PriceFeed.JsonPath);
+        var rig = Assert.Single(options.Rigs);
+        Assert.Equal("rig", rig.Worker);
+        Assert.Equal("eco", Assert.Single(rig.Modes).Name);
+        Assert.Equal(2, options.Pools["p"].FeePercent);
+        Assert.Equal(450, options.Coins["bch"].PriceUsd);
+        Assert.Equal("cert.pem", new AdminSection { Tls = new AdminTlsSection { CertificateFile = "cert.pem" } }.ToOptions().Tls.CertificateFile);
+    }
+
+    [Fact]
+    public void Records_AreComparedByValue()
+    {
+        Assert.Equal(new CurtailmentSettings { DryRun = false }, new CurtailmentSection { DryRun = false }.ToOptions());
+        Assert.NotEqual(new CurtailmentSettings(), new CurtailmentSection { DryRun = false }.ToOptions());
+        Assert.Equal(new AdminOptions { Tls = new AdminTlsOptions { KeyFile = "k" } }, new AdminSection { Tls = new AdminTlsSection { KeyFile = "k" } }.ToOptions());
+        Assert.Equal(new PriceFeedOptions { JsonPath = "$.x" }, new PriceFeedSection { JsonPath = "$.x" }.ToOptions());
+    }
+
+    [Fact]
+    public void Records_WithASecret_DoNotPrintIt()
+    {
+        const string Secret = "s3cret-value-0123";
+        Assert.DoesNotContain(Secret, new AdminOptions { Token = Secret }.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, new AdminTlsOptions { Password = Secret }.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, new RigOptions { Password = Secret }.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, new StratumProxy.Store.StoreOptions { ConnectionString = Secret }.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, new FarmOptions { Rigs = [new RigOptions { Password = Secret }] }.ToString(), StringComparison.Ordinal);
+    }
+
     private static IEnumerable<PropertyInfo> Settings(Type type) =>
         type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite);
 
@@ -99,7 +153,7 @@ public sealed class ProxySectionTests
     private static bool IsLeaf(Type type)
     {
         type = Nullable.GetUnderlyingType(type) ?? type;
-        return type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(TimeSpan);
+        return type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(TimeSpan) || type == typeof(Uri);
     }
 
     private static object Changed(Type type, object? current)
@@ -109,9 +163,10 @@ public sealed class ProxySectionTests
         {
             _ when type == typeof(string) => (string?)current + "-changed",
             _ when type == typeof(int) => (int)(current ?? 0) + 1,
-            _ when type == typeof(double) => (double)current! + 1,
+            _ when type == typeof(double) => (double)(current ?? 0d) + 1,
             _ when type == typeof(bool) => !(bool)current!,
             _ when type == typeof(TimeSpan) => (TimeSpan)current! + TimeSpan.FromSeconds(1),
+            _ when type == typeof(Uri) => new Uri("http://changed.example/"),
             _ when type.IsEnum => Enum.GetValues(type).Cast<object>().First(v => !v.Equals(current)),
             _ => throw new NotSupportedException($"add a changed value for {type.Name}"),
         };

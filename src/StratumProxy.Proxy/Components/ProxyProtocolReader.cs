@@ -25,42 +25,32 @@ public enum ProxyProtocolStatus
 /// </summary>
 public readonly struct ProxyProtocolResult
 {
-    private ProxyProtocolResult(ProxyProtocolStatus status, int version, long consumed, IPEndPoint? source, IPEndPoint? destination, string? error)
-    {
-        Status = status;
-        Version = version;
-        BytesConsumed = consumed;
-        Source = source;
-        Destination = destination;
-        Error = error;
-    }
-
-    public ProxyProtocolStatus Status { get; }
+    public ProxyProtocolStatus Status { get; private init; }
 
     /// <summary>1 or 2 once known (also on <see cref="ProxyProtocolStatus.Invalid"/> when it got that far), else 0.</summary>
-    public int Version { get; }
+    public int Version { get; private init; }
 
     /// <summary>Length of the whole header, TLVs included; 0 unless <see cref="ProxyProtocolStatus.Success"/>.</summary>
-    public long BytesConsumed { get; }
+    public long BytesConsumed { get; private init; }
 
     /// <summary>The original client (the miner) as seen by the load balancer.</summary>
-    public IPEndPoint? Source { get; }
+    public IPEndPoint? Source { get; private init; }
 
     /// <summary>The address the client connected to on the load balancer.</summary>
-    public IPEndPoint? Destination { get; }
+    public IPEndPoint? Destination { get; private init; }
 
     /// <summary>Why the header was refused; bounded text that never echoes peer bytes. Null unless Invalid.</summary>
-    public string? Error { get; }
+    public string? Error { get; private init; }
 
     /// <summary>True for a successful header that carries addresses.</summary>
     public bool HasAddresses => Source is not null;
 
-    internal static ProxyProtocolResult NeedMore(int version) => new(ProxyProtocolStatus.NeedMoreData, version, 0, null, null, null);
+    internal static ProxyProtocolResult NeedMore(int version) => new() { Status = ProxyProtocolStatus.NeedMoreData, Version = version };
 
-    internal static ProxyProtocolResult Invalid(int version, string error) => new(ProxyProtocolStatus.Invalid, version, 0, null, null, error);
+    internal static ProxyProtocolResult Invalid(int version, string error) => new() { Status = ProxyProtocolStatus.Invalid, Version = version, Error = error };
 
     internal static ProxyProtocolResult Ok(int version, long consumed, IPEndPoint? source, IPEndPoint? destination) =>
-        new(ProxyProtocolStatus.Success, version, consumed, source, destination, null);
+        new() { Status = ProxyProtocolStatus.Success, Version = version, BytesConsumed = consumed, Source = source, Destination = destination };
 
     public override string ToString() => Status switch
     {

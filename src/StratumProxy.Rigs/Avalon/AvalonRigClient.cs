@@ -31,18 +31,16 @@ public enum AvalonWorkControl
 /// </remarks>
 public sealed class AvalonRigClient : CgminerFamilyClient
 {
+    private const RigCapabilities FamilyCapabilities =
+        RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.WorkMode
+        | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower;
+
     private static readonly TimeSpan ScheduleAhead = TimeSpan.FromSeconds(5);
 
     private readonly AvalonWorkControl _workControl;
 
     public AvalonRigClient(RigEndpoint endpoint, TimeProvider timeProvider, AvalonWorkControl workControl = AvalonWorkControl.WorkLevel)
-        : base(
-            endpoint,
-            timeProvider,
-            RigFamily.Avalon,
-            RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.WorkMode
-            | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower,
-            RigEvidence.LibraryFixtures)
+        : base(endpoint, timeProvider, RigFamily.Avalon, FamilyCapabilities, RigEvidence.LibraryFixtures)
     {
         _workControl = workControl;
     }

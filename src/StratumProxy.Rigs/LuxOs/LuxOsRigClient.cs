@@ -22,19 +22,17 @@ namespace StratumProxy.Rigs.LuxOs;
 /// </remarks>
 public sealed class LuxOsRigClient : CgminerFamilyClient
 {
+    private const RigCapabilities FamilyCapabilities =
+        RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
+        | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower;
+
     private const int SessionBusyCode = 402;
 
     private string? _sessionId;
     private DateTimeOffset _sessionLastUsed;
 
     public LuxOsRigClient(RigEndpoint endpoint, TimeProvider timeProvider)
-        : base(
-            endpoint,
-            timeProvider,
-            RigFamily.LuxOs,
-            RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
-            | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower,
-            RigEvidence.VendorDocumentation)
+        : base(endpoint, timeProvider, RigFamily.LuxOs, FamilyCapabilities, RigEvidence.VendorDocumentation)
     {
     }
 

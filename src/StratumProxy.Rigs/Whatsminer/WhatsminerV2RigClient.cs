@@ -22,6 +22,10 @@ namespace StratumProxy.Rigs.Whatsminer;
 /// </remarks>
 public sealed class WhatsminerV2RigClient : CgminerFamilyClient
 {
+    private const RigCapabilities FamilyCapabilities =
+        RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
+        | RigCapabilities.WorkMode | RigCapabilities.ReportsPower;
+
     private static readonly TimeSpan TokenReuse = TimeSpan.FromMinutes(25);
 
     private readonly string _password;
@@ -29,13 +33,7 @@ public sealed class WhatsminerV2RigClient : CgminerFamilyClient
     private DateTimeOffset _tokenObtainedAt;
 
     public WhatsminerV2RigClient(RigEndpoint endpoint, TimeProvider timeProvider)
-        : base(
-            endpoint,
-            timeProvider,
-            RigFamily.WhatsminerV2,
-            RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
-            | RigCapabilities.WorkMode | RigCapabilities.ReportsPower,
-            RigEvidence.VendorDocumentation, "cmd")
+        : base(endpoint, timeProvider, RigFamily.WhatsminerV2, FamilyCapabilities, RigEvidence.VendorDocumentation, "cmd")
     {
         _password = endpoint.Password ?? "admin";
     }

@@ -210,6 +210,6 @@ public static class AdminEndpoints
             w.Hashrate1h,
             double.IsFinite(w.Hashrate5mRelativeUncertainty) ? w.Hashrate5mRelativeUncertainty : -1,
             w.LastShareUnixMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(w.LastShareUnixMs) : null,
-            [.. w.Pools.Select(p => new WorkerPoolStatus(p.Pool, p.Accepted, p.Forwarded, p.PoolAccepted, p.PoolRejected, p.InFlight, p.Lost, p.Gap))]))];
+            w.Pools))];
     }
 }

@@ -77,18 +77,7 @@ public sealed record WorkerStatus(
     double Hashrate1hHashesPerSecond,
     double Hashrate5mRelativeUncertainty,
     DateTimeOffset? LastShareAt,
-    IReadOnlyList<WorkerPoolStatus> Pools);
-
-/// <summary>Reconciliation of one worker on one pool.</summary>
-public sealed record WorkerPoolStatus(
-    string Pool,
-    long Accepted,
-    long Forwarded,
-    long PoolAccepted,
-    long PoolRejected,
-    long InFlight,
-    long Lost,
-    long Gap);
+    IReadOnlyList<Proxy.Control.WorkerPoolView> Pools);
 
 /// <summary>POST /api/switch body.</summary>
 public sealed record SwitchRequest(string Pool, IReadOnlyList<string>? Workers, bool Pin);

@@ -20,6 +20,30 @@ public sealed record RigHour(
 }
 
 /// <summary>
+/// What the curtailment loop last did to a rig and last heard from it: kept in its memory, in the ledger and the store,
+/// and shown on every view of the rig.
+/// </summary>
+/// <param name="LastCommand">The last command sent (sleep, wake, mode_change, pool_switch).</param>
+/// <param name="LastOutcome">Its outcome (confirmed, unconfirmed, failed, unreachable, unsupported, dry_run).</param>
+/// <param name="LastCommandAt">When it was sent.</param>
+/// <param name="LastReadAt">When the rig last answered a status read.</param>
+/// <param name="LastAgreedAt">The last read that agreed with memory (a disagreement happened after it).</param>
+/// <param name="LastDisagreement">found_awake, found_asleep or unreachable.</param>
+/// <param name="LastDisagreementAt">When.</param>
+public sealed record RigTrail(
+    string? LastCommand = null,
+    string? LastOutcome = null,
+    DateTimeOffset? LastCommandAt = null,
+    DateTimeOffset? LastReadAt = null,
+    DateTimeOffset? LastAgreedAt = null,
+    string? LastDisagreement = null,
+    DateTimeOffset? LastDisagreementAt = null)
+{
+    /// <summary>Nothing done or heard yet.</summary>
+    public static RigTrail None { get; } = new();
+}
+
+/// <summary>
 /// What the curtailment loop remembers of one rig between evaluations and across restarts: the state it left the rig
 /// in (or found it in), since when (the dwell clock), the last command and its outcome, the last read-back and the
 /// last disagreement between memory and rig.
@@ -29,26 +53,8 @@ public sealed record RigHour(
 /// <param name="Pool">The pool it runs on (by name), when running.</param>
 /// <param name="Mode">The power mode index, when running.</param>
 /// <param name="Since">The last off↔on change: the dwell clock.</param>
-/// <param name="LastCommand">The last command sent (sleep, wake, mode_change, pool_switch).</param>
-/// <param name="LastOutcome">Its outcome (confirmed, unconfirmed, failed, unreachable, unsupported, dry_run).</param>
-/// <param name="LastCommandAt">When it was sent.</param>
-/// <param name="LastReadAt">When the rig last answered a status read.</param>
-/// <param name="LastAgreedAt">The last read that agreed with memory (a disagreement happened after it).</param>
-/// <param name="LastDisagreement">found_awake, found_asleep or unreachable.</param>
-/// <param name="LastDisagreementAt">When.</param>
-public sealed record RigMemory(
-    string Rig,
-    string State,
-    string? Pool,
-    int Mode,
-    DateTimeOffset Since,
-    string? LastCommand,
-    string? LastOutcome,
-    DateTimeOffset? LastCommandAt,
-    DateTimeOffset? LastReadAt,
-    DateTimeOffset? LastAgreedAt,
-    string? LastDisagreement,
-    DateTimeOffset? LastDisagreementAt)
+/// <param name="Trail">The last command, read-back and disagreement.</param>
+public sealed record RigMemory(string Rig, string State, string? Pool, int Mode, DateTimeOffset Since, RigTrail Trail)
 {
     /// <summary>The columns a store selects a rig's memory by, in the order <see cref="ReadAll"/> reads them.</summary>
     public const string Columns = """
@@ -73,13 +79,14 @@ public sealed record RigMemory(
                 reader.IsDBNull(2) ? null : reader.GetString(2),
                 reader.GetInt32(3),
                 instant(reader, 4)!.Value,
-                reader.IsDBNull(5) ? null : reader.GetString(5),
-                reader.IsDBNull(6) ? null : reader.GetString(6),
-                instant(reader, 7),
-                instant(reader, 8),
-                instant(reader, 9),
-                reader.IsDBNull(10) ? null : reader.GetString(10),
-                instant(reader, 11));
+                new RigTrail(
+                    reader.IsDBNull(5) ? null : reader.GetString(5),
+                    reader.IsDBNull(6) ? null : reader.GetString(6),
+                    instant(reader, 7),
+                    instant(reader, 8),
+                    instant(reader, 9),
+                    reader.IsDBNull(10) ? null : reader.GetString(10),
+                    instant(reader, 11)));
             memory[row.Rig] = row;
         }
 
@@ -240,76 +247,70 @@ public sealed class EnergyLedger : IFarmStore
     public static DateTimeOffset Instant(string stored) =>
         DateTimeOffset.Parse(stored, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
 
-    private void AddRows(SqliteTransaction transaction, IEnumerable<RigHour> rows)
+    private void AddRows(SqliteTransaction transaction, IEnumerable<RigHour> rows) => ExecuteForEach(
+        transaction,
+        """
+        INSERT INTO rig_hour (rig, hour_utc, kwh_used, kwh_avoided, revenue_usd, cost_usd, savings_usd)
+        VALUES ($rig, $hour, $used, $avoided, $revenue, $cost, $savings)
+        ON CONFLICT (rig, hour_utc) DO UPDATE SET
+            kwh_used = kwh_used + excluded.kwh_used,
+            kwh_avoided = kwh_avoided + excluded.kwh_avoided,
+            revenue_usd = revenue_usd + excluded.revenue_usd,
+            cost_usd = cost_usd + excluded.cost_usd,
+            savings_usd = savings_usd + excluded.savings_usd;
+        """,
+        rows,
+        ("$rig", SqliteType.Text, row => row.Rig),
+        ("$hour", SqliteType.Text, row => HourKey(row.Hour)),
+        ("$used", SqliteType.Real, row => row.KwhUsed),
+        ("$avoided", SqliteType.Real, row => row.KwhAvoided),
+        ("$revenue", SqliteType.Real, row => row.RevenueUsd),
+        ("$cost", SqliteType.Real, row => row.CostUsd),
+        ("$savings", SqliteType.Real, row => row.SavingsUsd));
+
+    private void SaveMemory(SqliteTransaction transaction, IEnumerable<RigMemory> memory) => ExecuteForEach(
+        transaction,
+        """
+        INSERT OR REPLACE INTO rig_memory (rig, state, pool, mode, since_utc, last_command, last_outcome, last_command_utc,
+            last_read_utc, last_agreed_utc, last_disagreement, last_disagreement_utc)
+        VALUES ($rig, $state, $pool, $mode, $since, $command, $outcome, $commandAt, $readAt, $agreedAt, $disagreement, $disagreementAt);
+        """,
+        memory,
+        ("$rig", SqliteType.Text, row => row.Rig),
+        ("$state", SqliteType.Text, row => row.State),
+        ("$pool", SqliteType.Text, row => OrNull(row.Pool)),
+        ("$mode", SqliteType.Integer, row => row.Mode),
+        ("$since", SqliteType.Text, row => InstantKey(row.Since)),
+        ("$command", SqliteType.Text, row => OrNull(row.Trail.LastCommand)),
+        ("$outcome", SqliteType.Text, row => OrNull(row.Trail.LastOutcome)),
+        ("$commandAt", SqliteType.Text, row => OptionalInstantKey(row.Trail.LastCommandAt)),
+        ("$readAt", SqliteType.Text, row => OptionalInstantKey(row.Trail.LastReadAt)),
+        ("$agreedAt", SqliteType.Text, row => OptionalInstantKey(row.Trail.LastAgreedAt)),
+        ("$disagreement", SqliteType.Text, row => OrNull(row.Trail.LastDisagreement)),
+        ("$disagreementAt", SqliteType.Text, row => OptionalInstantKey(row.Trail.LastDisagreementAt)));
+
+    /// <summary>A value of a nullable column: null is stored as NULL (a null for a NOT NULL column is refused).</summary>
+    private static object OrNull(object? value) => value ?? DBNull.Value;
+
+    private static object OptionalInstantKey(DateTimeOffset? instant) => instant is { } value ? InstantKey(value) : DBNull.Value;
+
+    /// <summary>
+    /// Runs one prepared statement per row inside <paramref name="transaction"/>: each parameter is named once, beside
+    /// how a row fills it.
+    /// </summary>
+    private void ExecuteForEach<T>(SqliteTransaction transaction, string sql, IEnumerable<T> rows, params (string Name, SqliteType Type, Func<T, object?> Value)[] parameters)
     {
         using var command = _connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = """
-            INSERT INTO rig_hour (rig, hour_utc, kwh_used, kwh_avoided, revenue_usd, cost_usd, savings_usd)
-            VALUES ($rig, $hour, $used, $avoided, $revenue, $cost, $savings)
-            ON CONFLICT (rig, hour_utc) DO UPDATE SET
-                kwh_used = kwh_used + excluded.kwh_used,
-                kwh_avoided = kwh_avoided + excluded.kwh_avoided,
-                revenue_usd = revenue_usd + excluded.revenue_usd,
-                cost_usd = cost_usd + excluded.cost_usd,
-                savings_usd = savings_usd + excluded.savings_usd;
-            """;
-        var rig = command.Parameters.Add("$rig", SqliteType.Text);
-        var hour = command.Parameters.Add("$hour", SqliteType.Text);
-        var used = command.Parameters.Add("$used", SqliteType.Real);
-        var avoided = command.Parameters.Add("$avoided", SqliteType.Real);
-        var revenue = command.Parameters.Add("$revenue", SqliteType.Real);
-        var cost = command.Parameters.Add("$cost", SqliteType.Real);
-        var savings = command.Parameters.Add("$savings", SqliteType.Real);
+        command.CommandText = sql;
+        var bound = parameters.Select(p => command.Parameters.Add(p.Name, p.Type)).ToArray();
         foreach (var row in rows)
         {
-            rig.Value = row.Rig;
-            hour.Value = HourKey(row.Hour);
-            used.Value = row.KwhUsed;
-            avoided.Value = row.KwhAvoided;
-            revenue.Value = row.RevenueUsd;
-            cost.Value = row.CostUsd;
-            savings.Value = row.SavingsUsd;
-            command.ExecuteNonQuery();
-        }
-    }
+            for (var i = 0; i < parameters.Length; i++)
+            {
+                bound[i].Value = parameters[i].Value(row);
+            }
 
-    private void SaveMemory(SqliteTransaction transaction, IEnumerable<RigMemory> memory)
-    {
-        using var command = _connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
-            INSERT OR REPLACE INTO rig_memory (rig, state, pool, mode, since_utc, last_command, last_outcome, last_command_utc,
-                last_read_utc, last_agreed_utc, last_disagreement, last_disagreement_utc)
-            VALUES ($rig, $state, $pool, $mode, $since, $command, $outcome, $commandAt, $readAt, $agreedAt, $disagreement, $disagreementAt);
-            """;
-        var p = command.Parameters;
-        var rig = p.Add("$rig", SqliteType.Text);
-        var state = p.Add("$state", SqliteType.Text);
-        var pool = p.Add("$pool", SqliteType.Text);
-        var mode = p.Add("$mode", SqliteType.Integer);
-        var since = p.Add("$since", SqliteType.Text);
-        var lastCommand = p.Add("$command", SqliteType.Text);
-        var outcome = p.Add("$outcome", SqliteType.Text);
-        var commandAt = p.Add("$commandAt", SqliteType.Text);
-        var readAt = p.Add("$readAt", SqliteType.Text);
-        var agreedAt = p.Add("$agreedAt", SqliteType.Text);
-        var disagreement = p.Add("$disagreement", SqliteType.Text);
-        var disagreementAt = p.Add("$disagreementAt", SqliteType.Text);
-        foreach (var row in memory)
-        {
-            rig.Value = row.Rig;
-            state.Value = row.State;
-            pool.Value = (object?)row.Pool ?? DBNull.Value;
-            mode.Value = row.Mode;
-            since.Value = InstantKey(row.Since);
-            lastCommand.Value = (object?)row.LastCommand ?? DBNull.Value;
-            outcome.Value = (object?)row.LastOutcome ?? DBNull.Value;
-            commandAt.Value = row.LastCommandAt is { } c ? InstantKey(c) : DBNull.Value;
-            readAt.Value = row.LastReadAt is { } r ? InstantKey(r) : DBNull.Value;
-            agreedAt.Value = row.LastAgreedAt is { } a ? InstantKey(a) : DBNull.Value;
-            disagreement.Value = (object?)row.LastDisagreement ?? DBNull.Value;
-            disagreementAt.Value = row.LastDisagreementAt is { } d ? InstantKey(d) : DBNull.Value;
             command.ExecuteNonQuery();
         }
     }

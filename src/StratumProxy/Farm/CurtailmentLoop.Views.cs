@@ -18,8 +18,8 @@ public sealed partial class CurtailmentLoop
             _state.WithLabels(rig.Worker, "running").Set(rig.Power == RigPower.Running ? 1 : 0);
             _state.WithLabels(rig.Worker, "sleeping").Set(rig.Power == RigPower.Sleeping ? 1 : 0);
             _state.WithLabels(rig.Worker, "unknown").Set(rig.Power == RigPower.Unknown ? 1 : 0);
-            _readBack.WithLabels(rig.Worker).Set(rig.LastReadAt?.ToUnixTimeMilliseconds() / 1000.0 ?? 0);
-            _lastDisagreement.WithLabels(rig.Worker).Set(rig.LastDisagreementAt?.ToUnixTimeMilliseconds() / 1000.0 ?? 0);
+            _readBack.WithLabels(rig.Worker).Set(rig.Trail.LastReadAt?.ToUnixTimeMilliseconds() / 1000.0 ?? 0);
+            _lastDisagreement.WithLabels(rig.Worker).Set(rig.Trail.LastDisagreementAt?.ToUnixTimeMilliseconds() / 1000.0 ?? 0);
             foreach (var reason in (ReadOnlySpan<string>)["found_awake", "found_asleep", "unreachable"])
             {
                 _disagreements.WithLabels(rig.Worker, reason);
@@ -58,12 +58,12 @@ public sealed partial class CurtailmentLoop
         Managed = !r.Removed,
         RigReports = r.LastReading?.Label,
         RigDetail = r.LastReading?.Detail,
-        LastReadBack = r.LastReadAt,
-        LastDisagreement = r.LastDisagreement,
-        LastDisagreementAt = r.LastDisagreementAt,
-        LastCommand = r.LastCommand,
-        LastOutcome = r.LastOutcome,
-        LastCommandAt = r.LastCommandAt,
+        LastReadBack = r.Trail.LastReadAt,
+        LastDisagreement = r.Trail.LastDisagreement,
+        LastDisagreementAt = r.Trail.LastDisagreementAt,
+        LastCommand = r.Trail.LastCommand,
+        LastOutcome = r.Trail.LastOutcome,
+        LastCommandAt = r.Trail.LastCommandAt,
         LastShareAt = r.LastShareAt,
     };
 

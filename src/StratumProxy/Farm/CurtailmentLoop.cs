@@ -399,7 +399,7 @@ public sealed partial class CurtailmentLoop : IDisposable
                 continue;
             }
 
-            if (rig.LastReading?.Kind == RigReadKind.Unreachable && rig.LastOutcome == "unreachable")
+            if (rig.LastReading?.Kind == RigReadKind.Unreachable && rig.Trail.LastOutcome == "unreachable")
             {
                 continue;
             }

@@ -38,13 +38,7 @@ public sealed record RigSnapshot(
     Hashrate Observed,
     RigPower Power,
     RigReading? LastReading,
-    DateTimeOffset? LastReadAt,
-    DateTimeOffset? LastAgreedAt,
-    string? LastDisagreement,
-    DateTimeOffset? LastDisagreementAt,
-    string? LastCommand,
-    string? LastOutcome,
-    DateTimeOffset? LastCommandAt,
+    RigTrail Trail,
     DateTimeOffset? LastShareAt,
     string? LastReason,
     string? Warning,
@@ -227,8 +221,7 @@ public sealed class FleetState
                     {
                         lost = new Disagreement(worker, "unreachable", r.Current, r.Current, reading.Detail);
                         beforeChange?.Invoke(lost);
-                        r.LastDisagreement = "unreachable";
-                        r.LastDisagreementAt = now;
+                        r.Trail = r.Trail with { LastDisagreement = "unreachable", LastDisagreementAt = now };
                     }
 
                     r.LastReading = reading;
@@ -243,32 +236,28 @@ public sealed class FleetState
                 r.LastReading = reading;
                 r.LastShareAt = lastShareAt;
                 r.Unknown = false;
-                r.LastReadAt = now;
-                r.LastAgreedAt = now;
+                r.Trail = r.Trail with { LastReadAt = now, LastAgreedAt = now };
                 return null;
             }
 
             var before = r.Current;
-            var since = r.LastAgreedAt is { } agreed && agreed > r.LastPowerChange ? agreed : r.LastPowerChange;
+            var since = r.Trail.LastAgreedAt is { } agreed && agreed > r.LastPowerChange ? agreed : r.LastPowerChange;
             var after = awake ? RigOption.Run(Math.Max(0, currentPool), ModeOf(r, reading)) : RigOption.Off;
             var reason = awake ? "found_awake" : "found_asleep";
-            var late = r.LastOutcome == "unconfirmed" && r.LastCommand == (awake ? "wake" : "sleep")
-                ? string.Create(CultureInfo.InvariantCulture, $" (the {r.LastCommand} sent at {r.LastCommandAt:O} took effect after its read-backs)")
+            var late = r.Trail.LastOutcome == "unconfirmed" && r.Trail.LastCommand == (awake ? "wake" : "sleep")
+                ? string.Create(CultureInfo.InvariantCulture, $" (the {r.Trail.LastCommand} sent at {r.Trail.LastCommandAt:O} took effect after its read-backs)")
                 : "";
             var found = new Disagreement(worker, reason, before, after, reading.Detail + late);
             beforeChange?.Invoke(found);
             r.LastReading = reading;
             r.LastShareAt = lastShareAt;
             r.Unknown = false;
-            r.LastReadAt = now;
             r.Current = after;
             r.LastPowerChange = since;
             r.Observed = default;
             r.CameUpAt = awake ? now : null;
             r.HashingFrom = null;
-            r.LastAgreedAt = now;
-            r.LastDisagreement = reason;
-            r.LastDisagreementAt = now;
+            r.Trail = r.Trail with { LastReadAt = now, LastAgreedAt = now, LastDisagreement = reason, LastDisagreementAt = now };
             return found;
         }
     }
@@ -409,9 +398,7 @@ public sealed class FleetState
                 return;
             }
 
-            r.LastCommand = kind;
-            r.LastOutcome = outcome.Status;
-            r.LastCommandAt = now;
+            r.Trail = r.Trail with { LastCommand = kind, LastOutcome = outcome.Status, LastCommandAt = now };
             if (!(dryRun || outcome.Confirmed || (decision.Kind == ChangeKind.PoolSwitch && outcome.Status == "unconfirmed")))
             {
                 return;
@@ -433,8 +420,7 @@ public sealed class FleetState
             if (!dryRun && outcome.Confirmed && decision.Chosen.IsOff != decision.Previous.IsOff)
             {
                 // A confirmation is a read-back that shows the new state: memory and rig agree as of now.
-                r.LastAgreedAt = now;
-                r.LastReadAt = now;
+                r.Trail = r.Trail with { LastAgreedAt = now, LastReadAt = now };
                 r.LastReading = new RigReading(RigReadKind.Known, !decision.Chosen.IsOff, null, null, null, "read back after " + kind + ": " + outcome.Detail);
                 r.Unknown = false;
             }
@@ -519,13 +505,7 @@ public sealed class FleetState
                 r.Current.IsOff ? null : poolName(r.Current.Pool),
                 r.Current.IsOff ? 0 : r.Current.Mode,
                 r.LastPowerChange,
-                r.LastCommand,
-                r.LastOutcome,
-                r.LastCommandAt,
-                r.LastReadAt,
-                r.LastAgreedAt,
-                r.LastDisagreement,
-                r.LastDisagreementAt)).ToList();
+                r.Trail)).ToList();
             var forget = _forgotten.ToList();
             _forgotten.Clear();
             return (memory, forget);
@@ -542,13 +522,7 @@ public sealed class FleetState
             {
                 Current = running ? RigOption.Run(Math.Max(0, m.Pool is null ? currentPool(rig.Worker) : poolIndex(m.Pool)), mode) : RigOption.Off,
                 LastPowerChange = m.Since,
-                LastCommand = m.LastCommand,
-                LastOutcome = m.LastOutcome,
-                LastCommandAt = m.LastCommandAt,
-                LastReadAt = m.LastReadAt,
-                LastAgreedAt = m.LastAgreedAt,
-                LastDisagreement = m.LastDisagreement,
-                LastDisagreementAt = m.LastDisagreementAt,
+                Trail = m.Trail,
                 Unknown = true,
                 Model = model,
             };
@@ -568,12 +542,12 @@ public sealed class FleetState
     private static int ModeOf(Rig r, RigReading reading)
     {
         var modes = r.Options.Modes;
-        if (reading.PowerLimitW is { } watts)
+        var watts = reading.PowerLimitW;
+        for (var i = 0; watts is not null && i < modes.Count; i++)
         {
-            var match = modes.FindIndex(m => m.PowerTargetW == watts);
-            if (match >= 0)
+            if (modes[i].PowerTargetW == watts)
             {
-                return match;
+                return i;
             }
         }
 
@@ -610,19 +584,7 @@ public sealed class FleetState
 
         public RigReading? LastReading { get; set; }
 
-        public DateTimeOffset? LastReadAt { get; set; }
-
-        public DateTimeOffset? LastAgreedAt { get; set; }
-
-        public string? LastDisagreement { get; set; }
-
-        public DateTimeOffset? LastDisagreementAt { get; set; }
-
-        public string? LastCommand { get; set; }
-
-        public string? LastOutcome { get; set; }
-
-        public DateTimeOffset? LastCommandAt { get; set; }
+        public RigTrail Trail { get; set; } = RigTrail.None;
 
         public DateTimeOffset? LastShareAt { get; set; }
 
@@ -642,13 +604,7 @@ public sealed class FleetState
             Observed,
             Unknown ? RigPower.Unknown : Current.IsOff ? RigPower.Sleeping : RigPower.Running,
             LastReading,
-            LastReadAt,
-            LastAgreedAt,
-            LastDisagreement,
-            LastDisagreementAt,
-            LastCommand,
-            LastOutcome,
-            LastCommandAt,
+            Trail,
             LastShareAt,
             LastReason,
             Warning,

@@ -41,9 +41,9 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     /// <summary>Binds and validates; <paramref name="errors"/> lists every problem (empty on success).</summary>
     public ProxyOptions Load(out IReadOnlyList<string> errors)
     {
-        var section = new ProxySection();
-        var problems = Bind(ProxyOptions.SectionName, () => configuration.GetSection(ProxyOptions.SectionName).Bind(section));
-        var options = ApplyQuickStart(section.ToOptions(), commandLine);
+        var proxy = new ProxySection();
+        var problems = Bind(ProxyOptions.SectionName, () => configuration.GetSection(ProxyOptions.SectionName).Bind(proxy));
+        var options = ApplyQuickStart(proxy.ToOptions(), commandLine);
         if (problems.Count == 0)
         {
             var result = _validator.Validate(null, options);
@@ -63,11 +63,15 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     /// <summary>As <see cref="LoadFarm(out IReadOnlyList{string})"/>, with the tariff file's contents as read and checked.</summary>
     private Farm.FarmOptions LoadFarm(out IReadOnlyList<string> errors, out byte[]? tariff)
     {
-        var farm = new Farm.FarmOptions();
-        var problems = Bind(Farm.FarmOptions.SectionName, () => configuration.GetSection(Farm.FarmOptions.SectionName).Bind(farm));
+        var farmSection = new FarmSection();
+        var problems = Bind(Farm.FarmOptions.SectionName, () => configuration.GetSection(Farm.FarmOptions.SectionName).Bind(farmSection));
+        var farm = farmSection.ToOptions();
         Validate(_farmValidator, farm, problems);
-        farm.TariffFile = ExistingFile("Economics:TariffFile", farm.TariffFile, problems);
-        farm.CatalogFile = ExistingFile("Economics:CatalogFile", farm.CatalogFile, problems);
+        farm = farm with
+        {
+            TariffFile = ExistingFile("Economics:TariffFile", farm.TariffFile, problems),
+            CatalogFile = ExistingFile("Economics:CatalogFile", farm.CatalogFile, problems),
+        };
 
         // Read once and parsed to report its problems under its key (a live tariff's feed is not polled here); the
         // running model is built from these same contents (LoadedConfig.EnergyModel).
@@ -85,31 +89,27 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     /// <summary>The curtailment settings, with every problem listed (empty on success).</summary>
     public Farm.CurtailmentSettings LoadCurtailment(out IReadOnlyList<string> errors)
     {
-        var settings = new Farm.CurtailmentSettings();
-        var problems = Bind(Farm.CurtailmentSettings.SectionName, () => configuration.GetSection(Farm.CurtailmentSettings.SectionName).Bind(settings));
+        var curtailmentSection = new CurtailmentSection();
+        var problems = Bind(Farm.CurtailmentSettings.SectionName, () => configuration.GetSection(Farm.CurtailmentSettings.SectionName).Bind(curtailmentSection));
+        var settings = curtailmentSection.ToOptions();
         Validate(_curtailmentValidator, settings, problems);
-        if (!string.IsNullOrWhiteSpace(settings.AuditLog))
-        {
-            settings.AuditLog = ResolvePath("Curtailment:AuditLog", settings.AuditLog);
-        }
-
-        if (!string.IsNullOrWhiteSpace(settings.Ledger))
-        {
-            settings.Ledger = ResolvePath("Curtailment:Ledger", settings.Ledger);
-        }
-
         errors = problems;
-        return settings;
+        return settings with
+        {
+            AuditLog = string.IsNullOrWhiteSpace(settings.AuditLog) ? settings.AuditLog : ResolvePath("Curtailment:AuditLog", settings.AuditLog),
+            Ledger = string.IsNullOrWhiteSpace(settings.Ledger) ? settings.Ledger : ResolvePath("Curtailment:Ledger", settings.Ledger),
+        };
     }
 
     /// <summary>The admin options (bound once at start), with every problem listed (empty on success).</summary>
     public AdminOptions LoadAdmin(out IReadOnlyList<string> errors)
     {
-        var admin = new AdminOptions();
-        var problems = Bind(AdminOptions.SectionName, () => configuration.GetSection(AdminOptions.SectionName).Bind(admin));
+        var adminSection = new AdminSection();
+        var problems = Bind(AdminOptions.SectionName, () => configuration.GetSection(AdminOptions.SectionName).Bind(adminSection));
+        var admin = adminSection.ToOptions();
         if (commandLine.Admin is not null)
         {
-            admin.Endpoint = commandLine.Admin;
+            admin = admin with { Endpoint = commandLine.Admin };
         }
 
         Validate(_adminValidator, admin, problems);
@@ -150,8 +150,9 @@ public sealed partial class ConfigLoader(IConfiguration configuration, CommandLi
     /// <summary>The Store section (read at start only), with every problem listed (empty on success); no message quotes the connection string.</summary>
     public Store.StoreOptions LoadStore(out IReadOnlyList<string> errors)
     {
-        var store = new Store.StoreOptions();
-        var problems = Bind(Store.StoreOptions.SectionName, () => configuration.GetSection(Store.StoreOptions.SectionName).Bind(store));
+        var storeSection = new StoreSection();
+        var problems = Bind(Store.StoreOptions.SectionName, () => configuration.GetSection(Store.StoreOptions.SectionName).Bind(storeSection));
+        var store = storeSection.ToOptions();
         if (problems.Count > 0)
         {
             // A binding message quotes the value: a wrong type in this section is named by its key only.

@@ -3,15 +3,11 @@ using StratumProxy.Proxy.Configuration;
 namespace StratumProxy.Hosting;
 
 /// <summary>
-/// The binding shape of the <c>Proxy</c> section: what the source-generated configuration binder fills (it sets
-/// properties with public setters only; init-only ones, and lists of records built with them, stay unbound). Each
-/// shape starts from the defaults of its record and converts to it in <c>ToOptions</c>, the one place that copies
-/// setting by setting; a test checks that every setting of every record is carried.
+/// The binding shape of the <c>Proxy</c> section (<see cref="BindingShape{T}"/>): each setting of the records once, the
+/// lists, the pins and the nested sections converted in <see cref="ToOptions"/>.
 /// </summary>
-internal sealed class ProxySection
+internal sealed class ProxySection : BindingShape<ProxyOptions>
 {
-    private static readonly ProxyOptions Defaults = new();
-
     public List<ListenerSection> Listeners { get; set; } = [];
 
     public List<PoolSection> Pools { get; set; } = [];
@@ -28,9 +24,9 @@ internal sealed class ProxySection
 
     public Dictionary<string, string> Pins { get; set; } = new(StringComparer.Ordinal);
 
-    public int MaxWorkerSeries { get; set; } = Defaults.MaxWorkerSeries;
+    public int MaxWorkerSeries { get => Options.MaxWorkerSeries; set => Options = Options with { MaxWorkerSeries = value }; }
 
-    public ProxyOptions ToOptions() => new()
+    public override ProxyOptions ToOptions() => Options with
     {
         Listeners = [.. Listeners.Select(l => l.ToOptions())],
         Pools = [.. Pools.Select(p => p.ToOptions())],
@@ -40,211 +36,123 @@ internal sealed class ProxySection
         Limits = Limits.ToOptions(),
         Drain = Drain.ToOptions(),
         Pins = new Dictionary<string, string>(Pins, StringComparer.Ordinal),
-        MaxWorkerSeries = MaxWorkerSeries,
     };
 }
 
 /// <summary>The binding shape of <see cref="ListenerOptions"/>.</summary>
-internal sealed class ListenerSection
+internal sealed class ListenerSection : BindingShape<ListenerOptions>
 {
-    private static readonly ListenerOptions Defaults = new();
+    public string Name { get => Options.Name; set => Options = Options with { Name = value }; }
 
-    public string Name { get; set; } = Defaults.Name;
+    public string Endpoint { get => Options.Endpoint; set => Options = Options with { Endpoint = value }; }
 
-    public string Endpoint { get; set; } = Defaults.Endpoint;
+    public string PoolGroup { get => Options.PoolGroup; set => Options = Options with { PoolGroup = value }; }
 
-    public string PoolGroup { get; set; } = Defaults.PoolGroup;
-
-    public ProxyProtocolMode ProxyProtocol { get; set; } = Defaults.ProxyProtocol;
-
-    public ListenerOptions ToOptions() => new()
-    {
-        Name = Name,
-        Endpoint = Endpoint,
-        PoolGroup = PoolGroup,
-        ProxyProtocol = ProxyProtocol,
-    };
+    public ProxyProtocolMode ProxyProtocol { get => Options.ProxyProtocol; set => Options = Options with { ProxyProtocol = value }; }
 }
 
 /// <summary>The binding shape of <see cref="PoolOptions"/>.</summary>
-internal sealed class PoolSection
+internal sealed class PoolSection : BindingShape<PoolOptions>
 {
-    private static readonly PoolOptions Defaults = new();
+    public string Name { get => Options.Name; set => Options = Options with { Name = value }; }
 
-    public string Name { get; set; } = Defaults.Name;
+    public string Url { get => Options.Url; set => Options = Options with { Url = value }; }
 
-    public string Url { get; set; } = Defaults.Url;
+    public string User { get => Options.User; set => Options = Options with { User = value }; }
 
-    public string User { get; set; } = Defaults.User;
+    public string Password { get => Options.Password; set => Options = Options with { Password = value }; }
 
-    public string Password { get; set; } = Defaults.Password;
+    public int Priority { get => Options.Priority; set => Options = Options with { Priority = value }; }
 
-    public int Priority { get; set; } = Defaults.Priority;
+    public double Weight { get => Options.Weight; set => Options = Options with { Weight = value }; }
 
-    public double Weight { get; set; } = Defaults.Weight;
+    public double TargetTerahashes { get => Options.TargetTerahashes; set => Options = Options with { TargetTerahashes = value }; }
 
-    public double TargetTerahashes { get; set; } = Defaults.TargetTerahashes;
+    public string Group { get => Options.Group; set => Options = Options with { Group = value }; }
 
-    public string Group { get; set; } = Defaults.Group;
+    public PoolMode Mode { get => Options.Mode; set => Options = Options with { Mode = value }; }
 
-    public PoolMode Mode { get; set; } = Defaults.Mode;
+    public WorkerNaming WorkerNaming { get => Options.WorkerNaming; set => Options = Options with { WorkerNaming = value }; }
 
-    public WorkerNaming WorkerNaming { get; set; } = Defaults.WorkerNaming;
+    public bool AllowInvalidCertificate { get => Options.AllowInvalidCertificate; set => Options = Options with { AllowInvalidCertificate = value }; }
 
-    public bool AllowInvalidCertificate { get; set; } = Defaults.AllowInvalidCertificate;
+    public bool VersionRolling { get => Options.VersionRolling; set => Options = Options with { VersionRolling = value }; }
 
-    public bool VersionRolling { get; set; } = Defaults.VersionRolling;
+    public int? Extranonce2SizeHint { get => Options.Extranonce2SizeHint; set => Options = Options with { Extranonce2SizeHint = value }; }
 
-    public int? Extranonce2SizeHint { get; set; } = Defaults.Extranonce2SizeHint;
-
-    public int MaxConnections { get; set; } = Defaults.MaxConnections;
-
-    public PoolOptions ToOptions() => new()
-    {
-        Name = Name,
-        Url = Url,
-        User = User,
-        Password = Password,
-        Priority = Priority,
-        Weight = Weight,
-        TargetTerahashes = TargetTerahashes,
-        Group = Group,
-        Mode = Mode,
-        WorkerNaming = WorkerNaming,
-        AllowInvalidCertificate = AllowInvalidCertificate,
-        VersionRolling = VersionRolling,
-        Extranonce2SizeHint = Extranonce2SizeHint,
-        MaxConnections = MaxConnections,
-    };
+    public int MaxConnections { get => Options.MaxConnections; set => Options = Options with { MaxConnections = value }; }
 }
 
 /// <summary>The binding shape of <see cref="MinerOptions"/>.</summary>
-internal sealed class MinerSection
+internal sealed class MinerSection : BindingShape<MinerOptions>
 {
-    private static readonly MinerOptions Defaults = new();
+    public int MaxLineLength { get => Options.MaxLineLength; set => Options = Options with { MaxLineLength = value }; }
 
-    public int MaxLineLength { get; set; } = Defaults.MaxLineLength;
+    public int Extranonce1Size { get => Options.Extranonce1Size; set => Options = Options with { Extranonce1Size = value }; }
 
-    public int Extranonce1Size { get; set; } = Defaults.Extranonce1Size;
+    public int Extranonce2Size { get => Options.Extranonce2Size; set => Options = Options with { Extranonce2Size = value }; }
 
-    public int Extranonce2Size { get; set; } = Defaults.Extranonce2Size;
+    public TimeSpan HandshakeTimeout { get => Options.HandshakeTimeout; set => Options = Options with { HandshakeTimeout = value }; }
 
-    public TimeSpan HandshakeTimeout { get; set; } = Defaults.HandshakeTimeout;
+    public TimeSpan IdleTimeout { get => Options.IdleTimeout; set => Options = Options with { IdleTimeout = value }; }
 
-    public TimeSpan IdleTimeout { get; set; } = Defaults.IdleTimeout;
+    public int MaxPendingSubmits { get => Options.MaxPendingSubmits; set => Options = Options with { MaxPendingSubmits = value }; }
 
-    public int MaxPendingSubmits { get; set; } = Defaults.MaxPendingSubmits;
+    public double MaxSubmitsPerSecond { get => Options.MaxSubmitsPerSecond; set => Options = Options with { MaxSubmitsPerSecond = value }; }
 
-    public double MaxSubmitsPerSecond { get; set; } = Defaults.MaxSubmitsPerSecond;
+    public int MaxConnections { get => Options.MaxConnections; set => Options = Options with { MaxConnections = value }; }
 
-    public int MaxConnections { get; set; } = Defaults.MaxConnections;
-
-    public int MaxNTimeRollSeconds { get; set; } = Defaults.MaxNTimeRollSeconds;
-
-    public MinerOptions ToOptions() => new()
-    {
-        MaxLineLength = MaxLineLength,
-        Extranonce1Size = Extranonce1Size,
-        Extranonce2Size = Extranonce2Size,
-        HandshakeTimeout = HandshakeTimeout,
-        IdleTimeout = IdleTimeout,
-        MaxPendingSubmits = MaxPendingSubmits,
-        MaxSubmitsPerSecond = MaxSubmitsPerSecond,
-        MaxConnections = MaxConnections,
-        MaxNTimeRollSeconds = MaxNTimeRollSeconds,
-    };
+    public int MaxNTimeRollSeconds { get => Options.MaxNTimeRollSeconds; set => Options = Options with { MaxNTimeRollSeconds = value }; }
 }
 
 /// <summary>The binding shape of <see cref="DifficultyOptions"/>.</summary>
-internal sealed class DifficultySection
+internal sealed class DifficultySection : BindingShape<DifficultyOptions>
 {
-    private static readonly DifficultyOptions Defaults = new();
+    public double Start { get => Options.Start; set => Options = Options with { Start = value }; }
 
-    public double Start { get; set; } = Defaults.Start;
+    public double Min { get => Options.Min; set => Options = Options with { Min = value }; }
 
-    public double Min { get; set; } = Defaults.Min;
+    public double Max { get => Options.Max; set => Options = Options with { Max = value }; }
 
-    public double Max { get; set; } = Defaults.Max;
+    public double TargetShareSeconds { get => Options.TargetShareSeconds; set => Options = Options with { TargetShareSeconds = value }; }
 
-    public double TargetShareSeconds { get; set; } = Defaults.TargetShareSeconds;
+    public TimeSpan RetargetInterval { get => Options.RetargetInterval; set => Options = Options with { RetargetInterval = value }; }
 
-    public TimeSpan RetargetInterval { get; set; } = Defaults.RetargetInterval;
+    public double VariancePercent { get => Options.VariancePercent; set => Options = Options with { VariancePercent = value }; }
 
-    public double VariancePercent { get; set; } = Defaults.VariancePercent;
-
-    public bool PowerOfTwo { get; set; } = Defaults.PowerOfTwo;
-
-    public DifficultyOptions ToOptions() => new()
-    {
-        Start = Start,
-        Min = Min,
-        Max = Max,
-        TargetShareSeconds = TargetShareSeconds,
-        RetargetInterval = RetargetInterval,
-        VariancePercent = VariancePercent,
-        PowerOfTwo = PowerOfTwo,
-    };
+    public bool PowerOfTwo { get => Options.PowerOfTwo; set => Options = Options with { PowerOfTwo = value }; }
 }
 
 /// <summary>The binding shape of <see cref="FailoverOptions"/>.</summary>
-internal sealed class FailoverSection
+internal sealed class FailoverSection : BindingShape<FailoverOptions>
 {
-    private static readonly FailoverOptions Defaults = new();
+    public TimeSpan BackoffBase { get => Options.BackoffBase; set => Options = Options with { BackoffBase = value }; }
 
-    public TimeSpan BackoffBase { get; set; } = Defaults.BackoffBase;
+    public TimeSpan BackoffMax { get => Options.BackoffMax; set => Options = Options with { BackoffMax = value }; }
 
-    public TimeSpan BackoffMax { get; set; } = Defaults.BackoffMax;
+    public bool FailBack { get => Options.FailBack; set => Options = Options with { FailBack = value }; }
 
-    public bool FailBack { get; set; } = Defaults.FailBack;
+    public TimeSpan FailBackDelay { get => Options.FailBackDelay; set => Options = Options with { FailBackDelay = value }; }
 
-    public TimeSpan FailBackDelay { get; set; } = Defaults.FailBackDelay;
+    public TimeSpan ConnectTimeout { get => Options.ConnectTimeout; set => Options = Options with { ConnectTimeout = value }; }
 
-    public TimeSpan ConnectTimeout { get; set; } = Defaults.ConnectTimeout;
+    public TimeSpan JobKeepalive { get => Options.JobKeepalive; set => Options = Options with { JobKeepalive = value }; }
 
-    public TimeSpan JobKeepalive { get; set; } = Defaults.JobKeepalive;
-
-    public TimeSpan SubmitTimeout { get; set; } = Defaults.SubmitTimeout;
-
-    public FailoverOptions ToOptions() => new()
-    {
-        BackoffBase = BackoffBase,
-        BackoffMax = BackoffMax,
-        FailBack = FailBack,
-        FailBackDelay = FailBackDelay,
-        ConnectTimeout = ConnectTimeout,
-        JobKeepalive = JobKeepalive,
-        SubmitTimeout = SubmitTimeout,
-    };
+    public TimeSpan SubmitTimeout { get => Options.SubmitTimeout; set => Options = Options with { SubmitTimeout = value }; }
 }
 
 /// <summary>The binding shape of <see cref="LimitOptions"/>.</summary>
-internal sealed class LimitSection
+internal sealed class LimitSection : BindingShape<LimitOptions>
 {
-    private static readonly LimitOptions Defaults = new();
+    public int MaxConnectionsPerIp { get => Options.MaxConnectionsPerIp; set => Options = Options with { MaxConnectionsPerIp = value }; }
 
-    public int MaxConnectionsPerIp { get; set; } = Defaults.MaxConnectionsPerIp;
-
-    public int BanSeconds { get; set; } = Defaults.BanSeconds;
-
-    public LimitOptions ToOptions() => new()
-    {
-        MaxConnectionsPerIp = MaxConnectionsPerIp,
-        BanSeconds = BanSeconds,
-    };
+    public int BanSeconds { get => Options.BanSeconds; set => Options = Options with { BanSeconds = value }; }
 }
 
 /// <summary>The binding shape of <see cref="DrainOptions"/>.</summary>
-internal sealed class DrainSection
+internal sealed class DrainSection : BindingShape<DrainOptions>
 {
-    private static readonly DrainOptions Defaults = new();
+    public TimeSpan Period { get => Options.Period; set => Options = Options with { Period = value }; }
 
-    public TimeSpan Period { get; set; } = Defaults.Period;
-
-    public TimeSpan Grace { get; set; } = Defaults.Grace;
-
-    public DrainOptions ToOptions() => new()
-    {
-        Period = Period,
-        Grace = Grace,
-    };
+    public TimeSpan Grace { get => Options.Grace; set => Options = Options with { Grace = value }; }
 }

@@ -160,13 +160,13 @@ public sealed class PostgresFarmStore : IFarmStore
             p.AddWithValue("pools", NpgsqlDbType.Array | NpgsqlDbType.Text, memory.Select(m => (object?)m.Pool ?? DBNull.Value).ToArray());
             p.AddWithValue("modes", memory.Select(m => m.Mode).ToArray());
             p.AddWithValue("since", memory.Select(m => m.Since.ToUniversalTime()).ToArray());
-            p.AddWithValue("commands", NpgsqlDbType.Array | NpgsqlDbType.Text, memory.Select(m => (object?)m.LastCommand ?? DBNull.Value).ToArray());
-            p.AddWithValue("outcomes", NpgsqlDbType.Array | NpgsqlDbType.Text, memory.Select(m => (object?)m.LastOutcome ?? DBNull.Value).ToArray());
-            p.AddWithValue("commandAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, memory.Select(m => Db(m.LastCommandAt)).ToArray());
-            p.AddWithValue("readAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, memory.Select(m => Db(m.LastReadAt)).ToArray());
-            p.AddWithValue("agreedAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, memory.Select(m => Db(m.LastAgreedAt)).ToArray());
-            p.AddWithValue("disagreements", NpgsqlDbType.Array | NpgsqlDbType.Text, memory.Select(m => (object?)m.LastDisagreement ?? DBNull.Value).ToArray());
-            p.AddWithValue("disagreementAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, memory.Select(m => Db(m.LastDisagreementAt)).ToArray());
+            p.AddWithValue("commands", NpgsqlDbType.Array | NpgsqlDbType.Text, memory.Select(m => (object?)m.Trail.LastCommand ?? DBNull.Value).ToArray());
+            p.AddWithValue("outcomes", NpgsqlDbType.Array | NpgsqlDbType.Text, memory.Select(m => (object?)m.Trail.LastOutcome ?? DBNull.Value).ToArray());
+            p.AddWithValue("commandAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, memory.Select(m => Db(m.Trail.LastCommandAt)).ToArray());
+            p.AddWithValue("readAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, memory.Select(m => Db(m.Trail.LastReadAt)).ToArray());
+            p.AddWithValue("agreedAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, memory.Select(m => Db(m.Trail.LastAgreedAt)).ToArray());
+            p.AddWithValue("disagreements", NpgsqlDbType.Array | NpgsqlDbType.Text, memory.Select(m => (object?)m.Trail.LastDisagreement ?? DBNull.Value).ToArray());
+            p.AddWithValue("disagreementAt", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz, memory.Select(m => Db(m.Trail.LastDisagreementAt)).ToArray());
             save.ExecuteNonQuery();
         }
 

@@ -35,7 +35,7 @@ public sealed partial class CurtailmentLoopTests
     public async Task Every_state_shown_for_a_rig_has_its_decision_in_the_audit_log_while_the_evaluation_still_runs()
     {
         // At $20k both rigs lose money: the loop sleeps one, then the other, in one evaluation.
-        _farm.Options.PriceUsd = 20_000;
+        _farm.Options = _farm.Options with { PriceUsd = 20_000 };
         var fake = new FakeRigs();
         var rigs = new WatchedRigs(fake);
         using var watched = Live(rigs);

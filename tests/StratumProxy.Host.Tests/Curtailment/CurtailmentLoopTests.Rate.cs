@@ -9,7 +9,7 @@ public sealed partial class CurtailmentLoopTests
     public async Task A_woken_rig_is_weighed_at_its_running_rate_not_at_a_window_that_still_holds_its_sleep_and_is_not_slept_again()
     {
         var rigs = new FakeRigs();
-        using var loop = Live(rigs, s => (s.MinOnDwell, s.MinOffDwell) = (TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1)));
+        using var loop = Live(rigs, s => s with { MinOnDwell = TimeSpan.FromMinutes(1), MinOffDwell = TimeSpan.FromMinutes(1) });
 
         // Both rigs hash at their rated rates; at $45k the S19j Pro loses money and is slept.
         Hash(TimeSpan.FromMinutes(6), (S19, 100), (S21, 270));
@@ -18,7 +18,7 @@ public sealed partial class CurtailmentLoopTests
 
         // Four minutes asleep; at $120k it earns about $3 a day at its rated 100 TH/s (and loses at a third of it).
         Hash(TimeSpan.FromMinutes(4), (S21, 270));
-        _farm.Options.PriceUsd = 120_000;
+        _farm.Options = _farm.Options with { PriceUsd = 120_000 };
         await loop.EvaluateAsync(CancellationToken.None);
         Assert.True(rigs.IsAwake(S19));
 

@@ -11,7 +11,7 @@ public sealed partial class CurtailmentLoopTests
     private const string S19 = "farm.s19";
     private const string S21 = "farm.s21xp";
 
-    private CurtailmentLoop Live(IRigActuator rigs, Action<CurtailmentSettings>? tweak = null, Prometheus.IMetricFactory? metrics = null)
+    private CurtailmentLoop Live(IRigActuator rigs, Func<CurtailmentSettings, CurtailmentSettings>? tweak = null, Prometheus.IMetricFactory? metrics = null)
     {
         var settings = new CurtailmentSettings
         {
@@ -21,8 +21,7 @@ public sealed partial class CurtailmentLoopTests
             MinOffDwell = TimeSpan.FromMinutes(15),
             MinOnDwell = TimeSpan.FromMinutes(15),
         };
-        tweak?.Invoke(settings);
-        return New(settings, _farm, _engine, rigs, metrics ?? Prometheus.Metrics.WithCustomRegistry(_registry));
+        return New(tweak?.Invoke(settings) ?? settings, _farm, _engine, rigs, metrics ?? Prometheus.Metrics.WithCustomRegistry(_registry));
     }
 
     private static List<JsonElement> Lines(CurtailmentLoop loop) => [.. loop.Audit.ReadCurrent().Select(l => JsonDocument.Parse(l).RootElement)];
@@ -33,7 +32,7 @@ public sealed partial class CurtailmentLoopTests
     private static RigView Rig(CurtailmentLoop loop, string rig) => loop.Rigs().Single(r => r.Rig == rig);
 
     /// <summary>A reload as ProxyService does it: new option objects for the same rigs, and new settings.</summary>
-    private void Reload(CurtailmentLoop loop, Action<FarmOptions>? change = null)
+    private void Reload(CurtailmentLoop loop, Func<FarmOptions, FarmOptions>? change = null)
     {
         var options = new FarmOptions
         {
@@ -42,8 +41,7 @@ public sealed partial class CurtailmentLoopTests
             FeesBtcPerBlock = _farm.Options.FeesBtcPerBlock,
             Rigs = [.. _farm.Options.Rigs.Select(r => new RigOptions { Worker = r.Worker, Model = r.Model, Api = r.Api, Address = r.Address })],
         };
-        change?.Invoke(options);
-        _farm.Options = options;
+        _farm.Options = change?.Invoke(options) ?? options;
         var settings = loop.Settings;
         loop.Apply(new CurtailmentSettings
         {
@@ -66,7 +64,7 @@ public sealed partial class CurtailmentLoopTests
         Assert.Equal("sleeping", Rig(loop, S19).State);
 
         // The reload the issue saw: the price recovers in the same edit. Memory survives; the dwell still holds.
-        Reload(loop, o => o.PriceUsd = 120_000);
+        Reload(loop, o => o with { PriceUsd = 120_000 });
         Assert.True(loop.TakeReconcileRequest());
         _time.Advance(TimeSpan.FromMinutes(1));
         await loop.EvaluateAsync(CancellationToken.None);
@@ -84,14 +82,14 @@ public sealed partial class CurtailmentLoopTests
     [Fact]
     public async Task A_rig_added_by_a_reload_is_read_and_reconciled_before_the_policy_decides_on_it()
     {
-        _farm.Options.PriceUsd = 120_000;
+        _farm.Options = _farm.Options with { PriceUsd = 120_000 };
         var rigs = new FakeRigs();
         rigs.ByHand("farm.new", awake: false);
         using var loop = Live(rigs);
         await loop.EvaluateAsync(CancellationToken.None);
         Assert.DoesNotContain(loop.Rigs(), r => r.Rig == "farm.new");
 
-        Reload(loop, o => o.Rigs.Add(new RigOptions { Worker = "farm.new", Model = "Antminer S21 XP", Api = "cgminer", Address = "127.0.0.1:4030" }));
+        Reload(loop, o => o with { Rigs = [.. o.Rigs, new RigOptions { Worker = "farm.new", Model = "Antminer S21 XP", Api = "cgminer", Address = "127.0.0.1:4030" }] });
         _time.Advance(TimeSpan.FromMinutes(1));
         await loop.EvaluateAsync(CancellationToken.None);
         Assert.Equal("found_asleep", Line(loop, "farm.new", "found_asleep").GetProperty("reason").GetString());
@@ -108,7 +106,7 @@ public sealed partial class CurtailmentLoopTests
         await loop.EvaluateAsync(CancellationToken.None);
         Assert.False(rigs.IsAwake(S19));
 
-        Reload(loop, o => o.Rigs.RemoveAll(r => r.Worker == S19));
+        Reload(loop, o => o with { Rigs = [.. o.Rigs.Where(r => r.Worker != S19)] });
         _time.Advance(TimeSpan.FromMinutes(1));
         await loop.EvaluateAsync(CancellationToken.None);
 
@@ -162,7 +160,7 @@ public sealed partial class CurtailmentLoopTests
     [Fact]
     public async Task A_rig_found_asleep_that_the_policy_wants_running_is_woken()
     {
-        _farm.Options.PriceUsd = 120_000;
+        _farm.Options = _farm.Options with { PriceUsd = 120_000 };
         var rigs = new FakeRigs();
         rigs.ByHand(S21, awake: false);
         using var loop = Live(rigs);
@@ -213,10 +211,10 @@ public sealed partial class CurtailmentLoopTests
     {
         // Both rigs pay at $120k. The S21 XP alone (3.6 kW) fits a 5 kW cap; with the unknown S19j Pro (3.1 kW, it
         // may be running) it does not, so the known rig is the one shed.
-        _farm.Options.PriceUsd = 120_000;
+        _farm.Options = _farm.Options with { PriceUsd = 120_000 };
         var rigs = new FakeRigs();
         rigs.SetReachable(S19, reachable: false);
-        using var loop = Live(rigs, s => s.PowerCapKw = 5);
+        using var loop = Live(rigs, s => s with { PowerCapKw = 5 });
         await loop.EvaluateAsync(CancellationToken.None);
         Assert.Equal(("sleeping", "power_cap_shed"), (Rig(loop, S21).State, Rig(loop, S21).LastReason));
         Assert.Equal(["sleep farm.s21xp"], rigs.Commands);
@@ -227,15 +225,11 @@ public sealed partial class CurtailmentLoopTests
     {
         for (var i = 0; i < 6; i++)
         {
-            _farm.Options.Rigs.Add(new RigOptions { Worker = $"farm.extra{i}", Model = "Antminer S21 XP", Api = "cgminer", Address = "127.0.0.1:1" });
+            _farm.Options = _farm.Options with { Rigs = [.. _farm.Options.Rigs, new RigOptions { Worker = $"farm.extra{i}", Model = "Antminer S21 XP", Api = "cgminer", Address = "127.0.0.1:1" }] };
         }
 
         var rigs = new FakeRigs { Hang = S21 };
-        using var loop = Live(rigs, s =>
-        {
-            s.MaxConcurrentReads = 3;
-            s.ReadTimeout = TimeSpan.FromSeconds(10);
-        });
+        using var loop = Live(rigs, s => s with { MaxConcurrentReads = 3, ReadTimeout = TimeSpan.FromSeconds(10) });
         var evaluation = loop.EvaluateAsync(CancellationToken.None);
         for (var i = 0; i < 200 && !evaluation.IsCompleted; i++)
         {
@@ -279,7 +273,7 @@ public sealed partial class CurtailmentLoopTests
         }
 
         // A new process: the same ledger, the rig still asleep. Before reading it, its state is unknown.
-        _farm.Options.PriceUsd = 120_000;
+        _farm.Options = _farm.Options with { PriceUsd = 120_000 };
         _time.Advance(TimeSpan.FromMinutes(5));
         using var second = Live(rigs, metrics: Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         Assert.Equal("unknown", Rig(second, S19).State);
@@ -300,14 +294,14 @@ public sealed partial class CurtailmentLoopTests
     [Fact]
     public async Task The_strike_price_timers_survive_a_restart()
     {
-        void Strike(CurtailmentSettings s)
+        static CurtailmentSettings Strike(CurtailmentSettings s) => s with
         {
-            s.StrikeSleepAboveUsdPerMwh = 50;       // $0.08/kWh is $80/MWh: above the sleep strike
-            s.StrikeWakeBelowUsdPerMwh = 20;
-            s.StrikeSleepAfter = TimeSpan.FromMinutes(15);
-        }
+            StrikeSleepAboveUsdPerMwh = 50,         // $0.08/kWh is $80/MWh: above the sleep strike
+            StrikeWakeBelowUsdPerMwh = 20,
+            StrikeSleepAfter = TimeSpan.FromMinutes(15),
+        };
 
-        _farm.Options.PriceUsd = 120_000;
+        _farm.Options = _farm.Options with { PriceUsd = 120_000 };
         var rigs = new FakeRigs();
         using (var first = Live(rigs, Strike))
         {
@@ -337,7 +331,7 @@ public sealed partial class CurtailmentLoopTests
         Assert.Equal(["sleep farm.s19"], rigs.Commands);
         Assert.False(rigs.IsAwake(S19));
 
-        using var wake = Live(rigs, s => s.OnShutdown = ShutdownAction.Wake, Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        using var wake = Live(rigs, s => s with { OnShutdown = ShutdownAction.Wake }, Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         _time.Advance(TimeSpan.FromMinutes(1));
         await wake.EvaluateAsync(CancellationToken.None);
         await wake.ShutdownAsync(CancellationToken.None);

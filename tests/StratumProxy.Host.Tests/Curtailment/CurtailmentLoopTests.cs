@@ -87,7 +87,7 @@ public sealed partial class CurtailmentLoopTests : IAsyncLifetime
         Assert.Contains(sleep.GetProperty("options").EnumerateArray(), o => o.GetProperty("option").GetString() == "off");
 
         // The price doubles: the S19j Pro pays again, but it must stay off for the dwell time first.
-        _farm.Options.PriceUsd = 120_000;
+        _farm.Options = _farm.Options with { PriceUsd = 120_000 };
         _time.Advance(TimeSpan.FromMinutes(5));
         await loop.EvaluateAsync(CancellationToken.None);
         Assert.Equal("sleeping", loop.Rigs().Single(r => r.Rig == "farm.s19").State);
@@ -141,7 +141,7 @@ public sealed partial class CurtailmentLoopTests : IAsyncLifetime
             Assert.Equal("running", loop.Rigs().Single(r => r.Rig == "farm.s21xp").State);
         }
 
-        _farm.Options.Rigs[1].PowerW = 6000;
+        _farm.Options = _farm.Options with { Rigs = [_farm.Options.Rigs[0], _farm.Options.Rigs[1] with { PowerW = 6000 }] };
         using var measured = New(
             new CurtailmentSettings { DryRun = true, AuditLog = "audit2/decisions.jsonl", Ledger = "ledger2.db" },
             _farm, _engine, Substitute.For<IRigActuator>(), Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
@@ -156,11 +156,21 @@ public sealed partial class CurtailmentLoopTests : IAsyncLifetime
     {
         // At $45k the S21 XP's normal mode (270 TH/s, 3645 W) about breaks even; its 2400 W target (200 TH/s) earns
         // about $0.57 a day: revenue 200 × $0.0259/TH/day against 2.4 kW × 24 h × $0.08.
-        _farm.Options.Rigs[1].Modes =
-        [
-            new RigModeOptions { Name = "normal", Terahashes = 270, Watts = 3645 },
-            new RigModeOptions { Name = "eco", Terahashes = 200, Watts = 2400, PowerTargetW = 2400 },
-        ];
+        _farm.Options = _farm.Options with
+        {
+            Rigs =
+            [
+                _farm.Options.Rigs[0],
+                _farm.Options.Rigs[1] with
+                {
+                    Modes =
+                    [
+                        new RigModeOptions { Name = "normal", Terahashes = 270, Watts = 3645 },
+                        new RigModeOptions { Name = "eco", Terahashes = 200, Watts = 2400, PowerTargetW = 2400 },
+                    ],
+                },
+            ],
+        };
         var actuator = Substitute.For<IRigActuator>();
         actuator.SleepAsync(default!, default).ReturnsForAnyArgs(new ActuationOutcome("confirmed", "asleep"));
         actuator.SetModeAsync(default!, default!, default).ReturnsForAnyArgs(new ActuationOutcome("confirmed", "power target 2400 W read back"));
@@ -208,17 +218,17 @@ public sealed partial class CurtailmentLoopTests : IAsyncLifetime
             PriceUsd = 60_000,
             Difficulty = 1.1e14,
             Rigs = [new RigOptions { Worker = "farm.s21xp", Model = "Antminer S21 XP" }],
-            Pools = new(StringComparer.Ordinal) { ["bch"] = new PoolTermsOptions { Coin = "BCH" } },
+            Pools = new Dictionary<string, PoolTermsOptions>(StringComparer.Ordinal) { ["bch"] = new PoolTermsOptions { Coin = "BCH" } },
+            Coins = new Dictionary<string, CoinMarketOptions>(StringComparer.OrdinalIgnoreCase) { ["BCH"] = new CoinMarketOptions { PriceUsd = 450, Difficulty = 1.1e12 } },
         };
 
         // BCH at $450 with 1/100 of BTC's difficulty pays 0.75 × BTC's $/TH: less. At $900 it pays 1.5 ×: more.
-        options.Coins["BCH"] = new CoinMarketOptions { PriceUsd = 450, Difficulty = 1.1e12 };
         var farm = new FarmEconomics(options, engine, _time, factory, new EnergyCostModel(new FlatTariff(new UsdPerKwh(0.05))), RigCatalog.LoadEmbedded(), null);
         using var loop = New(new CurtailmentSettings { DryRun = true, AuditLog = "coins/decisions.jsonl", Ledger = "coins.db" }, farm, engine, Substitute.For<IRigActuator>(), factory);
         await loop.EvaluateAsync(CancellationToken.None);
         Assert.Equal("btc", loop.Rigs().Single().Pool);
 
-        options.Coins["BCH"].PriceUsd = 900;
+        farm.Options = options with { Coins = new Dictionary<string, CoinMarketOptions>(StringComparer.OrdinalIgnoreCase) { ["BCH"] = options.Coins["BCH"] with { PriceUsd = 900 } } };
         _time.Advance(TimeSpan.FromMinutes(1));
         await loop.EvaluateAsync(CancellationToken.None);
         Assert.Equal("bch", loop.Rigs().Single().Pool);

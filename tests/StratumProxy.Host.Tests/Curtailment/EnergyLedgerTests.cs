@@ -40,7 +40,7 @@ public sealed class EnergyLedgerTests : IDisposable
     {
         var path = Path.Combine(_directory, "memory.db");
         var t = new DateTimeOffset(2026, 11, 25, 14, 10, 0, TimeSpan.Zero);
-        var asleep = new RigMemory("rig1", "sleeping", null, 0, t, "sleep", "confirmed", t, t, t, "found_awake", t.AddMinutes(-5));
+        var asleep = new RigMemory("rig1", "sleeping", null, 0, t, new RigTrail("sleep", "confirmed", t, t, t, "found_awake", t.AddMinutes(-5)));
         using (var ledger = new EnergyLedger(path))
         {
             ledger.Commit([new RigHour("rig1", t, 0, 1, 0, 0, 0.1)], [asleep, asleep with { Rig = "rig2", State = "running", Pool = "main", Mode = 1 }], [], new Dictionary<string, string?> { ["k"] = "v" });

@@ -108,7 +108,7 @@ public sealed class FarmLoopTests : IDisposable
         // 1. At a high price both rigs earn; the 0 % pool pays 25 % more than the 20 % one: both move, inside the proxy.
         var jobsBeforeSwitch = miners.ToDictionary(m => m, m => m.Submits.Select(x => x.JobId).Append(m.CurrentJobId).ToHashSet(StringComparer.Ordinal));
         var high = 20 * ShutdownPrices(farm).Max();
-        farm.Options.PriceUsd = high;
+        farm.Options = farm.Options with { PriceUsd = high };
         await loop.EvaluateAsync(CancellationToken.None);
         var first = Audit(loop);
         Assert.Equal(2, first.Count);
@@ -143,7 +143,7 @@ public sealed class FarmLoopTests : IDisposable
         var prices = ShutdownPrices(farm);
         Assert.True(prices[0] > 1.3 * prices[1], $"the S19j Pro should be the worse rig per observed hash: shutdown prices {prices[0]} vs {prices[1]}");
         var low = Math.Sqrt(prices[0] * prices[1]);
-        farm.Options.PriceUsd = low;
+        farm.Options = farm.Options with { PriceUsd = low };
         await loop.EvaluateAsync(CancellationToken.None);
         var second = Audit(loop).Skip(first.Count).ToList();
         var sleep = Assert.Single(second, e => e.Kind != "none");
@@ -164,7 +164,7 @@ public sealed class FarmLoopTests : IDisposable
         await s19Stopped;
 
         // 3. The price recovers (the off dwell of 1 s passed during the 3 s read-back): the S19j Pro is woken.
-        farm.Options.PriceUsd = high;
+        farm.Options = farm.Options with { PriceUsd = high };
         await loop.EvaluateAsync(CancellationToken.None);
         var third = Audit(loop).Skip(first.Count + second.Count).ToList();
         var wake = Assert.Single(third, e => e.Kind != "none");

@@ -112,7 +112,7 @@ public sealed class PostgresFarmStoreTests : IAsyncLifetime
 
     private static FarmCommit Commit(long epoch, string rig, string state) => new(
         [new RigHour(rig, At, 0.1, 0, 1, 0.5, 0) { Hours = 1.0 / 60 }],
-        [new RigMemory(rig, state, state == "running" ? "pool-b" : null, 0, At, state == "running" ? "wake" : "sleep", "confirmed", At, At, At, null, null)],
+        [new RigMemory(rig, state, state == "running" ? "pool-b" : null, 0, At, new RigTrail(state == "running" ? "wake" : "sleep", "confirmed", At, At, At, null, null))],
         [],
         new Dictionary<string, string?> { ["strike_above_since"] = null })
     {
