@@ -14,7 +14,7 @@
 #
 # Extra arguments go to `stratum-loadtest run` and override the figure's. Reports land in $E2E_OUT (artifacts/e2e).
 # E2E_NO_BUILD=1 reuses the last published binaries. PROXY_ENV="NAME=value ..." sets environment variables for
-# the proxy alone, e.g. PROXY_ENV=DOTNET_gcServer=0 to try workstation GC.
+# the proxy alone, e.g. PROXY_ENV=DOTNET_gcServer=1 to try Server GC (the proxy runs Workstation GC by default).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
