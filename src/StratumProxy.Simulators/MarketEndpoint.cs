@@ -11,28 +11,25 @@ namespace StratumProxy.Simulators;
 /// </summary>
 public sealed class MarketEndpoint : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly LoopbackListener _server;
     private readonly SimulatedMarket _market;
-    private readonly Task _loop;
 
     /// <summary>Starts listening on 127.0.0.1 and a free port.</summary>
     public MarketEndpoint(SimulatedMarket market)
     {
         _market = market;
-        _listener.Start();
-        _loop = LoopbackAccept.RunAsync(_listener, ServeAsync, _stop.Token);
+        _server = new LoopbackListener(ServeAsync);
     }
 
     /// <summary>The URL of the market JSON.</summary>
-    public Uri Url => new("http://127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture) + "/market");
+    public Uri Url => new("http://127.0.0.1:" + _server.Port + "/market");
 
     /// <summary>Any request whose head has arrived gets the market JSON; a caller that closes first gets nothing.</summary>
-    private Task ServeAsync(TcpClient client) => LoopbackAccept.ReplyOnceAsync(
+    private Task ServeAsync(TcpClient client) => LoopbackListener.ReplyOnceAsync(
         client,
         request => request.Span.IndexOf("\r\n\r\n"u8) >= 0 ? Response() : null,
         closed => closed ? null : Response(),
-        _stop.Token);
+        _server.Stopping);
 
     private byte[] Response()
     {
@@ -44,11 +41,5 @@ public sealed class MarketEndpoint : IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        _listener.Stop();
-        await _loop.ConfigureAwait(false);
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }

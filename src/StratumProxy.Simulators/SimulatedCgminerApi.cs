@@ -17,12 +17,10 @@ namespace StratumProxy.Simulators;
 public sealed class SimulatedCgminerApi : IAsyncDisposable
 {
     private const string Description = "cgminer 4.11.1";
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly LoopbackListener _server;
     private readonly SimulatedRig _rig;
     private readonly string _poolUrl;
     private readonly TimeProvider _time;
-    private readonly Task _loop;
 
     /// <summary>Starts the API of <paramref name="rig"/> on 127.0.0.1 and a free port.</summary>
     public SimulatedCgminerApi(SimulatedRig rig, string poolUrl, TimeProvider time)
@@ -30,19 +28,18 @@ public sealed class SimulatedCgminerApi : IAsyncDisposable
         _rig = rig;
         _poolUrl = poolUrl;
         _time = time;
-        _listener.Start();
-        _loop = LoopbackAccept.RunAsync(_listener, ServeAsync, _stop.Token);
+        _server = new LoopbackListener(ServeAsync);
     }
 
     /// <summary>HOST:PORT of the API.</summary>
-    public string Address => "127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+    public string Address => "127.0.0.1:" + _server.Port;
 
     /// <summary>One request, one reply (NUL-terminated, as cgminer writes it); an unreadable request gets Invalid JSON.</summary>
-    private Task ServeAsync(TcpClient client) => LoopbackAccept.ReplyOnceAsync(
+    private Task ServeAsync(TcpClient client) => LoopbackListener.ReplyOnceAsync(
         client,
         request => TryAnswer(request.Span) is { } reply ? Encoding.UTF8.GetBytes(reply + "\0") : null,
         _ => Encoding.UTF8.GetBytes(Status("E", 23, "Invalid JSON") + ",\"id\":1}\0"),
-        _stop.Token);
+        _server.Stopping);
 
     /// <summary>The reply to a complete JSON request, or null while the request is incomplete.</summary>
     private string? TryAnswer(ReadOnlySpan<byte> request)
@@ -143,11 +140,5 @@ public sealed class SimulatedCgminerApi : IAsyncDisposable
     private static string Mhs(double value) => value.ToString("0.00", CultureInfo.InvariantCulture);
 
     /// <inheritdoc/>
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        _listener.Stop();
-        await _loop.ConfigureAwait(false);
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }

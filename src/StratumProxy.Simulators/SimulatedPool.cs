@@ -22,8 +22,7 @@ public sealed class SimulatedPool : IAsyncDisposable
     private const long FeesSats = 2_000_000;
     private static readonly TimeSpan JobRefresh = TimeSpan.FromSeconds(30);
 
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly LoopbackListener _server;
     private readonly Func<double> _networkDifficulty;
     private readonly TimeProvider _time;
     private readonly double _shareDifficulty;
@@ -32,7 +31,6 @@ public sealed class SimulatedPool : IAsyncDisposable
     private readonly List<Connection> _connections = [];
     private readonly Dictionary<string, Job> _jobs = new(StringComparer.Ordinal);
     private readonly HashSet<(string, string, string, uint, uint, uint)> _seen = [];
-    private readonly Task _acceptLoop;
     private readonly Task _jobLoop;
     private Job _current;
     private uint _height = 925_000;
@@ -52,8 +50,7 @@ public sealed class SimulatedPool : IAsyncDisposable
         _time = time;
         _nextExtranonce1 = _random.Next(0x1000, 0x7fff) << 16;
         _current = NewJob(clean: true);
-        _listener.Start();
-        _acceptLoop = LoopbackAccept.RunAsync(_listener, ServeAsync, _stop.Token);
+        _server = new LoopbackListener(ServeAsync);
         _jobLoop = JobLoopAsync();
     }
 
@@ -61,7 +58,7 @@ public sealed class SimulatedPool : IAsyncDisposable
     public string Name { get; }
 
     /// <summary>The pool's Stratum URL.</summary>
-    public string Url => "stratum+tcp://127.0.0.1:" + ((IPEndPoint)_listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+    public string Url => "stratum+tcp://127.0.0.1:" + _server.Port;
 
     /// <summary>Shares accepted so far.</summary>
     public long Accepted { get; private set; }
@@ -126,7 +123,7 @@ public sealed class SimulatedPool : IAsyncDisposable
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _time);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            while (await timer.WaitForNextTickAsync(_server.Stopping).ConfigureAwait(false))
             {
                 var difficulty = _networkDifficulty();
                 var newBlock = difficulty != lastDifficulty;
@@ -155,7 +152,7 @@ public sealed class SimulatedPool : IAsyncDisposable
 
                 foreach (var connection in connections)
                 {
-                    await connection.Line.SendAsync((w, o) => WriteNotify(w, o, job), _stop.Token).ConfigureAwait(false);
+                    await connection.Line.SendAsync((w, o) => WriteNotify(w, o, job), _server.Stopping).ConfigureAwait(false);
                 }
             }
         }
@@ -178,7 +175,7 @@ public sealed class SimulatedPool : IAsyncDisposable
 
         try
         {
-            while (await line.ReadLineAsync(_stop.Token).ConfigureAwait(false) is { } bytes)
+            while (await line.ReadLineAsync(_server.Stopping).ConfigureAwait(false) is { } bytes)
             {
                 if (!StratumEnvelope.TryParse(bytes, out var envelope, out _))
                 {
@@ -207,7 +204,7 @@ public sealed class SimulatedPool : IAsyncDisposable
     private async Task HandleAsync(Connection connection, byte[] line, StratumEnvelope envelope)
     {
         var id = envelope.Id;
-        var token = _stop.Token;
+        var token = _server.Stopping;
         switch (envelope.Method)
         {
             case StratumMethod.Subscribe:
@@ -323,10 +320,8 @@ public sealed class SimulatedPool : IAsyncDisposable
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        _listener.Stop();
-        await Task.WhenAll(_acceptLoop, _jobLoop).ConfigureAwait(false);
-        _stop.Dispose();
+        await _server.DisposeAsync().ConfigureAwait(false);
+        await _jobLoop.ConfigureAwait(false);
     }
 
     private sealed record Job(string Id, byte[] PrevHash, byte[] Coinbase1, byte[] Coinbase2, byte[][] Branches, uint NBits, uint NTime, bool Clean, ShareJobTemplate Template);

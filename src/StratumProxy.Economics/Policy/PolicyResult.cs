@@ -43,7 +43,8 @@ public sealed class PolicyResult
 
     public int PoolCount { get; private set; }
 
-    public DateTimeOffset EvaluatedAt { get; private set; }
+    /// <summary>The instant of the inputs last evaluated (default before the first evaluation).</summary>
+    public DateTimeOffset EvaluatedAt => _inputs?.Now ?? default;
 
     public MarketCondition Market { get; internal set; }
 
@@ -180,7 +181,6 @@ public sealed class PolicyResult
     {
         _policy = policy;
         _inputs = inputs;
-        EvaluatedAt = inputs.Now;
         Count = rigs;
         PoolCount = pools;
         ModeSlots = modeSlots;

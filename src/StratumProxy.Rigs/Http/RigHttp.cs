@@ -17,36 +17,11 @@ internal readonly record struct HttpReply(HttpStatusCode Status, string Body)
 }
 
 /// <summary>HTTP to one rig, with TimeProvider deadlines and faults mapped like the TCP transport's.</summary>
-internal sealed class RigHttp : IDisposable
+internal sealed class RigHttp(RigEndpoint endpoint, TimeProvider timeProvider, bool digestAuth) : IDisposable
 {
-    private readonly HttpClient _client;
-    private readonly RigEndpoint _endpoint;
-    private readonly TimeProvider _timeProvider;
-
-    public RigHttp(RigEndpoint endpoint, TimeProvider timeProvider, bool digestAuth)
-    {
-        _endpoint = endpoint;
-        _timeProvider = timeProvider;
-        var baseAddress = new Uri(FormattableString.Invariant($"http://{endpoint.Host}:{endpoint.Port}/"));
-        var handler = new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) };
-        if (digestAuth)
-        {
-            handler.Credentials = new CredentialCache
-            {
-                { baseAddress, "Digest", new NetworkCredential(endpoint.User ?? "root", endpoint.Password ?? "root") },
-            };
-            handler.PreAuthenticate = true;
-        }
-
-        // Deadlines come from our own TimeProvider token; HttpClient's wall-clock timeout stays out of the way.
-        // A reply longer than the limit fails while it is buffered, before it is all in memory.
-        _client = new HttpClient(handler, disposeHandler: true)
-        {
-            BaseAddress = baseAddress,
-            Timeout = Timeout.InfiniteTimeSpan,
-            MaxResponseContentBufferSize = RigReplyLimits.MaxReplyBytes,
-        };
-    }
+    private readonly HttpClient _client = CreateClient(endpoint, digestAuth);
+    private readonly RigEndpoint _endpoint = endpoint;
+    private readonly TimeProvider _timeProvider = timeProvider;
 
     public async Task<HttpReply> SendAsync(
         HttpMethod method,
@@ -94,4 +69,28 @@ internal sealed class RigHttp : IDisposable
     }
 
     public void Dispose() => _client.Dispose();
+
+    /// <summary>The client for one rig: its base address, digest credentials where the family needs them, no proxy.</summary>
+    private static HttpClient CreateClient(RigEndpoint endpoint, bool digestAuth)
+    {
+        var baseAddress = new Uri(FormattableString.Invariant($"http://{endpoint.Host}:{endpoint.Port}/"));
+        var handler = new SocketsHttpHandler { UseProxy = false, PooledConnectionLifetime = TimeSpan.FromMinutes(1) };
+        if (digestAuth)
+        {
+            handler.Credentials = new CredentialCache
+            {
+                { baseAddress, "Digest", new NetworkCredential(endpoint.User ?? "root", endpoint.Password ?? "root") },
+            };
+            handler.PreAuthenticate = true;
+        }
+
+        // Deadlines come from our own TimeProvider token; HttpClient's wall-clock timeout stays out of the way.
+        // A reply longer than the limit fails while it is buffered, before it is all in memory.
+        return new HttpClient(handler, disposeHandler: true)
+        {
+            BaseAddress = baseAddress,
+            Timeout = Timeout.InfiniteTimeSpan,
+            MaxResponseContentBufferSize = RigReplyLimits.MaxReplyBytes,
+        };
+    }
 }

@@ -180,6 +180,28 @@ public ref struct ParamsReader
         return true;
     }
 
+    /// <summary>
+    /// Moves over the next two elements as a pool's extranonce: extranonce1 as hex and an extranonce2 size of 0..32
+    /// bytes (how a subscribe result ends and what a set_extranonce carries).
+    /// </summary>
+    public bool TryGetExtranonce(out byte[] extranonce1, out int extranonce2Size)
+    {
+        extranonce2Size = 0;
+        if (!MoveNext() || !TryGetHexByteArray(out extranonce1))
+        {
+            extranonce1 = [];
+            return false;
+        }
+
+        if (MoveNext() && TryGetInt64(out var size) && size is >= 0 and <= 32)
+        {
+            extranonce2Size = (int)size;
+            return true;
+        }
+
+        return false;
+    }
+
     /// <summary>Reads the current element, which must be an array of hex strings (merkle branches).</summary>
     public bool TryGetHexArray(int itemLength, int maxItems, out byte[][] items, out bool tooMany)
     {

@@ -124,10 +124,9 @@ public sealed record SubscribeResult(byte[] Extranonce1, int Extranonce2Size)
         try
         {
             var p = new ParamsReader(line, envelope.Result);
-            if (p.MoveNext() && p.MoveNext() && p.TryGetHexByteArray(out var extranonce1)
-                && p.MoveNext() && p.TryGetInt64(out var size) && size is >= 0 and <= 32)
+            if (p.MoveNext() && p.TryGetExtranonce(out var extranonce1, out var size))
             {
-                result = new SubscribeResult(extranonce1, (int)size);
+                result = new SubscribeResult(extranonce1, size);
                 error = StratumParseError.None;
                 return true;
             }
@@ -152,9 +151,9 @@ public sealed record SetExtranonceMessage(byte[] Extranonce1, int Extranonce2Siz
         try
         {
             var p = new ParamsReader(line, envelope.Params);
-            if (p.MoveNext() && p.TryGetHexByteArray(out var extranonce1) && p.MoveNext() && p.TryGetInt64(out var size) && size is >= 0 and <= 32)
+            if (p.TryGetExtranonce(out var extranonce1, out var size))
             {
-                message = new SetExtranonceMessage(extranonce1, (int)size);
+                message = new SetExtranonceMessage(extranonce1, size);
                 error = StratumParseError.None;
                 return true;
             }

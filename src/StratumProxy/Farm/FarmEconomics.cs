@@ -62,54 +62,32 @@ public sealed record MarketView(
 /// sleep power (<see cref="SleepPowerWatts"/>) and earns nothing, whatever its fading 5-minute rate still shows: these
 /// figures (the metrics, /api/economics and the farm totals of /api/farm) all come from <see cref="LastRigs"/>.
 /// </summary>
-public sealed class FarmEconomics
+public sealed class FarmEconomics(FarmOptions options, IProxyControl proxy, TimeProvider time, IMetricFactory metrics, EnergyCostModel energy, RigCatalog catalog, IFeedValueSource? priceFeed)
 {
-    private readonly IProxyControl _proxy;
-    private readonly TimeProvider _time;
-    private readonly RigCatalog _catalog;
-    private readonly IFeedValueSource? _priceFeed;
-    private readonly Gauge _rigRevenue;
-    private readonly Gauge _rigCost;
-    private readonly Gauge _rigProfit;
-    private readonly Gauge _farm;
-    private readonly Gauge _hashprice;
-    private readonly Gauge _shutdown;
-    private readonly Gauge _market;
+    private readonly IProxyControl _proxy = proxy ?? throw new ArgumentNullException(nameof(proxy));
+    private readonly TimeProvider _time = time;
+    private readonly RigCatalog _catalog = catalog;
+    private readonly IFeedValueSource? _priceFeed = priceFeed;
+    private readonly Gauge _rigRevenue = metrics.CreateGauge("stratumproxy_rig_revenue_usd_per_day", "Expected revenue of a rig at its observed hashrate (USD per day).", ["worker"]);
+    private readonly Gauge _rigCost = metrics.CreateGauge("stratumproxy_rig_power_cost_usd_per_day", "Power cost of a rig at its model's power and the tariff now (USD per day).", ["worker"]);
+    private readonly Gauge _rigProfit = metrics.CreateGauge("stratumproxy_rig_margin_usd_per_day", "Revenue minus power cost of a rig (USD per day).", ["worker"]);
+    private readonly Gauge _farm = metrics.CreateGauge("stratumproxy_farm_usd_per_day", "Farm totals in USD per day, by kind (revenue, power_cost, margin).", ["kind"]);
+    private readonly Gauge _hashprice = metrics.CreateGauge("stratumproxy_hashprice_usd_per_ph_day", "What one PH/s earns per day at the current inputs (after pool fee, by pool).", ["pool"]);
+    private readonly Gauge _shutdown = metrics.CreateGauge("stratumproxy_model_shutdown_price_usd", "BTC price below which a model's power costs more than it earns.", ["model"]);
+    private readonly Gauge _market = metrics.CreateGauge("stratumproxy_market", "Economic inputs in use: price_usd, difficulty, fees_btc_per_block, energy_usd_per_kwh, price_stale (1/0).", ["input"]);
     private readonly Lock _evaluating = new();
 
-    /// <summary>Creates the farm view.</summary>
-    public FarmEconomics(FarmOptions options, IProxyControl proxy, TimeProvider time, IMetricFactory metrics, EnergyCostModel energy, RigCatalog catalog, IFeedValueSource? priceFeed)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(proxy);
-        ArgumentNullException.ThrowIfNull(metrics);
-        Options = options;
-        _proxy = proxy;
-        _time = time;
-        Energy = energy;
-        _catalog = catalog;
-        _priceFeed = priceFeed;
-        Estimator = new NotifyMarketEstimator(Coin.Bitcoin);
-        _rigRevenue = metrics.CreateGauge("stratumproxy_rig_revenue_usd_per_day", "Expected revenue of a rig at its observed hashrate (USD per day).", ["worker"]);
-        _rigCost = metrics.CreateGauge("stratumproxy_rig_power_cost_usd_per_day", "Power cost of a rig at its model's power and the tariff now (USD per day).", ["worker"]);
-        _rigProfit = metrics.CreateGauge("stratumproxy_rig_margin_usd_per_day", "Revenue minus power cost of a rig (USD per day).", ["worker"]);
-        _farm = metrics.CreateGauge("stratumproxy_farm_usd_per_day", "Farm totals in USD per day, by kind (revenue, power_cost, margin).", ["kind"]);
-        _hashprice = metrics.CreateGauge("stratumproxy_hashprice_usd_per_ph_day", "What one PH/s earns per day at the current inputs (after pool fee, by pool).", ["pool"]);
-        _shutdown = metrics.CreateGauge("stratumproxy_model_shutdown_price_usd", "BTC price below which a model's power costs more than it earns.", ["model"]);
-        _market = metrics.CreateGauge("stratumproxy_market", "Economic inputs in use: price_usd, difficulty, fees_btc_per_block, energy_usd_per_kwh, price_stale (1/0).", ["input"]);
-    }
-
     /// <summary>The options in force.</summary>
-    public FarmOptions Options { get; set; }
+    public FarmOptions Options { get; set; } = options ?? throw new ArgumentNullException(nameof(options));
 
     /// <summary>The tariff.</summary>
-    public EnergyCostModel Energy { get; set; }
+    public EnergyCostModel Energy { get; set; } = energy;
 
     /// <summary>Makes the poller of a live tariff (used when a tariff file is loaded or reloaded).</summary>
     public Func<HttpJsonFeedOptions, IFeedValueSource>? LiveFeedFactory { get; set; }
 
     /// <summary>Reads difficulty, subsidy and fees from the pools' jobs.</summary>
-    public NotifyMarketEstimator Estimator { get; }
+    public NotifyMarketEstimator Estimator { get; } = new(Coin.Bitcoin);
 
     /// <summary>The last evaluation's market.</summary>
     public MarketView? LastMarket { get; private set; }

@@ -13,40 +13,24 @@ namespace StratumProxy.Store;
 /// the policy holds still, says so once in the log and in <c>stratumproxy_store_up</c> and
 /// <c>stratumproxy_curtailment_holding</c>, and the proxy keeps carrying shares.
 /// </summary>
-public sealed partial class FarmCoordinator : IFarmFence
+/// <remarks>Nothing is contacted until the first call.</remarks>
+public sealed partial class FarmCoordinator(PostgresFarmStore store, StoreOptions options, IMetricFactory metrics, ILogger logger) : IFarmFence
 {
-    private readonly PostgresFarmStore _store;
-    private readonly ILogger _logger;
-    private readonly Gauge _storeUp;
-    private readonly Gauge _leader;
-    private readonly Gauge _epochGauge;
-    private readonly Gauge _holding;
-    private readonly Counter _refused;
-    private readonly Counter _errors;
+    private readonly PostgresFarmStore _store = store ?? throw new ArgumentNullException(nameof(store));
+    private readonly ILogger _logger = logger;
+    private readonly Gauge _storeUp = metrics.CreateGauge("stratumproxy_store_up", "1 when the shared farm store answered the last call, 0 when it could not be reached.");
+    private readonly Gauge _leader = metrics.CreateGauge("stratumproxy_leader", "1 while this instance leads the farm (runs the curtailment policy over every rig), else 0.");
+    private readonly Gauge _epochGauge = metrics.CreateGauge("stratumproxy_leader_epoch", "The leader epoch (fencing token) this instance last held; 0 before it first led.");
+    private readonly Gauge _holding = metrics.CreateGauge("stratumproxy_curtailment_holding", "1 while the curtailment policy holds still because the shared store cannot be reached.");
+    private readonly Counter _errors = metrics.CreateCounter("stratumproxy_store_errors_total", "Calls to the shared farm store that failed because it could not be reached.");
+    private readonly Counter _refused = metrics.CreateCounter("stratumproxy_store_fenced_writes_total", "Commands and commits the store refused because their epoch was no longer the leader's.");
     private readonly Lock _lock = new();
     private long? _epoch;
     private bool? _reachable;
     private RemoteFleet _remote = RemoteFleet.Empty;
 
-    /// <summary>Creates the coordinator; nothing is contacted until the first call.</summary>
-    public FarmCoordinator(PostgresFarmStore store, StoreOptions options, IMetricFactory metrics, ILogger logger)
-    {
-        ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(metrics);
-        _store = store;
-        Options = options;
-        _logger = logger;
-        _storeUp = metrics.CreateGauge("stratumproxy_store_up", "1 when the shared farm store answered the last call, 0 when it could not be reached.");
-        _leader = metrics.CreateGauge("stratumproxy_leader", "1 while this instance leads the farm (runs the curtailment policy over every rig), else 0.");
-        _epochGauge = metrics.CreateGauge("stratumproxy_leader_epoch", "The leader epoch (fencing token) this instance last held; 0 before it first led.");
-        _holding = metrics.CreateGauge("stratumproxy_curtailment_holding", "1 while the curtailment policy holds still because the shared store cannot be reached.");
-        _errors = metrics.CreateCounter("stratumproxy_store_errors_total", "Calls to the shared farm store that failed because it could not be reached.");
-        _refused = metrics.CreateCounter("stratumproxy_store_fenced_writes_total", "Commands and commits the store refused because their epoch was no longer the leader's.");
-    }
-
     /// <summary>The Store section in force.</summary>
-    public StoreOptions Options { get; }
+    public StoreOptions Options { get; } = options ?? throw new ArgumentNullException(nameof(options));
 
     /// <summary>The store.</summary>
     public PostgresFarmStore Store => _store;

@@ -214,6 +214,30 @@ public sealed class MessageTests
         Assert.Equal(8, result!.Extranonce2Size);
     }
 
+    [Theory]
+    [InlineData("\"08000002\",0", true)]
+    [InlineData("\"08000002\",32", true)]
+    [InlineData("\"08000002\",\"8\"", true)]
+    [InlineData("\"08000002\",33", false)]
+    [InlineData("\"08000002\",-1", false)]
+    [InlineData("\"0800000\",4", false)]
+    [InlineData("\"08000002\"", false)]
+    public void Extranonce_SubscribeResultAndSetExtranonce_ReadTheSameRule(string extranonce, bool valid)
+    {
+        var (subscribe, subscribeEnvelope) = Envelope("{\"id\":1,\"result\":[[[\"mining.notify\",\"1\"]]," + extranonce + "],\"error\":null}");
+        var (set, setEnvelope) = Envelope("{\"id\":null,\"method\":\"mining.set_extranonce\",\"params\":[" + extranonce + "]}");
+
+        Assert.Equal(valid, SubscribeResult.TryParse(subscribe, subscribeEnvelope, out var result, out var subscribeError));
+        Assert.Equal(valid, SetExtranonceMessage.TryParse(set, setEnvelope, out var message, out var setError));
+        Assert.Equal(!valid, subscribeError.IsError);
+        Assert.Equal(!valid, setError.IsError);
+        if (valid)
+        {
+            Assert.Equal(result!.Extranonce1, message!.Extranonce1);
+            Assert.Equal(result.Extranonce2Size, message.Extranonce2Size);
+        }
+    }
+
     [Fact]
     public void Configure_request_and_result_round_trip()
     {

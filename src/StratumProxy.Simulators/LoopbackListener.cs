@@ -1,19 +1,50 @@
+using System.Globalization;
+using System.Net;
 using System.Net.Sockets;
 
 namespace StratumProxy.Simulators;
 
-/// <summary>The accept loop every simulator's listener runs: each connection is served on its own, until stopped.</summary>
-internal static class LoopbackAccept
+/// <summary>
+/// A simulator's listener on 127.0.0.1 and a free port, and the accept loop every simulator runs: each connection is
+/// handed to the server and served on its own until the listener is disposed.
+/// </summary>
+internal sealed class LoopbackListener : IAsyncDisposable
 {
-    /// <summary>Accepts connections on <paramref name="listener"/> and hands each to <paramref name="serve"/> until <paramref name="stop"/>.</summary>
-    public static async Task RunAsync(TcpListener listener, Func<TcpClient, Task> serve, CancellationToken stop)
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accepting;
+
+    /// <summary>Starts listening and hands each connection to <paramref name="serve"/>.</summary>
+    public LoopbackListener(Func<TcpClient, Task> serve)
+    {
+        Stopping = _stop.Token;
+        _listener.Start();
+        _accepting = AcceptAsync(serve, Stopping);
+    }
+
+    /// <summary>Cancelled when the listener is disposed: the connections being served end with it.</summary>
+    public CancellationToken Stopping { get; }
+
+    /// <summary>The port, as it is written in a URL or a HOST:PORT address.</summary>
+    public string Port => ((IPEndPoint)_listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Stops accepting and cancels <see cref="Stopping"/>; returns when the accept loop has ended.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _listener.Stop();
+        await _accepting.ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private async Task AcceptAsync(Func<TcpClient, Task> serve, CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
         {
             TcpClient client;
             try
             {
-                client = await listener.AcceptTcpClientAsync(stop).ConfigureAwait(false);
+                client = await _listener.AcceptTcpClientAsync(stop).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
             {
