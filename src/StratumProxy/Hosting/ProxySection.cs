@@ -226,10 +226,13 @@ internal sealed class LimitSection
 
     public int BanSeconds { get; set; } = Defaults.BanSeconds;
 
+    public int MaxPoolLineLength { get; set; } = Defaults.MaxPoolLineLength;
+
     public LimitOptions ToOptions() => new()
     {
         MaxConnectionsPerIp = MaxConnectionsPerIp,
         BanSeconds = BanSeconds,
+        MaxPoolLineLength = MaxPoolLineLength,
     };
 }
 
