@@ -250,6 +250,22 @@ public sealed class ConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Proxy_Limits_MaxPoolLineLength_is_bound_defaults_to_256_KiB_and_is_checked()
+    {
+        Assert.Equal(256 * 1024, Load(CommandLine.Parse([]), out var errors).Limits.MaxPoolLineLength);
+        Assert.Empty(errors);
+
+        var file = Path.Combine(_directory, "limits.json");
+        File.WriteAllText(file, """{ "Proxy": { "Limits": { "MaxPoolLineLength": 1048576 } } }""");
+        Assert.Equal(1024 * 1024, Load(CommandLine.Parse(["--config", file]), out errors).Limits.MaxPoolLineLength);
+        Assert.Empty(errors);
+
+        File.WriteAllText(file, """{ "Proxy": { "Limits": { "MaxPoolLineLength": 1000 } } }""");
+        Load(CommandLine.Parse(["--config", file]), out errors);
+        Assert.Equal("Proxy:Limits:MaxPoolLineLength must be between 16384 and 16777216.", Assert.Single(errors));
+    }
+
+    [Fact]
     public void Environment_variables_and_section_arguments_override_files()
     {
         var cli = CommandLine.Parse(["--Proxy:Miners:Extranonce2Size=8"]);

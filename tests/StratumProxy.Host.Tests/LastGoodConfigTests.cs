@@ -12,10 +12,11 @@ public sealed class LastGoodConfigTests
     {
         var lastGood = new LastGoodConfig(Config("0.0.0.0:3333", 4));
 
-        var (config, listeners, extranonce) = lastGood.Prepare(Config("0.0.0.0:3333", 4));
+        var (config, listeners, extranonce, poolLine) = lastGood.Prepare(Config("0.0.0.0:3333", 4));
 
         Assert.False(listeners);
         Assert.False(extranonce);
+        Assert.False(poolLine);
         Assert.Equal("0.0.0.0:3333", Assert.Single(config.Proxy.Listeners).Endpoint);
     }
 
@@ -24,10 +25,11 @@ public sealed class LastGoodConfigTests
     {
         var lastGood = new LastGoodConfig(Config("0.0.0.0:3333", 4));
 
-        var (config, listeners, extranonce) = lastGood.Prepare(Config("0.0.0.0:4444", 4));
+        var (config, listeners, extranonce, poolLine) = lastGood.Prepare(Config("0.0.0.0:4444", 4));
 
         Assert.True(listeners);
         Assert.False(extranonce);
+        Assert.False(poolLine);
         Assert.Equal("0.0.0.0:3333", Assert.Single(config.Proxy.Listeners).Endpoint);
     }
 
@@ -37,6 +39,20 @@ public sealed class LastGoodConfigTests
         var lastGood = new LastGoodConfig(Config("0.0.0.0:3333", 4));
 
         Assert.True(lastGood.Prepare(Config("0.0.0.0:3333", 3)).ExtranonceNeedsRestart);
+    }
+
+    [Fact]
+    public void Prepare_ChangedPoolLineLimit_SaysRestart()
+    {
+        var lastGood = new LastGoodConfig(Config("0.0.0.0:3333", 4));
+        var larger = Config("0.0.0.0:3333", 4);
+        larger = larger with { Proxy = larger.Proxy with { Limits = new LimitOptions { MaxPoolLineLength = 1024 * 1024 } } };
+
+        var (_, listeners, extranonce, poolLine) = lastGood.Prepare(larger);
+
+        Assert.True(poolLine);
+        Assert.False(listeners);
+        Assert.False(extranonce);
     }
 
     [Fact]

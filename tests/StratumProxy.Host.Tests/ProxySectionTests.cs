@@ -90,6 +90,7 @@ public sealed class ProxySectionTests
             Miners = new MinerSection { MaxLineLength = 999 },
             Difficulty = new DifficultySection { Start = 3 },
             Failover = new FailoverSection { FailBack = false },
+            Limits = new LimitSection { MaxPoolLineLength = 1024 * 1024 },
         };
 
         var options = section.ToOptions();
@@ -100,6 +101,7 @@ public sealed class ProxySectionTests
         Assert.Equal(999, options.Miners.MaxLineLength);
         Assert.Equal(3, options.Difficulty.Start);
         Assert.False(options.Failover.FailBack);
+        Assert.Equal(1024 * 1024, options.Limits.MaxPoolLineLength);
     }
 
     [Fact]

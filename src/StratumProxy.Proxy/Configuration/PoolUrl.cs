@@ -42,6 +42,13 @@ public sealed record PoolUrl(string Host, int Port, bool UseTls)
             rest = rest[..slash];
         }
 
+        if (rest.Contains('@', StringComparison.Ordinal))
+        {
+            // It would be taken for part of the host name, and shown with it wherever the pool is named.
+            reason = "the URL carries a user or password (user:password@host); put them in the pool's User and Password";
+            return false;
+        }
+
         if (!EndpointParser.TrySplitHostPort(rest, out var host, out var port, out reason))
         {
             return false;

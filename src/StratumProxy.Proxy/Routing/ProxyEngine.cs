@@ -42,7 +42,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
         Metrics = metrics;
         Jobs = new JobRegistry();
         Ledger = new ShareLedger(time, metrics);
-        _upstreamContext = new UpstreamContext(time, logger, metrics, Jobs, options.Miners.Extranonce1Size, options.Miners.Extranonce2Size, 256 * 1024)
+        _upstreamContext = new UpstreamContext(time, logger, metrics, Jobs, options.Miners.Extranonce1Size, options.Miners.Extranonce2Size, options.Limits.MaxPoolLineLength)
         {
             Connector = connector ?? Transport.SocketConnector.Instance,
         };
@@ -122,8 +122,13 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
     {
         ArgumentNullException.ThrowIfNull(options);
 
-        // Extranonce sizes are fixed for the process: a miner's m and n must not change under it.
-        options = options with { Miners = options.Miners with { Extranonce1Size = Configured.PrefixSize, Extranonce2Size = Configured.Extranonce2Size } };
+        // Extranonce sizes are fixed for the process: a miner's m and n must not change under it. So is the pool line
+        // limit: every pool connection's read buffer was sized by it.
+        options = options with
+        {
+            Miners = options.Miners with { Extranonce1Size = Configured.PrefixSize, Extranonce2Size = Configured.Extranonce2Size },
+            Limits = options.Limits with { MaxPoolLineLength = _upstreamContext.MaxLineLength },
+        };
         Sessions.Options = options;
         var wanted = options.Pools.ToDictionary(p => p.Name, StringComparer.Ordinal);
         List<string> removed;

@@ -294,7 +294,7 @@ public sealed partial class CurtailmentLoop : IDisposable
         }
     }
 
-    private async Task DecideAndActAsync(CurtailmentPolicy policy, RigState[] states, RigOptions[] rigs, CurtailmentSettings settings, DateTimeOffset now, double elapsed, List<CurtailmentEntry> entries, List<RigHour> rows, CancellationToken cancellationToken)
+    private async Task DecideAndActAsync(CurtailmentPolicy policy, RigState[] states, RigOptions[] rigs, CurtailmentSettings settings, DateTimeOffset now, TimeSpan elapsed, List<CurtailmentEntry> entries, List<RigHour> rows, CancellationToken cancellationToken)
     {
         var market = _farm.Market(now, out _, out _);
         var pools = _proxy.Options.Pools.Select(p => _farm.Terms(p.Name)).ToList();

@@ -21,10 +21,14 @@ public sealed class EnergyBooking
     private readonly Dictionary<string, (Hashrate Hashrate, int Pool)> _runningBasis = new(StringComparer.Ordinal);
     private DateTimeOffset? _lastEvaluation;
 
-    /// <summary>Hours since the previous evaluation (at most one; 0 for the first), and marks this one.</summary>
-    public double Elapsed(DateTimeOffset now)
+    /// <summary>
+    /// The time since the previous evaluation (at most an hour; none for the first), and marks this one. A span of
+    /// ticks, not hours in a double: hours turned back into a span lose a tick about one time in fifty, and the ledger
+    /// would then book an interval shorter than the one between the two evaluations.
+    /// </summary>
+    public TimeSpan Elapsed(DateTimeOffset now)
     {
-        var elapsed = _lastEvaluation is { } last ? Math.Clamp((now - last).TotalHours, 0, 1) : 0;
+        var elapsed = _lastEvaluation is { } last ? TimeSpan.FromTicks(Math.Clamp((now - last).Ticks, 0, TimeSpan.TicksPerHour)) : TimeSpan.Zero;
         _lastEvaluation = now;
         return elapsed;
     }
@@ -32,12 +36,12 @@ public sealed class EnergyBooking
     /// <summary>What a running rig earns, and so what a sleep forgoes: kept, since a sleep resets the measure.</summary>
     public void ObserveRunning(string worker, Hashrate hashrate, int pool) => _runningBasis[worker] = (hashrate, pool);
 
-    /// <summary>Books the interval before <paramref name="now"/> at the rig's last rate, if it has one.</summary>
-    public void Book(string worker, DateTimeOffset now, double hours, List<RigHour> rows)
+    /// <summary>Books the <paramref name="elapsed"/> before <paramref name="now"/> at the rig's last rate, if it has one.</summary>
+    public void Book(string worker, DateTimeOffset now, TimeSpan elapsed, List<RigHour> rows)
     {
-        if (hours > 0 && _rates.TryGetValue(worker, out var rate))
+        if (elapsed > TimeSpan.Zero && _rates.TryGetValue(worker, out var rate))
         {
-            rate.Book(worker, now, hours, rows);
+            rate.Book(worker, now, elapsed, rows);
         }
     }
 
@@ -62,11 +66,11 @@ public sealed class EnergyBooking
     /// <summary>A rig's energy and money per day in the state an evaluation left it in.</summary>
     private readonly record struct BookingRate(bool Off, double Kilowatts, double RevenuePerDay, double CostPerDay, double ProfitPerDay)
     {
-        /// <summary>Books the <paramref name="hours"/> before <paramref name="now"/>, split at hour boundaries.</summary>
-        public void Book(string worker, DateTimeOffset now, double hours, List<RigHour> rows)
+        /// <summary>Books the <paramref name="elapsed"/> before <paramref name="now"/>, split at hour boundaries.</summary>
+        public void Book(string worker, DateTimeOffset now, TimeSpan elapsed, List<RigHour> rows)
         {
             var end = now;
-            var start = now - TimeSpan.FromHours(hours);
+            var start = now - elapsed;
             while (end > start)
             {
                 var hourStart = new DateTimeOffset(end.UtcDateTime.Year, end.UtcDateTime.Month, end.UtcDateTime.Day, end.UtcDateTime.Hour, 0, 0, TimeSpan.Zero);

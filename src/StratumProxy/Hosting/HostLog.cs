@@ -31,4 +31,7 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 908, Level = LogLevel.Warning, Message = "Admin:AllowWrite is on, the admin endpoint {Endpoint} is not loopback and no Admin:Token is set: writes are refused (docs/security.md)")]
     public static partial void AdminWritesNeedToken(ILogger logger, string endpoint);
+
+    [LoggerMessage(EventId = 909, Level = LogLevel.Warning, Message = "Proxy:Limits:MaxPoolLineLength takes effect after a restart (each pool connection's read buffer is sized by it); kept {MaxPoolLineLength} bytes")]
+    public static partial void PoolLineLimitNeedsRestart(ILogger logger, int maxPoolLineLength);
 }

@@ -35,10 +35,11 @@ public sealed class LastGoodConfig(LoadedConfig initial)
 
     /// <summary>
     /// The candidate made ready to apply: listeners kept from the running configuration (they are bound once), and
-    /// whether its listeners or extranonce sizes differ from what runs (both need a restart; the proxy keeps the sizes
-    /// it started with, <see cref="Proxy.Control.IProxyControl.ApplyOptions"/>). This is the one place that checks them.
+    /// whether its listeners, extranonce sizes or pool line limit differ from what runs (all need a restart; the proxy
+    /// keeps the sizes and the limit it started with, <see cref="Proxy.Control.IProxyControl.ApplyOptions"/>). This is
+    /// the one place that checks them.
     /// </summary>
-    public (LoadedConfig Config, bool ListenersNeedRestart, bool ExtranonceNeedsRestart) Prepare(LoadedConfig candidate)
+    public (LoadedConfig Config, bool ListenersNeedRestart, bool ExtranonceNeedsRestart, bool PoolLineLimitNeedsRestart) Prepare(LoadedConfig candidate)
     {
         ArgumentNullException.ThrowIfNull(candidate);
         var running = Current.Proxy;
@@ -47,7 +48,8 @@ public sealed class LastGoodConfig(LoadedConfig initial)
         var extranonce = running.Miners.Extranonce1Size != proposed.Miners.Extranonce1Size
             || running.Miners.Extranonce2Size != proposed.Miners.Extranonce2Size;
         var prepared = listeners ? candidate with { Proxy = proposed with { Listeners = running.Listeners } } : candidate;
-        return (prepared, listeners, extranonce);
+        var poolLine = running.Limits.MaxPoolLineLength != proposed.Limits.MaxPoolLineLength;
+        return (prepared, listeners, extranonce, poolLine);
     }
 
     /// <summary>Makes <paramref name="config"/> the one in force.</summary>

@@ -147,6 +147,8 @@ internal sealed class LimitSection : BindingShape<LimitOptions>
     public int MaxConnectionsPerIp { get => Options.MaxConnectionsPerIp; set => Options = Options with { MaxConnectionsPerIp = value }; }
 
     public int BanSeconds { get => Options.BanSeconds; set => Options = Options with { BanSeconds = value }; }
+
+    public int MaxPoolLineLength { get => Options.MaxPoolLineLength; set => Options = Options with { MaxPoolLineLength = value }; }
 }
 
 /// <summary>The binding shape of <see cref="DrainOptions"/>.</summary>

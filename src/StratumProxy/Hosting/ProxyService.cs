@@ -109,7 +109,7 @@ public sealed class ProxyService(
             HostLog.ConfigWarning(logger, warning);
         }
 
-        var (config, listenersNeedRestart, extranonceNeedsRestart) = lastGood.Prepare(candidate);
+        var (config, listenersNeedRestart, extranonceNeedsRestart, poolLineLimitNeedsRestart) = lastGood.Prepare(candidate);
         if (listenersNeedRestart)
         {
             HostLog.ListenersNeedRestart(logger, string.Join(", ", config.Proxy.Listeners.Select(l => l.Endpoint)));
@@ -119,6 +119,11 @@ public sealed class ProxyService(
         {
             var running = lastGood.Current.Proxy.Miners;
             HostLog.ExtranonceNeedsRestart(logger, running.Extranonce1Size, running.Extranonce2Size);
+        }
+
+        if (poolLineLimitNeedsRestart)
+        {
+            HostLog.PoolLineLimitNeedsRestart(logger, lastGood.Current.Proxy.Limits.MaxPoolLineLength);
         }
 
         proxy.Apply(config.Proxy);

@@ -14,7 +14,7 @@ namespace StratumProxy.Host.Tests.EndToEnd;
 /// Issue 13's "a test greps every output for a planted secret": a unique secret in every secret field of a
 /// configuration (pool password, admin token, TLS password, rig API password, a database connection string, a price
 /// feed's API key in its URL), then the real executable as a child process: <c>check-config</c> (valid, strict and
-/// invalid), and a run at Debug level with a pool, a hashing miner, the price feed polled (failing and answering),
+/// invalid, the invalid one with a short password in a pool's URL), and a run at Debug level with a pool, a hashing miner, the price feed polled (failing and answering),
 /// a rig API that cannot be reached, every admin read, writes with and without the token, and a /metrics scrape. Its
 /// stdout, stderr, every file it wrote and every HTTP answer are searched: no secret may appear anywhere.
 /// </summary>
@@ -30,6 +30,9 @@ public sealed class SecretLeakTests : IDisposable
         ["Economics:Rigs:0:Password"] = Plant("rig"),
         ["Store:ConnectionString"] = Plant("db"),
         ["Economics:PriceFeed:Url (apikey)"] = Plant("apikey"),
+
+        // Short, as a pool password often is: masked by where it stands (the URL's password), not by its value.
+        ["Proxy:Pools:0:Url (password, invalid configuration)"] = "Zq_7",
     };
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
@@ -152,7 +155,7 @@ public sealed class SecretLeakTests : IDisposable
                 ["Pools"] = new JsonArray(new JsonObject
                 {
                     ["Name"] = "primary",
-                    ["Url"] = validPool ? poolUrl : "nonsense",
+                    ["Url"] = validPool ? poolUrl : $"stratum+tcp://acct:{_secrets["Proxy:Pools:0:Url (password, invalid configuration)"]}@127.0.0.1:1",
                     ["User"] = "acct",
                     ["Password"] = _secrets["Proxy:Pools:0:Password"],
                 }),

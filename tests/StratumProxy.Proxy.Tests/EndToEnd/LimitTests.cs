@@ -216,37 +216,88 @@ public sealed class LimitTests
     [Fact]
     public async Task A_pool_sending_a_100_MB_line_is_cut_off_after_the_line_limit()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        long written = 0;
-        var flood = Task.Run(async () =>
+        await using var flood = FloodingPool.Start();
+        var options = ProxyHarness.Options();
+        options = options with { Pools = [new PoolOptions { Name = "flood", Url = flood.Url, User = "acct", Group = "default" }] };
+        await using var proxy = await ProxyHarness.StartAsync(options, waitForPool: false);
+        await flood.Done.WaitAsync(TimeSpan.FromSeconds(60));
+
+        var pool = proxy.Engine.Pools.Single();
+        await proxy.WaitUntilAsync(() => pool.LastError?.Contains("line longer than 262144 bytes", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(10), "the pool cut off");
+        Assert.True(flood.Written < 100L * 1024 * 1024, $"the proxy read the whole {flood.Written} bytes");
+        Assert.True(await proxy.MetricAsync("stratumproxy_protocol_errors_total{side=\"pool\",kind=\"line_too_long\"}") >= 1);
+    }
+
+    [Fact]
+    public async Task A_pool_line_over_a_configured_MaxPoolLineLength_is_refused_and_counted()
+    {
+        // 32 KiB: the flood's first 64 KiB write is already over it, though far under the 256 KiB default.
+        await using var flood = FloodingPool.Start();
+        var options = ProxyHarness.Options();
+        options = options with
         {
-            using var client = await listener.AcceptTcpClientAsync();
+            Pools = [new PoolOptions { Name = "flood", Url = flood.Url, User = "acct", Group = "default" }],
+            Limits = options.Limits with { MaxPoolLineLength = 32 * 1024 },
+        };
+        await using var proxy = await ProxyHarness.StartAsync(options, waitForPool: false);
+        await flood.Done.WaitAsync(TimeSpan.FromSeconds(60));
+
+        var pool = proxy.Engine.Pools.Single();
+        await proxy.WaitUntilAsync(() => pool.LastError?.Contains("line longer than 32768 bytes", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(10), "the pool cut off at 32 KiB");
+        Assert.True(flood.Written < 100L * 1024 * 1024, $"the proxy read the whole {flood.Written} bytes");
+        Assert.True(await proxy.MetricAsync("stratumproxy_protocol_errors_total{side=\"pool\",kind=\"line_too_long\"}") >= 1);
+    }
+
+    /// <summary>A pool on loopback that answers its first connection with one line of 100 MB, 64 KiB a write, until it is cut off.</summary>
+    private sealed class FloodingPool : IAsyncDisposable
+    {
+        private readonly System.Net.Sockets.TcpListener _listener = new(System.Net.IPAddress.Loopback, 0);
+        private long _written;
+
+        private FloodingPool()
+        {
+            _listener.Start();
+            Url = $"stratum+tcp://127.0.0.1:{((System.Net.IPEndPoint)_listener.LocalEndpoint).Port}";
+        }
+
+        public string Url { get; }
+
+        /// <summary>Ends when the whole line was written or the proxy closed the connection.</summary>
+        public Task Done { get; private set; } = Task.CompletedTask;
+
+        public long Written => Interlocked.Read(ref _written);
+
+        public static FloodingPool Start()
+        {
+            var pool = new FloodingPool();
+            pool.Done = Task.Run(pool.FloodAsync);
+            return pool;
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            _listener.Dispose();
+            return ValueTask.CompletedTask;
+        }
+
+        private async Task FloodAsync()
+        {
+            using var client = await _listener.AcceptTcpClientAsync();
             var stream = client.GetStream();
             var chunk = Encoding.ASCII.GetBytes("{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"" + new string('a', 64 * 1024));
             Array.Fill(chunk, (byte)'a', 60, chunk.Length - 60);
             try
             {
-                while (written < 100L * 1024 * 1024)
+                while (Written < 100L * 1024 * 1024)
                 {
                     await stream.WriteAsync(chunk);
-                    written += chunk.Length;
+                    Interlocked.Add(ref _written, chunk.Length);
                 }
             }
             catch (IOException)
             {
                 // The proxy closed the connection: the rest of the line is never sent.
             }
-        });
-        var options = ProxyHarness.Options();
-        options = options with { Pools = [new PoolOptions { Name = "flood", Url = $"stratum+tcp://127.0.0.1:{port}", User = "acct", Group = "default" }] };
-        await using var proxy = await ProxyHarness.StartAsync(options, waitForPool: false);
-        await flood.WaitAsync(TimeSpan.FromSeconds(60));
-
-        var pool = proxy.Engine.Pools.Single();
-        await proxy.WaitUntilAsync(() => pool.LastError?.Contains("line longer than 262144 bytes", StringComparison.Ordinal) == true, TimeSpan.FromSeconds(10), "the pool cut off");
-        Assert.True(written < 100L * 1024 * 1024, $"the proxy read the whole {written} bytes");
-        Assert.True(await proxy.MetricAsync("stratumproxy_protocol_errors_total{side=\"pool\",kind=\"line_too_long\"}") >= 1);
+        }
     }
 }

@@ -206,8 +206,14 @@ public sealed class MinerSessionTests
         Assert.True(session.AttachTo(pools[0].Upstream));
         var done = new CancellationTokenSource();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(done.Token, deadline.Token);
-        // Each background thread acts once per share the miner sends, so the events interleave with the whole run.
+        // Each background thread acts once per share the miner sends, so the events interleave with the whole run: a
+        // gate lets a thread take step k once answer k is in, and the miner sends share k + 2 only once every thread has
+        // finished step k (a thread may still be in the middle of step k + 1 while it goes). The threads cannot run
+        // ahead of the miner, nor fall behind it: on a loaded machine the thread pool can leave them waiting until the
+        // miner has finished, and a run whose events came after its last share would check nothing.
         var gates = Enumerable.Range(0, 4).Select(_ => new SemaphoreSlim(0)).ToArray();
+        var finished = Enumerable.Range(0, 4).Select(_ => new SemaphoreSlim(0)).ToArray();
+        int[] steps = [Submits, JobsPerPool, JobsPerPool, Submits];
         var random = new Random(11);
         var seeds = Enumerable.Range(0, 8).Select(_ => random.Next()).ToArray();
         var attacher = Task.Run(
@@ -216,6 +222,7 @@ public sealed class MinerSessionTests
                 for (var i = 0; i < Submits && await Pace(gates[0], stop.Token); i++)
                 {
                     session.AttachTo(pools[i % 3 == 0 ? 1 : 0].Upstream);
+                    finished[0].Release();
                 }
             },
             deadline.Token);
@@ -237,6 +244,8 @@ public sealed class MinerSessionTests
                         await pool.Server.SendExtranonceAsync(i % 50 == 20 ? "0a0b0c0e" : "0a0b0c0d", deadline.Token);
                         await pool.Server.SendJobAsync(clean: true, deadline.Token);
                     }
+
+                    finished[1 + p].Release();
                 }
             },
             deadline.Token)).ToArray();
@@ -246,6 +255,7 @@ public sealed class MinerSessionTests
                 for (var i = 0; i < Submits && await Pace(gates[3], stop.Token); i++)
                 {
                     session.Tick(TimeProvider.System.GetTimestamp());
+                    finished[3].Release();
                 }
             },
             deadline.Token);
@@ -257,6 +267,15 @@ public sealed class MinerSessionTests
             while (model.Job is null)
             {
                 model.Read(await miner.ReadLineAsync(deadline.Token) ?? throw new InvalidOperationException("the session closed: " + session.CloseReason));
+            }
+
+            for (var t = 0; t < finished.Length; t++)
+            {
+                var step = k - 2;
+                if (step >= 1 && step <= steps[t])
+                {
+                    await finished[t].WaitAsync(deadline.Token);
+                }
             }
 
             var id = 100 + k;
@@ -281,7 +300,7 @@ public sealed class MinerSessionTests
 
         await done.CancelAsync();
         await Task.WhenAll([attacher, ticker, .. feeders]);
-        foreach (var gate in gates)
+        foreach (var gate in gates.Concat(finished))
         {
             gate.Dispose();
         }
