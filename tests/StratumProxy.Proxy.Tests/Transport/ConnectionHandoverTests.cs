@@ -335,6 +335,9 @@ internal sealed class LineClient : IAsyncDisposable
 
     public void ResumeReading() => Volatile.Read(ref _gate).TrySetResult();
 
+    /// <summary>True when the stream ended with an error (a reset) rather than a FIN.</summary>
+    public bool EndedByReset { get; private set; }
+
     /// <summary>True once the stream ended (EOF or reset).</summary>
     public bool SawEnd { get; private set; }
 
@@ -411,6 +414,7 @@ internal sealed class LineClient : IAsyncDisposable
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
+                EndedByReset = ex is SocketException;
                 count = 0;
             }
 
