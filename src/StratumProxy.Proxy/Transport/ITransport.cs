@@ -100,6 +100,7 @@ public sealed class SocketListenerFactory : IConnectionListenerFactory
                 // socket object holds is pointed at a dummy, so its dispose (which, with an accept pending, would
                 // disconnect the socket and with it stop the listening) reaches only the dummy.
                 _detached.Cancel();
+                LinuxDescriptors.Retire(fd);
                 LinuxDescriptors.ReplaceWithDummy(fd, dummy);
                 return new DescriptorHandle(duplicate);
             }

@@ -12,6 +12,8 @@ internal static unsafe partial class LinuxDescriptors
 {
     private const string Libc = "libc";
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> s_retired = new();
+
     public const int SolSocket = 1;
     public const int ScmRights = 1;
     public const int SoPeerCred = 17;
@@ -90,6 +92,50 @@ internal static unsafe partial class LinuxDescriptors
         finally
         {
             _ = Close(dummy);
+        }
+    }
+
+    /// <summary>
+    /// Marks <paramref name="fd"/> as the number a socket object of this process held for a file that now lives on
+    /// elsewhere (detached). The runtime registered that file with its epoll instance under this number and never
+    /// removes registrations itself; the kernel drops one only when the file's last descriptor closes. While the file
+    /// lives, epoll refuses a second registration of the same file under the same number (EEXIST), so a socket object
+    /// over that file must not get this number again in this process (see <see cref="AvoidRetired"/>).
+    /// </summary>
+    public static void Retire(int fd) => s_retired.TryAdd(fd, 0);
+
+    /// <summary>
+    /// <paramref name="fd"/> itself, or (when it is a retired number, see <see cref="Retire"/>) a duplicate under a
+    /// number that is not, with <paramref name="fd"/> closed. Called before a socket object is made over a descriptor
+    /// that may be a file this process had registered before (a connection handed back after a failed takeover, or
+    /// within one process in tests).
+    /// </summary>
+    public static int AvoidRetired(int fd)
+    {
+        if (!s_retired.ContainsKey(fd))
+        {
+            return fd;
+        }
+
+        var held = new List<int>();
+        try
+        {
+            var candidate = DuplicateCloseOnExec(fd);
+            while (s_retired.ContainsKey(candidate))
+            {
+                held.Add(candidate);
+                candidate = DuplicateCloseOnExec(fd);
+            }
+
+            _ = Close(fd);
+            return candidate;
+        }
+        finally
+        {
+            foreach (var number in held)
+            {
+                _ = Close(number);
+            }
         }
     }
 

@@ -63,10 +63,9 @@ public static class SocketTransport
         ArgumentNullException.ThrowIfNull(handle);
         HandoverChannel.EnsureSupported();
         ObjectDisposedException.ThrowIf(handle.IsClosed || handle.IsInvalid, handle);
-        var descriptor = handle.DangerousGetHandle();
-        var socket = new Socket(new SafeSocketHandle(descriptor, ownsHandle: true));
+        var descriptor = (int)handle.DangerousGetHandle().ToInt64();
         handle.SetHandleAsInvalid();
-        return socket;
+        return new Socket(new SafeSocketHandle(LinuxDescriptors.AvoidRetired(descriptor), ownsHandle: true));
     }
 
     private static ProxyConnection Miner(Socket socket, int maxLineLength, ReadOnlyMemory<byte> unreadInput)

@@ -101,12 +101,15 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         // 4. This process's socket object now holds a dummy: its dispose (close, linger, shutdown, disconnect) and any
         // late I/O never reach the peer. Epoll keeps the old registration of the real socket under the old number
         // until the last copy of it closes; events from it wake a context that is gone (or, once the number is reused,
-        // a socket whose next read or write just finds nothing to do).
+        // a socket whose next read or write just finds nothing to do). The number is retired for this file: a socket
+        // object adopting it again in this process must not get the same number (LinuxDescriptors.AvoidRetired).
         var added = false;
         _socket.SafeHandle.DangerousAddRef(ref added);
         try
         {
-            LinuxDescriptors.ReplaceWithDummy((int)_socket.SafeHandle.DangerousGetHandle().ToInt64(), dummy);
+            var fd = (int)_socket.SafeHandle.DangerousGetHandle().ToInt64();
+            LinuxDescriptors.Retire(fd);
+            LinuxDescriptors.ReplaceWithDummy(fd, dummy);
         }
         finally
         {
@@ -229,6 +232,12 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         {
             // Disposed while a receive was pending: the session is already gone.
         }
+        catch (Exception ex)
+        {
+            // Anything else the runtime throws (a failed epoll registration, say) ends the stream as an error, never
+            // as a clean end the session would take for the peer's FIN.
+            error = new IOException(ex.Message, ex);
+        }
         finally
         {
             if (!token.IsCancellationRequested)
@@ -300,6 +309,10 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         }
         catch (ObjectDisposedException)
         {
+        }
+        catch (Exception ex)
+        {
+            error = new IOException(ex.Message, ex);
         }
         finally
         {

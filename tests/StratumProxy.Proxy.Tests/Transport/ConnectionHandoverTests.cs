@@ -98,13 +98,32 @@ public sealed class ConnectionHandoverTests
 
         var detached = await old.DetachAsync(ct);
         await old.DisposeAsync();
-        await using var adopted = SocketTransport.AdoptPool(detached.Handle, detached.UnreadInput, MaxLine);
+        var adopted = SocketTransport.AdoptPool(detached.Handle, detached.UnreadInput, MaxLine);
 
         await pool.SendLinesAsync("n", 4, 4, ct);
-        Assert.Equal(Lines("n", 2, 4), await ReadLinesAsync(adopted.Transport.Input, 3, ct));
+        Assert.Equal(Lines("n", 2, 2), await ReadLinesAsync(adopted.Transport.Input, 1, ct));
         await WriteLinesAsync(adopted.Transport.Output, "u", 11, 12, ct);
-        Assert.Equal(Lines("u", 1, 12), await pool.ReadLinesAsync(12, ct));
+
+        // A second upgrade: the adopted connection hands over again, with its own unread lines.
+        Assert.True(adopted.CanHandOver);
+        var again = await adopted.DetachAsync(ct);
+        await adopted.DisposeAsync();
+        await using var third = SocketTransport.AdoptPool(again.Handle, again.UnreadInput, MaxLine);
+        await pool.SendLinesAsync("n", 5, 5, ct);
+        Assert.Equal(Lines("n", 3, 5), await ReadLinesAsync(third.Transport.Input, 3, ct));
+        await WriteLinesAsync(third.Transport.Output, "u", 13, 13, ct);
+        Assert.Equal(Lines("u", 1, 13), await pool.ReadLinesAsync(13, ct));
         Assert.False(pool.SawEnd);
+    }
+
+    [Fact]
+    public async Task CanHandOver_InMemoryPipes_IsFalseAndDetachRefuses()
+    {
+        var pipe = new Pipe();
+        await using var connection = new ProxyConnection(new DuplexPipe(pipe.Reader, pipe.Writer), null, null, null);
+
+        Assert.False(connection.CanHandOver);
+        await Assert.ThrowsAsync<NotSupportedException>(async () => await connection.DetachAsync(CancellationToken.None));
     }
 
     [Fact]
@@ -294,6 +313,13 @@ public sealed class ConnectionHandoverTests
         }
     }
 
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+
     private readonly record struct SocketPair(Socket Client, Socket Server) : IDisposable
     {
         public void Dispose()
@@ -383,6 +409,16 @@ internal sealed class LineClient : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         ResumeReading();
+
+        // A FIN: disposing a socket with a receive pending would otherwise reset the connection.
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+        }
+
         _socket.Dispose();
         try
         {
