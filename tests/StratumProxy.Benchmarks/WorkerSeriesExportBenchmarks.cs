@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using BenchmarkDotNet.Attributes;
 using Prometheus;
 using StratumProxy.Proxy.Accounting;
@@ -47,7 +48,9 @@ public class WorkerSeriesExportBenchmarks
     public long Scrape()
     {
         using var sink = new CountingStream();
-        _ledger.CollectWorkerSeries().CollectAndExportAsTextAsync(sink).GetAwaiter().GetResult();
+        var output = PipeWriter.Create(sink, new StreamPipeWriterOptions(leaveOpen: true));
+        _ledger.WriteWorkerSeriesAsync(output, ExpositionFormat.PrometheusText).GetAwaiter().GetResult();
+        output.Complete();
         return sink.Length;
     }
 
