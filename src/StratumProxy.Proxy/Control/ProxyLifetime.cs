@@ -74,7 +74,7 @@ public sealed class ProxyLifetime : IAsyncDisposable
     /// </summary>
     public void Apply(ProxyOptions options) => _engine.ApplyOptions(options);
 
-    /// <summary>Brings the allocation counter up to date (call before each metrics export).</summary>
+    /// <summary>Brings the allocation and GC pause counters up to date (call before each metrics export).</summary>
     public void UpdateGauges() => _engine.UpdateGauges();
 
     /// <summary>Writes the per-worker series into a scrape's output, after the main registry's (see <see cref="Accounting.ShareLedger.WriteWorkerSeriesAsync"/>).</summary>

@@ -51,6 +51,7 @@ public sealed class ProxyMetrics
         Draining = factory.CreateGauge("stratumproxy_draining", "1 while the instance drains on stop: it accepts no miner and asks its miners to reconnect elsewhere.");
         DrainReconnects = factory.CreateCounter("stratumproxy_drain_reconnects_total", "Miners asked to reconnect (client.reconnect) while the instance drained.");
         DrainRemaining = factory.CreateGauge("stratumproxy_drain_miners_remaining", "Miners still connected to the draining instance (0 when not draining).");
+        GcPauseSeconds = factory.CreateCounter("stratumproxy_gc_pause_seconds_total", "Time the process has spent paused by garbage collections since it started (GC.GetTotalPauseDuration; read at each export).");
         AllocatedBytes = factory.CreateCounter("stratumproxy_managed_allocated_bytes_total", "Bytes the process has allocated on the managed heap since it started (GC.GetTotalAllocatedBytes; read at each export).");
     }
 
@@ -119,6 +120,9 @@ public sealed class ProxyMetrics
 
     /// <summary>Managed bytes allocated since start: divided by shares over a run, the allocation per share.</summary>
     public Counter AllocatedBytes { get; }
+
+    /// <summary>Seconds paused by garbage collections since start: over a load run, the GC share of the latency tail.</summary>
+    public Counter GcPauseSeconds { get; }
 
     /// <summary>Counts a share result of a session that has no worker yet (worker <c>unknown</c>, pool <c>none</c>).</summary>
     public void CountUnattributed(ShareResult result) => Interlocked.Increment(ref _unattributed[(int)result]);
