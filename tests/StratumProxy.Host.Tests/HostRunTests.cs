@@ -41,7 +41,7 @@ public sealed partial class HostRunTests : IDisposable
         var accepted = Value(metrics, "stratumproxy_shares_total{worker=\"farm.rig1\",pool=\"primary\",result=\"accepted\"}");
         Assert.Equal(miner.Accepted, (long)accepted);
 
-        // The per-worker series are written for each scrape into a registry of their own: the host's registry holds
+        // The per-worker series are written as text for each scrape, from the ledger: the host's registry holds
         // none of them, and the next scrape shows them again.
         using (var export = new MemoryStream())
         {

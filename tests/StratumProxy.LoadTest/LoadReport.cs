@@ -62,7 +62,8 @@ public sealed record JobFanoutReport(long Copies, long Bytes, double FirstMs, do
 /// The process under test, sampled before the connects, after they settled, at both ends of the window and at the
 /// end. Growth per session is (settled − before) / ready sessions; native = RSS − managed heap. Allocated bytes per
 /// answered submit are the managed bytes the process allocated in the window over the submits answered in it (jobs,
-/// scrapes and timers included), when it exports the counter.
+/// scrapes and timers included), when it exports the counter; GC pause seconds in the window likewise (the part of
+/// the window the process stood still for collections).
 /// </summary>
 public sealed record ProxyReport(
     int Pid,
@@ -79,7 +80,8 @@ public sealed record ProxyReport(
     double? RssPerSessionAtEndBytes,
     double? ManagedPerSessionAtEndBytes,
     long? AllocatedBytesInWindow = null,
-    double? AllocatedBytesPerAnswered = null);
+    double? AllocatedBytesPerAnswered = null,
+    double? GcPauseSecondsInWindow = null);
 
 /// <summary>The load generator's own cost (it shares the machine with what it measures).</summary>
 public sealed record GeneratorReport(double CpuSeconds, long RssBytes, int Threads, long ValidShareHashes);

@@ -282,7 +282,8 @@ public sealed class LoadRun
                 windowEnd is not null && before is not null ? Math.Round((windowEnd.RssBytes - before.RssBytes) / perSession) : null,
                 windowEnd?.ManagedHeapBytes is { } m2 && before?.ManagedHeapBytes is { } m3 ? Math.Round((m2 - m3) / perSession) : null,
                 allocated,
-                allocated is { } a && Counters.AnsweredInWindow > 0 ? Math.Round((double)a / Counters.AnsweredInWindow, 2) : null);
+                allocated is { } a && Counters.AnsweredInWindow > 0 ? Math.Round((double)a / Counters.AnsweredInWindow, 2) : null,
+                windowEnd?.GcPauseSeconds is { } p1 && windowStart?.GcPauseSeconds is { } p0 ? Math.Round(p1 - p0, 4) : null);
         }
 
         using var self = Process.GetCurrentProcess();

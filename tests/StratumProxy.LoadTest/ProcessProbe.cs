@@ -11,13 +11,15 @@ public sealed record ProcessSample(
     long? ManagedHeapBytes,
     long? Gen0Collections,
     long? Gen2Collections,
-    long? AllocatedBytes = null);
+    long? AllocatedBytes = null,
+    double? GcPauseSeconds = null);
 
 /// <summary>
 /// Reads a process's CPU time and memory from /proc (any program: ckpool, another proxy, ours), plus the managed
 /// heap and GC counts from a Prometheus endpoint when it is a .NET program that exports prometheus-net's
 /// <c>dotnet_*</c> series (StratumProxy's admin <c>/metrics</c>), and the managed bytes allocated since start when it
-/// exports <c>stratumproxy_managed_allocated_bytes_total</c>.
+/// exports <c>stratumproxy_managed_allocated_bytes_total</c> (and the time paused by collections,
+/// <c>stratumproxy_gc_pause_seconds_total</c>).
 /// </summary>
 public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
 {
@@ -34,6 +36,7 @@ public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
         }
 
         long? managed = null, gen0 = null, gen2 = null, allocated = null;
+        double? paused = null;
         if (metrics is not null && http is not null)
         {
             try
@@ -43,6 +46,7 @@ public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
                 gen0 = (long?)Series(text, "dotnet_collection_count_total{generation=\"0\"}");
                 gen2 = (long?)Series(text, "dotnet_collection_count_total{generation=\"2\"}");
                 allocated = (long?)Series(text, "stratumproxy_managed_allocated_bytes_total");
+                paused = Series(text, "stratumproxy_gc_pause_seconds_total");
             }
             catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
             {
@@ -50,7 +54,7 @@ public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
             }
         }
 
-        return proc with { ManagedHeapBytes = managed, Gen0Collections = gen0, Gen2Collections = gen2, AllocatedBytes = allocated };
+        return proc with { ManagedHeapBytes = managed, Gen0Collections = gen0, Gen2Collections = gen2, AllocatedBytes = allocated, GcPauseSeconds = paused };
     }
 
     /// <summary>CPU seconds (user + system) and memory of a process; null once it has gone.</summary>

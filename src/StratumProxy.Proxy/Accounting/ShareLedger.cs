@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using Prometheus;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Metrics;
@@ -37,180 +38,13 @@ public sealed class ShareLedger
     public PoolMeter Pool(string name) => _pools.GetOrAdd(name, static (_, time) => new PoolMeter(time), _time);
 
     /// <summary>
-    /// The per-worker series as of now, in a registry of their own made for one export (append its output to the main
-    /// registry's). The sessions count into plain fields, not into prometheus-net children, so nothing per worker
-    /// stays in prometheus-net between scrapes.
+    /// Writes the per-worker series as of now into a <c>/metrics</c> response, as exposition text in
+    /// <paramref name="format"/> (after the main registry's families; an OpenMetrics <c># EOF</c> is the caller's),
+    /// flushing <paramref name="output"/> as it goes. The sessions count into plain fields, not into prometheus-net
+    /// children, and the series are written from those fields, so nothing per worker is kept or built for a scrape.
     /// </summary>
-    public CollectorRegistry CollectWorkerSeries()
-    {
-        var registry = Prometheus.Metrics.NewCustomRegistry();
-        WriteWorkerSeries(new WorkerFamilies(Prometheus.Metrics.WithCustomRegistry(registry)));
-        return registry;
-    }
-
-    /// <summary>
-    /// Writes the per-worker series from the ledger's counters into <paramref name="families"/>. Workers that share a
-    /// label (<c>other</c> past the series cap, <c>unknown</c>) are summed; the last share is the latest of them.
-    /// </summary>
-    public void WriteWorkerSeries(WorkerFamilies families)
-    {
-        ArgumentNullException.ThrowIfNull(families);
-        var now = _time.GetTimestamp();
-        var labels = new Dictionary<string, LabelTotals>(StringComparer.Ordinal);
-        foreach (var worker in _workers.Values)
-        {
-            var totals = Totals(labels, worker.Label);
-            totals.Hashrate[0] += worker.Hashrate(HashrateWindow.OneMinute, now).HashesPerSecond;
-            totals.Hashrate[1] += worker.Hashrate(HashrateWindow.FiveMinutes, now).HashesPerSecond;
-            totals.Hashrate[2] += worker.Hashrate(HashrateWindow.OneHour, now).HashesPerSecond;
-            totals.LastShareUnixMs = Math.Max(totals.LastShareUnixMs, worker.LastShareUnixMs);
-            if (!double.IsNaN(worker.Difficulty))
-            {
-                totals.Difficulty = worker.Difficulty;
-            }
-
-            if (worker.UnroutedResults is { } routeless)
-            {
-                totals.Unrouted ??= new long[ShareResultLabels.All.Count];
-                for (var i = 0; i < routeless.Length; i++)
-                {
-                    totals.Unrouted[i] += Volatile.Read(ref routeless[i]);
-                }
-            }
-
-            foreach (var pool in worker.Pools())
-            {
-                if (!totals.Pools.TryGetValue(pool.Pool, out var route))
-                {
-                    route = new RouteTotals();
-                    totals.Pools.Add(pool.Pool, route);
-                }
-
-                for (var i = 0; i < route.Results.Length; i++)
-                {
-                    route.Results[i] += pool.Results((ShareResult)i);
-                }
-
-                route.Difficulty += pool.ShareDifficulty;
-                route.Gap += pool.Gap + pool.Lost;
-            }
-        }
-
-        foreach (var label in _metrics.SeededWorkers())
-        {
-            if (!labels.ContainsKey(label))
-            {
-                foreach (var window in HashrateWindowLabels)
-                {
-                    families.WorkerHashrate.WithLabels(label, window).Set(0);
-                }
-            }
-        }
-
-        foreach (var (label, totals) in labels)
-        {
-            for (var w = 0; w < HashrateWindowLabels.Length; w++)
-            {
-                families.WorkerHashrate.WithLabels(label, HashrateWindowLabels[w]).Set(totals.Hashrate[w]);
-            }
-
-            if (totals.LastShareUnixMs > 0)
-            {
-                families.WorkerLastShare.WithLabels(label).Set(totals.LastShareUnixMs / 1000.0);
-            }
-
-            if (!double.IsNaN(totals.Difficulty))
-            {
-                families.WorkerDifficulty.WithLabels(label).Set(totals.Difficulty);
-            }
-
-            foreach (var (pool, route) in totals.Pools)
-            {
-                for (var i = 0; i < route.Results.Length; i++)
-                {
-                    families.Shares.WithLabels(label, pool, ShareResultLabels.All[i]).IncTo(route.Results[i]);
-                }
-
-                families.ShareDifficulty.WithLabels(label, pool).IncTo(route.Difficulty);
-                families.ReconciliationGap.WithLabels(label, pool).Set(route.Gap);
-            }
-
-            if (label != UnknownLabel)
-            {
-                WriteUnrouted(families, label, totals.Unrouted, seeded: false);
-            }
-        }
-
-        // Sessions that had not authorized yet count under worker "unknown" and pool "none", with any worker
-        // whose label is "unknown" too.
-        labels.TryGetValue(UnknownLabel, out var unknown);
-        var unrouted = new long[ShareResultLabels.All.Count];
-        for (var i = 0; i < unrouted.Length; i++)
-        {
-            unrouted[i] = _metrics.Unattributed((ShareResult)i) + (unknown?.Unrouted?[i] ?? 0);
-        }
-
-        WriteUnrouted(families, UnknownLabel, unrouted, seeded: _metrics.SeedsUnattributed);
-        var unattributedDifficulty = _metrics.UnattributedDifficulty;
-        if (!double.IsNaN(unattributedDifficulty) && (unknown is null || double.IsNaN(unknown.Difficulty)))
-        {
-            families.WorkerDifficulty.WithLabels(UnknownLabel).Set(unattributedDifficulty);
-        }
-    }
-
-    private const string UnknownLabel = "unknown";
-
-    private static readonly string[] HashrateWindowLabels = ["1m", "5m", "1h"];
-
-    private static void WriteUnrouted(WorkerFamilies families, string label, long[]? results, bool seeded)
-    {
-        if (results is null)
-        {
-            return;
-        }
-
-        for (var i = 0; i < results.Length; i++)
-        {
-            // A result without a pool appears with its first share, as a counter child did on its first increment.
-            if (seeded || results[i] > 0)
-            {
-                families.Shares.WithLabels(label, "none", ShareResultLabels.All[i]).IncTo(results[i]);
-            }
-        }
-    }
-
-    private static LabelTotals Totals(Dictionary<string, LabelTotals> labels, string label)
-    {
-        if (!labels.TryGetValue(label, out var totals))
-        {
-            totals = new LabelTotals();
-            labels.Add(label, totals);
-        }
-
-        return totals;
-    }
-
-    private sealed class LabelTotals
-    {
-        public double[] Hashrate { get; } = new double[3];
-
-        public long LastShareUnixMs { get; set; }
-
-        public double Difficulty { get; set; } = double.NaN;
-
-        public long[]? Unrouted { get; set; }
-
-        public Dictionary<string, RouteTotals> Pools { get; } = new(StringComparer.Ordinal);
-    }
-
-    private sealed class RouteTotals
-    {
-        public long[] Results { get; } = new long[ShareResultLabels.All.Count];
-
-        public double Difficulty { get; set; }
-
-        public long Gap { get; set; }
-    }
+    public Task WriteWorkerSeriesAsync(PipeWriter output, ExpositionFormat format, CancellationToken cancellationToken = default) =>
+        WorkerSeriesExport.WriteAsync(_workers, _metrics, _time.GetTimestamp(), output, format, cancellationToken);
 }
 
 /// <summary>A pool's hashrate meter (shares the proxy accepted from miners routed to it).</summary>

@@ -74,11 +74,11 @@ public sealed class ProxyLifetime : IAsyncDisposable
     /// </summary>
     public void Apply(ProxyOptions options) => _engine.ApplyOptions(options);
 
-    /// <summary>Brings the allocation counter up to date (call before each metrics export).</summary>
+    /// <summary>Brings the allocation and GC pause counters up to date (call before each metrics export).</summary>
     public void UpdateGauges() => _engine.UpdateGauges();
 
-    /// <summary>The per-worker series for one export, in a registry of their own (append its output to the main one's).</summary>
-    public Prometheus.CollectorRegistry CollectWorkerSeries() => _engine.Ledger.CollectWorkerSeries();
+    /// <summary>Writes the per-worker series into a scrape's output, after the main registry's (see <see cref="Accounting.ShareLedger.WriteWorkerSeriesAsync"/>).</summary>
+    public Task WriteWorkerSeriesAsync(System.IO.Pipelines.PipeWriter output, Prometheus.ExpositionFormat format, CancellationToken cancellationToken) => _engine.Ledger.WriteWorkerSeriesAsync(output, format, cancellationToken);
 
     /// <summary>True once the drain has begun (the instance is no longer ready for miners).</summary>
     public bool IsDraining => _drain.IsDraining;

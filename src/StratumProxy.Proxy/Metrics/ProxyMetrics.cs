@@ -8,10 +8,9 @@ namespace StratumProxy.Proxy.Metrics;
 /// Worker labels are capped (<see cref="WorkerLabel"/>): past the cap, new workers report as <c>other</c>.
 /// </summary>
 /// <remarks>
-/// The per-worker families are not here but in <see cref="WorkerFamilies"/>, which exists only for one export: the
-/// sessions count into plain fields of the ledger, and <c>ShareLedger.CollectWorkerSeries</c> writes the series into a
-/// registry of their own for each scrape, so 10,000 workers do not keep ~14 prometheus-net children each (and the
-/// families' dictionaries sized for them) between scrapes.
+/// The per-worker families are not here: the sessions count into plain fields of the ledger, and
+/// <c>ShareLedger.WriteWorkerSeriesAsync</c> writes them as exposition text for each scrape (<c>Accounting.WorkerSeriesExport</c>),
+/// so 10,000 workers neither keep ~14 prometheus-net children each between scrapes nor have them built for one.
 /// </remarks>
 public sealed class ProxyMetrics
 {
@@ -52,6 +51,7 @@ public sealed class ProxyMetrics
         Draining = factory.CreateGauge("stratumproxy_draining", "1 while the instance drains on stop: it accepts no miner and asks its miners to reconnect elsewhere.");
         DrainReconnects = factory.CreateCounter("stratumproxy_drain_reconnects_total", "Miners asked to reconnect (client.reconnect) while the instance drained.");
         DrainRemaining = factory.CreateGauge("stratumproxy_drain_miners_remaining", "Miners still connected to the draining instance (0 when not draining).");
+        GcPauseSeconds = factory.CreateCounter("stratumproxy_gc_pause_seconds_total", "Time the process has spent paused by garbage collections since it started (GC.GetTotalPauseDuration; read at each export).");
         AllocatedBytes = factory.CreateCounter("stratumproxy_managed_allocated_bytes_total", "Bytes the process has allocated on the managed heap since it started (GC.GetTotalAllocatedBytes; read at each export).");
     }
 
@@ -121,6 +121,9 @@ public sealed class ProxyMetrics
     /// <summary>Managed bytes allocated since start: divided by shares over a run, the allocation per share.</summary>
     public Counter AllocatedBytes { get; }
 
+    /// <summary>Seconds paused by garbage collections since start: over a load run, the GC share of the latency tail.</summary>
+    public Counter GcPauseSeconds { get; }
+
     /// <summary>Counts a share result of a session that has no worker yet (worker <c>unknown</c>, pool <c>none</c>).</summary>
     public void CountUnattributed(ShareResult result) => Interlocked.Increment(ref _unattributed[(int)result]);
 
@@ -185,41 +188,4 @@ public sealed class ProxyMetrics
             return worker;
         }
     }
-}
-
-/// <summary>
-/// The per-worker families, created in a registry of their own for one export (see <see cref="ProxyMetrics"/>): shares
-/// by worker, pool and result, accepted difficulty, hashrate by window, last share, difficulty, reconciliation gap.
-/// </summary>
-public sealed class WorkerFamilies
-{
-    /// <summary>Creates the families in <paramref name="factory"/>.</summary>
-    public WorkerFamilies(IMetricFactory factory)
-    {
-        ArgumentNullException.ThrowIfNull(factory);
-        Shares = factory.CreateCounter("stratumproxy_shares_total", "Shares submitted by miners, by result.", ["worker", "pool", "result"]);
-        ShareDifficulty = factory.CreateCounter("stratumproxy_share_difficulty_total", "Sum of the difficulty of accepted shares (difficulty-1 units).", ["worker", "pool"]);
-        WorkerHashrate = factory.CreateGauge("stratumproxy_worker_hashrate_hashes_per_second", "Hashrate estimated from difficulty-weighted shares.", ["worker", "window"]);
-        WorkerLastShare = factory.CreateGauge("stratumproxy_worker_last_share_timestamp_seconds", "Unix time of the worker's last accepted share.", ["worker"]);
-        WorkerDifficulty = factory.CreateGauge("stratumproxy_worker_difficulty", "The difficulty the worker is mining at.", ["worker"]);
-        ReconciliationGap = factory.CreateGauge("stratumproxy_share_reconciliation_gap", "Shares forwarded to a pool that have no pool verdict yet, or were lost (per worker and pool).", ["worker", "pool"]);
-    }
-
-    /// <summary>Shares by worker, pool and result.</summary>
-    public Counter Shares { get; }
-
-    /// <summary>Accepted difficulty sum.</summary>
-    public Counter ShareDifficulty { get; }
-
-    /// <summary>Hashrate per worker and window.</summary>
-    public Gauge WorkerHashrate { get; }
-
-    /// <summary>Last accepted share time per worker.</summary>
-    public Gauge WorkerLastShare { get; }
-
-    /// <summary>Current difficulty per worker.</summary>
-    public Gauge WorkerDifficulty { get; }
-
-    /// <summary>Forwarded-but-unconfirmed shares per worker and pool.</summary>
-    public Gauge ReconciliationGap { get; }
 }

@@ -95,6 +95,10 @@ public sealed partial class ProxyEngine
         return Switch(pool, s => wanted.Contains(s.Worker!), pin);
     }
 
-    /// <summary>Brings the allocation counter up to date (call before each metrics export; the per-worker series come from <see cref="Accounting.ShareLedger.CollectWorkerSeries"/>).</summary>
-    public void UpdateGauges() => Metrics.AllocatedBytes.IncTo(GC.GetTotalAllocatedBytes());
+    /// <summary>Brings the allocation and GC pause counters up to date (call before each metrics export; the per-worker series come from <see cref="Accounting.ShareLedger.WriteWorkerSeriesAsync"/>).</summary>
+    public void UpdateGauges()
+    {
+        Metrics.AllocatedBytes.IncTo(GC.GetTotalAllocatedBytes());
+        Metrics.GcPauseSeconds.IncTo(GC.GetTotalPauseDuration().TotalSeconds);
+    }
 }

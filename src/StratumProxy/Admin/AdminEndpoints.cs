@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -17,9 +18,9 @@ public static class AdminEndpoints
         typeof(AdminEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0] ?? "0.0.0";
 
     /// <summary>
-    /// /metrics: the registry's series, then the per-worker series, which are written from the ledger for each scrape
-    /// into a registry of their own (<see cref="ProxyLifetime.CollectWorkerSeries"/>). Text format, or OpenMetrics when
-    /// the scraper asks for it, as prometheus-net's exporter answers.
+    /// /metrics: the registry's series, then the per-worker series, which are written from the ledger's counters
+    /// straight into the response for each scrape (<see cref="ProxyLifetime.WriteWorkerSeriesAsync"/>). Text format, or
+    /// OpenMetrics (one <c># EOF</c>, last) when the scraper asks for it, as prometheus-net's exporter answers.
     /// </summary>
     private static void MapMetrics(IEndpointRouteBuilder app, CollectorRegistry registry)
     {
@@ -53,14 +54,20 @@ public static class AdminEndpoints
 
             // OpenMetrics ends the exposition with "# EOF": only after the second part.
             var length = (int)main.Length;
-            var eof = "# EOF\n"u8;
-            if (openMetrics && main.GetBuffer().AsSpan(0, length).EndsWith(eof))
+            if (openMetrics && main.GetBuffer().AsSpan(0, length).EndsWith("# EOF\n"u8))
             {
-                length -= eof.Length;
+                length -= "# EOF\n"u8.Length;
             }
 
-            await context.Response.Body.WriteAsync(main.GetBuffer().AsMemory(0, length), aborted).ConfigureAwait(false);
-            await proxy.CollectWorkerSeries().CollectAndExportAsTextAsync(context.Response.Body, format, aborted).ConfigureAwait(false);
+            var body = context.Response.BodyWriter;
+            await body.WriteAsync(main.GetBuffer().AsMemory(0, length), aborted).ConfigureAwait(false);
+            await proxy.WriteWorkerSeriesAsync(body, format, aborted).ConfigureAwait(false);
+            if (openMetrics)
+            {
+                body.Write("# EOF\n"u8);
+            }
+
+            await body.FlushAsync(aborted).ConfigureAwait(false);
         });
     }
 

@@ -7,8 +7,8 @@ using StratumProxy.Proxy.Tests.EndToEnd;
 namespace StratumProxy.Proxy.Tests.Accounting;
 
 /// <summary>
-/// The per-worker series are written from the ledger's counters into a registry made for each export: what a scrape
-/// shows is what every session's own prometheus-net children showed, and nothing per worker stays between scrapes.
+/// The per-worker series are written from the ledger's counters as text for each export: what a scrape shows is what
+/// every session's own prometheus-net children showed, and nothing per worker stays between scrapes.
 /// </summary>
 public sealed class WorkerSeriesExportTests
 {
@@ -111,7 +111,12 @@ public sealed class WorkerSeriesExportTests
         route.OnAccepted(difficulty);
     }
 
-    private Task<string> ScrapeAsync() => ExportAsync(_ledger.CollectWorkerSeries());
+    private async Task<string> ScrapeAsync()
+    {
+        using var stream = new MemoryStream();
+        await ProxyHarness.WriteWorkerSeriesAsync(_ledger, stream, ExpositionFormat.PrometheusText);
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
 
     private static async Task<string> ExportAsync(CollectorRegistry registry)
     {

@@ -62,18 +62,25 @@ public sealed class MetricsTests
     }
 
     [Fact]
-    public async Task Managed_bytes_allocated_are_exported_as_read_at_the_scrape()
+    public async Task Managed_bytes_allocated_and_gc_pause_time_are_exported_as_read_at_the_scrape()
     {
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
         await using var proxy = await ProxyHarness.StartAsync(ProxyHarness.Options(pool));
         var before = GC.GetTotalAllocatedBytes();
+        GC.Collect();
+        var pausedBefore = GC.GetTotalPauseDuration().TotalSeconds;
 
         var scrape = await proxy.ScrapeAsync();
 
-        // Read inside the scrape: at least what this process had allocated just before it, and no more than after.
+        // Read inside the scrape: at least what this process had allocated (and been paused) just before it, and no
+        // more than after.
         var exported = ProxyHarness.MetricValue(scrape, "stratumproxy_managed_allocated_bytes_total");
         Assert.NotNull(exported);
         Assert.InRange(exported.Value, before, GC.GetTotalAllocatedBytes());
+        var paused = ProxyHarness.MetricValue(scrape, "stratumproxy_gc_pause_seconds_total");
+        Assert.NotNull(paused);
+        Assert.InRange(paused.Value, pausedBefore, GC.GetTotalPauseDuration().TotalSeconds);
+        Assert.True(paused.Value > 0, "a collection ran before the scrape, so some pause time is exported");
     }
 
     private static async Task<string> ExportAsync(Prometheus.CollectorRegistry registry)

@@ -110,8 +110,16 @@ internal sealed class ProxyHarness : IAsyncDisposable
         Engine.UpdateGauges();
         using var stream = new MemoryStream();
         await Registry.CollectAndExportAsTextAsync(stream);
-        await Engine.Ledger.CollectWorkerSeries().CollectAndExportAsTextAsync(stream);
+        await WriteWorkerSeriesAsync(Engine.Ledger, stream, ExpositionFormat.PrometheusText);
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>The ledger's per-worker series, written into <paramref name="stream"/> as a scrape writes them.</summary>
+    public static async Task WriteWorkerSeriesAsync(StratumProxy.Proxy.Accounting.ShareLedger ledger, Stream stream, ExpositionFormat format)
+    {
+        var output = System.IO.Pipelines.PipeWriter.Create(stream, new System.IO.Pipelines.StreamPipeWriterOptions(leaveOpen: true));
+        await ledger.WriteWorkerSeriesAsync(output, format);
+        await output.CompleteAsync();
     }
 
     /// <summary>The value of one exported series, written exactly as exported (<c>name{label="v",…}</c>); null when absent.</summary>
