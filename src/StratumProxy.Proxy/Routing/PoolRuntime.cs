@@ -205,7 +205,7 @@ internal sealed class PoolRuntime
     {
         ArgumentNullException.ThrowIfNull(state);
         var url = PoolUrl.TryParse(state.Url, out var parsed, out _) ? parsed : Url;
-        var upstream = new UpstreamConnection(connection, _context, Options, url, state)
+        var upstream = new UpstreamConnection(state, connection, _context, Options, url)
         {
             ChooseLayout = n => LayoutFor(_first, n),
             Extranonce2SizeChanged = n =>

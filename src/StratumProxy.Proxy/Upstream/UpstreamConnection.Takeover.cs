@@ -19,7 +19,7 @@ public sealed partial class UpstreamConnection
     /// Restores a pool connection another process handed over: subscribed, authorized and ready, with the pool's
     /// extranonce, difficulty, version mask and open jobs (under their old ids, so miners' submits on them count).
     /// </summary>
-    internal UpstreamConnection(ProxyConnection connection, UpstreamContext context, PoolOptions pool, PoolUrl url, PoolConnectionState state)
+    internal UpstreamConnection(PoolConnectionState state, ProxyConnection connection, UpstreamContext context, PoolOptions pool, PoolUrl url)
         : this(connection, context, pool, url, resumeSessionId: null)
     {
         ArgumentNullException.ThrowIfNull(state);
