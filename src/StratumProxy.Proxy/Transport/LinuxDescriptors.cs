@@ -1,0 +1,157 @@
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace StratumProxy.Proxy.Transport;
+
+/// <summary>
+/// The few libc calls the upgrade handover needs (Linux x64 and arm64, glibc or musl: both lay out <c>msghdr</c> and
+/// <c>cmsghdr</c> as below on 64-bit). Everything else about sockets stays with <see cref="Socket"/>.
+/// </summary>
+internal static unsafe partial class LinuxDescriptors
+{
+    private const string Libc = "libc";
+
+    public const int SolSocket = 1;
+    public const int ScmRights = 1;
+    public const int SoPeerCred = 17;
+    public const int MsgDontWait = 0x40;
+    public const int MsgCtrunc = 0x8;
+    public const int MsgNoSignal = 0x4000;
+    public const int MsgCmsgCloexec = 0x40000000;
+    public const int OCloexec = 0x80000;
+    public const int FDupfdCloexec = 1030;
+    public const int FGetfd = 1;
+    public const int AfUnix = 1;
+    public const int SockStream = 1;
+    public const int SockCloexec = 0x80000;
+
+    /// <summary>The kernel's limit of descriptors in one SCM_RIGHTS message (SCM_MAX_FD).</summary>
+    public const int MaxDescriptorsPerMessage = 253;
+
+    public const int EAgain = 11;
+    public const int EIntr = 4;
+    public const int ETooManyRefs = 109;
+
+    /// <summary>sizeof(struct cmsghdr): size_t cmsg_len, int cmsg_level, int cmsg_type.</summary>
+    public const int CmsgHeaderSize = 16;
+
+    /// <summary>True where the layouts above hold.</summary>
+    public static bool IsSupported =>
+        OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64;
+
+    public static int CmsgAlign(int length) => (length + 7) & ~7;
+
+    public static int CmsgSpace(int dataLength) => CmsgHeaderSize + CmsgAlign(dataLength);
+
+    public static int CmsgLen(int dataLength) => CmsgHeaderSize + dataLength;
+
+    /// <summary>A new descriptor (lowest free number) for the same open file, close-on-exec.</summary>
+    public static int DuplicateCloseOnExec(int fd)
+    {
+        var result = Fcntl(fd, FDupfdCloexec, 0);
+        return result >= 0 ? result : throw Error("fcntl(F_DUPFD_CLOEXEC)");
+    }
+
+    /// <summary>
+    /// Makes descriptor number <paramref name="fd"/> refer to a fresh Unix socket whose peer is already closed: anything
+    /// done through that number from now on (reads see EOF, shutdown, disconnect, linger, close) touches only that
+    /// dummy, never the file the number referred to before.
+    /// </summary>
+    public static void ReplaceWithClosedDummy(int fd)
+    {
+        var pair = stackalloc int[2];
+        if (SocketPair(AfUnix, SockStream | SockCloexec, 0, pair) != 0)
+        {
+            throw Error("socketpair");
+        }
+
+        try
+        {
+            if (Dup3(pair[0], fd, OCloexec) < 0)
+            {
+                throw Error("dup3");
+            }
+        }
+        finally
+        {
+            _ = Close(pair[0]);
+            _ = Close(pair[1]);
+        }
+    }
+
+    public static Exception Error(string call)
+    {
+        var errno = Marshal.GetLastPInvokeError();
+        return new IOException($"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno);
+    }
+
+    [LibraryImport(Libc, EntryPoint = "fcntl", SetLastError = true)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial int Fcntl(int fd, int command, int argument);
+
+    [LibraryImport(Libc, EntryPoint = "dup3", SetLastError = true)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial int Dup3(int oldFd, int newFd, int flags);
+
+    [LibraryImport(Libc, EntryPoint = "close", SetLastError = true)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial int Close(int fd);
+
+    [LibraryImport(Libc, EntryPoint = "socketpair", SetLastError = true)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial int SocketPair(int domain, int type, int protocol, int* pair);
+
+    [LibraryImport(Libc, EntryPoint = "sendmsg", SetLastError = true)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial nint SendMessage(int fd, MessageHeader* message, int flags);
+
+    [LibraryImport(Libc, EntryPoint = "recvmsg", SetLastError = true)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial nint ReceiveMessage(int fd, MessageHeader* message, int flags);
+
+    [LibraryImport(Libc, EntryPoint = "geteuid")]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial uint GetEffectiveUserId();
+
+    /// <summary>struct iovec.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVector
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    /// <summary>struct msghdr (64-bit Linux: the compiler's padding after msg_namelen and msg_flags included).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct MessageHeader
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVector* Vectors;
+        public nuint VectorCount;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+}
+
+/// <summary>
+/// A file descriptor this process owns (closed on dispose): a socket received over a <see cref="HandoverChannel"/> or
+/// taken from a live connection by <see cref="ProxyConnection.DetachAsync"/>.
+/// </summary>
+public sealed class DescriptorHandle : SafeHandle
+{
+    /// <summary>Owns <paramref name="fd"/>.</summary>
+    public DescriptorHandle(int fd)
+        : base(new IntPtr(-1), ownsHandle: true) => SetHandle(new IntPtr(fd));
+
+    /// <inheritdoc/>
+    public override bool IsInvalid => handle.ToInt64() < 0;
+
+    /// <summary>The descriptor number (valid while the handle is open).</summary>
+    public int Descriptor => (int)handle.ToInt64();
+
+    /// <inheritdoc/>
+    protected override bool ReleaseHandle() => LinuxDescriptors.Close((int)handle.ToInt64()) == 0;
+}
