@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.InteropServices;
 using StratumProxy.Proxy.Configuration;
 
 namespace StratumProxy.Proxy.Transport;
@@ -25,6 +26,14 @@ public interface IConnectionListener : IAsyncDisposable
     /// and the next one is taken. Accepted connections get receive limits for <paramref name="maxLineLength"/>.
     /// </summary>
     ValueTask<ProxyConnection?> AcceptAsync(int maxLineLength, IConnectionAdmission admission, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// For the upgrade handover: a duplicate of the listening socket (owned by the caller, to send to the successor).
+    /// After it this listener accepts nothing more (a pending <see cref="AcceptAsync"/> returns null, unless the
+    /// connection it was taking had already arrived) and its dispose does not close the real socket, so connections
+    /// not yet accepted wait in the kernel's queue for the successor. Only socket listeners support it.
+    /// </summary>
+    SafeHandle DetachListener() => throw new NotSupportedException("Only socket listeners can be handed over.");
 }
 
 /// <summary>Who may connect: asked once per accepted peer, before the transport allocates anything for it.</summary>
@@ -57,18 +66,67 @@ public sealed class SocketListenerFactory : IConnectionListenerFactory
         return new SocketConnectionListener(SocketTransport.Bind((IPEndPoint)endpoint));
     }
 
+    /// <summary>
+    /// A listener over a listening socket handed over from another process (<see cref="IConnectionListener.DetachListener"/>).
+    /// Takes ownership of <paramref name="handle"/> (it is invalid afterwards).
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "Beside Bind on the factory the host holds.")]
+    public IConnectionListener Adopt(SafeHandle handle) => new SocketConnectionListener(SocketTransport.Adopt(handle));
+
     private sealed class SocketConnectionListener(System.Net.Sockets.Socket socket) : IConnectionListener
     {
+        private readonly CancellationTokenSource _detached = new();
+
         public EndPoint LocalEndPoint { get; } = socket.LocalEndPoint!;
+
+        public SafeHandle DetachListener()
+        {
+            if (_detached.IsCancellationRequested)
+            {
+                throw new InvalidOperationException("The listener is already detached.");
+            }
+
+            HandoverChannel.EnsureSupported();
+            var duplicate = -1;
+            var added = false;
+            socket.SafeHandle.DangerousAddRef(ref added);
+            try
+            {
+                var fd = (int)socket.SafeHandle.DangerousGetHandle().ToInt64();
+                duplicate = LinuxDescriptors.DuplicateCloseOnExec(fd);
+                var dummy = LinuxDescriptors.CreateClosedDummy();
+
+                // A pending accept is cancelled as an operation (the socket is untouched); then the number this
+                // socket object holds is pointed at a dummy, so its dispose (which, with an accept pending, would
+                // disconnect the socket and with it stop the listening) reaches only the dummy.
+                _detached.Cancel();
+                LinuxDescriptors.ReplaceWithDummy(fd, dummy);
+                return new DescriptorHandle(duplicate);
+            }
+            catch
+            {
+                if (duplicate >= 0 && !_detached.IsCancellationRequested)
+                {
+                    _ = LinuxDescriptors.Close(duplicate);
+                }
+
+                throw;
+            }
+            finally
+            {
+                socket.SafeHandle.DangerousRelease();
+            }
+        }
 
         public async ValueTask<ProxyConnection?> AcceptAsync(int maxLineLength, IConnectionAdmission admission, CancellationToken cancellationToken)
         {
-            while (!cancellationToken.IsCancellationRequested)
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _detached.Token);
+            while (!linked.IsCancellationRequested)
             {
                 System.Net.Sockets.Socket client;
                 try
                 {
-                    client = await socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                    client = await socket.AcceptAsync(linked.Token).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
                 {

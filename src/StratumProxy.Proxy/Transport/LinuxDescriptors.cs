@@ -54,11 +54,11 @@ internal static unsafe partial class LinuxDescriptors
     }
 
     /// <summary>
-    /// Makes descriptor number <paramref name="fd"/> refer to a fresh Unix socket whose peer is already closed: anything
-    /// done through that number from now on (reads see EOF, shutdown, disconnect, linger, close) touches only that
-    /// dummy, never the file the number referred to before.
+    /// A fresh Unix stream socket whose peer is already closed: reads on it see EOF at once, and shutdown, disconnect,
+    /// linger or close on it reach nobody. Made before a detach changes anything, so running out of descriptors fails
+    /// the detach while the connection is still whole.
     /// </summary>
-    public static void ReplaceWithClosedDummy(int fd)
+    public static int CreateClosedDummy()
     {
         var pair = stackalloc int[2];
         if (SocketPair(AfUnix, SockStream | SockCloexec, 0, pair) != 0)
@@ -66,17 +66,30 @@ internal static unsafe partial class LinuxDescriptors
             throw Error("socketpair");
         }
 
+        _ = Close(pair[1]);
+        return pair[0];
+    }
+
+    /// <summary>
+    /// Makes descriptor number <paramref name="fd"/> refer to <paramref name="dummy"/> (which is closed under its own
+    /// number): whatever is done through <paramref name="fd"/> from now on touches only the dummy, never the file the
+    /// number referred to before. dup3 is atomic: a call already inside the kernel on the old file finishes on it.
+    /// </summary>
+    public static void ReplaceWithDummy(int fd, int dummy)
+    {
         try
         {
-            if (Dup3(pair[0], fd, OCloexec) < 0)
+            while (Dup3(dummy, fd, OCloexec) < 0)
             {
-                throw Error("dup3");
+                if (Marshal.GetLastPInvokeError() != EIntr)
+                {
+                    throw Error("dup3");
+                }
             }
         }
         finally
         {
-            _ = Close(pair[0]);
-            _ = Close(pair[1]);
+            _ = Close(dummy);
         }
     }
 

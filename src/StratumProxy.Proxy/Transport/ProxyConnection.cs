@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net;
+using System.Runtime.InteropServices;
 
 namespace StratumProxy.Proxy.Transport;
 
@@ -31,6 +32,27 @@ public sealed class ProxyConnection : IAsyncDisposable
     /// <summary>The local address the peer connected to.</summary>
     public EndPoint? LocalEndPoint { get; }
 
+    /// <summary>
+    /// True when <see cref="DetachAsync"/> can hand this connection to another process: plain TCP sockets (miners and
+    /// pools) on Linux; false for TLS and in-memory pipes.
+    /// </summary>
+    public bool CanHandOver => _owner is TcpSocketDuplex && LinuxDescriptors.IsSupported;
+
+    /// <summary>
+    /// Takes the live connection away from this process without the peer noticing, for the upgrade handover.
+    /// Precondition: the session above has stopped reading <see cref="IDuplexPipe.Input"/> (its loop is not inside
+    /// ReadAsync and has advanced past what it processed) and stopped writing <see cref="IDuplexPipe.Output"/>.
+    /// Waits until every byte written to Output has been handed to the kernel (cancelling <paramref name="cancellationToken"/>
+    /// during that wait, e.g. for a peer that stopped reading, leaves the connection as it was), then duplicates the
+    /// socket, stops the receive loop, points this process's socket object at a dummy (so its dispose, or any late I/O,
+    /// never sends a FIN or RST) and returns the duplicate with every byte received from the peer that the session has
+    /// not consumed. Afterwards disposing this connection does not disturb the peer.
+    /// </summary>
+    public ValueTask<DetachedSocket> DetachAsync(CancellationToken cancellationToken) =>
+        CanHandOver && _owner is TcpSocketDuplex duplex
+            ? duplex.DetachAsync(cancellationToken)
+            : throw new NotSupportedException("Only plain TCP connections on Linux can be handed over.");
+
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {
@@ -47,3 +69,9 @@ public sealed class ProxyConnection : IAsyncDisposable
         }
     }
 }
+
+/// <summary>
+/// A connection taken from this process by <see cref="ProxyConnection.DetachAsync"/>: its socket (owned by the caller)
+/// and the bytes the peer sent that the session had not read, which the adopting side reads first.
+/// </summary>
+public sealed record DetachedSocket(SafeHandle Handle, byte[] UnreadInput);

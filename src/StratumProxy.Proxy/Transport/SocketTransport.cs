@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Security.Authentication;
 using Pipelines.Sockets.Unofficial;
 using StratumProxy.Proxy.Configuration;
@@ -9,7 +10,9 @@ namespace StratumProxy.Proxy.Transport;
 
 /// <summary>
 /// The only code that knows about Pipelines.Sockets.Unofficial (STYLE.md: referenced from one folder, behind our
-/// own seam). Plain TCP: Socket → SocketConnection. TLS: Socket → NetworkStream → SslStream → StreamConnection.
+/// own seam). Plain TCP: Socket → <see cref="TcpSocketDuplex"/> (loops that can stop without touching the connection,
+/// so a live connection can be handed to another process). TLS: Socket → NetworkStream → SslStream →
+/// Pipelines.Sockets.Unofficial's StreamConnection.
 /// </summary>
 public static class SocketTransport
 {
@@ -38,13 +41,44 @@ public static class SocketTransport
     /// <summary>Wraps an accepted miner socket.</summary>
     public static ProxyConnection WrapAccepted(Socket socket, int maxLineLength)
     {
-        SocketConnection.SetRecommendedServerOptions(socket);
-        var connection = SocketConnection.Create(
-            socket,
-            PipeOptionsFactory.MinerSend(),
-            PipeOptionsFactory.MinerReceive(maxLineLength),
-            SocketConnectionOptions.ZeroLengthReads);
-        return new ProxyConnection(connection, socket.RemoteEndPoint, socket.LocalEndPoint, new DisposableConnection(connection));
+        socket.NoDelay = true;
+        return Miner(socket, maxLineLength, ReadOnlyMemory<byte>.Empty);
+    }
+
+    /// <summary>
+    /// A miner connection over a socket handed over from another process (<see cref="ProxyConnection.DetachAsync"/>):
+    /// its Input yields <paramref name="unreadInput"/> first, then what the socket receives. Takes ownership of
+    /// <paramref name="handle"/> (it is invalid afterwards; disposing it is harmless).
+    /// </summary>
+    public static ProxyConnection AdoptMiner(SafeHandle handle, ReadOnlyMemory<byte> unreadInput, int maxLineLength) =>
+        Miner(Adopt(handle), maxLineLength, unreadInput);
+
+    /// <summary>A pool connection (plain TCP) over a socket handed over from another process; as <see cref="AdoptMiner"/>.</summary>
+    public static ProxyConnection AdoptPool(SafeHandle handle, ReadOnlyMemory<byte> unreadInput, int maxLineLength) =>
+        Pool(Adopt(handle), maxLineLength, unreadInput);
+
+    /// <summary>A socket object over a handed-over descriptor, which it now owns.</summary>
+    internal static Socket Adopt(SafeHandle handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        HandoverChannel.EnsureSupported();
+        ObjectDisposedException.ThrowIf(handle.IsClosed || handle.IsInvalid, handle);
+        var descriptor = handle.DangerousGetHandle();
+        var socket = new Socket(new SafeSocketHandle(descriptor, ownsHandle: true));
+        handle.SetHandleAsInvalid();
+        return socket;
+    }
+
+    private static ProxyConnection Miner(Socket socket, int maxLineLength, ReadOnlyMemory<byte> unreadInput)
+    {
+        var duplex = new TcpSocketDuplex(socket, PipeOptionsFactory.MinerSend(), PipeOptionsFactory.MinerReceive(maxLineLength), unreadInput);
+        return new ProxyConnection(duplex, socket.RemoteEndPoint, socket.LocalEndPoint, duplex);
+    }
+
+    private static ProxyConnection Pool(Socket socket, int maxLineLength, ReadOnlyMemory<byte> unreadInput)
+    {
+        var duplex = new TcpSocketDuplex(socket, PipeOptionsFactory.PoolSend(), PipeOptionsFactory.PoolReceive(maxLineLength), unreadInput);
+        return new ProxyConnection(duplex, socket.RemoteEndPoint, socket.LocalEndPoint, duplex);
     }
 
     /// <summary>Connects to a pool over TCP or TLS.</summary>
@@ -57,8 +91,7 @@ public static class SocketTransport
             await socket.ConnectAsync(url.Host, url.Port, cancellationToken).ConfigureAwait(false);
             if (!url.UseTls)
             {
-                var connection = SocketConnection.Create(socket, PipeOptionsFactory.PoolSend(), PipeOptionsFactory.PoolReceive(maxLineLength));
-                return new ProxyConnection(connection, socket.RemoteEndPoint, socket.LocalEndPoint, new DisposableConnection(connection));
+                return Pool(socket, maxLineLength, ReadOnlyMemory<byte>.Empty);
             }
 
             var stream = new NetworkStream(socket, ownsSocket: true);
@@ -88,15 +121,6 @@ public static class SocketTransport
         {
             socket.Dispose();
             throw;
-        }
-    }
-
-    private sealed class DisposableConnection(SocketConnection connection) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync()
-        {
-            connection.Dispose();
-            return ValueTask.CompletedTask;
         }
     }
 }

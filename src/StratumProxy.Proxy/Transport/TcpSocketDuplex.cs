@@ -1,0 +1,311 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+
+namespace StratumProxy.Proxy.Transport;
+
+/// <summary>
+/// A plain TCP socket as a duplex pipe (the shape of Kestrel's socket connection): one receive loop that waits for data
+/// with a zero-byte receive (an idle connection holds no buffer) and one send loop draining the output pipe. Unlike
+/// Pipelines.Sockets.Unofficial's loops, both can be stopped without touching the connection, which is what the
+/// upgrade handover needs (<see cref="DetachAsync"/>): a pending receive is cancelled without consuming a byte, the
+/// send loop reports when everything written has been handed to the kernel.
+/// </summary>
+internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
+{
+    private const int Running = 0;
+    private const int Detaching = 1;
+    private const int Detached = 2;
+    private const int Disposed = 3;
+
+    private readonly Socket _socket;
+    private readonly Pipe _input;
+    private readonly Pipe _output;
+    private readonly CancellationTokenSource _stopReceiving = new();
+    private readonly Task _receiving;
+    private readonly Task _sending;
+    private TaskCompletionSource? _drainRequest;
+    private int _state;
+
+    public TcpSocketDuplex(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions, ReadOnlyMemory<byte> unreadInput = default)
+    {
+        _socket = socket;
+        _input = new Pipe(receiveOptions);
+        _output = new Pipe(sendOptions);
+        _receiving = ReceiveLoopAsync(unreadInput);
+        _sending = SendLoopAsync();
+    }
+
+    public PipeReader Input => _input.Reader;
+
+    public PipeWriter Output => _output.Writer;
+
+    public Socket Socket => _socket;
+
+    /// <summary>
+    /// Takes the connection away from this process (see <see cref="ProxyConnection.DetachAsync"/>). Cancelling
+    /// <paramref name="cancellationToken"/> while the send side drains leaves the connection as it was.
+    /// </summary>
+    public async ValueTask<DetachedSocket> DetachAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _state, Detaching, Running) != Running)
+        {
+            throw new InvalidOperationException("The connection is already detached or disposed.");
+        }
+
+        int duplicate;
+        int dummy;
+        try
+        {
+            // 1. Everything the session wrote reaches the kernel (its send buffer belongs to the socket and survives).
+            var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _drainRequest, drained);
+            _output.Reader.CancelPendingRead();
+            if (_sending.IsCompleted)
+            {
+                drained.TrySetException(new IOException("The connection's send side has ended; there is nothing to hand over."));
+            }
+
+            await drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+            // 2. The descriptors the rest needs, before anything irreversible: running out of them fails here.
+            duplicate = DuplicateSocket();
+            try
+            {
+                dummy = LinuxDescriptors.CreateClosedDummy();
+            }
+            catch
+            {
+                _ = LinuxDescriptors.Close(duplicate);
+                throw;
+            }
+        }
+        catch
+        {
+            Volatile.Write(ref _drainRequest, null);
+            if (Interlocked.CompareExchange(ref _state, Running, Detaching) == Disposed)
+            {
+                // Disposed while the detach waited: the dispose left the socket to us.
+                CloseSocket();
+            }
+
+            throw;
+        }
+
+        // 3. No more reads from the peer here: a pending receive is cancelled before it takes a byte, one already in
+        // the kernel finishes and its bytes go into the pipe before the loop ends.
+        await _stopReceiving.CancelAsync().ConfigureAwait(false);
+        _input.Writer.CancelPendingFlush();
+        await _receiving.ConfigureAwait(false);
+
+        // 4. This process's socket object now holds a dummy: its dispose (close, linger, shutdown, disconnect) and any
+        // late I/O never reach the peer. Epoll keeps the old registration of the real socket under the old number
+        // until the last copy of it closes; events from it wake a context that is gone (or, once the number is reused,
+        // a socket whose next read or write just finds nothing to do).
+        var added = false;
+        _socket.SafeHandle.DangerousAddRef(ref added);
+        try
+        {
+            LinuxDescriptors.ReplaceWithDummy((int)_socket.SafeHandle.DangerousGetHandle().ToInt64(), dummy);
+        }
+        finally
+        {
+            _socket.SafeHandle.DangerousRelease();
+        }
+
+        _socket.Dispose();
+
+        // 5. What the peer sent that the session has not consumed.
+        var handle = new DescriptorHandle(duplicate);
+        byte[] unread = [];
+        try
+        {
+            if (_input.Reader.TryRead(out var result))
+            {
+                unread = result.Buffer.ToArray();
+                _input.Reader.AdvanceTo(result.Buffer.End);
+            }
+        }
+        catch
+        {
+            // The receive side had already failed (reset by the peer): the connection is not worth handing over.
+            handle.Dispose();
+            throw;
+        }
+        finally
+        {
+            await _input.Writer.CompleteAsync().ConfigureAwait(false);
+            _ = Interlocked.CompareExchange(ref _state, Detached, Detaching);
+        }
+
+        return new DetachedSocket(handle, unread);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        // A detach in progress owns the socket until it ends (it closes it, on success as a dummy).
+        if (Interlocked.Exchange(ref _state, Disposed) == Running)
+        {
+            CloseSocket();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private void CloseSocket()
+    {
+        // As Pipelines.Sockets.Unofficial did: shut both directions (a FIN, and pending receives end), then close.
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        _socket.Dispose();
+    }
+
+    private int DuplicateSocket()
+    {
+        var added = false;
+        _socket.SafeHandle.DangerousAddRef(ref added);
+        try
+        {
+            return LinuxDescriptors.DuplicateCloseOnExec((int)_socket.SafeHandle.DangerousGetHandle().ToInt64());
+        }
+        finally
+        {
+            _socket.SafeHandle.DangerousRelease();
+        }
+    }
+
+    private async Task ReceiveLoopAsync(ReadOnlyMemory<byte> unreadInput)
+    {
+        var writer = _input.Writer;
+        var token = _stopReceiving.Token;
+        Exception? error = null;
+        try
+        {
+            if (!unreadInput.IsEmpty)
+            {
+                var flushed = await writer.WriteAsync(unreadInput, CancellationToken.None).ConfigureAwait(false);
+                if (flushed.IsCompleted)
+                {
+                    return;
+                }
+            }
+
+            while (true)
+            {
+                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, token).ConfigureAwait(false);
+                var memory = writer.GetMemory();
+                var received = await _socket.ReceiveAsync(memory, SocketFlags.None, token).ConfigureAwait(false);
+                if (received == 0)
+                {
+                    return;
+                }
+
+                writer.Advance(received);
+                var result = await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                if (result.IsCompleted || result.IsCanceled)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex) when (token.IsCancellationRequested && ex is OperationCanceledException or SocketException)
+        {
+            // Detaching: stopped without taking a byte.
+        }
+        catch (SocketException ex)
+        {
+            error = new IOException(ex.Message, ex);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Disposed while a receive was pending: the session is already gone.
+        }
+        finally
+        {
+            if (!token.IsCancellationRequested)
+            {
+                await writer.CompleteAsync(error).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task SendLoopAsync()
+    {
+        var reader = _output.Reader;
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+                var buffer = result.Buffer;
+                try
+                {
+                    foreach (var segment in buffer)
+                    {
+                        var remaining = segment;
+                        while (!remaining.IsEmpty)
+                        {
+                            var sent = await _socket.SendAsync(remaining, SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
+                            remaining = remaining[sent..];
+                        }
+                    }
+                }
+                finally
+                {
+                    reader.AdvanceTo(buffer.End);
+                }
+
+                if (result.IsCanceled)
+                {
+                    // A detach asked: everything written so far is in the kernel once a read finds nothing more.
+                    if (buffer.IsEmpty)
+                    {
+                        Volatile.Read(ref _drainRequest)?.TrySetResult();
+                    }
+                    else
+                    {
+                        reader.CancelPendingRead();
+                    }
+
+                    continue;
+                }
+
+                if (result.IsCompleted)
+                {
+                    // The session finished writing and all of it is in the kernel: a FIN follows it (a graceful
+                    // close; the session may still read what the peer sends until it closes too). Never once the
+                    // connection has left this process.
+                    if (Volatile.Read(ref _state) == Running)
+                    {
+                        _socket.Shutdown(SocketShutdown.Send);
+                    }
+
+                    return;
+                }
+            }
+        }
+        catch (SocketException ex)
+        {
+            error = new IOException(ex.Message, ex);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            // The session learns of a dead send side at its next flush (reader completed); its writer stays its own.
+            await reader.CompleteAsync(error).ConfigureAwait(false);
+            Volatile.Read(ref _drainRequest)?.TrySetException(new IOException("The connection's send side ended before it drained.", error));
+        }
+    }
+}

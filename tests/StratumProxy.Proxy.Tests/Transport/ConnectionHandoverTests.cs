@@ -1,0 +1,412 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading.Channels;
+using StratumProxy.Proxy.Transport;
+
+namespace StratumProxy.Proxy.Tests.Transport;
+
+/// <summary>
+/// A live TCP connection leaves one <see cref="ProxyConnection"/> and continues in another without the peer noticing:
+/// no EOF, no reset, no byte lost or repeated in either direction.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class ConnectionHandoverTests
+{
+    private const int MaxLine = 4096;
+
+    [Fact]
+    public async Task DetachAsync_MidStreamBothWays_TheAdoptedConnectionContinuesTheStreamExactly()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        using var listener = SocketTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        await using var client = await LineClient.ConnectAsync(listener.LocalEndPoint!, ct);
+        var accepted = await listener.AcceptAsync(ct);
+        var oldDescriptor = (int)accepted.Handle;
+        var old = SocketTransport.WrapAccepted(accepted, MaxLine);
+        Assert.True(old.CanHandOver);
+
+        // The client sends 100 lines; the session consumes 50 and leaves the other 50 in its input pipe, unread.
+        await client.SendLinesAsync("c", 1, 100, ct);
+        Assert.Equal(Lines("c", 1, 50), await ReadLinesAsync(old.Transport.Input, 50, ct));
+        await WaitUntilBufferedAsync(old.Transport.Input, 50, ct);
+
+        // The session has just written 1 MiB (four times the send pipe's pause threshold): most of it is still in
+        // the pipe or the kernel when the detach starts, and the client reads it meanwhile.
+        await WriteLinesAsync(old.Transport.Output, "s", 1, 2000, ct);
+
+        var detached = await old.DetachAsync(ct);
+
+        Assert.StartsWith("c0051\n", Encoding.ASCII.GetString(detached.UnreadInput), StringComparison.Ordinal);
+        await using var adopted = SocketTransport.AdoptMiner(detached.Handle, detached.UnreadInput, MaxLine);
+        Assert.True(detached.Handle.IsClosed);
+        await old.DisposeAsync();
+
+        // The number the old socket object held is free again: a new socket there must neither disturb nor be
+        // disturbed by the handed-over connection (epoll still holds the old registration under that number).
+        using var reuse = await OpenUntilDescriptorAsync(listener, oldDescriptor, ct);
+
+        await client.SendLinesAsync("c", 101, 150, ct);
+        Assert.Equal(Lines("c", 51, 150), await ReadLinesAsync(adopted.Transport.Input, 100, ct));
+        await WriteLinesAsync(adopted.Transport.Output, "s", 2001, 2100, ct);
+        Assert.Equal(Lines("s", 1, 2100), await client.ReadLinesAsync(2100, ct));
+
+        if (reuse is not null)
+        {
+            await reuse.Value.Client.SendAsync("other\n"u8.ToArray(), ct);
+            var buffer = new byte[6];
+            Assert.Equal(6, await reuse.Value.Server.ReceiveAsync(buffer, ct));
+        }
+
+        // Still one open stream both ways after everything.
+        await client.SendLinesAsync("c", 151, 151, ct);
+        Assert.Equal(Lines("c", 151, 151), await ReadLinesAsync(adopted.Transport.Input, 1, ct));
+        Assert.False(client.SawEnd);
+        reuse?.Dispose();
+
+        // Nothing the old process did reached the socket's options: its end will be a FIN, not a reset.
+        Assert.False(((TcpSocketDuplex)adopted.Transport).Socket.LingerState!.Enabled);
+    }
+
+    [Fact]
+    public async Task DetachAsync_APoolConnection_ContinuesInTheAdoptedOne()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        using var poolListener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        poolListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        poolListener.Listen();
+        var port = ((IPEndPoint)poolListener.LocalEndPoint!).Port;
+        var old = await SocketTransport.ConnectAsync(
+            new StratumProxy.Proxy.Configuration.PoolUrl("127.0.0.1", port, false), false, MaxLine, ct);
+        await using var pool = new LineClient(await poolListener.AcceptAsync(ct));
+        Assert.True(old.CanHandOver);
+
+        await pool.SendLinesAsync("n", 1, 3, ct);
+        Assert.Equal(Lines("n", 1, 1), await ReadLinesAsync(old.Transport.Input, 1, ct));
+        await WaitUntilBufferedAsync(old.Transport.Input, 2, ct);
+        await WriteLinesAsync(old.Transport.Output, "u", 1, 10, ct);
+
+        var detached = await old.DetachAsync(ct);
+        await old.DisposeAsync();
+        await using var adopted = SocketTransport.AdoptPool(detached.Handle, detached.UnreadInput, MaxLine);
+
+        await pool.SendLinesAsync("n", 4, 4, ct);
+        Assert.Equal(Lines("n", 2, 4), await ReadLinesAsync(adopted.Transport.Input, 3, ct));
+        await WriteLinesAsync(adopted.Transport.Output, "u", 11, 12, ct);
+        Assert.Equal(Lines("u", 1, 12), await pool.ReadLinesAsync(12, ct));
+        Assert.False(pool.SawEnd);
+    }
+
+    [Fact]
+    public async Task DetachAsync_CancelledWhileThePeerDoesNotRead_LeavesTheConnectionServing()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        using var listener = SocketTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await peer.ConnectAsync(listener.LocalEndPoint!, ct);
+        var accepted = await listener.AcceptAsync(ct);
+        accepted.SendBufferSize = 16 * 1024;
+        peer.ReceiveBufferSize = 16 * 1024;
+        await using var connection = SocketTransport.WrapAccepted(accepted, MaxLine);
+
+        // The peer reads nothing: 8 MiB cannot all reach the kernel, so the drain cannot finish.
+        var writing = WriteLinesAsync(connection.Transport.Output, "s", 1, 16_000, ct);
+        using var giveUp = new CancellationTokenSource();
+        var detaching = connection.DetachAsync(giveUp.Token).AsTask();
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => detaching);
+
+        // Still one connection: the peer now reads everything, and what it sends arrives.
+        await using var client = new LineClient(peer);
+        Assert.Equal(Lines("s", 1, 16_000), await client.ReadLinesAsync(16_000, ct));
+        await writing;
+        await client.SendLinesAsync("c", 1, 1, ct);
+        Assert.Equal(Lines("c", 1, 1), await ReadLinesAsync(connection.Transport.Input, 1, ct));
+    }
+
+    [Fact]
+    public async Task SocketDispose_WithAReceivePending_LeavesLingerZeroOnASharedSocket_UnlessTheNumberHoldsADummy()
+    {
+        // The trap the detach is built around: .NET closes a socket whose operations it had to abort abortively, by
+        // setting SO_LINGER to zero first. That option belongs to the socket, not the descriptor: a duplicate that
+        // lives on (in this process or the successor) would later end the connection with a reset, losing unsent data.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var ct = timeout.Token;
+        using var listener = SocketTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+
+        foreach (var withDummy in new[] { false, true })
+        {
+            using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await peer.ConnectAsync(listener.LocalEndPoint!, ct);
+            var accepted = await listener.AcceptAsync(ct);
+            var fd = (int)accepted.Handle;
+            var duplicate = new Socket(new SafeSocketHandle(LinuxDescriptors.DuplicateCloseOnExec(fd), ownsHandle: true));
+            var pending = accepted.ReceiveAsync(new byte[1], ct).AsTask();
+            if (withDummy)
+            {
+                LinuxDescriptors.ReplaceWithDummy(fd, LinuxDescriptors.CreateClosedDummy());
+            }
+
+            accepted.Dispose();
+            await Assert.ThrowsAnyAsync<Exception>(() => pending);
+
+            // The connection still works through the duplicate either way...
+            await duplicate.SendAsync("x"u8.ToArray(), ct);
+            var buffer = new byte[1];
+            Assert.Equal(1, await peer.ReceiveAsync(buffer, ct));
+            Assert.Equal(!withDummy, duplicate.LingerState is { Enabled: true, LingerTime: 0 });
+
+            // ...but without the dummy its end is a reset instead of a FIN.
+            duplicate.Dispose();
+            var ending = await Record.ExceptionAsync(async () => Assert.Equal(0, await peer.ReceiveAsync(buffer, ct)));
+            Assert.Equal(withDummy, ending is null);
+        }
+    }
+
+    [Fact]
+    public async Task DetachListener_APendingAcceptReturnsNull_TheAdoptedListenerTakesTheQueuedConnection()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var ct = timeout.Token;
+        var old = SocketListenerFactory.Instance.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var endpoint = old.LocalEndPoint;
+        var pending = old.AcceptAsync(MaxLine, AdmitAll.Instance, ct);
+
+        var handle = old.DetachListener();
+
+        Assert.Null(await pending);
+        Assert.Null(await old.AcceptAsync(MaxLine, AdmitAll.Instance, ct));
+        await old.DisposeAsync();
+
+        // A miner that connects between the two processes waits in the kernel's queue.
+        await using var client = await LineClient.ConnectAsync(endpoint, ct);
+        await using var adopted = SocketListenerFactory.Instance.Adopt(handle);
+        Assert.Equal(endpoint, adopted.LocalEndPoint);
+        await using var connection = await adopted.AcceptAsync(MaxLine, AdmitAll.Instance, ct);
+        Assert.NotNull(connection);
+        await client.SendLinesAsync("c", 1, 1, ct);
+        Assert.Equal(Lines("c", 1, 1), await ReadLinesAsync(connection.Transport.Input, 1, ct));
+    }
+
+    internal static string[] Lines(string prefix, int first, int last) =>
+        [.. Enumerable.Range(first, last - first + 1).Select(i => Line(prefix, i))];
+
+    internal static string Line(string prefix, int i) =>
+        prefix.StartsWith('s') || prefix.StartsWith('u')
+            ? string.Create(CultureInfo.InvariantCulture, $"{prefix}{i:D4} {new string('.', 500)}")
+            : string.Create(CultureInfo.InvariantCulture, $"{prefix}{i:D4}");
+
+    internal static async Task WriteLinesAsync(PipeWriter writer, string prefix, int first, int last, CancellationToken ct)
+    {
+        for (var i = first; i <= last; i++)
+        {
+            var bytes = Encoding.ASCII.GetBytes(Line(prefix, i) + "\n");
+            bytes.CopyTo(writer.GetSpan(bytes.Length));
+            writer.Advance(bytes.Length);
+            if (i % 50 == 0 || i == last)
+            {
+                await writer.FlushAsync(ct);
+            }
+        }
+    }
+
+    /// <summary>Reads and consumes exactly <paramref name="count"/> lines, leaving anything after them in the pipe.</summary>
+    internal static async Task<string[]> ReadLinesAsync(PipeReader reader, int count, CancellationToken ct)
+    {
+        var lines = new List<string>();
+        while (lines.Count < count)
+        {
+            var result = await reader.ReadAsync(ct);
+            var buffer = result.Buffer;
+            while (lines.Count < count && buffer.PositionOf((byte)'\n') is { } end)
+            {
+                lines.Add(Encoding.ASCII.GetString(buffer.Slice(0, end)));
+                buffer = buffer.Slice(buffer.GetPosition(1, end));
+            }
+
+            reader.AdvanceTo(buffer.Start, lines.Count < count ? buffer.End : buffer.Start);
+            if (lines.Count < count && result.IsCompleted)
+            {
+                throw new EndOfStreamException($"The stream ended after {lines.Count} of {count} lines.");
+            }
+        }
+
+        return [.. lines];
+    }
+
+    /// <summary>Waits until the pipe holds <paramref name="lines"/> complete lines, consuming none.</summary>
+    internal static async Task WaitUntilBufferedAsync(PipeReader reader, int lines, CancellationToken ct)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(ct);
+            var buffered = 0;
+            foreach (var segment in result.Buffer)
+            {
+                buffered += segment.Span.Count((byte)'\n');
+            }
+
+            reader.AdvanceTo(result.Buffer.Start, buffered >= lines ? result.Buffer.Start : result.Buffer.End);
+            if (buffered >= lines)
+            {
+                return;
+            }
+        }
+    }
+
+    private static async Task<SocketPair?> OpenUntilDescriptorAsync(Socket listener, int descriptor, CancellationToken ct)
+    {
+        var opened = new List<SocketPair>();
+        try
+        {
+            for (var i = 0; i < 32; i++)
+            {
+                var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                await client.ConnectAsync(listener.LocalEndPoint!, ct);
+                var pair = new SocketPair(client, await listener.AcceptAsync(ct));
+                if ((int)pair.Client.Handle == descriptor || (int)pair.Server.Handle == descriptor)
+                {
+                    return pair;
+                }
+
+                opened.Add(pair);
+            }
+
+            return null;
+        }
+        finally
+        {
+            foreach (var pair in opened)
+            {
+                pair.Dispose();
+            }
+        }
+    }
+
+    private readonly record struct SocketPair(Socket Client, Socket Server) : IDisposable
+    {
+        public void Dispose()
+        {
+            Client.Dispose();
+            Server.Dispose();
+        }
+    }
+
+    private sealed class AdmitAll : IConnectionAdmission
+    {
+        public static AdmitAll Instance { get; } = new();
+
+        public bool TryAdmit(EndPoint? remote) => true;
+
+        public void Release()
+        {
+        }
+    }
+}
+
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+/// <summary>The far end of a test connection: a plain socket that sends lines and collects every line it receives.</summary>
+internal sealed class LineClient : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
+    private readonly Task _reading;
+
+    public LineClient(Socket socket)
+    {
+        _socket = socket;
+        _reading = ReadLoopAsync();
+    }
+
+    /// <summary>True once the stream ended (EOF or reset).</summary>
+    public bool SawEnd { get; private set; }
+
+    public static async Task<LineClient> ConnectAsync(EndPoint endpoint, CancellationToken ct)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(endpoint, ct);
+        return new LineClient(socket);
+    }
+
+    public async Task SendLinesAsync(string prefix, int first, int last, CancellationToken ct)
+    {
+        var text = new StringBuilder();
+        for (var i = first; i <= last; i++)
+        {
+            text.Append(ConnectionHandoverTests.Line(prefix, i)).Append('\n');
+        }
+
+        var bytes = Encoding.ASCII.GetBytes(text.ToString());
+        var sent = 0;
+        while (sent < bytes.Length)
+        {
+            sent += await _socket.SendAsync(bytes.AsMemory(sent), ct);
+        }
+    }
+
+    public async Task<string[]> ReadLinesAsync(int count, CancellationToken ct)
+    {
+        var lines = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            lines[i] = await _lines.Reader.ReadAsync(ct);
+        }
+
+        return lines;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _socket.Dispose();
+        try
+        {
+            await _reading;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var buffer = new byte[64 * 1024];
+        var pending = new StringBuilder();
+        while (true)
+        {
+            int count;
+            try
+            {
+                count = await _socket.ReceiveAsync(buffer);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                count = 0;
+            }
+
+            if (count == 0)
+            {
+                SawEnd = true;
+                _lines.Writer.TryComplete(new EndOfStreamException("The connection ended."));
+                return;
+            }
+
+            pending.Append(Encoding.ASCII.GetString(buffer, 0, count));
+            var text = pending.ToString();
+            var start = 0;
+            int end;
+            while ((end = text.IndexOf('\n', start)) >= 0)
+            {
+                await _lines.Writer.WriteAsync(text[start..end]);
+                start = end + 1;
+            }
+
+            pending.Clear().Append(text.AsSpan(start));
+        }
+    }
+}
