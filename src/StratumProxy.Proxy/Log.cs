@@ -112,4 +112,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 506, Level = LogLevel.Information, Message = "Listening for a takeover on {Path}")]
     public static partial void TakeoverListening(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 507, Level = LogLevel.Warning, Message = "A takeover connection was refused: {Reason}")]
+    public static partial void TakeoverConnectionRefused(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 508, Level = LogLevel.Information, Message = "Waiting for process {ProcessId} to exit before the admin endpoint binds")]
+    public static partial void TakeoverWaitingForExit(ILogger logger, int processId);
 }

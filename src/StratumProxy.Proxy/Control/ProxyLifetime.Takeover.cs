@@ -18,7 +18,7 @@ namespace StratumProxy.Proxy.Control;
 public sealed record TakeoverResult(int ProcessId, int Sessions, int Pools, int Listeners);
 
 /// <summary>The other side refused or broke off a takeover.</summary>
-public sealed class TakeoverException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class TakeoverException(string message, Exception? inner = null) : InvalidOperationException(message, inner);
 
 public sealed partial class ProxyLifetime
 {
@@ -98,6 +98,7 @@ public sealed partial class ProxyLifetime
         }
 
         var handles = new List<SafeHandle>();
+        var listenerHandles = new List<SafeHandle>();
         var pools = new MovedConnection?[parking.Pools.Count];
         var sessions = new MovedConnection?[parking.Sessions.Count];
         TakeoverState state;
@@ -107,7 +108,9 @@ public sealed partial class ProxyLifetime
             foreach (var (options, listener) in _listener.Bound)
             {
                 listeners.Add(new ListenerState(options.Name, listener.LocalEndPoint.ToString()!, handles.Count));
-                handles.Add(mover.DetachListener(listener));
+                var handle = mover.DetachListener(listener);
+                listenerHandles.Add(handle);
+                handles.Add(handle);
             }
 
             List<PoolConnectionState> poolStates = [];
@@ -146,6 +149,12 @@ public sealed partial class ProxyLifetime
         catch (Exception ex) when (ex is TakeoverException or IOException or JsonException or TimeoutException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
             TakeBack(parking, mover, pools, sessions);
+            if (listenerHandles.Count > 0)
+            {
+                // A detached listener accepts nothing more: listen on the descriptors that would have gone.
+                _listener.ReplaceListeners([.. listenerHandles.Select(mover.AdoptListener)]);
+            }
+
             _listener.ResumeAccepting();
             Log.TakeoverTakenBack(_logger, ex.Message);
             await TrySendAsync(channel, Refusal(ex.Message), CancellationToken.None).ConfigureAwait(false);

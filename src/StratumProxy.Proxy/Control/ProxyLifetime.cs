@@ -90,7 +90,7 @@ public sealed partial class ProxyLifetime : IAsyncDisposable
     /// <see cref="StopAsync"/> then closes whoever is left. Cancelling cuts it short without throwing.
     /// </summary>
     public Task<DrainResult> DrainAsync(CancellationToken cancellationToken) =>
-        Volatile.Read(ref _state) == 1 ? _drain.RunAsync(cancellationToken) : Task.FromResult(new DrainResult(0, 0, 0, TimeSpan.Zero));
+        Volatile.Read(ref _state) == 1 && !HandedOver ? _drain.RunAsync(cancellationToken) : Task.FromResult(new DrainResult(0, 0, 0, TimeSpan.Zero));
 
     /// <summary>Stops accepting, closes every miner session and waits for it, then stops the pools and the tick.</summary>
     public async Task StopAsync()

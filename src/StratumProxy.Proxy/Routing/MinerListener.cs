@@ -121,6 +121,18 @@ public sealed class MinerListener : IAsyncDisposable
         _accepting = null;
     }
 
+    /// <summary>
+    /// Listens on listeners taken back after a handover that failed once their sockets had been handed (a detached
+    /// listener accepts nothing more): one per bound listener, in order.
+    /// </summary>
+    internal void ReplaceListeners(IReadOnlyList<IConnectionListener> listeners)
+    {
+        for (var i = 0; i < _bound.Count && i < listeners.Count; i++)
+        {
+            _bound[i] = (_bound[i].Options, listeners[i]);
+        }
+    }
+
     /// <summary>Accepts again after <see cref="PauseAcceptingAsync"/> (the handover did not happen).</summary>
     internal void ResumeAccepting()
     {

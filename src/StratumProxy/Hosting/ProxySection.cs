@@ -26,6 +26,8 @@ internal sealed class ProxySection
 
     public DrainSection Drain { get; set; } = new();
 
+    public TakeoverSection Takeover { get; set; } = new();
+
     public Dictionary<string, string> Pins { get; set; } = new(StringComparer.Ordinal);
 
     public int MaxWorkerSeries { get; set; } = Defaults.MaxWorkerSeries;
@@ -39,6 +41,7 @@ internal sealed class ProxySection
         Failover = Failover.ToOptions(),
         Limits = Limits.ToOptions(),
         Drain = Drain.ToOptions(),
+        Takeover = Takeover.ToOptions(),
         Pins = new Dictionary<string, string>(Pins, StringComparer.Ordinal),
         MaxWorkerSeries = MaxWorkerSeries,
     };
@@ -246,5 +249,21 @@ internal sealed class DrainSection
     {
         Period = Period,
         Grace = Grace,
+    };
+}
+
+/// <summary>The binding shape of <see cref="TakeoverOptions"/>.</summary>
+internal sealed class TakeoverSection
+{
+    private static readonly TakeoverOptions Defaults = new();
+
+    public string? SocketPath { get; set; } = Defaults.SocketPath;
+
+    public TimeSpan QuiesceTimeout { get; set; } = Defaults.QuiesceTimeout;
+
+    public TakeoverOptions ToOptions() => new()
+    {
+        SocketPath = SocketPath,
+        QuiesceTimeout = QuiesceTimeout,
     };
 }
