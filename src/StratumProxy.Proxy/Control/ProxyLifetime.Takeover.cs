@@ -47,7 +47,7 @@ public sealed partial class ProxyLifetime
     {
         ArgumentNullException.ThrowIfNull(channel);
         ArgumentNullException.ThrowIfNull(mover);
-        if (Volatile.Read(ref _state) != 1 || HandedOver || !await _handover.WaitAsync(0, cancellationToken).ConfigureAwait(false))
+        if (Volatile.Read(ref _state) != 1 || HandedOver || IsDraining || !await _handover.WaitAsync(0, cancellationToken).ConfigureAwait(false))
         {
             await TrySendAsync(channel, Refusal("this process is not serving, or another takeover is under way"), cancellationToken).ConfigureAwait(false);
             return false;
