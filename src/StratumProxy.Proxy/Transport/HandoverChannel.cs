@@ -7,7 +7,8 @@ namespace StratumProxy.Proxy.Transport;
 /// <summary>
 /// The upgrade handover's wire between the running process and its successor: a Unix domain stream socket carrying
 /// messages of a payload (any size) and any number of file descriptors (SCM_RIGHTS). Both ends check that the peer
-/// runs as the same user (SO_PEERCRED). One <see cref="SendAsync"/> and one <see cref="ReceiveAsync"/> at a time.
+/// runs as the same user (SO_PEERCRED). One <see cref="SendAsync"/> and one <see cref="ReceiveAsync"/> at a time; a
+/// send or receive cancelled in the middle of a message leaves the stream unusable (dispose the channel).
 /// </summary>
 /// <remarks>
 /// A message on the stream: a 16-byte header (magic, payload length, descriptor count, batch count), one byte per

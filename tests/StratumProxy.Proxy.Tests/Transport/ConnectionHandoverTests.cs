@@ -24,8 +24,9 @@ public sealed class ConnectionHandoverTests
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = timeout.Token;
         using var listener = SocketTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        await using var client = await LineClient.ConnectAsync(listener.LocalEndPoint!, ct);
+        await using var client = await LineClient.ConnectAsync(listener.LocalEndPoint!, ct, receiveBuffer: 16 * 1024);
         var accepted = await listener.AcceptAsync(ct);
+        accepted.SendBufferSize = 16 * 1024;
         var oldDescriptor = (int)accepted.Handle;
         var old = SocketTransport.WrapAccepted(accepted, MaxLine);
         Assert.True(old.CanHandOver);
@@ -35,11 +36,15 @@ public sealed class ConnectionHandoverTests
         Assert.Equal(Lines("c", 1, 50), await ReadLinesAsync(old.Transport.Input, 50, ct));
         await WaitUntilBufferedAsync(old.Transport.Input, 50, ct);
 
-        // The session has just written 1 MiB (four times the send pipe's pause threshold): most of it is still in
-        // the pipe or the kernel when the detach starts, and the client reads it meanwhile.
-        await WriteLinesAsync(old.Transport.Output, "s", 1, 2000, ct);
-
-        var detached = await old.DetachAsync(ct);
+        // The session has just written 240 KiB (under the send pipe's pause threshold, so its flush returns) while the
+        // client is not reading: the socket buffers (16 KiB each way) and the client's one pending read take at most
+        // 128 KiB of it, the rest waits in the pipe. The detach cannot finish before the client reads again.
+        client.PauseReading();
+        await WriteLinesAsync(old.Transport.Output, "s", 1, 480, ct);
+        var detaching = old.DetachAsync(ct).AsTask();
+        Assert.False(detaching.IsCompleted);
+        client.ResumeReading();
+        var detached = await detaching;
 
         Assert.StartsWith("c0051\n", Encoding.ASCII.GetString(detached.UnreadInput), StringComparison.Ordinal);
         await using var adopted = SocketTransport.AdoptMiner(detached.Handle, detached.UnreadInput, MaxLine);
@@ -52,8 +57,8 @@ public sealed class ConnectionHandoverTests
 
         await client.SendLinesAsync("c", 101, 150, ct);
         Assert.Equal(Lines("c", 51, 150), await ReadLinesAsync(adopted.Transport.Input, 100, ct));
-        await WriteLinesAsync(adopted.Transport.Output, "s", 2001, 2100, ct);
-        Assert.Equal(Lines("s", 1, 2100), await client.ReadLinesAsync(2100, ct));
+        await WriteLinesAsync(adopted.Transport.Output, "s", 481, 580, ct);
+        Assert.Equal(Lines("s", 1, 580), await client.ReadLinesAsync(580, ct));
 
         if (reuse is not null)
         {
@@ -317,6 +322,7 @@ internal sealed class LineClient : IAsyncDisposable
     private readonly Socket _socket;
     private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
     private readonly Task _reading;
+    private TaskCompletionSource _gate = CompletedGate();
 
     public LineClient(Socket socket)
     {
@@ -324,12 +330,25 @@ internal sealed class LineClient : IAsyncDisposable
         _reading = ReadLoopAsync();
     }
 
+    /// <summary>Stops reading after the read in progress (what arrives stays in the socket buffers).</summary>
+    public void PauseReading() => Volatile.Write(ref _gate, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public void ResumeReading() => Volatile.Read(ref _gate).TrySetResult();
+
+    /// <summary>True when the stream ended with an error (a reset) rather than a FIN.</summary>
+    public bool EndedByReset { get; private set; }
+
     /// <summary>True once the stream ended (EOF or reset).</summary>
     public bool SawEnd { get; private set; }
 
-    public static async Task<LineClient> ConnectAsync(EndPoint endpoint, CancellationToken ct)
+    public static async Task<LineClient> ConnectAsync(EndPoint endpoint, CancellationToken ct, int receiveBuffer = 0)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        if (receiveBuffer > 0)
+        {
+            socket.ReceiveBufferSize = receiveBuffer;
+        }
+
         await socket.ConnectAsync(endpoint, ct);
         return new LineClient(socket);
     }
@@ -363,6 +382,7 @@ internal sealed class LineClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        ResumeReading();
         _socket.Dispose();
         try
         {
@@ -373,12 +393,20 @@ internal sealed class LineClient : IAsyncDisposable
         }
     }
 
+    private static TaskCompletionSource CompletedGate()
+    {
+        var gate = new TaskCompletionSource();
+        gate.SetResult();
+        return gate;
+    }
+
     private async Task ReadLoopAsync()
     {
         var buffer = new byte[64 * 1024];
         var pending = new StringBuilder();
         while (true)
         {
+            await Volatile.Read(ref _gate).Task;
             int count;
             try
             {
@@ -386,6 +414,7 @@ internal sealed class LineClient : IAsyncDisposable
             }
             catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
             {
+                EndedByReset = ex is SocketException;
                 count = 0;
             }
 
