@@ -225,7 +225,10 @@ public sealed partial class MinerSession
 
     private async Task EndHandedOverAsync(Task writer, Func<ProxyConnection, ValueTask> release)
     {
-        StopWriting();
+        // The write loop is idle (everything was flushed before the connection left): ending its queue ends it. No
+        // flush is cancelled: the connection's transport is the new owner's now.
+        Volatile.Write(ref _stopWriting, 1);
+        _outbound.TryComplete();
         await EndWriterAsync(writer).ConfigureAwait(false);
         ClearEvents();
         var current = _current;

@@ -57,6 +57,39 @@ public sealed class HandoverTests
     }
 
     [Fact]
+    public async Task HandOver_APoolConnectionThatCannotMove_IsDialledAgainByTheNewProxy_AndItsMinerGetsADifficultyAndACleanJob()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        await using var old = New(transport);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        await HandshakeAsync(miner, token);
+
+        // As a TLS pool connection: its keys cannot leave the process, so only the miner and the listener move.
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover(connection => connection.LocalEndPoint is not null);
+        await using var next = New(transport);
+        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        var taken = await next.TakeOverAsync(newEnd, mover, Patience, token);
+
+        Assert.True(await handing);
+        Assert.Equal((1, 0, 1), (taken.Sessions, taken.Pools, taken.Listeners));
+        await miner.ReadUntilAsync(l => l.Contains("\"method\":\"mining.set_difficulty\"", StringComparison.Ordinal), token);
+        // The new pool connection's second job (the pool sends one after each authorize, the rig's own is the second).
+        var notify = await miner.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal) && l.Contains("\"00000002000000c2", StringComparison.Ordinal), token);
+        Assert.Equal(2, transport.PoolConnections);
+        using var doc = JsonDocument.Parse(notify);
+        var parameters = doc.RootElement.GetProperty("params");
+        await miner.WriteAsync($"{{\"id\":7,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{parameters[0].GetString()}\",\"00000001\",\"{parameters[7].GetString()}\",\"00000000\"]}}", token);
+        var answer = await miner.ReadUntilAsync(l => l.StartsWith("{\"id\":7,", StringComparison.Ordinal), token);
+        Assert.DoesNotContain("[21,", answer, StringComparison.Ordinal);
+        Assert.Equal("pool0", Assert.Single(next.Control.Snapshot().Sessions).Pool);
+        transport.Stop();
+    }
+
+    [Fact]
     public async Task HandOver_NewProcessOfAnotherStateFormat_IsRefused_AndTheOldProxyServesOn()
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -21,11 +21,11 @@ internal sealed class ObjectHandle(object target) : SafeHandle(IntPtr.Zero, owns
 /// stays in the pipe, so nothing travels as unread bytes), adopting it wraps the same pipe again, and releasing the
 /// old connection leaves the pipe open (as closing a socket's old descriptor leaves the peer connected).
 /// </summary>
-internal sealed class PipeMover : IConnectionMover
+internal sealed class PipeMover(Func<ProxyConnection, bool>? canMove = null) : IConnectionMover
 {
     public int Detached { get; private set; }
 
-    public bool CanMove(ProxyConnection connection) => true;
+    public bool CanMove(ProxyConnection connection) => canMove?.Invoke(connection) ?? true;
 
     public ValueTask<MovedConnection> DetachAsync(ProxyConnection connection, CancellationToken cancellationToken)
     {
