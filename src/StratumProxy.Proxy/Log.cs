@@ -91,4 +91,31 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 402, Level = LogLevel.Information, Message = "Drain done: {Sent} miners asked to reconnect, {Left} left, {Remaining} still connected are closed now ({Elapsed})")]
     public static partial void DrainDone(ILogger logger, int sent, int left, int remaining, TimeSpan elapsed);
+
+    [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Handed over to process {ProcessId}: {Sessions} miner sessions, {Pools} pool connections, {Listeners} listeners; exiting without closing them")]
+    public static partial void HandedOver(ILogger logger, int processId, int sessions, int pools, int listeners);
+
+    [LoggerMessage(EventId = 501, Level = LogLevel.Warning, Message = "Takeover refused: {Reason}; this process keeps serving")]
+    public static partial void TakeoverRefused(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 502, Level = LogLevel.Warning, Message = "Takeover failed after the connections were handed: {Reason}; this process took them back and keeps serving")]
+    public static partial void TakeoverTakenBack(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 503, Level = LogLevel.Information, Message = "Took over from process {ProcessId}: {Sessions} miner sessions, {Pools} pool connections, {Listeners} listeners")]
+    public static partial void TookOver(ILogger logger, int processId, int sessions, int pools, int listeners);
+
+    [LoggerMessage(EventId = 504, Level = LogLevel.Warning, Message = "Pool {Pool}: its handed-over connection is closed (no aggregating pool of that name is configured here)")]
+    public static partial void TakeoverPoolDropped(ILogger logger, string pool);
+
+    [LoggerMessage(EventId = 505, Level = LogLevel.Information, Message = "Takeover requested: parking {Sessions} miner sessions and waiting up to {Quiesce} for the pools' verdicts")]
+    public static partial void TakeoverParking(ILogger logger, int sessions, TimeSpan quiesce);
+
+    [LoggerMessage(EventId = 506, Level = LogLevel.Information, Message = "Listening for a takeover on {Path}")]
+    public static partial void TakeoverListening(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 507, Level = LogLevel.Warning, Message = "A takeover connection was refused: {Reason}")]
+    public static partial void TakeoverConnectionRefused(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 508, Level = LogLevel.Information, Message = "Waiting for process {ProcessId} to exit before the admin endpoint binds")]
+    public static partial void TakeoverWaitingForExit(ILogger logger, int processId);
 }

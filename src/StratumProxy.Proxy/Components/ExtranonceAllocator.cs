@@ -222,6 +222,9 @@ public sealed class ExtranoncePrefixes
         }
     }
 
+    /// <summary>Takes a prefix minted unique by the process that handed its miner over (false: already live here).</summary>
+    public bool Adopt(MinerExtranoncePrefix prefix) => _unique[prefix.Size].TryReserve(prefix);
+
     /// <summary>Gives back a prefix minted unique.</summary>
     public void Release(MinerExtranoncePrefix prefix) => _unique[prefix.Size].Release(prefix);
 

@@ -39,6 +39,9 @@ public sealed record ProxyOptions
     /// <summary>How a stopping instance hands its miners to the other instances (checked by <see cref="ProxyOptionsValidator"/>).</summary>
     public DrainOptions Drain { get; init; } = new();
 
+    /// <summary>Upgrades without dropping a rig: where a new process asks for the connections (docs/upgrades.md).</summary>
+    public TakeoverOptions Takeover { get; init; } = new();
+
     /// <summary>Rigs pinned to a pool by worker name: <c>"worker": "pool name"</c>.</summary>
     public IReadOnlyDictionary<string, string> Pins { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
@@ -278,4 +281,20 @@ public sealed record DrainOptions
 
     /// <summary>The whole drain at most: <see cref="Period"/> + <see cref="Grace"/>.</summary>
     public TimeSpan Total => Period + Grace;
+}
+
+/// <summary>Upgrades without dropping a rig: the running process hands its connections to a new one (docs/upgrades.md).</summary>
+public sealed record TakeoverOptions
+{
+    /// <summary>The longest quiesce allowed.</summary>
+    public static readonly TimeSpan MaxQuiesceTimeout = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// A Unix socket path: when set, the running process listens on it for a new process (<c>run --takeover</c>) to
+    /// take over its listeners, miner connections and pool connections. Null: no takeover.
+    /// </summary>
+    public string? SocketPath { get; init; }
+
+    /// <summary>How long the running process waits for every forwarded share's verdict before it gives up the handover.</summary>
+    public TimeSpan QuiesceTimeout { get; init; } = TimeSpan.FromSeconds(5);
 }

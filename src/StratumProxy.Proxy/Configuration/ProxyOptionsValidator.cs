@@ -123,6 +123,17 @@ public sealed class ProxyOptionsValidator : IValidateOptions<ProxyOptions>
             errors.Add($"Proxy:Drain:Grace ({drain.Grace}) must lie between 00:00:00 and {DrainOptions.MaxPeriod}.");
         }
 
+        var takeover = options.Takeover;
+        if (takeover.QuiesceTimeout <= TimeSpan.Zero || takeover.QuiesceTimeout > TakeoverOptions.MaxQuiesceTimeout)
+        {
+            errors.Add($"Proxy:Takeover:QuiesceTimeout ({takeover.QuiesceTimeout}) must lie above 00:00:00 and at most {TakeoverOptions.MaxQuiesceTimeout}.");
+        }
+
+        if (takeover.SocketPath is { Length: > 107 } path)
+        {
+            errors.Add($"Proxy:Takeover:SocketPath is {path.Length} bytes long; a Unix socket path holds at most 107.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

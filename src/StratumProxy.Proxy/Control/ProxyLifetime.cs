@@ -17,7 +17,7 @@ namespace StratumProxy.Proxy.Control;
 /// <see cref="StopAsync"/> is the one way down (stop accepting, close every session, stop the pools) and is safe to
 /// call more than once.
 /// </remarks>
-public sealed class ProxyLifetime : IAsyncDisposable
+public sealed partial class ProxyLifetime : IAsyncDisposable
 {
     private readonly ProxyEngine _engine;
     private readonly MinerListener _listener;
@@ -33,6 +33,7 @@ public sealed class ProxyLifetime : IAsyncDisposable
     /// <param name="connector">Connects to pools (sockets unless given).</param>
     public ProxyLifetime(ProxyOptions options, TimeProvider time, ILogger logger, ProxyMetrics metrics, IConnectionListenerFactory? listeners = null, IUpstreamConnector? connector = null)
     {
+        _logger = logger;
         _engine = new ProxyEngine(options, time, logger, metrics, connector: connector);
         _listener = new MinerListener(_engine, logger, listeners);
         _drain = new MinerDrain(_engine, _listener, time, logger);
@@ -89,13 +90,20 @@ public sealed class ProxyLifetime : IAsyncDisposable
     /// <see cref="StopAsync"/> then closes whoever is left. Cancelling cuts it short without throwing.
     /// </summary>
     public Task<DrainResult> DrainAsync(CancellationToken cancellationToken) =>
-        Volatile.Read(ref _state) == 1 ? _drain.RunAsync(cancellationToken) : Task.FromResult(new DrainResult(0, 0, 0, TimeSpan.Zero));
+        Volatile.Read(ref _state) == 1 && !HandedOver ? _drain.RunAsync(cancellationToken) : Task.FromResult(new DrainResult(0, 0, 0, TimeSpan.Zero));
 
     /// <summary>Stops accepting, closes every miner session and waits for it, then stops the pools and the tick.</summary>
     public async Task StopAsync()
     {
         if (Interlocked.Exchange(ref _state, 2) == 2)
         {
+            return;
+        }
+
+        if (HandedOver)
+        {
+            // Another process serves every connection that moved: none is written to, shut down or closed here. The
+            // process exits next, and the kernel's close of its descriptors leaves the other process's copies open.
             return;
         }
 

@@ -55,12 +55,22 @@ public sealed class MinerListener : IAsyncDisposable
     /// <summary>Miner connections open now.</summary>
     public int Connections => Volatile.Read(ref _connections);
 
-    /// <summary>Binds every listener; throws with the endpoint named when one cannot be bound.</summary>
-    public void Bind(IEnumerable<ListenerOptions> listeners)
+    /// <summary>
+    /// Binds every listener; throws with the endpoint named when one cannot be bound. A listener found in
+    /// <paramref name="adopted"/> (by name: a socket handed over by the process that ran before) is taken as it is.
+    /// </summary>
+    public void Bind(IEnumerable<ListenerOptions> listeners, IReadOnlyDictionary<string, IConnectionListener>? adopted = null)
     {
         ArgumentNullException.ThrowIfNull(listeners);
         foreach (var listener in listeners)
         {
+            if (adopted is not null && adopted.TryGetValue(listener.Name, out var taken))
+            {
+                _bound.Add((listener, taken));
+                Log.Listening(_logger, listener.Name, taken.LocalEndPoint.ToString()!, listener.PoolGroup);
+                continue;
+            }
+
             if (!EndpointParser.TryParse(listener.Endpoint, out var endpoint, out var reason))
             {
                 throw new InvalidOperationException($"Listener '{listener.Name}': {reason}");
@@ -82,18 +92,76 @@ public sealed class MinerListener : IAsyncDisposable
     /// <summary>Starts the accept loops.</summary>
     public void Start()
     {
+        _accepting = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         foreach (var (options, bound) in _bound)
         {
-            _acceptLoops.Add(AcceptLoopAsync(options, bound, _stopping.Token));
+            _acceptLoops.Add(AcceptLoopAsync(options, bound, _accepting.Token));
         }
     }
 
-    private async Task AcceptLoopAsync(ListenerOptions listener, IConnectionListener bound, CancellationToken stopping)
+    private CancellationTokenSource? _accepting;
+
+    /// <summary>The bound listeners, in listener order (a handover hands their sockets on).</summary>
+    internal IReadOnlyList<(ListenerOptions Options, IConnectionListener Listener)> Bound => _bound;
+
+    /// <summary>
+    /// Stops accepting for a while (a handover): the listening sockets stay open, so connections that arrive meanwhile
+    /// wait in the kernel's backlog for whichever process accepts next.
+    /// </summary>
+    internal async Task PauseAcceptingAsync()
+    {
+        if (_accepting is { } accepting)
+        {
+            await accepting.CancelAsync().ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
+        _acceptLoops.Clear();
+        _accepting?.Dispose();
+        _accepting = null;
+    }
+
+    /// <summary>
+    /// Listens on listeners taken back after a handover that failed once their sockets had been handed (a detached
+    /// listener accepts nothing more): one per bound listener, in order.
+    /// </summary>
+    internal void ReplaceListeners(IReadOnlyList<IConnectionListener> listeners)
+    {
+        for (var i = 0; i < _bound.Count && i < listeners.Count; i++)
+        {
+            _bound[i] = (_bound[i].Options, listeners[i]);
+        }
+    }
+
+    /// <summary>Accepts again after <see cref="PauseAcceptingAsync"/> (the handover did not happen).</summary>
+    internal void ResumeAccepting()
+    {
+        if (_accepting is null && Volatile.Read(ref _disposed) == 0)
+        {
+            Start();
+        }
+    }
+
+    /// <summary>Runs a session handed over by another process (counted as if it had been accepted here).</summary>
+    internal void RunImported(MinerSession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        Interlocked.Increment(ref _connections);
+        if (session.RemoteEndPoint is IPEndPoint { Address: var address } && _perAddress.TryAcquire(address, int.MaxValue, TimeSpan.Zero) == IpAdmission.Admitted)
+        {
+            _heldAddresses[session.Id] = address;
+        }
+
+        _engine.Metrics.MinerConnections.WithLabels(session.Listener.Name).Inc();
+        _running[session.Id] = RunSessionAsync(session, session.Listener, _stopping.Token);
+    }
+
+    private async Task AcceptLoopAsync(ListenerOptions listener, IConnectionListener bound, CancellationToken accepting)
     {
         var admission = new Admission(this, listener);
-        while (await bound.AcceptAsync(_engine.Options.Miners.MaxLineLength, admission, stopping).ConfigureAwait(false) is { } connection)
+        while (await bound.AcceptAsync(_engine.Options.Miners.MaxLineLength, admission, accepting).ConfigureAwait(false) is { } connection)
         {
-            OnAccepted(listener, connection, stopping);
+            OnAccepted(listener, connection, _stopping.Token);
         }
     }
 

@@ -125,13 +125,27 @@ internal sealed class PoolRuntime
     /// <summary>Keeps the shared connection up until <paramref name="stopping"/> (aggregating mode).</summary>
     public async Task RunAsync(CancellationToken stopping)
     {
-        _stopping = stopping;
+        lock (_lock)
+        {
+            _stopping = stopping;
+            _started = true;
+        }
+
         if (Options.Mode == PoolMode.Passthrough)
         {
             // Passthrough pools connect per miner; they count as ready until a connection attempt fails.
             Volatile.Write(ref _passthroughReadySince, _context.Time.GetTimestamp());
             _context.Metrics.PoolUp.WithLabels(Options.Name).Set(1);
             return;
+        }
+
+        lock (_lock)
+        {
+            foreach (var lane in _lanes.Skip(1))
+            {
+                // Extra connections handed over by another process, adopted before the pool started.
+                lane.Start(stopping);
+            }
         }
 
         await _first.RunAsync(stopping).ConfigureAwait(false);
@@ -181,6 +195,57 @@ internal sealed class PoolRuntime
 
         return false;
     }
+
+    /// <summary>
+    /// Takes over a live pool connection another process handed over (or this one, when its handover failed after the
+    /// connections had left their transports): the pool's first connection, or one more for its miner layout. Before
+    /// the pool runs, or while it runs.
+    /// </summary>
+    internal UpstreamConnection Adopt(ProxyConnection connection, Takeover.PoolConnectionState state, UpstreamConnection? replacing = null)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var url = PoolUrl.TryParse(state.Url, out var parsed, out _) ? parsed : Url;
+        var upstream = new UpstreamConnection(state, connection, _context, Options, url)
+        {
+            ChooseLayout = n => LayoutFor(_first, n),
+            Extranonce2SizeChanged = n =>
+            {
+                Volatile.Write(ref _extranonce2Size, n);
+                _extranonce2SizeSeen(this, n);
+            },
+            PoolVerdict = (accepted, latency) => Health.OnSubmitResult(accepted, latency),
+        };
+        Volatile.Write(ref _extranonce2Size, state.Extranonce2Size);
+        Lane lane;
+        var start = false;
+        lock (_lock)
+        {
+            if (replacing is not null && _lanes.Find(l => l.Connection == replacing) is { } same)
+            {
+                lane = same;
+            }
+            else if (!state.Extra || (_first.Connection is null && !_first.HasAdopted))
+            {
+                lane = _first;
+            }
+            else
+            {
+                lane = new Lane(this, new MinerLayout(state.MinerPrefixSize, state.MinerExtranonce2Size));
+                _lanes.Add(lane);
+                start = _started;
+            }
+        }
+
+        lane.Adopt(upstream);
+        if (start)
+        {
+            lane.Start(_stopping);
+        }
+
+        return upstream;
+    }
+
+    private bool _started;
 
     /// <summary>Opens one more shared connection for miners of <paramref name="layout"/>, within the cap.</summary>
     private void OpenLane(MinerLayout layout)
@@ -251,6 +316,8 @@ internal sealed class PoolRuntime
         private readonly ReconnectBackoff _backoff;
         private readonly Lock _lock = new();
         private List<ForwardedShare> _carried = [];
+        private UpstreamConnection? _adopted;
+        private TaskCompletionSource? _adoptedSignal;
         private string? _lastExtranonce1;
         private int _lastExtranonce2Size;
         private long _readySince = -1;
@@ -268,6 +335,16 @@ internal sealed class PoolRuntime
         public MinerLayout? Requested { get; }
 
         public UpstreamConnection? Connection { get; private set; }
+
+        /// <summary>True while a handed-over connection waits to be taken by the lane's loop.</summary>
+        public bool HasAdopted => Volatile.Read(ref _adopted) is not null;
+
+        /// <summary>The lane's next connection is this live one (a handover), not a new dial.</summary>
+        public void Adopt(UpstreamConnection upstream)
+        {
+            Volatile.Write(ref _adopted, upstream);
+            Interlocked.Exchange(ref _adoptedSignal, null)?.TrySetResult();
+        }
 
         public Task? Task { get; private set; }
 
@@ -352,13 +429,20 @@ internal sealed class PoolRuntime
         private async Task<TimeSpan> RunOnceAsync(CancellationToken stopping)
         {
             UpstreamConnection upstream;
-            try
+            if (Interlocked.Exchange(ref _adopted, null) is { } adopted)
             {
-                upstream = await _pool.ConnectAsync(_pool._target, _pool.Options.User, null, _lastExtranonce1, n => _pool.LayoutFor(this, n), stopping).ConfigureAwait(false);
+                upstream = adopted;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
+            else
             {
-                return _pool.OnConnectFailed(Reason(ex), _backoff, IsFirst);
+                try
+                {
+                    upstream = await _pool.ConnectAsync(_pool._target, _pool.Options.User, null, _lastExtranonce1, n => _pool.LayoutFor(this, n), stopping).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !stopping.IsCancellationRequested)
+                {
+                    return _pool.OnConnectFailed(Reason(ex), _backoff, IsFirst);
+                }
             }
 
             Connection = upstream;
@@ -376,6 +460,14 @@ internal sealed class PoolRuntime
             OnReady(upstream);
             var reason = await run.ConfigureAwait(false);
             Connection = null;
+            if (upstream.WasHandedOver)
+            {
+                // The connection lives on elsewhere: no reconnect from here. When this process took it back (a
+                // failed handover) the lane goes on with that; otherwise the process is about to exit.
+                await WaitForAdoptedAsync(stopping).ConfigureAwait(false);
+                return TimeSpan.Zero;
+            }
+
             Volatile.Write(ref _readySince, -1);
             _pool.Health.OnDisconnected();
             _pool.LastError = reason;
@@ -387,6 +479,25 @@ internal sealed class PoolRuntime
             Log.PoolDisconnected(Context.Logger, _pool.Options.Name, reason);
             CarryInFlight(upstream);
             return _pool.NextDelayAfterClose(upstream, _backoff);
+        }
+
+        private async Task WaitForAdoptedAsync(CancellationToken stopping)
+        {
+            var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _adoptedSignal, signal);
+            if (HasAdopted)
+            {
+                return;
+            }
+
+            try
+            {
+                await signal.Task.WaitAsync(stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopping.
+            }
         }
 
         private void OnReady(UpstreamConnection upstream)

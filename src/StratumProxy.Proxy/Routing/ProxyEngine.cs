@@ -56,6 +56,9 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
     /// <summary>The clock.</summary>
     internal TimeProvider Time { get; }
 
+    /// <summary>The longest line accepted from a pool.</summary>
+    internal int PoolMaxLineLength => _upstreamContext.MaxLineLength;
+
     /// <summary>The configured miner layout (Proxy:Miners:Extranonce1Size and Extranonce2Size, fixed for the process).</summary>
     internal MinerLayout Configured { get; }
 
@@ -268,6 +271,12 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
     /// <summary>Runs one tick now (tests drive it with a fake clock).</summary>
     internal void Tick()
     {
+        if (Volatile.Read(ref _tickPaused) != 0)
+        {
+            // A handover is under way: nothing moves, nothing times out.
+            return;
+        }
+
         var now = Time.GetTimestamp();
         foreach (var session in _sessions.Values)
         {
@@ -584,6 +593,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
         }
 
         var runtime = new PoolRuntime(options, url, _upstreamContext, Options.Failover, LayoutForGroup, OnExtranonce2SizeSeen);
+        TakeAdoptions(runtime);
         var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         lock (_poolsLock)
         {

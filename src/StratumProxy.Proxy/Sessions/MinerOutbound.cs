@@ -34,6 +34,7 @@ internal readonly struct MinerOutbound
         RawResult,
         SetExtranonce,
         Reconnect,
+        Marker,
     }
 
     public Kind Type { get; }
@@ -80,6 +81,9 @@ internal readonly struct MinerOutbound
 
     /// <summary><c>client.reconnect</c> with no parameters: reconnect to the address the miner dialled.</summary>
     public static MinerOutbound Reconnect() => new(Kind.Reconnect, default);
+
+    /// <summary>Writes nothing: once the write loop has flushed past it, everything queued before it is on its way.</summary>
+    public static MinerOutbound Marker() => new(Kind.Marker, default);
 
     public static MinerOutbound SetExtranonce(byte[] extranonce1, int extranonce2Size) => new(Kind.SetExtranonce, default, code: extranonce2Size, bytes: extranonce1);
 }

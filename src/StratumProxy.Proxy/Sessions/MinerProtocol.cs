@@ -72,6 +72,19 @@ public sealed class MinerProtocol
     public SubmitPermission SubmitPermission =>
         !Subscribed ? SubmitPermission.NotSubscribed : Worker is null ? SubmitPermission.Unauthorized : SubmitPermission.Allowed;
 
+    /// <summary>Restores the state of a session handed over by another process.</summary>
+    internal void Restore(bool subscribed, string? userAgent, string? worker, bool extranonceSubscribe, bool versionRolling, uint requestedMask, uint mask, double minimumDifficulty)
+    {
+        Subscribed = subscribed;
+        UserAgent = userAgent;
+        _worker = worker;
+        WantsExtranonceUpdates = extranonceSubscribe;
+        VersionRolling = versionRolling;
+        RequestedVersionMask = requestedMask;
+        VersionMask = mask;
+        MinimumDifficulty = minimumDifficulty;
+    }
+
     /// <summary>mining.subscribe.</summary>
     public void Subscribe(string? userAgent)
     {

@@ -48,6 +48,8 @@ internal readonly struct SessionEvent
     public static SessionEvent Tick(long now) => new(SessionEventKind.Tick, now: now);
 
     public static SessionEvent Reconnect() => new(SessionEventKind.Reconnect);
+
+    public static SessionEvent Park() => new(SessionEventKind.Park);
 }
 
 /// <summary>The kinds of <see cref="SessionEvent"/>.</summary>
@@ -60,6 +62,7 @@ internal enum SessionEventKind : byte
     ChangeLayout,
     Tick,
     Reconnect,
+    Park,
 }
 
 /// <summary>A miner's extranonce1 and layout, published as one immutable value (other threads read it whole).</summary>
@@ -129,6 +132,9 @@ public sealed partial class MinerSession
                     break;
                 case SessionEventKind.Reconnect:
                     // Applied by the read loop once the lines already received are handled (ApplyReconnect).
+                    break;
+                case SessionEventKind.Park:
+                    // Only wakes the loop: it parks once the lines it is handling are done (a handover).
                     break;
             }
         }

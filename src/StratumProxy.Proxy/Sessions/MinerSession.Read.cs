@@ -19,7 +19,7 @@ public sealed partial class MinerSession
     private async Task ReadLoopAsync()
     {
         var input = _connection.Transport.Input;
-        _proxyHeaderDone = Listener.ProxyProtocol == ProxyProtocolMode.None;
+        _proxyHeaderDone |= Listener.ProxyProtocol == ProxyProtocolMode.None;
         while (true)
         {
             var result = await input.ReadAsync(CancellationToken.None).ConfigureAwait(false);
@@ -31,6 +31,18 @@ public sealed partial class MinerSession
                 return;
             }
 
+            if (ParkRequested)
+            {
+                // A handover: nothing read is handled here; the bytes stay for whoever reads next.
+                input.AdvanceTo(result.Buffer.Start);
+                if (!await ParkedLoopAsync().ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
             var buffer = result.Buffer;
             if (!buffer.IsEmpty && (!result.IsCanceled || buffer.Length != _unconsumed))
             {
@@ -40,6 +52,18 @@ public sealed partial class MinerSession
 
             var keepGoing = ProcessBuffer(ref buffer);
             ApplyReconnect();
+            if (keepGoing && ParkRequested)
+            {
+                // Parked between two lines: the rest is left unexamined, so the next read returns it at once.
+                input.AdvanceTo(buffer.Start);
+                if (!await ParkedLoopAsync().ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
             _unconsumed = buffer.Length;
             input.AdvanceTo(buffer.Start, buffer.End);
             if (!keepGoing)
@@ -81,6 +105,11 @@ public sealed partial class MinerSession
 
         while (_closing == 0)
         {
+            if (ParkRequested)
+            {
+                return true;
+            }
+
             var status = LineFramer.TryReadLine(ref buffer, MaxLineLength, out var line);
             if (status == FrameStatus.NeedMoreData)
             {

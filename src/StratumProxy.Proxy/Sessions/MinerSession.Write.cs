@@ -38,8 +38,15 @@ public sealed partial class MinerSession
         var reader = _outbound;
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            var marker = false;
             while (Volatile.Read(ref _stopWriting) == 0 && reader.TryRead(out var message))
             {
+                if (message.Type == MinerOutbound.Kind.Marker)
+                {
+                    marker = true;
+                    continue;
+                }
+
                 Format(output, message);
             }
 
@@ -49,6 +56,11 @@ public sealed partial class MinerSession
             }
 
             var flush = await output.FlushAsync().ConfigureAwait(false);
+            if (marker)
+            {
+                Interlocked.Exchange(ref _flushed, null)?.TrySetResult();
+            }
+
             if (flush.IsCompleted || flush.IsCanceled)
             {
                 return;

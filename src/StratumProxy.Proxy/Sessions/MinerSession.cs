@@ -218,12 +218,21 @@ public sealed partial class MinerSession : IUpstreamMember
         }
         finally
         {
-            Close(_closeReason);
-            _outbound.TryComplete();
-            await DrainWriterAsync(writer).ConfigureAwait(false);
-            await LingerAsync(stopping).ConfigureAwait(false);
-            Teardown();
-            await _connection.DisposeAsync().ConfigureAwait(false);
+            if (_handedOver is { } release)
+            {
+                // Another process serves the miner now: nothing more is written or closed here.
+                await EndHandedOverAsync(writer, release).ConfigureAwait(false);
+            }
+            else
+            {
+                Close(_closeReason);
+                _outbound.TryComplete();
+                await DrainWriterAsync(writer).ConfigureAwait(false);
+                await LingerAsync(stopping).ConfigureAwait(false);
+                Teardown();
+                await _connection.DisposeAsync().ConfigureAwait(false);
+            }
+
             _closed.Dispose();
         }
     }
@@ -319,6 +328,8 @@ public sealed partial class MinerSession : IUpstreamMember
             // Already torn down.
         }
 
+        // A session parked for a handover is woken by its command queue, not by its read.
+        Volatile.Read(ref _park)?.Commands.Writer.TryWrite(ParkCommand.Closed);
         _connection.Transport.Input.CancelPendingRead();
     }
 

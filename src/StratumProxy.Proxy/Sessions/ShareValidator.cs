@@ -130,6 +130,30 @@ public sealed class ShareValidator
         _sentJobsNext = (_sentJobsNext + 1) % SentJobHistory;
     }
 
+    /// <summary>The jobs sent and the difficulty each went out with, oldest first (a handover carries them).</summary>
+    public IEnumerable<(ulong JobId, double Difficulty)> SentJobs()
+    {
+        for (var i = 0; i < SentJobHistory; i++)
+        {
+            var entry = _sentJobs[(_sentJobsNext + i) % SentJobHistory];
+            if (entry.Difficulty > 0)
+            {
+                yield return (entry.JobId, entry.Difficulty);
+            }
+        }
+    }
+
+    /// <summary>Remembers jobs sent by another process (oldest first), as if they had been sent here.</summary>
+    public void Restore(IEnumerable<(ulong JobId, double Difficulty)> sent)
+    {
+        ArgumentNullException.ThrowIfNull(sent);
+        foreach (var (jobId, difficulty) in sent)
+        {
+            _sentJobs[_sentJobsNext] = new SentJob(jobId, difficulty);
+            _sentJobsNext = (_sentJobsNext + 1) % SentJobHistory;
+        }
+    }
+
     /// <summary>
     /// The difficulty a share on <paramref name="jobId"/> is credited at: the harder of the job's own (as sent) and
     /// the current one that the hash meets, else the easier one it meets (ASIC firmware may apply a new difficulty at

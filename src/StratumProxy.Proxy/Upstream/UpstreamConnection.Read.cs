@@ -42,10 +42,22 @@ public sealed partial class UpstreamConnection
         while (State != UpstreamState.Closed)
         {
             var result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            if (result.IsCanceled)
+            if (result.IsCanceled && (State == UpstreamState.Closed || !ParkRequested))
             {
                 SetClosed(_closeReason == "closed" ? "closed by the proxy" : _closeReason);
                 return;
+            }
+
+            if (ParkRequested)
+            {
+                // A handover: what the pool sent stays unread for whoever reads next.
+                input.AdvanceTo(result.Buffer.Start);
+                if (!await ParkedLoopAsync().ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                continue;
             }
 
             var buffer = result.Buffer;
@@ -226,6 +238,11 @@ public sealed partial class UpstreamConnection
         lock (_lock)
         {
             isShare = _pendingShares.Remove(id, out share);
+            if (isShare)
+            {
+                SignalQuiet();
+            }
+
             request = default;
             if (!isShare && !_pendingRequests.Remove(id, out request))
             {

@@ -11,12 +11,19 @@ public sealed partial class UpstreamConnection
         var reader = _outbound.Reader;
         while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
+            var marker = false;
             while (reader.TryRead(out var item))
             {
+                marker |= item.Kind == OutboundKind.Marker;
                 Format(output, item);
             }
 
             var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (marker)
+            {
+                Interlocked.Exchange(ref _flushed, null)?.TrySetResult();
+            }
+
             if (flush.IsCompleted || flush.IsCanceled)
             {
                 return;

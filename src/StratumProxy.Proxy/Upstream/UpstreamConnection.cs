@@ -156,7 +156,11 @@ public sealed partial class UpstreamConnection
         var writeLoop = WriteLoopAsync(cts.Token);
         try
         {
-            BeginHandshake();
+            if (!_restored)
+            {
+                BeginHandshake();
+            }
+
             await ReadLoopAsync(cts.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -169,7 +173,8 @@ public sealed partial class UpstreamConnection
         }
         finally
         {
-            SetClosed("connection closed by the pool");
+            SetClosed(_handedOver is null ? "connection closed by the pool" : "handed over to another process");
+            Volatile.Read(ref _parked)?.TrySetResult(false);
             _outbound.Writer.TryComplete();
             await cts.CancelAsync().ConfigureAwait(false);
             try
@@ -181,7 +186,16 @@ public sealed partial class UpstreamConnection
                 // The write side ends with the connection.
             }
 
-            await _connection.DisposeAsync().ConfigureAwait(false);
+            if (_handedOver is { } release)
+            {
+                // Another process reads and writes this connection now: it is neither written to nor closed here.
+                await release(_connection).ConfigureAwait(false);
+            }
+            else
+            {
+                await _connection.DisposeAsync().ConfigureAwait(false);
+            }
+
             _writer.Dispose();
         }
 
@@ -320,6 +334,8 @@ public sealed partial class UpstreamConnection
                     _pendingShares.Remove(id);
                 }
             }
+
+            SignalQuiet();
         }
 
         return taken;
@@ -393,6 +409,7 @@ public sealed partial class UpstreamConnection
         Authorize,
         Submit,
         Response,
+        Marker,
     }
 
     private enum RequestKind

@@ -16,9 +16,9 @@ public sealed class UpstreamJob
 {
     private static long s_nextId;
 
-    private UpstreamJob(UpstreamConnection upstream, NotifyMessage notify, ShareJobTemplate template, byte[] coinbase1, uint ntime, double poolDifficulty, long timestamp)
+    private UpstreamJob(UpstreamConnection upstream, NotifyMessage notify, ShareJobTemplate template, byte[] coinbase1, uint ntime, double poolDifficulty, long timestamp, ulong? id = null)
     {
-        Id = (ulong)Interlocked.Increment(ref s_nextId);
+        Id = id ?? (ulong)Interlocked.Increment(ref s_nextId);
         IdText = Encoding.ASCII.GetBytes(Id.ToString("x", CultureInfo.InvariantCulture));
         Upstream = upstream;
         Notify = notify;
@@ -74,7 +74,21 @@ public sealed class UpstreamJob
 
     internal void MarkStale() => IsStale = true;
 
-    internal static UpstreamJob Create(UpstreamConnection upstream, NotifyMessage notify, ReadOnlySpan<byte> coinbase1Suffix, double poolDifficulty, long timestamp, uint? ntime = null)
+    /// <summary>The id the next job gets (a handover carries it, so ids stay unique across the two processes).</summary>
+    internal static ulong NextId => (ulong)Interlocked.Read(ref s_nextId) + 1;
+
+    /// <summary>Makes every job created from now on get an id of at least <paramref name="next"/>.</summary>
+    internal static void ContinueFrom(ulong next)
+    {
+        var wanted = (long)next - 1;
+        var current = Interlocked.Read(ref s_nextId);
+        while (current < wanted && Interlocked.CompareExchange(ref s_nextId, wanted, current) != current)
+        {
+            current = Interlocked.Read(ref s_nextId);
+        }
+    }
+
+    internal static UpstreamJob Create(UpstreamConnection upstream, NotifyMessage notify, ReadOnlySpan<byte> coinbase1Suffix, double poolDifficulty, long timestamp, uint? ntime = null, ulong? id = null)
     {
         var coinbase1 = new byte[notify.Coinbase1.Length + coinbase1Suffix.Length];
         notify.Coinbase1.CopyTo(coinbase1, 0);
@@ -87,7 +101,7 @@ public sealed class UpstreamJob
 
         var time = ntime ?? notify.NTime;
         var template = ShareJobTemplate.Create(notify.PrevHash, coinbase1, notify.Coinbase2, branches, notify.Version, notify.NBits, time);
-        return new UpstreamJob(upstream, notify, template, coinbase1, time, poolDifficulty, timestamp);
+        return new UpstreamJob(upstream, notify, template, coinbase1, time, poolDifficulty, timestamp, id);
     }
 
     /// <summary>A copy of this job with a later ntime and a new id (keepalive on a quiet pool).</summary>
@@ -114,7 +128,16 @@ public sealed class JobRegistry
     public void Add(UpstreamJob job) => _jobs[job.Id] = job;
 
     /// <summary>Removes a job.</summary>
-    public void Remove(UpstreamJob job) => _jobs.TryRemove(job.Id, out _);
+    public void Remove(UpstreamJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+
+        // Only this job: after a handover to this same process a restored job carries the same id.
+        _jobs.TryRemove(new KeyValuePair<ulong, UpstreamJob>(job.Id, job));
+    }
+
+    /// <summary>Looks up a job by its id.</summary>
+    public bool TryGet(ulong id, out UpstreamJob job) => _jobs.TryGetValue(id, out job!);
 
     /// <summary>Looks up a job by the id text a miner sent (hex); false for anything unknown.</summary>
     public bool TryGet(ReadOnlySpan<byte> idText, out UpstreamJob job)

@@ -46,6 +46,12 @@ public sealed class CommandLine
     /// <summary><c>--strict</c>: unknown configuration keys are errors, not warnings.</summary>
     public bool Strict { get; private init; }
 
+    /// <summary>
+    /// <c>--takeover</c>: start by taking over the listeners, miner and pool connections of the process that listens on
+    /// <c>Proxy:Takeover:SocketPath</c>, instead of binding and dialling.
+    /// </summary>
+    public bool Takeover { get; private init; }
+
     /// <summary><c>--Section:Key=value</c> overrides, in the form the configuration command-line provider takes.</summary>
     public List<string> ConfigOverrides { get; } = [];
 
@@ -97,10 +103,12 @@ public sealed class CommandLine
 
         public Option<bool> Strict { get; } = CliOption.Flag("--strict", "unknown configuration keys are errors, not warnings");
 
+        public Option<bool> Takeover { get; } = CliOption.Flag("--takeover", "take over the connections of the running process at Proxy:Takeover:SocketPath (an upgrade without dropping a rig)");
+
         /// <summary>Adds the options to a command.</summary>
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { Config, Listen, Pool, User, Password, Mode, Admin, StartDifficulty, MinDifficulty, MaxDifficulty, Strict })
+            foreach (var option in new Option[] { Config, Listen, Pool, User, Password, Mode, Admin, StartDifficulty, MinDifficulty, MaxDifficulty, Strict, Takeover })
             {
                 command.Options.Add(option);
             }
@@ -121,6 +129,7 @@ public sealed class CommandLine
                 MinDifficulty = result.GetValue(MinDifficulty),
                 MaxDifficulty = result.GetValue(MaxDifficulty),
                 Strict = result.GetValue(Strict),
+                Takeover = result.GetValue(Takeover),
             };
             line.Listen.AddRange(result.GetValue(Listen) ?? []);
             line.Pools.AddRange(result.GetValue(Pool) ?? []);
@@ -129,6 +138,11 @@ public sealed class CommandLine
             if ((line.User is not null || line.Password is not null || line.Mode is not null) && line.Pools.Count == 0)
             {
                 throw new ArgumentException("--user, --password and --mode apply to --pool; give at least one --pool");
+            }
+
+            if (line.Takeover && verb != "run")
+            {
+                throw new ArgumentException("--takeover applies to run only");
             }
 
             if (line.Pools.Count > 0 && line.User is null)

@@ -10,8 +10,22 @@ namespace StratumProxy.Farm;
 /// reconciled before anything is assumed. A failing evaluation never stops the proxy. At stop it applies
 /// <see cref="CurtailmentSettings.OnShutdown"/>.
 /// </summary>
-public sealed partial class CurtailmentService(CurtailmentLoop curtailment, FarmEconomics farm, TimeProvider time, ILogger<CurtailmentService> logger, Store.FarmCoordinator? coordinator = null) : BackgroundService
+public sealed partial class CurtailmentService(CurtailmentLoop curtailment, FarmEconomics farm, TimeProvider time, ILogger<CurtailmentService> logger, Store.FarmCoordinator? coordinator = null, Hosting.ProxyStarted? proxyStarted = null) : BackgroundService
 {
+    private int _handedOver;
+
+    /// <summary>
+    /// The process is handing its connections to a new one (docs/upgrades.md): the loop stops now, and the stop of the
+    /// host later applies no shutdown policy (the new process carries on from the ledger or the store).
+    /// </summary>
+    public async Task StopForHandoverAsync()
+    {
+        if (Interlocked.Exchange(ref _handedOver, 1) == 0)
+        {
+            await base.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>A price move that triggers an evaluation before the interval is up.</summary>
     public const double PriceMovePercent = 2;
 
@@ -27,6 +41,13 @@ public sealed partial class CurtailmentService(CurtailmentLoop curtailment, Farm
         if (!curtailment.Settings.Enabled || !farm.Options.Enabled)
         {
             return;
+        }
+
+        if (proxyStarted is not null)
+        {
+            // A process that takes over starts the loop only once the connections are its own (the old one's loop has
+            // stopped by then).
+            await proxyStarted.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
         }
 
         var interval = curtailment.Settings.Interval;
@@ -66,6 +87,11 @@ public sealed partial class CurtailmentService(CurtailmentLoop curtailment, Farm
     /// <inheritdoc/>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _handedOver) != 0)
+        {
+            return;
+        }
+
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         if (curtailment.Settings.Enabled && farm.Options.Enabled)
         {

@@ -237,7 +237,18 @@ public static class ProxyHost
                 sp.GetRequiredService<Store.IFarmStore>(),
                 coordinator);
         });
-        builder.Services.AddHostedService<CurtailmentService>();
+        builder.Services.AddSingleton<ProxyStarted>();
+        builder.Services.AddSingleton<CurtailmentService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CurtailmentService>());
+        builder.Services.AddSingleton(sp => new TakeoverHost(
+            new Proxy.Takeover.TakeoverEndpoint(
+                sp.GetRequiredService<ProxyLifetime>(),
+                options.Takeover,
+                Proxy.Takeover.SocketMover.Instance,
+                clock,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("StratumProxy.Proxy")),
+            commandLine.Takeover,
+            sp.GetRequiredService<IHostApplicationLifetime>()));
         builder.Services.AddSingleton(sp => new FarmHistory(sp.GetRequiredService<FarmEconomics>(), sp.GetRequiredService<CurtailmentLoop>()));
         builder.Services.AddHostedService<FarmHistorySampler>();
         builder.Services.AddSingleton<ProxyService>();
@@ -253,6 +264,9 @@ public static class ProxyHost
 
         // The farm view subscribes to the pools' jobs before the engine starts.
         _ = app.Services.GetRequiredService<FarmEconomics>();
+
+        // A handover stops the curtailment loop before the new process is told to go on.
+        app.Services.GetRequiredService<ProxyLifetime>().HandingOver = app.Services.GetRequiredService<CurtailmentService>().StopForHandoverAsync;
         _ = app.Services.GetRequiredService<CurtailmentLoop>();
         MetricSeeds.Seed(factory, app.Services.GetRequiredService<ProxyMetrics>(), options, [.. farmOptions.Rigs.Select(r => r.Worker)], curtailmentSettings.DryRun);
         var startedAt = clock.GetUtcNow();

@@ -22,6 +22,8 @@ internal sealed class ProxySection : BindingShape<ProxyOptions>
 
     public DrainSection Drain { get; set; } = new();
 
+    public TakeoverSection Takeover { get; set; } = new();
+
     public Dictionary<string, string> Pins { get; set; } = new(StringComparer.Ordinal);
 
     public int MaxWorkerSeries { get => Options.MaxWorkerSeries; set => Options = Options with { MaxWorkerSeries = value }; }
@@ -35,6 +37,7 @@ internal sealed class ProxySection : BindingShape<ProxyOptions>
         Failover = Failover.ToOptions(),
         Limits = Limits.ToOptions(),
         Drain = Drain.ToOptions(),
+        Takeover = Takeover.ToOptions(),
         Pins = new Dictionary<string, string>(Pins, StringComparer.Ordinal),
     };
 }
@@ -157,4 +160,20 @@ internal sealed class DrainSection : BindingShape<DrainOptions>
     public TimeSpan Period { get => Options.Period; set => Options = Options with { Period = value }; }
 
     public TimeSpan Grace { get => Options.Grace; set => Options = Options with { Grace = value }; }
+}
+
+/// <summary>The binding shape of <see cref="TakeoverOptions"/>.</summary>
+internal sealed class TakeoverSection
+{
+    private static readonly TakeoverOptions Defaults = new();
+
+    public string? SocketPath { get; set; } = Defaults.SocketPath;
+
+    public TimeSpan QuiesceTimeout { get; set; } = Defaults.QuiesceTimeout;
+
+    public TakeoverOptions ToOptions() => new()
+    {
+        SocketPath = SocketPath,
+        QuiesceTimeout = QuiesceTimeout,
+    };
 }

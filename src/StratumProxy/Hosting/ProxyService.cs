@@ -23,6 +23,8 @@ namespace StratumProxy.Hosting;
 /// <param name="curtailment">The curtailment loop, given the Curtailment section of each applied reload.</param>
 /// <param name="environment">Where the operator's appsettings.json is (named when no pool is configured).</param>
 /// <param name="proxyMetrics">The proxy's metrics, seeded again with each applied configuration.</param>
+/// <param name="takeover">The upgrade handover: how this process starts (<c>run --takeover</c>) and where it hands over.</param>
+/// <param name="started">Set once the proxy runs (the curtailment loop waits for it).</param>
 public sealed class ProxyService(
     ProxyLifetime proxy,
     ConfigLoader loader,
@@ -33,7 +35,9 @@ public sealed class ProxyService(
     Farm.FarmEconomics? farm = null,
     Farm.CurtailmentLoop? curtailment = null,
     IHostEnvironment? environment = null,
-    Proxy.Metrics.ProxyMetrics? proxyMetrics = null) : IHostedLifecycleService, IAsyncDisposable
+    Proxy.Metrics.ProxyMetrics? proxyMetrics = null,
+    TakeoverHost? takeover = null,
+    ProxyStarted? started = null) : IHostedLifecycleService, IAsyncDisposable
 {
     private readonly Counter _reloads = ReloadCounter(metrics);
     private IDisposable? _watch;
@@ -45,16 +49,26 @@ public sealed class ProxyService(
     public IReadOnlyList<System.Net.IPEndPoint> Endpoints => proxy.Endpoints;
 
     /// <inheritdoc/>
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
-        proxy.Start();
+        if (takeover is { TakeOver: true })
+        {
+            // Instead of binding and dialling: the running process's listeners, miners and pool connections.
+            await takeover.TakeOverAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            proxy.Start();
+        }
+
+        takeover?.Listen();
+        started?.Set();
         if (proxy.Control.Options.Pools.Count == 0)
         {
             HostLog.NoPoolConfigured(logger, Path.Combine(environment?.ContentRootPath ?? Directory.GetCurrentDirectory(), "appsettings.json"));
         }
 
         _watch = ChangeToken.OnChange(configuration.GetReloadToken, () => Reload());
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc/>
@@ -79,6 +93,11 @@ public sealed class ProxyService(
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _watch?.Dispose();
+        if (takeover is not null)
+        {
+            await takeover.DisposeAsync().ConfigureAwait(false);
+        }
+
         await proxy.DrainAsync(cancellationToken).ConfigureAwait(false);
         await proxy.StopAsync().ConfigureAwait(false);
     }

@@ -109,6 +109,30 @@ internal sealed partial class ProxyProcess : IAsyncDisposable
         await _process.WaitForExitAsync(cancellationToken);
     }
 
+    /// <summary>Waits (a generous deadline) until a line containing <paramref name="text"/> has been printed.</summary>
+    public async Task WaitForLogAsync(string text, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(TimeSpan.FromMinutes(1));
+        try
+        {
+            while (!_output.Any(l => l.Contains(text, StringComparison.Ordinal)))
+            {
+                await Task.Delay(20, deadline.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new Xunit.Sdk.XunitException($"the proxy never printed '{text}':{Environment.NewLine}{Output}");
+        }
+    }
+
+    /// <summary>Waits until it exits by itself.</summary>
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
+
+    /// <summary>The process id.</summary>
+    public int Id => _process.Id;
+
     /// <summary>The exit code (once exited).</summary>
     public int ExitCode => _process.ExitCode;
 

@@ -1,0 +1,356 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Routing;
+using StratumProxy.Proxy.Sessions;
+using StratumProxy.Proxy.Takeover;
+using StratumProxy.Proxy.Transport;
+using StratumProxy.Proxy.Upstream;
+
+namespace StratumProxy.Proxy.Control;
+
+/// <summary>What a new process took over.</summary>
+/// <param name="ProcessId">The process that handed over.</param>
+/// <param name="Sessions">Miner sessions taken.</param>
+/// <param name="Pools">Pool connections taken.</param>
+/// <param name="Listeners">Listening sockets taken.</param>
+public sealed record TakeoverResult(int ProcessId, int Sessions, int Pools, int Listeners);
+
+/// <summary>The other side refused or broke off a takeover.</summary>
+public sealed class TakeoverException(string message, Exception? inner = null) : InvalidOperationException(message, inner);
+
+public sealed partial class ProxyLifetime
+{
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _handover = new(1, 1);
+    private int _handedOver;
+
+    /// <summary>True once this process has handed its connections to another one (it only exits from here on).</summary>
+    public bool HandedOver => Volatile.Read(ref _handedOver) != 0;
+
+    /// <summary>
+    /// Runs when a handover is agreed, before the new process is told to go on (the host stops its curtailment loop
+    /// here, so the two processes never command rigs at once).
+    /// </summary>
+    public Func<Task>? HandingOver { get; set; }
+
+    /// <summary>
+    /// The running side of a takeover, over one connection from the new process: checks its state format (a mismatch
+    /// is refused and nothing changes), stops accepting, parks every session and waits (up to
+    /// <paramref name="quiesce"/>) until every forwarded share is answered, then sends the listeners, the pool
+    /// connections and the sessions with their state. True when the new process confirmed: every handed connection is
+    /// then its own, and this process must exit without closing any. False when it refused, went away or was not
+    /// quiet in time: this process keeps serving every connection, taking back those already handed.
+    /// </summary>
+    public async Task<bool> HandOverAsync(IHandoverChannel channel, IConnectionMover mover, TimeSpan quiesce, TimeSpan confirmTimeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        ArgumentNullException.ThrowIfNull(mover);
+        if (Volatile.Read(ref _state) != 1 || HandedOver || IsDraining || !await _handover.WaitAsync(0, cancellationToken).ConfigureAwait(false))
+        {
+            await TrySendAsync(channel, Refusal("this process is not serving, or another takeover is under way"), cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        try
+        {
+            var hello = await ReceiveMessageAsync(channel, confirmTimeout, cancellationToken).ConfigureAwait(false);
+            if (hello is not { Kind: "hello" } || hello.Format != TakeoverState.CurrentFormat)
+            {
+                var reason = hello is { Kind: "hello" }
+                    ? $"the new process reads state format {hello.Format}, this one writes format {TakeoverState.CurrentFormat}"
+                    : "the new process did not introduce itself";
+                Log.TakeoverRefused(_logger, reason);
+                await TrySendAsync(channel, Refusal(reason), cancellationToken).ConfigureAwait(false);
+                return false;
+            }
+
+            return await HandOverCoreAsync(channel, mover, hello.ProcessId, quiesce, confirmTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TakeoverException or IOException or JsonException or TimeoutException or OperationCanceledException)
+        {
+            Log.TakeoverRefused(_logger, ex.Message);
+            return false;
+        }
+        finally
+        {
+            _handover.Release();
+        }
+    }
+
+    private async Task<bool> HandOverCoreAsync(IHandoverChannel channel, IConnectionMover mover, int newProcess, TimeSpan quiesce, TimeSpan confirmTimeout, CancellationToken cancellationToken)
+    {
+        await _listener.PauseAcceptingAsync().ConfigureAwait(false);
+        var parking = new EngineParking();
+        Log.TakeoverParking(_logger, _engine.MinerSessions.Count, quiesce);
+        try
+        {
+            await _engine.ParkAsync(mover.CanMove, quiesce, parking, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is TimeoutException or InvalidOperationException or OperationCanceledException)
+        {
+            _engine.ResumeParked(parking);
+            _listener.ResumeAccepting();
+            Log.TakeoverRefused(_logger, ex.Message);
+            await TrySendAsync(channel, Refusal(ex.Message), cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+
+        var handles = new List<SafeHandle>();
+        var listenerHandles = new List<SafeHandle>();
+        var pools = new MovedConnection?[parking.Pools.Count];
+        var sessions = new MovedConnection?[parking.Sessions.Count];
+        TakeoverState state;
+        try
+        {
+            List<ListenerState> listeners = [];
+            foreach (var (options, listener) in _listener.Bound)
+            {
+                listeners.Add(new ListenerState(options.Name, listener.LocalEndPoint.ToString()!, handles.Count));
+                var handle = mover.DetachListener(listener);
+                listenerHandles.Add(handle);
+                handles.Add(handle);
+            }
+
+            List<PoolConnectionState> poolStates = [];
+            for (var i = 0; i < parking.Pools.Count; i++)
+            {
+                var moved = await mover.DetachAsync(parking.Pools[i].Upstream.Connection, cancellationToken).ConfigureAwait(false);
+                pools[i] = moved;
+                poolStates.Add(parking.Pools[i].State with { Handle = handles.Count, UnreadInput = moved.UnreadInput });
+                handles.Add(moved.Handle);
+            }
+
+            List<SessionState> sessionStates = [];
+            for (var i = 0; i < parking.Sessions.Count; i++)
+            {
+                var moved = await mover.DetachAsync(parking.Sessions[i].Session.Connection, cancellationToken).ConfigureAwait(false);
+                sessions[i] = moved;
+                sessionStates.Add(parking.Sessions[i].State with { Handle = handles.Count, UnreadInput = moved.UnreadInput });
+                handles.Add(moved.Handle);
+            }
+
+            state = new TakeoverState
+            {
+                ProcessId = Environment.ProcessId,
+                NextJobId = UpstreamJob.NextId,
+                Listeners = listeners,
+                Pools = poolStates,
+                Sessions = sessionStates,
+            };
+            await channel.SendAsync(state.ToUtf8(), handles, cancellationToken).ConfigureAwait(false);
+            var reply = await ReceiveMessageAsync(channel, confirmTimeout, cancellationToken).ConfigureAwait(false);
+            if (reply is not { Kind: "confirmed" })
+            {
+                throw new TakeoverException(reply?.Reason ?? "the new process did not confirm");
+            }
+        }
+        catch (Exception ex) when (ex is TakeoverException or IOException or JsonException or TimeoutException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            TakeBack(parking, mover, pools, sessions);
+            if (listenerHandles.Count > 0)
+            {
+                // A detached listener accepts nothing more: listen on the descriptors that would have gone.
+                _listener.ReplaceListeners([.. listenerHandles.Select(mover.AdoptListener)]);
+            }
+
+            _listener.ResumeAccepting();
+            Log.TakeoverTakenBack(_logger, ex.Message);
+            await TrySendAsync(channel, Refusal(ex.Message), CancellationToken.None).ConfigureAwait(false);
+            return false;
+        }
+
+        // Agreed: from here on every handed connection is the new process's.
+        Volatile.Write(ref _handedOver, 1);
+        ProxyEngine.EndHandedOver(parking, mover.ReleaseAsync);
+        if (HandingOver is { } handingOver)
+        {
+            try
+            {
+                await handingOver().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Log.TakeoverRefused(_logger, "stopping before the handover: " + ex.Message);
+            }
+        }
+
+        await TrySendAsync(channel, new TakeoverMessage("go", TakeoverState.CurrentFormat, null, Environment.ProcessId), cancellationToken).ConfigureAwait(false);
+        Log.HandedOver(_logger, newProcess, state.Sessions.Count, state.Pools.Count, state.Listeners.Count);
+        return true;
+    }
+
+    /// <summary>
+    /// A handover that failed after connections left their transports: this process adopts its own descriptors again
+    /// (as the new process would have), and every connection that did not leave reads on.
+    /// </summary>
+    private void TakeBack(EngineParking parking, IConnectionMover mover, MovedConnection?[] pools, MovedConnection?[] sessions)
+    {
+        var adoptedPools = new ProxyConnection?[pools.Length];
+        var replacing = new UpstreamConnection?[pools.Length];
+        for (var i = 0; i < pools.Length; i++)
+        {
+            if (pools[i] is { } moved)
+            {
+                adoptedPools[i] = mover.AdoptPool(moved.Handle, moved.UnreadInput, _engine.PoolMaxLineLength);
+                replacing[i] = parking.Pools[i].Upstream;
+            }
+        }
+
+        var state = new TakeoverState { NextJobId = UpstreamJob.NextId, Pools = [.. parking.Pools.Select(p => p.State)] };
+        _engine.ImportPools(state, adoptedPools, replacing);
+        for (var i = 0; i < parking.Pools.Count; i++)
+        {
+            if (pools[i] is not null)
+            {
+                parking.Pools[i].Upstream.HandedOver(mover.ReleaseAsync);
+            }
+            else
+            {
+                parking.Pools[i].Upstream.Resume();
+            }
+        }
+
+        var taken = new HashSet<MinerSession>();
+        for (var i = 0; i < parking.Sessions.Count; i++)
+        {
+            if (sessions[i] is not { } moved)
+            {
+                continue;
+            }
+
+            var old = parking.Sessions[i].Session;
+            var connection = mover.AdoptMiner(moved.Handle, moved.UnreadInput, _engine.Options.Miners.MaxLineLength);
+            var session = _engine.ImportSession(parking.Sessions[i].State, connection, old.Listener);
+            taken.Add(old);
+            old.HandedOver(mover.ReleaseAsync);
+            _listener.RunImported(session);
+        }
+
+        foreach (var upstream in parking.ParkedUpstreams.Where(u => !parking.Pools.Any(p => p.Upstream == u)))
+        {
+            upstream.Resume();
+        }
+
+        foreach (var session in parking.ParkedSessions.Where(s => !taken.Contains(s)))
+        {
+            session.Resume();
+        }
+
+        _engine.ResumeTick();
+    }
+
+    /// <summary>
+    /// The new side of a takeover, instead of <see cref="Start"/>: introduces itself with its state format, receives
+    /// the listeners, pool connections and sessions of the running process, confirms, and once told to go on adopts
+    /// them all and serves (listeners and pools that are configured here but were not handed are bound and dialled as
+    /// on a start). Throws <see cref="TakeoverException"/> when the running process refused (it keeps serving).
+    /// </summary>
+    public async Task<TakeoverResult> TakeOverAsync(IHandoverChannel channel, IConnectionMover mover, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        ArgumentNullException.ThrowIfNull(mover);
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("The proxy has been started before.");
+        }
+
+        await channel.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new TakeoverMessage("hello", TakeoverState.CurrentFormat, null, Environment.ProcessId), TakeoverJsonContext.Default.TakeoverMessage), [], cancellationToken).ConfigureAwait(false);
+        var (payload, handles) = await ReceiveAsync(channel, timeout, cancellationToken).ConfigureAwait(false);
+        if (JsonSerializer.Deserialize(payload, TakeoverJsonContext.Default.TakeoverMessage) is { Kind: "refused" } refused)
+        {
+            throw new TakeoverException($"the running process refused: {refused.Reason}");
+        }
+
+        var state = TakeoverState.Read(payload, out var error);
+        if (state is null || state.Pools.Concat<object>(state.Sessions).Count() + state.Listeners.Count != handles.Count)
+        {
+            var reason = error ?? "the descriptors do not match the state";
+            await TrySendAsync(channel, Refusal(reason), cancellationToken).ConfigureAwait(false);
+            DisposeAll(handles);
+            throw new TakeoverException(reason);
+        }
+
+        await channel.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new TakeoverMessage("confirmed", TakeoverState.CurrentFormat, null, Environment.ProcessId), TakeoverJsonContext.Default.TakeoverMessage), [], cancellationToken).ConfigureAwait(false);
+        var go = await ReceiveMessageAsync(channel, timeout, cancellationToken).ConfigureAwait(false);
+        if (go is not { Kind: "go" })
+        {
+            // The running process took its connections back: ours are copies, closed without a word to the peers.
+            DisposeAll(handles);
+            throw new TakeoverException($"the running process did not let go: {go?.Reason ?? "no answer"}");
+        }
+
+        var listeners = new Dictionary<string, IConnectionListener>(StringComparer.Ordinal);
+        foreach (var listener in state.Listeners)
+        {
+            if (_engine.Options.Listeners.Any(l => string.Equals(l.Name, listener.Name, StringComparison.Ordinal)))
+            {
+                listeners[listener.Name] = mover.AdoptListener(handles[listener.Handle]);
+            }
+            else
+            {
+                handles[listener.Handle].Dispose();
+            }
+        }
+
+        var pools = state.Pools.Select(p => (ProxyConnection?)mover.AdoptPool(handles[p.Handle], p.UnreadInput, _engine.PoolMaxLineLength)).ToList();
+        _engine.ImportPools(state, pools);
+        _listener.Bind(_engine.Options.Listeners, listeners);
+        _engine.Start();
+        var fallback = _engine.Options.Listeners[0];
+        foreach (var saved in state.Sessions)
+        {
+            var connection = mover.AdoptMiner(handles[saved.Handle], saved.UnreadInput, _engine.Options.Miners.MaxLineLength);
+            var listener = _engine.Options.Listeners.FirstOrDefault(l => string.Equals(l.Name, saved.Listener, StringComparison.Ordinal)) ?? fallback;
+            _listener.RunImported(_engine.ImportSession(saved, connection, listener));
+        }
+
+        _listener.Start();
+        Log.TookOver(_logger, state.ProcessId, state.Sessions.Count, state.Pools.Count, listeners.Count);
+        return new TakeoverResult(state.ProcessId, state.Sessions.Count, state.Pools.Count, listeners.Count);
+    }
+
+    private static TakeoverMessage Refusal(string reason) => new("refused", TakeoverState.CurrentFormat, reason, Environment.ProcessId);
+
+    private static async Task<(byte[] Payload, IReadOnlyList<SafeHandle> Handles)> ReceiveAsync(IHandoverChannel channel, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            return await channel.ReceiveAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"no answer within {timeout.TotalSeconds:0.#} s");
+        }
+    }
+
+    private static async Task<TakeoverMessage?> ReceiveMessageAsync(IHandoverChannel channel, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var (payload, handles) = await ReceiveAsync(channel, timeout, cancellationToken).ConfigureAwait(false);
+        DisposeAll(handles);
+        return JsonSerializer.Deserialize(payload, TakeoverJsonContext.Default.TakeoverMessage);
+    }
+
+    private static async Task TrySendAsync(IHandoverChannel channel, TakeoverMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await channel.SendAsync(JsonSerializer.SerializeToUtf8Bytes(message, TakeoverJsonContext.Default.TakeoverMessage), [], cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException or System.Net.Sockets.SocketException)
+        {
+            // The other side has gone: nothing to tell it.
+        }
+    }
+
+    private static void DisposeAll(IReadOnlyList<SafeHandle> handles)
+    {
+        foreach (var handle in handles)
+        {
+            handle.Dispose();
+        }
+    }
+}

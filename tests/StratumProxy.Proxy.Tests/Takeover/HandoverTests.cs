@@ -1,0 +1,189 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Control;
+using StratumProxy.Proxy.Metrics;
+using StratumProxy.Proxy.Takeover;
+using StratumProxy.Proxy.Tests.Sessions;
+
+namespace StratumProxy.Proxy.Tests.Takeover;
+
+/// <summary>
+/// One proxy hands its listener, pool connection and miner session to another over in-memory pipes (the descriptor
+/// step is a test double; the process test does it with sockets): the miner keeps its connection, its job and its
+/// difficulty; the pool is not dialled again; a refused or broken-off handover leaves the first proxy serving.
+/// </summary>
+public sealed class HandoverTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task HandOver_ToANewProxy_MinerKeepsItsConnection_PoolIsNotDialledAgain_AndAShareOnAJobSentBeforeIsJudgedThere()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        await using var old = New(transport);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        var (job, ntime) = await HandshakeAsync(miner, token);
+
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover();
+        await using var next = New(transport);
+        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        var taken = await next.TakeOverAsync(newEnd, mover, Patience, token);
+
+        Assert.True(await handing);
+        Assert.True(old.HandedOver);
+        Assert.Equal((1, 1, 1), (taken.Sessions, taken.Pools, taken.Listeners));
+        Assert.Equal(1, transport.PoolConnections);
+        var session = Assert.Single(next.Control.Snapshot().Sessions);
+        Assert.Equal(("farm.rig1", "pool0"), (session.Worker, session.Pool));
+
+        // A share on the job sent before the handover: judged against that job by the new proxy (a low-difficulty
+        // verdict or an acceptance; never "job not found"), answered once.
+        await miner.WriteAsync($"{{\"id\":7,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{job}\",\"00000001\",\"{ntime}\",\"00000000\"]}}", token);
+        var answer = await miner.ReadUntilAsync(l => l.StartsWith("{\"id\":7,", StringComparison.Ordinal), token);
+        Assert.DoesNotContain("[21,", answer, StringComparison.Ordinal);
+        Assert.Contains("farm.rig1", next.Control.Snapshot().Workers.Select(w => w.Name));
+
+        // New miners are accepted by the new proxy on the handed listener.
+        var second = transport.ConnectMiner();
+        await second.WriteAsync("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}", token);
+        await second.ReadUntilAsync(l => l.StartsWith("{\"id\":1,", StringComparison.Ordinal), token);
+        transport.Stop();
+    }
+
+    [Fact]
+    public async Task HandOver_APoolConnectionThatCannotMove_IsDialledAgainByTheNewProxy_AndItsMinerGetsADifficultyAndACleanJob()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        await using var old = New(transport);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        await HandshakeAsync(miner, token);
+
+        // As a TLS pool connection: its keys cannot leave the process, so only the miner and the listener move.
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover(connection => connection.LocalEndPoint is not null);
+        await using var next = New(transport);
+        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        var taken = await next.TakeOverAsync(newEnd, mover, Patience, token);
+
+        Assert.True(await handing);
+        Assert.Equal((1, 0, 1), (taken.Sessions, taken.Pools, taken.Listeners));
+        await miner.ReadUntilAsync(l => l.Contains("\"method\":\"mining.set_difficulty\"", StringComparison.Ordinal), token);
+        // The new pool connection's second job (the pool sends one after each authorize, the rig's own is the second).
+        var notify = await miner.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal) && l.Contains("\"00000002000000c2", StringComparison.Ordinal), token);
+        Assert.Equal(2, transport.PoolConnections);
+        using var doc = JsonDocument.Parse(notify);
+        var parameters = doc.RootElement.GetProperty("params");
+        await miner.WriteAsync($"{{\"id\":7,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{parameters[0].GetString()}\",\"00000001\",\"{parameters[7].GetString()}\",\"00000000\"]}}", token);
+        var answer = await miner.ReadUntilAsync(l => l.StartsWith("{\"id\":7,", StringComparison.Ordinal), token);
+        Assert.DoesNotContain("[21,", answer, StringComparison.Ordinal);
+        Assert.Equal("pool0", Assert.Single(next.Control.Snapshot().Sessions).Pool);
+        transport.Stop();
+    }
+
+    [Fact]
+    public async Task HandOver_NewProcessOfAnotherStateFormat_IsRefused_AndTheOldProxyServesOn()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        await using var old = New(transport);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        var (job, ntime) = await HandshakeAsync(miner, token);
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover();
+
+        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        await newEnd.SendAsync(Encoding.UTF8.GetBytes($"{{\"kind\":\"hello\",\"format\":{TakeoverState.CurrentFormat + 1},\"processId\":1}}"), [], token);
+        var (reply, handles) = await newEnd.ReceiveAsync(token);
+
+        Assert.False(await handing);
+        Assert.False(old.HandedOver);
+        Assert.Empty(handles);
+        Assert.Contains("\"refused\"", Encoding.UTF8.GetString(reply), StringComparison.Ordinal);
+        Assert.Contains($"format {TakeoverState.CurrentFormat + 1}", Encoding.UTF8.GetString(reply), StringComparison.Ordinal);
+        Assert.Equal(0, mover.Detached);
+        await AssertServesAsync(old, transport, miner, job, ntime, token);
+    }
+
+    [Fact]
+    public async Task HandOver_NewProcessGoesAwayAfterReceivingEverything_TheOldProxyTakesItsConnectionsBack()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        await using var old = New(transport);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        var (job, ntime) = await HandshakeAsync(miner, token);
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover();
+
+        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        await newEnd.SendAsync(Encoding.UTF8.GetBytes($"{{\"kind\":\"hello\",\"format\":{TakeoverState.CurrentFormat},\"processId\":1}}"), [], token);
+        var (payload, handles) = await newEnd.ReceiveAsync(token);
+        var state = TakeoverState.Read(payload, out var error);
+        Assert.True(state is not null, error);
+        Assert.Equal(3, handles.Count);
+        var session = Assert.Single(state.Sessions);
+        Assert.Equal(("farm.rig1", 0), (session.Worker, session.Pool));
+        Assert.True(session.VersionRolling);
+        Assert.Contains(state.Pools[0].Jobs, j => j.Id.ToString("x", System.Globalization.CultureInfo.InvariantCulture) == job);
+        await newEnd.DisposeAsync();
+
+        Assert.False(await handing);
+        Assert.False(old.HandedOver);
+        Assert.Equal(2, mover.Detached);
+        await AssertServesAsync(old, transport, miner, job, ntime, token);
+    }
+
+    /// <summary>The old proxy still answers the miner (on the job sent before), carries it on the same pool connection, and accepts new miners.</summary>
+    private static async Task AssertServesAsync(ProxyLifetime proxy, InMemoryTransport transport, LinePeer miner, string job, string ntime, CancellationToken token)
+    {
+        await miner.WriteAsync($"{{\"id\":9,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{job}\",\"00000002\",\"{ntime}\",\"00000000\"]}}", token);
+        var answer = await miner.ReadUntilAsync(l => l.StartsWith("{\"id\":9,", StringComparison.Ordinal), token);
+        Assert.DoesNotContain("[21,", answer, StringComparison.Ordinal);
+        var session = Assert.Single(proxy.Control.Snapshot().Sessions);
+        Assert.Equal(("farm.rig1", "pool0"), (session.Worker, session.Pool));
+        Assert.Equal(1, transport.PoolConnections);
+        var second = transport.ConnectMiner();
+        await second.WriteAsync("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}", token);
+        await second.ReadUntilAsync(l => l.StartsWith("{\"id\":1,", StringComparison.Ordinal), token);
+        transport.Stop();
+    }
+
+    /// <summary>configure (version rolling), subscribe, authorize; returns the first job's id and ntime.</summary>
+    private static async Task<(string Job, string NTime)> HandshakeAsync(LinePeer miner, CancellationToken token)
+    {
+        await miner.WriteAsync("{\"id\":1,\"method\":\"mining.configure\",\"params\":[[\"version-rolling\"],{\"version-rolling.mask\":\"1fffe000\",\"version-rolling.min-bit-count\":2}]}", token);
+        await miner.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[\"test/1.0\"]}", token);
+        await miner.WriteAsync("{\"id\":3,\"method\":\"mining.authorize\",\"params\":[\"farm.rig1\",\"x\"]}", token);
+        // The pool sends a clean job after each authorize: its first (the proxy's account), then the worker's. The
+        // second one (sequence 2 in its prevhash) is the one the miner works on.
+        var notify = await miner.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal) && l.Contains("\"00000002", StringComparison.Ordinal), token);
+        using var doc = JsonDocument.Parse(notify);
+        var parameters = doc.RootElement.GetProperty("params");
+        return (parameters[0].GetString()!, parameters[7].GetString()!);
+    }
+
+    private static ProxyLifetime New(InMemoryTransport transport) => new(
+        new ProxyOptions
+        {
+            Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
+            Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
+        },
+        TimeProvider.System,
+        NullLogger.Instance,
+        new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())),
+        transport,
+        transport);
+}

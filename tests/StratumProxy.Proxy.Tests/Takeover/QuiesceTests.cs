@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Control;
+using StratumProxy.Proxy.Metrics;
+using StratumProxy.Proxy.Takeover;
+using StratumProxy.Proxy.Tests.Sessions;
+using StratumProxy.Proxy.Transport;
+
+namespace StratumProxy.Proxy.Tests.Takeover;
+
+/// <summary>A handover waits for the shares in flight; when the pool does not answer in time, nothing moves and the proxy reads on.</summary>
+public sealed class QuiesceTests
+{
+    [Fact]
+    public async Task HandOver_AShareStillAwaitsThePool_IsRefusedAfterTheQuiesceTimeout_AndTheSessionReadsOn()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        var pool = new HoldingPool();
+        await using var old = new ProxyLifetime(
+            new ProxyOptions
+            {
+                Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
+                Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
+            },
+            TimeProvider.System,
+            NullLogger.Instance,
+            new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())),
+            transport,
+            pool);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        await miner.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[]}", token);
+        await miner.WriteAsync("{\"id\":3,\"method\":\"mining.authorize\",\"params\":[\"farm.rig1\",\"x\"]}", token);
+        var notify = await miner.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal), token);
+        using var doc = JsonDocument.Parse(notify);
+        var job = doc.RootElement.GetProperty("params")[0].GetString();
+        var ntime = doc.RootElement.GetProperty("params")[7].GetString();
+
+        // At the pool's difficulty of 2^-32 every hash is a share for the pool: this one is forwarded and held there.
+        await miner.WriteAsync($"{{\"id\":7,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{job}\",\"00000001\",\"{ntime}\",\"00000000\"]}}", token);
+        await pool.Submitted.Task.WaitAsync(token);
+
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover();
+        var handing = old.HandOverAsync(oldEnd, mover, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), token);
+        await newEnd.SendAsync(Encoding.UTF8.GetBytes($"{{\"kind\":\"hello\",\"format\":{TakeoverState.CurrentFormat},\"processId\":1}}"), [], token);
+        var (reply, _) = await newEnd.ReceiveAsync(token);
+
+        Assert.False(await handing);
+        Assert.Contains("not quiet", Encoding.UTF8.GetString(reply), StringComparison.Ordinal);
+        Assert.Equal(0, mover.Detached);
+
+        // The held share is answered once, and the session reads the miner's next line.
+        pool.Release();
+        var answer = await miner.ReadUntilAsync(l => l.StartsWith("{\"id\":7,", StringComparison.Ordinal), token);
+        Assert.Contains("\"result\":true", answer, StringComparison.Ordinal);
+        await miner.WriteAsync($"{{\"id\":8,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{job}\",\"00000002\",\"{ntime}\",\"00000000\"]}}", token);
+        await miner.ReadUntilAsync(l => l.StartsWith("{\"id\":8,", StringComparison.Ordinal), token);
+        transport.Stop();
+    }
+
+    /// <summary>A pool at difficulty 2^-32 that answers the handshake at once and holds every submit's verdict until released.</summary>
+    private sealed class HoldingPool : IUpstreamConnector
+    {
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _jobSent;
+
+        public TaskCompletionSource Submitted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release() => _release.TrySetResult();
+
+        public Task<ProxyConnection> ConnectAsync(PoolUrl url, bool allowInvalidCertificate, int maxLineLength, CancellationToken cancellationToken)
+        {
+            var duplex = new InMemoryDuplex();
+            _ = ServeAsync(new LinePeer(duplex.B));
+            return Task.FromResult(new ProxyConnection(duplex.A, null, null, null));
+        }
+
+        private async Task ServeAsync(LinePeer peer)
+        {
+            while (await peer.ReadLineAsync(CancellationToken.None) is { } line)
+            {
+                using var doc = JsonDocument.Parse(line);
+                var id = doc.RootElement.GetProperty("id").GetRawText();
+                switch (doc.RootElement.GetProperty("method").GetString())
+                {
+                    case "mining.subscribe":
+                        await peer.WriteAsync($"{{\"id\":{id},\"result\":[[[\"mining.notify\",\"s1\"]],\"0a0b0c0d\",6],\"error\":null}}", CancellationToken.None);
+                        break;
+                    case "mining.authorize":
+                        await peer.WriteAsync($"{{\"id\":{id},\"result\":true,\"error\":null}}", CancellationToken.None);
+                        if (Interlocked.Exchange(ref _jobSent, 1) != 0)
+                        {
+                            // One job: the rigs' own authorizes that follow bring no new one.
+                            break;
+                        }
+
+                        await peer.WriteAsync("{\"id\":null,\"method\":\"mining.set_difficulty\",\"params\":[2.3283064365386963E-10]}", CancellationToken.None);
+                        var ntime = ((uint)DateTimeOffset.UtcNow.ToUnixTimeSeconds()).ToString("x8", CultureInfo.InvariantCulture);
+                        await peer.WriteAsync($"{{\"id\":null,\"method\":\"mining.notify\",\"params\":[\"j1\",\"{new string('0', 64)}\",\"{new string('1', 84)}\",\"{new string('2', 100)}\",[],\"20000000\",\"1d00ffff\",\"{ntime}\",true]}}", CancellationToken.None);
+                        break;
+                    case "mining.submit":
+                        Submitted.TrySetResult();
+                        await _release.Task;
+                        await peer.WriteAsync($"{{\"id\":{id},\"result\":true,\"error\":null}}", CancellationToken.None);
+                        break;
+                    default:
+                        await peer.WriteAsync($"{{\"id\":{id},\"result\":true,\"error\":null}}", CancellationToken.None);
+                        break;
+                }
+            }
+        }
+    }
+}
