@@ -45,7 +45,7 @@ public sealed partial class FarmCoordinator : IFarmFence
         _holding = metrics.CreateGauge("stratumproxy_curtailment_holding", "1 while the curtailment policy holds still because the shared store cannot be reached.");
         _errors = metrics.CreateCounter("stratumproxy_store_errors_total", "Calls to the shared farm store that failed because it could not be reached.");
         _refused = metrics.CreateCounter("stratumproxy_store_fenced_writes_total", "Commands and commits the store refused because their epoch was no longer the leader's.");
-        _pruned = metrics.CreateCounter("stratumproxy_store_rows_pruned_total", "History rows the leader deleted from the shared store for being older than Store:Retention, by table.", ["table"]);
+        _pruned = PrunedCounter(metrics);
     }
 
     /// <summary>The Store section in force.</summary>
@@ -259,6 +259,18 @@ public sealed partial class FarmCoordinator : IFarmFence
 
         LogPruned(_logger, Options.Retention, deleted.GetValueOrDefault("evaluation"), deleted.GetValueOrDefault("rig_command"), deleted.GetValueOrDefault("audit"), epoch);
         return deleted;
+    }
+
+    /// <summary>The pruning counter, with every table's series exported from start at 0.</summary>
+    private static Counter PrunedCounter(IMetricFactory metrics)
+    {
+        var counter = metrics.CreateCounter("stratumproxy_store_rows_pruned_total", "History rows the leader deleted from the shared store for being older than Store:Retention, by table.", ["table"]);
+        foreach (var (table, _) in PostgresFarmStore.PrunedTables)
+        {
+            counter.WithLabels(table);
+        }
+
+        return counter;
     }
 
     /// <summary>Records that a call to the store succeeded.</summary>

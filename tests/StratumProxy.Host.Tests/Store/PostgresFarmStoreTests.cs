@@ -157,6 +157,8 @@ public sealed class PostgresFarmStoreTests : IAsyncLifetime
         Assert.Null(await follower.LeadAsync(CancellationToken.None));
         await SeedHistoryAsync(old: 3, young: 1);
 
+        Assert.Contains("stratumproxy_store_rows_pruned_total{table=\"rig_command\"} 0", await ExportAsync(registry), StringComparison.Ordinal);
+
         // A follower never prunes.
         Assert.Null(await follower.PruneAsync(At, CancellationToken.None));
         Assert.Equal((4L, 4L, 4L), await HistoryAsync());
@@ -171,9 +173,7 @@ public sealed class PostgresFarmStoreTests : IAsyncLifetime
         Assert.Equal(1L, (await leader.PruneAsync(At.AddHours(1), CancellationToken.None))!["evaluation"]);
         Assert.Equal((1L, 1L, 1L), await HistoryAsync());
 
-        using var export = new MemoryStream();
-        await registry.CollectAndExportAsTextAsync(export);
-        var text = System.Text.Encoding.UTF8.GetString(export.ToArray());
+        var text = await ExportAsync(registry);
         Assert.Contains("stratumproxy_store_rows_pruned_total{table=\"evaluation\"} 4", text, StringComparison.Ordinal);
         Assert.Contains("stratumproxy_store_rows_pruned_total{table=\"audit\"} 4", text, StringComparison.Ordinal);
 
@@ -205,6 +205,13 @@ public sealed class PostgresFarmStoreTests : IAsyncLifetime
                 INSERT INTO rig_hour (rig, hour_utc, hours) SELECT 'rig1', date_trunc('hour', now() - interval '{{age}}') - g * interval '1 hour', 1 FROM generate_series(1, {{count}}) g ON CONFLICT DO NOTHING;
                 """);
         }
+    }
+
+    private static async Task<string> ExportAsync(CollectorRegistry registry)
+    {
+        using var export = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(export);
+        return System.Text.Encoding.UTF8.GetString(export.ToArray());
     }
 
     private async Task<(long Evaluations, long Commands, long Audit)> HistoryAsync() => (
