@@ -211,4 +211,6 @@ internal sealed class StoreSection : BindingShape<StoreOptions>
     public TimeSpan PollInterval { get => Options.PollInterval; set => Options = Options with { PollInterval = value }; }
 
     public TimeSpan CommandTimeout { get => Options.CommandTimeout; set => Options = Options with { CommandTimeout = value }; }
+
+    public TimeSpan Retention { get => Options.Retention; set => Options = Options with { Retention = value }; }
 }

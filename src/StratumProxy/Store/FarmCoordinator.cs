@@ -23,11 +23,13 @@ public sealed partial class FarmCoordinator(PostgresFarmStore store, StoreOption
     private readonly Gauge _epochGauge = metrics.CreateGauge("stratumproxy_leader_epoch", "The leader epoch (fencing token) this instance last held; 0 before it first led.");
     private readonly Gauge _holding = metrics.CreateGauge("stratumproxy_curtailment_holding", "1 while the curtailment policy holds still because the shared store cannot be reached.");
     private readonly Counter _errors = metrics.CreateCounter("stratumproxy_store_errors_total", "Calls to the shared farm store that failed because it could not be reached.");
+    private readonly Counter _pruned = PrunedCounter(metrics);
     private readonly Counter _refused = metrics.CreateCounter("stratumproxy_store_fenced_writes_total", "Commands and commits the store refused because their epoch was no longer the leader's.");
     private readonly Lock _lock = new();
     private long? _epoch;
     private bool? _reachable;
     private RemoteFleet _remote = RemoteFleet.Empty;
+    private DateTimeOffset _lastPrune = DateTimeOffset.MinValue;
 
     /// <summary>The Store section in force.</summary>
     public StoreOptions Options { get; } = options ?? throw new ArgumentNullException(nameof(options));
@@ -190,6 +192,70 @@ public sealed partial class FarmCoordinator(PostgresFarmStore store, StoreOption
         }
     }
 
+    /// <summary>How often the leader prunes the history tables at most.</summary>
+    public static readonly TimeSpan PruneEvery = TimeSpan.FromHours(1);
+
+    /// <summary>How many rows one pruning statement deletes at most (each in its own short transaction).</summary>
+    public const int PruneBatch = 10_000;
+
+    /// <summary>
+    /// While this instance leads and the last prune is at least <see cref="PruneEvery"/> before <paramref name="now"/>,
+    /// deletes the evaluations, rig commands and audit lines older than <see cref="StoreOptions.Retention"/>, fenced by
+    /// the epoch: the rows deleted per table, or null when it did not prune (a follower, too soon, the store down,
+    /// or deposed meanwhile).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, long>?> PruneAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        long epoch;
+        lock (_lock)
+        {
+            if (_epoch is not { } e || now - _lastPrune < PruneEvery)
+            {
+                return null;
+            }
+
+            epoch = e;
+            _lastPrune = now;
+        }
+
+        IReadOnlyDictionary<string, long> deleted;
+        try
+        {
+            deleted = await _store.PruneAsync(epoch, Options.Retention, PruneBatch, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StaleEpochException)
+        {
+            Deposed();
+            return null;
+        }
+        catch (Exception ex) when (IsUnreachable(ex, cancellationToken))
+        {
+            Unreachable(ex);
+            return null;
+        }
+
+        Reachable();
+        foreach (var (table, rows) in deleted)
+        {
+            _pruned.WithLabels(table).Inc(rows);
+        }
+
+        LogPruned(_logger, Options.Retention, deleted.GetValueOrDefault("evaluation"), deleted.GetValueOrDefault("rig_command"), deleted.GetValueOrDefault("audit"), epoch);
+        return deleted;
+    }
+
+    /// <summary>The pruning counter, with every table's series exported from start at 0.</summary>
+    private static Counter PrunedCounter(IMetricFactory metrics)
+    {
+        var counter = metrics.CreateCounter("stratumproxy_store_rows_pruned_total", "History rows the leader deleted from the shared store for being older than Store:Retention, by table.", ["table"]);
+        foreach (var (table, _) in PostgresFarmStore.PrunedTables)
+        {
+            counter.WithLabels(table);
+        }
+
+        return counter;
+    }
+
     /// <summary>Records that a call to the store succeeded.</summary>
     public void Reachable()
     {
@@ -253,4 +319,7 @@ public sealed partial class FarmCoordinator(PostgresFarmStore store, StoreOption
 
     [LoggerMessage(EventId = 975, Level = LogLevel.Warning, Message = "Store: the command {Kind} to {Worker} (decision {Decision}) was refused: the epoch is no longer the leader's, or the decision was already commanded")]
     private static partial void LogClaimRefused(ILogger logger, string worker, string kind, string decision);
+
+    [LoggerMessage(EventId = 978, Level = LogLevel.Information, Message = "Store: pruned the history older than {Retention}: {Evaluations} evaluations, {Commands} rig commands, {Audit} audit lines (epoch {Epoch}); the ledger is kept")]
+    private static partial void LogPruned(ILogger logger, TimeSpan retention, long evaluations, long commands, long audit, long epoch);
 }

@@ -29,6 +29,7 @@ public sealed partial class FarmStoreService(FarmCoordinator coordinator, IProxy
         var listening = ListenAsync(stoppingToken);
         using var timer = new PeriodicTimer(coordinator.Options.PollInterval, time);
         var ticks = TickAsync(timer, stoppingToken);
+        var pruning = PruneLoopAsync(stoppingToken);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -42,7 +43,7 @@ public sealed partial class FarmStoreService(FarmCoordinator coordinator, IProxy
             // Stopping.
         }
 
-        await Task.WhenAll(listening, ticks).ConfigureAwait(false);
+        await Task.WhenAll(listening, ticks, pruning).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>
@@ -158,6 +159,26 @@ public sealed partial class FarmStoreService(FarmCoordinator coordinator, IProxy
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// The leader's pruning of the history tables, apart from the rounds (a long prune never delays a lease renewal or
+    /// a heartbeat): looks every <see cref="StoreOptions.PollInterval"/>; the coordinator prunes at most once an hour.
+    /// </summary>
+    private async Task PruneLoopAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await Task.Delay(coordinator.Options.PollInterval, time, stoppingToken).ConfigureAwait(false);
+                await coordinator.PruneAsync(time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
         }
     }
 

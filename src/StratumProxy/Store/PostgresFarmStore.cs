@@ -288,6 +288,60 @@ public sealed class PostgresFarmStore : IFarmStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
+    /// <summary>The history tables the leader prunes, with their time columns. Never the ledger, the assignments, the rigs' state, the lease or the heartbeats.</summary>
+    public static readonly IReadOnlyList<(string Table, string Column)> PrunedTables =
+    [
+        ("evaluation", "at_utc"),
+        ("rig_command", "issued_at"),
+        ("audit", "at_utc"),
+    ];
+
+    /// <summary>
+    /// Deletes the rows of <see cref="PrunedTables"/> older than <paramref name="retention"/> (by the database's clock),
+    /// at most <paramref name="batch"/> rows a statement, each statement in its own transaction fenced like a commit:
+    /// the lease row is locked and must hold <paramref name="epoch"/>, this instance and an unexpired lease, else
+    /// <see cref="StaleEpochException"/> is thrown and nothing more is deleted. Returns the rows deleted per table.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, long>> PruneAsync(long epoch, TimeSpan retention, int batch, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        var deleted = PrunedTables.ToDictionary(t => t.Table, _ => 0L, StringComparer.Ordinal);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var (table, column) in PrunedTables)
+        {
+            while (true)
+            {
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                await using (var fence = new NpgsqlCommand("SELECT 1 FROM leader_lease WHERE id = 1 AND epoch = @epoch AND holder = @me AND expires_at > now() FOR SHARE;", connection, transaction))
+                {
+                    fence.Parameters.AddWithValue("epoch", epoch);
+                    fence.Parameters.AddWithValue("me", _instance);
+                    if (await fence.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+                    {
+                        throw new StaleEpochException();
+                    }
+                }
+
+                // The table and column names are the constants above, never input.
+                await using var delete = new NpgsqlCommand(
+                    $"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table} WHERE {column} < now() - @keep LIMIT @batch));",
+                    connection,
+                    transaction);
+                delete.Parameters.AddWithValue("keep", retention);
+                delete.Parameters.AddWithValue("batch", batch);
+                var rows = await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                deleted[table] += rows;
+                if (rows < batch)
+                {
+                    break;
+                }
+            }
+        }
+
+        return deleted;
+    }
+
     /// <summary>Records what came of a claimed command.</summary>
     public async Task CompleteCommandAsync(string decisionId, string outcome, string detail, CancellationToken cancellationToken)
     {

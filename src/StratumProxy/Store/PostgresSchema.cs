@@ -100,5 +100,9 @@ internal static class PostgresSchema
                 entry jsonb NOT NULL);
             CREATE INDEX audit_at ON audit (at_utc);
             """),
+        (2, "retention: the history tables indexed by time, so old rows are found without a scan", """
+            CREATE INDEX evaluation_at ON evaluation (at_utc);
+            CREATE INDEX rig_command_issued ON rig_command (issued_at);
+            """),
     ];
 }

@@ -45,6 +45,13 @@ public sealed record StoreOptions
     /// <summary>How long one store command may take before it counts as the store being unreachable.</summary>
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long the shared store keeps the history of evaluations, rig commands and audit lines (<c>evaluation</c>,
+    /// <c>rig_command</c>, <c>audit</c>): the leader deletes older rows, at most once an hour. The energy and money
+    /// ledger, the assignments and the rigs' state are never pruned. At least one day.
+    /// </summary>
+    public TimeSpan Retention { get; init; } = TimeSpan.FromDays(90);
+
     /// <summary>The instance name in force.</summary>
     public string Instance => string.IsNullOrWhiteSpace(InstanceName)
         ? $"{Environment.MachineName}-{Environment.ProcessId}"

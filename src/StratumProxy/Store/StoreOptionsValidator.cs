@@ -52,6 +52,11 @@ public sealed class StoreOptionsValidator : IValidateOptions<StoreOptions>
             {
                 problems.Add($"Store:CommandTimeout ({options.CommandTimeout}) must be at least one second.");
             }
+
+            if (options.Retention < TimeSpan.FromDays(1))
+            {
+                problems.Add($"Store:Retention ({options.Retention}) must be at least one day (1.00:00:00): the leader deletes evaluations, rig commands and audit lines older than it.");
+            }
         }
 
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);

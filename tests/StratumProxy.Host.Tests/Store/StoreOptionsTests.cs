@@ -48,13 +48,21 @@ public sealed class StoreOptionsTests : IDisposable
     }
 
     [Fact]
+    public void A_retention_under_one_day_is_refused_with_its_key()
+    {
+        Load(["--Store:Provider=Postgres", $"--Store:ConnectionString=Host=db;Password={Secret}", "--Store:Retention=12:00:00"], out var errors);
+        var error = Assert.Single(errors);
+        Assert.StartsWith("Store:Retention (12:00:00) must be at least one day", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_valid_postgres_store_loads_and_its_keys_are_known()
     {
-        var cli = CommandLine.Parse(["--Store:Provider=Postgres", $"--Store:ConnectionString=Host=db;Username=proxy;Password={Secret}", "--Store:InstanceName=hall-a-1"]);
+        var cli = CommandLine.Parse(["--Store:Provider=Postgres", $"--Store:ConnectionString=Host=db;Username=proxy;Password={Secret}", "--Store:InstanceName=hall-a-1", "--Store:Retention=30.00:00:00"]);
         var loader = Loader(cli);
         var store = loader.LoadStore(out var errors);
         Assert.Empty(errors);
-        Assert.Equal(("hall-a-1", StoreProvider.Postgres), (store.Instance, store.Provider));
+        Assert.Equal(("hall-a-1", StoreProvider.Postgres, TimeSpan.FromDays(30)), (store.Instance, store.Provider, store.Retention));
         Assert.DoesNotContain(loader.UnknownKeys(), k => k.StartsWith("Store:", StringComparison.Ordinal));
     }
 
