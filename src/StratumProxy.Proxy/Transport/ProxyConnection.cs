@@ -39,6 +39,12 @@ public sealed class ProxyConnection : IAsyncDisposable
     public bool CanHandOver => _owner is TcpSocketDuplex && LinuxDescriptors.IsSupported;
 
     /// <summary>
+    /// Why the peer's stream ended, when it ended by a socket error (a reset) rather than a FIN; null otherwise or while
+    /// it is open. The input pipe itself ends cleanly either way, after every byte received before the error.
+    /// </summary>
+    public IOException? ReceiveError => (_owner as TcpSocketDuplex)?.ReceiveError;
+
+    /// <summary>
     /// Takes the live connection away from this process without the peer noticing, for the upgrade handover.
     /// Precondition: the session above has stopped reading <see cref="IDuplexPipe.Input"/> (its loop is not inside
     /// ReadAsync and has advanced past what it processed) and stopped writing <see cref="IDuplexPipe.Output"/>.

@@ -25,6 +25,7 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
     private readonly Task _receiving;
     private readonly Task _sending;
     private TaskCompletionSource? _drainRequest;
+    private IOException? _receiveError;
     private int _state;
 
     public TcpSocketDuplex(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions, ReadOnlyMemory<byte> unreadInput = default)
@@ -41,6 +42,9 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
     public PipeWriter Output => _output.Writer;
 
     public Socket Socket => _socket;
+
+    /// <summary>The socket error that ended the receive side (a reset), once it has; null for a clean end.</summary>
+    public IOException? ReceiveError => Volatile.Read(ref _receiveError);
 
     /// <summary>
     /// Takes the connection away from this process (see <see cref="ProxyConnection.DetachAsync"/>). Cancelling
@@ -226,7 +230,10 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         }
         catch (SocketException ex)
         {
-            error = new IOException(ex.Message, ex);
+            // A reset (or any error) after the peer sent its last bytes: the pipe ends cleanly so the session still
+            // reads what was received before it (a pool's last answers to shares it accepted), and the error is kept
+            // for the close reason. Completing the pipe with the error would make the next read throw and drop them.
+            Volatile.Write(ref _receiveError, new IOException(ex.Message, ex));
         }
         catch (ObjectDisposedException)
         {

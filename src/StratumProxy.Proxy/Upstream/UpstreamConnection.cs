@@ -173,7 +173,7 @@ public sealed partial class UpstreamConnection
         }
         finally
         {
-            SetClosed(_handedOver is null ? "connection closed by the pool" : "handed over to another process");
+            SetClosed(_handedOver is not null ? "handed over to another process" : _connection.ReceiveError?.Message ?? "connection closed by the pool");
             Volatile.Read(ref _parked)?.TrySetResult(false);
             _outbound.Writer.TryComplete();
             await cts.CancelAsync().ConfigureAwait(false);
