@@ -116,6 +116,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 507, Level = LogLevel.Warning, Message = "A takeover connection was refused: {Reason}")]
     public static partial void TakeoverConnectionRefused(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 509, Level = LogLevel.Warning, Message = "Proxy:Takeover:SocketPath {Path} is set, but takeovers need Linux: running without a takeover socket")]
+    public static partial void TakeoverUnsupported(ILogger logger, string path);
+
     [LoggerMessage(EventId = 508, Level = LogLevel.Information, Message = "Waiting for process {ProcessId} to exit before the admin endpoint binds")]
     public static partial void TakeoverWaitingForExit(ILogger logger, int processId);
 }
