@@ -119,6 +119,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 509, Level = LogLevel.Warning, Message = "Proxy:Takeover:SocketPath {Path} is set, but takeovers need Linux: running without a takeover socket")]
     public static partial void TakeoverUnsupported(ILogger logger, string path);
 
+    [LoggerMessage(EventId = 510, Level = LogLevel.Error, Message = "Takeover take-back: {Miners} miner connections and {Pools} pool connections could not be taken back and were closed (their peers reconnect): {Reason}")]
+    public static partial void TakeoverTakeBackFailed(ILogger logger, int miners, int pools, string reason);
+
     [LoggerMessage(EventId = 508, Level = LogLevel.Information, Message = "Waiting for process {ProcessId} to exit before the admin endpoint binds")]
     public static partial void TakeoverWaitingForExit(ILogger logger, int processId);
 }
