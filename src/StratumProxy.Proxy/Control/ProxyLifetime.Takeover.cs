@@ -355,17 +355,62 @@ public sealed partial class ProxyLifetime
             }
         }
 
-        var pools = state.Pools.Select(p => (ProxyConnection?)mover.AdoptPool(handles[p.Handle], p.UnreadInput, _engine.PoolMaxLineLength)).ToList();
+        // From "go" on these connections are ours alone: one that cannot be adopted is closed (its peer reconnects),
+        // counted and logged, and the rest are served.
+        var failedPools = 0;
+        var failedMiners = 0;
+        string? failure = null;
+        var pools = new List<ProxyConnection?>(state.Pools.Count);
+        foreach (var p in state.Pools)
+        {
+            try
+            {
+                pools.Add(mover.AdoptPool(handles[p.Handle], p.UnreadInput, _engine.PoolMaxLineLength));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Not adopted: the pool is dialled as on a start, its miners are placed by routing.
+                handles[p.Handle].Dispose();
+                pools.Add(null);
+                failedPools++;
+                failure ??= ex.Message;
+            }
+        }
+
         _engine.ImportPools(state, pools);
         _listener.Bind(_engine.Options.Listeners, listeners);
         _engine.Start();
         var fallback = _engine.Options.Listeners[0];
         foreach (var saved in state.Sessions)
         {
-            var connection = mover.AdoptMiner(handles[saved.Handle], saved.UnreadInput, _engine.Options.Miners.MaxLineLength);
-            var listener = _engine.Options.Listeners.FirstOrDefault(l => string.Equals(l.Name, saved.Listener, StringComparison.Ordinal)) ?? fallback;
-            _listener.RunImported(_engine.ImportSession(saved, connection, listener));
+            ProxyConnection? connection = null;
+            try
+            {
+                connection = mover.AdoptMiner(handles[saved.Handle], saved.UnreadInput, _engine.Options.Miners.MaxLineLength);
+                var listener = _engine.Options.Listeners.FirstOrDefault(l => string.Equals(l.Name, saved.Listener, StringComparison.Ordinal)) ?? fallback;
+                _listener.RunImported(_engine.ImportSession(saved, connection, listener));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                if (connection is not null)
+                {
+                    _ = connection.DisposeAsync().AsTask();
+                }
+
+                handles[saved.Handle].Dispose();
+                failedMiners++;
+                failure ??= ex.Message;
+            }
         }
+
+        if (failedMiners + failedPools > 0)
+        {
+            _engine.Metrics.TakeoverConnectionsClosed.WithLabels("new", "miner").Inc(failedMiners);
+            _engine.Metrics.TakeoverConnectionsClosed.WithLabels("new", "pool").Inc(failedPools);
+            Log.TakeoverAdoptFailed(_logger, failedMiners, failedPools, failure ?? "unknown");
+        }
+
+        _engine.Metrics.Takeovers.WithLabels("new", failedMiners + failedPools == 0 ? "taken_over" : "taken_over_partly").Inc();
 
         _listener.Start();
         Log.TookOver(_logger, state.ProcessId, state.Sessions.Count, state.Pools.Count, listeners.Count);

@@ -199,6 +199,51 @@ public sealed class HandoverTests
         transport.Stop();
     }
 
+    [Fact]
+    public async Task TakeOver_AMinerCannotBeAdopted_ItsConnectionIsClosed_CountedAndLogged_AndTheRestIsServed()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        await using var old = New(transport);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        await HandshakeAsync(miner, token);
+
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover { AdoptMinerFailure = new IOException("descriptor gone") };
+        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var logger = new EndToEnd.RecordingLogger();
+        await using var next = new ProxyLifetime(
+            new ProxyOptions
+            {
+                Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
+                Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
+            },
+            TimeProvider.System,
+            logger,
+            metrics,
+            transport,
+            transport);
+        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        var taken = await next.TakeOverAsync(newEnd, mover, Patience, token);
+
+        Assert.True(await handing);
+        Assert.Equal((1, 1, 1), (taken.Sessions, taken.Pools, taken.Listeners));
+        Assert.True(Assert.Single(mover.MinerHandles).IsClosed);
+        Assert.Empty(next.Control.Snapshot().Sessions);
+        Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("new", "miner").Value);
+        Assert.Equal(1, metrics.Takeovers.WithLabels("new", "taken_over_partly").Value);
+        Assert.Contains("descriptor gone", Assert.Single(logger.Messages(511)), StringComparison.Ordinal);
+
+        // The handed listener and pool connection serve a new miner.
+        var second = transport.ConnectMiner();
+        await second.WriteAsync("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}", token);
+        await second.ReadUntilAsync(l => l.StartsWith("{\"id\":1,", StringComparison.Ordinal), token);
+        Assert.Equal(1, transport.PoolConnections);
+        transport.Stop();
+    }
+
     /// <summary>The old proxy still answers the miner (on the job sent before), carries it on the same pool connection, and accepts new miners.</summary>
     private static async Task AssertServesAsync(ProxyLifetime proxy, InMemoryTransport transport, LinePeer miner, string job, string ntime, CancellationToken token)
     {

@@ -38,8 +38,14 @@ internal sealed class PipeMover(Func<ProxyConnection, bool>? canMove = null) : I
 
     public ValueTask ReleaseAsync(ProxyConnection detached) => ValueTask.CompletedTask;
 
-    public ProxyConnection AdoptMiner(SafeHandle handle, ReadOnlyMemory<byte> unreadInput, int maxLineLength) =>
-        AdoptMinerFailure is { } failure ? throw failure : Adopt(handle, unreadInput);
+    /// <summary>Every handle a miner adoption was tried on.</summary>
+    public List<SafeHandle> MinerHandles { get; } = [];
+
+    public ProxyConnection AdoptMiner(SafeHandle handle, ReadOnlyMemory<byte> unreadInput, int maxLineLength)
+    {
+        MinerHandles.Add(handle);
+        return AdoptMinerFailure is { } failure ? throw failure : Adopt(handle, unreadInput);
+    }
 
     public ProxyConnection AdoptPool(SafeHandle handle, ReadOnlyMemory<byte> unreadInput, int maxLineLength) => Adopt(handle, unreadInput);
 
