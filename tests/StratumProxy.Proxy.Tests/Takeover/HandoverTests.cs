@@ -244,6 +244,36 @@ public sealed class HandoverTests
         transport.Stop();
     }
 
+    [Fact]
+    public async Task HandOver_TwiceInARow_TheProxyThatTookOverHandsOverAgain_AndTheMinerKeepsItsConnection()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        await using var first = New(transport);
+        first.Start();
+        var miner = transport.ConnectMiner();
+        var (job, ntime) = await HandshakeAsync(miner, token);
+        var mover = new PipeMover();
+
+        await using var second = New(transport);
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var handing = first.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        await second.TakeOverAsync(newEnd, mover, Patience, token);
+        Assert.True(await handing);
+
+        await using var third = New(transport);
+        (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        handing = second.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        var taken = await third.TakeOverAsync(newEnd, mover, Patience, token);
+
+        Assert.True(await handing);
+        Assert.True(second.HandedOver);
+        Assert.Equal((1, 1, 1), (taken.Sessions, taken.Pools, taken.Listeners));
+        Assert.Empty(second.Control.Snapshot().Sessions);
+        await AssertServesAsync(third, transport, miner, job, ntime, token);
+    }
+
     /// <summary>The old proxy still answers the miner (on the job sent before), carries it on the same pool connection, and accepts new miners.</summary>
     private static async Task AssertServesAsync(ProxyLifetime proxy, InMemoryTransport transport, LinePeer miner, string job, string ntime, CancellationToken token)
     {
