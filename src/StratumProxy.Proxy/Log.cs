@@ -116,6 +116,15 @@ internal static partial class Log
     [LoggerMessage(EventId = 507, Level = LogLevel.Warning, Message = "A takeover connection was refused: {Reason}")]
     public static partial void TakeoverConnectionRefused(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 509, Level = LogLevel.Warning, Message = "Proxy:Takeover:SocketPath {Path} is set, but takeovers need Linux: running without a takeover socket")]
+    public static partial void TakeoverUnsupported(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 510, Level = LogLevel.Error, Message = "Takeover take-back: {Miners} miner connections and {Pools} pool connections could not be taken back and were closed (their peers reconnect): {Reason}")]
+    public static partial void TakeoverTakeBackFailed(ILogger logger, int miners, int pools, string reason);
+
+    [LoggerMessage(EventId = 511, Level = LogLevel.Error, Message = "Takeover: {Miners} miner connections and {Pools} pool connections could not be adopted and were closed (their peers reconnect; the pools are dialled again): {Reason}")]
+    public static partial void TakeoverAdoptFailed(ILogger logger, int miners, int pools, string reason);
+
     [LoggerMessage(EventId = 508, Level = LogLevel.Information, Message = "Waiting for process {ProcessId} to exit before the admin endpoint binds")]
     public static partial void TakeoverWaitingForExit(ILogger logger, int processId);
 }

@@ -137,6 +137,24 @@ public sealed class ProxyOptionsValidator : IValidateOptions<ProxyOptions>
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
+    /// <summary>
+    /// Settings that are valid but cannot take effect on this host: the proxy starts and runs without them. Today that is
+    /// <c>Proxy:Takeover:SocketPath</c> off Linux (descriptors travel as SCM_RIGHTS, which only Linux is built for).
+    /// </summary>
+    /// <param name="options">The checked options.</param>
+    /// <param name="takeoverSupported">Whether this host can hand over connections; <see cref="OperatingSystem.IsLinux"/> unless given.</param>
+    public static IReadOnlyList<string> Warnings(ProxyOptions options, Func<bool>? takeoverSupported = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var warnings = new List<string>();
+        if (options.Takeover.SocketPath is not null && !(takeoverSupported ?? OperatingSystem.IsLinux)())
+        {
+            warnings.Add("Proxy:Takeover:SocketPath is set, but takeovers need Linux: this process runs without a takeover socket (upgrade it with a restart or the drain).");
+        }
+
+        return warnings;
+    }
+
     private static void Positive(string key, TimeSpan value, List<string> errors)
     {
         if (value <= TimeSpan.Zero)

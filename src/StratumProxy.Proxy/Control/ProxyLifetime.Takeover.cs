@@ -62,6 +62,7 @@ public sealed partial class ProxyLifetime
                     ? $"the new process reads state format {hello.Format}, this one writes format {TakeoverState.CurrentFormat}"
                     : "the new process did not introduce itself";
                 Log.TakeoverRefused(_logger, reason);
+                _engine.Metrics.Takeovers.WithLabels("old", "refused").Inc();
                 await TrySendAsync(channel, Refusal(reason), cancellationToken).ConfigureAwait(false);
                 return false;
             }
@@ -71,6 +72,7 @@ public sealed partial class ProxyLifetime
         catch (Exception ex) when (ex is TakeoverException or IOException or JsonException or TimeoutException or OperationCanceledException)
         {
             Log.TakeoverRefused(_logger, ex.Message);
+            _engine.Metrics.Takeovers.WithLabels("old", "refused").Inc();
             return false;
         }
         finally
@@ -93,6 +95,7 @@ public sealed partial class ProxyLifetime
             _engine.ResumeParked(parking);
             _listener.ResumeAccepting();
             Log.TakeoverRefused(_logger, ex.Message);
+            _engine.Metrics.Takeovers.WithLabels("old", "refused").Inc();
             await TrySendAsync(channel, Refusal(ex.Message), cancellationToken).ConfigureAwait(false);
             return false;
         }
@@ -148,7 +151,16 @@ public sealed partial class ProxyLifetime
         }
         catch (Exception ex) when (ex is TakeoverException or IOException or JsonException or TimeoutException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
-            TakeBack(parking, mover, pools, sessions);
+            var (failedMiners, failedPools, failure) = TakeBack(parking, mover, pools, sessions);
+            var metrics = _engine.Metrics;
+            metrics.Takeovers.WithLabels("old", failedMiners + failedPools == 0 ? "taken_back" : "take_back_failed").Inc();
+            if (failedMiners + failedPools > 0)
+            {
+                metrics.TakeoverConnectionsClosed.WithLabels("old", "miner").Inc(failedMiners);
+                metrics.TakeoverConnectionsClosed.WithLabels("old", "pool").Inc(failedPools);
+                Log.TakeoverTakeBackFailed(_logger, failedMiners, failedPools, failure ?? "unknown");
+            }
+
             if (listenerHandles.Count > 0)
             {
                 // A detached listener accepts nothing more: listen on the descriptors that would have gone.
@@ -177,6 +189,7 @@ public sealed partial class ProxyLifetime
         }
 
         await TrySendAsync(channel, new TakeoverMessage("go", TakeoverState.CurrentFormat, null, Environment.ProcessId), cancellationToken).ConfigureAwait(false);
+        _engine.Metrics.Takeovers.WithLabels("old", "handed").Inc();
         Log.HandedOver(_logger, newProcess, state.Sessions.Count, state.Pools.Count, state.Listeners.Count);
         return true;
     }
@@ -185,34 +198,59 @@ public sealed partial class ProxyLifetime
     /// A handover that failed after connections left their transports: this process adopts its own descriptors again
     /// (as the new process would have), and every connection that did not leave reads on.
     /// </summary>
-    private void TakeBack(EngineParking parking, IConnectionMover mover, MovedConnection?[] pools, MovedConnection?[] sessions)
+    private (int FailedMiners, int FailedPools, string? Failure) TakeBack(EngineParking parking, IConnectionMover mover, MovedConnection?[] pools, MovedConnection?[] sessions)
     {
-        var adoptedPools = new ProxyConnection?[pools.Length];
-        var replacing = new UpstreamConnection?[pools.Length];
-        for (var i = 0; i < pools.Length; i++)
-        {
-            if (pools[i] is { } moved)
-            {
-                adoptedPools[i] = mover.AdoptPool(moved.Handle, moved.UnreadInput, _engine.PoolMaxLineLength);
-                replacing[i] = parking.Pools[i].Upstream;
-            }
-        }
-
-        var state = new TakeoverState { NextJobId = UpstreamJob.NextId, Pools = [.. parking.Pools.Select(p => p.State)] };
-        _engine.ImportPools(state, adoptedPools, replacing);
-        for (var i = 0; i < parking.Pools.Count; i++)
-        {
-            if (pools[i] is not null)
-            {
-                parking.Pools[i].Upstream.HandedOver(mover.ReleaseAsync);
-            }
-            else
-            {
-                parking.Pools[i].Upstream.Resume();
-            }
-        }
-
+        var failedMiners = 0;
+        var failedPools = 0;
+        string? failure = null;
         var taken = new HashSet<MinerSession>();
+        var poolsDone = false;
+        try
+        {
+            var adoptedPools = new ProxyConnection?[pools.Length];
+            var replacing = new UpstreamConnection?[pools.Length];
+            for (var i = 0; i < pools.Length; i++)
+            {
+                if (pools[i] is { } moved)
+                {
+                    adoptedPools[i] = mover.AdoptPool(moved.Handle, moved.UnreadInput, _engine.PoolMaxLineLength);
+                    replacing[i] = parking.Pools[i].Upstream;
+                }
+            }
+
+            var state = new TakeoverState { NextJobId = UpstreamJob.NextId, Pools = [.. parking.Pools.Select(p => p.State)] };
+            _engine.ImportPools(state, adoptedPools, replacing);
+            for (var i = 0; i < parking.Pools.Count; i++)
+            {
+                if (pools[i] is not null)
+                {
+                    parking.Pools[i].Upstream.HandedOver(mover.ReleaseAsync);
+                }
+                else
+                {
+                    parking.Pools[i].Upstream.Resume();
+                }
+            }
+
+            poolsDone = true;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The pools' connections cannot be trusted any more: close them; the engine dials the pools again.
+            failure = ex.Message;
+            for (var i = 0; i < parking.Pools.Count; i++)
+            {
+                if (pools[i] is { } moved)
+                {
+                    moved.Handle.Dispose();
+                    failedPools++;
+                }
+
+                parking.Pools[i].Upstream.Resume();
+                parking.Pools[i].Upstream.Close("takeover take-back failed");
+            }
+        }
+
         for (var i = 0; i < parking.Sessions.Count; i++)
         {
             if (sessions[i] is not { } moved)
@@ -221,11 +259,33 @@ public sealed partial class ProxyLifetime
             }
 
             var old = parking.Sessions[i].Session;
-            var connection = mover.AdoptMiner(moved.Handle, moved.UnreadInput, _engine.Options.Miners.MaxLineLength);
-            var session = _engine.ImportSession(parking.Sessions[i].State, connection, old.Listener);
             taken.Add(old);
-            old.HandedOver(mover.ReleaseAsync);
-            _listener.RunImported(session);
+            ProxyConnection? connection = null;
+            try
+            {
+                if (!poolsDone)
+                {
+                    throw new InvalidOperationException("its pool connection could not be taken back");
+                }
+
+                connection = mover.AdoptMiner(moved.Handle, moved.UnreadInput, _engine.Options.Miners.MaxLineLength);
+                var session = _engine.ImportSession(parking.Sessions[i].State, connection, old.Listener);
+                old.HandedOver(mover.ReleaseAsync);
+                _listener.RunImported(session);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Closed rather than leaked: the miner sees its connection end and reconnects.
+                failure ??= ex.Message;
+                failedMiners++;
+                if (connection is not null)
+                {
+                    _ = connection.DisposeAsync().AsTask();
+                }
+
+                moved.Handle.Dispose();
+                old.Close("takeover take-back failed");
+            }
         }
 
         foreach (var upstream in parking.ParkedUpstreams.Where(u => !parking.Pools.Any(p => p.Upstream == u)))
@@ -239,6 +299,7 @@ public sealed partial class ProxyLifetime
         }
 
         _engine.ResumeTick();
+        return (failedMiners, failedPools, failure);
     }
 
     /// <summary>
@@ -294,17 +355,62 @@ public sealed partial class ProxyLifetime
             }
         }
 
-        var pools = state.Pools.Select(p => (ProxyConnection?)mover.AdoptPool(handles[p.Handle], p.UnreadInput, _engine.PoolMaxLineLength)).ToList();
+        // From "go" on these connections are ours alone: one that cannot be adopted is closed (its peer reconnects),
+        // counted and logged, and the rest are served.
+        var failedPools = 0;
+        var failedMiners = 0;
+        string? failure = null;
+        var pools = new List<ProxyConnection?>(state.Pools.Count);
+        foreach (var p in state.Pools)
+        {
+            try
+            {
+                pools.Add(mover.AdoptPool(handles[p.Handle], p.UnreadInput, _engine.PoolMaxLineLength));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Not adopted: the pool is dialled as on a start, its miners are placed by routing.
+                handles[p.Handle].Dispose();
+                pools.Add(null);
+                failedPools++;
+                failure ??= ex.Message;
+            }
+        }
+
         _engine.ImportPools(state, pools);
         _listener.Bind(_engine.Options.Listeners, listeners);
         _engine.Start();
         var fallback = _engine.Options.Listeners[0];
         foreach (var saved in state.Sessions)
         {
-            var connection = mover.AdoptMiner(handles[saved.Handle], saved.UnreadInput, _engine.Options.Miners.MaxLineLength);
-            var listener = _engine.Options.Listeners.FirstOrDefault(l => string.Equals(l.Name, saved.Listener, StringComparison.Ordinal)) ?? fallback;
-            _listener.RunImported(_engine.ImportSession(saved, connection, listener));
+            ProxyConnection? connection = null;
+            try
+            {
+                connection = mover.AdoptMiner(handles[saved.Handle], saved.UnreadInput, _engine.Options.Miners.MaxLineLength);
+                var listener = _engine.Options.Listeners.FirstOrDefault(l => string.Equals(l.Name, saved.Listener, StringComparison.Ordinal)) ?? fallback;
+                _listener.RunImported(_engine.ImportSession(saved, connection, listener));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                if (connection is not null)
+                {
+                    _ = connection.DisposeAsync().AsTask();
+                }
+
+                handles[saved.Handle].Dispose();
+                failedMiners++;
+                failure ??= ex.Message;
+            }
         }
+
+        if (failedMiners + failedPools > 0)
+        {
+            _engine.Metrics.TakeoverConnectionsClosed.WithLabels("new", "miner").Inc(failedMiners);
+            _engine.Metrics.TakeoverConnectionsClosed.WithLabels("new", "pool").Inc(failedPools);
+            Log.TakeoverAdoptFailed(_logger, failedMiners, failedPools, failure ?? "unknown");
+        }
+
+        _engine.Metrics.Takeovers.WithLabels("new", failedMiners + failedPools == 0 ? "taken_over" : "taken_over_partly").Inc();
 
         _listener.Start();
         Log.TookOver(_logger, state.ProcessId, state.Sessions.Count, state.Pools.Count, listeners.Count);

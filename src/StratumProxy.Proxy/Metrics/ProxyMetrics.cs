@@ -29,6 +29,8 @@ public sealed class ProxyMetrics
         _maxWorkerSeries = maxWorkerSeries;
         MinerConnections = factory.CreateGauge("stratumproxy_miner_connections", "Miner connections open now.", ["listener"]);
         MinerConnectionsTotal = factory.CreateCounter("stratumproxy_miner_connections_total", "Miner connections accepted.", ["listener"]);
+        Takeovers = factory.CreateCounter("stratumproxy_takeovers_total", "Takeovers, by role (old: handing over, new: taking over) and result (handed, refused, taken_back, take_back_failed).", ["role", "result"]);
+        TakeoverConnectionsClosed = factory.CreateCounter("stratumproxy_takeover_connections_closed_total", "Connections a takeover could not keep and closed (the peer reconnects), by role and kind (miner, pool).", ["role", "kind"]);
         MinerDisconnects = factory.CreateCounter("stratumproxy_miner_disconnects_total", "Miner connections closed, by reason.", ["reason"]);
         MinerConnectionsRefused = factory.CreateCounter("stratumproxy_miner_connections_refused_total", "Miner connections refused before a session started, by reason.", ["listener", "reason"]);
         PoolUp = factory.CreateGauge("stratumproxy_pool_up", "1 when the pool connection is subscribed and authorized.", ["pool"]);
@@ -60,6 +62,12 @@ public sealed class ProxyMetrics
 
     /// <summary>Accepted miner connections.</summary>
     public Counter MinerConnectionsTotal { get; }
+
+    /// <summary>Takeovers by role and result.</summary>
+    public Counter Takeovers { get; }
+
+    /// <summary>Connections a takeover closed because it could not keep them, by role and kind.</summary>
+    public Counter TakeoverConnectionsClosed { get; }
 
     /// <summary>Miner disconnects by reason.</summary>
     public Counter MinerDisconnects { get; }

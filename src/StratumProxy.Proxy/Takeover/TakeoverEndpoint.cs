@@ -23,11 +23,13 @@ public sealed class TakeoverEndpoint : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private HandoverListener? _listener;
     private Task? _serving;
+    private readonly Func<bool> _supported;
     private int _disposed;
 
     /// <summary>Creates the endpoint for a proxy; nothing listens until <see cref="Listen"/>.</summary>
-    public TakeoverEndpoint(ProxyLifetime proxy, TakeoverOptions options, IConnectionMover mover, TimeProvider time, ILogger logger)
+    public TakeoverEndpoint(ProxyLifetime proxy, TakeoverOptions options, IConnectionMover mover, TimeProvider time, ILogger logger, Func<bool>? supported = null)
     {
+        _supported = supported ?? OperatingSystem.IsLinux;
         _proxy = proxy;
         _options = options;
         _mover = mover;
@@ -78,6 +80,13 @@ public sealed class TakeoverEndpoint : IAsyncDisposable
     {
         if (_options.SocketPath is not { } path)
         {
+            return;
+        }
+
+        if (!_supported())
+        {
+            // The validator's warning said so at start; the process serves on without a takeover socket.
+            Log.TakeoverUnsupported(_logger, path);
             return;
         }
 

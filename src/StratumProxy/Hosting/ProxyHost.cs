@@ -127,7 +127,7 @@ public static class ProxyHost
             throw new OptionsException([.. errors.Select(e => Secrets.Scrub(e, secrets))]) { Warnings = commandLine.Strict ? [] : [.. unknownKeys.Select(w => Secrets.Scrub(w, secrets))] };
         }
 
-        var warnings = new ConfigWarnings(commandLine.Strict ? [] : unknownKeys);
+        var warnings = new ConfigWarnings([.. commandLine.Strict ? [] : unknownKeys, .. ProxyOptionsValidator.Warnings(options)]);
         _ = EndpointParser.TryParse(admin.Endpoint, out var adminEndpoint, out _);
         builder.WebHost.ConfigureKestrel(k => k.Listen(adminEndpoint, listen =>
         {

@@ -146,6 +146,134 @@ public sealed class HandoverTests
         await AssertServesAsync(old, transport, miner, job, ntime, token);
     }
 
+    [Fact]
+    public async Task HandOver_TakingAMinerBackFails_TheMinerIsDisconnected_CountedAndLogged_AndTheProxyServesOn()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var logger = new EndToEnd.RecordingLogger();
+        await using var old = new ProxyLifetime(
+            new ProxyOptions
+            {
+                Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
+                Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
+            },
+            TimeProvider.System,
+            logger,
+            metrics,
+            transport,
+            transport);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        await HandshakeAsync(miner, token);
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover();
+
+        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        await newEnd.SendAsync(Encoding.UTF8.GetBytes($"{{\"kind\":\"hello\",\"format\":{TakeoverState.CurrentFormat},\"processId\":1}}"), [], token);
+        _ = await newEnd.ReceiveAsync(token);
+        mover.AdoptMinerFailure = new IOException("descriptor gone");
+        await newEnd.DisposeAsync();
+
+        Assert.False(await handing);
+        Assert.False(old.HandedOver);
+
+        // Closed, not leaked: the miner's connection ends (it reconnects).
+        while (await miner.ReadLineAsync(token) is not null)
+        {
+        }
+
+        Assert.Equal(1, metrics.Takeovers.WithLabels("old", "take_back_failed").Value);
+        Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("old", "miner").Value);
+        Assert.Contains("descriptor gone", Assert.Single(logger.Messages(510)), StringComparison.Ordinal);
+
+        // The pool connection was taken back and new miners are served on it.
+        var second = transport.ConnectMiner();
+        await second.WriteAsync("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}", token);
+        await second.ReadUntilAsync(l => l.StartsWith("{\"id\":1,", StringComparison.Ordinal), token);
+        await second.WriteAsync("{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"farm.rig2\",\"x\"]}", token);
+        await second.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal), token);
+        Assert.Equal(1, transport.PoolConnections);
+        transport.Stop();
+    }
+
+    [Fact]
+    public async Task TakeOver_AMinerCannotBeAdopted_ItsConnectionIsClosed_CountedAndLogged_AndTheRestIsServed()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        await using var old = New(transport);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        await HandshakeAsync(miner, token);
+
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover { AdoptMinerFailure = new IOException("descriptor gone") };
+        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var logger = new EndToEnd.RecordingLogger();
+        await using var next = new ProxyLifetime(
+            new ProxyOptions
+            {
+                Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
+                Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
+            },
+            TimeProvider.System,
+            logger,
+            metrics,
+            transport,
+            transport);
+        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        var taken = await next.TakeOverAsync(newEnd, mover, Patience, token);
+
+        Assert.True(await handing);
+        Assert.Equal((1, 1, 1), (taken.Sessions, taken.Pools, taken.Listeners));
+        Assert.True(Assert.Single(mover.MinerHandles).IsClosed);
+        Assert.Empty(next.Control.Snapshot().Sessions);
+        Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("new", "miner").Value);
+        Assert.Equal(1, metrics.Takeovers.WithLabels("new", "taken_over_partly").Value);
+        Assert.Contains("descriptor gone", Assert.Single(logger.Messages(511)), StringComparison.Ordinal);
+
+        // The handed listener and pool connection serve a new miner.
+        var second = transport.ConnectMiner();
+        await second.WriteAsync("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}", token);
+        await second.ReadUntilAsync(l => l.StartsWith("{\"id\":1,", StringComparison.Ordinal), token);
+        Assert.Equal(1, transport.PoolConnections);
+        transport.Stop();
+    }
+
+    [Fact]
+    public async Task HandOver_TwiceInARow_TheProxyThatTookOverHandsOverAgain_AndTheMinerKeepsItsConnection()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        await using var first = New(transport);
+        first.Start();
+        var miner = transport.ConnectMiner();
+        var (job, ntime) = await HandshakeAsync(miner, token);
+        var mover = new PipeMover();
+
+        await using var second = New(transport);
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var handing = first.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        await second.TakeOverAsync(newEnd, mover, Patience, token);
+        Assert.True(await handing);
+
+        await using var third = New(transport);
+        (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        handing = second.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        var taken = await third.TakeOverAsync(newEnd, mover, Patience, token);
+
+        Assert.True(await handing);
+        Assert.True(second.HandedOver);
+        Assert.Equal((1, 1, 1), (taken.Sessions, taken.Pools, taken.Listeners));
+        Assert.Empty(second.Control.Snapshot().Sessions);
+        await AssertServesAsync(third, transport, miner, job, ntime, token);
+    }
+
     /// <summary>The old proxy still answers the miner (on the job sent before), carries it on the same pool connection, and accepts new miners.</summary>
     private static async Task AssertServesAsync(ProxyLifetime proxy, InMemoryTransport transport, LinePeer miner, string job, string ntime, CancellationToken token)
     {

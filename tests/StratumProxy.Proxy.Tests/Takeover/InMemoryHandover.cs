@@ -25,6 +25,9 @@ internal sealed class PipeMover(Func<ProxyConnection, bool>? canMove = null) : I
 {
     public int Detached { get; private set; }
 
+    /// <summary>When set, adopting a miner connection throws it (a descriptor that cannot be taken in).</summary>
+    public Exception? AdoptMinerFailure { get; set; }
+
     public bool CanMove(ProxyConnection connection) => canMove?.Invoke(connection) ?? true;
 
     public ValueTask<MovedConnection> DetachAsync(ProxyConnection connection, CancellationToken cancellationToken)
@@ -35,7 +38,14 @@ internal sealed class PipeMover(Func<ProxyConnection, bool>? canMove = null) : I
 
     public ValueTask ReleaseAsync(ProxyConnection detached) => ValueTask.CompletedTask;
 
-    public ProxyConnection AdoptMiner(SafeHandle handle, ReadOnlyMemory<byte> unreadInput, int maxLineLength) => Adopt(handle, unreadInput);
+    /// <summary>Every handle a miner adoption was tried on.</summary>
+    public List<SafeHandle> MinerHandles { get; } = [];
+
+    public ProxyConnection AdoptMiner(SafeHandle handle, ReadOnlyMemory<byte> unreadInput, int maxLineLength)
+    {
+        MinerHandles.Add(handle);
+        return AdoptMinerFailure is { } failure ? throw failure : Adopt(handle, unreadInput);
+    }
 
     public ProxyConnection AdoptPool(SafeHandle handle, ReadOnlyMemory<byte> unreadInput, int maxLineLength) => Adopt(handle, unreadInput);
 
