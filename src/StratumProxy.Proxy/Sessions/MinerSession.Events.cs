@@ -10,46 +10,35 @@ namespace StratumProxy.Proxy.Sessions;
 /// </summary>
 internal readonly struct SessionEvent
 {
-    private SessionEvent(SessionEventKind kind, UpstreamConnection? upstream = null, UpstreamJob? job = null, bool clean = false, uint mask = 0, MinerLayout layout = default, long now = 0)
-    {
-        Kind = kind;
-        Upstream = upstream;
-        Job = job;
-        Clean = clean;
-        Mask = mask;
-        Layout = layout;
-        Now = now;
-    }
+    public SessionEventKind Kind { get; private init; }
 
-    public SessionEventKind Kind { get; }
+    public UpstreamConnection? Upstream { get; private init; }
 
-    public UpstreamConnection? Upstream { get; }
+    public UpstreamJob? Job { get; private init; }
 
-    public UpstreamJob? Job { get; }
+    public bool Clean { get; private init; }
 
-    public bool Clean { get; }
+    public uint Mask { get; private init; }
 
-    public uint Mask { get; }
+    public MinerLayout Layout { get; private init; }
 
-    public MinerLayout Layout { get; }
+    public long Now { get; private init; }
 
-    public long Now { get; }
+    public static SessionEvent Attach(UpstreamConnection upstream) => new() { Kind = SessionEventKind.Attach, Upstream = upstream };
 
-    public static SessionEvent Attach(UpstreamConnection upstream) => new(SessionEventKind.Attach, upstream);
+    public static SessionEvent NewJob(UpstreamJob job, bool clean) => new() { Kind = SessionEventKind.Job, Job = job, Clean = clean };
 
-    public static SessionEvent NewJob(UpstreamJob job, bool clean) => new(SessionEventKind.Job, job: job, clean: clean);
+    public static SessionEvent VersionMask(uint poolMask) => new() { Kind = SessionEventKind.VersionMask, Mask = poolMask };
 
-    public static SessionEvent VersionMask(uint poolMask) => new(SessionEventKind.VersionMask, mask: poolMask);
+    public static SessionEvent UpstreamExtranonce(UpstreamConnection upstream) => new() { Kind = SessionEventKind.UpstreamExtranonce, Upstream = upstream };
 
-    public static SessionEvent UpstreamExtranonce(UpstreamConnection upstream) => new(SessionEventKind.UpstreamExtranonce, upstream);
+    public static SessionEvent ChangeLayout(MinerLayout layout) => new() { Kind = SessionEventKind.ChangeLayout, Layout = layout };
 
-    public static SessionEvent ChangeLayout(MinerLayout layout) => new(SessionEventKind.ChangeLayout, layout: layout);
+    public static SessionEvent Tick(long now) => new() { Kind = SessionEventKind.Tick, Now = now };
 
-    public static SessionEvent Tick(long now) => new(SessionEventKind.Tick, now: now);
+    public static SessionEvent Reconnect() => new() { Kind = SessionEventKind.Reconnect };
 
-    public static SessionEvent Reconnect() => new(SessionEventKind.Reconnect);
-
-    public static SessionEvent Park() => new(SessionEventKind.Park);
+    public static SessionEvent Park() => new() { Kind = SessionEventKind.Park };
 }
 
 /// <summary>The kinds of <see cref="SessionEvent"/>.</summary>

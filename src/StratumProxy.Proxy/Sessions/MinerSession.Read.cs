@@ -31,30 +31,24 @@ public sealed partial class MinerSession
                 return;
             }
 
-            if (ParkRequested)
+            var buffer = result.Buffer;
+            var keepGoing = true;
+            if (!ParkRequested)
             {
-                // A handover: nothing read is handled here; the bytes stay for whoever reads next.
-                input.AdvanceTo(result.Buffer.Start);
-                if (!await ParkedLoopAsync().ConfigureAwait(false))
+                if (!buffer.IsEmpty && (!result.IsCanceled || buffer.Length != _unconsumed))
                 {
-                    return;
+                    // New bytes (a wake-up for posted events returns the unconsumed tail again: that is not the miner).
+                    LastReceiveTimestamp = _context.Time.GetTimestamp();
                 }
 
-                continue;
+                keepGoing = ProcessBuffer(ref buffer);
+                ApplyReconnect();
             }
 
-            var buffer = result.Buffer;
-            if (!buffer.IsEmpty && (!result.IsCanceled || buffer.Length != _unconsumed))
-            {
-                // New bytes (a wake-up for posted events returns the unconsumed tail again: that is not the miner).
-                LastReceiveTimestamp = _context.Time.GetTimestamp();
-            }
-
-            var keepGoing = ProcessBuffer(ref buffer);
-            ApplyReconnect();
             if (keepGoing && ParkRequested)
             {
-                // Parked between two lines: the rest is left unexamined, so the next read returns it at once.
+                // A handover, asked before this read or between two of its lines: what is not handled yet is left
+                // unexamined, so the next read (whoever makes it) returns it at once.
                 input.AdvanceTo(buffer.Start);
                 if (!await ParkedLoopAsync().ConfigureAwait(false))
                 {

@@ -230,17 +230,7 @@ public sealed partial class MinerSession
         Volatile.Write(ref _stopWriting, 1);
         _outbound.TryComplete();
         await EndWriterAsync(writer).ConfigureAwait(false);
-        ClearEvents();
-        var current = _current;
-        Volatile.Write(ref _current, null);
-        lock (_assignLock)
-        {
-            _assigned = null;
-        }
-
-        current?.Upstream.Detach(this);
-        _previous?.Upstream.Detach(this);
-        _context.Router.OnClosed(this);
+        LeaveUpstreams();
 
         // The extranonce1 stays reserved: the session lives on in the process that took it over.
         Stats?.SessionClosed();

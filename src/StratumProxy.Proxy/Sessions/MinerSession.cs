@@ -335,6 +335,25 @@ public sealed partial class MinerSession : IUpstreamMember
 
     private void Teardown()
     {
+        LeaveUpstreams();
+        if (_prefixOwned && _identity is { } identity)
+        {
+            _context.Extranonces.Release(identity.Prefix);
+            _prefixOwned = false;
+        }
+
+        // Forwarded shares of this session that are still in flight get their verdict counted, but nobody to answer.
+        Stats?.SessionClosed();
+        _context.Metrics.MinerDisconnects.WithLabels(DisconnectLabel(_closeReason)).Inc();
+        Log.MinerDisconnected(_context.Logger, Id, Worker, _closeReason);
+    }
+
+    /// <summary>
+    /// The session's end on this side, closed or handed over: queued events are dropped, no move stays queued, both
+    /// routes are detached and routing forgets the session.
+    /// </summary>
+    private void LeaveUpstreams()
+    {
         // Events posted from now on find no loop to apply them; they hold nothing (attaching happens when applied).
         ClearEvents();
         var current = _current;
@@ -348,16 +367,6 @@ public sealed partial class MinerSession : IUpstreamMember
         current?.Upstream.Detach(this);
         _previous?.Upstream.Detach(this);
         _context.Router.OnClosed(this);
-        if (_prefixOwned && _identity is { } identity)
-        {
-            _context.Extranonces.Release(identity.Prefix);
-            _prefixOwned = false;
-        }
-
-        // Forwarded shares of this session that are still in flight get their verdict counted, but nobody to answer.
-        Stats?.SessionClosed();
-        _context.Metrics.MinerDisconnects.WithLabels(DisconnectLabel(_closeReason)).Inc();
-        Log.MinerDisconnected(_context.Logger, Id, Worker, _closeReason);
     }
 
     private static string DisconnectLabel(string reason) => reason switch
