@@ -78,20 +78,48 @@ public static class PoolSelector
         }
 
         var current = miner.Current is { } name ? Named(pools, name) : null;
-        var candidates = pools.Where(p => string.Equals(p.Group, miner.Group, StringComparison.Ordinal) && p.IsReady && p.Fits(layout)).ToList();
-        if (candidates.Count == 0)
+
+        // The ready pools of the miner's group that fit, counted and ranked without building a list: a miner that
+        // stays where it is (nearly every miner on nearly every tick) costs no allocation.
+        var count = 0;
+        var bestPriority = int.MaxValue;
+        for (var i = 0; i < pools.Count; i++)
+        {
+            var p = pools[i];
+            if (string.Equals(p.Group, miner.Group, StringComparison.Ordinal) && p.IsReady && p.Fits(layout))
+            {
+                count++;
+                bestPriority = Math.Min(bestPriority, p.Priority);
+            }
+        }
+
+        if (count == 0)
         {
             return current is { IsReady: true } && current.Fits(layout) ? current : null;
         }
 
+        if (current is { IsReady: true } && current.Group == miner.Group && miner.Pinned is null && current.Fits(layout)
+            && (current.Priority <= bestPriority || !failBack.Enabled))
+        {
+            return current;
+        }
+
+        return Among(miner, pools, current, failBack, loadOf);
+    }
+
+    /// <summary>The rest of <see cref="Choose"/> when the miner may move (kept apart: its lambdas allocate).</summary>
+    private static PoolCandidate? Among(
+        MinerRoute miner,
+        IReadOnlyList<PoolCandidate> pools,
+        PoolCandidate? current,
+        FailBackRule failBack,
+        Func<IReadOnlyList<PoolCandidate>, IReadOnlyDictionary<string, double>> loadOf)
+    {
+        var layout = miner.Layout;
+        var candidates = pools.Where(p => string.Equals(p.Group, miner.Group, StringComparison.Ordinal) && p.IsReady && p.Fits(layout)).ToList();
         var bestPriority = candidates.Min(p => p.Priority);
         if (current is { IsReady: true } && current.Group == miner.Group && miner.Pinned is null && current.Fits(layout))
         {
-            if (current.Priority <= bestPriority || !failBack.Enabled)
-            {
-                return current;
-            }
-
             // Fail back only to a pool that has stayed up for the delay.
             var better = candidates.Where(p => p.Priority < current.Priority && p.ReadyFor >= failBack.Delay).ToList();
             if (better.Count == 0)
@@ -184,11 +212,11 @@ public static class PoolSelector
 
     private static PoolCandidate? Named(IReadOnlyList<PoolCandidate> pools, string name)
     {
-        foreach (var pool in pools)
+        for (var i = 0; i < pools.Count; i++)
         {
-            if (string.Equals(pool.Name, name, StringComparison.Ordinal))
+            if (string.Equals(pools[i].Name, name, StringComparison.Ordinal))
             {
-                return pool;
+                return pools[i];
             }
         }
 

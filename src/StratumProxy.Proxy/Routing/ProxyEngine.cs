@@ -20,6 +20,7 @@ namespace StratumProxy.Proxy.Routing;
 public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<long, MinerSession> _sessions = new();
+    private Func<IReadOnlyList<PoolCandidate>, IReadOnlyDictionary<string, double>>? _loadOf;
     private readonly ConcurrentDictionary<string, string> _overrides = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PoolRuntime> _pools = new(StringComparer.Ordinal);
     private readonly Dictionary<string, CancellationTokenSource> _poolStops = new(StringComparer.Ordinal);
@@ -278,7 +279,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
         }
 
         var now = Time.GetTimestamp();
-        foreach (var session in _sessions.Values)
+        foreach (var (_, session) in _sessions)
         {
             session.Tick(now);
         }
@@ -291,7 +292,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
 
         Rebalance();
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var session in _sessions.Values)
+        foreach (var (_, session) in _sessions)
         {
             if (session.PoolName is { } name)
             {
@@ -371,14 +372,18 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
 
     private void Rebalance()
     {
-        foreach (var session in _sessions.Values)
+        // One view for the tick, taken again only when a pool came, went, or changed readiness or extranonce2 size
+        // since (a move can do that): each session compares against it instead of copying it.
+        RoutingView? tickView = null;
+        foreach (var (_, session) in _sessions)
         {
             if (session.Worker is null)
             {
                 continue;
             }
 
-            var view = View();
+            var view = tickView is { } seen && Current(seen) ? seen : View();
+            tickView = view;
             var current = session.PoolName is { } name ? view.Find(name) : null;
             var desired = Choose(session, current, view);
             if (desired is null)
@@ -478,7 +483,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
 
     /// <summary>The pool a session should be on (<see cref="PoolSelector.Choose"/>).</summary>
     private PoolCandidate? Choose(MinerSession session, PoolRuntime? current, RoutingView view) =>
-        PoolSelector.Choose(Route(session, current), view.Candidates, new FailBackRule(Options.Failover.FailBack, Options.Failover.FailBackDelay), LoadOf);
+        PoolSelector.Choose(Route(session, current), view.Candidates, new FailBackRule(Options.Failover.FailBack, Options.Failover.FailBackDelay), _loadOf ??= LoadOf);
 
     private MinerRoute Route(MinerSession session, PoolRuntime? current) =>
         new(session.Listener.PoolGroup, session.Layout ?? Configured, session.Worker is { } worker ? PinnedPool(worker) : null, current?.Options.Name);
@@ -567,6 +572,41 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
         return new RoutingView(runtimes, [.. runtimes.Select(p => p.AsCandidate())]);
     }
 
+    /// <summary>True when <paramref name="view"/> still shows the pools as they are (their set, options, readiness
+    /// and extranonce2 size; how long each has been ready is as of the view).</summary>
+    private bool Current(RoutingView view)
+    {
+        lock (_poolsLock)
+        {
+            if (_pools.Count != view.Runtimes.Length)
+            {
+                return false;
+            }
+
+            var i = 0;
+            foreach (var (_, runtime) in _pools)
+            {
+                if (!ReferenceEquals(runtime, view.Runtimes[i++]))
+                {
+                    return false;
+                }
+            }
+        }
+
+        for (var i = 0; i < view.Runtimes.Length; i++)
+        {
+            var runtime = view.Runtimes[i];
+            var candidate = view.Candidates[i];
+            if (runtime.IsReady != candidate.IsReady || runtime.KnownExtranonce2Size != candidate.KnownExtranonce2Size
+                || !ReferenceEquals(runtime.Options.Name, candidate.Name) || runtime.Options.Priority != candidate.Priority)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private readonly record struct RoutingView(PoolRuntime[] Runtimes, PoolCandidate[] Candidates)
     {
         public PoolRuntime? Runtime(PoolCandidate? candidate)
@@ -582,7 +622,18 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
             return null;
         }
 
-        public PoolRuntime? Find(string name) => Runtimes.FirstOrDefault(p => string.Equals(p.Options.Name, name, StringComparison.Ordinal));
+        public PoolRuntime? Find(string name)
+        {
+            foreach (var runtime in Runtimes)
+            {
+                if (string.Equals(runtime.Options.Name, name, StringComparison.Ordinal))
+                {
+                    return runtime;
+                }
+            }
+
+            return null;
+        }
     }
 
     private void AddPool(PoolOptions options)

@@ -1,0 +1,60 @@
+using System.IO.Pipelines;
+using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Takeover;
+using StratumProxy.Proxy.Tests.EndToEnd;
+using StratumProxy.Proxy.Transport;
+using StratumProxy.TestKit;
+
+namespace StratumProxy.Proxy.Tests.Routing;
+
+public sealed class TickAllocationTests
+{
+    [Fact]
+    public async Task A_routing_tick_allocates_nothing_per_placed_session()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        var options = ProxyHarness.Options(pool);
+        await using var proxy = await ProxyHarness.StartAsync(options);
+        await proxy.WaitUntilAsync(() => proxy.Engine.Pools.All(p => p.IsReady), TimeSpan.FromSeconds(10), "pool ready");
+        var pipes = new List<Pipe>();
+
+        var few = TickBytes(proxy, options.Listeners[0], pipes, 10);
+        var many = TickBytes(proxy, options.Listeners[0], pipes, 1_000);
+
+        Assert.All(proxy.Engine.MinerSessions, s => Assert.Equal("pool0", s.PoolName));
+        Assert.True(many - few < 990, $"a tick over 10 sessions allocated {few} bytes, over 1,000 sessions {many} bytes");
+    }
+
+    /// <summary>Grows the engine to <paramref name="sessions"/> authorized miners (in-memory, not running), lets the
+    /// ticks place them, then returns the bytes one more tick allocates on this thread.</summary>
+    private static long TickBytes(ProxyHarness proxy, ListenerOptions listener, List<Pipe> pipes, int sessions)
+    {
+        while (pipes.Count < sessions)
+        {
+            var pipe = new Pipe();
+            pipes.Add(pipe);
+            var state = new SessionState
+            {
+                Listener = listener.Name, ProxyHeaderDone = true, SawFirstByte = true, Subscribed = true,
+                Worker = $"farm.rig{pipes.Count}", HasIdentity = true, PrefixSize = 2, Extranonce2Size = 4, Difficulty = 1,
+            };
+            proxy.Engine.ImportSession(state, new ProxyConnection(new DuplexPipe(pipe.Reader, pipe.Writer), null, null, null), listener);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            proxy.Engine.Tick();
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        proxy.Engine.Tick();
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
+    {
+        public PipeReader Input { get; } = input;
+
+        public PipeWriter Output { get; } = output;
+    }
+}
