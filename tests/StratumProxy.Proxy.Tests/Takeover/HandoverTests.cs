@@ -280,6 +280,12 @@ public sealed class HandoverTests
         await miner.WriteAsync($"{{\"id\":9,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{job}\",\"00000002\",\"{ntime}\",\"00000000\"]}}", token);
         var answer = await miner.ReadUntilAsync(l => l.StartsWith("{\"id\":9,", StringComparison.Ordinal), token);
         Assert.DoesNotContain("[21,", answer, StringComparison.Ordinal);
+
+        // A session taken back is a new session object on the same connection; the parked one leaves the table from
+        // its own loop, so for a moment both can be listed.
+        Assert.True(
+            SpinWait.SpinUntil(() => proxy.Control.Snapshot().Sessions.Count == 1, TimeSpan.FromSeconds(30)),
+            $"{proxy.Control.Snapshot().Sessions.Count} sessions listed after the take-back");
         var session = Assert.Single(proxy.Control.Snapshot().Sessions);
         Assert.Equal(("farm.rig1", "pool0"), (session.Worker, session.Pool));
         Assert.Equal(1, transport.PoolConnections);
