@@ -13,7 +13,7 @@ public sealed class EconomicsCommandTests
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         // A fixed "today" so the height estimate (and so the subsidy) is reproducible: 2026-11-25 is in the 3.125 BTC epoch.
-        var code = EconomicsCommand.Run(args, stdout, stderr, new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero)));
+        var code = StratumProxyCli.InvokeVerb("economics", args, stdout, stderr, new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero)));
         return (code, stdout.ToString(), stderr.ToString());
     }
 
@@ -163,7 +163,7 @@ public sealed class EconomicsCommandTests
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        Assert.Equal(0, EconomicsCommand.Run([.. WorkedExample, "--model", "S21"], stdout, stderr));
+        Assert.Equal(0, StratumProxyCli.InvokeVerb("economics", [.. WorkedExample, "--model", "S21"], stdout, stderr));
         Assert.Contains("Antminer S21", stdout.ToString(), StringComparison.Ordinal);
     }
 }

@@ -22,6 +22,7 @@ public sealed class ProxySectionTests
         { typeof(FailoverSection), typeof(FailoverOptions) },
         { typeof(LimitSection), typeof(LimitOptions) },
         { typeof(DrainSection), typeof(DrainOptions) },
+        { typeof(TakeoverSection), typeof(TakeoverOptions) },
         { typeof(FarmSection), typeof(FarmOptions) },
         { typeof(PriceFeedSection), typeof(PriceFeedOptions) },
         { typeof(CoinMarketSection), typeof(CoinMarketOptions) },
@@ -91,6 +92,8 @@ public sealed class ProxySectionTests
             Difficulty = new DifficultySection { Start = 3 },
             Failover = new FailoverSection { FailBack = false },
             Limits = new LimitSection { MaxPoolLineLength = 1024 * 1024 },
+            Drain = new DrainSection { Grace = TimeSpan.FromSeconds(7) },
+            Takeover = new TakeoverSection { SocketPath = "/run/stratum-proxy.sock" },
         };
 
         var options = section.ToOptions();
@@ -102,6 +105,8 @@ public sealed class ProxySectionTests
         Assert.Equal(3, options.Difficulty.Start);
         Assert.False(options.Failover.FailBack);
         Assert.Equal(1024 * 1024, options.Limits.MaxPoolLineLength);
+        Assert.Equal(TimeSpan.FromSeconds(7), options.Drain.Grace);
+        Assert.Equal("/run/stratum-proxy.sock", options.Takeover.SocketPath);
     }
 
     [Fact]

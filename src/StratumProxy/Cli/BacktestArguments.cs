@@ -31,8 +31,16 @@ internal sealed record BacktestArguments(
     bool Json)
 {
     /// <summary>The verb's options; a bad value is a parse error with the message below.</summary>
-    internal sealed class Options
+    internal sealed class Options : IVerbOptions<BacktestArguments>
     {
+        /// <inheritdoc/>
+        public string Name => "backtest";
+
+        /// <inheritdoc/>
+        public string Description =>
+            "replay a price/difficulty/electricity series through the curtailment policy (docs/curtailment.md), always-on and a plain strike price, " +
+            "and print energy, revenue, power cost, profit and power cycles of each; needs the series and a farm: at least one --model or --rig";
+
         public Option<string?> Series { get; } = CliOption.Text(
             "--series",
             "FILE",

@@ -15,33 +15,12 @@ namespace StratumProxy.Cli;
 /// <c>stratum-proxy backtest</c>: replays a recorded series through the curtailment policy and compares it with
 /// always-on and a plain strike price. Exit 0 on success, 2 on a bad command line or series (one line on stderr).
 /// </summary>
-public static class BacktestCommand
+internal static class BacktestCommand
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>Runs the verb; the progress line is shown when <paramref name="stderr"/> is this process's own stderr on a terminal.</summary>
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
-        Run(args, stdout, stderr, stderrIsTerminal: ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
-
-    /// <param name="args">The verb's arguments.</param>
-    /// <param name="stdout">The result (table or JSON).</param>
-    /// <param name="stderr">Errors and the progress line.</param>
-    /// <param name="stderrIsTerminal">Whether <paramref name="stderr"/> is a terminal: the progress line's default.</param>
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, bool stderrIsTerminal)
-        => StratumProxyCli.InvokeVerb("backtest", args, new CliEnvironment(stdout, stderr, TimeProvider.System, stderrIsTerminal));
-
-    private const string Description =
-        "replay a price/difficulty/electricity series through the curtailment policy (docs/curtailment.md), always-on and a plain strike price, " +
-        "and print energy, revenue, power cost, profit and power cycles of each; needs the series and a farm: at least one --model or --rig";
-
-    /// <summary>The verb, for the root command.</summary>
-    internal static Command Create(CliEnvironment environment)
-    {
-        var options = new BacktestArguments.Options();
-        return CliOption.Verb("backtest", Description, options.All, environment, result => Execute(options.Bind(result), environment));
-    }
-
-    private static int Execute(BacktestArguments a, CliEnvironment environment)
+    /// <summary>Runs the verb with its bound arguments (the root command's <c>backtest</c>; see <see cref="BacktestArguments.Options"/>).</summary>
+    internal static int Execute(BacktestArguments a, CliEnvironment environment)
     {
         var (stdout, stderr, stderrIsTerminal) = (environment.Out, environment.Error, environment.StderrIsTerminal);
         try

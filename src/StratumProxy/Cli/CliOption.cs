@@ -67,6 +67,13 @@ internal static class CliOption
     };
 
     /// <summary>
+    /// A verb whose options bind into one arguments record: <paramref name="execute"/> gets the record
+    /// (<see cref="IVerbOptions{TArguments}.Bind"/>) and returns the exit code.
+    /// </summary>
+    public static Command Verb<TArguments>(IVerbOptions<TArguments> options, CliEnvironment environment, Func<TArguments, CliEnvironment, int> execute) =>
+        Verb(options.Name, options.Description, options.All, environment, result => execute(options.Bind(result), environment));
+
+    /// <summary>
     /// A verb with its options; <paramref name="run"/> returns the exit code, and a <see cref="UsageException"/> it
     /// throws is one line on stderr (<c>error: …</c>) and exit code 2.
     /// </summary>
@@ -129,4 +136,21 @@ internal static class CliOption
             return default;
         }
     }
+}
+
+/// <summary>The command line of a verb: its name, its help text, its options, and how they bind into its arguments record.</summary>
+/// <typeparam name="TArguments">The verb's arguments.</typeparam>
+internal interface IVerbOptions<out TArguments>
+{
+    /// <summary>The verb.</summary>
+    string Name { get; }
+
+    /// <summary>The verb's line in the help.</summary>
+    string Description { get; }
+
+    /// <summary>Every option of the verb, in help order.</summary>
+    IEnumerable<Option> All { get; }
+
+    /// <summary>The arguments, checked across options; throws <see cref="UsageException"/> with a one-line message.</summary>
+    TArguments Bind(ParseResult result);
 }

@@ -46,8 +46,16 @@ internal sealed record EconomicsArguments(
     string? CatalogPath)
 {
     /// <summary>The verb's options; a bad value is a parse error with the message below.</summary>
-    internal sealed class Options
+    internal sealed class Options : IVerbOptions<EconomicsArguments>
     {
+        /// <inheritdoc/>
+        public string Name => "economics";
+
+        /// <inheritdoc/>
+        public string Description =>
+            "revenue, cost and shutdown price per rig model (the BTC price at which its profit is zero), sorted by shutdown price; " +
+            "needs --price, --electricity and one of --difficulty or --hashrate-eh (formulas: docs/economics.md)";
+
         public Option<double?> Price { get; } = CliOption.Single<double?>("--price", "USD", "BTC price in USD (required, ≥ 0)", t => Number("--price", t, min: 0, minInclusive: true, unit: "USD/BTC"));
         public Option<double?> Electricity { get; } = CliOption.Single<double?>("--electricity", "USD", "all-in electricity price in USD per kWh (required, ≥ 0)", t => Number("--electricity", t, min: 0, minInclusive: true, unit: "USD/kWh"));
         public Option<double?> Difficulty { get; } = CliOption.Single<double?>("--difficulty", "D", "network difficulty (> 0), or", t => Number("--difficulty", t, min: 0, minInclusive: false, unit: ""));

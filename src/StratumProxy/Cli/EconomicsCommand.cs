@@ -14,29 +14,12 @@ namespace StratumProxy.Cli;
 /// <c>stratum-proxy economics</c>: the shutdown-price table for the rig catalog at given market inputs.
 /// Exit 0 on success, 2 on a bad command line (one line on stderr).
 /// </summary>
-public static class EconomicsCommand
+internal static class EconomicsCommand
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
-        Run(args, stdout, stderr, TimeProvider.System);
-
-    /// <summary>As <see cref="Run(IReadOnlyList{string}, TextWriter, TextWriter)"/>, with the clock used to estimate the height.</summary>
-    internal static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, TimeProvider time)
-        => StratumProxyCli.InvokeVerb("economics", args, new CliEnvironment(stdout, stderr, time, StderrIsTerminal: false));
-
-    private const string Description =
-        "revenue, cost and shutdown price per rig model (the BTC price at which its profit is zero), sorted by shutdown price; " +
-        "needs --price, --electricity and one of --difficulty or --hashrate-eh (formulas: docs/economics.md)";
-
-    /// <summary>The verb, for the root command.</summary>
-    internal static Command Create(CliEnvironment environment)
-    {
-        var options = new EconomicsArguments.Options();
-        return CliOption.Verb("economics", Description, options.All, environment, result => Execute(options.Bind(result), environment));
-    }
-
-    private static int Execute(EconomicsArguments a, CliEnvironment environment)
+    /// <summary>Runs the verb with its bound arguments (the root command's <c>economics</c>; see <see cref="EconomicsArguments.Options"/>).</summary>
+    internal static int Execute(EconomicsArguments a, CliEnvironment environment)
     {
         var catalog = CliOption.Catalog(a.CatalogPath);
         var inputs = Inputs.From(a, environment.Time.GetUtcNow());

@@ -55,14 +55,24 @@ public static class StratumProxyCli
     internal static int Invoke(IReadOnlyList<string> args, CliEnvironment environment) =>
         Prepare(args, environment, out var parsed) ?? parsed.Invoke(Invocation(environment));
 
-    /// <summary>Runs one verb with the arguments after it (the verbs' own <c>Run</c> entry points).</summary>
-    internal static int InvokeVerb(string verb, IReadOnlyList<string> args, CliEnvironment environment)
+    /// <summary>
+    /// Runs one verb that finishes on its own (<c>economics</c>, <c>backtest</c>) with the arguments after it, writing
+    /// to <paramref name="stdout"/> and <paramref name="stderr"/>; returns the exit code.
+    /// </summary>
+    /// <param name="verb">The verb.</param>
+    /// <param name="args">Its arguments.</param>
+    /// <param name="stdout">Its result.</param>
+    /// <param name="stderr">Its errors (and the backtest's progress line).</param>
+    /// <param name="time">The clock (the system's when null).</param>
+    /// <param name="stderrIsTerminal">Whether <paramref name="stderr"/> is a terminal; when null, whether it is this process's own stderr on a terminal.</param>
+    public static int InvokeVerb(string verb, IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, TimeProvider? time = null, bool? stderrIsTerminal = null)
     {
+        ArgumentNullException.ThrowIfNull(verb);
         ArgumentNullException.ThrowIfNull(args);
-        ArgumentNullException.ThrowIfNull(environment.Out);
-        ArgumentNullException.ThrowIfNull(environment.Error);
-        ArgumentNullException.ThrowIfNull(environment.Time);
-        return Invoke([verb, .. args], environment);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        var terminal = stderrIsTerminal ?? (ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected);
+        return Invoke([verb, .. args], new CliEnvironment(stdout, stderr, time ?? TimeProvider.System, terminal));
     }
 
     /// <summary>The generated help of the root command.</summary>
@@ -245,8 +255,8 @@ public static class StratumProxyCli
 
             Root.Subcommands.Add(run);
             Root.Subcommands.Add(check);
-            Root.Subcommands.Add(EconomicsCommand.Create(environment));
-            Root.Subcommands.Add(BacktestCommand.Create(environment));
+            Root.Subcommands.Add(CliOption.Verb(new EconomicsArguments.Options(), environment, EconomicsCommand.Execute));
+            Root.Subcommands.Add(CliOption.Verb(new BacktestArguments.Options(), environment, BacktestCommand.Execute));
             Root.Subcommands.Add(Demo.DemoCommand.Create(environment));
             Root.Subcommands.Add(version);
             Root.Subcommands.Add(help);

@@ -163,17 +163,9 @@ internal sealed class DrainSection : BindingShape<DrainOptions>
 }
 
 /// <summary>The binding shape of <see cref="TakeoverOptions"/>.</summary>
-internal sealed class TakeoverSection
+internal sealed class TakeoverSection : BindingShape<TakeoverOptions>
 {
-    private static readonly TakeoverOptions Defaults = new();
+    public string? SocketPath { get => Options.SocketPath; set => Options = Options with { SocketPath = value }; }
 
-    public string? SocketPath { get; set; } = Defaults.SocketPath;
-
-    public TimeSpan QuiesceTimeout { get; set; } = Defaults.QuiesceTimeout;
-
-    public TakeoverOptions ToOptions() => new()
-    {
-        SocketPath = SocketPath,
-        QuiesceTimeout = QuiesceTimeout,
-    };
+    public TimeSpan QuiesceTimeout { get => Options.QuiesceTimeout; set => Options = Options with { QuiesceTimeout = value }; }
 }

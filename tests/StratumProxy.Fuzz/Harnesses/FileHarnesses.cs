@@ -151,7 +151,7 @@ internal sealed class BacktestCsvHarness : Harness
         File.WriteAllBytes(path, input);
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        _ = BacktestCommand.Run(["--series", path, "--rig", "fuzz:100:3000", "--json"], stdout, stderr);
+        _ = StratumProxyCli.InvokeVerb("backtest", ["--series", path, "--rig", "fuzz:100:3000", "--json"], stdout, stderr);
     }
 
     public override IEnumerable<Seed> Seeds(SeedSources sources)

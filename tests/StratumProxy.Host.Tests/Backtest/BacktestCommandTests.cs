@@ -14,7 +14,7 @@ public sealed class BacktestCommandTests : IDisposable
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = BacktestCommand.Run(args, stdout, stderr);
+        var code = StratumProxyCli.InvokeVerb("backtest", args, stdout, stderr);
         return (code, stdout.ToString(), stderr.ToString());
     }
 
@@ -126,7 +126,7 @@ public sealed class BacktestCommandTests : IDisposable
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = BacktestCommand.Run(args, stdout, stderr, stderrIsTerminal: terminal);
+        var code = StratumProxyCli.InvokeVerb("backtest", args, stdout, stderr, stderrIsTerminal: terminal);
         return (code, stdout.ToString(), stderr.ToString());
     }
 

@@ -44,7 +44,8 @@ public sealed class PolicyVersusStrikeTests
         // with a one-hour cycle horizon the S21 had to lose more than $2.50/day before it slept.
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        Assert.Equal(0, BacktestCommand.Run(
+        Assert.Equal(0, StratumProxyCli.InvokeVerb(
+            "backtest",
             ["--series", SampleSeries.Path, "--model", "Antminer S21", "--cycle-horizon-hours", "1", "--json"], stdout, stderr));
         using var doc = JsonDocument.Parse(stdout.ToString());
         Assert.Equal(24.379873, doc.RootElement.GetProperty("policy").GetProperty("profit_usd").GetDouble(), 1e-5);
@@ -57,7 +58,8 @@ public sealed class PolicyVersusStrikeTests
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = BacktestCommand.Run(
+        var code = StratumProxyCli.InvokeVerb(
+            "backtest",
             ["--series", Path.Combine(BacktestDirectory, series), "--catalog", CatalogPath, "--model", model, "--json"], stdout, stderr);
         Assert.Equal("", stderr.ToString());
         Assert.Equal(0, code);

@@ -19,7 +19,7 @@ public sealed class SampleWeekTests
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var code = BacktestCommand.Run(["--series", SampleSeries.Path, .. Farm, .. extra], stdout, stderr);
+        var code = StratumProxyCli.InvokeVerb("backtest", ["--series", SampleSeries.Path, .. Farm, .. extra], stdout, stderr);
         Assert.Equal("", stderr.ToString());
         Assert.Equal(0, code);
         using var doc = JsonDocument.Parse(stdout.ToString());
