@@ -118,54 +118,36 @@ public sealed record NotifyMessage(
 public sealed record SubscribeResult(byte[] Extranonce1, int Extranonce2Size)
 {
     /// <summary>Reads a subscribe result. The subscription list's shape varies by pool and is not needed.</summary>
-    public static bool TryParse(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out SubscribeResult? result, out StratumParseError error)
-    {
-        result = null;
-        try
-        {
-            var p = new ParamsReader(line, envelope.Result);
-            if (p.MoveNext() && p.TryGetExtranonce(out var extranonce1, out var size))
+    public static bool TryParse(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out SubscribeResult? result, out StratumParseError error) =>
+        Guard.ReadOrRefuse(
+            line,
+            envelope.Result,
+            static (ref ParamsReader p, out SubscribeResult? r) =>
             {
-                result = new SubscribeResult(extranonce1, size);
-                error = StratumParseError.None;
-                return true;
-            }
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
-        {
-            // Fall through to the error below.
-        }
-
-        error = StratumParseError.Params("the mining.subscribe result must be [subscriptions, extranonce1 hex, extranonce2 size 0..32]");
-        return false;
-    }
+                r = p.MoveNext() && p.TryGetExtranonce(out var extranonce1, out var size) ? new SubscribeResult(extranonce1, size) : null;
+                return r is not null;
+            },
+            "the mining.subscribe result must be [subscriptions, extranonce1 hex, extranonce2 size 0..32]",
+            out result,
+            out error);
 }
 
 /// <summary><c>mining.set_extranonce</c>: <c>[extranonce1, extranonce2_size]</c>.</summary>
 public sealed record SetExtranonceMessage(byte[] Extranonce1, int Extranonce2Size)
 {
     /// <summary>Reads a set_extranonce.</summary>
-    public static bool TryParse(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out SetExtranonceMessage? message, out StratumParseError error)
-    {
-        message = null;
-        try
-        {
-            var p = new ParamsReader(line, envelope.Params);
-            if (p.TryGetExtranonce(out var extranonce1, out var size))
+    public static bool TryParse(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out SetExtranonceMessage? message, out StratumParseError error) =>
+        Guard.ReadOrRefuse(
+            line,
+            envelope.Params,
+            static (ref ParamsReader p, out SetExtranonceMessage? m) =>
             {
-                message = new SetExtranonceMessage(extranonce1, size);
-                error = StratumParseError.None;
-                return true;
-            }
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
-        {
-            // Fall through to the error below.
-        }
-
-        error = StratumParseError.Params("mining.set_extranonce params must be [extranonce1 hex, extranonce2 size 0..32]");
-        return false;
-    }
+                m = p.TryGetExtranonce(out var extranonce1, out var size) ? new SetExtranonceMessage(extranonce1, size) : null;
+                return m is not null;
+            },
+            "mining.set_extranonce params must be [extranonce1 hex, extranonce2 size 0..32]",
+            out message,
+            out error);
 }
 
 /// <summary><c>client.reconnect</c>: <c>[host?, port?, wait_seconds?]</c>; every param optional.</summary>
@@ -218,48 +200,32 @@ public sealed record ReconnectMessage(string? Host, int? Port, int WaitSeconds)
 public static class PoolParams
 {
     /// <summary><c>mining.set_difficulty</c>: <c>[difficulty]</c>, a number or numeric string, positive.</summary>
-    public static bool TryParseDifficulty(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out double difficulty, out StratumParseError error)
-    {
-        difficulty = 0;
-        try
-        {
-            var p = new ParamsReader(line, envelope.Params);
-            if (p.MoveNext() && p.TryGetDouble(out difficulty) && difficulty > 0)
+    public static bool TryParseDifficulty(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out double difficulty, out StratumParseError error) =>
+        Guard.ReadOrRefuse(
+            line,
+            envelope.Params,
+            static (ref ParamsReader p, out double d) =>
             {
-                error = StratumParseError.None;
-                return true;
-            }
-        }
-        catch (JsonException)
-        {
-            // Fall through.
-        }
-
-        error = StratumParseError.Params("mining.set_difficulty params[0] must be a positive number");
-        return false;
-    }
+                d = 0;
+                return p.MoveNext() && p.TryGetDouble(out d) && d > 0;
+            },
+            "mining.set_difficulty params[0] must be a positive number",
+            out difficulty,
+            out error);
 
     /// <summary><c>mining.set_version_mask</c>: <c>[mask hex]</c>.</summary>
-    public static bool TryParseVersionMask(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out uint mask, out StratumParseError error)
-    {
-        mask = 0;
-        try
-        {
-            var p = new ParamsReader(line, envelope.Params);
-            if (p.MoveNext() && p.TryGetHexUInt32(out mask))
+    public static bool TryParseVersionMask(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out uint mask, out StratumParseError error) =>
+        Guard.ReadOrRefuse(
+            line,
+            envelope.Params,
+            static (ref ParamsReader p, out uint m) =>
             {
-                error = StratumParseError.None;
-                return true;
-            }
-        }
-        catch (JsonException)
-        {
-            // Fall through.
-        }
-
-        error = StratumParseError.Params("mining.set_version_mask params[0] must be hex of at most 8 digits");
-        return false;
-    }
+                m = 0;
+                return p.MoveNext() && p.TryGetHexUInt32(out m);
+            },
+            "mining.set_version_mask params[0] must be hex of at most 8 digits",
+            out mask,
+            out error);
 
     /// <summary><c>client.show_message</c>: <c>[text]</c>.</summary>
     public static string? ReadMessageText(ReadOnlySpan<byte> line, in StratumEnvelope envelope)
