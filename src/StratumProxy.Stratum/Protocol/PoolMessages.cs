@@ -120,16 +120,13 @@ public sealed record SubscribeResult(byte[] Extranonce1, int Extranonce2Size)
     /// <summary>Reads a subscribe result. The subscription list's shape varies by pool and is not needed.</summary>
     public static bool TryParse(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out SubscribeResult? result, out StratumParseError error) =>
         Guard.ReadOrRefuse(
-            line,
-            envelope.Result,
-            static (ref ParamsReader p, out SubscribeResult? r) =>
-            {
-                r = p.MoveNext() && p.TryGetExtranonce(out var extranonce1, out var size) ? new SubscribeResult(extranonce1, size) : null;
-                return r is not null;
-            },
-            "the mining.subscribe result must be [subscriptions, extranonce1 hex, extranonce2 size 0..32]",
-            out result,
-            out error);
+            line, envelope.Result, Read, "the mining.subscribe result must be [subscriptions, extranonce1 hex, extranonce2 size 0..32]", out result, out error);
+
+    private static bool Read(ref ParamsReader p, out SubscribeResult? result)
+    {
+        result = p.MoveNext() && p.TryGetExtranonce(out var extranonce1, out var size) ? new SubscribeResult(extranonce1, size) : null;
+        return result is not null;
+    }
 }
 
 /// <summary><c>mining.set_extranonce</c>: <c>[extranonce1, extranonce2_size]</c>.</summary>
@@ -138,16 +135,13 @@ public sealed record SetExtranonceMessage(byte[] Extranonce1, int Extranonce2Siz
     /// <summary>Reads a set_extranonce.</summary>
     public static bool TryParse(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out SetExtranonceMessage? message, out StratumParseError error) =>
         Guard.ReadOrRefuse(
-            line,
-            envelope.Params,
-            static (ref ParamsReader p, out SetExtranonceMessage? m) =>
-            {
-                m = p.TryGetExtranonce(out var extranonce1, out var size) ? new SetExtranonceMessage(extranonce1, size) : null;
-                return m is not null;
-            },
-            "mining.set_extranonce params must be [extranonce1 hex, extranonce2 size 0..32]",
-            out message,
-            out error);
+            line, envelope.Params, Read, "mining.set_extranonce params must be [extranonce1 hex, extranonce2 size 0..32]", out message, out error);
+
+    private static bool Read(ref ParamsReader p, out SetExtranonceMessage? message)
+    {
+        message = p.TryGetExtranonce(out var extranonce1, out var size) ? new SetExtranonceMessage(extranonce1, size) : null;
+        return message is not null;
+    }
 }
 
 /// <summary><c>client.reconnect</c>: <c>[host?, port?, wait_seconds?]</c>; every param optional.</summary>
@@ -201,31 +195,11 @@ public static class PoolParams
 {
     /// <summary><c>mining.set_difficulty</c>: <c>[difficulty]</c>, a number or numeric string, positive.</summary>
     public static bool TryParseDifficulty(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out double difficulty, out StratumParseError error) =>
-        Guard.ReadOrRefuse(
-            line,
-            envelope.Params,
-            static (ref ParamsReader p, out double d) =>
-            {
-                d = 0;
-                return p.MoveNext() && p.TryGetDouble(out d) && d > 0;
-            },
-            "mining.set_difficulty params[0] must be a positive number",
-            out difficulty,
-            out error);
+        Guard.ReadOrRefuse(line, envelope.Params, ReadDifficulty, "mining.set_difficulty params[0] must be a positive number", out difficulty, out error);
 
     /// <summary><c>mining.set_version_mask</c>: <c>[mask hex]</c>.</summary>
     public static bool TryParseVersionMask(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out uint mask, out StratumParseError error) =>
-        Guard.ReadOrRefuse(
-            line,
-            envelope.Params,
-            static (ref ParamsReader p, out uint m) =>
-            {
-                m = 0;
-                return p.MoveNext() && p.TryGetHexUInt32(out m);
-            },
-            "mining.set_version_mask params[0] must be hex of at most 8 digits",
-            out mask,
-            out error);
+        Guard.ReadOrRefuse(line, envelope.Params, ReadVersionMask, "mining.set_version_mask params[0] must be hex of at most 8 digits", out mask, out error);
 
     /// <summary><c>client.show_message</c>: <c>[text]</c>.</summary>
     public static string? ReadMessageText(ReadOnlySpan<byte> line, in StratumEnvelope envelope)
@@ -239,5 +213,17 @@ public static class PoolParams
         {
             return null;
         }
+    }
+
+    private static bool ReadDifficulty(ref ParamsReader p, out double difficulty)
+    {
+        difficulty = 0;
+        return p.MoveNext() && p.TryGetDouble(out difficulty) && difficulty > 0;
+    }
+
+    private static bool ReadVersionMask(ref ParamsReader p, out uint mask)
+    {
+        mask = 0;
+        return p.MoveNext() && p.TryGetHexUInt32(out mask);
     }
 }
