@@ -136,45 +136,46 @@ public sealed class PolicyResult
         var chosen = Label(model, inputs, d.Chosen);
         var previous = Label(model, inputs, d.Previous);
         var alternative = Label(model, inputs, d.Alternative);
-        return d.Reason switch
+        FormattableString line = d.Reason switch
         {
             CurtailmentReason.MostProfitable when d.Kind == ChangeKind.Wake =>
-                string.Create(Inv, $"wake to {chosen}: {Money(d.ChosenProfitPerDay)}/day, {Money(d.GainPerDay)}/day after the wake cost"),
+                $"wake to {chosen}: {Money(d.ChosenProfitPerDay)}/day, {Money(d.GainPerDay)}/day after the wake cost",
             CurtailmentReason.MostProfitable when d.IsChange =>
-                string.Create(Inv, $"switch {previous} → {chosen}: {Money(d.ChosenProfitPerDay)}/day vs {Money(d.CurrentProfitPerDay)}/day, +{Money(d.GainPerDay)}/day after change costs"),
+                $"switch {previous} → {chosen}: {Money(d.ChosenProfitPerDay)}/day vs {Money(d.CurrentProfitPerDay)}/day, +{Money(d.GainPerDay)}/day after change costs",
             CurtailmentReason.MostProfitable =>
-                string.Create(Inv, $"keep {chosen}: the most profitable option, {Money(d.ChosenProfitPerDay)}/day"),
+                $"keep {chosen}: the most profitable option, {Money(d.ChosenProfitPerDay)}/day",
             CurtailmentReason.EveryOptionLosesMoney =>
-                string.Create(Inv, $"{(d.IsChange ? "sleep" : "stay off")}: every running option loses money; the best, {alternative}, makes {Money(ProfitOf(rig, d.Alternative))}/day"),
+                $"{(d.IsChange ? "sleep" : "stay off")}: every running option loses money; the best, {alternative}, makes {Money(ProfitOf(rig, d.Alternative))}/day",
             CurtailmentReason.Hysteresis =>
-                string.Create(Inv, $"keep {previous}: {alternative} gains {Money(d.GainPerDay)}/day after change costs, not more than the margin (max of {Money(o.MarginUsdPerDay)}/day and {o.MarginPercent}% of |{Money(d.CurrentProfitPerDay)}|)"),
+                $"keep {previous}: {alternative} gains {Money(d.GainPerDay)}/day after change costs, not more than the margin (max of {Money(o.MarginUsdPerDay)}/day and {o.MarginPercent}% of |{Money(d.CurrentProfitPerDay)}|)",
             CurtailmentReason.DifficultyDropAhead =>
-                string.Create(Inv, $"wake to {chosen} ahead of the difficulty retarget: revenue weighted ×{RevenueFactor:0.0000} by the projected drop makes {Money(d.ChosenProfitPerDay)}/day"),
+                $"wake to {chosen} ahead of the difficulty retarget: revenue weighted ×{RevenueFactor:0.0000} by the projected drop makes {Money(d.ChosenProfitPerDay)}/day",
             CurtailmentReason.MinOnDwell =>
-                string.Create(Inv, $"keep {previous}: wants {alternative}, but it has been on for less than the minimum on-dwell ({o.MinOnDwell})"),
+                $"keep {previous}: wants {alternative}, but it has been on for less than the minimum on-dwell ({o.MinOnDwell})",
             CurtailmentReason.MinOffDwell =>
-                string.Create(Inv, $"stay off: wants {alternative}, but it has been off for less than the minimum off-dwell ({o.MinOffDwell})"),
+                $"stay off: wants {alternative}, but it has been off for less than the minimum off-dwell ({o.MinOffDwell})",
             CurtailmentReason.ChangeCap =>
-                string.Create(Inv, $"deferred {previous} → {alternative}: this evaluation reached its cap of {o.MaxPowerChangesPerEvaluation} sleeps and wakes"),
-            CurtailmentReason.PinnedOn => string.Create(Inv, $"pinned on by the operator: {chosen}"),
-            CurtailmentReason.PinnedOff => "pinned off by the operator",
+                $"deferred {previous} → {alternative}: this evaluation reached its cap of {o.MaxPowerChangesPerEvaluation} sleeps and wakes",
+            CurtailmentReason.PinnedOn => $"pinned on by the operator: {chosen}",
+            CurtailmentReason.PinnedOff => $"pinned off by the operator",
             CurtailmentReason.PowerCapShed =>
-                string.Create(Inv, $"sleep: shed to keep the farm under its power cap of {o.PowerCapKw} kW (worst J/TH first)"),
+                $"sleep: shed to keep the farm under its power cap of {o.PowerCapKw} kW (worst J/TH first)",
             CurtailmentReason.PowerCapHeadroom =>
-                string.Create(Inv, $"stay off: waking to {alternative} would take the farm over its power cap of {o.PowerCapKw} kW"),
+                $"stay off: waking to {alternative} would take the farm over its power cap of {o.PowerCapKw} kW",
             CurtailmentReason.DemandResponse =>
-                string.Create(Inv, $"off: demand-response window '{inputs.DemandResponse?.Reason}' until {inputs.DemandResponse?.To:O}"),
+                $"off: demand-response window '{inputs.DemandResponse?.Reason}' until {inputs.DemandResponse?.To:O}",
             CurtailmentReason.MarketStale or CurtailmentReason.MarketMissing =>
-                string.Create(Inv, $"market data {(d.Reason == CurtailmentReason.MarketStale ? "stale" : "missing")}: operator default '{o.StaleMarket}' → {chosen}{(inputs.Market is { } m ? string.Create(Inv, $" (data as of {m.AsOf:O}{(m.PriceIsStale ? ", price feed stale" : "")})") : "")}"),
+                $"market data {(d.Reason == CurtailmentReason.MarketStale ? "stale" : "missing")}: operator default '{o.StaleMarket}' → {chosen}{(inputs.Market is { } m ? string.Create(Inv, $" (data as of {m.AsOf:O}{(m.PriceIsStale ? ", price feed stale" : "")})") : "")}",
             CurtailmentReason.StrikeSleep =>
-                string.Create(Inv, $"strike price: energy {inputs.Energy.Energy.UsdPerMwh:0.##} $/MWh above {o.Strike?.SleepAboveUsdPerMwh:0.##} since {Strike.AboveSince:O} → off"),
+                $"strike price: energy {inputs.Energy.Energy.UsdPerMwh:0.##} $/MWh above {o.Strike?.SleepAboveUsdPerMwh:0.##} since {Strike.AboveSince:O} → off",
             CurtailmentReason.StrikeWake =>
-                string.Create(Inv, $"strike price: energy {inputs.Energy.Energy.UsdPerMwh:0.##} $/MWh below {o.Strike?.WakeBelowUsdPerMwh:0.##} since {Strike.BelowSince:O} → {chosen}"),
+                $"strike price: energy {inputs.Energy.Energy.UsdPerMwh:0.##} $/MWh below {o.Strike?.WakeBelowUsdPerMwh:0.##} since {Strike.BelowSince:O} → {chosen}",
             CurtailmentReason.StrikeHold =>
-                string.Create(Inv, $"strike price: energy {inputs.Energy.Energy.UsdPerMwh:0.##} $/MWh, no strike held long enough: keep {previous}"),
-            CurtailmentReason.NoOptions => "off: no pool this rig may use",
-            _ => d.Reason.Code(),
+                $"strike price: energy {inputs.Energy.Energy.UsdPerMwh:0.##} $/MWh, no strike held long enough: keep {previous}",
+            CurtailmentReason.NoOptions => $"off: no pool this rig may use",
+            _ => $"{d.Reason.Code()}",
         };
+        return line.ToString(Inv);
     }
 
     internal void Begin(CurtailmentPolicy policy, PolicyInputs inputs, int rigs, int pools, int modeSlots)
@@ -249,26 +250,18 @@ internal readonly record struct Candidate(int Rig, int Group, double JoulesPerTe
 internal static class CandidateOrder
 {
     /// <summary>Worst first: the highest group number, then the highest J/TH, then the lowest index (deterministic).</summary>
-    public static readonly Comparison<Candidate> WorstFirst = static (x, y) =>
-    {
-        var c = y.Group.CompareTo(x.Group);
-        if (c == 0)
-        {
-            c = y.JoulesPerTerahash.CompareTo(x.JoulesPerTerahash);
-        }
-
-        return c != 0 ? c : x.Rig.CompareTo(y.Rig);
-    };
+    public static readonly Comparison<Candidate> WorstFirst = static (x, y) => ThenByIndex(Rank(y, x), x, y);
 
     /// <summary>Best first: the lowest group number, then the lowest J/TH, then the lowest index.</summary>
-    public static readonly Comparison<Candidate> BestFirst = static (x, y) =>
-    {
-        var c = x.Group.CompareTo(y.Group);
-        if (c == 0)
-        {
-            c = x.JoulesPerTerahash.CompareTo(y.JoulesPerTerahash);
-        }
+    public static readonly Comparison<Candidate> BestFirst = static (x, y) => ThenByIndex(Rank(x, y), x, y);
 
-        return c != 0 ? c : x.Rig.CompareTo(y.Rig);
-    };
+    /// <summary>Group, then J/TH, ascending.</summary>
+    private static int Rank(in Candidate a, in Candidate b)
+    {
+        var c = a.Group.CompareTo(b.Group);
+        return c != 0 ? c : a.JoulesPerTerahash.CompareTo(b.JoulesPerTerahash);
+    }
+
+    /// <summary>Ties broken by the lowest index in both orders, so a sort is deterministic.</summary>
+    private static int ThenByIndex(int rank, in Candidate x, in Candidate y) => rank != 0 ? rank : x.Rig.CompareTo(y.Rig);
 }

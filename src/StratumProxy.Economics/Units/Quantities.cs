@@ -5,9 +5,12 @@ namespace StratumProxy.Economics.Units;
 // Small unit types so a revenue cannot be added to a power draw by accident. They wrap double on purpose: see
 // docs/economics.md ("decimal or double") — the inputs are statistical estimates spanning 1e-10 to 1e20, and the
 // engine must evaluate ~10^6 options in milliseconds. Rounding to cents happens only when a figure is shown.
+// Within one unit, +, -, × double and the comparisons are QuantityOperators' (IQuantity.cs).
+
+#pragma warning disable CA1036 // The comparison operators are QuantityOperators' extension operators, which CA1036 does not see.
 
 /// <summary>Hash rate in hashes per second.</summary>
-public readonly record struct Hashrate(double HashesPerSecond) : IComparable<Hashrate>
+public readonly record struct Hashrate(double HashesPerSecond) : IQuantity<Hashrate>
 {
     public const double Tera = 1e12;
     public const double Peta = 1e15;
@@ -21,18 +24,14 @@ public readonly record struct Hashrate(double HashesPerSecond) : IComparable<Has
     public double Petahashes => HashesPerSecond / Peta;
     public double Exahashes => HashesPerSecond / Exa;
 
-    public static Hashrate operator *(Hashrate rate, double factor) => new(rate.HashesPerSecond * factor);
-    public static Hashrate operator +(Hashrate a, Hashrate b) => new(a.HashesPerSecond + b.HashesPerSecond);
-    public static bool operator <(Hashrate a, Hashrate b) => a.HashesPerSecond < b.HashesPerSecond;
-    public static bool operator >(Hashrate a, Hashrate b) => a.HashesPerSecond > b.HashesPerSecond;
-    public static bool operator <=(Hashrate a, Hashrate b) => a.HashesPerSecond <= b.HashesPerSecond;
-    public static bool operator >=(Hashrate a, Hashrate b) => a.HashesPerSecond >= b.HashesPerSecond;
+    double IQuantity<Hashrate>.Value => HashesPerSecond;
+    static Hashrate IQuantity<Hashrate>.Of(double value) => new(value);
     public int CompareTo(Hashrate other) => HashesPerSecond.CompareTo(other.HashesPerSecond);
     public override string ToString() => Terahashes.ToString("0.###", CultureInfo.InvariantCulture) + " TH/s";
 }
 
 /// <summary>Electrical power in watts.</summary>
-public readonly record struct Power(double Watts) : IComparable<Power>
+public readonly record struct Power(double Watts) : IQuantity<Power>
 {
     public static Power FromKilowatts(double kilowatts) => new(kilowatts * 1000.0);
     public double Kilowatts => Watts / 1000.0;
@@ -43,33 +42,27 @@ public readonly record struct Power(double Watts) : IComparable<Power>
     /// <summary>Energy per day: kW × 24 h.</summary>
     public Energy PerDay => new(Kilowatts * 24.0);
 
-    public static Power operator +(Power a, Power b) => new(a.Watts + b.Watts);
-    public static Power operator *(Power p, double factor) => new(p.Watts * factor);
-    public static bool operator <(Power a, Power b) => a.Watts < b.Watts;
-    public static bool operator >(Power a, Power b) => a.Watts > b.Watts;
-    public static bool operator <=(Power a, Power b) => a.Watts <= b.Watts;
-    public static bool operator >=(Power a, Power b) => a.Watts >= b.Watts;
+    double IQuantity<Power>.Value => Watts;
+    static Power IQuantity<Power>.Of(double value) => new(value);
     public int CompareTo(Power other) => Watts.CompareTo(other.Watts);
     public override string ToString() => Watts.ToString("0.#", CultureInfo.InvariantCulture) + " W";
 }
 
 /// <summary>Energy in kilowatt-hours.</summary>
-public readonly record struct Energy(double KilowattHours)
+public readonly record struct Energy(double KilowattHours) : IQuantity<Energy>
 {
-    public static Energy operator +(Energy a, Energy b) => new(a.KilowattHours + b.KilowattHours);
-    public static Energy operator *(Energy e, double factor) => new(e.KilowattHours * factor);
     public static Usd operator *(Energy e, UsdPerKwh price) => new(e.KilowattHours * price.Value);
+
+    double IQuantity<Energy>.Value => KilowattHours;
+    static Energy IQuantity<Energy>.Of(double value) => new(value);
+    public int CompareTo(Energy other) => KilowattHours.CompareTo(other.KilowattHours);
     public override string ToString() => KilowattHours.ToString("0.###", CultureInfo.InvariantCulture) + " kWh";
 }
 
 /// <summary>An amount of US dollars.</summary>
-public readonly record struct Usd(double Amount) : IComparable<Usd>
+public readonly record struct Usd(double Amount) : IQuantity<Usd>
 {
     public static readonly Usd Zero;
-    public static Usd operator +(Usd a, Usd b) => new(a.Amount + b.Amount);
-    public static Usd operator -(Usd a, Usd b) => new(a.Amount - b.Amount);
-    public static Usd operator -(Usd a) => new(-a.Amount);
-    public static Usd operator *(Usd a, double factor) => new(a.Amount * factor);
 
     /// <summary>Dollars per coin: the price at which <paramref name="coins"/> are worth <paramref name="usd"/>.</summary>
     public static CoinPrice operator /(Usd usd, Coins coins) => new(usd.Amount / coins.Amount);
@@ -77,48 +70,43 @@ public readonly record struct Usd(double Amount) : IComparable<Usd>
     /// <summary>Dollars per kWh: the energy price at which <paramref name="energy"/> costs <paramref name="usd"/>.</summary>
     public static UsdPerKwh operator /(Usd usd, Energy energy) => new(usd.Amount / energy.KilowattHours);
 
-    public static bool operator <(Usd a, Usd b) => a.Amount < b.Amount;
-    public static bool operator >(Usd a, Usd b) => a.Amount > b.Amount;
-    public static bool operator <=(Usd a, Usd b) => a.Amount <= b.Amount;
-    public static bool operator >=(Usd a, Usd b) => a.Amount >= b.Amount;
+    double IQuantity<Usd>.Value => Amount;
+    static Usd IQuantity<Usd>.Of(double value) => new(value);
     public int CompareTo(Usd other) => Amount.CompareTo(other.Amount);
     public override string ToString() => "$" + Amount.ToString("0.00", CultureInfo.InvariantCulture);
 }
 
 /// <summary>An amount of the mined coin (BTC for Bitcoin), in whole coins.</summary>
-public readonly record struct Coins(double Amount)
+public readonly record struct Coins(double Amount) : IQuantity<Coins>
 {
     public const long SatoshisPerCoin = 100_000_000;
     public static readonly Coins Zero;
     public static Coins FromSatoshis(long satoshis) => new((double)satoshis / SatoshisPerCoin);
-    public static Coins operator +(Coins a, Coins b) => new(a.Amount + b.Amount);
-    public static Coins operator *(Coins c, double factor) => new(c.Amount * factor);
+
     public static Usd operator *(Coins c, CoinPrice price) => new(c.Amount * price.UsdPerCoin);
+
+    double IQuantity<Coins>.Value => Amount;
+    static Coins IQuantity<Coins>.Of(double value) => new(value);
+    public int CompareTo(Coins other) => Amount.CompareTo(other.Amount);
     public override string ToString() => Amount.ToString("0.########", CultureInfo.InvariantCulture);
 }
 
 /// <summary>The coin's price in US dollars per whole coin.</summary>
-public readonly record struct CoinPrice(double UsdPerCoin) : IComparable<CoinPrice>
+public readonly record struct CoinPrice(double UsdPerCoin) : IQuantity<CoinPrice>
 {
-    public static bool operator <(CoinPrice a, CoinPrice b) => a.UsdPerCoin < b.UsdPerCoin;
-    public static bool operator >(CoinPrice a, CoinPrice b) => a.UsdPerCoin > b.UsdPerCoin;
-    public static bool operator <=(CoinPrice a, CoinPrice b) => a.UsdPerCoin <= b.UsdPerCoin;
-    public static bool operator >=(CoinPrice a, CoinPrice b) => a.UsdPerCoin >= b.UsdPerCoin;
+    double IQuantity<CoinPrice>.Value => UsdPerCoin;
+    static CoinPrice IQuantity<CoinPrice>.Of(double value) => new(value);
     public int CompareTo(CoinPrice other) => UsdPerCoin.CompareTo(other.UsdPerCoin);
     public override string ToString() => "$" + UsdPerCoin.ToString("0.00", CultureInfo.InvariantCulture) + "/coin";
 }
 
 /// <summary>An electricity price in US dollars per kilowatt-hour.</summary>
-public readonly record struct UsdPerKwh(double Value) : IComparable<UsdPerKwh>
+public readonly record struct UsdPerKwh(double Value) : IQuantity<UsdPerKwh>
 {
     public static UsdPerKwh FromUsdPerMwh(double usdPerMwh) => new(usdPerMwh / 1000.0);
     public double UsdPerMwh => Value * 1000.0;
-    public static UsdPerKwh operator +(UsdPerKwh a, UsdPerKwh b) => new(a.Value + b.Value);
-    public static UsdPerKwh operator *(UsdPerKwh a, double factor) => new(a.Value * factor);
-    public static bool operator <(UsdPerKwh a, UsdPerKwh b) => a.Value < b.Value;
-    public static bool operator >(UsdPerKwh a, UsdPerKwh b) => a.Value > b.Value;
-    public static bool operator <=(UsdPerKwh a, UsdPerKwh b) => a.Value <= b.Value;
-    public static bool operator >=(UsdPerKwh a, UsdPerKwh b) => a.Value >= b.Value;
+
+    static UsdPerKwh IQuantity<UsdPerKwh>.Of(double value) => new(value);
     public int CompareTo(UsdPerKwh other) => Value.CompareTo(other.Value);
     public override string ToString() => "$" + Value.ToString("0.#####", CultureInfo.InvariantCulture) + "/kWh";
 }

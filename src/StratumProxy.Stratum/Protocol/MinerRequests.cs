@@ -251,22 +251,3 @@ public static class TargetParam
         return false;
     }
 }
-
-/// <summary>Runs a cold-path params reader, turning a malformed-JSON exception into a parse error.</summary>
-internal static class Guard
-{
-    internal delegate bool Reader<T>(ReadOnlySpan<byte> line, in StratumEnvelope envelope, ref T result, ref StratumParseError error);
-
-    internal static bool Run<T>(ReadOnlySpan<byte> line, in StratumEnvelope envelope, ref T result, ref StratumParseError error, Reader<T> reader)
-    {
-        try
-        {
-            return reader(line, envelope, ref result, ref error);
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
-        {
-            error = StratumParseError.Json("the params are not well-formed JSON");
-            return false;
-        }
-    }
-}

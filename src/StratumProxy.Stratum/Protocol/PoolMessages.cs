@@ -118,26 +118,14 @@ public sealed record NotifyMessage(
 public sealed record SubscribeResult(byte[] Extranonce1, int Extranonce2Size)
 {
     /// <summary>Reads a subscribe result. The subscription list's shape varies by pool and is not needed.</summary>
-    public static bool TryParse(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out SubscribeResult? result, out StratumParseError error)
-    {
-        result = null;
-        try
-        {
-            var p = new ParamsReader(line, envelope.Result);
-            if (p.MoveNext() && p.TryGetExtranonce(out var extranonce1, out var size))
-            {
-                result = new SubscribeResult(extranonce1, size);
-                error = StratumParseError.None;
-                return true;
-            }
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
-        {
-            // Fall through to the error below.
-        }
+    public static bool TryParse(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out SubscribeResult? result, out StratumParseError error) =>
+        Guard.ReadOrRefuse(
+            line, envelope.Result, Read, "the mining.subscribe result must be [subscriptions, extranonce1 hex, extranonce2 size 0..32]", out result, out error);
 
-        error = StratumParseError.Params("the mining.subscribe result must be [subscriptions, extranonce1 hex, extranonce2 size 0..32]");
-        return false;
+    private static bool Read(ref ParamsReader p, out SubscribeResult? result)
+    {
+        result = p.MoveNext() && p.TryGetExtranonce(out var extranonce1, out var size) ? new SubscribeResult(extranonce1, size) : null;
+        return result is not null;
     }
 }
 
@@ -145,26 +133,14 @@ public sealed record SubscribeResult(byte[] Extranonce1, int Extranonce2Size)
 public sealed record SetExtranonceMessage(byte[] Extranonce1, int Extranonce2Size)
 {
     /// <summary>Reads a set_extranonce.</summary>
-    public static bool TryParse(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out SetExtranonceMessage? message, out StratumParseError error)
-    {
-        message = null;
-        try
-        {
-            var p = new ParamsReader(line, envelope.Params);
-            if (p.TryGetExtranonce(out var extranonce1, out var size))
-            {
-                message = new SetExtranonceMessage(extranonce1, size);
-                error = StratumParseError.None;
-                return true;
-            }
-        }
-        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
-        {
-            // Fall through to the error below.
-        }
+    public static bool TryParse(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out SetExtranonceMessage? message, out StratumParseError error) =>
+        Guard.ReadOrRefuse(
+            line, envelope.Params, Read, "mining.set_extranonce params must be [extranonce1 hex, extranonce2 size 0..32]", out message, out error);
 
-        error = StratumParseError.Params("mining.set_extranonce params must be [extranonce1 hex, extranonce2 size 0..32]");
-        return false;
+    private static bool Read(ref ParamsReader p, out SetExtranonceMessage? message)
+    {
+        message = p.TryGetExtranonce(out var extranonce1, out var size) ? new SetExtranonceMessage(extranonce1, size) : null;
+        return message is not null;
     }
 }
 
@@ -218,48 +194,12 @@ public sealed record ReconnectMessage(string? Host, int? Port, int WaitSeconds)
 public static class PoolParams
 {
     /// <summary><c>mining.set_difficulty</c>: <c>[difficulty]</c>, a number or numeric string, positive.</summary>
-    public static bool TryParseDifficulty(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out double difficulty, out StratumParseError error)
-    {
-        difficulty = 0;
-        try
-        {
-            var p = new ParamsReader(line, envelope.Params);
-            if (p.MoveNext() && p.TryGetDouble(out difficulty) && difficulty > 0)
-            {
-                error = StratumParseError.None;
-                return true;
-            }
-        }
-        catch (JsonException)
-        {
-            // Fall through.
-        }
-
-        error = StratumParseError.Params("mining.set_difficulty params[0] must be a positive number");
-        return false;
-    }
+    public static bool TryParseDifficulty(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out double difficulty, out StratumParseError error) =>
+        Guard.ReadOrRefuse(line, envelope.Params, ReadDifficulty, "mining.set_difficulty params[0] must be a positive number", out difficulty, out error);
 
     /// <summary><c>mining.set_version_mask</c>: <c>[mask hex]</c>.</summary>
-    public static bool TryParseVersionMask(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out uint mask, out StratumParseError error)
-    {
-        mask = 0;
-        try
-        {
-            var p = new ParamsReader(line, envelope.Params);
-            if (p.MoveNext() && p.TryGetHexUInt32(out mask))
-            {
-                error = StratumParseError.None;
-                return true;
-            }
-        }
-        catch (JsonException)
-        {
-            // Fall through.
-        }
-
-        error = StratumParseError.Params("mining.set_version_mask params[0] must be hex of at most 8 digits");
-        return false;
-    }
+    public static bool TryParseVersionMask(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out uint mask, out StratumParseError error) =>
+        Guard.ReadOrRefuse(line, envelope.Params, ReadVersionMask, "mining.set_version_mask params[0] must be hex of at most 8 digits", out mask, out error);
 
     /// <summary><c>client.show_message</c>: <c>[text]</c>.</summary>
     public static string? ReadMessageText(ReadOnlySpan<byte> line, in StratumEnvelope envelope)
@@ -273,5 +213,17 @@ public static class PoolParams
         {
             return null;
         }
+    }
+
+    private static bool ReadDifficulty(ref ParamsReader p, out double difficulty)
+    {
+        difficulty = 0;
+        return p.MoveNext() && p.TryGetDouble(out difficulty) && difficulty > 0;
+    }
+
+    private static bool ReadVersionMask(ref ParamsReader p, out uint mask)
+    {
+        mask = 0;
+        return p.MoveNext() && p.TryGetHexUInt32(out mask);
     }
 }

@@ -238,6 +238,43 @@ public sealed class MessageTests
         }
     }
 
+    /// <summary>Values each single-value pool message does not accept: its method and the params (the result, for subscribe).</summary>
+    public static TheoryData<string, string> NotAccepted => new()
+    {
+        { "mining.set_difficulty", "[-1]" },
+        { "mining.set_difficulty", "[\"x\"]" },
+        { "mining.set_difficulty", "[]" },
+        { "mining.set_version_mask", "[\"1fffe000z\"]" },
+        { "mining.set_version_mask", "[536862720]" },
+        { "mining.set_extranonce", "[\"08000002\"]" },
+        { "mining.subscribe", "[[],\"0800000\",4]" },
+    };
+
+    [Theory]
+    [MemberData(nameof(NotAccepted))]
+    public void PoolMessage_ValueNotAccepted_RefusedAsInvalidParamsWithItsReason(string method, string values)
+    {
+        var (line, envelope) = method == "mining.subscribe"
+            ? Envelope("{\"id\":1,\"result\":" + values + ",\"error\":null}")
+            : Envelope("{\"id\":null,\"method\":\"" + method + "\",\"params\":" + values + "}");
+        StratumParseError error;
+        var (accepted, reason) = method switch
+        {
+            "mining.set_difficulty" => (PoolParams.TryParseDifficulty(line, envelope, out _, out error),
+                "mining.set_difficulty params[0] must be a positive number"),
+            "mining.set_version_mask" => (PoolParams.TryParseVersionMask(line, envelope, out _, out error),
+                "mining.set_version_mask params[0] must be hex of at most 8 digits"),
+            "mining.set_extranonce" => (SetExtranonceMessage.TryParse(line, envelope, out _, out error),
+                "mining.set_extranonce params must be [extranonce1 hex, extranonce2 size 0..32]"),
+            _ => (SubscribeResult.TryParse(line, envelope, out _, out error),
+                "the mining.subscribe result must be [subscriptions, extranonce1 hex, extranonce2 size 0..32]"),
+        };
+
+        Assert.False(accepted);
+        Assert.Equal(StratumParseErrorKind.InvalidParams, error.Kind);
+        Assert.Equal(reason, error.Reason);
+    }
+
     [Fact]
     public void Configure_request_and_result_round_trip()
     {
