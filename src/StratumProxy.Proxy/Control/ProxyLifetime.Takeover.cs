@@ -319,7 +319,7 @@ public sealed partial class ProxyLifetime
 
         await channel.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new TakeoverMessage("hello", TakeoverState.CurrentFormat, null, Environment.ProcessId), TakeoverJsonContext.Default.TakeoverMessage), [], cancellationToken).ConfigureAwait(false);
         var (payload, handles) = await ReceiveAsync(channel, timeout, cancellationToken).ConfigureAwait(false);
-        if (JsonSerializer.Deserialize(payload, TakeoverJsonContext.Default.TakeoverMessage) is { Kind: "refused" } refused)
+        if (ReadMessage(payload) is { Kind: "refused" } refused)
         {
             throw new TakeoverException($"the running process refused: {refused.Reason}");
         }
@@ -437,7 +437,20 @@ public sealed partial class ProxyLifetime
     {
         var (payload, handles) = await ReceiveAsync(channel, timeout, cancellationToken).ConfigureAwait(false);
         DisposeAll(handles);
-        return JsonSerializer.Deserialize(payload, TakeoverJsonContext.Default.TakeoverMessage);
+        return ReadMessage(payload);
+    }
+
+    /// <summary>A conversation message; null when the payload is empty, JSON <c>null</c> or not a message.</summary>
+    private static TakeoverMessage? ReadMessage(byte[] payload)
+    {
+        try
+        {
+            return payload.Length == 0 ? null : JsonSerializer.Deserialize(payload, TakeoverJsonContext.Default.TakeoverMessage);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static async Task TrySendAsync(IHandoverChannel channel, TakeoverMessage message, CancellationToken cancellationToken)

@@ -244,6 +244,29 @@ public sealed class HandoverTests
         transport.Stop();
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("null")]
+    public async Task TakeOver_AnEmptyOrNullState_IsRefusedWithAReason_AndNothingStarts(string body)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        await using var next = New(transport);
+
+        var taking = next.TakeOverAsync(newEnd, new PipeMover(), Patience, token);
+        await oldEnd.ReceiveAsync(token);
+        await oldEnd.SendAsync(Encoding.UTF8.GetBytes(body), [], token);
+        var refused = await Assert.ThrowsAsync<TakeoverException>(() => taking);
+        var (reply, _) = await oldEnd.ReceiveAsync(token);
+
+        Assert.Equal("the state is empty", refused.Message);
+        Assert.Contains("\"refused\"", Encoding.UTF8.GetString(reply), StringComparison.Ordinal);
+        Assert.Contains("the state is empty", Encoding.UTF8.GetString(reply), StringComparison.Ordinal);
+        Assert.Equal(0, transport.PoolConnections);
+    }
+
     [Fact]
     public async Task HandOver_TwiceInARow_TheProxyThatTookOverHandsOverAgain_AndTheMinerKeepsItsConnection()
     {
