@@ -325,9 +325,10 @@ public sealed partial class ProxyLifetime
         }
 
         var state = TakeoverState.Read(payload, out var error);
-        if (state is null || state.Pools.Concat<object>(state.Sessions).Count() + state.Listeners.Count != handles.Count)
+        var reason = state is null ? error ?? "the state is not valid" : Unusable(state, handles, mover);
+        if (state is null || reason is not null)
         {
-            var reason = error ?? "the descriptors do not match the state";
+            reason ??= "the state is not valid";
             await TrySendAsync(channel, Refusal(reason), cancellationToken).ConfigureAwait(false);
             DisposeAll(handles);
             throw new TakeoverException(reason);
@@ -345,14 +346,39 @@ public sealed partial class ProxyLifetime
         var listeners = new Dictionary<string, IConnectionListener>(StringComparer.Ordinal);
         foreach (var listener in state.Listeners)
         {
-            if (_engine.Options.Listeners.Any(l => string.Equals(l.Name, listener.Name, StringComparison.Ordinal)))
+            if (!_engine.Options.Listeners.Any(l => string.Equals(l.Name, listener.Name, StringComparison.Ordinal)))
+            {
+                handles[listener.Handle].Dispose();
+                continue;
+            }
+
+            try
             {
                 listeners[listener.Name] = mover.AdoptListener(handles[listener.Handle]);
             }
-            else
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                // Not a listening socket this process can take (the bind below binds it fresh, as on a start).
                 handles[listener.Handle].Dispose();
+                _engine.Metrics.TakeoverConnectionsClosed.WithLabels("new", "listener").Inc();
+                Log.TakeoverListenerNotAdopted(_logger, listener.Name, listener.Endpoint, ex.Message);
             }
+        }
+
+        try
+        {
+            _listener.Bind(_engine.Options.Listeners, listeners);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Nothing runs yet: close what was handed (the peers reconnect) and fail the start with the bind's error.
+            foreach (var listener in listeners.Values.Where(l => !_listener.Bound.Any(b => b.Listener == l)))
+            {
+                await listener.DisposeAsync().ConfigureAwait(false);
+            }
+
+            DisposeAll(handles);
+            throw new TakeoverException($"the takeover could not listen: {ex.Message}", ex);
         }
 
         // From "go" on these connections are ours alone: one that cannot be adopted is closed (its peer reconnects),
@@ -378,7 +404,6 @@ public sealed partial class ProxyLifetime
         }
 
         _engine.ImportPools(state, pools);
-        _listener.Bind(_engine.Options.Listeners, listeners);
         _engine.Start();
         var fallback = _engine.Options.Listeners[0];
         foreach (var saved in state.Sessions)
@@ -415,6 +440,23 @@ public sealed partial class ProxyLifetime
         _listener.Start();
         Log.TookOver(_logger, state.ProcessId, state.Sessions.Count, state.Pools.Count, listeners.Count);
         return new TakeoverResult(state.ProcessId, state.Sessions.Count, state.Pools.Count, listeners.Count);
+    }
+
+    /// <summary>
+    /// Why the handed descriptors cannot be taken as the state says (each must be named exactly once, and a listener's
+    /// must be a listening socket); null when they can.
+    /// </summary>
+    private static string? Unusable(TakeoverState state, IReadOnlyList<SafeHandle> handles, IConnectionMover mover)
+    {
+        var named = state.Listeners.Select(l => l.Handle).Concat(state.Pools.Select(p => p.Handle)).Concat(state.Sessions.Select(s => s.Handle)).ToList();
+        if (named.Count != handles.Count || named.Any(h => h < 0 || h >= handles.Count) || named.Distinct().Count() != handles.Count)
+        {
+            return "the descriptors do not match the state";
+        }
+
+        return state.Listeners.FirstOrDefault(l => !mover.IsListener(handles[l.Handle])) is { } listener
+            ? $"listener {listener.Name}'s descriptor is not a listening socket"
+            : null;
     }
 
     private static TakeoverMessage Refusal(string reason) => new("refused", TakeoverState.CurrentFormat, reason, Environment.ProcessId);

@@ -268,6 +268,79 @@ public sealed class HandoverTests
     }
 
     [Fact]
+    public async Task TakeOver_AHandedListenerIsNotAListeningSocket_IsRefusedBeforeConfirming_AndTheOldProxyServesOn()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        await using var old = New(transport);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        var (job, ntime) = await HandshakeAsync(miner, token);
+
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover { ListenersAreNot = true };
+        await using var next = New(transport);
+        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        var refused = await Assert.ThrowsAsync<TakeoverException>(() => next.TakeOverAsync(newEnd, mover, Patience, token));
+
+        Assert.Equal("listener memory's descriptor is not a listening socket", refused.Message);
+        Assert.False(await handing);
+        Assert.False(old.HandedOver);
+        await AssertServesAsync(old, transport, miner, job, ntime, token);
+    }
+
+    [Fact]
+    public async Task TakeOver_AListenerCannotBeAdoptedAfterGo_ItIsBoundFresh_LoggedAndCounted_AndTheMinerIsServed()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        await using var old = New(transport);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        var (job, ntime) = await HandshakeAsync(miner, token);
+
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover { AdoptListenerFailure = new IOException("not a socket") };
+        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var logger = new EndToEnd.RecordingLogger();
+        await using var next = new ProxyLifetime(Options(), TimeProvider.System, logger, metrics, transport, transport);
+        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        var taken = await next.TakeOverAsync(newEnd, mover, Patience, token);
+
+        Assert.True(await handing);
+        Assert.Equal((1, 1, 0), (taken.Sessions, taken.Pools, taken.Listeners));
+        Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("new", "listener").Value);
+        Assert.Contains("listener memory (127.0.0.1:3333) could not be adopted and is bound fresh: not a socket", Assert.Single(logger.Messages(512)), StringComparison.Ordinal);
+        Assert.Single(next.Endpoints);
+        await AssertServesAsync(next, transport, miner, job, ntime, token);
+    }
+
+    [Fact]
+    public async Task TakeOver_AListenerNeitherAdoptedNorBoundFresh_FailsTheStartWithTheBindError()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        await using var old = New(transport);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        await HandshakeAsync(miner, token);
+
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover { AdoptListenerFailure = new IOException("not a socket") };
+        await using var next = new ProxyLifetime(Options(), TimeProvider.System, NullLogger.Instance, new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())), new AddressInUse(), transport);
+        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        var failed = await Assert.ThrowsAsync<TakeoverException>(() => next.TakeOverAsync(newEnd, mover, Patience, token));
+
+        Assert.True(await handing);
+        Assert.StartsWith("the takeover could not listen: Listener 'memory' cannot bind 127.0.0.1:3333: AddressAlreadyInUse", failed.Message, StringComparison.Ordinal);
+        Assert.Empty(next.Control.Snapshot().Sessions);
+        transport.Stop();
+    }
+
+    [Fact]
     public async Task HandOver_TwiceInARow_TheProxyThatTookOverHandsOverAgain_AndTheMinerKeepsItsConnection()
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -332,15 +405,24 @@ public sealed class HandoverTests
         return (parameters[0].GetString()!, parameters[7].GetString()!);
     }
 
+    private static ProxyOptions Options() => new()
+    {
+        Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
+        Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
+    };
+
     private static ProxyLifetime New(InMemoryTransport transport) => new(
-        new ProxyOptions
-        {
-            Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
-            Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
-        },
+        Options(),
         TimeProvider.System,
         NullLogger.Instance,
         new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())),
         transport,
         transport);
+
+    /// <summary>A listener factory whose every bind finds the address taken.</summary>
+    private sealed class AddressInUse : StratumProxy.Proxy.Transport.IConnectionListenerFactory
+    {
+        public StratumProxy.Proxy.Transport.IConnectionListener Bind(System.Net.EndPoint endpoint) =>
+            throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.AddressAlreadyInUse);
+    }
 }

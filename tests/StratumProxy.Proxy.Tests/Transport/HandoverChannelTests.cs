@@ -193,6 +193,25 @@ public sealed class HandoverChannelTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task IsListener_OnlyAListeningSocket_IsOne()
+    {
+        using var listening = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listening.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listening.Listen();
+        using var bound = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        bound.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var connected = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await connected.ConnectAsync(listening.LocalEndPoint!);
+        using var file = File.OpenHandle(Path.Combine(_directory, "f"), FileMode.CreateNew, FileAccess.ReadWrite);
+        var mover = StratumProxy.Proxy.Takeover.SocketMover.Instance;
+
+        Assert.True(mover.IsListener(listening.SafeHandle));
+        Assert.False(mover.IsListener(bound.SafeHandle));
+        Assert.False(mover.IsListener(connected.SafeHandle));
+        Assert.False(mover.IsListener(file));
+    }
+
     private static int OpenDescriptorsOn(string[] files) =>
         new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos().Count(fd =>
         {
