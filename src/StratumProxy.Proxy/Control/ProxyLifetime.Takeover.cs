@@ -24,6 +24,8 @@ public sealed partial class ProxyLifetime
 {
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _handover = new(1, 1);
+    private readonly Lock _reloadGate = new();
+    private Func<bool>? _deferredReload;
     private int _handedOver;
 
     /// <summary>True once this process has handed its connections to another one (it only exits from here on).</summary>
@@ -34,6 +36,34 @@ public sealed partial class ProxyLifetime
     /// here, so the two processes never command rigs at once).
     /// </summary>
     public Func<Task>? HandingOver { get; set; }
+
+    /// <summary>
+    /// Runs a configuration reload (<paramref name="reload"/>, true when it applied) unless an upgrade handover is under
+    /// way. Then it returns null and the reload runs once the handover ends with this process still serving (the last
+    /// one deferred; none once this process has handed over: the new process read the configuration at its start). A
+    /// handover does not start while a reload runs.
+    /// </summary>
+    public bool? ReloadUnlessHandingOver(Func<bool> reload)
+    {
+        ArgumentNullException.ThrowIfNull(reload);
+        lock (_reloadGate)
+        {
+            if (HandedOver || !_handover.Wait(0))
+            {
+                _deferredReload = HandedOver ? null : reload;
+                return null;
+            }
+        }
+
+        try
+        {
+            return reload();
+        }
+        finally
+        {
+            _handover.Release();
+        }
+    }
 
     /// <summary>
     /// The running side of a takeover, over one connection from the new process: checks its state format (a mismatch
@@ -49,7 +79,7 @@ public sealed partial class ProxyLifetime
         ArgumentNullException.ThrowIfNull(mover);
         if (Volatile.Read(ref _state) != 1 || HandedOver || IsDraining || !await _handover.WaitAsync(0, cancellationToken).ConfigureAwait(false))
         {
-            await TrySendAsync(channel, Refusal("this process is not serving, or another takeover is under way"), cancellationToken).ConfigureAwait(false);
+            await TrySendAsync(channel, Refusal("this process is not serving, or another takeover or a configuration reload is under way"), cancellationToken).ConfigureAwait(false);
             return false;
         }
 
@@ -77,7 +107,18 @@ public sealed partial class ProxyLifetime
         }
         finally
         {
-            _handover.Release();
+            Func<bool>? deferred;
+            lock (_reloadGate)
+            {
+                _handover.Release();
+                deferred = _deferredReload;
+                _deferredReload = null;
+            }
+
+            if (deferred is not null && !HandedOver)
+            {
+                ReloadUnlessHandingOver(deferred);
+            }
         }
     }
 
