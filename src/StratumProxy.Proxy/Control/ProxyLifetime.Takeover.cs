@@ -157,23 +157,8 @@ public sealed partial class ProxyLifetime
                 handles.Add(handle);
             }
 
-            List<PoolConnectionState> poolStates = [];
-            for (var i = 0; i < parking.Pools.Count; i++)
-            {
-                var moved = await mover.DetachAsync(parking.Pools[i].Upstream.Connection, cancellationToken).ConfigureAwait(false);
-                pools[i] = moved;
-                poolStates.Add(parking.Pools[i].State with { Handle = handles.Count, UnreadInput = moved.UnreadInput });
-                handles.Add(moved.Handle);
-            }
-
-            List<SessionState> sessionStates = [];
-            for (var i = 0; i < parking.Sessions.Count; i++)
-            {
-                var moved = await mover.DetachAsync(parking.Sessions[i].Session.Connection, cancellationToken).ConfigureAwait(false);
-                sessions[i] = moved;
-                sessionStates.Add(parking.Sessions[i].State with { Handle = handles.Count, UnreadInput = moved.UnreadInput });
-                handles.Add(moved.Handle);
-            }
+            var poolStates = await DetachAllAsync(parking.Pools, p => p.Upstream.Connection, pools, static (p, handle, unread) => p.State with { Handle = handle, UnreadInput = unread }).ConfigureAwait(false);
+            var sessionStates = await DetachAllAsync(parking.Sessions, s => s.Session.Connection, sessions, static (s, handle, unread) => s.State with { Handle = handle, UnreadInput = unread }).ConfigureAwait(false);
 
             state = new TakeoverState
             {
@@ -233,6 +218,22 @@ public sealed partial class ProxyLifetime
         _engine.Metrics.Takeovers.WithLabels("old", "handed").Inc();
         Log.HandedOver(_logger, newProcess, state.Sessions.Count, state.Pools.Count, state.Listeners.Count);
         return true;
+
+        // Takes each parked connection out of its transport, in order: its descriptor goes next in the list sent (the
+        // state names it by that index, with the bytes not read yet), and the move is kept for a take-back.
+        async Task<List<TState>> DetachAllAsync<TParked, TState>(IReadOnlyList<TParked> parked, Func<TParked, ProxyConnection> connection, MovedConnection?[] moves, Func<TParked, int, byte[], TState> handed)
+        {
+            List<TState> states = [];
+            for (var i = 0; i < parked.Count; i++)
+            {
+                var moved = await mover.DetachAsync(connection(parked[i]), cancellationToken).ConfigureAwait(false);
+                moves[i] = moved;
+                states.Add(handed(parked[i], handles.Count, moved.UnreadInput));
+                handles.Add(moved.Handle);
+            }
+
+            return states;
+        }
     }
 
     /// <summary>

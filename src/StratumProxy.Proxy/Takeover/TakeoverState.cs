@@ -146,7 +146,7 @@ public sealed record PoolConnectionState
     /// <summary>n: the miners' extranonce2 size on this connection.</summary>
     public int MinerExtranonce2Size { get; init; }
 
-    /// <summary>The miner layout the connection was opened for (an extra connection); null for the pool's first.</summary>
+    /// <summary>True for an extra connection (opened for another miner layout); false for the pool's first.</summary>
     public bool Extra { get; init; }
 
     /// <summary>The pool's difficulty in force.</summary>
