@@ -271,73 +271,53 @@ public sealed class HandoverTests
     public async Task TakeOver_AHandedListenerIsNotAListeningSocket_IsRefusedBeforeConfirming_AndTheOldProxyServesOn()
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var token = deadline.Token;
-        var transport = new InMemoryTransport();
-        await using var old = New(transport);
-        old.Start();
-        var miner = transport.ConnectMiner();
-        var (job, ntime) = await HandshakeAsync(miner, token);
+        await using var old = await Serving.StartAsync(deadline.Token);
+        await using var next = New(old.Transport);
 
-        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
-        var mover = new PipeMover { ListenersAreNot = true };
-        await using var next = New(transport);
-        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
-        var refused = await Assert.ThrowsAsync<TakeoverException>(() => next.TakeOverAsync(newEnd, mover, Patience, token));
+        var (handing, taking) = old.HandOverTo(next, new PipeMover { ListenersAreNot = true }, deadline.Token);
+        var refused = await Assert.ThrowsAsync<TakeoverException>(() => taking);
 
         Assert.Equal("listener memory's descriptor is not a listening socket", refused.Message);
         Assert.False(await handing);
-        Assert.False(old.HandedOver);
-        await AssertServesAsync(old, transport, miner, job, ntime, token);
+        Assert.False(old.Proxy.HandedOver);
+        await old.AssertServedByAsync(old.Proxy, deadline.Token);
     }
 
     [Fact]
     public async Task TakeOver_AListenerCannotBeAdoptedAfterGo_ItIsBoundFresh_LoggedAndCounted_AndTheMinerIsServed()
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var token = deadline.Token;
-        var transport = new InMemoryTransport();
-        await using var old = New(transport);
-        old.Start();
-        var miner = transport.ConnectMiner();
-        var (job, ntime) = await HandshakeAsync(miner, token);
-
-        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
-        var mover = new PipeMover { AdoptListenerFailure = new IOException("not a socket") };
+        await using var old = await Serving.StartAsync(deadline.Token);
         var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
         var logger = new EndToEnd.RecordingLogger();
-        await using var next = new ProxyLifetime(Options(), TimeProvider.System, logger, metrics, transport, transport);
-        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
-        var taken = await next.TakeOverAsync(newEnd, mover, Patience, token);
+        await using var next = new ProxyLifetime(Options(), TimeProvider.System, logger, metrics, old.Transport, old.Transport);
+
+        var (handing, taking) = old.HandOverTo(next, new PipeMover { AdoptListenerFailure = new IOException("not a socket") }, deadline.Token);
+        var taken = await taking;
 
         Assert.True(await handing);
         Assert.Equal((1, 1, 0), (taken.Sessions, taken.Pools, taken.Listeners));
         Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("new", "listener").Value);
         Assert.Contains("listener memory (127.0.0.1:3333) could not be adopted and is bound fresh: not a socket", Assert.Single(logger.Messages(512)), StringComparison.Ordinal);
         Assert.Single(next.Endpoints);
-        await AssertServesAsync(next, transport, miner, job, ntime, token);
+        await old.AssertServedByAsync(next, deadline.Token);
     }
 
     [Fact]
     public async Task TakeOver_AListenerNeitherAdoptedNorBoundFresh_FailsTheStartWithTheBindError()
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var token = deadline.Token;
-        var transport = new InMemoryTransport();
-        await using var old = New(transport);
-        old.Start();
-        var miner = transport.ConnectMiner();
-        await HandshakeAsync(miner, token);
+        await using var old = await Serving.StartAsync(deadline.Token);
+        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        await using var next = new ProxyLifetime(Options(), TimeProvider.System, NullLogger.Instance, metrics, new AddressInUse(), old.Transport);
 
-        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
-        var mover = new PipeMover { AdoptListenerFailure = new IOException("not a socket") };
-        await using var next = new ProxyLifetime(Options(), TimeProvider.System, NullLogger.Instance, new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())), new AddressInUse(), transport);
-        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
-        var failed = await Assert.ThrowsAsync<TakeoverException>(() => next.TakeOverAsync(newEnd, mover, Patience, token));
+        var (handing, taking) = old.HandOverTo(next, new PipeMover { AdoptListenerFailure = new IOException("not a socket") }, deadline.Token);
+        var failed = await Assert.ThrowsAsync<TakeoverException>(() => taking);
 
         Assert.True(await handing);
         Assert.StartsWith("the takeover could not listen: Listener 'memory' cannot bind 127.0.0.1:3333: AddressAlreadyInUse", failed.Message, StringComparison.Ordinal);
         Assert.Empty(next.Control.Snapshot().Sessions);
-        transport.Stop();
+        old.Transport.Stop();
     }
 
     [Fact]
@@ -424,5 +404,47 @@ public sealed class HandoverTests
     {
         public StratumProxy.Proxy.Transport.IConnectionListener Bind(System.Net.EndPoint endpoint) =>
             throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.AddressAlreadyInUse);
+    }
+
+    /// <summary>A started proxy over in-memory pipes with one miner through its handshake (configure, subscribe, authorize).</summary>
+    private sealed class Serving : IAsyncDisposable
+    {
+        private Serving(InMemoryTransport transport, ProxyLifetime proxy, LinePeer miner, (string Job, string NTime) work)
+        {
+            Transport = transport;
+            Proxy = proxy;
+            Miner = miner;
+            Work = work;
+        }
+
+        public InMemoryTransport Transport { get; }
+
+        public ProxyLifetime Proxy { get; }
+
+        public LinePeer Miner { get; }
+
+        /// <summary>The miner's first job and its ntime.</summary>
+        public (string Job, string NTime) Work { get; }
+
+        public static async Task<Serving> StartAsync(CancellationToken token)
+        {
+            var transport = new InMemoryTransport();
+            var proxy = New(transport);
+            proxy.Start();
+            var miner = transport.ConnectMiner();
+            return new Serving(transport, proxy, miner, await HandshakeAsync(miner, token));
+        }
+
+        /// <summary>Starts handing over to <paramref name="next"/>: the old side's task and the new side's.</summary>
+        public (Task<bool> Handing, Task<TakeoverResult> Taking) HandOverTo(ProxyLifetime next, PipeMover mover, CancellationToken token)
+        {
+            var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+            return (Proxy.HandOverAsync(oldEnd, mover, Patience, Patience, token), next.TakeOverAsync(newEnd, mover, Patience, token));
+        }
+
+        /// <summary><see cref="AssertServesAsync"/> for this miner on <paramref name="proxy"/>.</summary>
+        public Task AssertServedByAsync(ProxyLifetime proxy, CancellationToken token) => AssertServesAsync(proxy, Transport, Miner, Work.Job, Work.NTime, token);
+
+        public ValueTask DisposeAsync() => Proxy.DisposeAsync();
     }
 }
