@@ -407,25 +407,12 @@ public sealed class HandoverTests
     }
 
     /// <summary>A started proxy over in-memory pipes with one miner through its handshake (configure, subscribe, authorize).</summary>
-    private sealed class Serving : IAsyncDisposable
+    /// <param name="Transport">The pipes' transport.</param>
+    /// <param name="Proxy">The proxy.</param>
+    /// <param name="Miner">The miner.</param>
+    /// <param name="Work">The miner's first job and its ntime.</param>
+    private sealed record Serving(InMemoryTransport Transport, ProxyLifetime Proxy, LinePeer Miner, (string Job, string NTime) Work) : IAsyncDisposable
     {
-        private Serving(InMemoryTransport transport, ProxyLifetime proxy, LinePeer miner, (string Job, string NTime) work)
-        {
-            Transport = transport;
-            Proxy = proxy;
-            Miner = miner;
-            Work = work;
-        }
-
-        public InMemoryTransport Transport { get; }
-
-        public ProxyLifetime Proxy { get; }
-
-        public LinePeer Miner { get; }
-
-        /// <summary>The miner's first job and its ntime.</summary>
-        public (string Job, string NTime) Work { get; }
-
         public static async Task<Serving> StartAsync(CancellationToken token)
         {
             var transport = new InMemoryTransport();
