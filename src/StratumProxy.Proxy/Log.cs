@@ -127,4 +127,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 508, Level = LogLevel.Information, Message = "Waiting for process {ProcessId} to exit before the admin endpoint binds")]
     public static partial void TakeoverWaitingForExit(ILogger logger, int processId);
+
+    [LoggerMessage(EventId = 512, Level = LogLevel.Error, Message = "Takeover: listener {Listener} ({Endpoint}) could not be adopted and is bound fresh: {Reason}")]
+    public static partial void TakeoverListenerNotAdopted(ILogger logger, string listener, string endpoint, string reason);
 }

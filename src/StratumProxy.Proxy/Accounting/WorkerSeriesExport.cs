@@ -70,9 +70,8 @@ internal static class WorkerSeriesExport
         var shared = SharedLabels.Sum(workers, now);
 
         writer.Family(Shares, "Shares submitted by miners, by result."u8, FamilyType.Counter);
-        foreach (var (_, worker) in workers)
-        {
-            if (!IsShared(worker.Label))
+        await EachLabelAsync(
+            static (writer, worker, _) =>
             {
                 var routes = worker.Pools();
                 for (var r = 0; r < routes.Count; r++)
@@ -81,22 +80,19 @@ internal static class WorkerSeriesExport
                 }
 
                 WriteUnrouted(writer, worker.Label, worker.UnroutedResults, seeded: false);
-                await FlushIfFullAsync(writer, output, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        foreach (var label in shared.All)
-        {
-            foreach (var (pool, route) in label.Routes)
+            },
+            static (writer, label) =>
             {
-                WriteResults(writer, label.Label, pool, route);
-            }
+                foreach (var (pool, route) in label.Routes)
+                {
+                    WriteResults(writer, label.Label, pool, route);
+                }
 
-            if (label.Label != UnknownLabel)
-            {
-                WriteUnrouted(writer, label.Label, label.Unrouted, seeded: false);
-            }
-        }
+                if (label.Label != UnknownLabel)
+                {
+                    WriteUnrouted(writer, label.Label, label.Unrouted, seeded: false);
+                }
+            }).ConfigureAwait(false);
 
         // Sessions that had not authorized yet count under worker "unknown" and pool "none", with any worker whose
         // label is "unknown" too.
@@ -109,27 +105,15 @@ internal static class WorkerSeriesExport
         WriteUnrouted(writer, UnknownLabel, unattributed, seeded: metrics.SeedsUnattributed);
 
         writer.Family(ShareDifficulty, "Sum of the difficulty of accepted shares (difficulty-1 units)."u8, FamilyType.Counter);
-        foreach (var (_, worker) in workers)
-        {
-            if (!IsShared(worker.Label))
+        await EachLabelAsync(
+            static (writer, worker, _) => WriteRoutes(writer, ShareDifficulty, worker, static route => route.ShareDifficulty),
+            static (writer, label) =>
             {
-                var routes = worker.Pools();
-                for (var r = 0; r < routes.Count; r++)
+                foreach (var (pool, route) in label.Routes)
                 {
-                    WriteRoute(writer, ShareDifficulty, worker.Label, routes[r].Pool, routes[r].ShareDifficulty);
+                    WriteRoute(writer, ShareDifficulty, label.Label, pool, route.Difficulty);
                 }
-
-                await FlushIfFullAsync(writer, output, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        foreach (var label in shared.All)
-        {
-            foreach (var (pool, route) in label.Routes)
-            {
-                WriteRoute(writer, ShareDifficulty, label.Label, pool, route.Difficulty);
-            }
-        }
+            }).ConfigureAwait(false);
 
         writer.Family(Hashrate, "Hashrate estimated from difficulty-weighted shares."u8, FamilyType.Gauge);
         foreach (var label in metrics.SeededWorkers())
@@ -143,82 +127,62 @@ internal static class WorkerSeriesExport
             }
         }
 
-        foreach (var (_, worker) in workers)
-        {
-            if (!IsShared(worker.Label))
+        await EachLabelAsync(
+            static (writer, worker, now) =>
             {
                 for (var w = 0; w < Windows.Length; w++)
                 {
                     WriteHashrate(writer, worker.Label, w, worker.Hashrate(Windows[w], now).HashesPerSecond);
                 }
-
-                await FlushIfFullAsync(writer, output, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        foreach (var label in shared.All)
-        {
-            for (var w = 0; w < WindowLabels.Length; w++)
+            },
+            static (writer, label) =>
             {
-                WriteHashrate(writer, label.Label, w, label.Hashrate[w]);
-            }
-        }
+                for (var w = 0; w < WindowLabels.Length; w++)
+                {
+                    WriteHashrate(writer, label.Label, w, label.Hashrate[w]);
+                }
+            }).ConfigureAwait(false);
 
         writer.Family(LastShare, "Unix time of the worker's last accepted share."u8, FamilyType.Gauge);
-        foreach (var (_, worker) in workers)
-        {
-            if (!IsShared(worker.Label))
-            {
-                WriteLastShare(writer, worker.Label, worker.LastShareUnixMs);
-                await FlushIfFullAsync(writer, output, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        foreach (var label in shared.All)
-        {
-            WriteLastShare(writer, label.Label, label.LastShareUnixMs);
-        }
+        await EachLabelAsync(
+            static (writer, worker, _) => WriteLastShare(writer, worker.Label, worker.LastShareUnixMs),
+            static (writer, label) => WriteLastShare(writer, label.Label, label.LastShareUnixMs)).ConfigureAwait(false);
 
         writer.Family(Difficulty, "The difficulty the worker is mining at."u8, FamilyType.Gauge);
-        foreach (var (_, worker) in workers)
-        {
-            if (!IsShared(worker.Label))
-            {
-                WriteDifficulty(writer, worker.Label, worker.Difficulty);
-                await FlushIfFullAsync(writer, output, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        foreach (var label in shared.All)
-        {
-            WriteDifficulty(writer, label.Label, label.Difficulty);
-        }
-
+        await EachLabelAsync(
+            static (writer, worker, _) => WriteDifficulty(writer, worker.Label, worker.Difficulty),
+            static (writer, label) => WriteDifficulty(writer, label.Label, label.Difficulty)).ConfigureAwait(false);
         if (double.IsNaN(shared.Unknown?.Difficulty ?? double.NaN))
         {
             WriteDifficulty(writer, UnknownLabel, metrics.UnattributedDifficulty);
         }
 
         writer.Family(Gap, "Shares forwarded to a pool that have no pool verdict yet, or were lost (per worker and pool)."u8, FamilyType.Gauge);
-        foreach (var (_, worker) in workers)
-        {
-            if (!IsShared(worker.Label))
+        await EachLabelAsync(
+            static (writer, worker, _) => WriteRoutes(writer, Gap, worker, static route => route.Gap + route.Lost),
+            static (writer, label) =>
             {
-                var routes = worker.Pools();
-                for (var r = 0; r < routes.Count; r++)
+                foreach (var (pool, route) in label.Routes)
                 {
-                    WriteRoute(writer, Gap, worker.Label, routes[r].Pool, routes[r].Gap + routes[r].Lost);
+                    WriteRoute(writer, Gap, label.Label, pool, route.Gap);
                 }
+            }).ConfigureAwait(false);
 
-                await FlushIfFullAsync(writer, output, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        foreach (var label in shared.All)
+        // One family's samples: each worker under its own name (flushing as the text grows), then the shared labels' sums.
+        async ValueTask EachLabelAsync(Action<ExpositionWriter, WorkerStats, long> own, Action<ExpositionWriter, LabelTotals> sum)
         {
-            foreach (var (pool, route) in label.Routes)
+            foreach (var (_, worker) in workers)
             {
-                WriteRoute(writer, Gap, label.Label, pool, route.Gap);
+                if (!IsShared(worker.Label))
+                {
+                    own(writer, worker, now);
+                    await FlushIfFullAsync(writer, output, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            foreach (var label in shared.All)
+            {
+                sum(writer, label);
             }
         }
     }
@@ -280,6 +244,15 @@ internal static class WorkerSeriesExport
         writer.Label(Pool, pool);
         writer.Label("result"u8, ResultLabels[result]);
         writer.EndSample(count);
+    }
+
+    private static void WriteRoutes(ExpositionWriter writer, ReadOnlySpan<byte> family, WorkerStats worker, Func<PoolCounters, double> value)
+    {
+        var routes = worker.Pools();
+        for (var r = 0; r < routes.Count; r++)
+        {
+            WriteRoute(writer, family, worker.Label, routes[r].Pool, value(routes[r]));
+        }
     }
 
     private static void WriteRoute(ExpositionWriter writer, ReadOnlySpan<byte> family, string label, string pool, double value)

@@ -162,6 +162,9 @@ public sealed record PoolOptions
     /// </summary>
     [Range(1, 4096)]
     public int MaxConnections { get; init; } = 16;
+
+    /// <summary>The type's name only: the record holds a secret (<see cref="Password"/>), which is never printed.</summary>
+    public override string ToString() => typeof(PoolOptions).FullName!;
 }
 
 /// <summary>Per-miner-session limits.</summary>

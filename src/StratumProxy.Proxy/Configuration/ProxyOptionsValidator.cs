@@ -54,6 +54,10 @@ public sealed class ProxyOptionsValidator : IValidateOptions<ProxyOptions>
             {
                 errors.Add($"Proxy:Pools:{i}:Name: a pool needs a name.");
             }
+            else if (string.Equals(pool.Name, "none", StringComparison.Ordinal))
+            {
+                errors.Add($"Proxy:Pools:{i}:Name 'none' is reserved: it is the pool label of shares and switches that had no pool; choose another name.");
+            }
 
             if (!PoolUrl.TryParse(pool.Url, out _, out var reason))
             {

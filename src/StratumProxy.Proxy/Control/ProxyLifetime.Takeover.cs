@@ -24,6 +24,8 @@ public sealed partial class ProxyLifetime
 {
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _handover = new(1, 1);
+    private readonly Lock _reloadGate = new();
+    private Func<bool>? _deferredReload;
     private int _handedOver;
 
     /// <summary>True once this process has handed its connections to another one (it only exits from here on).</summary>
@@ -34,6 +36,34 @@ public sealed partial class ProxyLifetime
     /// here, so the two processes never command rigs at once).
     /// </summary>
     public Func<Task>? HandingOver { get; set; }
+
+    /// <summary>
+    /// Runs a configuration reload (<paramref name="reload"/>, true when it applied) unless an upgrade handover is under
+    /// way. Then it returns null and the reload runs once the handover ends with this process still serving (the last
+    /// one deferred; none once this process has handed over: the new process read the configuration at its start). A
+    /// handover does not start while a reload runs.
+    /// </summary>
+    public bool? ReloadUnlessHandingOver(Func<bool> reload)
+    {
+        ArgumentNullException.ThrowIfNull(reload);
+        lock (_reloadGate)
+        {
+            if (HandedOver || !_handover.Wait(0))
+            {
+                _deferredReload = HandedOver ? null : reload;
+                return null;
+            }
+        }
+
+        try
+        {
+            return reload();
+        }
+        finally
+        {
+            _handover.Release();
+        }
+    }
 
     /// <summary>
     /// The running side of a takeover, over one connection from the new process: checks its state format (a mismatch
@@ -49,7 +79,7 @@ public sealed partial class ProxyLifetime
         ArgumentNullException.ThrowIfNull(mover);
         if (Volatile.Read(ref _state) != 1 || HandedOver || IsDraining || !await _handover.WaitAsync(0, cancellationToken).ConfigureAwait(false))
         {
-            await TrySendAsync(channel, Refusal("this process is not serving, or another takeover is under way"), cancellationToken).ConfigureAwait(false);
+            await TrySendAsync(channel, Refusal("this process is not serving, or another takeover or a configuration reload is under way"), cancellationToken).ConfigureAwait(false);
             return false;
         }
 
@@ -77,7 +107,18 @@ public sealed partial class ProxyLifetime
         }
         finally
         {
-            _handover.Release();
+            Func<bool>? deferred;
+            lock (_reloadGate)
+            {
+                _handover.Release();
+                deferred = _deferredReload;
+                _deferredReload = null;
+            }
+
+            if (deferred is not null && !HandedOver)
+            {
+                ReloadUnlessHandingOver(deferred);
+            }
         }
     }
 
@@ -116,23 +157,8 @@ public sealed partial class ProxyLifetime
                 handles.Add(handle);
             }
 
-            List<PoolConnectionState> poolStates = [];
-            for (var i = 0; i < parking.Pools.Count; i++)
-            {
-                var moved = await mover.DetachAsync(parking.Pools[i].Upstream.Connection, cancellationToken).ConfigureAwait(false);
-                pools[i] = moved;
-                poolStates.Add(parking.Pools[i].State with { Handle = handles.Count, UnreadInput = moved.UnreadInput });
-                handles.Add(moved.Handle);
-            }
-
-            List<SessionState> sessionStates = [];
-            for (var i = 0; i < parking.Sessions.Count; i++)
-            {
-                var moved = await mover.DetachAsync(parking.Sessions[i].Session.Connection, cancellationToken).ConfigureAwait(false);
-                sessions[i] = moved;
-                sessionStates.Add(parking.Sessions[i].State with { Handle = handles.Count, UnreadInput = moved.UnreadInput });
-                handles.Add(moved.Handle);
-            }
+            var poolStates = await DetachAllAsync(parking.Pools, p => p.Upstream.Connection, pools, static (p, handle, unread) => p.State with { Handle = handle, UnreadInput = unread }).ConfigureAwait(false);
+            var sessionStates = await DetachAllAsync(parking.Sessions, s => s.Session.Connection, sessions, static (s, handle, unread) => s.State with { Handle = handle, UnreadInput = unread }).ConfigureAwait(false);
 
             state = new TakeoverState
             {
@@ -192,6 +218,22 @@ public sealed partial class ProxyLifetime
         _engine.Metrics.Takeovers.WithLabels("old", "handed").Inc();
         Log.HandedOver(_logger, newProcess, state.Sessions.Count, state.Pools.Count, state.Listeners.Count);
         return true;
+
+        // Takes each parked connection out of its transport, in order: its descriptor goes next in the list sent (the
+        // state names it by that index, with the bytes not read yet), and the move is kept for a take-back.
+        async Task<List<TState>> DetachAllAsync<TParked, TState>(IReadOnlyList<TParked> parked, Func<TParked, ProxyConnection> connection, MovedConnection?[] moves, Func<TParked, int, byte[], TState> handed)
+        {
+            List<TState> states = [];
+            for (var i = 0; i < parked.Count; i++)
+            {
+                var moved = await mover.DetachAsync(connection(parked[i]), cancellationToken).ConfigureAwait(false);
+                moves[i] = moved;
+                states.Add(handed(parked[i], handles.Count, moved.UnreadInput));
+                handles.Add(moved.Handle);
+            }
+
+            return states;
+        }
     }
 
     /// <summary>
@@ -319,15 +361,16 @@ public sealed partial class ProxyLifetime
 
         await channel.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new TakeoverMessage("hello", TakeoverState.CurrentFormat, null, Environment.ProcessId), TakeoverJsonContext.Default.TakeoverMessage), [], cancellationToken).ConfigureAwait(false);
         var (payload, handles) = await ReceiveAsync(channel, timeout, cancellationToken).ConfigureAwait(false);
-        if (JsonSerializer.Deserialize(payload, TakeoverJsonContext.Default.TakeoverMessage) is { Kind: "refused" } refused)
+        if (ReadMessage(payload) is { Kind: "refused" } refused)
         {
             throw new TakeoverException($"the running process refused: {refused.Reason}");
         }
 
         var state = TakeoverState.Read(payload, out var error);
-        if (state is null || state.Pools.Concat<object>(state.Sessions).Count() + state.Listeners.Count != handles.Count)
+        var reason = state is null ? error ?? "the state is not valid" : Unusable(state, handles, mover);
+        if (state is null || reason is not null)
         {
-            var reason = error ?? "the descriptors do not match the state";
+            reason ??= "the state is not valid";
             await TrySendAsync(channel, Refusal(reason), cancellationToken).ConfigureAwait(false);
             DisposeAll(handles);
             throw new TakeoverException(reason);
@@ -345,14 +388,39 @@ public sealed partial class ProxyLifetime
         var listeners = new Dictionary<string, IConnectionListener>(StringComparer.Ordinal);
         foreach (var listener in state.Listeners)
         {
-            if (_engine.Options.Listeners.Any(l => string.Equals(l.Name, listener.Name, StringComparison.Ordinal)))
+            if (!_engine.Options.Listeners.Any(l => string.Equals(l.Name, listener.Name, StringComparison.Ordinal)))
+            {
+                handles[listener.Handle].Dispose();
+                continue;
+            }
+
+            try
             {
                 listeners[listener.Name] = mover.AdoptListener(handles[listener.Handle]);
             }
-            else
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
+                // Not a listening socket this process can take (the bind below binds it fresh, as on a start).
                 handles[listener.Handle].Dispose();
+                _engine.Metrics.TakeoverConnectionsClosed.WithLabels("new", "listener").Inc();
+                Log.TakeoverListenerNotAdopted(_logger, listener.Name, listener.Endpoint, ex.Message);
             }
+        }
+
+        try
+        {
+            _listener.Bind(_engine.Options.Listeners, listeners);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // Nothing runs yet: close what was handed (the peers reconnect) and fail the start with the bind's error.
+            foreach (var listener in listeners.Values.Where(l => !_listener.Bound.Any(b => b.Listener == l)))
+            {
+                await listener.DisposeAsync().ConfigureAwait(false);
+            }
+
+            DisposeAll(handles);
+            throw new TakeoverException($"the takeover could not listen: {ex.Message}", ex);
         }
 
         // From "go" on these connections are ours alone: one that cannot be adopted is closed (its peer reconnects),
@@ -378,7 +446,6 @@ public sealed partial class ProxyLifetime
         }
 
         _engine.ImportPools(state, pools);
-        _listener.Bind(_engine.Options.Listeners, listeners);
         _engine.Start();
         var fallback = _engine.Options.Listeners[0];
         foreach (var saved in state.Sessions)
@@ -417,6 +484,23 @@ public sealed partial class ProxyLifetime
         return new TakeoverResult(state.ProcessId, state.Sessions.Count, state.Pools.Count, listeners.Count);
     }
 
+    /// <summary>
+    /// Why the handed descriptors cannot be taken as the state says (each must be named exactly once, and a listener's
+    /// must be a listening socket); null when they can.
+    /// </summary>
+    private static string? Unusable(TakeoverState state, IReadOnlyList<SafeHandle> handles, IConnectionMover mover)
+    {
+        var named = state.Listeners.Select(l => l.Handle).Concat(state.Pools.Select(p => p.Handle)).Concat(state.Sessions.Select(s => s.Handle)).ToList();
+        if (named.Count != handles.Count || named.Any(h => h < 0 || h >= handles.Count) || named.Distinct().Count() != handles.Count)
+        {
+            return "the descriptors do not match the state";
+        }
+
+        return state.Listeners.FirstOrDefault(l => !mover.IsListener(handles[l.Handle])) is { } listener
+            ? $"listener {listener.Name}'s descriptor is not a listening socket"
+            : null;
+    }
+
     private static TakeoverMessage Refusal(string reason) => new("refused", TakeoverState.CurrentFormat, reason, Environment.ProcessId);
 
     private static async Task<(byte[] Payload, IReadOnlyList<SafeHandle> Handles)> ReceiveAsync(IHandoverChannel channel, TimeSpan timeout, CancellationToken cancellationToken)
@@ -437,7 +521,20 @@ public sealed partial class ProxyLifetime
     {
         var (payload, handles) = await ReceiveAsync(channel, timeout, cancellationToken).ConfigureAwait(false);
         DisposeAll(handles);
-        return JsonSerializer.Deserialize(payload, TakeoverJsonContext.Default.TakeoverMessage);
+        return ReadMessage(payload);
+    }
+
+    /// <summary>A conversation message; null when the payload is empty, JSON <c>null</c> or not a message.</summary>
+    private static TakeoverMessage? ReadMessage(byte[] payload)
+    {
+        try
+        {
+            return payload.Length == 0 ? null : JsonSerializer.Deserialize(payload, TakeoverJsonContext.Default.TakeoverMessage);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static async Task TrySendAsync(IHandoverChannel channel, TakeoverMessage message, CancellationToken cancellationToken)

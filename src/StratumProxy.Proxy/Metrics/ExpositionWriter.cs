@@ -12,6 +12,10 @@ namespace StratumProxy.Proxy.Metrics;
 /// (<c>\</c>, <c>"</c> and line feed), its value a double in .NET's <c>g</c> format (OpenMetrics adds <c>.0</c> to a
 /// whole number). Nothing is allocated per sample.
 /// </summary>
+/// <remarks>
+/// One deliberate difference: infinities are <c>+Inf</c> and <c>-Inf</c> in both formats, as the formats spell them
+/// (prometheus-net writes .NET's <c>Infinity</c> in the Prometheus text format, which only Go-style parsers read).
+/// </remarks>
 /// <remarks>A sample is written in three steps: <see cref="BeginSample"/>, a <see cref="Label(ReadOnlySpan{byte}, string)"/> per label, <see cref="EndSample"/>.</remarks>
 public sealed class ExpositionWriter
 {
@@ -108,23 +112,23 @@ public sealed class ExpositionWriter
     {
         Raw(_inLabels ? "} "u8 : " "u8);
         _inLabels = false;
-        if (_openMetrics)
+        // The spellings both formats define (.NET's invariant text for an infinity is "Infinity"); OpenMetrics also
+        // writes the common whole numbers with their ".0".
+        ReadOnlySpan<byte> canonical = value switch
         {
-            ReadOnlySpan<byte> canonical = value switch
-            {
-                0 => "0.0"u8,
-                1 => "1.0"u8,
-                -1 => "-1.0"u8,
-                double.PositiveInfinity => "+Inf"u8,
-                double.NegativeInfinity => "-Inf"u8,
-                _ => double.IsNaN(value) ? "NaN"u8 : default,
-            };
-            if (!canonical.IsEmpty)
-            {
-                Raw(canonical);
-                Raw("\n"u8);
-                return;
-            }
+            double.PositiveInfinity => "+Inf"u8,
+            double.NegativeInfinity => "-Inf"u8,
+            _ when double.IsNaN(value) => "NaN"u8,
+            0 when _openMetrics => "0.0"u8,
+            1 when _openMetrics => "1.0"u8,
+            -1 when _openMetrics => "-1.0"u8,
+            _ => default,
+        };
+        if (!canonical.IsEmpty)
+        {
+            Raw(canonical);
+            Raw("\n"u8);
+            return;
         }
 
         var span = _output.GetSpan(32);

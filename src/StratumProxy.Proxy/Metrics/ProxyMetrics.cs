@@ -30,7 +30,7 @@ public sealed class ProxyMetrics
         MinerConnections = factory.CreateGauge("stratumproxy_miner_connections", "Miner connections open now.", ["listener"]);
         MinerConnectionsTotal = factory.CreateCounter("stratumproxy_miner_connections_total", "Miner connections accepted.", ["listener"]);
         Takeovers = factory.CreateCounter("stratumproxy_takeovers_total", "Takeovers, by role (old: handing over, new: taking over) and result (handed, refused, taken_back, take_back_failed).", ["role", "result"]);
-        TakeoverConnectionsClosed = factory.CreateCounter("stratumproxy_takeover_connections_closed_total", "Connections a takeover could not keep and closed (the peer reconnects), by role and kind (miner, pool).", ["role", "kind"]);
+        TakeoverConnectionsClosed = factory.CreateCounter("stratumproxy_takeover_connections_closed_total", "Connections a takeover could not keep and closed (the peer reconnects), by role and kind (miner, pool, listener).", ["role", "kind"]);
         MinerDisconnects = factory.CreateCounter("stratumproxy_miner_disconnects_total", "Miner connections closed, by reason.", ["reason"]);
         MinerConnectionsRefused = factory.CreateCounter("stratumproxy_miner_connections_refused_total", "Miner connections refused before a session started, by reason.", ["listener", "reason"]);
         PoolUp = factory.CreateGauge("stratumproxy_pool_up", "1 when the pool connection is subscribed and authorized.", ["pool"]);
@@ -54,8 +54,18 @@ public sealed class ProxyMetrics
         DrainReconnects = factory.CreateCounter("stratumproxy_drain_reconnects_total", "Miners asked to reconnect (client.reconnect) while the instance drained.");
         DrainRemaining = factory.CreateGauge("stratumproxy_drain_miners_remaining", "Miners still connected to the draining instance (0 when not draining).");
         GcPauseSeconds = factory.CreateCounter("stratumproxy_gc_pause_seconds_total", "Time the process has spent paused by garbage collections since it started (GC.GetTotalPauseDuration; read at each export).");
+        WorkerNamesTooLong = factory.CreateCounter("stratumproxy_worker_names_too_long_total", "Workers whose name is longer than 256 characters: their series are reported under worker=\"other\".");
         AllocatedBytes = factory.CreateCounter("stratumproxy_managed_allocated_bytes_total", "Bytes the process has allocated on the managed heap since it started (GC.GetTotalAllocatedBytes; read at each export).");
     }
+
+    /// <summary>
+    /// The longest worker name used as a label value. A longer one (a miner may send any string up to the line limit)
+    /// reports as <c>other</c>: cut short, two names could meet on one label and write the same series twice.
+    /// </summary>
+    public const int MaxWorkerLabelLength = 256;
+
+    /// <summary>Workers whose name was too long to be a label.</summary>
+    public Counter WorkerNamesTooLong { get; }
 
     /// <summary>Open miner connections.</summary>
     public Gauge MinerConnections { get; }
@@ -171,13 +181,20 @@ public sealed class ProxyMetrics
 
     /// <summary>
     /// The label value for a worker: its name while fewer than the configured maximum of distinct workers have been
-    /// seen, else <c>other</c>. Called once per authorize, not per share.
+    /// seen and it is at most <see cref="MaxWorkerLabelLength"/> characters long, else <c>other</c>. Called once per
+    /// worker the ledger adds, not per share.
     /// </summary>
     public string WorkerLabel(string worker)
     {
         if (string.IsNullOrEmpty(worker))
         {
             return "unknown";
+        }
+
+        if (worker.Length > MaxWorkerLabelLength)
+        {
+            WorkerNamesTooLong.Inc();
+            return "other";
         }
 
         lock (_workersLock)

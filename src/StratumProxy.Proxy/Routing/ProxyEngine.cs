@@ -26,6 +26,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
     private readonly Dictionary<string, CancellationTokenSource> _poolStops = new(StringComparer.Ordinal);
     private readonly List<Task> _poolTasks = [];
     private readonly Lock _poolsLock = new();
+    private int _poolsVersion; // bumped under _poolsLock whenever a pool is added or removed
     private readonly UpstreamContext _upstreamContext;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
@@ -564,33 +565,27 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
     private RoutingView View()
     {
         PoolRuntime[] runtimes;
+        int version;
         lock (_poolsLock)
         {
             runtimes = [.. _pools.Values];
+            version = _poolsVersion;
         }
 
-        return new RoutingView(runtimes, [.. runtimes.Select(p => p.AsCandidate())]);
+        return new RoutingView(runtimes, [.. runtimes.Select(p => p.AsCandidate())], version);
     }
+
+    /// <summary>Changes each time a pool is added or removed (a routing view of another number is out of date).</summary>
+    internal int PoolsVersion => Volatile.Read(ref _poolsVersion);
 
     /// <summary>True when <paramref name="view"/> still shows the pools as they are (their set, options, readiness
     /// and extranonce2 size; how long each has been ready is as of the view).</summary>
     private bool Current(RoutingView view)
     {
-        lock (_poolsLock)
+        // The set of pools: one number, read without the lock (the tick takes it only when the set changed).
+        if (PoolsVersion != view.Version)
         {
-            if (_pools.Count != view.Runtimes.Length)
-            {
-                return false;
-            }
-
-            var i = 0;
-            foreach (var (_, runtime) in _pools)
-            {
-                if (!ReferenceEquals(runtime, view.Runtimes[i++]))
-                {
-                    return false;
-                }
-            }
+            return false;
         }
 
         for (var i = 0; i < view.Runtimes.Length; i++)
@@ -607,7 +602,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
         return true;
     }
 
-    private readonly record struct RoutingView(PoolRuntime[] Runtimes, PoolCandidate[] Candidates)
+    private readonly record struct RoutingView(PoolRuntime[] Runtimes, PoolCandidate[] Candidates, int Version)
     {
         public PoolRuntime? Runtime(PoolCandidate? candidate)
         {
@@ -649,6 +644,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
         lock (_poolsLock)
         {
             _pools[options.Name] = runtime;
+            _poolsVersion++;
             _poolStops[options.Name] = stop;
             _poolTasks.Add(Task.Run(() => runtime.RunAsync(stop.Token)));
         }
@@ -661,7 +657,10 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
         CancellationTokenSource? stop;
         lock (_poolsLock)
         {
-            _pools.Remove(name);
+            if (_pools.Remove(name))
+            {
+                _poolsVersion++;
+            }
             _poolStops.Remove(name, out stop);
         }
 

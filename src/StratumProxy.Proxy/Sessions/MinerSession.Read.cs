@@ -245,25 +245,12 @@ public sealed partial class MinerSession
             case StratumMethod.Configure:
                 OnConfigure(line, envelope);
                 break;
-            case StratumMethod.SuggestDifficulty:
-                if (SuggestDifficultyRequest.TryParse(line, envelope, out var suggested, out error))
+            case StratumMethod.SuggestDifficulty or StratumMethod.SuggestTarget:
+                if (TryReadSuggestion(line, envelope, out var suggested, out error))
                 {
-                    OnSuggestDifficulty(suggested);
-                    Answer(answer, id, true);
-                }
-                else
-                {
-                    BadParams(answer, id, error);
-                }
-
-                break;
-            case StratumMethod.SuggestTarget:
-                Span<byte> target = stackalloc byte[32];
-                if (TargetParam.TryParse(line, envelope, target, out error))
-                {
-                    if (MinerProtocol.SuggestedDifficulty(UInt256.FromBigEndian(target)) is { } suggestedByTarget)
+                    if (suggested is { } difficulty)
                     {
-                        OnSuggestDifficulty(suggestedByTarget);
+                        OnSuggestDifficulty(difficulty);
                     }
 
                     Answer(answer, id, true);
@@ -300,6 +287,34 @@ public sealed partial class MinerSession
 
                 break;
         }
+    }
+
+    /// <summary>
+    /// The difficulty a miner suggests: mining.suggest_difficulty's number, or the difficulty of mining.suggest_target's
+    /// target (null for a zero target, which suggests nothing).
+    /// </summary>
+    private static bool TryReadSuggestion(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out double? difficulty, out StratumParseError error)
+    {
+        difficulty = null;
+        if (envelope.Method == StratumMethod.SuggestDifficulty)
+        {
+            if (!SuggestDifficultyRequest.TryParse(line, envelope, out var suggested, out error))
+            {
+                return false;
+            }
+
+            difficulty = suggested;
+            return true;
+        }
+
+        Span<byte> target = stackalloc byte[32];
+        if (!TargetParam.TryParse(line, envelope, target, out error))
+        {
+            return false;
+        }
+
+        difficulty = MinerProtocol.SuggestedDifficulty(UInt256.FromBigEndian(target));
+        return true;
     }
 
     private void Answer(bool answer, in JsonRpcId id, bool result)

@@ -36,6 +36,12 @@ public interface IConnectionMover
     /// <summary>The listening socket's descriptor (a duplicate; the listener keeps its own until disposed).</summary>
     SafeHandle DetachListener(IConnectionListener listener);
 
+    /// <summary>
+    /// True when a handed descriptor is a listener this process can adopt (checked before the takeover is confirmed,
+    /// so a wrong one is refused while the running process still serves).
+    /// </summary>
+    bool IsListener(SafeHandle handle);
+
     /// <summary>A listener from a handed descriptor.</summary>
     IConnectionListener AdoptListener(SafeHandle handle);
 }

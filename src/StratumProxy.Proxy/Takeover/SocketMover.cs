@@ -51,5 +51,8 @@ public sealed class SocketMover : IConnectionMover
     }
 
     /// <inheritdoc/>
+    public bool IsListener(SafeHandle handle) => LinuxDescriptors.IsListeningSocket(handle);
+
+    /// <inheritdoc/>
     public IConnectionListener AdoptListener(SafeHandle handle) => SocketListenerFactory.Instance.Adopt(handle);
 }

@@ -38,9 +38,19 @@ public sealed record TakeoverState
     /// <summary>Serializes the state.</summary>
     public byte[] ToUtf8() => JsonSerializer.SerializeToUtf8Bytes(this, TakeoverJsonContext.Default.TakeoverState);
 
-    /// <summary>Reads a state; null when it is not one, or of another format (<paramref name="error"/> says which).</summary>
+    /// <summary>
+    /// Reads a state; null when it is empty (no bytes, or JSON <c>null</c>), not one (a member of the wrong type, a
+    /// list missing, or null where a value must be, in a list too), or of another format (<paramref name="error"/>
+    /// says which).
+    /// </summary>
     public static TakeoverState? Read(ReadOnlySpan<byte> utf8, out string? error)
     {
+        if (utf8.Trim(" \t\r\n"u8).IsEmpty || utf8.Trim(" \t\r\n"u8).SequenceEqual("null"u8))
+        {
+            error = "the state is empty";
+            return null;
+        }
+
         try
         {
             var format = JsonSerializer.Deserialize(utf8, TakeoverJsonContext.Default.TakeoverFormat);
@@ -50,14 +60,32 @@ public sealed record TakeoverState
                 return null;
             }
 
-            error = null;
-            return JsonSerializer.Deserialize(utf8, TakeoverJsonContext.Default.TakeoverState);
+            // A null where a value must be is refused by the reader (RespectNullableAnnotations); a missing list or a
+            // null list item here.
+            var state = JsonSerializer.Deserialize(utf8, TakeoverJsonContext.Default.TakeoverState);
+            error = state is null ? "the state is empty" : NullItem(state);
+            return error is null ? state : null;
         }
         catch (JsonException ex)
         {
             error = $"the state is not valid: {ex.Message}";
             return null;
         }
+    }
+
+    private static string? NullItem(TakeoverState state)
+    {
+        string? list = HasNull(state.Listeners) ? "listeners"
+            : HasNull(state.Pools) ? "pools"
+            : HasNull(state.Sessions) ? "sessions"
+            : state.Pools.Any(p => HasNull(p.Jobs) || p.Jobs.Any(j => j.Notify is null) || HasNull(p.AuthorizedWorkers) || HasNull(p.PendingRequests)) ? "a pool's jobs, workers or requests"
+            : state.Sessions.Any(s => HasNull(s.SentJobs)) ? "a session's sent jobs"
+            : null;
+        return list is null ? null : $"the state is not valid: {list} missing or holding a null item";
+
+        // A member left out reads as null (the generated reader sets every init-only property).
+        static bool HasNull<T>(IReadOnlyList<T>? items)
+            where T : class => items is null || items.Any(i => i is null);
     }
 }
 
@@ -118,7 +146,7 @@ public sealed record PoolConnectionState
     /// <summary>n: the miners' extranonce2 size on this connection.</summary>
     public int MinerExtranonce2Size { get; init; }
 
-    /// <summary>The miner layout the connection was opened for (an extra connection); null for the pool's first.</summary>
+    /// <summary>True for an extra connection (opened for another miner layout); false for the pool's first.</summary>
     public bool Extra { get; init; }
 
     /// <summary>The pool's difficulty in force.</summary>
@@ -236,7 +264,7 @@ public sealed record SessionState
     public double SubmitTokens { get; init; }
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(TakeoverState))]
 [JsonSerializable(typeof(TakeoverFormat))]
 [JsonSerializable(typeof(TakeoverMessage))]

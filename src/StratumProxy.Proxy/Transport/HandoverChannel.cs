@@ -21,14 +21,31 @@ public sealed class HandoverChannel : IAsyncDisposable
     private const uint Magic = 0x31485053; // "SPH1" little-endian
     private const int HeaderSize = 16;
 
+    /// <summary>
+    /// The largest payload a message may announce: a handover state takes about a kilobyte a session plus the bytes
+    /// not read yet, so 100,000 sessions stay well under it, and a bad or hostile header cannot make the receiver
+    /// allocate gigabytes.
+    /// </summary>
+    internal const int DefaultMaxPayloadLength = 512 * 1024 * 1024;
+
+    /// <summary>The most descriptors a message may carry: Linux's default per-process ceiling (fs.nr_open).</summary>
+    internal const int DefaultMaxDescriptors = 1024 * 1024;
+
     private static readonly int s_controlSize = LinuxDescriptors.CmsgSpace(LinuxDescriptors.MaxDescriptorsPerMessage * sizeof(int));
 
     private readonly Socket _socket;
     private readonly byte[] _control = GC.AllocateArray<byte>(s_controlSize, pinned: true);
     private readonly List<DescriptorHandle> _arrived = [];
+    private int _expected;
     private int _disposed;
 
     private HandoverChannel(Socket socket) => _socket = socket;
+
+    /// <summary>The largest payload <see cref="ReceiveAsync"/> takes (a larger announced one is refused).</summary>
+    internal int MaxPayloadLength { get; set; } = DefaultMaxPayloadLength;
+
+    /// <summary>The most descriptors <see cref="ReceiveAsync"/> takes in one message (more are refused and closed).</summary>
+    internal int MaxDescriptors { get; set; } = DefaultMaxDescriptors;
 
     /// <summary>
     /// Listens on <paramref name="path"/> (a stale file there is removed first; the socket file is made 0600). Disposing
@@ -142,6 +159,7 @@ public sealed class HandoverChannel : IAsyncDisposable
         try
         {
             var header = new byte[HeaderSize];
+            _expected = 0;
             await ReceiveExactlyAsync(header, atMessageStart: true, cancellationToken).ConfigureAwait(false);
             if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic)
             {
@@ -156,6 +174,18 @@ public sealed class HandoverChannel : IAsyncDisposable
             {
                 throw new InvalidDataException("Bad handover message header.");
             }
+
+            if (payloadLength > MaxPayloadLength)
+            {
+                throw new InvalidDataException($"The handover message announced {payloadLength} bytes; at most {MaxPayloadLength} bytes are taken.");
+            }
+
+            if (descriptorCount > MaxDescriptors)
+            {
+                throw new InvalidDataException($"The handover message announced {descriptorCount} descriptors; at most {MaxDescriptors} descriptors are taken.");
+            }
+
+            _expected = descriptorCount;
 
             if (batches > 0)
             {
@@ -375,6 +405,12 @@ public sealed class HandoverChannel : IAsyncDisposable
             if ((message.Flags & LinuxDescriptors.MsgCtrunc) != 0)
             {
                 throw new IOException("Handover descriptors were truncated by the kernel (control buffer too small).");
+            }
+
+            if (_arrived.Count > _expected)
+            {
+                // Refused as they come, so a peer cannot pile up descriptors in this process (they are closed).
+                throw new InvalidDataException($"The handover message announced {_expected} descriptors and carried more.");
             }
 
             return (int)count;

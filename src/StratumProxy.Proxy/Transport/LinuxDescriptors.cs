@@ -17,6 +17,7 @@ internal static unsafe partial class LinuxDescriptors
     public const int SolSocket = 1;
     public const int ScmRights = 1;
     public const int SoPeerCred = 17;
+    public const int SoAcceptConn = 30;
     public const int MsgDontWait = 0x40;
     public const int MsgCtrunc = 0x8;
     public const int MsgNoSignal = 0x4000;
@@ -168,6 +169,33 @@ internal static unsafe partial class LinuxDescriptors
     [LibraryImport(Libc, EntryPoint = "recvmsg", SetLastError = true)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial nint ReceiveMessage(int fd, MessageHeader* message, int flags);
+
+    [LibraryImport(Libc, EntryPoint = "getsockopt", SetLastError = true)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    public static partial int GetSocketOption(int fd, int level, int name, int* value, uint* length);
+
+    /// <summary>True when <paramref name="handle"/> is a socket in the listening state (SO_ACCEPTCONN).</summary>
+    public static bool IsListeningSocket(SafeHandle handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        if (handle.IsClosed || handle.IsInvalid)
+        {
+            return false;
+        }
+
+        var added = false;
+        handle.DangerousAddRef(ref added);
+        try
+        {
+            int value = 0;
+            uint length = sizeof(int);
+            return GetSocketOption((int)handle.DangerousGetHandle().ToInt64(), SolSocket, SoAcceptConn, &value, &length) == 0 && value != 0;
+        }
+        finally
+        {
+            handle.DangerousRelease();
+        }
+    }
 
     [LibraryImport(Libc, EntryPoint = "geteuid")]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]

@@ -128,8 +128,8 @@ public sealed partial class UpstreamConnection
                 }
 
                 break;
-            case StratumMethod.SetDifficulty:
-                if (PoolParams.TryParseDifficulty(line, envelope, out var difficulty, out error))
+            case StratumMethod.SetDifficulty or StratumMethod.SetTarget:
+                if (TryReadDifficulty(line, envelope, out var difficulty, out error))
                 {
                     // Applies to the jobs that follow (the Stratum convention); the current job keeps its own.
                     _pendingDifficulty = difficulty;
@@ -139,19 +139,6 @@ public sealed partial class UpstreamConnection
                     }
 
                     _context.Metrics.PoolDifficulty.WithLabels(Pool.Name).Set(difficulty);
-                }
-                else
-                {
-                    BadLine(error);
-                }
-
-                break;
-            case StratumMethod.SetTarget:
-                Span<byte> target = stackalloc byte[32];
-                if (TargetParam.TryParse(line, envelope, target, out error))
-                {
-                    var value = Stratum.Mining.UInt256.FromBigEndian(target);
-                    _pendingDifficulty = Stratum.Mining.Difficulty.FromTarget(value);
                 }
                 else
                 {
@@ -218,6 +205,20 @@ public sealed partial class UpstreamConnection
 
     /// <summary>A client.reconnect target the pool sent, honoured by the pool runtime (bounded).</summary>
     public ReconnectMessage? ReconnectRequest { get; private set; }
+
+    /// <summary>The difficulty a pool sets: mining.set_difficulty's number, or the difficulty of mining.set_target's target.</summary>
+    private static bool TryReadDifficulty(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out double difficulty, out StratumParseError error)
+    {
+        if (envelope.Method == StratumMethod.SetDifficulty)
+        {
+            return PoolParams.TryParseDifficulty(line, envelope, out difficulty, out error);
+        }
+
+        Span<byte> target = stackalloc byte[32];
+        var parsed = TargetParam.TryParse(line, envelope, target, out error);
+        difficulty = parsed ? Stratum.Mining.Difficulty.FromTarget(Stratum.Mining.UInt256.FromBigEndian(target)) : 0;
+        return parsed;
+    }
 
     private void BadLine(StratumParseError error)
     {

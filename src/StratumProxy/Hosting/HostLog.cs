@@ -34,4 +34,7 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 909, Level = LogLevel.Warning, Message = "Proxy:Limits:MaxPoolLineLength takes effect after a restart (each pool connection's read buffer is sized by it); kept {MaxPoolLineLength} bytes")]
     public static partial void PoolLineLimitNeedsRestart(ILogger logger, int maxPoolLineLength);
+
+    [LoggerMessage(EventId = 910, Level = LogLevel.Warning, Message = "Configuration reload deferred: an upgrade handover is under way; the change is applied when it ends if this process keeps serving")]
+    public static partial void ReloadDeferred(ILogger logger);
 }

@@ -105,8 +105,22 @@ public sealed class ProxyService(
     /// <inheritdoc/>
     public async ValueTask DisposeAsync() => await StopAsync(CancellationToken.None).ConfigureAwait(false);
 
-    /// <summary>Re-reads the configuration; applies it when valid.</summary>
+    /// <summary>
+    /// Re-reads the configuration; applies it when valid. During an upgrade handover it is deferred (false now) and
+    /// runs when the handover ends with this process still serving.
+    /// </summary>
     public bool Reload()
+    {
+        if (proxy.ReloadUnlessHandingOver(ReloadNow) is { } applied)
+        {
+            return applied;
+        }
+
+        HostLog.ReloadDeferred(logger);
+        return false;
+    }
+
+    private bool ReloadNow()
     {
         // A file that is not valid JSON reads as empty: refuse before binding what is left.
         var syntax = loader.SyntaxErrors();

@@ -14,6 +14,17 @@ public sealed class OptionsEqualityTests
     public void PoolOptions_SameSettings_AreEqual() =>
         Assert.Equal(new PoolOptions { Name = "a", Url = "stratum+tcp://a:1" }, new PoolOptions { Name = "a", Url = "stratum+tcp://a:1" });
 
+    [Fact]
+    public void PoolOptions_ToString_PrintsOnlyTheTypeName_NotThePassword()
+    {
+        const string Secret = "s3cret-value-0123";
+        var pool = new PoolOptions { Name = "a", Url = "stratum+tcp://a:1", User = "acct", Password = Secret };
+
+        Assert.Equal(typeof(PoolOptions).FullName, pool.ToString());
+        Assert.DoesNotContain(Secret, new ProxyOptions { Pools = [pool] }.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, $"{pool}", StringComparison.Ordinal);
+    }
+
     [Theory]
     [MemberData(nameof(PoolProperties))]
     public void PoolOptions_AnySettingChanged_NotEqual(string property) =>

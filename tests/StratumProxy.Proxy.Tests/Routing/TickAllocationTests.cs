@@ -25,6 +25,30 @@ public sealed class TickAllocationTests
         Assert.True(many - few < 990, $"a tick over 10 sessions allocated {few} bytes, over 1,000 sessions {many} bytes");
     }
 
+    [Fact]
+    public async Task The_pools_version_changes_when_a_pool_comes_goes_or_is_replaced_and_only_then()
+    {
+        var pool0 = new PoolOptions { Name = "pool0", Url = "stratum+tcp://127.0.0.1:1", User = "acct" };
+        var pool1 = pool0 with { Name = "pool1" };
+        var options = new ProxyOptions { Listeners = [new ListenerOptions { Name = "l", Endpoint = "127.0.0.1:0" }], Pools = [pool0] };
+        await using var engine = new StratumProxy.Proxy.Routing.ProxyEngine(options, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, new StratumProxy.Proxy.Metrics.ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())));
+        engine.Start();
+        var versions = new List<int> { engine.PoolsVersion };
+
+        engine.ApplyOptions(options with { Miners = options.Miners with { MaxSubmitsPerSecond = 5 } });
+        versions.Add(engine.PoolsVersion);
+        engine.ApplyOptions(options with { Pools = [pool0, pool1] });
+        versions.Add(engine.PoolsVersion);
+        engine.ApplyOptions(options with { Pools = [pool0, pool1 with { Priority = 1 }] });
+        versions.Add(engine.PoolsVersion);
+        engine.ApplyOptions(options with { Pools = [pool0] });
+        versions.Add(engine.PoolsVersion);
+
+        Assert.Equal(versions[0], versions[1]);
+        Assert.Equal(4, versions.Distinct().Count());
+        Assert.Equal(["pool0"], engine.Pools.Select(p => p.Options.Name));
+    }
+
     /// <summary>Grows the engine to <paramref name="sessions"/> authorized miners (in-memory, not running), lets the
     /// ticks place them, then returns the bytes one more tick allocates on this thread.</summary>
     private static long TickBytes(ProxyHarness proxy, ListenerOptions listener, List<Pipe> pipes, int sessions)

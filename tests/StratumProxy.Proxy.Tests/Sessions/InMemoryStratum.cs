@@ -123,6 +123,8 @@ internal sealed class InMemoryPoolServer(LinePeer peer, int marker, bool jobAfte
     public Task SendDifficultyAsync(double difficulty, CancellationToken cancellationToken) =>
         peer.WriteAsync($"{{\"id\":null,\"method\":\"mining.set_difficulty\",\"params\":[{difficulty.ToString("R", CultureInfo.InvariantCulture)}]}}", cancellationToken);
 
+    public Task SendLineAsync(string line, CancellationToken cancellationToken) => peer.WriteAsync(line, cancellationToken);
+
     public Task SendVersionMaskAsync(uint mask, CancellationToken cancellationToken) =>
         peer.WriteAsync($"{{\"id\":null,\"method\":\"mining.set_version_mask\",\"params\":[\"{mask:x8}\"]}}", cancellationToken);
 

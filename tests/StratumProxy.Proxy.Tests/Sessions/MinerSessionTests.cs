@@ -103,6 +103,30 @@ public sealed class MinerSessionTests
         await run;
     }
 
+    [Theory]
+    [InlineData("{\"id\":null,\"method\":\"mining.set_difficulty\",\"params\":[2]}")]
+    [InlineData("{\"id\":null,\"method\":\"mining.set_target\",\"params\":[\"000000007fff8000000000000000000000000000000000000000000000000000\"]}")]
+    public async Task Upstream_SetDifficultyOrSetTarget_AppliesFromTheNextJob_AndShowsInThePoolDifficultyGauge(string line)
+    {
+        using var deadline = Deadline();
+        var harness = new SessionHarness();
+        var pool = new InMemoryPool(harness, "pool-a", 0xa);
+        await pool.StartAsync(deadline.Token);
+        var first = pool.Upstream.CurrentJob;
+
+        await pool.Server.SendLineAsync(line, deadline.Token);
+        await pool.Server.SendJobAsync(clean: false, deadline.Token);
+        while (pool.Upstream.CurrentJob == first)
+        {
+            await Task.Yield();
+            deadline.Token.ThrowIfCancellationRequested();
+        }
+
+        Assert.Equal(2, pool.Upstream.Difficulty, 9);
+        Assert.Equal(2, pool.Upstream.CurrentJob!.PoolDifficulty, 9);
+        Assert.Equal(2, harness.UpstreamContext.Metrics.PoolDifficulty.WithLabels("pool-a").Value, 9);
+    }
+
     [Fact]
     public async Task AttachTo_FromAnotherThread_SendsDifficultyThenACleanJobAndAShareOnItIsAccepted()
     {

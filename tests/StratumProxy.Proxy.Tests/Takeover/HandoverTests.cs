@@ -244,6 +244,82 @@ public sealed class HandoverTests
         transport.Stop();
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("null")]
+    public async Task TakeOver_AnEmptyOrNullState_IsRefusedWithAReason_AndNothingStarts(string body)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        await using var next = New(transport);
+
+        var taking = next.TakeOverAsync(newEnd, new PipeMover(), Patience, token);
+        await oldEnd.ReceiveAsync(token);
+        await oldEnd.SendAsync(Encoding.UTF8.GetBytes(body), [], token);
+        var refused = await Assert.ThrowsAsync<TakeoverException>(() => taking);
+        var (reply, _) = await oldEnd.ReceiveAsync(token);
+
+        Assert.Equal("the state is empty", refused.Message);
+        Assert.Contains("\"refused\"", Encoding.UTF8.GetString(reply), StringComparison.Ordinal);
+        Assert.Contains("the state is empty", Encoding.UTF8.GetString(reply), StringComparison.Ordinal);
+        Assert.Equal(0, transport.PoolConnections);
+    }
+
+    [Fact]
+    public async Task TakeOver_AHandedListenerIsNotAListeningSocket_IsRefusedBeforeConfirming_AndTheOldProxyServesOn()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var old = await Serving.StartAsync(deadline.Token);
+        await using var next = New(old.Transport);
+
+        var (handing, taking) = old.HandOverTo(next, new PipeMover { ListenersAreNot = true }, deadline.Token);
+        var refused = await Assert.ThrowsAsync<TakeoverException>(() => taking);
+
+        Assert.Equal("listener memory's descriptor is not a listening socket", refused.Message);
+        Assert.False(await handing);
+        Assert.False(old.Proxy.HandedOver);
+        await old.AssertServedByAsync(old.Proxy, deadline.Token);
+    }
+
+    [Fact]
+    public async Task TakeOver_AListenerCannotBeAdoptedAfterGo_ItIsBoundFresh_LoggedAndCounted_AndTheMinerIsServed()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var old = await Serving.StartAsync(deadline.Token);
+        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var logger = new EndToEnd.RecordingLogger();
+        await using var next = new ProxyLifetime(Options(), TimeProvider.System, logger, metrics, old.Transport, old.Transport);
+
+        var (handing, taking) = old.HandOverTo(next, new PipeMover { AdoptListenerFailure = new IOException("not a socket") }, deadline.Token);
+        var taken = await taking;
+
+        Assert.True(await handing);
+        Assert.Equal((1, 1, 0), (taken.Sessions, taken.Pools, taken.Listeners));
+        Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("new", "listener").Value);
+        Assert.Contains("listener memory (127.0.0.1:3333) could not be adopted and is bound fresh: not a socket", Assert.Single(logger.Messages(512)), StringComparison.Ordinal);
+        Assert.Single(next.Endpoints);
+        await old.AssertServedByAsync(next, deadline.Token);
+    }
+
+    [Fact]
+    public async Task TakeOver_AListenerNeitherAdoptedNorBoundFresh_FailsTheStartWithTheBindError()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var old = await Serving.StartAsync(deadline.Token);
+        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        await using var next = new ProxyLifetime(Options(), TimeProvider.System, NullLogger.Instance, metrics, new AddressInUse(), old.Transport);
+
+        var (handing, taking) = old.HandOverTo(next, new PipeMover { AdoptListenerFailure = new IOException("not a socket") }, deadline.Token);
+        var failed = await Assert.ThrowsAsync<TakeoverException>(() => taking);
+
+        Assert.True(await handing);
+        Assert.StartsWith("the takeover could not listen: Listener 'memory' cannot bind 127.0.0.1:3333: AddressAlreadyInUse", failed.Message, StringComparison.Ordinal);
+        Assert.Empty(next.Control.Snapshot().Sessions);
+        old.Transport.Stop();
+    }
+
     [Fact]
     public async Task HandOver_TwiceInARow_TheProxyThatTookOverHandsOverAgain_AndTheMinerKeepsItsConnection()
     {
@@ -309,15 +385,53 @@ public sealed class HandoverTests
         return (parameters[0].GetString()!, parameters[7].GetString()!);
     }
 
+    private static ProxyOptions Options() => new()
+    {
+        Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
+        Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
+    };
+
     private static ProxyLifetime New(InMemoryTransport transport) => new(
-        new ProxyOptions
-        {
-            Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
-            Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
-        },
+        Options(),
         TimeProvider.System,
         NullLogger.Instance,
         new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())),
         transport,
         transport);
+
+    /// <summary>A listener factory whose every bind finds the address taken.</summary>
+    private sealed class AddressInUse : StratumProxy.Proxy.Transport.IConnectionListenerFactory
+    {
+        public StratumProxy.Proxy.Transport.IConnectionListener Bind(System.Net.EndPoint endpoint) =>
+            throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.AddressAlreadyInUse);
+    }
+
+    /// <summary>A started proxy over in-memory pipes with one miner through its handshake (configure, subscribe, authorize).</summary>
+    /// <param name="Transport">The pipes' transport.</param>
+    /// <param name="Proxy">The proxy.</param>
+    /// <param name="Miner">The miner.</param>
+    /// <param name="Work">The miner's first job and its ntime.</param>
+    private sealed record Serving(InMemoryTransport Transport, ProxyLifetime Proxy, LinePeer Miner, (string Job, string NTime) Work) : IAsyncDisposable
+    {
+        public static async Task<Serving> StartAsync(CancellationToken token)
+        {
+            var transport = new InMemoryTransport();
+            var proxy = New(transport);
+            proxy.Start();
+            var miner = transport.ConnectMiner();
+            return new Serving(transport, proxy, miner, await HandshakeAsync(miner, token));
+        }
+
+        /// <summary>Starts handing over to <paramref name="next"/>: the old side's task and the new side's.</summary>
+        public (Task<bool> Handing, Task<TakeoverResult> Taking) HandOverTo(ProxyLifetime next, PipeMover mover, CancellationToken token)
+        {
+            var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+            return (Proxy.HandOverAsync(oldEnd, mover, Patience, Patience, token), next.TakeOverAsync(newEnd, mover, Patience, token));
+        }
+
+        /// <summary><see cref="AssertServesAsync"/> for this miner on <paramref name="proxy"/>.</summary>
+        public Task AssertServedByAsync(ProxyLifetime proxy, CancellationToken token) => AssertServesAsync(proxy, Transport, Miner, Work.Job, Work.NTime, token);
+
+        public ValueTask DisposeAsync() => Proxy.DisposeAsync();
+    }
 }

@@ -51,7 +51,16 @@ internal sealed class PipeMover(Func<ProxyConnection, bool>? canMove = null) : I
 
     public SafeHandle DetachListener(IConnectionListener listener) => new ObjectHandle(listener);
 
-    public IConnectionListener AdoptListener(SafeHandle handle) => (IConnectionListener)((ObjectHandle)handle).Target;
+    /// <summary>When set, a handed listener is not one (as a descriptor that is not a listening socket).</summary>
+    public bool ListenersAreNot { get; set; }
+
+    /// <summary>When set, adopting a listener throws it (after the check said it was one).</summary>
+    public Exception? AdoptListenerFailure { get; set; }
+
+    public bool IsListener(SafeHandle handle) => !ListenersAreNot && ((ObjectHandle)handle).Target is IConnectionListener;
+
+    public IConnectionListener AdoptListener(SafeHandle handle) =>
+        AdoptListenerFailure is { } failure ? throw failure : (IConnectionListener)((ObjectHandle)handle).Target;
 
     private static ProxyConnection Adopt(SafeHandle handle, ReadOnlyMemory<byte> unreadInput)
     {

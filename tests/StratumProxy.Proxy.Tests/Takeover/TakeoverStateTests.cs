@@ -80,4 +80,25 @@ public sealed class TakeoverStateTests
         Assert.Null(TakeoverState.Read("{\"format\":1,"u8, out var error));
         Assert.StartsWith("the state is not valid", error, StringComparison.Ordinal);
     }
+    [Theory]
+    [InlineData("null", "the state is empty")]
+    [InlineData("", "the state is empty")]
+    [InlineData("  ", "the state is empty")]
+    [InlineData("{\"format\":1}", "the state is not valid")]
+    [InlineData("{\"format\":1,\"listeners\":[],\"pools\":[],\"sessions\":[{\"listener\":\"l\"}]}", "the state is not valid")]
+    [InlineData("{\"format\":1,\"sessions\":null}", "the state is not valid")]
+    [InlineData("{\"format\":1,\"listeners\":null}", "the state is not valid")]
+    [InlineData("{\"format\":1,\"pools\":null}", "the state is not valid")]
+    [InlineData("{\"format\":1,\"sessions\":[null]}", "the state is not valid")]
+    [InlineData("{\"format\":1,\"listeners\":[null]}", "the state is not valid")]
+    [InlineData("{\"format\":1,\"pools\":[{\"pool\":\"p\",\"url\":\"u\",\"extranonce1\":null}]}", "the state is not valid")]
+    [InlineData("{\"format\":1,\"sessions\":[{\"listener\":null}]}", "the state is not valid")]
+    [InlineData("{\"format\":1,\"sessions\":[{\"listener\":\"l\",\"sentJobs\":[null]}]}", "the state is not valid")]
+    public void Read_AnEmptyOrNullBodyOrNullMembers_IsRefusedWithAReason(string text, string reason)
+    {
+        var read = TakeoverState.Read(Encoding.UTF8.GetBytes(text), out var error);
+
+        Assert.Null(read);
+        Assert.StartsWith(reason, error, StringComparison.Ordinal);
+    }
 }

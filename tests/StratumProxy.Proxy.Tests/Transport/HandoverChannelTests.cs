@@ -150,4 +150,78 @@ public sealed class HandoverChannelTests : IDisposable
 
         await Assert.ThrowsAsync<EndOfStreamException>(async () => await client.ReceiveAsync(timeout.Token));
     }
+    [Fact]
+    public async Task Receive_APayloadOverTheCap_IsRefusedBeforeItIsRead()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var listener = HandoverChannel.Listen(SocketPath);
+        var accepting = listener.AcceptAsync(timeout.Token);
+        await using var client = await HandoverChannel.ConnectAsync(SocketPath, timeout.Token);
+        await using var server = await accepting;
+        client.MaxPayloadLength = 1024;
+
+        await server.SendAsync(new byte[1025], [], timeout.Token);
+        var refused = await Assert.ThrowsAsync<InvalidDataException>(async () => await client.ReceiveAsync(timeout.Token));
+
+        Assert.Contains("announced 1025 bytes", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("at most 1024 bytes", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Receive_MoreDescriptorsThanTheCap_IsRefused_AndNoneStaysOpenInTheReceiver()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var files = Enumerable.Range(0, 3).Select(i => Path.Combine(_directory, $"f{i}")).ToArray();
+        var handles = files.Select(f => (SafeHandle)File.OpenHandle(f, FileMode.CreateNew, FileAccess.ReadWrite)).ToList();
+        await using var listener = HandoverChannel.Listen(SocketPath);
+        var accepting = listener.AcceptAsync(timeout.Token);
+        var client = await HandoverChannel.ConnectAsync(SocketPath, timeout.Token);
+        await using var server = await accepting;
+        client.MaxDescriptors = 2;
+
+        await server.SendAsync("state"u8.ToArray(), handles, timeout.Token);
+        var refused = await Assert.ThrowsAsync<InvalidDataException>(async () => await client.ReceiveAsync(timeout.Token));
+        await client.DisposeAsync();
+
+        Assert.Contains("announced 3 descriptors", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("at most 2 descriptors", refused.Message, StringComparison.Ordinal);
+        // Only the sender's own three handles are open on the files.
+        Assert.Equal(3, OpenDescriptorsOn(files));
+        foreach (var handle in handles)
+        {
+            handle.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task IsListener_OnlyAListeningSocket_IsOne()
+    {
+        using var listening = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listening.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listening.Listen();
+        using var bound = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        bound.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var connected = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await connected.ConnectAsync(listening.LocalEndPoint!);
+        using var file = File.OpenHandle(Path.Combine(_directory, "f"), FileMode.CreateNew, FileAccess.ReadWrite);
+        var mover = StratumProxy.Proxy.Takeover.SocketMover.Instance;
+
+        Assert.True(mover.IsListener(listening.SafeHandle));
+        Assert.False(mover.IsListener(bound.SafeHandle));
+        Assert.False(mover.IsListener(connected.SafeHandle));
+        Assert.False(mover.IsListener(file));
+    }
+
+    private static int OpenDescriptorsOn(string[] files) =>
+        new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos().Count(fd =>
+        {
+            try
+            {
+                return files.Contains(fd.LinkTarget, StringComparer.Ordinal);
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
 }
