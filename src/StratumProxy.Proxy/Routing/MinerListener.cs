@@ -23,7 +23,6 @@ public sealed class MinerListener : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _acceptLoops = [];
     private readonly IpConnectionLimiter _perAddress;
-    private readonly ConcurrentDictionary<long, IPAddress> _heldAddresses = new();
     private int _connections;
     private int _disposed;
 
@@ -41,7 +40,7 @@ public sealed class MinerListener : IAsyncDisposable
                 return false;
             }
 
-            Hold(session, held);
+            session.HeldAddress = held;
             return true;
         };
     }
@@ -149,7 +148,7 @@ public sealed class MinerListener : IAsyncDisposable
         Interlocked.Increment(ref _connections);
         if (session.RemoteEndPoint is IPEndPoint { Address: var address } && _perAddress.TryAcquire(address, int.MaxValue, TimeSpan.Zero) == IpAdmission.Admitted)
         {
-            _heldAddresses[session.Id] = address;
+            session.HeldAddress = address;
         }
 
         _engine.Metrics.MinerConnections.WithLabels(session.Listener.Name).Inc();
@@ -220,14 +219,6 @@ public sealed class MinerListener : IAsyncDisposable
         return false;
     }
 
-    private void Hold(MinerSession session, IPAddress? address)
-    {
-        if (address is not null)
-        {
-            _heldAddresses[session.Id] = address;
-        }
-    }
-
     private void OnAccepted(ListenerOptions listener, ProxyConnection connection, CancellationToken stopping)
     {
         var metrics = _engine.Metrics;
@@ -240,7 +231,7 @@ public sealed class MinerListener : IAsyncDisposable
         }
 
         var session = new MinerSession(connection, listener, _engine.Sessions);
-        Hold(session, held);
+        session.HeldAddress = held;
 
         metrics.MinerConnections.WithLabels(listener.Name).Inc();
         metrics.MinerConnectionsTotal.WithLabels(listener.Name).Inc();
@@ -267,8 +258,9 @@ public sealed class MinerListener : IAsyncDisposable
         }
         finally
         {
-            if (_heldAddresses.TryRemove(session.Id, out var address))
+            if (session.HeldAddress is { } address)
             {
+                session.HeldAddress = null;
                 _perAddress.Release(address);
             }
 

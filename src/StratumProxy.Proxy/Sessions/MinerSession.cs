@@ -90,6 +90,12 @@ public sealed partial class MinerSession : IUpstreamMember
     /// <summary>The miner's address (the PROXY protocol's source when a balancer sent one).</summary>
     public EndPoint? RemoteEndPoint => _connection.RemoteEndPoint;
 
+    /// <summary>
+    /// The address whose per-address connection slot this session holds (the listener's, released when the session
+    /// ends); kept on the session rather than in a table of its own.
+    /// </summary>
+    internal IPAddress? HeldAddress { get; set; }
+
     /// <summary>The worker name from mining.authorize, once authorized (written once).</summary>
     public string? Worker => _protocol.Worker;
 
@@ -202,7 +208,18 @@ public sealed partial class MinerSession : IUpstreamMember
         var writer = WriteLoopAsync();
         try
         {
-            await ReadLoopAsync().ConfigureAwait(false);
+            // The read loop: one read loop per connection, its awaits in this method rather than in an async method
+            // of its own (an idle session keeps one state machine alive for it, not two); OnRead handles each read.
+            var input = _connection.Transport.Input;
+            _proxyHeaderDone |= Listener.ProxyProtocol == ProxyProtocolMode.None;
+            while (true)
+            {
+                var step = OnRead(input, await input.ReadAsync(CancellationToken.None).ConfigureAwait(false));
+                if (step == ReadStep.Stop || (step == ReadStep.Park && !await ParkedLoopAsync().ConfigureAwait(false)))
+                {
+                    return;
+                }
+            }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
@@ -358,7 +375,7 @@ public sealed partial class MinerSession : IUpstreamMember
         ClearEvents();
         var current = _current;
         Volatile.Write(ref _current, null);
-        lock (_assignLock)
+        lock (_events)
         {
             // After Close no move is queued any more (AttachTo checks _closing under this lock).
             _assigned = null;
