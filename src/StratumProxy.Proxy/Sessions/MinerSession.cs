@@ -27,7 +27,6 @@ public sealed partial class MinerSession : IUpstreamMember
     private readonly ProxyConnection _connection;
     private readonly SessionContext _context;
     private readonly OutboundQueue<MinerOutbound> _outbound;
-    private readonly CancellationTokenSource _closed = new();
     private readonly ShareValidator _validator;
     private readonly MinerProtocol _protocol = new();
     private MinerIdentity? _identity;
@@ -181,8 +180,11 @@ public sealed partial class MinerSession : IUpstreamMember
     /// <summary>The longest line the miner may send.</summary>
     public int MaxLineLength { get; }
 
-    /// <summary>A cancellation token that fires when the session closes.</summary>
-    public CancellationToken Closed => _closed.Token;
+    /// <summary>
+    /// True once the session was closed (from any thread). A flag, not a cancellation token: nothing waits on a
+    /// session's close through a token, and a token source cost every idle session an object.
+    /// </summary>
+    public bool IsClosed => Volatile.Read(ref _closing) != 0;
 
     /// <summary>Why the session closed.</summary>
     public string CloseReason => _closeReason;
@@ -225,7 +227,7 @@ public sealed partial class MinerSession : IUpstreamMember
         {
             Close("proxy stopping");
         }
-        catch (OperationCanceledException) when (_closed.IsCancellationRequested)
+        catch (OperationCanceledException) when (IsClosed)
         {
             // Closed on purpose; the reason is already recorded.
         }
@@ -249,8 +251,6 @@ public sealed partial class MinerSession : IUpstreamMember
                 Teardown();
                 await _connection.DisposeAsync().ConfigureAwait(false);
             }
-
-            _closed.Dispose();
         }
     }
 
@@ -336,14 +336,6 @@ public sealed partial class MinerSession : IUpstreamMember
         }
 
         _closeReason = reason;
-        try
-        {
-            _closed.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Already torn down.
-        }
 
         // A session parked for a handover is woken by its command queue, not by its read.
         Volatile.Read(ref _park)?.Commands.Writer.TryWrite(ParkCommand.Closed);

@@ -309,7 +309,7 @@ public sealed class MinerSessionTests
         Assert.Contains(answers.Values, line => line.Contains("true", StringComparison.Ordinal));
         Assert.Empty(model.OrderViolations);
         Assert.True(model.JobsSeen > 2, $"only {model.JobsSeen} jobs reached the miner");
-        Assert.False(session.Closed.IsCancellationRequested, "closed: " + session.CloseReason);
+        Assert.False(session.IsClosed, "closed: " + session.CloseReason);
         session.Close("test over");
         await run;
         done.Dispose();
