@@ -13,7 +13,7 @@ namespace StratumProxy.Proxy.Routing;
 /// Accepts miners on every configured listener: bind (fails fast on a bad or busy address), accept, wrap, run the
 /// session, always dispose. Enforces the connection cap before a session is created, and drains sessions on stop.
 /// </summary>
-public sealed class MinerListener : IAsyncDisposable
+public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunner
 {
     private readonly ProxyEngine _engine;
     private readonly ILogger _logger;
@@ -152,7 +152,7 @@ public sealed class MinerListener : IAsyncDisposable
         }
 
         _engine.Metrics.MinerConnections.WithLabels(session.Listener.Name).Inc();
-        _running[session.Id] = RunSessionAsync(session, session.Listener, _stopping.Token);
+        _running[session.Id] = session.RunAsync(this, _stopping.Token);
     }
 
     private async Task AcceptLoopAsync(ListenerOptions listener, IConnectionListener bound, CancellationToken accepting)
@@ -241,34 +241,23 @@ public sealed class MinerListener : IAsyncDisposable
             Log.MinerConnected(_logger, session.Id, remote, listener.Name);
         }
         _engine.Track(session);
-        _running[session.Id] = RunSessionAsync(session, listener, stopping);
+        _running[session.Id] = session.RunAsync(this, stopping);
     }
 
-    private async Task RunSessionAsync(MinerSession session, ListenerOptions listener, CancellationToken stopping)
-    {
-        await Task.Yield();
-        try
-        {
-            await session.RunAsync(stopping).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            // A bug in one session must never reach the host or other sessions.
-            Log.SessionFaulted(_logger, session.Id, ex);
-        }
-        finally
-        {
-            if (session.HeldAddress is { } address)
-            {
-                session.HeldAddress = null;
-                _perAddress.Release(address);
-            }
+    void MinerSession.ISessionRunner.OnFaulted(MinerSession session, Exception exception) => Log.SessionFaulted(_logger, session.Id, exception);
 
-            Interlocked.Decrement(ref _connections);
-            _engine.Metrics.MinerConnections.WithLabels(listener.Name).Dec();
-            _engine.OnClosed(session);
-            _running.TryRemove(session.Id, out _);
+    void MinerSession.ISessionRunner.OnEnded(MinerSession session)
+    {
+        if (session.HeldAddress is { } address)
+        {
+            session.HeldAddress = null;
+            _perAddress.Release(address);
         }
+
+        Interlocked.Decrement(ref _connections);
+        _engine.Metrics.MinerConnections.WithLabels(session.Listener.Name).Dec();
+        _engine.OnClosed(session);
+        _running.TryRemove(session.Id, out _);
     }
 
     /// <summary>Stops accepting (closes the listening sockets); the open sessions carry on.</summary>
