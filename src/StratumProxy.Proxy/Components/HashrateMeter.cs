@@ -52,10 +52,12 @@ public readonly record struct HashrateEstimates(HashrateEstimate OneMinute, Hash
 /// bucket per ring, and bumps it to even; a reader copies the ring and retries if the version was odd or changed.
 /// The writer therefore never waits for a scrape and never takes a lock on the share path (one interlocked increment
 /// and a few stores), and readers, which are rare, pay the retries. Two concurrent writers are not supported.</para>
-/// <para><b>Memory.</b> 92 buckets of 20 bytes per meter in one array (~1.8 KiB), allocated once; a bucket holds
-/// Σd, Σd² and the count, and each ring keeps the newest bucket index it holds (a bucket's own index is implied by
-/// its slot), clearing the buckets it moves past; <see cref="Record"/> and
-/// <see cref="Estimate"/>/<see cref="EstimateAll"/> allocate nothing.</para>
+/// <para><b>Memory.</b> 92 buckets of 20 bytes per meter in one array (~1.8 KiB), allocated by the first share
+/// <see cref="Record"/> counts: a meter that has seen no share (a worker that has not had a share accepted yet) holds
+/// none, and estimates as empty buckets would. A bucket holds Σd, Σd² and the count, and each ring keeps the newest
+/// bucket index it holds (a bucket's own index is implied by its slot), clearing the buckets it moves past; after the
+/// first share <see cref="Record"/> allocates nothing, and <see cref="Estimate"/>/<see cref="EstimateAll"/> never
+/// do.</para>
 /// </remarks>
 public sealed class HashrateMeter
 {
@@ -65,7 +67,10 @@ public sealed class HashrateMeter
     // The three rings one after the other in one array: (bucket seconds, buckets, first bucket).
     private static readonly (int Seconds, int Length, int Start)[] Rings = [(5, 12, 0), (15, 20, 12), (60, 60, 32)];
 
-    private readonly Bucket[] _buckets = new Bucket[92];
+    private const int BucketCount = 92;
+
+    // Null until the first share: most of a meter's memory, and an idle worker never needs it.
+    private Bucket[]? _buckets;
     private readonly long _origin;
     private readonly double _frequency;
     private Heads _heads = Heads.Empty;
@@ -97,9 +102,10 @@ public sealed class HashrateMeter
 
         var offset = Math.Max(0, timestamp - _origin);
         Interlocked.Increment(ref _version);
+        var buckets = _buckets ??= new Bucket[BucketCount];
         for (var r = 0; r < Rings.Length; r++)
         {
-            Add(r, offset / Width(r), difficulty);
+            Add(buckets, r, offset / Width(r), difficulty);
         }
 
         Volatile.Write(ref _version, _version + 1);
@@ -143,12 +149,13 @@ public sealed class HashrateMeter
             var before = Volatile.Read(ref _version);
             if ((before & 1) == 0)
             {
+                var buckets = Volatile.Read(ref _buckets);
                 for (var r = firstRing; r <= lastRing; r++)
                 {
                     var width = Width(r);
                     var newest = offset / width;
                     var oldest = Math.Max(0, newest - Rings[r].Length + 1);
-                    Sum(r, oldest, newest, out var sum, out var sumOfSquares, out var count);
+                    Sum(buckets, r, oldest, newest, out var sum, out var sumOfSquares, out var count);
                     var covered = (offset - (oldest * width)) / _frequency;
                     var uncertainty = sum > 0 ? Math.Sqrt(sumOfSquares) / sum : double.PositiveInfinity;
                     totals[r - firstRing] = new HashrateEstimate(sum * HashesPerDifficulty / covered, count, sum, covered, uncertainty);
@@ -168,7 +175,7 @@ public sealed class HashrateMeter
 
     private long Width(int ring) => (long)(Rings[ring].Seconds * _frequency);
 
-    private void Add(int ring, long index, double difficulty)
+    private void Add(Bucket[] buckets, int ring, long index, double difficulty)
     {
         var (_, length, start) = Rings[ring];
         var compact = (int)index; // a bucket index fits: 2³¹ buckets of 5 s are 340 years
@@ -179,7 +186,7 @@ public sealed class HashrateMeter
             var first = Math.Max(head + 1, compact - length + 1);
             for (var i = first; i <= compact; i++)
             {
-                _buckets[start + (i % length)] = default;
+                buckets[start + (i % length)] = default;
             }
 
             _heads[ring] = head = compact;
@@ -189,18 +196,23 @@ public sealed class HashrateMeter
             return; // older than anything the ring still holds
         }
 
-        ref var bucket = ref _buckets[start + (compact % length)];
+        ref var bucket = ref buckets[start + (compact % length)];
         bucket.Sum += difficulty;
         bucket.SumOfSquares += difficulty * difficulty;
         bucket.Count++;
     }
 
-    private void Sum(int ring, long oldest, long newest, out double sum, out double sumOfSquares, out long count)
+    private void Sum(Bucket[]? buckets, int ring, long oldest, long newest, out double sum, out double sumOfSquares, out long count)
     {
         var (_, length, start) = Rings[ring];
         sum = 0;
         sumOfSquares = 0;
         count = 0;
+        if (buckets is null)
+        {
+            return; // no share yet: every bucket is empty
+        }
+
         long head = _heads[ring];
         for (var slot = 0; slot < length; slot++)
         {
@@ -208,7 +220,7 @@ public sealed class HashrateMeter
             var index = head - ((head - slot) % length + length) % length;
             if (index >= oldest && index <= newest)
             {
-                ref readonly var bucket = ref _buckets[start + slot];
+                ref readonly var bucket = ref buckets[start + slot];
                 sum += bucket.Sum;
                 sumOfSquares += bucket.SumOfSquares;
                 count += bucket.Count;

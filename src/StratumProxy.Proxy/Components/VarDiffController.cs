@@ -108,7 +108,9 @@ public sealed class VarDiffController
 {
     private readonly VarDiffOptions _options;
     private readonly TimeProvider _time;
-    private readonly Lock _gate = new();
+
+    // The per-miner lock is the ring's own monitor (the ring is private and never handed out): one object less per
+    // session than a Lock of its own.
     private readonly long[] _intervals;
     private readonly double _frequency;
     private readonly long _retargetTicks;
@@ -150,7 +152,7 @@ public sealed class VarDiffController
     {
         get
         {
-            lock (_gate)
+            lock (_intervals)
             {
                 return _current;
             }
@@ -163,7 +165,7 @@ public sealed class VarDiffController
     /// </summary>
     public double? OnShare(long timestamp)
     {
-        lock (_gate)
+        lock (_intervals)
         {
             if (!_primed)
             {
@@ -211,7 +213,7 @@ public sealed class VarDiffController
     /// </summary>
     public double? OnIdle(long timestamp)
     {
-        if (!_gate.TryEnter())
+        if (!Monitor.TryEnter(_intervals))
         {
             return null;
         }
@@ -234,7 +236,7 @@ public sealed class VarDiffController
         }
         finally
         {
-            _gate.Exit();
+            Monitor.Exit(_intervals);
         }
     }
 
@@ -244,7 +246,7 @@ public sealed class VarDiffController
     /// </summary>
     public double Suggest(double difficulty)
     {
-        lock (_gate)
+        lock (_intervals)
         {
             if (double.IsNaN(difficulty) || difficulty <= 0)
             {

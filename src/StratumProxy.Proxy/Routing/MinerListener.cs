@@ -13,7 +13,7 @@ namespace StratumProxy.Proxy.Routing;
 /// Accepts miners on every configured listener: bind (fails fast on a bad or busy address), accept, wrap, run the
 /// session, always dispose. Enforces the connection cap before a session is created, and drains sessions on stop.
 /// </summary>
-public sealed class MinerListener : IAsyncDisposable
+public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunner
 {
     private readonly ProxyEngine _engine;
     private readonly ILogger _logger;
@@ -23,7 +23,6 @@ public sealed class MinerListener : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _acceptLoops = [];
     private readonly IpConnectionLimiter _perAddress;
-    private readonly ConcurrentDictionary<long, IPAddress> _heldAddresses = new();
     private int _connections;
     private int _disposed;
 
@@ -41,7 +40,7 @@ public sealed class MinerListener : IAsyncDisposable
                 return false;
             }
 
-            Hold(session, held);
+            session.HeldAddress = held;
             return true;
         };
     }
@@ -149,11 +148,11 @@ public sealed class MinerListener : IAsyncDisposable
         Interlocked.Increment(ref _connections);
         if (session.RemoteEndPoint is IPEndPoint { Address: var address } && _perAddress.TryAcquire(address, int.MaxValue, TimeSpan.Zero) == IpAdmission.Admitted)
         {
-            _heldAddresses[session.Id] = address;
+            session.HeldAddress = address;
         }
 
         _engine.Metrics.MinerConnections.WithLabels(session.Listener.Name).Inc();
-        _running[session.Id] = RunSessionAsync(session, session.Listener, _stopping.Token);
+        _running[session.Id] = session.RunAsync(this, _stopping.Token);
     }
 
     private async Task AcceptLoopAsync(ListenerOptions listener, IConnectionListener bound, CancellationToken accepting)
@@ -220,14 +219,6 @@ public sealed class MinerListener : IAsyncDisposable
         return false;
     }
 
-    private void Hold(MinerSession session, IPAddress? address)
-    {
-        if (address is not null)
-        {
-            _heldAddresses[session.Id] = address;
-        }
-    }
-
     private void OnAccepted(ListenerOptions listener, ProxyConnection connection, CancellationToken stopping)
     {
         var metrics = _engine.Metrics;
@@ -240,7 +231,7 @@ public sealed class MinerListener : IAsyncDisposable
         }
 
         var session = new MinerSession(connection, listener, _engine.Sessions);
-        Hold(session, held);
+        session.HeldAddress = held;
 
         metrics.MinerConnections.WithLabels(listener.Name).Inc();
         metrics.MinerConnectionsTotal.WithLabels(listener.Name).Inc();
@@ -250,33 +241,23 @@ public sealed class MinerListener : IAsyncDisposable
             Log.MinerConnected(_logger, session.Id, remote, listener.Name);
         }
         _engine.Track(session);
-        _running[session.Id] = RunSessionAsync(session, listener, stopping);
+        _running[session.Id] = session.RunAsync(this, stopping);
     }
 
-    private async Task RunSessionAsync(MinerSession session, ListenerOptions listener, CancellationToken stopping)
-    {
-        await Task.Yield();
-        try
-        {
-            await session.RunAsync(stopping).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            // A bug in one session must never reach the host or other sessions.
-            Log.SessionFaulted(_logger, session.Id, ex);
-        }
-        finally
-        {
-            if (_heldAddresses.TryRemove(session.Id, out var address))
-            {
-                _perAddress.Release(address);
-            }
+    void MinerSession.ISessionRunner.OnFaulted(MinerSession session, Exception exception) => Log.SessionFaulted(_logger, session.Id, exception);
 
-            Interlocked.Decrement(ref _connections);
-            _engine.Metrics.MinerConnections.WithLabels(listener.Name).Dec();
-            _engine.OnClosed(session);
-            _running.TryRemove(session.Id, out _);
+    void MinerSession.ISessionRunner.OnEnded(MinerSession session)
+    {
+        if (session.HeldAddress is { } address)
+        {
+            session.HeldAddress = null;
+            _perAddress.Release(address);
         }
+
+        Interlocked.Decrement(ref _connections);
+        _engine.Metrics.MinerConnections.WithLabels(session.Listener.Name).Dec();
+        _engine.OnClosed(session);
+        _running.TryRemove(session.Id, out _);
     }
 
     /// <summary>Stops accepting (closes the listening sockets); the open sessions carry on.</summary>

@@ -10,35 +10,49 @@ namespace StratumProxy.Proxy.Sessions;
 /// </summary>
 internal readonly struct SessionEvent
 {
-    public SessionEventKind Kind { get; private init; }
+    // 24 bytes: what an event carries is one object (an upstream or a job) and one number (a timestamp, a mask or a
+    // layout), so an event holds one of each, not a field per kind. A session's queue grows to four of them.
+    private readonly object? _target;
+    private readonly long _value;
 
-    public UpstreamConnection? Upstream { get; private init; }
+    private SessionEvent(SessionEventKind kind, object? target = null, long value = 0, bool clean = false)
+    {
+        Kind = kind;
+        _target = target;
+        _value = value;
+        Clean = clean;
+    }
 
-    public UpstreamJob? Job { get; private init; }
+    public SessionEventKind Kind { get; }
 
-    public bool Clean { get; private init; }
+    public bool Clean { get; }
 
-    public uint Mask { get; private init; }
+    public UpstreamConnection? Upstream => _target as UpstreamConnection;
 
-    public MinerLayout Layout { get; private init; }
+    public UpstreamJob? Job => _target as UpstreamJob;
 
-    public long Now { get; private init; }
+    public uint Mask => (uint)_value;
 
-    public static SessionEvent Attach(UpstreamConnection upstream) => new() { Kind = SessionEventKind.Attach, Upstream = upstream };
+    public MinerLayout Layout => new((int)(_value >> 32), (int)_value);
 
-    public static SessionEvent NewJob(UpstreamJob job, bool clean) => new() { Kind = SessionEventKind.Job, Job = job, Clean = clean };
+    public long Now => _value;
 
-    public static SessionEvent VersionMask(uint poolMask) => new() { Kind = SessionEventKind.VersionMask, Mask = poolMask };
+    public static SessionEvent Attach(UpstreamConnection upstream) => new(SessionEventKind.Attach, upstream);
 
-    public static SessionEvent UpstreamExtranonce(UpstreamConnection upstream) => new() { Kind = SessionEventKind.UpstreamExtranonce, Upstream = upstream };
+    public static SessionEvent NewJob(UpstreamJob job, bool clean) => new(SessionEventKind.Job, job, clean: clean);
 
-    public static SessionEvent ChangeLayout(MinerLayout layout) => new() { Kind = SessionEventKind.ChangeLayout, Layout = layout };
+    public static SessionEvent VersionMask(uint poolMask) => new(SessionEventKind.VersionMask, value: poolMask);
 
-    public static SessionEvent Tick(long now) => new() { Kind = SessionEventKind.Tick, Now = now };
+    public static SessionEvent UpstreamExtranonce(UpstreamConnection upstream) => new(SessionEventKind.UpstreamExtranonce, upstream);
 
-    public static SessionEvent Reconnect() => new() { Kind = SessionEventKind.Reconnect };
+    public static SessionEvent ChangeLayout(MinerLayout layout) =>
+        new(SessionEventKind.ChangeLayout, value: ((long)layout.PrefixSize << 32) | (uint)layout.Extranonce2Size);
 
-    public static SessionEvent Park() => new() { Kind = SessionEventKind.Park };
+    public static SessionEvent Tick(long now) => new(SessionEventKind.Tick, value: now);
+
+    public static SessionEvent Reconnect() => new(SessionEventKind.Reconnect);
+
+    public static SessionEvent Park() => new(SessionEventKind.Park);
 }
 
 /// <summary>The kinds of <see cref="SessionEvent"/>.</summary>
@@ -61,8 +75,9 @@ public sealed partial class MinerSession
 {
     // A plain queue behind a lock rather than a ConcurrentQueue: the latter starts with a 32-slot segment (1.8 KiB a
     // session) while a session rarely has more than one or two events waiting. The queue starts empty and grows to 4.
+    // The queue's own monitor is the session's one lock: it guards the queue and the assignment (AttachTo, which posts
+    // under it; the monitor is re-entrant), so an idle session carries no lock objects.
     private readonly Queue<SessionEvent> _events = new(0);
-    private readonly Lock _eventsLock = new();
     private int _eventCount;
     private int _wakePending;
     private int _tickPending;
@@ -73,7 +88,7 @@ public sealed partial class MinerSession
     /// </summary>
     private void Post(in SessionEvent message)
     {
-        lock (_eventsLock)
+        lock (_events)
         {
             _events.Enqueue(message);
             Volatile.Write(ref _eventCount, _events.Count);
@@ -134,7 +149,7 @@ public sealed partial class MinerSession
 
     private bool TryTakeEvent(out SessionEvent message)
     {
-        lock (_eventsLock)
+        lock (_events)
         {
             var taken = _events.TryDequeue(out message);
             Volatile.Write(ref _eventCount, _events.Count);
@@ -145,7 +160,7 @@ public sealed partial class MinerSession
     /// <summary>Drops what is queued (teardown: no loop is left to apply it).</summary>
     private void ClearEvents()
     {
-        lock (_eventsLock)
+        lock (_events)
         {
             _events.Clear();
             Volatile.Write(ref _eventCount, 0);

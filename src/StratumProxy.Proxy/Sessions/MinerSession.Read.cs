@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Configuration;
 using StratumProxy.Stratum.Mining;
@@ -16,61 +17,68 @@ public sealed partial class MinerSession
     private int _badLines;
     private long _unconsumed;
 
-    private async Task ReadLoopAsync()
+    /// <summary>What the read loop (in <see cref="RunAsync"/>) does after one read.</summary>
+    private enum ReadStep : byte
     {
-        var input = _connection.Transport.Input;
-        _proxyHeaderDone |= Listener.ProxyProtocol == ProxyProtocolMode.None;
-        while (true)
+        /// <summary>Read again.</summary>
+        Continue,
+
+        /// <summary>A handover asked the session to park: what is not handled yet is left unexamined.</summary>
+        Park,
+
+        /// <summary>The session ends.</summary>
+        Stop,
+    }
+
+    /// <summary>
+    /// One turn of the read loop, between two reads: posted events, then every complete line. The loop itself (the
+    /// awaits) is in <see cref="RunAsync"/>, so an idle session keeps one state machine alive for reading, not two.
+    /// </summary>
+    private ReadStep OnRead(PipeReader input, in ReadResult result)
+    {
+        // A cancelled read is either Close (then _closing is set) or a wake-up for posted events.
+        DrainEvents();
+        if (_closing != 0)
         {
-            var result = await input.ReadAsync(CancellationToken.None).ConfigureAwait(false);
-
-            // A cancelled read is either Close (then _closing is set) or a wake-up for posted events.
-            DrainEvents();
-            if (_closing != 0)
-            {
-                return;
-            }
-
-            var buffer = result.Buffer;
-            var keepGoing = true;
-            if (!ParkRequested)
-            {
-                if (!buffer.IsEmpty && (!result.IsCanceled || buffer.Length != _unconsumed))
-                {
-                    // New bytes (a wake-up for posted events returns the unconsumed tail again: that is not the miner).
-                    LastReceiveTimestamp = _context.Time.GetTimestamp();
-                }
-
-                keepGoing = ProcessBuffer(ref buffer);
-                ApplyReconnect();
-            }
-
-            if (keepGoing && ParkRequested)
-            {
-                // A handover, asked before this read or between two of its lines: what is not handled yet is left
-                // unexamined, so the next read (whoever makes it) returns it at once.
-                input.AdvanceTo(buffer.Start);
-                if (!await ParkedLoopAsync().ConfigureAwait(false))
-                {
-                    return;
-                }
-
-                continue;
-            }
-
-            _unconsumed = buffer.Length;
-            input.AdvanceTo(buffer.Start, buffer.End);
-            if (!keepGoing)
-            {
-                return;
-            }
-
-            if (result.IsCompleted)
-            {
-                Close(buffer.IsEmpty ? "closed by the miner" : "closed by the miner mid-line");
-                return;
-            }
+            return ReadStep.Stop;
         }
+
+        var buffer = result.Buffer;
+        var keepGoing = true;
+        if (!ParkRequested)
+        {
+            if (!buffer.IsEmpty && (!result.IsCanceled || buffer.Length != _unconsumed))
+            {
+                // New bytes (a wake-up for posted events returns the unconsumed tail again: that is not the miner).
+                LastReceiveTimestamp = _context.Time.GetTimestamp();
+            }
+
+            keepGoing = ProcessBuffer(ref buffer);
+            ApplyReconnect();
+        }
+
+        if (keepGoing && ParkRequested)
+        {
+            // A handover, asked before this read or between two of its lines: what is not handled yet is left
+            // unexamined, so the next read (whoever makes it) returns it at once.
+            input.AdvanceTo(buffer.Start);
+            return ReadStep.Park;
+        }
+
+        _unconsumed = buffer.Length;
+        input.AdvanceTo(buffer.Start, buffer.End);
+        if (!keepGoing)
+        {
+            return ReadStep.Stop;
+        }
+
+        if (result.IsCompleted)
+        {
+            Close(buffer.IsEmpty ? "closed by the miner" : "closed by the miner mid-line");
+            return ReadStep.Stop;
+        }
+
+        return ReadStep.Continue;
     }
 
     /// <summary>Handles every complete line in the buffer; false when the session must end.</summary>

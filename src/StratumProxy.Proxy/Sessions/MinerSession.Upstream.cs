@@ -59,7 +59,6 @@ public sealed class PoolRoute
 public sealed partial class MinerSession
 {
     private readonly VarDiffController _vardiff;
-    private readonly Lock _assignLock = new();
     private UpstreamConnection? _assigned;
     private PoolRoute? _current;
     private PoolRoute? _previous;
@@ -79,7 +78,7 @@ public sealed partial class MinerSession
             return false;
         }
 
-        lock (_assignLock)
+        lock (_events)
         {
             if (_closing != 0)
             {

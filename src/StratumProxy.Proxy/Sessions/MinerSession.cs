@@ -19,6 +19,16 @@ namespace StratumProxy.Proxy.Sessions;
 public sealed partial class MinerSession : IUpstreamMember
 #pragma warning restore CA1001
 {
+    /// <summary>What runs sessions (the listener): told of a session's fault and of its end.</summary>
+    internal interface ISessionRunner
+    {
+        /// <summary>An exception the session did not handle ended it (logged; never rethrown).</summary>
+        void OnFaulted(MinerSession session, Exception exception);
+
+        /// <summary>The session has ended (its connection disposed or handed over): release what it held.</summary>
+        void OnEnded(MinerSession session);
+    }
+
     /// <summary>The version bits a miner may roll when the pool's mask is not known yet (BIP320's general bits).</summary>
     public const uint DefaultVersionMask = 0x1fffe000;
 
@@ -27,7 +37,6 @@ public sealed partial class MinerSession : IUpstreamMember
     private readonly ProxyConnection _connection;
     private readonly SessionContext _context;
     private readonly OutboundQueue<MinerOutbound> _outbound;
-    private readonly CancellationTokenSource _closed = new();
     private readonly ShareValidator _validator;
     private readonly MinerProtocol _protocol = new();
     private MinerIdentity? _identity;
@@ -89,6 +98,12 @@ public sealed partial class MinerSession : IUpstreamMember
 
     /// <summary>The miner's address (the PROXY protocol's source when a balancer sent one).</summary>
     public EndPoint? RemoteEndPoint => _connection.RemoteEndPoint;
+
+    /// <summary>
+    /// The address whose per-address connection slot this session holds (the listener's, released when the session
+    /// ends); kept on the session rather than in a table of its own.
+    /// </summary>
+    internal IPAddress? HeldAddress { get; set; }
 
     /// <summary>The worker name from mining.authorize, once authorized (written once).</summary>
     public string? Worker => _protocol.Worker;
@@ -175,65 +190,103 @@ public sealed partial class MinerSession : IUpstreamMember
     /// <summary>The longest line the miner may send.</summary>
     public int MaxLineLength { get; }
 
-    /// <summary>A cancellation token that fires when the session closes.</summary>
-    public CancellationToken Closed => _closed.Token;
+    /// <summary>
+    /// True once the session was closed (from any thread). A flag, not a cancellation token: nothing waits on a
+    /// session's close through a token, and a token source cost every idle session an object.
+    /// </summary>
+    public bool IsClosed => Volatile.Read(ref _closing) != 0;
 
     /// <summary>Why the session closed.</summary>
     public string CloseReason => _closeReason;
 
     /// <summary>Runs the session until the miner leaves or is dropped.</summary>
-    public async Task RunAsync(CancellationToken stopping)
-    {
-        // Neither loop waits with a token. Close cancels the read loop's pending read (CancelPendingRead), and
-        // StopWriting ends the write loop (the queue completes, a pending flush is cancelled); the proxy stopping does
-        // both. Tokens would cost every idle session linked token sources and callback registrations, and a channel
-        // wait with a token allocates a waiter each time.
-        using var stopRegistration = stopping.UnsafeRegister(
-            static state =>
-            {
-                var session = (MinerSession)state!;
-                session.Close("proxy stopping");
-                session.StopWriting();
-            },
-            this);
+    public Task RunAsync(CancellationToken stopping) => RunAsync(null, stopping);
 
-        // The write loop outlives Close: the answers queued before it (the error that explains why the miner is
-        // dropped, verdicts of its last submits) must still reach the miner. DrainWriterAsync bounds that wait.
-        var writer = WriteLoopAsync();
+    /// <summary>
+    /// Runs the session for <paramref name="runner"/> (the listener): off the caller's thread, any exception the
+    /// session's own handling lets through is handed to the runner instead of thrown, and the runner hears when the
+    /// session has ended. In this method rather than in an async wrapper of the runner's, so a running session keeps
+    /// no extra state machine alive.
+    /// </summary>
+    internal async Task RunAsync(ISessionRunner? runner, CancellationToken stopping)
+    {
+        if (runner is not null)
+        {
+            // The caller (an accept loop) records the session's task before the session runs a line of it.
+            await Task.Yield();
+        }
+
         try
         {
-            await ReadLoopAsync().ConfigureAwait(false);
+            // Neither loop waits with a token. Close cancels the read loop's pending read (CancelPendingRead), and
+            // StopWriting ends the write loop (the queue completes, a pending flush is cancelled); the proxy stopping does
+            // both. Tokens would cost every idle session linked token sources and callback registrations, and a channel
+            // wait with a token allocates a waiter each time.
+            using var stopRegistration = stopping.UnsafeRegister(
+                static state =>
+                {
+                    var session = (MinerSession)state!;
+                    session.Close("proxy stopping");
+                    session.StopWriting();
+                },
+                this);
+
+            // The write loop outlives Close: the answers queued before it (the error that explains why the miner is
+            // dropped, verdicts of its last submits) must still reach the miner. DrainWriterAsync bounds that wait.
+            var writer = WriteLoopAsync();
+            try
+            {
+                // The read loop: one read loop per connection, its awaits in this method rather than in an async method
+                // of its own (an idle session keeps one state machine alive for it, not two); OnRead handles each read.
+                var input = _connection.Transport.Input;
+                _proxyHeaderDone |= Listener.ProxyProtocol == ProxyProtocolMode.None;
+                while (true)
+                {
+                    var step = OnRead(input, await input.ReadAsync(CancellationToken.None).ConfigureAwait(false));
+                    if (step == ReadStep.Stop || (step == ReadStep.Park && !await ParkedLoopAsync().ConfigureAwait(false)))
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                Close("proxy stopping");
+            }
+            catch (OperationCanceledException) when (IsClosed)
+            {
+                // Closed on purpose; the reason is already recorded.
+            }
+            catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
+            {
+                Close(ex is IOException io && io.InnerException is System.Net.Sockets.SocketException se ? se.SocketErrorCode.ToString() : "connection error");
+            }
+            finally
+            {
+                if (_handedOver is { } release)
+                {
+                    // Another process serves the miner now: nothing more is written or closed here.
+                    await EndHandedOverAsync(writer, release).ConfigureAwait(false);
+                }
+                else
+                {
+                    Close(_closeReason);
+                    _outbound.TryComplete();
+                    await DrainWriterAsync(writer).ConfigureAwait(false);
+                    await LingerAsync(stopping).ConfigureAwait(false);
+                    Teardown();
+                    await _connection.DisposeAsync().ConfigureAwait(false);
+                }
+            }
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        catch (Exception ex) when (runner is not null)
         {
-            Close("proxy stopping");
-        }
-        catch (OperationCanceledException) when (_closed.IsCancellationRequested)
-        {
-            // Closed on purpose; the reason is already recorded.
-        }
-        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            Close(ex is IOException io && io.InnerException is System.Net.Sockets.SocketException se ? se.SocketErrorCode.ToString() : "connection error");
+            // A bug in one session must never reach the host or other sessions.
+            runner.OnFaulted(this, ex);
         }
         finally
         {
-            if (_handedOver is { } release)
-            {
-                // Another process serves the miner now: nothing more is written or closed here.
-                await EndHandedOverAsync(writer, release).ConfigureAwait(false);
-            }
-            else
-            {
-                Close(_closeReason);
-                _outbound.TryComplete();
-                await DrainWriterAsync(writer).ConfigureAwait(false);
-                await LingerAsync(stopping).ConfigureAwait(false);
-                Teardown();
-                await _connection.DisposeAsync().ConfigureAwait(false);
-            }
-
-            _closed.Dispose();
+            runner?.OnEnded(this);
         }
     }
 
@@ -319,14 +372,6 @@ public sealed partial class MinerSession : IUpstreamMember
         }
 
         _closeReason = reason;
-        try
-        {
-            _closed.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Already torn down.
-        }
 
         // A session parked for a handover is woken by its command queue, not by its read.
         Volatile.Read(ref _park)?.Commands.Writer.TryWrite(ParkCommand.Closed);
@@ -358,7 +403,7 @@ public sealed partial class MinerSession : IUpstreamMember
         ClearEvents();
         var current = _current;
         Volatile.Write(ref _current, null);
-        lock (_assignLock)
+        lock (_events)
         {
             // After Close no move is queued any more (AttachTo checks _closing under this lock).
             _assigned = null;

@@ -184,6 +184,49 @@ public sealed class HashrateMeterTests
     }
 
     [Fact]
+    public void New_NoShareYet_HoldsNoBuckets()
+    {
+        // An idle worker's meter is the object alone; the 92 buckets (1,864 bytes) come with its first share.
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var meter = new HashrateMeter(_time);
+        var constructed = GC.GetAllocatedBytesForCurrentThread() - before;
+        meter.Estimate(HashrateWindow.OneHour, _time.GetTimestamp() + (long)_time.TimestampFrequency);
+        meter.EstimateAll(_time.GetTimestamp() + (long)_time.TimestampFrequency);
+        var estimated = GC.GetAllocatedBytesForCurrentThread() - before;
+        meter.Record(1, _time.GetTimestamp());
+        var recorded = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.True(constructed < 128, $"a new meter allocated {constructed} bytes");
+        Assert.Equal(constructed, estimated);
+        Assert.True(recorded - constructed >= 92 * 20, $"the first share allocated {recorded - constructed} bytes");
+    }
+
+    [Fact]
+    public void EstimateAll_NoShareYet_EqualsAMeterWhoseSharesAllExpired()
+    {
+        // The meter without buckets answers what the same windows over empty buckets answer: no shares, covered
+        // spans by the bucket layout, infinite uncertainty.
+        var origin = _time.GetTimestamp();
+        var idle = new HashrateMeter(_time);
+        var expired = new HashrateMeter(_time);
+        expired.Record(4096, At(1, origin));
+
+        foreach (var seconds in new[] { 3 * 3600, (3 * 3600) + 7.5, (5 * 3600) + 59 })
+        {
+            var now = At(seconds, origin);
+            var all = idle.EstimateAll(now);
+
+            Assert.Equal(expired.EstimateAll(now), all);
+            Assert.Equal(0, all.OneHour.ShareCount);
+            Assert.Equal(double.PositiveInfinity, all.FiveMinutes.RelativeUncertainty);
+            Assert.InRange(all.OneMinute.CoveredSeconds, 55, 60);
+        }
+
+        // Young meters too: covered is the meter's age.
+        Assert.Equal(new HashrateEstimate(0, 0, 0, 42, double.PositiveInfinity), idle.Estimate(HashrateWindow.OneHour, At(42, origin)));
+    }
+
+    [Fact]
     public void RecordAndEstimate_SteadyState_AllocateNothing()
     {
         var origin = _time.GetTimestamp();

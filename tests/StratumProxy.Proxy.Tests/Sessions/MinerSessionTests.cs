@@ -4,6 +4,7 @@ using StratumProxy.Proxy.Configuration;
 using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Routing;
 using StratumProxy.Proxy.Sessions;
+using StratumProxy.Proxy.Transport;
 using StratumProxy.Stratum.Mining;
 
 namespace StratumProxy.Proxy.Tests.Sessions;
@@ -12,6 +13,53 @@ namespace StratumProxy.Proxy.Tests.Sessions;
 public sealed class MinerSessionTests
 {
     private static CancellationTokenSource Deadline() => new(TimeSpan.FromSeconds(60));
+
+    [Fact]
+    public async Task RunAsync_ForARunner_HandsItTheFaultThenTheEnd()
+    {
+        // A bug inside the session (here: the per-address admission throwing once a PROXY header names the peer) must
+        // not escape to the listener: the runner is told of it, then of the session's end, and the task completes.
+        using var deadline = Deadline();
+        var harness = new SessionHarness();
+        harness.Context.SourceAdmission = _ => throw new NotSupportedException("a bug in admission");
+        var duplex = new InMemoryDuplex();
+        var session = new MinerSession(
+            new ProxyConnection(duplex.A, null, null, null), new ListenerOptions { ProxyProtocol = ProxyProtocolMode.Required }, harness.Context);
+        var runner = new RecordingRunner();
+
+        var run = session.RunAsync(runner, deadline.Token);
+        await new LinePeer(duplex.B).WriteRawAsync("PROXY TCP4 10.1.2.3 10.0.0.1 40001 3333\r\n", deadline.Token);
+        await run.WaitAsync(deadline.Token);
+
+        Assert.Equal(["faulted: a bug in admission", "ended"], runner.Calls);
+        Assert.True(session.IsClosed);
+    }
+
+    [Fact]
+    public async Task RunAsync_WithoutARunner_ThrowsTheFault()
+    {
+        using var deadline = Deadline();
+        var harness = new SessionHarness();
+        harness.Context.SourceAdmission = _ => throw new NotSupportedException("a bug in admission");
+        var duplex = new InMemoryDuplex();
+        var session = new MinerSession(
+            new ProxyConnection(duplex.A, null, null, null), new ListenerOptions { ProxyProtocol = ProxyProtocolMode.Required }, harness.Context);
+
+        var run = session.RunAsync(deadline.Token);
+        await new LinePeer(duplex.B).WriteRawAsync("PROXY TCP4 10.1.2.3 10.0.0.1 40001 3333\r\n", deadline.Token);
+
+        var fault = await Assert.ThrowsAsync<NotSupportedException>(() => run.WaitAsync(deadline.Token));
+        Assert.Equal("a bug in admission", fault.Message);
+    }
+
+    private sealed class RecordingRunner : MinerSession.ISessionRunner
+    {
+        public List<string> Calls { get; } = [];
+
+        public void OnFaulted(MinerSession session, Exception exception) => Calls.Add("faulted: " + exception.Message);
+
+        public void OnEnded(MinerSession session) => Calls.Add("ended");
+    }
 
     [Fact]
     public async Task ALineSplitAcrossTwoPipeSegments_IsHandledWhole()
@@ -333,7 +381,7 @@ public sealed class MinerSessionTests
         Assert.Contains(answers.Values, line => line.Contains("true", StringComparison.Ordinal));
         Assert.Empty(model.OrderViolations);
         Assert.True(model.JobsSeen > 2, $"only {model.JobsSeen} jobs reached the miner");
-        Assert.False(session.Closed.IsCancellationRequested, "closed: " + session.CloseReason);
+        Assert.False(session.IsClosed, "closed: " + session.CloseReason);
         session.Close("test over");
         await run;
         done.Dispose();
