@@ -72,6 +72,11 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
     /// <inheritdoc/>
     public override void Advance(int bytes)
     {
+        if (bytes == 0)
+        {
+            return;
+        }
+
         if (bytes < 0 || _buffer is null || _written + bytes > _buffer.Length)
         {
             throw new ArgumentOutOfRangeException(nameof(bytes));
