@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using StratumProxy.Proxy.Transport;
 using StratumProxy.Stratum.Protocol;
 
 namespace StratumProxy.Proxy.Sessions;
@@ -111,7 +112,16 @@ public sealed partial class MinerSession
                 writer.WriteSetVersionMask(output, message.Mask);
                 break;
             case MinerOutbound.Kind.Raw:
-                output.Write(message.Bytes);
+                // A job's notify line is shared by every miner of the upstream: a socket's output sends it as it is.
+                if (output is ISharedBytesWriter shared)
+                {
+                    shared.WriteShared(message.Bytes);
+                }
+                else
+                {
+                    output.Write(message.Bytes);
+                }
+
                 break;
             case MinerOutbound.Kind.RawResult:
                 writer.WriteRawResult(output, message.Id, message.Bytes);

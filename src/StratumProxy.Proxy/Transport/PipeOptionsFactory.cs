@@ -10,9 +10,8 @@ namespace StratumProxy.Proxy.Transport;
 /// </summary>
 public static class PipeOptionsFactory
 {
-    // Options are immutable and hold no per-connection state, so every miner connection shares one instance per
-    // direction instead of carrying two of its own.
-    private static readonly PipeOptions s_minerSend = Create(256 * 1024, BlockMemoryPool.Miners);
+    // Options are immutable and hold no per-connection state, so every miner connection shares one instance instead
+    // of carrying its own. A miner's send side has no pipe: it writes straight to its socket (SocketSendWriter).
     private static MinerReceiveOptions? s_minerReceive;
 
     /// <summary>Receive side for a miner: small, since miners are untrusted and their lines are short.</summary>
@@ -27,9 +26,6 @@ public static class PipeOptionsFactory
 
         return cached.Options;
     }
-
-    /// <summary>Send side for a miner: room for a burst of jobs; the writer's queue policy handles stalls.</summary>
-    public static PipeOptions MinerSend() => s_minerSend;
 
     /// <summary>Receive side for a pool: notify lines can carry large coinbases.</summary>
     public static PipeOptions PoolReceive(int maxLineLength) => Create(Math.Max(1024 * 1024, maxLineLength * 4));

@@ -70,7 +70,8 @@ public static class SocketTransport
 
     private static ProxyConnection Miner(Socket socket, int maxLineLength, ReadOnlyMemory<byte> unreadInput)
     {
-        var duplex = new TcpSocketDuplex(socket, PipeOptionsFactory.MinerSend(), PipeOptionsFactory.MinerReceive(maxLineLength), unreadInput);
+        // No send pipe: the session's write loop sends straight to the socket, a job's notify line from its shared bytes.
+        var duplex = new TcpSocketDuplex(socket, sendOptions: null, PipeOptionsFactory.MinerReceive(maxLineLength), unreadInput);
         return new ProxyConnection(duplex, socket.RemoteEndPoint, socket.LocalEndPoint, duplex);
     }
 

@@ -6,7 +6,9 @@ namespace StratumProxy.Proxy.Transport;
 
 /// <summary>
 /// A plain TCP socket as a duplex pipe (the shape of Kestrel's socket connection): one receive loop that waits for data
-/// with a zero-byte receive (an idle connection holds no buffer) and one send loop draining the output pipe. Unlike
+/// with a zero-byte receive (an idle connection holds no buffer) and either one send loop draining an output pipe or,
+/// for miners (no send options), an output written straight to the socket (<see cref="SocketSendWriter"/>: no pipe, no
+/// loop, and nothing held between flushes, so a job's shared notify bytes go to thousands of sockets uncopied). Unlike
 /// Pipelines.Sockets.Unofficial's loops, both can be stopped without touching the connection, which is what the
 /// upgrade handover needs (<see cref="DetachAsync"/>): a pending receive is cancelled without consuming a byte, the
 /// send loop reports when everything written has been handed to the kernel.
@@ -20,26 +22,38 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
 
     private readonly Socket _socket;
     private readonly Pipe _input;
-    private readonly Pipe _output;
+    private readonly Pipe? _output;
+    private readonly SocketSendWriter? _sender;
     private readonly CancellationTokenSource _stopReceiving = new();
     private readonly Task _receiving;
-    private readonly Task _sending;
+    private readonly Task? _sending;
     private TaskCompletionSource? _drainRequest;
     private IOException? _receiveError;
     private int _state;
 
-    public TcpSocketDuplex(Socket socket, PipeOptions sendOptions, PipeOptions receiveOptions, ReadOnlyMemory<byte> unreadInput = default)
+    /// <summary>
+    /// Starts the loops. <paramref name="sendOptions"/> null: <see cref="Output"/> writes straight to the socket (each
+    /// flush completes once its bytes are in the kernel) instead of through a pipe and a send loop.
+    /// </summary>
+    public TcpSocketDuplex(Socket socket, PipeOptions? sendOptions, PipeOptions receiveOptions, ReadOnlyMemory<byte> unreadInput = default)
     {
         _socket = socket;
         _input = new Pipe(receiveOptions);
-        _output = new Pipe(sendOptions);
         _receiving = ReceiveLoopAsync(unreadInput);
-        _sending = SendLoopAsync();
+        if (sendOptions is null)
+        {
+            _sender = new SocketSendWriter(this);
+        }
+        else
+        {
+            _output = new Pipe(sendOptions);
+            _sending = SendLoopAsync(_output.Reader);
+        }
     }
 
     public PipeReader Input => _input.Reader;
 
-    public PipeWriter Output => _output.Writer;
+    public PipeWriter Output => _sender ?? _output!.Writer;
 
     public Socket Socket => _socket;
 
@@ -64,10 +78,25 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
             // 1. Everything the session wrote reaches the kernel (its send buffer belongs to the socket and survives).
             var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             Volatile.Write(ref _drainRequest, drained);
-            _output.Reader.CancelPendingRead();
-            if (_sending.IsCompleted)
+            if (_sender is not null)
             {
-                drained.TrySetException(new IOException("The connection's send side has ended; there is nothing to hand over."));
+                // Written straight to the socket: drained when no flush is sending (the last one to end says so).
+                if (_sender.Failed)
+                {
+                    drained.TrySetException(new IOException("The connection's send side has ended; there is nothing to hand over."));
+                }
+                else if (!_sender.Sending)
+                {
+                    drained.TrySetResult();
+                }
+            }
+            else
+            {
+                _output!.Reader.CancelPendingRead();
+                if (_sending!.IsCompleted)
+                {
+                    drained.TrySetException(new IOException("The connection's send side has ended; there is nothing to hand over."));
+                }
             }
 
             await drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -157,6 +186,43 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>A flush of the direct output ended (every byte it took is in the kernel, unless it failed).</summary>
+    internal void SendsIdle(bool failed)
+    {
+        if (Volatile.Read(ref _drainRequest) is { } drained)
+        {
+            if (failed)
+            {
+                drained.TrySetException(new IOException("The connection's send side ended before it drained."));
+            }
+            else
+            {
+                drained.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Sends a FIN after what is in the kernel (the direct output completed or stopped); never once the
+    /// connection is leaving this process.</summary>
+    internal void ShutdownSend()
+    {
+        if (Volatile.Read(ref _state) != Running)
+        {
+            return;
+        }
+
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
     }
 
     private void CloseSocket()
@@ -254,9 +320,8 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         }
     }
 
-    private async Task SendLoopAsync()
+    private async Task SendLoopAsync(PipeReader reader)
     {
-        var reader = _output.Reader;
         Exception? error = null;
         try
         {

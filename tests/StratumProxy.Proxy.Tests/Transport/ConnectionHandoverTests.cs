@@ -36,14 +36,16 @@ public sealed class ConnectionHandoverTests
         Assert.Equal(Lines("c", 1, 50), await ReadLinesAsync(old.Transport.Input, 50, ct));
         await WaitUntilBufferedAsync(old.Transport.Input, 50, ct);
 
-        // The session has just written 240 KiB (under the send pipe's pause threshold, so its flush returns) while the
-        // client is not reading: the socket buffers (16 KiB each way) and the client's one pending read take at most
-        // 128 KiB of it, the rest waits in the pipe. The detach cannot finish before the client reads again.
+        // The session writes 240 KiB in one flush while the client is not reading: the socket buffers (16 KiB each
+        // way) and the client's one pending read take at most 128 KiB of it, the rest waits to be sent (a miner's
+        // output writes straight to the socket, so its flush waits too). The detach cannot finish before the client
+        // reads again and that flush has ended.
         client.PauseReading();
-        await WriteLinesAsync(old.Transport.Output, "s", 1, 480, ct);
+        var writing = WriteLinesAsync(old.Transport.Output, "s", 1, 480, ct, flushEvery: 480);
         var detaching = old.DetachAsync(ct).AsTask();
         Assert.False(detaching.IsCompleted);
         client.ResumeReading();
+        await writing;
         var detached = await detaching;
 
         Assert.StartsWith("c0051\n", Encoding.ASCII.GetString(detached.UnreadInput), StringComparison.Ordinal);
@@ -226,14 +228,14 @@ public sealed class ConnectionHandoverTests
             ? string.Create(CultureInfo.InvariantCulture, $"{prefix}{i:D4} {new string('.', 500)}")
             : string.Create(CultureInfo.InvariantCulture, $"{prefix}{i:D4}");
 
-    internal static async Task WriteLinesAsync(PipeWriter writer, string prefix, int first, int last, CancellationToken ct)
+    internal static async Task WriteLinesAsync(PipeWriter writer, string prefix, int first, int last, CancellationToken ct, int flushEvery = 50)
     {
         for (var i = first; i <= last; i++)
         {
             var bytes = Encoding.ASCII.GetBytes(Line(prefix, i) + "\n");
             bytes.CopyTo(writer.GetSpan(bytes.Length));
             writer.Advance(bytes.Length);
-            if (i % 50 == 0 || i == last)
+            if (i % flushEvery == 0 || i == last)
             {
                 await writer.FlushAsync(ct);
             }

@@ -1,0 +1,344 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks.Sources;
+
+namespace StratumProxy.Proxy.Transport;
+
+/// <summary>A writer that can send bytes many connections share (a job's notify line) from that memory itself.</summary>
+internal interface ISharedBytesWriter
+{
+    /// <summary>
+    /// Queues <paramref name="bytes"/> behind what was written before, to be sent by the next flush without a copy
+    /// when nothing precedes them in this flush. The memory must not change until that flush completes.
+    /// </summary>
+    void WriteShared(ReadOnlyMemory<byte> bytes);
+}
+
+/// <summary>
+/// A miner connection's output written straight to its socket, with no pipe and nothing held between flushes: formatted
+/// messages go into a buffer rented from the shared array pool at the first write of a flush and returned when that
+/// flush has sent it; shared bytes (<see cref="ISharedBytesWriter.WriteShared"/>) are sent from their own memory. A flush
+/// completes when every byte written before it is in the kernel, in the order written. One writer at a time (the
+/// session's write loop), as with a pipe; <see cref="CancelPendingFlush"/> and <see cref="Complete"/> from any thread.
+/// </summary>
+internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
+{
+    private const int MinimumBufferSize = 4096;
+
+    private readonly TcpSocketDuplex _owner;
+    private ReadOnlyMemory<byte> _shared;
+    private byte[]? _buffer;
+    private int _written;
+    private int _bufferSent;
+    private int _sending;
+    private int _cancelRequested;
+    private int _completed;
+    private bool _failed;
+
+    public SocketSendWriter(TcpSocketDuplex owner) => _owner = owner;
+
+    /// <summary>True while a flush is sending.</summary>
+    public bool Sending => Volatile.Read(ref _sending) != 0;
+
+    /// <summary>True once a send failed (the peer is gone): later flushes report the writer completed.</summary>
+    public bool Failed => Volatile.Read(ref _failed);
+
+    /// <summary>True while the writer holds a rented buffer (between the first write of a flush and its end).</summary>
+    internal bool HoldsBuffer => Volatile.Read(ref _buffer) is not null;
+
+    /// <inheritdoc/>
+    public override bool CanGetUnflushedBytes => true;
+
+    /// <inheritdoc/>
+    public override long UnflushedBytes => _shared.Length + _written - _bufferSent;
+
+    /// <inheritdoc/>
+    public void WriteShared(ReadOnlyMemory<byte> bytes)
+    {
+        if (_shared.IsEmpty && _written == 0)
+        {
+            _shared = bytes;
+            return;
+        }
+
+        // Behind something else in the same flush (a difficulty before a job): one copy into the flush's buffer
+        // costs less than a send of its own.
+        this.Write(bytes.Span);
+    }
+
+    /// <inheritdoc/>
+    public override void Advance(int bytes)
+    {
+        if (bytes == 0)
+        {
+            return;
+        }
+
+        if (bytes < 0 || _buffer is null || _written + bytes > _buffer.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(bytes));
+        }
+
+        _written += bytes;
+    }
+
+    /// <inheritdoc/>
+    public override Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Reserve(sizeHint);
+        return _buffer.AsMemory(_written);
+    }
+
+    /// <inheritdoc/>
+    public override Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Reserve(sizeHint);
+        return _buffer.AsSpan(_written);
+    }
+
+    /// <inheritdoc/>
+    public override void CancelPendingFlush()
+    {
+        Interlocked.Exchange(ref _cancelRequested, 1);
+        if (Volatile.Read(ref _sending) != 0)
+        {
+            // A send waiting for a peer that does not read cannot be cancelled on its own: shutting the send
+            // direction ends it (the close that follows sends that FIN anyway).
+            _owner.ShutdownSend();
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Complete(Exception? exception = null)
+    {
+        if (Interlocked.Exchange(ref _completed, 1) != 0)
+        {
+            return;
+        }
+
+        if (Volatile.Read(ref _sending) == 0)
+        {
+            ReturnBuffer();
+            _shared = default;
+        }
+
+        // The session finished writing and every flush it awaited is in the kernel: a FIN follows.
+        if (!Failed)
+        {
+            _owner.ShutdownSend();
+        }
+    }
+
+    /// <inheritdoc/>
+    public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        Interlocked.Exchange(ref _sending, 1);
+        if (Interlocked.Exchange(ref _cancelRequested, 0) != 0 || _failed || Volatile.Read(ref _completed) != 0)
+        {
+            // Stopped (or dead): what was written is dropped.
+            return new ValueTask<FlushResult>(Finish(null, isCanceled: !_failed, failed: _failed));
+        }
+
+        SocketSendArgs? args = null;
+        try
+        {
+            while (true)
+            {
+                var chunk = NextChunk();
+                if (chunk.IsEmpty)
+                {
+                    return new ValueTask<FlushResult>(Finish(args, isCanceled: false, failed: false));
+                }
+
+                args ??= SocketSendArgs.Rent();
+                var sent = args.SendAsync(_owner.Socket, chunk);
+                if (!sent.IsCompletedSuccessfully)
+                {
+                    return SendRestAsync(args, sent);
+                }
+
+                Consumed(sent.Result);
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return new ValueTask<FlushResult>(Finish(args, isCanceled: false, failed: true));
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<FlushResult> SendRestAsync(SocketSendArgs args, ValueTask<int> pending)
+    {
+        try
+        {
+            while (true)
+            {
+                Consumed(await pending.ConfigureAwait(false));
+                var chunk = NextChunk();
+                if (chunk.IsEmpty)
+                {
+                    return Finish(args, isCanceled: false, failed: false);
+                }
+
+                pending = args.SendAsync(_owner.Socket, chunk);
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return Finish(args, isCanceled: Volatile.Read(ref _cancelRequested) != 0, failed: true);
+        }
+    }
+
+    private ReadOnlyMemory<byte> NextChunk() =>
+        !_shared.IsEmpty ? _shared : _buffer is null ? default : _buffer.AsMemory(_bufferSent, _written - _bufferSent);
+
+    private void Consumed(int sent)
+    {
+        if (!_shared.IsEmpty)
+        {
+            _shared = _shared[sent..];
+        }
+        else
+        {
+            _bufferSent += sent;
+        }
+    }
+
+    private FlushResult Finish(SocketSendArgs? args, bool isCanceled, bool failed)
+    {
+        args?.Return();
+        _shared = default;
+        ReturnBuffer();
+        if (failed)
+        {
+            Volatile.Write(ref _failed, true);
+        }
+
+        Volatile.Write(ref _sending, 0);
+        _owner.SendsIdle(failed);
+        if (isCanceled)
+        {
+            Interlocked.Exchange(ref _cancelRequested, 0);
+        }
+
+        return new FlushResult(isCanceled, failed);
+    }
+
+    private void Reserve(int sizeHint)
+    {
+        var need = Math.Max(sizeHint, 1);
+        if (_buffer is null)
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(need, MinimumBufferSize));
+            return;
+        }
+
+        if (_buffer.Length - _written >= need)
+        {
+            return;
+        }
+
+        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _written + need));
+        _buffer.AsSpan(0, _written).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = bigger;
+    }
+
+    private void ReturnBuffer()
+    {
+        if (Interlocked.Exchange(ref _buffer, null) is { } buffer)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        _written = 0;
+        _bufferSent = 0;
+    }
+}
+
+/// <summary>
+/// The socket operation of one send, shared by all miner connections: taken for a flush and given back when it ends,
+/// with its buffer cleared, so an idle connection references neither an operation nor the bytes it last sent.
+/// </summary>
+internal sealed class SocketSendArgs : SocketAsyncEventArgs, IValueTaskSource<int>
+{
+    // Idle operations kept at most: flushes end in microseconds, so only the threads sending at once hold one;
+    // beyond this a burst of sends to miners that do not read leaves the extra ones to the GC.
+    private const int MaxIdle = 256;
+
+    private static readonly Lock s_lock = new();
+    private static readonly SocketSendArgs?[] s_idle = new SocketSendArgs?[MaxIdle];
+    private static int s_count;
+
+    private ManualResetValueTaskSourceCore<int> _core;
+
+    private SocketSendArgs()
+        : base(unsafeSuppressExecutionContextFlow: true)
+    {
+    }
+
+    public static SocketSendArgs Rent()
+    {
+        lock (s_lock)
+        {
+            if (s_count > 0)
+            {
+                var args = s_idle[--s_count]!;
+                s_idle[s_count] = null;
+                return args;
+            }
+        }
+
+        return new SocketSendArgs();
+    }
+
+    public void Return()
+    {
+        SetBuffer(Memory<byte>.Empty);
+        lock (s_lock)
+        {
+            if (s_count < MaxIdle)
+            {
+                s_idle[s_count++] = this;
+            }
+        }
+    }
+
+    /// <summary>Sends (some of) <paramref name="buffer"/>: the bytes the kernel took.</summary>
+    public ValueTask<int> SendAsync(Socket socket, ReadOnlyMemory<byte> buffer)
+    {
+        _core.Reset();
+        SetBuffer(MemoryMarshal.AsMemory(buffer));
+        if (socket.SendAsync(this))
+        {
+            return new ValueTask<int>(this, _core.Version);
+        }
+
+        return SocketError == SocketError.Success
+            ? new ValueTask<int>(BytesTransferred)
+            : ValueTask.FromException<int>(new SocketException((int)SocketError));
+    }
+
+    int IValueTaskSource<int>.GetResult(short token) => _core.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<int>.GetStatus(short token) => _core.GetStatus(token);
+
+    void IValueTaskSource<int>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+
+    /// <inheritdoc/>
+    protected override void OnCompleted(SocketAsyncEventArgs e)
+    {
+        if (SocketError == SocketError.Success)
+        {
+            _core.SetResult(BytesTransferred);
+        }
+        else
+        {
+            _core.SetException(new SocketException((int)SocketError));
+        }
+    }
+}
