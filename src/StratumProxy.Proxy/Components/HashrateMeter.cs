@@ -101,8 +101,10 @@ public sealed class HashrateMeter
         }
 
         var offset = Math.Max(0, timestamp - _origin);
-        Interlocked.Increment(ref _version);
+        // Allocated before the version turns odd: empty buckets estimate as none do, and an allocation that fails
+        // leaves the version even instead of keeping every reader spinning.
         var buckets = _buckets ??= new Bucket[BucketCount];
+        Interlocked.Increment(ref _version);
         for (var r = 0; r < Rings.Length; r++)
         {
             Add(buckets, r, offset / Width(r), difficulty);

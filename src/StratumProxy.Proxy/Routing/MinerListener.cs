@@ -152,7 +152,7 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
         }
 
         _engine.Metrics.MinerConnections.WithLabels(session.Listener.Name).Inc();
-        _running[session.Id] = session.RunAsync(this, _stopping.Token);
+        Record(session, session.RunAsync(this, _stopping.Token));
     }
 
     private async Task AcceptLoopAsync(ListenerOptions listener, IConnectionListener bound, CancellationToken accepting)
@@ -241,7 +241,18 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
             Log.MinerConnected(_logger, session.Id, remote, listener.Name);
         }
         _engine.Track(session);
-        _running[session.Id] = session.RunAsync(this, stopping);
+        Record(session, session.RunAsync(this, stopping));
+    }
+
+    // The session runs after a yield, but on a busy machine it can end (and leave the table) before the task is stored
+    // here: a task stored already completed is taken out again, or it would stay in the table for good.
+    private void Record(MinerSession session, Task running)
+    {
+        _running[session.Id] = running;
+        if (running.IsCompleted)
+        {
+            _running.TryRemove(KeyValuePair.Create(session.Id, running));
+        }
     }
 
     void MinerSession.ISessionRunner.OnFaulted(MinerSession session, Exception exception) => Log.SessionFaulted(_logger, session.Id, exception);

@@ -22,18 +22,26 @@ internal interface ISharedBytesWriter
 /// messages go into a buffer rented from the shared array pool at the first write of a flush and returned when that
 /// flush has sent it; shared bytes (<see cref="ISharedBytesWriter.WriteShared"/>) are sent from their own memory. A flush
 /// completes when every byte written before it is in the kernel, in the order written. One writer at a time (the
-/// session's write loop), as with a pipe; <see cref="CancelPendingFlush"/> and <see cref="Complete"/> from any thread.
+/// session's write loop), as with a pipe; <see cref="CancelPendingFlush"/> from any thread; <see cref="Complete"/> from
+/// the writer or once it has stopped writing: a flush still sending then finishes first and the FIN follows its last
+/// byte.
 /// </summary>
 internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
 {
     private const int MinimumBufferSize = 4096;
+
+    // _state: no flush sending, a flush sending, completed (no flush starts again). Changed by exchange, never by a
+    // plain write, so Complete and the end of a flush cannot both miss that the other one ran.
+    private const int Idle = 0;
+    private const int SendingState = 1;
+    private const int Done = 2;
 
     private readonly TcpSocketDuplex _owner;
     private ReadOnlyMemory<byte> _shared;
     private byte[]? _buffer;
     private int _written;
     private int _bufferSent;
-    private int _sending;
+    private int _state;
     private int _cancelRequested;
     private int _completed;
     private bool _failed;
@@ -41,7 +49,7 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
     public SocketSendWriter(TcpSocketDuplex owner) => _owner = owner;
 
     /// <summary>True while a flush is sending.</summary>
-    public bool Sending => Volatile.Read(ref _sending) != 0;
+    public bool Sending => Volatile.Read(ref _state) == SendingState;
 
     /// <summary>True once a send failed (the peer is gone): later flushes report the writer completed.</summary>
     public bool Failed => Volatile.Read(ref _failed);
@@ -103,7 +111,7 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
     public override void CancelPendingFlush()
     {
         Interlocked.Exchange(ref _cancelRequested, 1);
-        if (Volatile.Read(ref _sending) != 0)
+        if (Sending)
         {
             // A send waiting for a peer that does not read cannot be cancelled on its own: shutting the send
             // direction ends it (the close that follows sends that FIN anyway).
@@ -119,24 +127,24 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
             return;
         }
 
-        if (Volatile.Read(ref _sending) == 0)
+        // A flush still sending keeps its buffer and its bytes until its last byte is in the kernel; it ends the
+        // writer then (Finish). Otherwise nothing is sending and none will start.
+        if (Interlocked.CompareExchange(ref _state, Done, Idle) == Idle)
         {
-            ReturnBuffer();
-            _shared = default;
-        }
-
-        // The session finished writing and every flush it awaited is in the kernel: a FIN follows.
-        if (!Failed)
-        {
-            _owner.ShutdownSend();
+            End();
         }
     }
 
     /// <inheritdoc/>
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
-        Interlocked.Exchange(ref _sending, 1);
-        if (Interlocked.Exchange(ref _cancelRequested, 0) != 0 || _failed || Volatile.Read(ref _completed) != 0)
+        if (Interlocked.CompareExchange(ref _state, SendingState, Idle) != Idle)
+        {
+            // Completed: nothing is sent any more (a flush is never started while another one sends).
+            return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: true));
+        }
+
+        if (Interlocked.Exchange(ref _cancelRequested, 0) != 0 || _failed)
         {
             // Stopped (or dead): what was written is dropped.
             return new ValueTask<FlushResult>(Finish(null, isCanceled: !_failed, failed: _failed));
@@ -217,14 +225,33 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
             Volatile.Write(ref _failed, true);
         }
 
-        Volatile.Write(ref _sending, 0);
-        _owner.SendsIdle(failed);
         if (isCanceled)
         {
             Interlocked.Exchange(ref _cancelRequested, 0);
         }
 
-        return new FlushResult(isCanceled, failed);
+        Interlocked.Exchange(ref _state, Idle);
+        var completed = Volatile.Read(ref _completed) != 0;
+        if (completed && Interlocked.CompareExchange(ref _state, Done, Idle) == Idle)
+        {
+            // Completed while this flush was sending: every byte it took is in the kernel, so the FIN follows now.
+            End();
+        }
+
+        _owner.SendsIdle(failed);
+        return new FlushResult(isCanceled, failed || completed);
+    }
+
+    private void End()
+    {
+        ReturnBuffer();
+        _shared = default;
+
+        // The session finished writing and every flush it awaited is in the kernel: a FIN follows.
+        if (!Failed)
+        {
+            _owner.ShutdownSend();
+        }
     }
 
     private void Reserve(int sizeHint)

@@ -77,7 +77,9 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         {
             // 1. Everything the session wrote reaches the kernel (its send buffer belongs to the socket and survives).
             var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            Volatile.Write(ref _drainRequest, drained);
+            // An exchange, not a plain write: with the flush's own exchange of its state before it reads this request,
+            // one of the two always sees the other (a plain store may pass a later load, and both would miss).
+            Interlocked.Exchange(ref _drainRequest, drained);
             if (_sender is not null)
             {
                 // Written straight to the socket: drained when no flush is sending (the last one to end says so).
