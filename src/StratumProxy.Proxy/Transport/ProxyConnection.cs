@@ -50,9 +50,9 @@ public sealed class ProxyConnection : IAsyncDisposable
     /// ReadAsync and has advanced past what it processed) and stopped writing <see cref="IDuplexPipe.Output"/>.
     /// Waits until every byte written to Output has been handed to the kernel (cancelling <paramref name="cancellationToken"/>
     /// during that wait, e.g. for a peer that stopped reading, leaves the connection as it was), then duplicates the
-    /// socket, stops the receive loop, points this process's socket object at a dummy (so its dispose, or any late I/O,
-    /// never sends a FIN or RST) and returns the duplicate with every byte received from the peer that the session has
-    /// not consumed. Afterwards disposing this connection does not disturb the peer.
+    /// socket, points this process's socket object at a dummy (so its dispose, or any late I/O, never sends a FIN or
+    /// RST), which ends the receive loop without taking another byte, and returns the duplicate with every byte received
+    /// from the peer that the session has not consumed. Afterwards disposing this connection does not disturb the peer.
     /// </summary>
     public ValueTask<DetachedSocket> DetachAsync(CancellationToken cancellationToken) =>
         CanHandOver && _owner is TcpSocketDuplex duplex

@@ -24,12 +24,15 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
     private readonly Pipe _input;
     private readonly Pipe? _output;
     private readonly SocketSendWriter? _sender;
-    private readonly CancellationTokenSource _stopReceiving = new();
     private readonly Task _receiving;
     private readonly Task? _sending;
     private TaskCompletionSource? _drainRequest;
     private IOException? _receiveError;
     private int _state;
+
+    // Set by a detach before it points the socket object at the dummy: the receive loop then ends without touching the
+    // input pipe. A flag, not a token source: an idle connection's pending receive holds no token registration.
+    private int _stopReceiving;
 
     /// <summary>
     /// Starts the loops. <paramref name="sendOptions"/> null: <see cref="Output"/> writes straight to the socket (each
@@ -127,17 +130,14 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
             throw;
         }
 
-        // 3. No more reads from the peer here: a pending receive is cancelled before it takes a byte, one already in
-        // the kernel finishes and its bytes go into the pipe before the loop ends.
-        await _stopReceiving.CancelAsync().ConfigureAwait(false);
-        _input.Writer.CancelPendingFlush();
-        await _receiving.ConfigureAwait(false);
-
-        // 4. This process's socket object now holds a dummy: its dispose (close, linger, shutdown, disconnect) and any
-        // late I/O never reach the peer. Epoll keeps the old registration of the real socket under the old number
-        // until the last copy of it closes; events from it wake a context that is gone (or, once the number is reused,
-        // a socket whose next read or write just finds nothing to do). The number is retired for this file: a socket
-        // object adopting it again in this process must not get the same number (LinuxDescriptors.AvoidRetired).
+        // 3. No more reads from the peer here. This process's socket object now holds a dummy: its dispose (close,
+        // linger, shutdown, disconnect) and any late I/O never reach the peer, and a pending receive ends on the dummy
+        // or on the dispose without taking a byte; a receive already in the kernel finishes on the real socket and its
+        // bytes go into the pipe before the loop ends. Epoll keeps the old registration of the real socket under the
+        // old number until the last copy of it closes; events from it wake a context that is gone (or, once the number
+        // is reused, a socket whose next read or write just finds nothing to do). The number is retired for this file:
+        // a socket object adopting it again in this process must not get the same number (LinuxDescriptors.AvoidRetired).
+        Volatile.Write(ref _stopReceiving, 1);
         var added = false;
         _socket.SafeHandle.DangerousAddRef(ref added);
         try
@@ -152,6 +152,10 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         }
 
         _socket.Dispose();
+
+        // 4. The receive loop ends (a flush waiting for the session to read is cancelled).
+        _input.Writer.CancelPendingFlush();
+        await _receiving.ConfigureAwait(false);
 
         // 5. What the peer sent that the session has not consumed.
         var handle = new DescriptorHandle(duplicate);
@@ -261,7 +265,6 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
     private async Task ReceiveLoopAsync(ReadOnlyMemory<byte> unreadInput)
     {
         var writer = _input.Writer;
-        var token = _stopReceiving.Token;
         Exception? error = null;
         try
         {
@@ -276,9 +279,9 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
 
             while (true)
             {
-                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, token).ConfigureAwait(false);
+                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
                 var memory = writer.GetMemory();
-                var received = await _socket.ReceiveAsync(memory, SocketFlags.None, token).ConfigureAwait(false);
+                var received = await _socket.ReceiveAsync(memory, SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
                 if (received == 0)
                 {
                     return;
@@ -292,9 +295,9 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
                 }
             }
         }
-        catch (Exception ex) when (token.IsCancellationRequested && ex is OperationCanceledException or SocketException)
+        catch (Exception ex) when (Volatile.Read(ref _stopReceiving) != 0 && ex is OperationCanceledException or SocketException or ObjectDisposedException)
         {
-            // Detaching: stopped without taking a byte.
+            // Detaching: stopped on the dummy or by the dispose, without taking a byte from the peer.
         }
         catch (SocketException ex)
         {
@@ -315,7 +318,7 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         }
         finally
         {
-            if (!token.IsCancellationRequested)
+            if (Volatile.Read(ref _stopReceiving) == 0)
             {
                 await writer.CompleteAsync(error).ConfigureAwait(false);
             }
