@@ -30,7 +30,7 @@ internal static class WorkerSeriesExport
     /// <summary>How much text is written between two flushes of the output.</summary>
     internal const int FlushBytes = 32 * 1024;
 
-    private const string OtherLabel = "other";
+    private const string OtherLabel = ProxyMetrics.OtherWorkerLabel;
     private const string UnknownLabel = "unknown";
 
     private static ReadOnlySpan<byte> Shares => "stratumproxy_shares_total"u8;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using StratumProxy.Proxy.Metrics;
 
 namespace StratumProxy.Proxy.Configuration;
 
@@ -54,7 +55,7 @@ public sealed class ProxyOptionsValidator : IValidateOptions<ProxyOptions>
             {
                 errors.Add($"Proxy:Pools:{i}:Name: a pool needs a name.");
             }
-            else if (string.Equals(pool.Name, "none", StringComparison.Ordinal))
+            else if (string.Equals(pool.Name, ProxyMetrics.NoPoolLabel, StringComparison.Ordinal))
             {
                 errors.Add($"Proxy:Pools:{i}:Name 'none' is reserved: it is the pool label of shares and switches that had no pool; choose another name.");
             }

@@ -64,6 +64,12 @@ public sealed class ProxyMetrics
     /// </summary>
     public const int MaxWorkerLabelLength = 256;
 
+    /// <summary>The worker label of the workers past <c>Proxy:MaxWorkerSeries</c> and of names too long to be one.</summary>
+    public const string OtherWorkerLabel = "other";
+
+    /// <summary>The pool label of shares and switches that had no pool (a pool may not be named so).</summary>
+    public const string NoPoolLabel = "none";
+
     /// <summary>Workers whose name was too long to be a label.</summary>
     public Counter WorkerNamesTooLong { get; }
 
@@ -194,7 +200,7 @@ public sealed class ProxyMetrics
         if (worker.Length > MaxWorkerLabelLength)
         {
             WorkerNamesTooLong.Inc();
-            return "other";
+            return OtherWorkerLabel;
         }
 
         lock (_workersLock)
@@ -206,7 +212,7 @@ public sealed class ProxyMetrics
 
             if (_workers.Count >= _maxWorkerSeries)
             {
-                return "other";
+                return OtherWorkerLabel;
             }
 
             _workers.Add(worker);

@@ -508,7 +508,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
 
     private bool Move(MinerSession session, PoolRuntime pool, string reason)
     {
-        var from = session.PoolName ?? "none";
+        var from = session.PoolName ?? ProxyMetrics.NoPoolLabel;
         if (!pool.Fits(session.Layout ?? Configured))
         {
             return false;
