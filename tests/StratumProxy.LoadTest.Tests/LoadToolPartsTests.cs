@@ -66,6 +66,20 @@ public sealed class LoadToolPartsTests
         Assert.True(sample.Threads > 0);
     }
 
+    [Fact]
+    public async Task ProcessProbe_PoolWorkerThreads_CountsTheRuntimesPoolWorkersByName()
+    {
+        // A work item on the thread pool runs on a worker the runtime names ".NET TP Worker".
+        var onWorker = await Task.Run(() => File.ReadAllText($"/proc/thread-self/comm").TrimEnd('\n'));
+
+        var workers = ProcessProbe.PoolWorkerThreads(Environment.ProcessId);
+
+        Assert.Equal(ProcessProbe.PoolWorkerThreadName, onWorker);
+        Assert.NotNull(workers);
+        Assert.InRange(workers.Value, 1, ProcessProbe.Read(Environment.ProcessId)!.Threads);
+        Assert.Null(ProcessProbe.PoolWorkerThreads(int.MaxValue));
+    }
+
     [Theory]
     [InlineData("--target 10.0.0.1:3333")]
     [InlineData("--target 127.0.0.1:3333 --sessionz 5")]

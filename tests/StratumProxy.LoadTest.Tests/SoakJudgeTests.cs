@@ -56,6 +56,44 @@ public sealed class SoakJudgeTests
     }
 
     [Fact]
+    public void Judge_PoolWorkersSwingingWithTheMachinesLoad_Pass_WhereTheWholeThreadCountWouldFail()
+    {
+        // A CI soak on a busy 2-core machine (3 minutes, a sample every 10 s): the whole thread count rose 19 → 29 in the
+        // judged half. A second run on the same machine split it: the 16 threads other than the thread pool's workers
+        // never moved; the workers came and went with the load (pool drops, reconnects, a busy machine).
+        int[] total = [19, 21, 21, 21, 23, 23, 21, 21, 21, 20, 20, 21, 22, 28, 28, 24, 26, 29, 29];
+        const int Own = 16;
+        var samples = Samples(total.Length, _ => 150 * MiB).Select((s, i) => s with { Threads = total[i], PoolThreads = total[i] - Own }).ToList();
+
+        var verdict = SoakJudge.Judge(samples, AllAnswered, new SoakThresholds());
+        var wholeCount = SoakJudge.Judge(
+            samples.Select(s => s with { PoolThreads = 0 }).ToList(), AllAnswered, new SoakThresholds { Threads = new TrendLimit(8, 0.10) });
+
+        Assert.True(verdict.Passed, string.Join("; ", verdict.Failures));
+        Assert.Equal(0, verdict.Trends.Single(t => t.Name == "threads").Growth, 9);
+        Assert.Contains(wholeCount.Failures, f => f.StartsWith("threads grows", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Judge_ADedicatedThreadLeak_Fails_AndSoDoPoolWorkersThatNeverRetire()
+    {
+        // One thread of its own every 20 s (a timer or watcher per reload, say): 4.5 over the judged 90 s, above 4.
+        var ownLeak = Samples(19, _ => 150 * MiB).Select((s, i) => s with { Threads = s.Threads + (i / 2) }).ToList();
+
+        // Work items that block for good: each keeps its worker, so the floor climbs one worker a sample (over ten
+        // minutes: the floor lags its 60 s window, so a 3-minute run's judged half is too short to see it).
+        var blocked = Samples(60, _ => 150 * MiB).Select((s, i) => s with { Threads = s.Threads + i, PoolThreads = s.PoolThreads + i }).ToList();
+
+        var own = SoakJudge.Judge(ownLeak, AllAnswered, new SoakThresholds());
+        var pool = SoakJudge.Judge(blocked, AllAnswered, new SoakThresholds());
+
+        Assert.Contains(own.Failures, f => f.StartsWith("threads grows", StringComparison.Ordinal));
+        Assert.DoesNotContain(own.Failures, f => f.StartsWith("pool_threads grows", StringComparison.Ordinal));
+        Assert.Contains(pool.Failures, f => f.StartsWith("pool_threads grows", StringComparison.Ordinal));
+        Assert.DoesNotContain(pool.Failures, f => f.StartsWith("threads grows", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Judge_DescriptorsLeakingTwoASample_Fails()
     {
         // 2 per 10 s sample: 58 over the judged half, above max(32, 2 % of ~590).
@@ -175,6 +213,7 @@ public sealed class SoakJudgeTests
             RssBytes: rss(i),
             OpenFiles: 500 + (i % 4),
             Threads: 25 + (i % 2),
+            PoolThreads: 9 + (i % 2),
             HeapBytes: (30 + (i % 5)) * MiB,
             CpuSeconds: i,
             SessionsReady: 500,

@@ -92,6 +92,42 @@ public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
         }
     }
 
+    /// <summary>
+    /// The thread pool's worker threads among a .NET process's threads (those named <c>.NET TP Worker</c> in
+    /// /proc/PID/task/*/comm); null once the process has gone. The pool adds workers when its work items wait and
+    /// retires them after about 20 s idle, so their count moves with the machine's load, unlike the process's own threads.
+    /// </summary>
+    public static int? PoolWorkerThreads(int pid)
+    {
+        try
+        {
+            var count = 0;
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/task"))
+            {
+                try
+                {
+                    if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == PoolWorkerThreadName)
+                    {
+                        count++;
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // The thread ended between the listing and the read.
+                }
+            }
+
+            return count;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The name the .NET runtime gives its thread pool's worker threads.</summary>
+    public const string PoolWorkerThreadName = ".NET TP Worker";
+
     /// <summary>Descriptors the process holds open (entries of /proc/PID/fd); null once it has gone.</summary>
     public static int? OpenFiles(int pid)
     {

@@ -203,7 +203,7 @@ public sealed class SoakRun(SoakOptions options, TextWriter progress)
                     _samples.Add(await SampleAsync(proxy.Id, http, admin, load, slots, start, cancellationToken));
                     await File.AppendAllTextAsync(Path.Combine(dir, "soak.csv"), (_samples.Count == 1 ? SoakSample.CsvHeader + "\n" : "") + _samples[^1].ToCsv() + "\n", cancellationToken);
                     var s = _samples[^1];
-                    Progress($"{s.Seconds,6:F0} s  rss {s.RssBytes / 1048576.0:F1} MiB  fds {s.OpenFiles}  threads {s.Threads}  heap {(s.HeapBytes ?? 0) / 1048576.0:F1} MiB  ready {s.SessionsReady}  sent {s.Sent}  answered {s.Answered}  p50 {s.P50Ms:F2} ms  p99 {s.P99Ms:F2} ms  drops {s.PoolDrops}  reloads {s.ReloadsApplied}  decisions {s.CurtailmentDecisions}");
+                    Progress($"{s.Seconds,6:F0} s  rss {s.RssBytes / 1048576.0:F1} MiB  fds {s.OpenFiles}  threads {s.Threads} (pool {s.PoolThreads})  heap {(s.HeapBytes ?? 0) / 1048576.0:F1} MiB  ready {s.SessionsReady}  sent {s.Sent}  answered {s.Answered}  p50 {s.P50Ms:F2} ms  p99 {s.P99Ms:F2} ms  drops {s.PoolDrops}  reloads {s.ReloadsApplied}  decisions {s.CurtailmentDecisions}");
                     nextSample += (long)(Options.SampleEvery.TotalSeconds * Stopwatch.Frequency);
                 }
 
@@ -310,13 +310,14 @@ public sealed class SoakRun(SoakOptions options, TextWriter progress)
         return string.Create(
             CultureInfo.InvariantCulture,
             $"soak {verdict} | {report.Seconds:F0} s, {report.Sessions} sessions, {report.Reconnects} reconnects, {report.PoolDrops} pool drops, {report.Totals.ReloadsApplied}/{report.Totals.ReloadsWritten} reloads | submits {report.Totals.Answered}/{report.Totals.Sent} answered, p50 {report.LatencyMs.P50Ms:F2} ms p99 {report.LatencyMs.P99Ms:F2} ms | ") +
-            string.Join(", ", Trend("rss_bytes", 1048576, " MiB"), Trend("open_files", 1, ""), Trend("threads", 1, ""), Trend("heap_bytes", 1048576, " MiB"));
+            string.Join(", ", Trend("rss_bytes", 1048576, " MiB"), Trend("open_files", 1, ""), Trend("threads", 1, ""), Trend("pool_threads", 1, ""), Trend("heap_bytes", 1048576, " MiB"));
     }
 
     private async Task<SoakSample> SampleAsync(int pid, HttpClient http, Uri metrics, LoadRun load, LoadSession?[] slots, long start, CancellationToken cancellationToken)
     {
         var proc = ProcessProbe.Read(pid);
         var files = ProcessProbe.OpenFiles(pid) ?? 0;
+        var poolThreads = ProcessProbe.PoolWorkerThreads(pid) ?? 0;
         string text = string.Empty;
         try
         {
@@ -336,6 +337,7 @@ public sealed class SoakRun(SoakOptions options, TextWriter progress)
             proc?.RssBytes ?? 0,
             files,
             proc?.Threads ?? 0,
+            poolThreads,
             (long?)ProcessProbe.Series(text, "dotnet_total_memory_bytes"),
             proc?.CpuSeconds ?? 0,
             slots.Count(s => s is { IsReady: true }),
