@@ -249,6 +249,33 @@ public sealed class ConfigurationTests : IDisposable
         Assert.Equal("Proxy:Miners:MaxLineLength 'big': not a valid whole number.", Assert.Single(errors));
     }
 
+    // What the binder accepts is part of what a configuration means: an empty value keeps the default, a whole number
+    // is decimal only, and the coin markets are found whatever the case of their code (BindingShape says why the
+    // reflection binder, which differs on all three, is not used).
+    [Fact]
+    public void An_empty_value_keeps_the_default_and_a_hex_whole_number_is_refused()
+    {
+        var file = Path.Combine(_directory, "empty.json");
+        File.WriteAllText(file, """{ "Proxy": { "Miners": { "MaxLineLength": "", "HandshakeTimeout": "" }, "Difficulty": { "PowerOfTwo": "", "Start": "" } } }""");
+        var options = Load(CommandLine.Parse(["--config", file]), out var errors);
+        Assert.Empty(errors);
+        Assert.Equal(new MinerOptions().MaxLineLength, options.Miners.MaxLineLength);
+        Assert.Equal(new MinerOptions().HandshakeTimeout, options.Miners.HandshakeTimeout);
+        Assert.Equal(new DifficultyOptions(), options.Difficulty);
+
+        File.WriteAllText(file, """{ "Proxy": { "Miners": { "MaxLineLength": "0x4000" } } }""");
+        Load(CommandLine.Parse(["--config", file]), out errors);
+        Assert.Equal("Proxy:Miners:MaxLineLength '0x4000': not a valid whole number.", Assert.Single(errors));
+    }
+
+    [Fact]
+    public void Economics_Coins_are_found_whatever_the_case_of_their_code()
+    {
+        var farm = Loader(CommandLine.Parse(["--Economics:Coins:BCH:PriceUsd=450"])).LoadFarm(out var errors);
+        Assert.Empty(errors);
+        Assert.Equal(450, farm.Coins["bch"].PriceUsd);
+    }
+
     [Fact]
     public void Proxy_Limits_MaxPoolLineLength_is_bound_defaults_to_256_KiB_and_is_checked()
     {

@@ -31,9 +31,8 @@ public enum AvalonWorkControl
 /// </remarks>
 public sealed class AvalonRigClient : CgminerFamilyClient
 {
-    private const RigCapabilities FamilyCapabilities =
-        RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.WorkMode
-        | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower;
+    /// <summary>What it does beyond reading, sleeping and waking (<see cref="CgminerFamilyClient"/>).</summary>
+    private const RigCapabilities FamilyCapabilities = RigCapabilities.WorkMode | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower;
 
     private static readonly TimeSpan ScheduleAhead = TimeSpan.FromSeconds(5);
 

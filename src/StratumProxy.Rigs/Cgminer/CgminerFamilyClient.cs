@@ -6,15 +6,16 @@ namespace StratumProxy.Rigs.Cgminer;
 /// The families that speak the cgminer API over TCP with extensions of their own (LuxOS, Whatsminer v2, Avalon):
 /// one connection, one opening for reading status (summary and pools, mapped by <see cref="CgminerSummary"/>, then
 /// what the family reads besides), and the pool switch as cgminer takes it (a family without one says so instead). A family supplies its
-/// identity, what it reads beyond the summary, and its writes.
+/// identity, what it reads beyond the summary, and its writes. Every one reads status, sleeps and wakes; its
+/// capabilities add what the family does besides.
 /// </summary>
 public abstract class CgminerFamilyClient : IRigClient
 {
-    private protected CgminerFamilyClient(RigEndpoint endpoint, TimeProvider timeProvider, RigFamily family, RigCapabilities capabilities, RigEvidence evidence, string commandKey = "command")
+    private protected CgminerFamilyClient(RigEndpoint endpoint, TimeProvider timeProvider, RigFamily family, RigCapabilities familyCapabilities, RigEvidence evidence, string commandKey = "command")
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         Family = family;
-        Capabilities = capabilities;
+        Capabilities = RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | familyCapabilities;
         Evidence = evidence;
         Time = timeProvider;
         Api = new CgminerApi(new TcpRpcTransport(endpoint, timeProvider), commandKey);

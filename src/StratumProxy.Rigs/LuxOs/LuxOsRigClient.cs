@@ -22,9 +22,8 @@ namespace StratumProxy.Rigs.LuxOs;
 /// </remarks>
 public sealed class LuxOsRigClient : CgminerFamilyClient
 {
-    private const RigCapabilities FamilyCapabilities =
-        RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
-        | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower;
+    /// <summary>What it does beyond reading, sleeping and waking (<see cref="CgminerFamilyClient"/>).</summary>
+    private const RigCapabilities FamilyCapabilities = RigCapabilities.PowerTarget | RigCapabilities.SwitchPool | RigCapabilities.ReportsPower;
 
     private const int SessionBusyCode = 402;
 

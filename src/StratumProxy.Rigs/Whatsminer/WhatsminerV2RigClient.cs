@@ -22,9 +22,8 @@ namespace StratumProxy.Rigs.Whatsminer;
 /// </remarks>
 public sealed class WhatsminerV2RigClient : CgminerFamilyClient
 {
-    private const RigCapabilities FamilyCapabilities =
-        RigCapabilities.ReadStatus | RigCapabilities.Sleep | RigCapabilities.Wake | RigCapabilities.PowerTarget
-        | RigCapabilities.WorkMode | RigCapabilities.ReportsPower;
+    /// <summary>What it does beyond reading, sleeping and waking (<see cref="CgminerFamilyClient"/>).</summary>
+    private const RigCapabilities FamilyCapabilities = RigCapabilities.PowerTarget | RigCapabilities.WorkMode | RigCapabilities.ReportsPower;
 
     private static readonly TimeSpan TokenReuse = TimeSpan.FromMinutes(25);
 

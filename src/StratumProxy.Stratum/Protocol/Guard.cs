@@ -22,6 +22,13 @@ internal static class Guard
         }
     }
 
+    /// <summary>A refusal of malformed params: <paramref name="error"/> says why; always false, for <c>return Guard.Refuse(…)</c>.</summary>
+    internal static bool Refuse(string reason, out StratumParseError error)
+    {
+        error = StratumParseError.Params(reason);
+        return false;
+    }
+
     /// <summary>
     /// Reads one value from the params (or result) at <paramref name="range"/> with <paramref name="reader"/>. A value
     /// the reader does not accept and JSON that is not well-formed are refused alike, with <paramref name="refusal"/>.
@@ -43,7 +50,6 @@ internal static class Guard
             value = default!;
         }
 
-        error = StratumParseError.Params(refusal);
-        return false;
+        return Refuse(refusal, out error);
     }
 }

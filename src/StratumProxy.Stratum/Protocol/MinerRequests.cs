@@ -51,16 +51,14 @@ public struct SubmitRequest
         var start = envelope.Params.Start;
         if (!p.MoveNext() || !p.TryGetPlainString(out _))
         {
-            error = StratumParseError.Params("mining.submit params[0] (worker) must be a string");
-            return false;
+            return Guard.Refuse("mining.submit params[0] (worker) must be a string", out error);
         }
 
         submit.Worker = p.CurrentValueRange(start);
 
         if (!p.MoveNext() || !p.TryGetPlainString(out _))
         {
-            error = StratumParseError.Params("mining.submit params[1] (job id) must be a string");
-            return false;
+            return Guard.Refuse("mining.submit params[1] (job id) must be a string", out error);
         }
 
         submit.JobId = p.CurrentValueRange(start);
@@ -68,28 +66,24 @@ public struct SubmitRequest
         if (!p.MoveNext() || !p.TryGetPlainString(out var en2) || (en2.Length & 1) != 0 || en2.Length / 2 > SmallBytes.Capacity
             || !Hex.TryDecode(en2, submit.Extranonce2.Resize(en2.Length / 2), out _))
         {
-            error = StratumParseError.Params("mining.submit params[2] (extranonce2) must be an even-length hex string of at most 64 digits");
-            return false;
+            return Guard.Refuse("mining.submit params[2] (extranonce2) must be an even-length hex string of at most 64 digits", out error);
         }
 
         if (!p.MoveNext() || !p.TryGetHexUInt32(out submit.NTime))
         {
-            error = StratumParseError.Params("mining.submit params[3] (ntime) must be hex of at most 8 digits");
-            return false;
+            return Guard.Refuse("mining.submit params[3] (ntime) must be hex of at most 8 digits", out error);
         }
 
         if (!p.MoveNext() || !p.TryGetHexUInt32(out submit.Nonce))
         {
-            error = StratumParseError.Params("mining.submit params[4] (nonce) must be hex of at most 8 digits");
-            return false;
+            return Guard.Refuse("mining.submit params[4] (nonce) must be hex of at most 8 digits", out error);
         }
 
         if (p.MoveNext() && p.TokenType != JsonTokenType.Null)
         {
             if (!p.TryGetHexUInt32(out submit.VersionBits))
             {
-                error = StratumParseError.Params("mining.submit params[5] (version bits) must be hex of at most 8 digits");
-                return false;
+                return Guard.Refuse("mining.submit params[5] (version bits) must be hex of at most 8 digits", out error);
             }
 
             submit.HasVersionBits = true;

@@ -44,27 +44,23 @@ public sealed record NotifyMessage(
         var p = new ParamsReader(line, envelope.Params);
         if (!p.MoveNext() || p.GetStringOrNull() is not { Length: > 0 } jobId)
         {
-            error = StratumParseError.Params("mining.notify params[0] (job id) must be a non-empty string");
-            return false;
+            return Guard.Refuse("mining.notify params[0] (job id) must be a non-empty string", out error);
         }
 
         var prevHash = new byte[32];
         if (!p.MoveNext() || !p.TryGetHexBytes(prevHash, out var prevLength) || prevLength != 32)
         {
-            error = StratumParseError.Params("mining.notify params[1] (prevhash) must be 64 hex digits");
-            return false;
+            return Guard.Refuse("mining.notify params[1] (prevhash) must be 64 hex digits", out error);
         }
 
         if (!p.MoveNext() || !p.TryGetHexByteArray(out var coinbase1))
         {
-            error = StratumParseError.Params("mining.notify params[2] (coinb1) must be hex");
-            return false;
+            return Guard.Refuse("mining.notify params[2] (coinb1) must be hex", out error);
         }
 
         if (!p.MoveNext() || !p.TryGetHexByteArray(out var coinbase2))
         {
-            error = StratumParseError.Params("mining.notify params[3] (coinb2) must be hex");
-            return false;
+            return Guard.Refuse("mining.notify params[3] (coinb2) must be hex", out error);
         }
 
         var tooMany = false;
@@ -78,34 +74,29 @@ public sealed record NotifyMessage(
 
         if (!p.MoveNext() || !p.TryGetHexUInt32(out var version))
         {
-            error = StratumParseError.Params("mining.notify params[5] (version) must be hex of at most 8 digits");
-            return false;
+            return Guard.Refuse("mining.notify params[5] (version) must be hex of at most 8 digits", out error);
         }
 
         if (!p.MoveNext() || !p.TryGetHexUInt32(out var nbits))
         {
-            error = StratumParseError.Params("mining.notify params[6] (nbits) must be hex of at most 8 digits");
-            return false;
+            return Guard.Refuse("mining.notify params[6] (nbits) must be hex of at most 8 digits", out error);
         }
 
         // A job is built on the network target: nbits that encode none (negative or overflowing) make no job.
         if (!Mining.Difficulty.TryTargetFromCompact(nbits, out _))
         {
-            error = StratumParseError.Params("mining.notify params[6] (nbits) is not a valid compact target");
-            return false;
+            return Guard.Refuse("mining.notify params[6] (nbits) is not a valid compact target", out error);
         }
 
         if (!p.MoveNext() || !p.TryGetHexUInt32(out var ntime))
         {
-            error = StratumParseError.Params("mining.notify params[7] (ntime) must be hex of at most 8 digits");
-            return false;
+            return Guard.Refuse("mining.notify params[7] (ntime) must be hex of at most 8 digits", out error);
         }
 
         var clean = false;
         if (p.MoveNext() && p.TokenType != JsonTokenType.Null && !p.TryGetBoolean(out clean))
         {
-            error = StratumParseError.Params("mining.notify params[8] (clean_jobs) must be a boolean");
-            return false;
+            return Guard.Refuse("mining.notify params[8] (clean_jobs) must be a boolean", out error);
         }
 
         notify = new NotifyMessage(jobId, prevHash, coinbase1, coinbase2, branches, version, nbits, ntime, clean);
@@ -166,8 +157,7 @@ public sealed record ReconnectMessage(string? Host, int? Port, int WaitSeconds)
             {
                 if (parsedPort is < 1 or > 65535)
                 {
-                    error = StratumParseError.Params("client.reconnect port must be 1..65535");
-                    return false;
+                    return Guard.Refuse("client.reconnect port must be 1..65535", out error);
                 }
 
                 port = (int)parsedPort;

@@ -7,6 +7,10 @@ namespace StratumProxy.Hosting;
 /// record (<c>with</c>). It starts from the record's defaults; <see cref="ToOptions"/> gives the record (a shape with
 /// lists, maps or nested sections adds those). A test checks that every setting of every record has its property in
 /// its shape and is carried.
+/// <para>The reflection binder (the product is not trimmed) would bind the records' init-only properties directly,
+/// but it is not the same binder: it refuses an empty value for a number, duration or flag (this one leaves the
+/// default), accepts hexadecimal whole numbers (<c>0x10</c>, refused here) and builds a bound map with the default
+/// comparer (<c>Economics:Coins</c> is case-insensitive). Moving to it would change which configurations load.</para>
 /// </summary>
 internal abstract class BindingShape<T>
     where T : new()

@@ -134,6 +134,30 @@ public sealed class MessageTests
         Assert.Equal(StratumParseErrorKind.InvalidParams, error.Kind);
     }
 
+    // One reason per field, word for word (operators see it in the pool's bad-line log).
+    [Theory]
+    [InlineData(0, "\"\"", "mining.notify params[0] (job id) must be a non-empty string")]
+    [InlineData(1, "\"4d16\"", "mining.notify params[1] (prevhash) must be 64 hex digits")]
+    [InlineData(2, "\"0z\"", "mining.notify params[2] (coinb1) must be hex")]
+    [InlineData(3, "7", "mining.notify params[3] (coinb2) must be hex")]
+    [InlineData(4, "[\"00\"]", "mining.notify params[4] (merkle branches) must be a list of 64-digit hex strings")]
+    [InlineData(5, "\"000000020\"", "mining.notify params[5] (version) must be hex of at most 8 digits")]
+    [InlineData(6, "\"x\"", "mining.notify params[6] (nbits) must be hex of at most 8 digits")]
+    [InlineData(6, "\"1d80ffff\"", "mining.notify params[6] (nbits) is not a valid compact target")]
+    [InlineData(7, "true", "mining.notify params[7] (ntime) must be hex of at most 8 digits")]
+    [InlineData(8, "\"yes\"", "mining.notify params[8] (clean_jobs) must be a boolean")]
+    public void Notify_with_a_bad_field_is_refused_with_that_fields_reason(int field, string value, string reason)
+    {
+        string[] fields = ["\"bf\"", "\"4d16b6f85af6e2198f44ae2a6de67f78487ae5611b77c6c0440b921e00000000\"", "\"01000000\"", "\"00000000\"", "[]", "\"00000002\"", "\"1c2ac4af\"", "\"504e86b9\"", "false"];
+        fields[field] = value;
+        var text = "{\"params\":[" + string.Join(",", fields) + "],\"id\":null,\"method\":\"mining.notify\"}";
+        var (line, envelope) = Envelope(text);
+        Assert.False(NotifyMessage.TryParse(line, envelope, out var notify, out var error));
+        Assert.Null(notify);
+        Assert.Equal(StratumParseErrorKind.InvalidParams, error.Kind);
+        Assert.Equal(reason, error.Reason);
+    }
+
     [Theory]
     [InlineData(32, true)]
     [InlineData(33, false)]
