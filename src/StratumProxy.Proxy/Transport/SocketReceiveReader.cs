@@ -9,7 +9,9 @@ namespace StratumProxy.Proxy.Transport;
 /// <summary>
 /// The receive side of a plain TCP connection as a <see cref="PipeReader"/> with no pipe and no loop behind it: a read
 /// that finds nothing new waits on the socket with a zero-byte receive, then receives into a buffer rented only while
-/// bytes are pending (from the shared array pool) and returned once the reader has consumed them all. An idle
+/// bytes are pending (a block of the miners' <see cref="BlockMemoryPool"/> when the options name it, which allocates
+/// nothing when thousands of connections hold one at once; the shared array pool otherwise and for longer lines) and
+/// returned once the reader has consumed them all. An idle
 /// connection therefore holds its socket's pending receive and this object, nothing else. Bytes are received only when
 /// the reader asks for more, so what the reader has not asked for stays in the kernel (a reader that stops reading
 /// holds no more than it had), and a receive completion hands its bytes to the waiting read on the same thread.
@@ -31,12 +33,14 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
     private const int ResultOutstanding = 128; // the reader holds positions into _buffer: it must not move
 
     private readonly Socket _socket;
+    private readonly BlockMemoryPool? _blocks;
     private readonly int _maxBuffered;
     private readonly Action _onReceived;
     private ManualResetValueTaskSourceCore<ReadResult> _read;
     private ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter _receive;
     private CancellationTokenRegistration _readCancellation;
     private byte[]? _buffer;
+    private IMemoryOwner<byte>? _block;
     private int _start;
     private int _end;
     private int _examined;
@@ -46,17 +50,18 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
     private TaskCompletionSource? _stopped;
 
     /// <param name="socket">The connected socket; this reader is its only receiver.</param>
-    /// <param name="maxBuffered">At most this many unconsumed bytes are held (as a pipe's pause threshold): a reader
-    /// that has examined them all and asks for more waits.</param>
+    /// <param name="options">Of a pipe's options, the pause threshold (at most that many unconsumed bytes are held: a
+    /// reader that has examined them all and asks for more waits) and the pool, when it is a <see cref="BlockMemoryPool"/>.</param>
     /// <param name="unread">Bytes received from the peer earlier (by another process) that come first.</param>
-    public SocketReceiveReader(Socket socket, long maxBuffered, ReadOnlySpan<byte> unread)
+    public SocketReceiveReader(Socket socket, PipeOptions options, ReadOnlySpan<byte> unread)
     {
         _socket = socket;
-        _maxBuffered = (int)Math.Clamp(maxBuffered, MinimumBuffer, Array.MaxLength);
+        _blocks = options.Pool as BlockMemoryPool;
+        _maxBuffered = (int)Math.Clamp(options.PauseWriterThreshold, MinimumBuffer, Array.MaxLength);
         _onReceived = OnReceived;
         if (!unread.IsEmpty)
         {
-            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(MinimumBuffer, unread.Length));
+            Rent(unread.Length);
             unread.CopyTo(_buffer);
             _end = unread.Length;
         }
@@ -283,12 +288,43 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
     // writes into it.
     private void ReleaseBufferIfIdle()
     {
-        if (_buffer is { } buffer && (_flags & ReceivingData) == 0 && (_start == _end || (_flags & ReaderCompleted) != 0))
+        if (_buffer is not null && (_flags & ReceivingData) == 0 && (_start == _end || (_flags & ReaderCompleted) != 0))
         {
-            _buffer = null;
+            ReturnBuffer();
             _start = _end = _examined = 0;
-            ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    // Under the monitor, or before the reader is shared.
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_buffer))]
+    private void Rent(int length)
+    {
+        if (_blocks is not null && length <= BlockMemoryPool.BlockSize)
+        {
+            _block = _blocks.Rent(length);
+            _buffer = System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(_block.Memory, out var segment) && segment.Offset == 0
+                ? segment.Array!
+                : throw new InvalidOperationException("A pool block is not a whole array.");
+        }
+        else
+        {
+            _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(MinimumBuffer, length));
+        }
+    }
+
+    private void ReturnBuffer()
+    {
+        if (_block is { } block)
+        {
+            _block = null;
+            block.Dispose();
+        }
+        else if (_buffer is { } array)
+        {
+            ArrayPool<byte>.Shared.Return(array);
+        }
+
+        _buffer = null;
     }
 
     // Owns the receive in flight (ReceivePending set): a zero-byte wait for the peer, then a receive of what it sent.
@@ -464,7 +500,7 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
     {
         if (_buffer is null)
         {
-            _buffer = ArrayPool<byte>.Shared.Rent(MinimumBuffer);
+            Rent(MinimumBuffer);
             _start = _end = _examined = 0;
             return true;
         }
@@ -488,7 +524,7 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
 
             var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)_buffer.Length * 2, _maxBuffered));
             _buffer.AsSpan(0, length).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_buffer);
+            ReturnBuffer();
             _buffer = larger;
         }
 

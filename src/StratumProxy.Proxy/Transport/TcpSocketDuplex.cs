@@ -33,13 +33,14 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
     /// <summary>
     /// Wraps the socket. <paramref name="sendOptions"/> null: <see cref="Output"/> writes straight to the socket (each
     /// flush completes once its bytes are in the kernel) instead of through a pipe and a send loop. Of
-    /// <paramref name="receiveOptions"/> the input keeps the pause threshold: at most that many unconsumed bytes are held.
+    /// <paramref name="receiveOptions"/> the input keeps the pause threshold (at most that many unconsumed bytes are
+    /// held) and the block pool.
     /// <paramref name="unreadInput"/> (bytes an earlier owner received) is read first.
     /// </summary>
     public TcpSocketDuplex(Socket socket, PipeOptions? sendOptions, PipeOptions receiveOptions, ReadOnlyMemory<byte> unreadInput = default)
     {
         _socket = socket;
-        _input = new SocketReceiveReader(socket, receiveOptions.PauseWriterThreshold, unreadInput.Span);
+        _input = new SocketReceiveReader(socket, receiveOptions, unreadInput.Span);
         if (sendOptions is null)
         {
             _sender = new SocketSendWriter(this);
