@@ -444,7 +444,7 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
             }
 
             ReleaseBufferIfIdle();
-            if ((_flags & ReadPending) != 0 && (_flags & ReceivePending) == 0)
+            if (stopped is null && (_flags & ReadPending) != 0 && (_flags & ReceivePending) == 0)
             {
                 _flags &= ~ReadPending;
                 registration = TakeRegistration();
@@ -469,7 +469,7 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
                     readError = ex;
                 }
             }
-            else
+            else if (stopped is null)
             {
                 return false;
             }

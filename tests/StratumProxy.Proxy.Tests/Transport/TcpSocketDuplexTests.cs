@@ -268,6 +268,66 @@ public sealed class TcpSocketDuplexTests
         Assert.Null(connection.ReceiveError);
     }
 
+    [Fact]
+    public async Task A_detach_after_a_cancelled_read_ends_the_receive_still_waiting_and_hands_over_the_unread_bytes()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        using var poolListener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        poolListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        poolListener.Listen();
+        var port = ((IPEndPoint)poolListener.LocalEndPoint!).Port;
+        var connection = await SocketTransport.ConnectAsync(new PoolUrl("127.0.0.1", port, false), false, 64 * 1024, ct);
+        using var pool = await poolListener.AcceptAsync(ct);
+        Assert.True(connection.CanHandOver);
+        var input = connection.Transport.Input;
+
+        // A line read in part, then a read that waits on the socket and is cancelled (a pool connection parking for
+        // a handover): its receive is still waiting when the connection is detached.
+        await pool.SendAsync("{\"id\":1}\n{\"id\""u8.ToArray(), SocketFlags.None, ct);
+        var first = await input.ReadAsync(ct);
+        var end = first.Buffer.PositionOf((byte)'\n')!.Value;
+        input.AdvanceTo(first.Buffer.GetPosition(1, end), first.Buffer.End);
+        var waiting = input.ReadAsync(ct);
+        input.CancelPendingRead();
+        var cancelled = await waiting;
+        Assert.True(cancelled.IsCanceled);
+        input.AdvanceTo(cancelled.Buffer.Start);
+
+        var detached = await connection.DetachAsync(ct).AsTask().WaitAsync(ct);
+        await connection.DisposeAsync();
+        using (detached.Handle)
+        {
+            Assert.Equal("{\"id\"", Encoding.ASCII.GetString(detached.UnreadInput));
+        }
+    }
+
+    [Fact]
+    public async Task Stopping_the_input_while_its_receive_waits_ends_when_that_receive_does_and_takes_no_byte()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        var (connection, peer) = await MinerPairAsync(ct);
+        await using var _ = connection;
+        using var __ = peer;
+        var input = (SocketReceiveReader)connection.Transport.Input;
+
+        // A read waits on the socket and is cancelled (the session parks): its zero-byte receive stays in flight.
+        var waiting = input.ReadAsync(ct);
+        input.CancelPendingRead();
+        var cancelled = await waiting;
+        Assert.True(cancelled.IsCanceled);
+        input.AdvanceTo(cancelled.Buffer.Start);
+
+        // The handover stops the input before that receive ends (here the peer's next line ends it): the stop waits
+        // for it, then ends without having taken the line, which stays in the kernel for whoever adopts the socket.
+        var stopping = input.StopAsync().AsTask();
+        Assert.False(stopping.IsCompleted);
+        await peer.SendAsync("{\"id\":3}\n"u8.ToArray(), SocketFlags.None, ct);
+        Assert.Empty(await stopping.WaitAsync(ct));
+        Assert.Equal(9, connection.Transport is TcpSocketDuplex duplex ? duplex.Socket.Available : -1);
+    }
+
     private static async Task<WeakReference> SendSharedAsync(PipeWriter output, int length, CancellationToken ct)
     {
         var line = new byte[length];
