@@ -3,12 +3,13 @@ using System.Buffers;
 namespace StratumProxy.Proxy.Transport;
 
 /// <summary>
-/// The miner receive pipes' segments: fixed 4 KiB blocks kept for reuse, each block its own owner object, so renting and
-/// returning allocate nothing (the shared array pool keeps only a few dozen arrays of a size and drops the rest when
-/// thousands of sockets hold one at once, and a <see cref="MemoryPool{T}"/> over it allocates an owner per rent).
-/// At most <see cref="MaxRetainedBlocks"/> idle blocks are kept; a block returned beyond that is left to the GC,
-/// so a burst does not stay in memory as idle blocks. (Miners' send sides use no blocks: they write straight to the
-/// socket, see <see cref="SocketSendWriter"/>.)
+/// The miner connections' receive buffers (<see cref="SocketReceiveReader"/>, rented only while bytes are pending):
+/// fixed 4 KiB blocks kept for reuse, each block its own owner object, so renting and returning allocate nothing (the
+/// shared array pool keeps only a few dozen arrays of a size and drops the rest when thousands of sockets hold one at
+/// once, and a <see cref="MemoryPool{T}"/> over it allocates an owner per rent). At most
+/// <see cref="MaxRetainedBlocks"/> idle blocks are kept; a block returned beyond that is left to the GC, so a burst
+/// does not stay in memory as idle blocks. (Miners' send sides use no blocks: they write straight to the socket, see
+/// <see cref="SocketSendWriter"/>.)
 /// </summary>
 public sealed class BlockMemoryPool : MemoryPool<byte>
 {

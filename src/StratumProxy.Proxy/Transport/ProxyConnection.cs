@@ -40,7 +40,7 @@ public sealed class ProxyConnection : IAsyncDisposable
 
     /// <summary>
     /// Why the peer's stream ended, when it ended by a socket error (a reset) rather than a FIN; null otherwise or while
-    /// it is open. The input pipe itself ends cleanly either way, after every byte received before the error.
+    /// it is open. The input itself ends cleanly either way, after every byte received before the error.
     /// </summary>
     public IOException? ReceiveError => (_owner as TcpSocketDuplex)?.ReceiveError;
 
@@ -51,7 +51,7 @@ public sealed class ProxyConnection : IAsyncDisposable
     /// Waits until every byte written to Output has been handed to the kernel (cancelling <paramref name="cancellationToken"/>
     /// during that wait, e.g. for a peer that stopped reading, leaves the connection as it was), then duplicates the
     /// socket, points this process's socket object at a dummy (so its dispose, or any late I/O, never sends a FIN or
-    /// RST), which ends the receive loop without taking another byte, and returns the duplicate with every byte received
+    /// RST), which ends a pending receive without taking another byte, and returns the duplicate with every byte received
     /// from the peer that the session has not consumed. Afterwards disposing this connection does not disturb the peer.
     /// </summary>
     public ValueTask<DetachedSocket> DetachAsync(CancellationToken cancellationToken) =>

@@ -5,13 +5,15 @@ using System.Net.Sockets;
 namespace StratumProxy.Proxy.Transport;
 
 /// <summary>
-/// A plain TCP socket as a duplex pipe (the shape of Kestrel's socket connection): one receive loop that waits for data
-/// with a zero-byte receive (an idle connection holds no buffer) and either one send loop draining an output pipe or,
+/// A plain TCP socket as a duplex pipe: an input that receives only when its reader asks for more, waiting with a
+/// zero-byte receive and holding a buffer only while bytes are pending (<see cref="SocketReceiveReader"/>: no pipe and
+/// no loop, so an idle connection's receive side is its pending socket receive and one object) and either one send
+/// loop draining an output pipe or,
 /// for miners (no send options), an output written straight to the socket (<see cref="SocketSendWriter"/>: no pipe, no
 /// loop, and nothing held between flushes, so a job's shared notify bytes go to thousands of sockets uncopied). Unlike
 /// Pipelines.Sockets.Unofficial's loops, both can be stopped without touching the connection, which is what the
-/// upgrade handover needs (<see cref="DetachAsync"/>): a pending receive is cancelled without consuming a byte, the
-/// send loop reports when everything written has been handed to the kernel.
+/// upgrade handover needs (<see cref="DetachAsync"/>): a pending receive ends without consuming a byte, the send side
+/// reports when everything written has been handed to the kernel.
 /// </summary>
 internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
 {
@@ -21,28 +23,24 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
     private const int Disposed = 3;
 
     private readonly Socket _socket;
-    private readonly Pipe _input;
+    private readonly SocketReceiveReader _input;
     private readonly Pipe? _output;
     private readonly SocketSendWriter? _sender;
-    private readonly Task _receiving;
     private readonly Task? _sending;
     private TaskCompletionSource? _drainRequest;
-    private IOException? _receiveError;
     private int _state;
 
-    // Set by a detach before it points the socket object at the dummy: the receive loop then ends without touching the
-    // input pipe. A flag, not a token source: an idle connection's pending receive holds no token registration.
-    private int _stopReceiving;
-
     /// <summary>
-    /// Starts the loops. <paramref name="sendOptions"/> null: <see cref="Output"/> writes straight to the socket (each
-    /// flush completes once its bytes are in the kernel) instead of through a pipe and a send loop.
+    /// Wraps the socket. <paramref name="sendOptions"/> null: <see cref="Output"/> writes straight to the socket (each
+    /// flush completes once its bytes are in the kernel) instead of through a pipe and a send loop. Of
+    /// <paramref name="receiveOptions"/> the input keeps the pause threshold (at most that many unconsumed bytes are
+    /// held) and the block pool.
+    /// <paramref name="unreadInput"/> (bytes an earlier owner received) is read first.
     /// </summary>
     public TcpSocketDuplex(Socket socket, PipeOptions? sendOptions, PipeOptions receiveOptions, ReadOnlyMemory<byte> unreadInput = default)
     {
         _socket = socket;
-        _input = new Pipe(receiveOptions);
-        _receiving = ReceiveLoopAsync(unreadInput);
+        _input = new SocketReceiveReader(socket, receiveOptions, unreadInput.Span);
         if (sendOptions is null)
         {
             _sender = new SocketSendWriter(this);
@@ -54,14 +52,14 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         }
     }
 
-    public PipeReader Input => _input.Reader;
+    public PipeReader Input => _input;
 
     public PipeWriter Output => _sender ?? _output!.Writer;
 
     public Socket Socket => _socket;
 
     /// <summary>The socket error that ended the receive side (a reset), once it has; null for a clean end.</summary>
-    public IOException? ReceiveError => Volatile.Read(ref _receiveError);
+    public IOException? ReceiveError => _input.ReceiveError;
 
     /// <summary>
     /// Takes the connection away from this process (see <see cref="ProxyConnection.DetachAsync"/>). Cancelling
@@ -133,11 +131,10 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         // 3. No more reads from the peer here. This process's socket object now holds a dummy: its dispose (close,
         // linger, shutdown, disconnect) and any late I/O never reach the peer, and a pending receive ends on the dummy
         // or on the dispose without taking a byte; a receive already in the kernel finishes on the real socket and its
-        // bytes go into the pipe before the loop ends. Epoll keeps the old registration of the real socket under the
-        // old number until the last copy of it closes; events from it wake a context that is gone (or, once the number
-        // is reused, a socket whose next read or write just finds nothing to do). The number is retired for this file:
-        // a socket object adopting it again in this process must not get the same number (LinuxDescriptors.AvoidRetired).
-        Volatile.Write(ref _stopReceiving, 1);
+        // bytes are handed over with the rest. Epoll keeps the old registration of the real socket under the old
+        // number until the last copy of it closes; events from it wake a context that is gone (or, once the number is
+        // reused, a socket whose next read or write just finds nothing to do). The number is retired for this file: a
+        // socket object adopting it again in this process must not get the same number (LinuxDescriptors.AvoidRetired).
         var added = false;
         _socket.SafeHandle.DangerousAddRef(ref added);
         try
@@ -153,30 +150,22 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
 
         _socket.Dispose();
 
-        // 4. The receive loop ends (a flush waiting for the session to read is cancelled).
-        _input.Writer.CancelPendingFlush();
-        await _receiving.ConfigureAwait(false);
-
-        // 5. What the peer sent that the session has not consumed.
+        // 4. The receive side ends; what the peer sent that the session has not consumed goes with the socket (what
+        // the session never asked for is still in the kernel, in the socket's own buffer).
         var handle = new DescriptorHandle(duplicate);
-        byte[] unread = [];
+        byte[] unread;
         try
         {
-            if (_input.Reader.TryRead(out var result))
-            {
-                unread = result.Buffer.ToArray();
-                _input.Reader.AdvanceTo(result.Buffer.End);
-            }
+            unread = await _input.StopAsync().ConfigureAwait(false);
         }
         catch
         {
-            // The receive side had already failed (reset by the peer): the connection is not worth handing over.
+            // The receive side had already failed: the connection is not worth handing over.
             handle.Dispose();
             throw;
         }
         finally
         {
-            await _input.Writer.CompleteAsync().ConfigureAwait(false);
             _ = Interlocked.CompareExchange(ref _state, Detached, Detaching);
         }
 
@@ -259,69 +248,6 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         finally
         {
             _socket.SafeHandle.DangerousRelease();
-        }
-    }
-
-    private async Task ReceiveLoopAsync(ReadOnlyMemory<byte> unreadInput)
-    {
-        var writer = _input.Writer;
-        Exception? error = null;
-        try
-        {
-            if (!unreadInput.IsEmpty)
-            {
-                var flushed = await writer.WriteAsync(unreadInput, CancellationToken.None).ConfigureAwait(false);
-                if (flushed.IsCompleted)
-                {
-                    return;
-                }
-            }
-
-            while (true)
-            {
-                await _socket.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
-                var memory = writer.GetMemory();
-                var received = await _socket.ReceiveAsync(memory, SocketFlags.None, CancellationToken.None).ConfigureAwait(false);
-                if (received == 0)
-                {
-                    return;
-                }
-
-                writer.Advance(received);
-                var result = await writer.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    return;
-                }
-            }
-        }
-        catch (Exception ex) when (Volatile.Read(ref _stopReceiving) != 0 && ex is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-            // Detaching: stopped on the dummy or by the dispose, without taking a byte from the peer.
-        }
-        catch (SocketException ex)
-        {
-            // A reset (or any error) after the peer sent its last bytes: the pipe ends cleanly so the session still
-            // reads what was received before it (a pool's last answers to shares it accepted), and the error is kept
-            // for the close reason. Completing the pipe with the error would make the next read throw and drop them.
-            Volatile.Write(ref _receiveError, new IOException(ex.Message, ex));
-        }
-        catch (ObjectDisposedException)
-        {
-            // Disposed while a receive was pending: the session is already gone.
-        }
-        catch (Exception ex)
-        {
-            // Anything else the runtime throws (a failed epoll registration, say) ends the stream as an error, never
-            // as a clean end the session would take for the peer's FIN.
-            error = new IOException(ex.Message, ex);
-        }
-        finally
-        {
-            if (Volatile.Read(ref _stopReceiving) == 0)
-            {
-                await writer.CompleteAsync(error).ConfigureAwait(false);
-            }
         }
     }
 
