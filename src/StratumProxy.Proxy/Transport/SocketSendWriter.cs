@@ -24,7 +24,9 @@ internal interface ISharedBytesWriter
 /// completes when every byte written before it is in the kernel, in the order written. One writer at a time (the
 /// session's write loop), as with a pipe; <see cref="CancelPendingFlush"/> from any thread; <see cref="Complete"/> from
 /// the writer or once it has stopped writing: a flush still sending then finishes first and the FIN follows its last
-/// byte.
+/// byte. A detach holds the writer (<see cref="HoldAsync"/>): once no flush is sending none starts, and a flush asked
+/// for meanwhile waits for the detach's outcome: sent if the connection stays (<see cref="Release"/>), dropped and
+/// counted in <see cref="DroppedBytes"/> if it left (<see cref="Left"/>).
 /// </summary>
 internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
 {
@@ -35,6 +37,7 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
     private const int Idle = 0;
     private const int SendingState = 1;
     private const int Done = 2;
+    private const int Held = 3;
 
     private readonly TcpSocketDuplex _owner;
     private ReadOnlyMemory<byte> _shared;
@@ -46,6 +49,13 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
     private int _completed;
     private bool _failed;
 
+    // A detach in progress: it wants the writer (_holdWanted), learns when it has it (_held), and tells the flushes
+    // that wait meanwhile whether the connection stayed (_released: true) or left (false).
+    private int _holdWanted;
+    private TaskCompletionSource? _held;
+    private TaskCompletionSource<bool>? _released;
+    private long _dropped;
+
     public SocketSendWriter(TcpSocketDuplex owner) => _owner = owner;
 
     /// <summary>True while a flush is sending.</summary>
@@ -53,6 +63,9 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
 
     /// <summary>True once a send failed (the peer is gone): later flushes report the writer completed.</summary>
     public bool Failed => Volatile.Read(ref _failed);
+
+    /// <summary>Bytes written for flushes that waited for a detach and were dropped because the connection left.</summary>
+    public long DroppedBytes => Interlocked.Read(ref _dropped);
 
     /// <summary>True while the writer holds a rented buffer (between the first write of a flush and its end).</summary>
     internal bool HoldsBuffer => Volatile.Read(ref _buffer) is not null;
@@ -113,9 +126,10 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
         Interlocked.Exchange(ref _cancelRequested, 1);
         if (Sending)
         {
-            // A send waiting for a peer that does not read cannot be cancelled on its own: shutting the send
-            // direction ends it (the close that follows sends that FIN anyway).
-            _owner.ShutdownSend();
+            // A send waiting for a peer that does not read cannot be cancelled on its own, and the kernel may hold part
+            // of a line: a FIN after it would hand the miner a cut line as if it were the last one. The connection is
+            // reset instead (it is being dropped: the session stops writing only when it closes).
+            _owner.AbortSend();
         }
     }
 
@@ -138,7 +152,14 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
     /// <inheritdoc/>
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
-        if (Interlocked.CompareExchange(ref _state, SendingState, Idle) != Idle)
+        var state = Interlocked.CompareExchange(ref _state, SendingState, Idle);
+        if (state == Held)
+        {
+            // A detach holds the writer: this flush waits to learn whether the connection stays.
+            return FlushAfterHoldAsync(cancellationToken);
+        }
+
+        if (state != Idle)
         {
             // Completed: nothing is sent any more (a flush is never started while another one sends).
             return new ValueTask<FlushResult>(new FlushResult(isCanceled: false, isCompleted: true));
@@ -175,6 +196,76 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
         {
             return new ValueTask<FlushResult>(Finish(args, isCanceled: false, failed: true));
         }
+    }
+
+    /// <summary>
+    /// Takes the writer for a detach: the task completes once no flush is sending and none will start (flushes asked
+    /// for from now on wait); it fails when the send side has ended (a failed send: nothing to hand over). Then either
+    /// <see cref="Release"/> or <see cref="Left"/>.
+    /// </summary>
+    internal Task HoldAsync()
+    {
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Failed)
+        {
+            held.TrySetException(new IOException("The connection's send side has ended; there is nothing to hand over."));
+            return held.Task;
+        }
+
+        // The outcome before the wish: a flush that finds the writer held finds the outcome it waits for.
+        Volatile.Write(ref _released, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
+        Volatile.Write(ref _held, held);
+        Interlocked.Exchange(ref _holdWanted, 1);
+        TakeHoldIfIdle();
+        return held.Task;
+    }
+
+    /// <summary>The detach did not happen: the writer is the session's again, and flushes that waited send.</summary>
+    internal void Release()
+    {
+        Interlocked.Exchange(ref _holdWanted, 0);
+        Interlocked.CompareExchange(ref _state, Idle, Held);
+        if (Volatile.Read(ref _completed) != 0 && Interlocked.CompareExchange(ref _state, Done, Idle) == Idle)
+        {
+            // Completed while held: the FIN the completion owed follows now.
+            End();
+        }
+
+        Volatile.Read(ref _released)?.TrySetResult(true);
+    }
+
+    /// <summary>The connection left this process: the writer stays held, and flushes that waited drop their bytes.</summary>
+    internal void Left() => Volatile.Read(ref _released)?.TrySetResult(false);
+
+    private void TakeHoldIfIdle()
+    {
+        if (Volatile.Read(ref _holdWanted) == 0)
+        {
+            return;
+        }
+
+        var state = Interlocked.CompareExchange(ref _state, Held, Idle);
+        if (state is Idle or Held or Done)
+        {
+            // Done: completed, no flush starts again either.
+            Volatile.Read(ref _held)?.TrySetResult();
+        }
+    }
+
+    private async ValueTask<FlushResult> FlushAfterHoldAsync(CancellationToken cancellationToken)
+    {
+        var released = Volatile.Read(ref _released)!;
+        if (await released.Task.WaitAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // The connection went to another process before these bytes could be sent here, and sending them now would
+        // put them behind what the new owner writes: they are dropped, and counted.
+        Interlocked.Add(ref _dropped, UnflushedBytes);
+        _shared = default;
+        ReturnBuffer();
+        return new FlushResult(isCanceled: false, isCompleted: true);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -223,6 +314,9 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
         if (failed)
         {
             Volatile.Write(ref _failed, true);
+
+            // A detach waiting for this flush learns that there is nothing to hand over.
+            Volatile.Read(ref _held)?.TrySetException(new IOException("The connection's send side ended before it drained."));
         }
 
         if (isCanceled)
@@ -230,7 +324,10 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
             Interlocked.Exchange(ref _cancelRequested, 0);
         }
 
+        // An exchange, then the detach's wish: with the detach's own exchange of its wish before it looks at the
+        // state, one of the two always sees the other.
         Interlocked.Exchange(ref _state, Idle);
+        TakeHoldIfIdle();
         var completed = Volatile.Read(ref _completed) != 0;
         if (completed && Interlocked.CompareExchange(ref _state, Done, Idle) == Idle)
         {
@@ -238,7 +335,6 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
             End();
         }
 
-        _owner.SendsIdle(failed);
         return new FlushResult(isCanceled, failed || completed);
     }
 

@@ -77,32 +77,25 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         try
         {
             // 1. Everything the session wrote reaches the kernel (its send buffer belongs to the socket and survives).
-            var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            // An exchange, not a plain write: with the flush's own exchange of its state before it reads this request,
-            // one of the two always sees the other (a plain store may pass a later load, and both would miss).
-            Interlocked.Exchange(ref _drainRequest, drained);
             if (_sender is not null)
             {
-                // Written straight to the socket: drained when no flush is sending (the last one to end says so).
-                if (_sender.Failed)
-                {
-                    drained.TrySetException(new IOException("The connection's send side has ended; there is nothing to hand over."));
-                }
-                else if (!_sender.Sending)
-                {
-                    drained.TrySetResult();
-                }
+                // Written straight to the socket: drained when no flush is sending, and none starts from then on (a
+                // flush asked for meanwhile, say an answer to a verdict that came after the export, waits for the
+                // outcome: sent if the connection stays, dropped and counted if it leaves).
+                await _sender.HoldAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             else
             {
+                var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                Interlocked.Exchange(ref _drainRequest, drained);
                 _output!.Reader.CancelPendingRead();
                 if (_sending!.IsCompleted)
                 {
                     drained.TrySetException(new IOException("The connection's send side has ended; there is nothing to hand over."));
                 }
-            }
 
-            await drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
 
             // 2. The descriptors the rest needs, before anything irreversible: running out of them fails here.
             duplicate = DuplicateSocket();
@@ -119,6 +112,7 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         catch
         {
             Volatile.Write(ref _drainRequest, null);
+            _sender?.Release();
             if (Interlocked.CompareExchange(ref _state, Running, Detaching) == Disposed)
             {
                 // Disposed while the detach waited: the dispose left the socket to us.
@@ -149,6 +143,7 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         }
 
         _socket.Dispose();
+        _sender?.Left();
 
         // 4. The receive side ends; what the peer sent that the session has not consumed goes with the socket (what
         // the session never asked for is still in the kernel, in the socket's own buffer).
@@ -183,22 +178,6 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>A flush of the direct output ended (every byte it took is in the kernel, unless it failed).</summary>
-    internal void SendsIdle(bool failed)
-    {
-        if (Volatile.Read(ref _drainRequest) is { } drained)
-        {
-            if (failed)
-            {
-                drained.TrySetException(new IOException("The connection's send side ended before it drained."));
-            }
-            else
-            {
-                drained.TrySetResult();
-            }
-        }
-    }
-
     /// <summary>Sends a FIN after what is in the kernel (the direct output completed or stopped); never once the
     /// connection is leaving this process.</summary>
     internal void ShutdownSend()
@@ -218,6 +197,31 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         catch (ObjectDisposedException)
         {
         }
+    }
+
+    /// <summary>
+    /// Resets the connection (linger 0, close): a send that waits for a peer that does not read ends, and what the
+    /// kernel holds of it is discarded rather than followed by a FIN. Never once the connection is leaving this process.
+    /// </summary>
+    internal void AbortSend()
+    {
+        if (Volatile.Read(ref _state) != Running)
+        {
+            return;
+        }
+
+        try
+        {
+            _socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        _socket.Dispose();
     }
 
     private void CloseSocket()
