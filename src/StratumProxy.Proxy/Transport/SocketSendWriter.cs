@@ -384,7 +384,8 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
 
 /// <summary>
 /// The socket operation of one send, shared by all miner connections: taken for a flush and given back when it ends,
-/// with its buffer cleared, so an idle connection references neither an operation nor the bytes it last sent.
+/// with its buffer cleared, so an idle connection references neither an operation nor the bytes it last sent. Each
+/// thread keeps one idle operation of its own; the rest wait in a pool under a lock.
 /// </summary>
 internal sealed class SocketSendArgs : SocketAsyncEventArgs, IValueTaskSource<int>
 {
@@ -396,6 +397,11 @@ internal sealed class SocketSendArgs : SocketAsyncEventArgs, IValueTaskSource<in
     private static readonly SocketSendArgs?[] s_idle = new SocketSendArgs?[MaxIdle];
     private static int s_count;
 
+    // One idle operation per thread, taken and given back without the lock: a job's fan-out sends thousands of lines
+    // from each of its threads in a row, and nearly every send completes at once on the thread that started it.
+    [ThreadStatic]
+    private static SocketSendArgs? t_idle;
+
     private ManualResetValueTaskSourceCore<int> _core;
 
     private SocketSendArgs()
@@ -405,6 +411,12 @@ internal sealed class SocketSendArgs : SocketAsyncEventArgs, IValueTaskSource<in
 
     public static SocketSendArgs Rent()
     {
+        if (t_idle is { } mine)
+        {
+            t_idle = null;
+            return mine;
+        }
+
         lock (s_lock)
         {
             if (s_count > 0)
@@ -421,6 +433,12 @@ internal sealed class SocketSendArgs : SocketAsyncEventArgs, IValueTaskSource<in
     public void Return()
     {
         SetBuffer(Memory<byte>.Empty);
+        if (t_idle is null)
+        {
+            t_idle = this;
+            return;
+        }
+
         lock (s_lock)
         {
             if (s_count < MaxIdle)
