@@ -141,6 +141,12 @@ public sealed partial class ProxyLifetime
             return false;
         }
 
+        if (parking.LeftBehind.Count > 0)
+        {
+            _engine.Metrics.TakeoverConnectionsClosed.WithLabels("old", "miner").Inc(parking.LeftBehind.Count);
+            Log.TakeoverMinersLeftBehind(_logger, parking.LeftBehind.Count, quiesce, ProxyEngine.Describe(parking.LeftBehind));
+        }
+
         var handles = new List<SafeHandle>();
         var listenerHandles = new List<SafeHandle>();
         var pools = new MovedConnection?[parking.Pools.Count];

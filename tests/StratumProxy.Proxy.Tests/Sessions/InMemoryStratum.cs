@@ -20,11 +20,13 @@ namespace StratumProxy.Proxy.Tests.Sessions;
 /// <summary>Two cross-wired pipes: what one end writes, the other reads. No sockets.</summary>
 internal sealed class InMemoryDuplex
 {
-    private readonly Pipe _aToB = new();
+    private readonly Pipe _aToB;
     private readonly Pipe _bToA = new();
 
-    public InMemoryDuplex()
+    /// <summary>Creates the pair; <paramref name="toPeer"/> sets the pipe the proxy writes into (its pause threshold is how much the peer's side takes unread).</summary>
+    public InMemoryDuplex(PipeOptions? toPeer = null)
     {
+        _aToB = new Pipe(toPeer ?? PipeOptions.Default);
         A = new End(_bToA.Reader, _aToB.Writer);
         B = new End(_aToB.Reader, _bToA.Writer);
     }
@@ -62,6 +64,25 @@ internal sealed class LinePeer(IDuplexPipe pipe)
         finally
         {
             _write.Release();
+        }
+    }
+
+    /// <summary>
+    /// Waits until at least <paramref name="bytes"/> bytes wait unread on this side, reading none of them (a peer whose
+    /// receive window is shut: once the pipe holds its pause threshold, the other side's flush waits).
+    /// </summary>
+    public async Task<long> WaitUntilUnreadAsync(long bytes, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await pipe.Input.ReadAsync(cancellationToken);
+            var enough = result.Buffer.Length >= bytes;
+            pipe.Input.AdvanceTo(result.Buffer.Start, enough ? result.Buffer.Start : result.Buffer.End);
+            if (enough || result.IsCompleted)
+            {
+                Assert.True(enough, $"the other side closed with {result.Buffer.Length} bytes unread");
+                return result.Buffer.Length;
+            }
         }
     }
 
@@ -229,9 +250,10 @@ internal sealed class InMemoryTransport : IConnectionListenerFactory, IUpstreamC
 
     public IConnectionListener Bind(EndPoint endpoint) => new Listener(this, endpoint);
 
-    public LinePeer ConnectMiner()
+    /// <summary>A miner connects; <paramref name="toMiner"/> sets how much of what the proxy sends it takes unread.</summary>
+    public LinePeer ConnectMiner(PipeOptions? toMiner = null)
     {
-        var duplex = new InMemoryDuplex();
+        var duplex = new InMemoryDuplex(toMiner);
         Assert.True(_pending.Writer.TryWrite(duplex));
         return new LinePeer(duplex.B);
     }

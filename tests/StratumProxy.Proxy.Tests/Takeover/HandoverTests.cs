@@ -372,7 +372,7 @@ public sealed class HandoverTests
     }
 
     /// <summary>configure (version rolling), subscribe, authorize; returns the first job's id and ntime.</summary>
-    private static async Task<(string Job, string NTime)> HandshakeAsync(LinePeer miner, CancellationToken token)
+    internal static async Task<(string Job, string NTime)> HandshakeAsync(LinePeer miner, CancellationToken token)
     {
         await miner.WriteAsync("{\"id\":1,\"method\":\"mining.configure\",\"params\":[[\"version-rolling\"],{\"version-rolling.mask\":\"1fffe000\",\"version-rolling.min-bit-count\":2}]}", token);
         await miner.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[\"test/1.0\"]}", token);
@@ -385,13 +385,13 @@ public sealed class HandoverTests
         return (parameters[0].GetString()!, parameters[7].GetString()!);
     }
 
-    private static ProxyOptions Options() => new()
+    internal static ProxyOptions Options() => new()
     {
         Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
         Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
     };
 
-    private static ProxyLifetime New(InMemoryTransport transport) => new(
+    internal static ProxyLifetime New(InMemoryTransport transport) => new(
         Options(),
         TimeProvider.System,
         NullLogger.Instance,

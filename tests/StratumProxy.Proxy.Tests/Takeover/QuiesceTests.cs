@@ -14,6 +14,8 @@ namespace StratumProxy.Proxy.Tests.Takeover;
 /// <summary>A handover waits for the shares in flight; when the pool does not answer in time, nothing moves and the proxy reads on.</summary>
 public sealed class QuiesceTests
 {
+    private const int Window = 4096;
+
     [Fact]
     public async Task HandOver_AShareStillAwaitsThePool_IsRefusedAfterTheQuiesceTimeout_AndTheSessionReadsOn()
     {
@@ -52,7 +54,7 @@ public sealed class QuiesceTests
         var (reply, _) = await newEnd.ReceiveAsync(token);
 
         Assert.False(await handing);
-        Assert.Contains("not quiet", Encoding.UTF8.GetString(reply), StringComparison.Ordinal);
+        Assert.Contains("not quiet within 0.2 s: pool pool0 had not given its verdict on 1 forwarded share(s)", Encoding.UTF8.GetString(reply), StringComparison.Ordinal);
         Assert.Equal(0, mover.Detached);
 
         // The held share is answered once, and the session reads the miner's next line.
@@ -61,6 +63,59 @@ public sealed class QuiesceTests
         Assert.Contains("\"result\":true", answer, StringComparison.Ordinal);
         await miner.WriteAsync($"{{\"id\":8,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{job}\",\"00000002\",\"{ntime}\",\"00000000\"]}}", token);
         await miner.ReadUntilAsync(l => l.StartsWith("{\"id\":8,", StringComparison.Ordinal), token);
+        transport.Stop();
+    }
+
+    [Fact]
+    public async Task HandOver_AMinerTakesNoBytes_IsClosedNamedAndCounted_AndTheOtherMinersMove()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var logger = new EndToEnd.RecordingLogger();
+        await using var old = new ProxyLifetime(HandoverTests.Options(), TimeProvider.System, logger, metrics, transport, transport);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        await HandoverTests.HandshakeAsync(miner, token);
+        var stuck = transport.ConnectMiner(new System.IO.Pipelines.PipeOptions(pauseWriterThreshold: Window, resumeWriterThreshold: Window / 2));
+        await stuck.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[]}", token);
+        await stuck.WriteAsync("{\"id\":3,\"method\":\"mining.authorize\",\"params\":[\"farm.stuck\",\"x\"]}", token);
+        await stuck.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal), token);
+
+        // The pool's clean job after the second worker's authorize (sequence 3) is the one the first miner works on.
+        using var notify = JsonDocument.Parse(await miner.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal) && l.Contains("\"00000003", StringComparison.Ordinal), token));
+        var job = notify.RootElement.GetProperty("params")[0].GetString();
+        var ntime = notify.RootElement.GetProperty("params")[7].GetString();
+
+        // Its receive window shuts: it reads nothing more and asks for 200 answers (7,600 bytes or more), more than its
+        // connection takes (4 KiB), so the proxy's flush to it waits.
+        await stuck.WriteRawAsync(string.Concat(Enumerable.Range(100, 200).Select(i => $"{{\"id\":{i},\"method\":\"mining.extranonce.subscribe\",\"params\":[]}}\n")), token);
+        await stuck.WaitUntilUnreadAsync(Window, token);
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover();
+        await using var next = HandoverTests.New(transport);
+        var handing = old.HandOverAsync(oldEnd, mover, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), token);
+        var taken = await next.TakeOverAsync(newEnd, mover, TimeSpan.FromSeconds(30), token);
+
+        Assert.True(await handing);
+        Assert.Equal((1, 1, 1), (taken.Sessions, taken.Pools, taken.Listeners));
+        Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("old", "miner").Value);
+        Assert.Equal(1, metrics.Takeovers.WithLabels("old", "handed").Value);
+        var left = Assert.Single(logger.Messages(513));
+        Assert.Contains("1 miners did not take the bytes queued for them", left, StringComparison.Ordinal);
+        Assert.Contains("farm.stuck", left, StringComparison.Ordinal);
+        Assert.DoesNotContain("farm.rig1", left, StringComparison.Ordinal);
+
+        // The stuck miner's connection ends (it reconnects); the other one is answered by the new proxy on its job.
+        while (await stuck.ReadLineAsync(token) is not null)
+        {
+        }
+
+        await miner.WriteAsync($"{{\"id\":7,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{job}\",\"00000001\",\"{ntime}\",\"00000000\"]}}", token);
+        var answer = await miner.ReadUntilAsync(l => l.StartsWith("{\"id\":7,", StringComparison.Ordinal), token);
+        Assert.DoesNotContain("[21,", answer, StringComparison.Ordinal);
+        Assert.Equal("farm.rig1", Assert.Single(next.Control.Snapshot().Sessions).Worker);
         transport.Stop();
     }
 
