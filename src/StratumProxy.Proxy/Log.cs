@@ -133,4 +133,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 513, Level = LogLevel.Warning, Message = "Takeover: {Miners} miners did not take the bytes queued for them within {Quiesce} and were closed instead of moved (they reconnect): {Who}")]
     public static partial void TakeoverMinersLeftBehind(ILogger logger, int miners, TimeSpan quiesce, string who);
+
+    [LoggerMessage(EventId = 514, Level = LogLevel.Warning, Message = "Takeover: {Reason}; trying again while the old process exits (up to {Limit})")]
+    public static partial void TakeoverBindRetrying(ILogger logger, string reason, TimeSpan limit);
 }

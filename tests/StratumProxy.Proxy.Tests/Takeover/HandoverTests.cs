@@ -304,20 +304,48 @@ public sealed class HandoverTests
     }
 
     [Fact]
-    public async Task TakeOver_AListenerNeitherAdoptedNorBoundFresh_FailsTheStartWithTheBindError()
+    public async Task TakeOver_AListenerNeitherAdoptedNorBoundFresh_FailsTheStartWithTheBindError_AfterRetryingWhileTheOldProcessExits()
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var old = await Serving.StartAsync(deadline.Token);
         var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
-        await using var next = new ProxyLifetime(Options(), TimeProvider.System, NullLogger.Instance, metrics, new AddressInUse(), old.Transport);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var inUse = new AddressInUse(int.MaxValue, old.Transport);
+        await using var next = new ProxyLifetime(Options(), clock, NullLogger.Instance, metrics, inUse, old.Transport);
 
         var (handing, taking) = old.HandOverTo(next, new PipeMover { AdoptListenerFailure = new IOException("not a socket") }, deadline.Token);
+        await inUse.RetryEachAttemptAsync(clock, taking, deadline.Token);
         var failed = await Assert.ThrowsAsync<TakeoverException>(() => taking);
 
         Assert.True(await handing);
         Assert.StartsWith("the takeover could not listen: Listener 'memory' cannot bind 127.0.0.1:3333: AddressAlreadyInUse", failed.Message, StringComparison.Ordinal);
+        Assert.EndsWith("the address was still in use after 30 s (is the old process still running?)", failed.Message, StringComparison.Ordinal);
+        Assert.Equal(1 + (int)(Patience / ProxyLifetime.BindRetryInterval), inUse.Attempts);
         Assert.Empty(next.Control.Snapshot().Sessions);
         old.Transport.Stop();
+    }
+
+    [Fact]
+    public async Task TakeOver_AListenerBoundFreshFindsItsAddressStillHeld_TriesAgainUntilTheOldProcessLetsGo_AndTheMinerIsServed()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var old = await Serving.StartAsync(deadline.Token);
+        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var logger = new EndToEnd.RecordingLogger();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var inUse = new AddressInUse(3, old.Transport);
+        await using var next = new ProxyLifetime(Options(), clock, logger, metrics, inUse, old.Transport);
+
+        var (handing, taking) = old.HandOverTo(next, new PipeMover { AdoptListenerFailure = new IOException("not a socket") }, deadline.Token);
+        await inUse.RetryEachAttemptAsync(clock, taking, deadline.Token);
+        var taken = await taking;
+
+        Assert.True(await handing);
+        Assert.Equal((1, 1, 0), (taken.Sessions, taken.Pools, taken.Listeners));
+        Assert.Equal(4, inUse.Attempts);
+        Assert.Contains("cannot bind 127.0.0.1:3333: AddressAlreadyInUse", Assert.Single(logger.Messages(514)), StringComparison.Ordinal);
+        Assert.Single(next.Endpoints);
+        await old.AssertServedByAsync(next, deadline.Token);
     }
 
     [Fact]
@@ -399,11 +427,37 @@ public sealed class HandoverTests
         transport,
         transport);
 
-    /// <summary>A listener factory whose every bind finds the address taken.</summary>
-    private sealed class AddressInUse : StratumProxy.Proxy.Transport.IConnectionListenerFactory
+    /// <summary>A listener factory whose first <paramref name="failures"/> binds find the address taken (the old process still holds it); then <paramref name="then"/> binds.</summary>
+    private sealed class AddressInUse(int failures, StratumProxy.Proxy.Transport.IConnectionListenerFactory then) : StratumProxy.Proxy.Transport.IConnectionListenerFactory
     {
-        public StratumProxy.Proxy.Transport.IConnectionListener Bind(System.Net.EndPoint endpoint) =>
-            throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.AddressAlreadyInUse);
+        private readonly System.Threading.Channels.Channel<int> _attempted = System.Threading.Channels.Channel.CreateUnbounded<int>();
+        private int _attempts;
+
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public StratumProxy.Proxy.Transport.IConnectionListener Bind(System.Net.EndPoint endpoint)
+        {
+            var attempt = Interlocked.Increment(ref _attempts);
+            _attempted.Writer.TryWrite(attempt);
+            return attempt <= failures
+                ? throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.AddressAlreadyInUse)
+                : then.Bind(endpoint);
+        }
+
+        /// <summary>After each bind attempt, moves the clock on by the retry interval, until <paramref name="until"/> ends.</summary>
+        public async Task RetryEachAttemptAsync(Microsoft.Extensions.Time.Testing.FakeTimeProvider clock, Task until, CancellationToken token)
+        {
+            while (true)
+            {
+                var attempt = _attempted.Reader.ReadAsync(token).AsTask();
+                if (await Task.WhenAny(attempt, until) == until)
+                {
+                    return;
+                }
+
+                clock.Advance(ProxyLifetime.BindRetryInterval);
+            }
+        }
     }
 
     /// <summary>A started proxy over in-memory pipes with one miner through its handshake (configure, subscribe, authorize).</summary>
