@@ -7,6 +7,7 @@ using StratumProxy.Hosting;
 using StratumProxy.Proxy.Control;
 using StratumProxy.Proxy.Takeover;
 using StratumProxy.Proxy.Transport;
+using StratumProxy.TestKit;
 
 namespace StratumProxy.Host.Tests;
 
@@ -66,7 +67,7 @@ public sealed class ConfigChangeDuringTakeoverTests : IDisposable
             Assert.Contains("\"confirmed\"", Encoding.UTF8.GetString(confirmed.Payload), StringComparison.Ordinal);
         }
 
-        await channel.SendAsync(Encoding.UTF8.GetBytes($"{{\"kind\":\"go\",\"format\":{TakeoverState.CurrentFormat},\"processId\":{int.MaxValue}}}"), [], token);
+        await channel.SendAsync(TakeoverConversation.Go(TakeoverState.CurrentFormat, int.MaxValue), [], token);
         await starting;
 
         var proxy = app.Services.GetRequiredService<ProxyLifetime>();

@@ -71,20 +71,8 @@ internal sealed class LinePeer(IDuplexPipe pipe)
     /// Waits until at least <paramref name="bytes"/> bytes wait unread on this side, reading none of them (a peer whose
     /// receive window is shut: once the pipe holds its pause threshold, the other side's flush waits).
     /// </summary>
-    public async Task<long> WaitUntilUnreadAsync(long bytes, CancellationToken cancellationToken)
-    {
-        while (true)
-        {
-            var result = await pipe.Input.ReadAsync(cancellationToken);
-            var enough = result.Buffer.Length >= bytes;
-            pipe.Input.AdvanceTo(result.Buffer.Start, enough ? result.Buffer.Start : result.Buffer.End);
-            if (enough || result.IsCompleted)
-            {
-                Assert.True(enough, $"the other side closed with {result.Buffer.Length} bytes unread");
-                return result.Buffer.Length;
-            }
-        }
-    }
+    public Task<long> WaitUntilUnreadAsync(long bytes, CancellationToken cancellationToken) =>
+        StratumProxy.TestKit.NumberedLines.WaitUntilUnreadAsync(pipe.Input, buffer => buffer.Length >= bytes, cancellationToken);
 
     /// <summary>Closes this side's output (the peer hangs up).</summary>
     public ValueTask CompleteAsync() => pipe.Output.CompleteAsync();

@@ -7,6 +7,7 @@ using StratumProxy.Proxy.Control;
 using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Takeover;
 using StratumProxy.Proxy.Tests.Sessions;
+using StratumProxy.TestKit;
 using StratumProxy.Proxy.Transport;
 
 namespace StratumProxy.Proxy.Tests.Takeover;
@@ -23,17 +24,7 @@ public sealed class QuiesceTests
         var token = deadline.Token;
         var transport = new InMemoryTransport();
         var pool = new HoldingPool();
-        await using var old = new ProxyLifetime(
-            new ProxyOptions
-            {
-                Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
-                Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
-            },
-            TimeProvider.System,
-            NullLogger.Instance,
-            new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())),
-            transport,
-            pool);
+        await using var old = TakeoverProxies.New(transport, connector: pool);
         old.Start();
         var miner = transport.ConnectMiner();
         await miner.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[]}", token);
@@ -50,7 +41,7 @@ public sealed class QuiesceTests
         var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
         var mover = new PipeMover();
         var handing = old.HandOverAsync(oldEnd, mover, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), token);
-        await newEnd.SendAsync(Encoding.UTF8.GetBytes($"{{\"kind\":\"hello\",\"format\":{TakeoverState.CurrentFormat},\"processId\":1}}"), [], token);
+        await newEnd.SendAsync(TakeoverConversation.Hello(TakeoverState.CurrentFormat, 1), [], token);
         var (reply, _) = await newEnd.ReceiveAsync(token);
 
         Assert.False(await handing);
@@ -72,12 +63,12 @@ public sealed class QuiesceTests
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var token = deadline.Token;
         var transport = new InMemoryTransport();
-        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var metrics = TakeoverProxies.Metrics();
         var logger = new EndToEnd.RecordingLogger();
-        await using var old = new ProxyLifetime(HandoverTests.Options(), TimeProvider.System, logger, metrics, transport, transport);
+        await using var old = TakeoverProxies.New(transport, logger, metrics);
         old.Start();
         var miner = transport.ConnectMiner();
-        await HandoverTests.HandshakeAsync(miner, token);
+        await TakeoverProxies.HandshakeAsync(miner, token);
         var stuck = transport.ConnectMiner(new System.IO.Pipelines.PipeOptions(pauseWriterThreshold: Window, resumeWriterThreshold: Window / 2));
         await stuck.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[]}", token);
         await stuck.WriteAsync("{\"id\":3,\"method\":\"mining.authorize\",\"params\":[\"farm.stuck\",\"x\"]}", token);
@@ -94,7 +85,7 @@ public sealed class QuiesceTests
         await stuck.WaitUntilUnreadAsync(Window, token);
         var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
         var mover = new PipeMover();
-        await using var next = HandoverTests.New(transport);
+        await using var next = TakeoverProxies.New(transport);
         var handing = old.HandOverAsync(oldEnd, mover, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), token);
         var taken = await next.TakeOverAsync(newEnd, mover, TimeSpan.FromSeconds(30), token);
 
