@@ -65,49 +65,57 @@ public sealed class QuiesceTests
         var transport = new InMemoryTransport();
         var metrics = TakeoverProxies.Metrics();
         var logger = new EndToEnd.RecordingLogger();
-        await using var old = TakeoverProxies.New(transport, logger, metrics);
-        old.Start();
-        var miner = transport.ConnectMiner();
-        await TakeoverProxies.HandshakeAsync(miner, token);
-        var stuck = transport.ConnectMiner(new System.IO.Pipelines.PipeOptions(pauseWriterThreshold: Window, resumeWriterThreshold: Window / 2));
-        await stuck.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[]}", token);
-        await stuck.WriteAsync("{\"id\":3,\"method\":\"mining.authorize\",\"params\":[\"farm.stuck\",\"x\"]}", token);
-        await stuck.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal), token);
-
-        // The pool's clean job after the second worker's authorize (sequence 3) is the one the first miner works on.
-        using var notify = JsonDocument.Parse(await miner.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal) && l.Contains("\"00000003", StringComparison.Ordinal), token));
-        var job = notify.RootElement.GetProperty("params")[0].GetString();
-        var ntime = notify.RootElement.GetProperty("params")[7].GetString();
-
-        // Its receive window shuts: it reads nothing more and asks for 200 answers (7,600 bytes or more), more than its
-        // connection takes (4 KiB), so the proxy's flush to it waits.
-        await stuck.WriteRawAsync(string.Concat(Enumerable.Range(100, 200).Select(i => $"{{\"id\":{i},\"method\":\"mining.extranonce.subscribe\",\"params\":[]}}\n")), token);
-        await stuck.WaitUntilUnreadAsync(Window, token);
-        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
-        var mover = new PipeMover();
-        await using var next = TakeoverProxies.New(transport);
-        var handing = old.HandOverAsync(oldEnd, mover, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), token);
-        var taken = await next.TakeOverAsync(newEnd, mover, TimeSpan.FromSeconds(30), token);
-
-        Assert.True(await handing);
-        Assert.Equal((1, 1, 1), (taken.Sessions, taken.Pools, taken.Listeners));
-        Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("old", "miner").Value);
-        Assert.Equal(1, metrics.Takeovers.WithLabels("old", "handed").Value);
-        var left = Assert.Single(logger.Messages(513));
-        Assert.Contains("1 miners did not take the bytes queued for them", left, StringComparison.Ordinal);
-        Assert.Contains("farm.stuck", left, StringComparison.Ordinal);
-        Assert.DoesNotContain("farm.rig1", left, StringComparison.Ordinal);
-
-        // The stuck miner's connection ends (it reconnects); the other one is answered by the new proxy on its job.
-        while (await stuck.ReadLineAsync(token) is not null)
+        // Its disposal is bounded too: a session stuck behind a flush that never ends would hold it forever.
+        var old = TakeoverProxies.New(transport, logger, metrics);
+        try
         {
-        }
+            old.Start();
+            var miner = transport.ConnectMiner();
+            await TakeoverProxies.HandshakeAsync(miner, token);
+            var stuck = transport.ConnectMiner(new System.IO.Pipelines.PipeOptions(pauseWriterThreshold: Window, resumeWriterThreshold: Window / 2));
+            await stuck.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[]}", token);
+            await stuck.WriteAsync("{\"id\":3,\"method\":\"mining.authorize\",\"params\":[\"farm.stuck\",\"x\"]}", token);
+            await stuck.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal), token);
 
-        await miner.WriteAsync($"{{\"id\":7,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{job}\",\"00000001\",\"{ntime}\",\"00000000\"]}}", token);
-        var answer = await miner.ReadUntilAsync(l => l.StartsWith("{\"id\":7,", StringComparison.Ordinal), token);
-        Assert.DoesNotContain("[21,", answer, StringComparison.Ordinal);
-        Assert.Equal("farm.rig1", Assert.Single(next.Control.Snapshot().Sessions).Worker);
-        transport.Stop();
+            // The pool's clean job after the second worker's authorize (sequence 3) is the one the first miner works on.
+            using var notify = JsonDocument.Parse(await miner.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal) && l.Contains("\"00000003", StringComparison.Ordinal), token));
+            var job = notify.RootElement.GetProperty("params")[0].GetString();
+            var ntime = notify.RootElement.GetProperty("params")[7].GetString();
+
+            // Its receive window shuts: it reads nothing more and asks for 200 answers (7,600 bytes or more), more than its
+            // connection takes (4 KiB), so the proxy's flush to it waits.
+            await stuck.WriteRawAsync(string.Concat(Enumerable.Range(100, 200).Select(i => $"{{\"id\":{i},\"method\":\"mining.extranonce.subscribe\",\"params\":[]}}\n")), token);
+            await stuck.WaitUntilUnreadAsync(Window, token);
+            var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+            var mover = new PipeMover();
+            await using var next = TakeoverProxies.New(transport);
+            var handing = old.HandOverAsync(oldEnd, mover, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), token);
+            var taken = await next.TakeOverAsync(newEnd, mover, TimeSpan.FromSeconds(30), token);
+
+            Assert.True(await handing);
+            Assert.Equal((1, 1, 1), (taken.Sessions, taken.Pools, taken.Listeners));
+            Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("old", "miner").Value);
+            Assert.Equal(1, metrics.Takeovers.WithLabels("old", "handed").Value);
+            var left = Assert.Single(logger.Messages(513));
+            Assert.Contains("1 miners did not take the bytes queued for them", left, StringComparison.Ordinal);
+            Assert.Contains("farm.stuck", left, StringComparison.Ordinal);
+            Assert.DoesNotContain("farm.rig1", left, StringComparison.Ordinal);
+
+            // The stuck miner's connection ends (it reconnects); the other one is answered by the new proxy on its job.
+            while (await stuck.ReadLineAsync(token) is not null)
+            {
+            }
+
+            await miner.WriteAsync($"{{\"id\":7,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{job}\",\"00000001\",\"{ntime}\",\"00000000\"]}}", token);
+            var answer = await miner.ReadUntilAsync(l => l.StartsWith("{\"id\":7,", StringComparison.Ordinal), token);
+            Assert.DoesNotContain("[21,", answer, StringComparison.Ordinal);
+            Assert.Equal("farm.rig1", Assert.Single(next.Control.Snapshot().Sessions).Worker);
+            transport.Stop();
+        }
+        finally
+        {
+            await old.DisposeAsync().AsTask().WaitAsync(token);
+        }
     }
 
     /// <summary>A pool at difficulty 2^-32 that answers the handshake at once and holds every submit's verdict until released.</summary>
