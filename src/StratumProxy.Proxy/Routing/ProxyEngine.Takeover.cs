@@ -148,7 +148,7 @@ public sealed partial class ProxyEngine
     /// <summary>The sessions that had not parked (for a timeout's reason): count and the first few, named.</summary>
     private static string NotParked(List<MinerSession> sessions, Task<bool>[] parked)
     {
-        var late = parked.Length == 0 ? sessions : [.. sessions.Where((_, i) => !parked[i].IsCompleted)];
+        var late = parked.Length == 0 ? sessions : [.. sessions.Where((_, i) => !parked[i].IsCompletedSuccessfully)];
         return $"{late.Count} miner sessions did not stop handling their lines ({Describe(late)})";
     }
 
