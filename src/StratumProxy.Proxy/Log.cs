@@ -130,4 +130,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 512, Level = LogLevel.Error, Message = "Takeover: listener {Listener} ({Endpoint}) could not be adopted and is bound fresh: {Reason}")]
     public static partial void TakeoverListenerNotAdopted(ILogger logger, string listener, string endpoint, string reason);
+
+    [LoggerMessage(EventId = 513, Level = LogLevel.Warning, Message = "Takeover: {Miners} miners did not take the bytes queued for them within {Quiesce} and were closed instead of moved (they reconnect): {Who}")]
+    public static partial void TakeoverMinersLeftBehind(ILogger logger, int miners, TimeSpan quiesce, string who);
+
+    [LoggerMessage(EventId = 514, Level = LogLevel.Warning, Message = "Takeover: {Reason}; trying again while the old process exits (up to {Limit})")]
+    public static partial void TakeoverBindRetrying(ILogger logger, string reason, TimeSpan limit);
 }

@@ -141,6 +141,12 @@ public sealed partial class ProxyLifetime
             return false;
         }
 
+        if (parking.LeftBehind.Count > 0)
+        {
+            _engine.Metrics.TakeoverConnectionsClosed.WithLabels("old", "miner").Inc(parking.LeftBehind.Count);
+            Log.TakeoverMinersLeftBehind(_logger, parking.LeftBehind.Count, quiesce, ProxyEngine.Describe(parking.LeftBehind));
+        }
+
         var handles = new List<SafeHandle>();
         var listenerHandles = new List<SafeHandle>();
         var pools = new MovedConnection?[parking.Pools.Count];
@@ -409,7 +415,7 @@ public sealed partial class ProxyLifetime
 
         try
         {
-            _listener.Bind(_engine.Options.Listeners, listeners);
+            await BindAfterTakeoverAsync(listeners, timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (InvalidOperationException ex)
         {
@@ -482,6 +488,49 @@ public sealed partial class ProxyLifetime
         _listener.Start();
         Log.TookOver(_logger, state.ProcessId, state.Sessions.Count, state.Pools.Count, listeners.Count);
         return new TakeoverResult(state.ProcessId, state.Sessions.Count, state.Pools.Count, listeners.Count);
+    }
+
+    /// <summary>How often a listener bound fresh after a takeover tries again while its address is still in use.</summary>
+    public static readonly TimeSpan BindRetryInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Binds the configured listeners, the handed ones as adopted. A listener bound fresh may find its address still
+    /// held by the old process, which lets go of it when it exits (moments after "go"): while the address is in use, it
+    /// tries again every <see cref="BindRetryInterval"/> for up to <paramref name="limit"/>, then fails with the bind's
+    /// error and how long it waited.
+    /// </summary>
+    private async Task BindAfterTakeoverAsync(Dictionary<string, IConnectionListener> adopted, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        var started = _engine.Time.GetTimestamp();
+        var logged = false;
+        while (true)
+        {
+            // The wait is set before the attempt, so a clock moved once the attempt is seen always ends it.
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var retry = Task.Delay(BindRetryInterval, _engine.Time, waiting.Token);
+            try
+            {
+                _listener.Bind(_engine.Options.Listeners.Where(l => !_listener.Bound.Any(b => b.Options == l)), adopted);
+                await waiting.CancelAsync().ConfigureAwait(false);
+                return;
+            }
+            catch (InvalidOperationException ex) when (ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+            {
+                var waited = _engine.Time.GetElapsedTime(started);
+                if (waited >= limit)
+                {
+                    throw new InvalidOperationException($"{ex.Message}; the address was still in use after {waited.TotalSeconds:0.#} s (is the old process still running?)", ex);
+                }
+
+                if (!logged)
+                {
+                    logged = true;
+                    Log.TakeoverBindRetrying(_logger, ex.Message, limit);
+                }
+
+                await retry.ConfigureAwait(false);
+            }
+        }
     }
 
     /// <summary>

@@ -22,6 +22,9 @@ internal sealed class EngineParking
     public List<ParkedPool> Pools { get; } = [];
 
     public List<ParkedSession> Sessions { get; } = [];
+
+    /// <summary>Sessions closed instead of moved: their miners did not take the bytes queued for them in time.</summary>
+    public List<MinerSession> LeftBehind { get; } = [];
 }
 
 public sealed partial class ProxyEngine
@@ -32,9 +35,13 @@ public sealed partial class ProxyEngine
 
     /// <summary>
     /// The first half of a handover: the tick stops (no moves, no timeouts), every session stops handling its miner's
-    /// lines (they stay unread), then, once every share already forwarded has its verdict written to its miner (within
+    /// lines (they stay unread), then, once every share already forwarded has its verdict (within
     /// <paramref name="quiesce"/>), the movable pool connections stop reading and every parked connection describes
-    /// itself. Throws <see cref="TimeoutException"/> when not quiet in time; <see cref="ResumeParked"/> undoes it all.
+    /// itself, each session after writing out what it had queued for its miner. Throws <see cref="TimeoutException"/>
+    /// naming what was not quiet in time; <see cref="ResumeParked"/> undoes it all. A miner that does not take its
+    /// bytes within <paramref name="quiesce"/> of being asked to (its receive window stays shut) would hold everyone's
+    /// upgrade and cannot move with bytes still unsent: it is closed and listed in
+    /// <see cref="EngineParking.LeftBehind"/>, and the others move.
     /// </summary>
     internal async Task<EngineParking> ParkAsync(Func<ProxyConnection, bool> canMove, TimeSpan quiesce, EngineParking parking, CancellationToken cancellationToken)
     {
@@ -42,20 +49,26 @@ public sealed partial class ProxyEngine
         using var deadline = new CancellationTokenSource(quiesce, Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
         var token = linked.Token;
+        var sessions = _sessions.Values.ToList();
+        Task<bool>[] parked = [];
+        List<(PoolRuntime Pool, UpstreamConnection Connection)> upstreams = [];
+        var phase = QuiescePhase.Sessions;
         try
         {
-            var sessions = _sessions.Values.ToList();
             lock (parking)
             {
                 parking.ParkedSessions.AddRange(sessions);
             }
 
-            var parked = await Task.WhenAll(sessions.Select(s => s.ParkAsync(token))).ConfigureAwait(false);
+            parked = [.. sessions.Select(s => s.ParkAsync(token))];
+            await Task.WhenAll(parked).ConfigureAwait(false);
 
             // Every submit already forwarded gets its verdict (written to its miner before the session is exported).
-            var upstreams = Pools.Where(p => p.Options.Mode == PoolMode.Aggregating).SelectMany(p => p.Connections.Select(c => (Pool: p, Connection: c))).ToList();
+            phase = QuiescePhase.Verdicts;
+            upstreams = [.. Pools.Where(p => p.Options.Mode == PoolMode.Aggregating).SelectMany(p => p.Connections.Select(c => (Pool: p, Connection: c)))];
             await Task.WhenAll(upstreams.Select(u => u.Connection.WhenNoSharesPendingAsync())).WaitAsync(token).ConfigureAwait(false);
 
+            phase = QuiescePhase.Pools;
             var movable = upstreams.Where(u => u.Connection.State == UpstreamState.Ready && canMove(u.Connection.Connection)).ToList();
             lock (parking)
             {
@@ -77,25 +90,88 @@ public sealed partial class ProxyEngine
                 parking.Pools.Add(new ParkedPool(pool, upstream, state with { Extra = pool.Primary != upstream }));
             }
 
-            for (var i = 0; i < sessions.Count; i++)
-            {
-                var session = sessions[i];
-                if (!parked[i] || !canMove(session.Connection))
-                {
-                    continue;
-                }
-
-                var state = await session.ExportAsync(token).ConfigureAwait(false);
-                var pool = session.CurrentUpstream is { } up && index.TryGetValue(up, out var at) ? at : (int?)null;
-                parking.Sessions.Add(new ParkedSession(session, state with { Pool = pool }));
-            }
-
+            await ExportSessionsAsync(sessions, [.. parked.Select(p => p.Result)], canMove, index, quiesce, parking, cancellationToken).ConfigureAwait(false);
             return parking;
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"not quiet within {quiesce.TotalSeconds:0.#} s: shares still awaited their pool's verdict");
+            throw new TimeoutException($"not quiet within {quiesce.TotalSeconds:0.#} s: " + phase switch
+            {
+                QuiescePhase.Sessions => NotParked(sessions, parked),
+                QuiescePhase.Verdicts => Unanswered(upstreams),
+                _ => "pool connections did not stop reading",
+            });
         }
+    }
+
+    /// <summary>
+    /// Each parked session that can move writes out what it had queued and describes itself, all at once; those whose
+    /// miner has not taken its bytes after <paramref name="quiesce"/> are closed and left behind (their miners
+    /// reconnect, to whichever process accepts then).
+    /// </summary>
+    private async Task ExportSessionsAsync(List<MinerSession> sessions, bool[] parked, Func<ProxyConnection, bool> canMove, Dictionary<UpstreamConnection, int> index, TimeSpan quiesce, EngineParking parking, CancellationToken cancellationToken)
+    {
+        var exporting = new List<(MinerSession Session, Task<SessionState> State)>();
+        for (var i = 0; i < sessions.Count; i++)
+        {
+            if (parked[i] && canMove(sessions[i].Connection))
+            {
+                exporting.Add((sessions[i], sessions[i].ExportAsync(CancellationToken.None)));
+            }
+        }
+
+        using var flushDeadline = new CancellationTokenSource(quiesce, Time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(flushDeadline.Token, cancellationToken);
+        try
+        {
+            await Task.WhenAll(exporting.Select(e => e.State)).WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (flushDeadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // The miners whose exports did not finish are those that take no bytes: left behind below.
+        }
+
+        foreach (var (session, exported) in exporting)
+        {
+            if (!exported.IsCompletedSuccessfully)
+            {
+                parking.LeftBehind.Add(session);
+                session.CloseStuck($"slow consumer: did not take its queued bytes within the takeover's {quiesce.TotalSeconds:0.#} s");
+                continue;
+            }
+
+            var pool = session.CurrentUpstream is { } up && index.TryGetValue(up, out var at) ? at : (int?)null;
+            parking.Sessions.Add(new ParkedSession(session, exported.Result with { Pool = pool }));
+        }
+    }
+
+    /// <summary>The sessions that had not parked (for a timeout's reason): count and the first few, named.</summary>
+    private static string NotParked(List<MinerSession> sessions, Task<bool>[] parked)
+    {
+        var late = parked.Length == 0 ? sessions : [.. sessions.Where((_, i) => !parked[i].IsCompletedSuccessfully)];
+        return $"{late.Count} miner sessions did not stop handling their lines ({Describe(late)})";
+    }
+
+    /// <summary>The pools with shares still awaiting a verdict (for a timeout's reason).</summary>
+    private static string Unanswered(List<(PoolRuntime Pool, UpstreamConnection Connection)> upstreams) =>
+        string.Join("; ", upstreams.Select(u => (u.Pool.Options.Name, Shares: u.Connection.InFlight)).Where(u => u.Shares > 0)
+            .GroupBy(u => u.Name, StringComparer.Ordinal)
+            .Select(g => $"pool {g.Key} had not given its verdict on {g.Sum(u => u.Shares)} forwarded share(s)"))
+        is { Length: > 0 } text ? text : "shares still awaited their pool's verdict";
+
+    /// <summary>Up to five miners by worker and address, and how many more.</summary>
+    internal static string Describe(IReadOnlyCollection<MinerSession> sessions)
+    {
+        const int Named = 5;
+        var named = string.Join(", ", sessions.Take(Named).Select(s => $"{s.Worker ?? "unauthorized"} from {s.RemoteEndPoint?.ToString() ?? "unknown"}"));
+        return sessions.Count > Named ? $"{named} and {sessions.Count - Named} more" : named;
+    }
+
+    private enum QuiescePhase
+    {
+        Sessions,
+        Verdicts,
+        Pools,
     }
 
     /// <summary>The handover did not happen and nothing left its transport: every parked connection reads on.</summary>

@@ -150,6 +150,17 @@ public sealed partial class MinerSession
     internal void HandedOver(Func<ProxyConnection, ValueTask> release) =>
         Volatile.Read(ref _park)?.Commands.Writer.TryWrite(new ParkCommand(ParkCommandKind.HandedOver, Release: release));
 
+    /// <summary>
+    /// Closes a parked session whose miner takes no bytes (a handover cannot wait for it): the write loop stops with
+    /// what is still queued, which also ends the export that waited on it.
+    /// </summary>
+    internal void CloseStuck(string reason)
+    {
+        _context.Metrics.SlowConsumers.Inc();
+        Close(reason);
+        StopWriting();
+    }
+
     /// <summary>The parked loop: false ends the session (handed over or closed), true reads on.</summary>
     private async Task<bool> ParkedLoopAsync()
     {
@@ -178,7 +189,10 @@ public sealed partial class MinerSession
         }
     }
 
-    /// <summary>Completes once everything queued for the miner so far has been flushed to the transport.</summary>
+    /// <summary>
+    /// Completes once everything queued for the miner so far has been flushed to the transport, or the write loop has
+    /// ended (nothing more will be).
+    /// </summary>
     private Task FlushQueuedAsync()
     {
         var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -35,37 +35,45 @@ public sealed partial class MinerSession
     /// </summary>
     private async Task WriteLoopAsync()
     {
-        var output = _connection.Transport.Output;
-        var reader = _outbound;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        try
         {
-            var marker = false;
-            while (Volatile.Read(ref _stopWriting) == 0 && reader.TryRead(out var message))
+            var output = _connection.Transport.Output;
+            var reader = _outbound;
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
-                if (message.Type == MinerOutbound.Kind.Marker)
+                var marker = false;
+                while (Volatile.Read(ref _stopWriting) == 0 && reader.TryRead(out var message))
                 {
-                    marker = true;
-                    continue;
+                    if (message.Type == MinerOutbound.Kind.Marker)
+                    {
+                        marker = true;
+                        continue;
+                    }
+
+                    Format(output, message);
                 }
 
-                Format(output, message);
-            }
+                if (Volatile.Read(ref _stopWriting) != 0)
+                {
+                    return;
+                }
 
-            if (Volatile.Read(ref _stopWriting) != 0)
-            {
-                return;
-            }
+                var flush = await output.FlushAsync().ConfigureAwait(false);
+                if (marker)
+                {
+                    Interlocked.Exchange(ref _flushed, null)?.TrySetResult();
+                }
 
-            var flush = await output.FlushAsync().ConfigureAwait(false);
-            if (marker)
-            {
-                Interlocked.Exchange(ref _flushed, null)?.TrySetResult();
+                if (flush.IsCompleted || flush.IsCanceled)
+                {
+                    return;
+                }
             }
-
-            if (flush.IsCompleted || flush.IsCanceled)
-            {
-                return;
-            }
+        }
+        finally
+        {
+            // A flush awaited by a parked session's export ends with the loop (a miner closed while it took no bytes).
+            Interlocked.Exchange(ref _flushed, null)?.TrySetResult();
         }
     }
 

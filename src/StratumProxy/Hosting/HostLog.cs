@@ -37,4 +37,7 @@ internal static partial class HostLog
 
     [LoggerMessage(EventId = 910, Level = LogLevel.Warning, Message = "Configuration reload deferred: an upgrade handover is under way; the change is applied when it ends if this process keeps serving")]
     public static partial void ReloadDeferred(ILogger logger);
+
+    [LoggerMessage(EventId = 911, Level = LogLevel.Information, Message = "The configuration changed while this process started: reloading it")]
+    public static partial void ConfigChangedDuringStart(ILogger logger);
 }

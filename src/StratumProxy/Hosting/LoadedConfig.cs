@@ -28,10 +28,34 @@ public sealed record LoadedConfig(ProxyOptions Proxy, FarmOptions Farm, Curtailm
 /// The configuration the proxy runs: the last one that was valid. A reload replaces it only when the new one is
 /// valid and its tariff loads; settings that take effect only at start (listeners, extranonce sizes) stay as they are.
 /// </summary>
-public sealed class LastGoodConfig(LoadedConfig initial)
+/// <param name="initial">The configuration the start loaded.</param>
+/// <param name="loadedFrom">Every configuration key and value as they were when the start read them (see <see cref="ChangedSinceStart"/>).</param>
+public sealed class LastGoodConfig(LoadedConfig initial, IReadOnlyDictionary<string, string?>? loadedFrom = null)
 {
     /// <summary>The configuration in force.</summary>
     public LoadedConfig Current { get; private set; } = initial;
+
+    /// <summary>Every key and value of <paramref name="configuration"/> now, to compare with later.</summary>
+    public static IReadOnlyDictionary<string, string?> Snapshot(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return Microsoft.Extensions.Configuration.ConfigurationExtensions.AsEnumerable(configuration).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// True when <paramref name="configuration"/> reads differently now than when the start loaded it: a change made
+    /// before the reload watch began (while a takeover ran, the new process's start can last seconds) fired no reload.
+    /// </summary>
+    public bool ChangedSinceStart(Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        if (loadedFrom is null)
+        {
+            return false;
+        }
+
+        var now = Snapshot(configuration);
+        return now.Count != loadedFrom.Count || now.Any(kv => !loadedFrom.TryGetValue(kv.Key, out var value) || !string.Equals(value, kv.Value, StringComparison.Ordinal));
+    }
 
     /// <summary>
     /// The candidate made ready to apply: listeners kept from the running configuration (they are bound once), and

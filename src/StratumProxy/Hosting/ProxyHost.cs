@@ -106,7 +106,9 @@ public static class ProxyHost
             throw new ConfigSyntaxException(syntax);
         }
 
-        // Every section is checked before anything starts, so one run lists every problem.
+        // Every section is checked before anything starts, so one run lists every problem. What was read is kept: a
+        // change made before the reload watch starts is applied then (ProxyService.StartAsync).
+        var loadedFrom = LastGoodConfig.Snapshot(builder.Configuration);
         var config = loader.LoadAll(out var configErrors);
         var admin = loader.LoadAdmin(out var adminErrors);
         var access = AdminAccess.Load(admin, loader.ResolvePath, out var accessErrors);
@@ -151,7 +153,7 @@ public static class ProxyHost
         builder.Services.AddSingleton(registry);
         builder.Services.AddSingleton<IMetricFactory>(factory);
         builder.Services.AddSingleton(loader);
-        builder.Services.AddSingleton(new LastGoodConfig(config));
+        builder.Services.AddSingleton(new LastGoodConfig(config, loadedFrom));
         builder.Services.AddSingleton(warnings);
         builder.Services.AddSingleton(new ProxyMetrics(factory, options.MaxWorkerSeries));
         if (farmOptions.PriceFeed.Url is { } priceUrl)

@@ -69,6 +69,14 @@ public sealed class ProxyService(
         }
 
         _watch = ChangeToken.OnChange(configuration.GetReloadToken, () => Reload());
+
+        // A change made after the start read the configuration and before this watch began (a takeover's start waits
+        // for the running process's handover) fired no reload here: the configuration is read as it is now.
+        if (lastGood.ChangedSinceStart(configuration))
+        {
+            HostLog.ConfigChangedDuringStart(logger);
+            Reload();
+        }
     }
 
     /// <inheritdoc/>

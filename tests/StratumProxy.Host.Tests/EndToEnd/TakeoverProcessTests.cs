@@ -136,8 +136,7 @@ public sealed class TakeoverProcessTests : IDisposable
         await WaitAsync(() => late.IsReady && late.HasJob, "the late miner authorized with a job", token);
     }
 
-    private static ReadOnlyMemory<byte> Hello(int format) =>
-        Encoding.UTF8.GetBytes($"{{\"kind\":\"hello\",\"format\":{format},\"processId\":{Environment.ProcessId}}}");
+    private static ReadOnlyMemory<byte> Hello(int format) => TakeoverConversation.Hello(format, Environment.ProcessId);
 
     private static double Metric(string scrape, string series) =>
         scrape.Split('\n').Where(l => l.StartsWith(series + " ", StringComparison.Ordinal)).Select(l => double.Parse(l[(series.Length + 1)..], CultureInfo.InvariantCulture)).FirstOrDefault();

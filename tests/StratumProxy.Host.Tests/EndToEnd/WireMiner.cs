@@ -98,6 +98,7 @@ internal sealed class WireMiner : IAsyncDisposable
     /// <summary>One submit with a random nonce on the latest job (nothing before the first job).</summary>
     public async Task SubmitAsync(CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         string line;
         lock (_gate)
         {
@@ -113,7 +114,9 @@ internal sealed class WireMiner : IAsyncDisposable
             line = $"{{\"id\":{id},\"method\":\"mining.submit\",\"params\":[\"{_worker}\",\"{_job}\",\"{extranonce2}\",\"{_ntime}\",\"{nonce}\"]}}\n";
         }
 
-        await SendAsync(line, cancellationToken);
+        // Counted as sent, so sent whole: a stop requested meanwhile must not leave it waiting for an answer to a
+        // line that never left (the load stops by cancelling while a batch of submits is being written).
+        await SendAsync(line, CancellationToken.None);
     }
 
     private async Task SendAsync(string text, CancellationToken cancellationToken)

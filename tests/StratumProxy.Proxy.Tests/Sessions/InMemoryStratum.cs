@@ -20,11 +20,13 @@ namespace StratumProxy.Proxy.Tests.Sessions;
 /// <summary>Two cross-wired pipes: what one end writes, the other reads. No sockets.</summary>
 internal sealed class InMemoryDuplex
 {
-    private readonly Pipe _aToB = new();
+    private readonly Pipe _aToB;
     private readonly Pipe _bToA = new();
 
-    public InMemoryDuplex()
+    /// <summary>Creates the pair; <paramref name="toPeer"/> sets the pipe the proxy writes into (its pause threshold is how much the peer's side takes unread).</summary>
+    public InMemoryDuplex(PipeOptions? toPeer = null)
     {
+        _aToB = new Pipe(toPeer ?? PipeOptions.Default);
         A = new End(_bToA.Reader, _aToB.Writer);
         B = new End(_aToB.Reader, _bToA.Writer);
     }
@@ -64,6 +66,13 @@ internal sealed class LinePeer(IDuplexPipe pipe)
             _write.Release();
         }
     }
+
+    /// <summary>
+    /// Waits until at least <paramref name="bytes"/> bytes wait unread on this side, reading none of them (a peer whose
+    /// receive window is shut: once the pipe holds its pause threshold, the other side's flush waits).
+    /// </summary>
+    public Task<long> WaitUntilUnreadAsync(long bytes, CancellationToken cancellationToken) =>
+        StratumProxy.TestKit.NumberedLines.WaitUntilUnreadAsync(pipe.Input, buffer => buffer.Length >= bytes, cancellationToken);
 
     /// <summary>Closes this side's output (the peer hangs up).</summary>
     public ValueTask CompleteAsync() => pipe.Output.CompleteAsync();
@@ -229,9 +238,10 @@ internal sealed class InMemoryTransport : IConnectionListenerFactory, IUpstreamC
 
     public IConnectionListener Bind(EndPoint endpoint) => new Listener(this, endpoint);
 
-    public LinePeer ConnectMiner()
+    /// <summary>A miner connects; <paramref name="toMiner"/> sets how much of what the proxy sends it takes unread.</summary>
+    public LinePeer ConnectMiner(PipeOptions? toMiner = null)
     {
-        var duplex = new InMemoryDuplex();
+        var duplex = new InMemoryDuplex(toMiner);
         Assert.True(_pending.Writer.TryWrite(duplex));
         return new LinePeer(duplex.B);
     }

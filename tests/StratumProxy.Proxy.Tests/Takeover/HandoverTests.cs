@@ -6,6 +6,7 @@ using StratumProxy.Proxy.Control;
 using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Takeover;
 using StratumProxy.Proxy.Tests.Sessions;
+using StratumProxy.TestKit;
 
 namespace StratumProxy.Proxy.Tests.Takeover;
 
@@ -24,14 +25,14 @@ public sealed class HandoverTests
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var token = deadline.Token;
         var transport = new InMemoryTransport();
-        await using var old = New(transport);
+        await using var old = TakeoverProxies.New(transport);
         old.Start();
         var miner = transport.ConnectMiner();
-        var (job, ntime) = await HandshakeAsync(miner, token);
+        var (job, ntime) = await TakeoverProxies.HandshakeAsync(miner, token);
 
         var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
         var mover = new PipeMover();
-        await using var next = New(transport);
+        await using var next = TakeoverProxies.New(transport);
         var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
         var taken = await next.TakeOverAsync(newEnd, mover, Patience, token);
 
@@ -62,15 +63,15 @@ public sealed class HandoverTests
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var token = deadline.Token;
         var transport = new InMemoryTransport();
-        await using var old = New(transport);
+        await using var old = TakeoverProxies.New(transport);
         old.Start();
         var miner = transport.ConnectMiner();
-        await HandshakeAsync(miner, token);
+        await TakeoverProxies.HandshakeAsync(miner, token);
 
         // As a TLS pool connection: its keys cannot leave the process, so only the miner and the listener move.
         var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
         var mover = new PipeMover(connection => connection.LocalEndPoint is not null);
-        await using var next = New(transport);
+        await using var next = TakeoverProxies.New(transport);
         var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
         var taken = await next.TakeOverAsync(newEnd, mover, Patience, token);
 
@@ -95,15 +96,15 @@ public sealed class HandoverTests
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var token = deadline.Token;
         var transport = new InMemoryTransport();
-        await using var old = New(transport);
+        await using var old = TakeoverProxies.New(transport);
         old.Start();
         var miner = transport.ConnectMiner();
-        var (job, ntime) = await HandshakeAsync(miner, token);
+        var (job, ntime) = await TakeoverProxies.HandshakeAsync(miner, token);
         var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
         var mover = new PipeMover();
 
         var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
-        await newEnd.SendAsync(Encoding.UTF8.GetBytes($"{{\"kind\":\"hello\",\"format\":{TakeoverState.CurrentFormat + 1},\"processId\":1}}"), [], token);
+        await newEnd.SendAsync(TakeoverConversation.Hello(TakeoverState.CurrentFormat + 1, 1), [], token);
         var (reply, handles) = await newEnd.ReceiveAsync(token);
 
         Assert.False(await handing);
@@ -121,15 +122,15 @@ public sealed class HandoverTests
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var token = deadline.Token;
         var transport = new InMemoryTransport();
-        await using var old = New(transport);
+        await using var old = TakeoverProxies.New(transport);
         old.Start();
         var miner = transport.ConnectMiner();
-        var (job, ntime) = await HandshakeAsync(miner, token);
+        var (job, ntime) = await TakeoverProxies.HandshakeAsync(miner, token);
         var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
         var mover = new PipeMover();
 
         var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
-        await newEnd.SendAsync(Encoding.UTF8.GetBytes($"{{\"kind\":\"hello\",\"format\":{TakeoverState.CurrentFormat},\"processId\":1}}"), [], token);
+        await newEnd.SendAsync(TakeoverConversation.Hello(TakeoverState.CurrentFormat, 1), [], token);
         var (payload, handles) = await newEnd.ReceiveAsync(token);
         var state = TakeoverState.Read(payload, out var error);
         Assert.True(state is not null, error);
@@ -152,27 +153,17 @@ public sealed class HandoverTests
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var token = deadline.Token;
         var transport = new InMemoryTransport();
-        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var metrics = TakeoverProxies.Metrics();
         var logger = new EndToEnd.RecordingLogger();
-        await using var old = new ProxyLifetime(
-            new ProxyOptions
-            {
-                Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
-                Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
-            },
-            TimeProvider.System,
-            logger,
-            metrics,
-            transport,
-            transport);
+        await using var old = TakeoverProxies.New(transport, logger, metrics);
         old.Start();
         var miner = transport.ConnectMiner();
-        await HandshakeAsync(miner, token);
+        await TakeoverProxies.HandshakeAsync(miner, token);
         var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
         var mover = new PipeMover();
 
         var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
-        await newEnd.SendAsync(Encoding.UTF8.GetBytes($"{{\"kind\":\"hello\",\"format\":{TakeoverState.CurrentFormat},\"processId\":1}}"), [], token);
+        await newEnd.SendAsync(TakeoverConversation.Hello(TakeoverState.CurrentFormat, 1), [], token);
         _ = await newEnd.ReceiveAsync(token);
         mover.AdoptMinerFailure = new IOException("descriptor gone");
         await newEnd.DisposeAsync();
@@ -205,26 +196,16 @@ public sealed class HandoverTests
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var token = deadline.Token;
         var transport = new InMemoryTransport();
-        await using var old = New(transport);
+        await using var old = TakeoverProxies.New(transport);
         old.Start();
         var miner = transport.ConnectMiner();
-        await HandshakeAsync(miner, token);
+        await TakeoverProxies.HandshakeAsync(miner, token);
 
         var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
         var mover = new PipeMover { AdoptMinerFailure = new IOException("descriptor gone") };
-        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var metrics = TakeoverProxies.Metrics();
         var logger = new EndToEnd.RecordingLogger();
-        await using var next = new ProxyLifetime(
-            new ProxyOptions
-            {
-                Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
-                Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
-            },
-            TimeProvider.System,
-            logger,
-            metrics,
-            transport,
-            transport);
+        await using var next = TakeoverProxies.New(transport, logger, metrics);
         var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
         var taken = await next.TakeOverAsync(newEnd, mover, Patience, token);
 
@@ -253,7 +234,7 @@ public sealed class HandoverTests
         var token = deadline.Token;
         var transport = new InMemoryTransport();
         var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
-        await using var next = New(transport);
+        await using var next = TakeoverProxies.New(transport);
 
         var taking = next.TakeOverAsync(newEnd, new PipeMover(), Patience, token);
         await oldEnd.ReceiveAsync(token);
@@ -272,7 +253,7 @@ public sealed class HandoverTests
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var old = await Serving.StartAsync(deadline.Token);
-        await using var next = New(old.Transport);
+        await using var next = TakeoverProxies.New(old.Transport);
 
         var (handing, taking) = old.HandOverTo(next, new PipeMover { ListenersAreNot = true }, deadline.Token);
         var refused = await Assert.ThrowsAsync<TakeoverException>(() => taking);
@@ -288,9 +269,9 @@ public sealed class HandoverTests
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var old = await Serving.StartAsync(deadline.Token);
-        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
+        var metrics = TakeoverProxies.Metrics();
         var logger = new EndToEnd.RecordingLogger();
-        await using var next = new ProxyLifetime(Options(), TimeProvider.System, logger, metrics, old.Transport, old.Transport);
+        await using var next = TakeoverProxies.New(old.Transport, logger, metrics);
 
         var (handing, taking) = old.HandOverTo(next, new PipeMover { AdoptListenerFailure = new IOException("not a socket") }, deadline.Token);
         var taken = await taking;
@@ -304,20 +285,48 @@ public sealed class HandoverTests
     }
 
     [Fact]
-    public async Task TakeOver_AListenerNeitherAdoptedNorBoundFresh_FailsTheStartWithTheBindError()
+    public async Task TakeOver_AListenerNeitherAdoptedNorBoundFresh_FailsTheStartWithTheBindError_AfterRetryingWhileTheOldProcessExits()
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var old = await Serving.StartAsync(deadline.Token);
-        var metrics = new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
-        await using var next = new ProxyLifetime(Options(), TimeProvider.System, NullLogger.Instance, metrics, new AddressInUse(), old.Transport);
+        var metrics = TakeoverProxies.Metrics();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var inUse = new AddressInUse(int.MaxValue, old.Transport);
+        await using var next = TakeoverProxies.New(old.Transport, metrics: metrics, time: clock, listeners: inUse);
 
         var (handing, taking) = old.HandOverTo(next, new PipeMover { AdoptListenerFailure = new IOException("not a socket") }, deadline.Token);
+        await inUse.RetryEachAttemptAsync(clock, taking, deadline.Token);
         var failed = await Assert.ThrowsAsync<TakeoverException>(() => taking);
 
         Assert.True(await handing);
         Assert.StartsWith("the takeover could not listen: Listener 'memory' cannot bind 127.0.0.1:3333: AddressAlreadyInUse", failed.Message, StringComparison.Ordinal);
+        Assert.EndsWith("the address was still in use after 30 s (is the old process still running?)", failed.Message, StringComparison.Ordinal);
+        Assert.Equal(1 + (int)(Patience / ProxyLifetime.BindRetryInterval), inUse.Attempts);
         Assert.Empty(next.Control.Snapshot().Sessions);
         old.Transport.Stop();
+    }
+
+    [Fact]
+    public async Task TakeOver_AListenerBoundFreshFindsItsAddressStillHeld_TriesAgainUntilTheOldProcessLetsGo_AndTheMinerIsServed()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var old = await Serving.StartAsync(deadline.Token);
+        var metrics = TakeoverProxies.Metrics();
+        var logger = new EndToEnd.RecordingLogger();
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var inUse = new AddressInUse(3, old.Transport);
+        await using var next = TakeoverProxies.New(old.Transport, logger, metrics, clock, inUse);
+
+        var (handing, taking) = old.HandOverTo(next, new PipeMover { AdoptListenerFailure = new IOException("not a socket") }, deadline.Token);
+        await inUse.RetryEachAttemptAsync(clock, taking, deadline.Token);
+        var taken = await taking;
+
+        Assert.True(await handing);
+        Assert.Equal((1, 1, 0), (taken.Sessions, taken.Pools, taken.Listeners));
+        Assert.Equal(4, inUse.Attempts);
+        Assert.Contains("cannot bind 127.0.0.1:3333: AddressAlreadyInUse", Assert.Single(logger.Messages(514)), StringComparison.Ordinal);
+        Assert.Single(next.Endpoints);
+        await old.AssertServedByAsync(next, deadline.Token);
     }
 
     [Fact]
@@ -326,19 +335,19 @@ public sealed class HandoverTests
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var token = deadline.Token;
         var transport = new InMemoryTransport();
-        await using var first = New(transport);
+        await using var first = TakeoverProxies.New(transport);
         first.Start();
         var miner = transport.ConnectMiner();
-        var (job, ntime) = await HandshakeAsync(miner, token);
+        var (job, ntime) = await TakeoverProxies.HandshakeAsync(miner, token);
         var mover = new PipeMover();
 
-        await using var second = New(transport);
+        await using var second = TakeoverProxies.New(transport);
         var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
         var handing = first.HandOverAsync(oldEnd, mover, Patience, Patience, token);
         await second.TakeOverAsync(newEnd, mover, Patience, token);
         Assert.True(await handing);
 
-        await using var third = New(transport);
+        await using var third = TakeoverProxies.New(transport);
         (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
         handing = second.HandOverAsync(oldEnd, mover, Patience, Patience, token);
         var taken = await third.TakeOverAsync(newEnd, mover, Patience, token);
@@ -371,39 +380,37 @@ public sealed class HandoverTests
         transport.Stop();
     }
 
-    /// <summary>configure (version rolling), subscribe, authorize; returns the first job's id and ntime.</summary>
-    private static async Task<(string Job, string NTime)> HandshakeAsync(LinePeer miner, CancellationToken token)
+    /// <summary>A listener factory whose first <paramref name="failures"/> binds find the address taken (the old process still holds it); then <paramref name="then"/> binds.</summary>
+    private sealed class AddressInUse(int failures, StratumProxy.Proxy.Transport.IConnectionListenerFactory then) : StratumProxy.Proxy.Transport.IConnectionListenerFactory
     {
-        await miner.WriteAsync("{\"id\":1,\"method\":\"mining.configure\",\"params\":[[\"version-rolling\"],{\"version-rolling.mask\":\"1fffe000\",\"version-rolling.min-bit-count\":2}]}", token);
-        await miner.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[\"test/1.0\"]}", token);
-        await miner.WriteAsync("{\"id\":3,\"method\":\"mining.authorize\",\"params\":[\"farm.rig1\",\"x\"]}", token);
-        // The pool sends a clean job after each authorize: its first (the proxy's account), then the worker's. The
-        // second one (sequence 2 in its prevhash) is the one the miner works on.
-        var notify = await miner.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal) && l.Contains("\"00000002", StringComparison.Ordinal), token);
-        using var doc = JsonDocument.Parse(notify);
-        var parameters = doc.RootElement.GetProperty("params");
-        return (parameters[0].GetString()!, parameters[7].GetString()!);
-    }
+        private readonly System.Threading.Channels.Channel<int> _attempted = System.Threading.Channels.Channel.CreateUnbounded<int>();
+        private int _attempts;
 
-    private static ProxyOptions Options() => new()
-    {
-        Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
-        Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
-    };
+        public int Attempts => Volatile.Read(ref _attempts);
 
-    private static ProxyLifetime New(InMemoryTransport transport) => new(
-        Options(),
-        TimeProvider.System,
-        NullLogger.Instance,
-        new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())),
-        transport,
-        transport);
+        public StratumProxy.Proxy.Transport.IConnectionListener Bind(System.Net.EndPoint endpoint)
+        {
+            var attempt = Interlocked.Increment(ref _attempts);
+            _attempted.Writer.TryWrite(attempt);
+            return attempt <= failures
+                ? throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.AddressAlreadyInUse)
+                : then.Bind(endpoint);
+        }
 
-    /// <summary>A listener factory whose every bind finds the address taken.</summary>
-    private sealed class AddressInUse : StratumProxy.Proxy.Transport.IConnectionListenerFactory
-    {
-        public StratumProxy.Proxy.Transport.IConnectionListener Bind(System.Net.EndPoint endpoint) =>
-            throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.AddressAlreadyInUse);
+        /// <summary>After each bind attempt, moves the clock on by the retry interval, until <paramref name="until"/> ends.</summary>
+        public async Task RetryEachAttemptAsync(Microsoft.Extensions.Time.Testing.FakeTimeProvider clock, Task until, CancellationToken token)
+        {
+            while (true)
+            {
+                var attempt = _attempted.Reader.ReadAsync(token).AsTask();
+                if (await Task.WhenAny(attempt, until) == until)
+                {
+                    return;
+                }
+
+                clock.Advance(ProxyLifetime.BindRetryInterval);
+            }
+        }
     }
 
     /// <summary>A started proxy over in-memory pipes with one miner through its handshake (configure, subscribe, authorize).</summary>
@@ -416,10 +423,10 @@ public sealed class HandoverTests
         public static async Task<Serving> StartAsync(CancellationToken token)
         {
             var transport = new InMemoryTransport();
-            var proxy = New(transport);
+            var proxy = TakeoverProxies.New(transport);
             proxy.Start();
             var miner = transport.ConnectMiner();
-            return new Serving(transport, proxy, miner, await HandshakeAsync(miner, token));
+            return new Serving(transport, proxy, miner, await TakeoverProxies.HandshakeAsync(miner, token));
         }
 
         /// <summary>Starts handing over to <paramref name="next"/>: the old side's task and the new side's.</summary>

@@ -7,6 +7,7 @@ using StratumProxy.Proxy.Control;
 using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Takeover;
 using StratumProxy.Proxy.Tests.Sessions;
+using StratumProxy.TestKit;
 using StratumProxy.Proxy.Transport;
 
 namespace StratumProxy.Proxy.Tests.Takeover;
@@ -14,6 +15,14 @@ namespace StratumProxy.Proxy.Tests.Takeover;
 /// <summary>A handover waits for the shares in flight; when the pool does not answer in time, nothing moves and the proxy reads on.</summary>
 public sealed class QuiesceTests
 {
+    private const int Window = 4096;
+
+    /// <summary>
+    /// Long enough for the sessions and the pool connection to park on a busy machine (each phase of the quiesce has
+    /// this long), short enough to wait out for what never comes.
+    /// </summary>
+    private static readonly TimeSpan Quiesce = TimeSpan.FromSeconds(2);
+
     [Fact]
     public async Task HandOver_AShareStillAwaitsThePool_IsRefusedAfterTheQuiesceTimeout_AndTheSessionReadsOn()
     {
@@ -21,17 +30,7 @@ public sealed class QuiesceTests
         var token = deadline.Token;
         var transport = new InMemoryTransport();
         var pool = new HoldingPool();
-        await using var old = new ProxyLifetime(
-            new ProxyOptions
-            {
-                Listeners = [new ListenerOptions { Name = "memory", Endpoint = "127.0.0.1:3333" }],
-                Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
-            },
-            TimeProvider.System,
-            NullLogger.Instance,
-            new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry())),
-            transport,
-            pool);
+        await using var old = TakeoverProxies.New(transport, connector: pool);
         old.Start();
         var miner = transport.ConnectMiner();
         await miner.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[]}", token);
@@ -47,12 +46,12 @@ public sealed class QuiesceTests
 
         var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
         var mover = new PipeMover();
-        var handing = old.HandOverAsync(oldEnd, mover, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), token);
-        await newEnd.SendAsync(Encoding.UTF8.GetBytes($"{{\"kind\":\"hello\",\"format\":{TakeoverState.CurrentFormat},\"processId\":1}}"), [], token);
+        var handing = old.HandOverAsync(oldEnd, mover, Quiesce, TimeSpan.FromSeconds(30), token);
+        await newEnd.SendAsync(TakeoverConversation.Hello(TakeoverState.CurrentFormat, 1), [], token);
         var (reply, _) = await newEnd.ReceiveAsync(token);
 
         Assert.False(await handing);
-        Assert.Contains("not quiet", Encoding.UTF8.GetString(reply), StringComparison.Ordinal);
+        Assert.Contains("not quiet within 2 s: pool pool0 had not given its verdict on 1 forwarded share(s)", Encoding.UTF8.GetString(reply), StringComparison.Ordinal);
         Assert.Equal(0, mover.Detached);
 
         // The held share is answered once, and the session reads the miner's next line.
@@ -62,6 +61,67 @@ public sealed class QuiesceTests
         await miner.WriteAsync($"{{\"id\":8,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{job}\",\"00000002\",\"{ntime}\",\"00000000\"]}}", token);
         await miner.ReadUntilAsync(l => l.StartsWith("{\"id\":8,", StringComparison.Ordinal), token);
         transport.Stop();
+    }
+
+    [Fact]
+    public async Task HandOver_AMinerTakesNoBytes_IsClosedNamedAndCounted_AndTheOtherMinersMove()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        var metrics = TakeoverProxies.Metrics();
+        var logger = new EndToEnd.RecordingLogger();
+        // Its disposal is bounded too: a session stuck behind a flush that never ends would hold it forever.
+        var old = TakeoverProxies.New(transport, logger, metrics);
+        try
+        {
+            old.Start();
+            var miner = transport.ConnectMiner();
+            await TakeoverProxies.HandshakeAsync(miner, token);
+            var stuck = transport.ConnectMiner(new System.IO.Pipelines.PipeOptions(pauseWriterThreshold: Window, resumeWriterThreshold: Window / 2));
+            await stuck.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[]}", token);
+            await stuck.WriteAsync("{\"id\":3,\"method\":\"mining.authorize\",\"params\":[\"farm.stuck\",\"x\"]}", token);
+            await stuck.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal), token);
+
+            // The pool's clean job after the second worker's authorize (sequence 3) is the one the first miner works on.
+            using var notify = JsonDocument.Parse(await miner.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal) && l.Contains("\"00000003", StringComparison.Ordinal), token));
+            var job = notify.RootElement.GetProperty("params")[0].GetString();
+            var ntime = notify.RootElement.GetProperty("params")[7].GetString();
+
+            // Its receive window shuts: it reads nothing more and asks for 200 answers (7,600 bytes or more), more than its
+            // connection takes (4 KiB), so the proxy's flush to it waits.
+            await stuck.WriteRawAsync(string.Concat(Enumerable.Range(100, 200).Select(i => $"{{\"id\":{i},\"method\":\"mining.extranonce.subscribe\",\"params\":[]}}\n")), token);
+            await stuck.WaitUntilUnreadAsync(Window, token);
+            var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+            var mover = new PipeMover();
+            await using var next = TakeoverProxies.New(transport);
+            var handing = old.HandOverAsync(oldEnd, mover, Quiesce, TimeSpan.FromSeconds(30), token);
+            var taken = await next.TakeOverAsync(newEnd, mover, TimeSpan.FromSeconds(30), token);
+
+            Assert.True(await handing);
+            Assert.Equal((1, 1, 1), (taken.Sessions, taken.Pools, taken.Listeners));
+            Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("old", "miner").Value);
+            Assert.Equal(1, metrics.Takeovers.WithLabels("old", "handed").Value);
+            var left = Assert.Single(logger.Messages(513));
+            Assert.Contains("1 miners did not take the bytes queued for them", left, StringComparison.Ordinal);
+            Assert.Contains("farm.stuck", left, StringComparison.Ordinal);
+            Assert.DoesNotContain("farm.rig1", left, StringComparison.Ordinal);
+
+            // The stuck miner's connection ends (it reconnects); the other one is answered by the new proxy on its job.
+            while (await stuck.ReadLineAsync(token) is not null)
+            {
+            }
+
+            await miner.WriteAsync($"{{\"id\":7,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{job}\",\"00000001\",\"{ntime}\",\"00000000\"]}}", token);
+            var answer = await miner.ReadUntilAsync(l => l.StartsWith("{\"id\":7,", StringComparison.Ordinal), token);
+            Assert.DoesNotContain("[21,", answer, StringComparison.Ordinal);
+            Assert.Equal("farm.rig1", Assert.Single(next.Control.Snapshot().Sessions).Worker);
+            transport.Stop();
+        }
+        finally
+        {
+            await old.DisposeAsync().AsTask().WaitAsync(token);
+        }
     }
 
     /// <summary>A pool at difficulty 2^-32 that answers the handshake at once and holds every submit's verdict until released.</summary>

@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Threading.Channels;
 using StratumProxy.Proxy.Transport;
+using StratumProxy.TestKit;
 
 namespace StratumProxy.Proxy.Tests.Transport;
 
@@ -33,15 +34,15 @@ public sealed class ConnectionHandoverTests
 
         // The client sends 100 lines; the session consumes 50 and leaves the other 50 in its input pipe, unread.
         await client.SendLinesAsync("c", 1, 100, ct);
-        Assert.Equal(Lines("c", 1, 50), await ReadLinesAsync(old.Transport.Input, 50, ct));
-        await WaitUntilBufferedAsync(old.Transport.Input, 50, ct);
+        Assert.Equal(NumberedLines.Of("c", 1, 50), await NumberedLines.ReadAsync(old.Transport.Input, 50, ct));
+        await NumberedLines.WaitUntilBufferedAsync(old.Transport.Input, 50, ct);
 
         // The session writes 240 KiB in one flush while the client is not reading: the socket buffers (16 KiB each
         // way) and the client's one pending read take at most 128 KiB of it, the rest waits to be sent (a miner's
         // output writes straight to the socket, so its flush waits too). The detach cannot finish before the client
         // reads again and that flush has ended.
         client.PauseReading();
-        var writing = WriteLinesAsync(old.Transport.Output, "s", 1, 480, ct, flushEvery: 480);
+        var writing = NumberedLines.WriteAsync(old.Transport.Output, "s", 1, 480, ct, flushEvery: 480);
         var detaching = old.DetachAsync(ct).AsTask();
         Assert.False(detaching.IsCompleted);
         client.ResumeReading();
@@ -58,9 +59,9 @@ public sealed class ConnectionHandoverTests
         using var reuse = await OpenUntilDescriptorAsync(listener, oldDescriptor, ct);
 
         await client.SendLinesAsync("c", 101, 150, ct);
-        Assert.Equal(Lines("c", 51, 150), await ReadLinesAsync(adopted.Transport.Input, 100, ct));
-        await WriteLinesAsync(adopted.Transport.Output, "s", 481, 580, ct);
-        Assert.Equal(Lines("s", 1, 580), await client.ReadLinesAsync(580, ct));
+        Assert.Equal(NumberedLines.Of("c", 51, 150), await NumberedLines.ReadAsync(adopted.Transport.Input, 100, ct));
+        await NumberedLines.WriteAsync(adopted.Transport.Output, "s", 481, 580, ct);
+        Assert.Equal(NumberedLines.Of("s", 1, 580), await client.ReadLinesAsync(580, ct));
 
         if (reuse is not null)
         {
@@ -71,7 +72,7 @@ public sealed class ConnectionHandoverTests
 
         // Still one open stream both ways after everything.
         await client.SendLinesAsync("c", 151, 151, ct);
-        Assert.Equal(Lines("c", 151, 151), await ReadLinesAsync(adopted.Transport.Input, 1, ct));
+        Assert.Equal(NumberedLines.Of("c", 151, 151), await NumberedLines.ReadAsync(adopted.Transport.Input, 1, ct));
         Assert.False(client.SawEnd);
         reuse?.Dispose();
 
@@ -94,17 +95,17 @@ public sealed class ConnectionHandoverTests
         Assert.True(old.CanHandOver);
 
         await pool.SendLinesAsync("n", 1, 3, ct);
-        Assert.Equal(Lines("n", 1, 1), await ReadLinesAsync(old.Transport.Input, 1, ct));
-        await WaitUntilBufferedAsync(old.Transport.Input, 2, ct);
-        await WriteLinesAsync(old.Transport.Output, "u", 1, 10, ct);
+        Assert.Equal(NumberedLines.Of("n", 1, 1), await NumberedLines.ReadAsync(old.Transport.Input, 1, ct));
+        await NumberedLines.WaitUntilBufferedAsync(old.Transport.Input, 2, ct);
+        await NumberedLines.WriteAsync(old.Transport.Output, "u", 1, 10, ct);
 
         var detached = await old.DetachAsync(ct);
         await old.DisposeAsync();
         var adopted = SocketTransport.AdoptPool(detached.Handle, detached.UnreadInput, MaxLine);
 
         await pool.SendLinesAsync("n", 4, 4, ct);
-        Assert.Equal(Lines("n", 2, 2), await ReadLinesAsync(adopted.Transport.Input, 1, ct));
-        await WriteLinesAsync(adopted.Transport.Output, "u", 11, 12, ct);
+        Assert.Equal(NumberedLines.Of("n", 2, 2), await NumberedLines.ReadAsync(adopted.Transport.Input, 1, ct));
+        await NumberedLines.WriteAsync(adopted.Transport.Output, "u", 11, 12, ct);
 
         // A second upgrade: the adopted connection hands over again, with its own unread lines.
         Assert.True(adopted.CanHandOver);
@@ -112,9 +113,9 @@ public sealed class ConnectionHandoverTests
         await adopted.DisposeAsync();
         await using var third = SocketTransport.AdoptPool(again.Handle, again.UnreadInput, MaxLine);
         await pool.SendLinesAsync("n", 5, 5, ct);
-        Assert.Equal(Lines("n", 3, 5), await ReadLinesAsync(third.Transport.Input, 3, ct));
-        await WriteLinesAsync(third.Transport.Output, "u", 13, 13, ct);
-        Assert.Equal(Lines("u", 1, 13), await pool.ReadLinesAsync(13, ct));
+        Assert.Equal(NumberedLines.Of("n", 3, 5), await NumberedLines.ReadAsync(third.Transport.Input, 3, ct));
+        await NumberedLines.WriteAsync(third.Transport.Output, "u", 13, 13, ct);
+        Assert.Equal(NumberedLines.Of("u", 1, 13), await pool.ReadLinesAsync(13, ct));
         Assert.False(pool.SawEnd);
     }
 
@@ -142,7 +143,7 @@ public sealed class ConnectionHandoverTests
         await using var connection = SocketTransport.WrapAccepted(accepted, MaxLine);
 
         // The peer reads nothing: 8 MiB cannot all reach the kernel, so the drain cannot finish.
-        var writing = WriteLinesAsync(connection.Transport.Output, "s", 1, 16_000, ct);
+        var writing = NumberedLines.WriteAsync(connection.Transport.Output, "s", 1, 16_000, ct);
         using var giveUp = new CancellationTokenSource();
         var detaching = connection.DetachAsync(giveUp.Token).AsTask();
         await giveUp.CancelAsync();
@@ -150,10 +151,10 @@ public sealed class ConnectionHandoverTests
 
         // Still one connection: the peer now reads everything, and what it sends arrives.
         await using var client = new LineClient(peer);
-        Assert.Equal(Lines("s", 1, 16_000), await client.ReadLinesAsync(16_000, ct));
+        Assert.Equal(NumberedLines.Of("s", 1, 16_000), await client.ReadLinesAsync(16_000, ct));
         await writing;
         await client.SendLinesAsync("c", 1, 1, ct);
-        Assert.Equal(Lines("c", 1, 1), await ReadLinesAsync(connection.Transport.Input, 1, ct));
+        Assert.Equal(NumberedLines.Of("c", 1, 1), await NumberedLines.ReadAsync(connection.Transport.Input, 1, ct));
     }
 
     [Fact]
@@ -217,73 +218,7 @@ public sealed class ConnectionHandoverTests
         await using var connection = await adopted.AcceptAsync(MaxLine, AdmitAll.Instance, ct);
         Assert.NotNull(connection);
         await client.SendLinesAsync("c", 1, 1, ct);
-        Assert.Equal(Lines("c", 1, 1), await ReadLinesAsync(connection.Transport.Input, 1, ct));
-    }
-
-    internal static string[] Lines(string prefix, int first, int last) =>
-        [.. Enumerable.Range(first, last - first + 1).Select(i => Line(prefix, i))];
-
-    internal static string Line(string prefix, int i) =>
-        prefix.StartsWith('s') || prefix.StartsWith('u')
-            ? string.Create(CultureInfo.InvariantCulture, $"{prefix}{i:D4} {new string('.', 500)}")
-            : string.Create(CultureInfo.InvariantCulture, $"{prefix}{i:D4}");
-
-    internal static async Task WriteLinesAsync(PipeWriter writer, string prefix, int first, int last, CancellationToken ct, int flushEvery = 50)
-    {
-        for (var i = first; i <= last; i++)
-        {
-            var bytes = Encoding.ASCII.GetBytes(Line(prefix, i) + "\n");
-            bytes.CopyTo(writer.GetSpan(bytes.Length));
-            writer.Advance(bytes.Length);
-            if (i % flushEvery == 0 || i == last)
-            {
-                await writer.FlushAsync(ct);
-            }
-        }
-    }
-
-    /// <summary>Reads and consumes exactly <paramref name="count"/> lines, leaving anything after them in the pipe.</summary>
-    internal static async Task<string[]> ReadLinesAsync(PipeReader reader, int count, CancellationToken ct)
-    {
-        var lines = new List<string>();
-        while (lines.Count < count)
-        {
-            var result = await reader.ReadAsync(ct);
-            var buffer = result.Buffer;
-            while (lines.Count < count && buffer.PositionOf((byte)'\n') is { } end)
-            {
-                lines.Add(Encoding.ASCII.GetString(buffer.Slice(0, end)));
-                buffer = buffer.Slice(buffer.GetPosition(1, end));
-            }
-
-            reader.AdvanceTo(buffer.Start, lines.Count < count ? buffer.End : buffer.Start);
-            if (lines.Count < count && result.IsCompleted)
-            {
-                throw new EndOfStreamException($"The stream ended after {lines.Count} of {count} lines.");
-            }
-        }
-
-        return [.. lines];
-    }
-
-    /// <summary>Waits until the pipe holds <paramref name="lines"/> complete lines, consuming none.</summary>
-    internal static async Task WaitUntilBufferedAsync(PipeReader reader, int lines, CancellationToken ct)
-    {
-        while (true)
-        {
-            var result = await reader.ReadAsync(ct);
-            var buffered = 0;
-            foreach (var segment in result.Buffer)
-            {
-                buffered += segment.Span.Count((byte)'\n');
-            }
-
-            reader.AdvanceTo(result.Buffer.Start, buffered >= lines ? result.Buffer.Start : result.Buffer.End);
-            if (buffered >= lines)
-            {
-                return;
-            }
-        }
+        Assert.Equal(NumberedLines.Of("c", 1, 1), await NumberedLines.ReadAsync(connection.Transport.Input, 1, ct));
     }
 
     private static async Task<SocketPair?> OpenUntilDescriptorAsync(Socket listener, int descriptor, CancellationToken ct)
@@ -328,152 +263,6 @@ public sealed class ConnectionHandoverTests
         {
             Client.Dispose();
             Server.Dispose();
-        }
-    }
-
-    private sealed class AdmitAll : IConnectionAdmission
-    {
-        public static AdmitAll Instance { get; } = new();
-
-        public bool TryAdmit(EndPoint? remote) => true;
-
-        public void Release()
-        {
-        }
-    }
-}
-
-[System.Runtime.Versioning.SupportedOSPlatform("linux")]
-/// <summary>The far end of a test connection: a plain socket that sends lines and collects every line it receives.</summary>
-internal sealed class LineClient : IAsyncDisposable
-{
-    private readonly Socket _socket;
-    private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
-    private readonly Task _reading;
-    private TaskCompletionSource _gate = CompletedGate();
-
-    public LineClient(Socket socket)
-    {
-        _socket = socket;
-        _reading = ReadLoopAsync();
-    }
-
-    /// <summary>Stops reading after the read in progress (what arrives stays in the socket buffers).</summary>
-    public void PauseReading() => Volatile.Write(ref _gate, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-
-    public void ResumeReading() => Volatile.Read(ref _gate).TrySetResult();
-
-    /// <summary>True when the stream ended with an error (a reset) rather than a FIN.</summary>
-    public bool EndedByReset { get; private set; }
-
-    /// <summary>True once the stream ended (EOF or reset).</summary>
-    public bool SawEnd { get; private set; }
-
-    public static async Task<LineClient> ConnectAsync(EndPoint endpoint, CancellationToken ct, int receiveBuffer = 0)
-    {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        if (receiveBuffer > 0)
-        {
-            socket.ReceiveBufferSize = receiveBuffer;
-        }
-
-        await socket.ConnectAsync(endpoint, ct);
-        return new LineClient(socket);
-    }
-
-    public async Task SendLinesAsync(string prefix, int first, int last, CancellationToken ct)
-    {
-        var text = new StringBuilder();
-        for (var i = first; i <= last; i++)
-        {
-            text.Append(ConnectionHandoverTests.Line(prefix, i)).Append('\n');
-        }
-
-        var bytes = Encoding.ASCII.GetBytes(text.ToString());
-        var sent = 0;
-        while (sent < bytes.Length)
-        {
-            sent += await _socket.SendAsync(bytes.AsMemory(sent), ct);
-        }
-    }
-
-    public async Task<string[]> ReadLinesAsync(int count, CancellationToken ct)
-    {
-        var lines = new string[count];
-        for (var i = 0; i < count; i++)
-        {
-            lines[i] = await _lines.Reader.ReadAsync(ct);
-        }
-
-        return lines;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        ResumeReading();
-
-        // A FIN: disposing a socket with a receive pending would otherwise reset the connection.
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (SocketException)
-        {
-        }
-
-        _socket.Dispose();
-        try
-        {
-            await _reading;
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-        }
-    }
-
-    private static TaskCompletionSource CompletedGate()
-    {
-        var gate = new TaskCompletionSource();
-        gate.SetResult();
-        return gate;
-    }
-
-    private async Task ReadLoopAsync()
-    {
-        var buffer = new byte[64 * 1024];
-        var pending = new StringBuilder();
-        while (true)
-        {
-            await Volatile.Read(ref _gate).Task;
-            int count;
-            try
-            {
-                count = await _socket.ReceiveAsync(buffer);
-            }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-            {
-                EndedByReset = ex is SocketException;
-                count = 0;
-            }
-
-            if (count == 0)
-            {
-                SawEnd = true;
-                _lines.Writer.TryComplete(new EndOfStreamException("The connection ended."));
-                return;
-            }
-
-            pending.Append(Encoding.ASCII.GetString(buffer, 0, count));
-            var text = pending.ToString();
-            var start = 0;
-            int end;
-            while ((end = text.IndexOf('\n', start)) >= 0)
-            {
-                await _lines.Writer.WriteAsync(text[start..end]);
-                start = end + 1;
-            }
-
-            pending.Clear().Append(text.AsSpan(start));
         }
     }
 }

@@ -4,6 +4,7 @@ using System.Net;
 using System.Text;
 using System.Threading.Channels;
 using StratumProxy.Proxy.Transport;
+using StratumProxy.TestKit;
 
 namespace StratumProxy.Proxy.Tests.Transport;
 
@@ -35,7 +36,7 @@ public sealed class HandoverProcessTests : IDisposable
         // The session here answers five lines and leaves five unread.
         await miner.SendLinesAsync("c", 1, 10, ct);
         await AnswerAsync(old.Transport.Input, old.Transport.Output, 5, ct);
-        await ConnectionHandoverTests.WaitUntilBufferedAsync(old.Transport.Input, 5, ct);
+        await NumberedLines.WaitUntilBufferedAsync(old.Transport.Input, 5, ct);
 
         await using var handover = HandoverChannel.Listen(path);
         using var child = StartSuccessor(path);
@@ -58,7 +59,7 @@ public sealed class HandoverProcessTests : IDisposable
 
         // The child answers the five lines left unread here, then everything after; a new miner reaches it too.
         await miner.SendLinesAsync("c", 11, 12, ct);
-        Assert.Equal(Lines("s", 1, 12), await miner.ReadLinesAsync(12, ct));
+        Assert.Equal(NumberedLines.Of("s", 1, 12), await miner.ReadLinesAsync(12, ct));
         await using (var second = await LineClient.ConnectAsync(endpoint, ct))
         {
             Assert.Equal(["hello from the successor"], await second.ReadLinesAsync(1, ct));
@@ -75,7 +76,7 @@ public sealed class HandoverProcessTests : IDisposable
 
     internal static async Task<bool> AnswerAsync(PipeReader input, PipeWriter output, int count, CancellationToken ct)
     {
-        foreach (var line in await ConnectionHandoverTests.ReadLinesAsync(input, count, ct))
+        foreach (var line in await NumberedLines.ReadAsync(input, count, ct))
         {
             if (line.StartsWith("quit", StringComparison.Ordinal))
             {
@@ -83,13 +84,11 @@ public sealed class HandoverProcessTests : IDisposable
                 return false;
             }
 
-            await output.WriteAsync(Encoding.ASCII.GetBytes(ConnectionHandoverTests.Line("s", int.Parse(line.AsSpan(1), provider: null)) + "\n"), ct);
+            await output.WriteAsync(Encoding.ASCII.GetBytes(NumberedLines.Line("s", int.Parse(line.AsSpan(1), provider: null)) + "\n"), ct);
         }
 
         return true;
     }
-
-    private static string[] Lines(string prefix, int first, int last) => ConnectionHandoverTests.Lines(prefix, first, last);
 
     private static Process StartSuccessor(string path)
     {
@@ -106,17 +105,6 @@ public sealed class HandoverProcessTests : IDisposable
         start.Environment["DOTNET_STARTUP_HOOKS"] = assembly;
         start.Environment[HandoverSuccessor.PathVariable] = path;
         return Process.Start(start) ?? throw new InvalidOperationException("The successor did not start.");
-    }
-
-    private sealed class AdmitAll : IConnectionAdmission
-    {
-        public static AdmitAll Instance { get; } = new();
-
-        public bool TryAdmit(EndPoint? remote) => true;
-
-        public void Release()
-        {
-        }
     }
 }
 
@@ -163,19 +151,10 @@ internal static class HandoverSuccessor
 
     private static async Task GreetOneAsync(IConnectionListener listener, CancellationToken ct)
     {
-        await using var connection = await listener.AcceptAsync(4096, new AdmitOne(), ct)
+        await using var connection = await listener.AcceptAsync(4096, AdmitAll.Instance, ct)
             ?? throw new InvalidOperationException("The adopted listener accepted nothing.");
         await connection.Transport.Output.WriteAsync("hello from the successor\n"u8.ToArray(), ct);
         await connection.Transport.Output.CompleteAsync();
         await UntilClosedAsync(connection.Transport.Input, ct);
-    }
-
-    private sealed class AdmitOne : IConnectionAdmission
-    {
-        public bool TryAdmit(EndPoint? remote) => true;
-
-        public void Release()
-        {
-        }
     }
 }
