@@ -165,7 +165,9 @@ internal sealed class PoolRuntime
     /// </summary>
     internal bool TryAttach(MinerSession session)
     {
-        if (session.Layout is not { } layout || !Fits(layout))
+        // A session being closed attaches nowhere: it must not open a connection either (one whose take-back failed
+        // after a handover, closed while a routing tick still lists it, would leave an idle extra connection).
+        if (session.IsClosed || session.Layout is not { } layout || !Fits(layout))
         {
             return false;
         }

@@ -42,7 +42,12 @@ public sealed class ProxyConnection : IAsyncDisposable
     /// Why the peer's stream ended, when it ended by a socket error (a reset) rather than a FIN; null otherwise or while
     /// it is open. The input itself ends cleanly either way, after every byte received before the error.
     /// </summary>
-    public IOException? ReceiveError => (_owner as TcpSocketDuplex)?.ReceiveError;
+    public IOException? ReceiveError => _owner switch
+    {
+        TcpSocketDuplex tcp => tcp.ReceiveError,
+        TlsReceiveEndStream tls => tls.ReceiveError,
+        _ => null,
+    };
 
     /// <summary>
     /// Takes the live connection away from this process without the peer noticing, for the upgrade handover.

@@ -12,7 +12,8 @@ namespace StratumProxy.Proxy.Transport;
 /// The only code that knows about Pipelines.Sockets.Unofficial (STYLE.md: referenced from one folder, behind our
 /// own seam). Plain TCP: Socket → <see cref="TcpSocketDuplex"/> (loops that can stop without touching the connection,
 /// so a live connection can be handed to another process). TLS: Socket → NetworkStream → SslStream →
-/// Pipelines.Sockets.Unofficial's StreamConnection.
+/// Pipelines.Sockets.Unofficial's StreamConnection (over <see cref="TlsReceiveEndStream"/>, so a reset ends the input as
+/// on plain TCP).
 /// </summary>
 public static class SocketTransport
 {
@@ -94,9 +95,9 @@ public static class SocketTransport
                 return Pool(socket, maxLineLength, ReadOnlyMemory<byte>.Empty);
             }
 
-            var stream = new NetworkStream(socket, ownsSocket: true);
+            var network = new NetworkStream(socket, ownsSocket: true);
 #pragma warning disable CA5359 // Opt-in per pool (AllowInvalidCertificate) for self-signed pool certificates; off by default.
-            var ssl = new SslStream(stream, leaveInnerStreamOpen: false, allowInvalidCertificate ? static (_, _, _, _) => true : null);
+            var ssl = new SslStream(network, leaveInnerStreamOpen: false, allowInvalidCertificate ? static (_, _, _, _) => true : null);
 #pragma warning restore CA5359
             try
             {
@@ -114,8 +115,9 @@ public static class SocketTransport
                 throw;
             }
 
-            var duplex = StreamConnection.GetDuplex(ssl, PipeOptionsFactory.PoolSend(), PipeOptionsFactory.PoolReceive(maxLineLength));
-            return new ProxyConnection(duplex, socket.RemoteEndPoint, socket.LocalEndPoint, ssl);
+            var stream = new TlsReceiveEndStream(ssl);
+            var duplex = StreamConnection.GetDuplex(stream, PipeOptionsFactory.PoolSend(), PipeOptionsFactory.PoolReceive(maxLineLength));
+            return new ProxyConnection(duplex, socket.RemoteEndPoint, socket.LocalEndPoint, stream);
         }
         catch
         {

@@ -183,7 +183,10 @@ public sealed partial class ManyInstancesProcessTests : IAsyncLifetime
         await Until(() => _proxies.All(p => p!.Output.Contains("Store reachable again", StringComparison.Ordinal)), "every instance logging the store reachable again", token);
         Assert.All(await ReadinessAsync(token), r => Assert.Contains("{\"name\":\"store\",\"status\":\"ready\"", r.Body, StringComparison.Ordinal));
 
-        // No share lost: every share each running miner sent was answered once, and accepted.
+        // No share lost: every share each running miner sent was answered once, and accepted. A rig put to sleep stops
+        // its miner after its devices report off (the hand-woken one just now): once every miner follows its rig, the
+        // miners left are those of the running rigs.
+        await Until(() => Enumerable.Range(0, Rigs).All(i => (_miners[i].Miner is not null) == _rigs[i].Running), "every rig's miner following its rig", token);
         foreach (var miner in _miners.Where(m => m.Miner is not null).Select(m => m.Miner!))
         {
             await miner.WaitForAnswersAsync(Patience, token);
