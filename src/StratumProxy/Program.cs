@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using StratumProxy.Cli;
 using StratumProxy.Hosting;
 

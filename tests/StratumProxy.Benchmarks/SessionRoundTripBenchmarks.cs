@@ -13,7 +13,6 @@ using StratumProxy.Proxy.Sessions;
 using StratumProxy.Proxy.Transport;
 using StratumProxy.Proxy.Upstream;
 using StratumProxy.Stratum.Mining;
-using StratumProxy.Stratum.Protocol;
 
 namespace StratumProxy.Benchmarks;
 

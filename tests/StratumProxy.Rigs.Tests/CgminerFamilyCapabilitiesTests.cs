@@ -1,7 +1,7 @@
 using StratumProxy.Rigs.Avalon;
 using StratumProxy.Rigs.LuxOs;
-using StratumProxy.Rigs.Whatsminer;
 using StratumProxy.Rigs.Tests.Infrastructure;
+using StratumProxy.Rigs.Whatsminer;
 
 namespace StratumProxy.Rigs.Tests;
 

@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Net.Sockets;
-using StratumProxy.Stratum.Mining;
-using StratumProxy.Stratum.Protocol;
 
 namespace StratumProxy.TestKit;
 

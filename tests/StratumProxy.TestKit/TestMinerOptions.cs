@@ -1,5 +1,3 @@
-using StratumProxy.Stratum.Mining;
-
 namespace StratumProxy.TestKit;
 
 /// <summary>The JSON-RPC id habits of real miner firmware (PEERS.md #1).</summary>

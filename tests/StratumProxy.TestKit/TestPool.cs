@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using StratumProxy.Stratum.Mining;
 using StratumProxy.Stratum.Protocol;
 
 namespace StratumProxy.TestKit;

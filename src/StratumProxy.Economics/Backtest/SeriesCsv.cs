@@ -4,6 +4,12 @@ using StratumProxy.Economics.Market;
 namespace StratumProxy.Economics.Backtest;
 
 /// <summary>One row of a recorded series; it holds from <see cref="Time"/> until the next row's time.</summary>
+/// <param name="Time">When the row starts to hold.</param>
+/// <param name="BtcPriceUsd">The bitcoin price, US dollars.</param>
+/// <param name="Difficulty">The network difficulty.</param>
+/// <param name="FeesBtcPerBlock">Transaction fees a block, bitcoin.</param>
+/// <param name="ElectricityUsdPerKwh">The electricity price, US dollars a kilowatt-hour.</param>
+/// <param name="SubsidyBtc">The block subsidy, bitcoin.</param>
 /// <param name="Line">1-based line number in the file, for messages.</param>
 public readonly record struct SeriesRow(
     DateTimeOffset Time,

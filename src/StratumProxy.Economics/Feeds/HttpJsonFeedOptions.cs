@@ -9,7 +9,7 @@ public sealed class HttpJsonFeedOptions
     /// <summary>Absolute http(s) URL of the JSON document.</summary>
     public Uri? Url { get; set; }
 
-    /// <summary>Where the number sits in the document (see <see cref="JsonPathExtractor"/>).</summary>
+    /// <summary>Where the number sits in the document (a small JSONPath subset: <c>$</c>, <c>.name</c>, <c>['name']</c> and <c>[index]</c>, e.g. <c>$.bitcoin.usd</c>).</summary>
     public string JsonPath { get; set; } = "$";
 
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(1);

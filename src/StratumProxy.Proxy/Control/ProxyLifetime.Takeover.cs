@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using StratumProxy.Proxy.Configuration;
 using StratumProxy.Proxy.Routing;
 using StratumProxy.Proxy.Sessions;
 using StratumProxy.Proxy.Takeover;

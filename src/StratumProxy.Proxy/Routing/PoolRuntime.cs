@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Configuration;
 using StratumProxy.Proxy.Sessions;

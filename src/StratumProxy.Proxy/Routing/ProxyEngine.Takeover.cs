@@ -191,7 +191,7 @@ public sealed partial class ProxyEngine
     }
 
     /// <summary>
-    /// Another process serves the parked connections now (or this one again, through <see cref="Import"/>): each ends
+    /// Another process serves the parked connections now (or this one again, through <see cref="ImportPools"/> and <see cref="ImportSession"/>): each ends
     /// without a word to its peer, its connection released by <paramref name="release"/>. Sessions that could not
     /// move stay parked until the process stops.
     /// </summary>

@@ -4,7 +4,6 @@ using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Configuration;
 using StratumProxy.Stratum.Mining;
 using StratumProxy.Stratum.Protocol;
-using DifficultyMath = StratumProxy.Stratum.Mining.Difficulty;
 
 namespace StratumProxy.Proxy.Sessions;
 
@@ -17,7 +16,7 @@ public sealed partial class MinerSession
     private int _badLines;
     private long _unconsumed;
 
-    /// <summary>What the read loop (in <see cref="RunAsync"/>) does after one read.</summary>
+    /// <summary>What the read loop (in <see cref="RunAsync(ISessionRunner?, CancellationToken)"/>) does after one read.</summary>
     private enum ReadStep : byte
     {
         /// <summary>Read again.</summary>
@@ -32,7 +31,7 @@ public sealed partial class MinerSession
 
     /// <summary>
     /// One turn of the read loop, between two reads: posted events, then every complete line. The loop itself (the
-    /// awaits) is in <see cref="RunAsync"/>, so an idle session keeps one state machine alive for reading, not two.
+    /// awaits) is in <see cref="RunAsync(ISessionRunner?, CancellationToken)"/>, so an idle session keeps one state machine alive for reading, not two.
     /// </summary>
     private ReadStep OnRead(PipeReader input, in ReadResult result)
     {

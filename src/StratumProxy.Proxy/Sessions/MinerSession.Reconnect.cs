@@ -1,5 +1,3 @@
-using StratumProxy.Proxy.Upstream;
-
 namespace StratumProxy.Proxy.Sessions;
 
 public sealed partial class MinerSession

@@ -1,10 +1,6 @@
-using System.Buffers.Binary;
-using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Upstream;
-using StratumProxy.Stratum.Mining;
 using StratumProxy.Stratum.Protocol;
-using DifficultyMath = StratumProxy.Stratum.Mining.Difficulty;
 
 namespace StratumProxy.Proxy.Sessions;
 

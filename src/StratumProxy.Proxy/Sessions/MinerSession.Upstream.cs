@@ -4,8 +4,6 @@ using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Configuration;
 using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Upstream;
-using DifficultyMath = StratumProxy.Stratum.Mining.Difficulty;
-using UInt256 = StratumProxy.Stratum.Mining.UInt256;
 
 namespace StratumProxy.Proxy.Sessions;
 

@@ -2,11 +2,8 @@ using System.Net;
 using StratumProxy.Proxy.Accounting;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Configuration;
-using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Transport;
 using StratumProxy.Proxy.Upstream;
-using StratumProxy.Stratum.Mining;
-using StratumProxy.Stratum.Protocol;
 
 namespace StratumProxy.Proxy.Sessions;
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Stratum.Protocol;

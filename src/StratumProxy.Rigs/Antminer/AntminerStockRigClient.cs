@@ -30,6 +30,7 @@ public sealed class AntminerStockRigClient : IRigClient, IDisposable
     private readonly TimeSpan _writeTimeout;
 
     /// <param name="endpoint">The web UI (usually port 80) with the web user and password.</param>
+    /// <param name="timeProvider">The clock for the web UI's and the API's timeouts.</param>
     /// <param name="rpcPort">The bmminer API port on the same host.</param>
     public AntminerStockRigClient(RigEndpoint endpoint, TimeProvider timeProvider, int rpcPort = 4028)
     {

@@ -1,9 +1,5 @@
 using System.Buffers;
 using System.Reflection;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 using Prometheus;
 using StratumProxy.Hosting;
 using StratumProxy.Proxy.Control;

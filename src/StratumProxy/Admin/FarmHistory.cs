@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Microsoft.Extensions.Hosting;
 using StratumProxy.Farm;
 
 namespace StratumProxy.Admin;

@@ -99,7 +99,7 @@ public sealed record RigMemory(string Rig, string State, string? Pool, int Mode,
 /// kept across restarts in SQLite so an operator can answer "what did curtailment save us last month".
 /// Amounts are added to the hour they belong to (an upsert), so the writer can record in any slices it likes.
 /// It also keeps the curtailment loop's memory (<see cref="RigMemory"/> per rig and a few loop-wide values such as the
-/// strike-price timers). The database runs in WAL mode and each <see cref="Commit"/> is one transaction, so a process
+/// strike-price timers). The database runs in WAL mode and each <see cref="Commit(FarmCommit)"/> is one transaction, so a process
 /// killed at any moment leaves the last committed evaluation whole and nothing of the next one.
 /// </summary>
 public sealed class EnergyLedger : IFarmStore

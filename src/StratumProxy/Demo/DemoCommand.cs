@@ -1,8 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using StratumProxy.Cli;
 using StratumProxy.Hosting;
 using StratumProxy.Proxy.Configuration;

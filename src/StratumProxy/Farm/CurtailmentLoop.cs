@@ -1,10 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
 using Prometheus;
 using StratumProxy.Curtailment;
 using StratumProxy.Economics.Policy;
-using StratumProxy.Economics.Calculators;
 using StratumProxy.Proxy.Control;
 using StratumProxy.Store;
 

@@ -3,7 +3,6 @@ using StratumProxy.Economics.Calculators;
 using StratumProxy.Economics.Market;
 using StratumProxy.Economics.Policy;
 using StratumProxy.Economics.Pools;
-using StratumProxy.Economics.Tariffs;
 using StratumProxy.Economics.Units;
 
 namespace StratumProxy.Farm;

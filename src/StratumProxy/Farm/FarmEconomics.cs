@@ -7,7 +7,6 @@ using StratumProxy.Economics.Rigs;
 using StratumProxy.Economics.Tariffs;
 using StratumProxy.Economics.Units;
 using StratumProxy.Proxy.Control;
-using StratumProxy.Stratum.Mining;
 
 namespace StratumProxy.Farm;
 

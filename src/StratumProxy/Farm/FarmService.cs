@@ -1,7 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using StratumProxy.Economics.Feeds;
 using StratumProxy.Feeds;
 
 namespace StratumProxy.Farm;

@@ -1,4 +1,3 @@
-using StratumProxy.Economics.Feeds;
 using StratumProxy.Feeds;
 
 namespace StratumProxy.Farm;

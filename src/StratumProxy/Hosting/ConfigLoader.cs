@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using StratumProxy.Cli;
 using StratumProxy.Economics.Feeds;

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace StratumProxy.Hosting;
 
 /// <summary>Source-generated log messages of the host (event ids 900+; add, never renumber).</summary>

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Hosting;
 using StratumProxy.Proxy.Control;
 using StratumProxy.Proxy.Takeover;
 

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Npgsql;
 using Prometheus;
 using StratumProxy.Farm;

@@ -1,6 +1,4 @@
 using System.Threading.Channels;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using StratumProxy.Proxy.Control;
 
 namespace StratumProxy.Store;

@@ -1,4 +1,3 @@
-using StratumProxy.Economics.Calculators;
 using StratumProxy.Economics.Market;
 using StratumProxy.Economics.Policy;
 using StratumProxy.Economics.Pools;

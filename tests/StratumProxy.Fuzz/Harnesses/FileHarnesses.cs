@@ -1,7 +1,6 @@
 using System.Text;
 using Microsoft.Extensions.Configuration;
 using StratumProxy.Cli;
-using StratumProxy.Economics.Backtest;
 using StratumProxy.Economics.Feeds;
 using StratumProxy.Economics.Rigs;
 using StratumProxy.Economics.Tariffs;

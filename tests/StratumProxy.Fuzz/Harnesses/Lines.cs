@@ -5,7 +5,7 @@ namespace StratumProxy.Fuzz.Harnesses;
 
 /// <summary>
 /// Feeds a byte stream through <see cref="LineFramer"/> as a session's read loop does, once as one segment and once cut
-/// into small segments (a line split across reads), and hands each complete line to <paramref name="handle"/>. A
+/// into small segments (a line split across reads), and hands each complete line to the caller's handler. A
 /// too-long line ends the stream, as it drops the peer.
 /// </summary>
 internal static class Lines

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using StratumProxy.Admin;
-using StratumProxy.Farm;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Metrics;
 

@@ -1,5 +1,3 @@
-using StratumProxy.Farm;
-
 namespace StratumProxy.Host.Tests.Curtailment;
 
 /// <summary>The rate the policy weighs for a rig covers only time it was hashing.</summary>

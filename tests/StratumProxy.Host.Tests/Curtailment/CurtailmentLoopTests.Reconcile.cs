@@ -1,6 +1,5 @@
-using Microsoft.Extensions.Configuration;
 using System.Text.Json;
-using StratumProxy.Curtailment;
+using Microsoft.Extensions.Configuration;
 using StratumProxy.Farm;
 
 namespace StratumProxy.Host.Tests.Curtailment;

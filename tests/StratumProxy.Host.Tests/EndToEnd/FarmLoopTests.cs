@@ -3,7 +3,6 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StratumProxy.Cli;
-using StratumProxy.Curtailment;
 using StratumProxy.Economics.Rigs;
 using StratumProxy.Farm;
 using StratumProxy.Hosting;

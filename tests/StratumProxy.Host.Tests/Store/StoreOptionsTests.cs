@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using StratumProxy.Cli;
 using StratumProxy.Hosting;
-using Microsoft.Extensions.Logging;
 using StratumProxy.Store;
 
 namespace StratumProxy.Host.Tests.Store;

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using Prometheus;
 using StratumProxy.Proxy.Accounting;
 using StratumProxy.Proxy.Metrics;
 

@@ -1,7 +1,6 @@
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Configuration;
 using StratumProxy.Proxy.Control;
-using StratumProxy.Proxy.Metrics;
 using StratumProxy.TestKit;
 
 namespace StratumProxy.Proxy.Tests.EndToEnd;

@@ -22,7 +22,7 @@ public enum TlsDrop
 /// <summary>
 /// A TLS front for a plain test pool, with a self-signed certificate made in memory: what a pool's
 /// <c>stratum+ssl://</c> port looks like to the proxy. It relays whole lines, so a test can hold the pool's answers
-/// back (<see cref="Hold"/>), end the connections mid-flight (<see cref="DropAsync"/>) and keep the pool unreachable
+/// back (<see cref="HoldAsync"/>), end the connections mid-flight (<see cref="DropAsync"/>) and keep the pool unreachable
 /// (<see cref="Refuse"/>), as a TLS load balancer in front of a dying pool does.
 /// </summary>
 internal sealed class TlsTerminator : LoopbackServer<EndPoint>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using StratumProxy.Proxy.Configuration;
 using StratumProxy.Proxy.Metrics;

@@ -1,9 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
-using StratumProxy.Proxy.Configuration;
 using StratumProxy.Proxy.Control;
-using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Takeover;
 using StratumProxy.Proxy.Tests.Sessions;
 using StratumProxy.TestKit;

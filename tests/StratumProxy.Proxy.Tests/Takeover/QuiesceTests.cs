@@ -1,14 +1,11 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
 using StratumProxy.Proxy.Configuration;
-using StratumProxy.Proxy.Control;
-using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Takeover;
 using StratumProxy.Proxy.Tests.Sessions;
-using StratumProxy.TestKit;
 using StratumProxy.Proxy.Transport;
+using StratumProxy.TestKit;
 
 namespace StratumProxy.Proxy.Tests.Takeover;
 

@@ -1,10 +1,7 @@
-using System.Buffers;
-using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using System.Threading.Channels;
 using StratumProxy.Proxy.Transport;
 using StratumProxy.TestKit;
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using System.Collections.Concurrent;
 using StratumProxy.TestKit;
 
 namespace StratumProxy.Rigs.Tests.Infrastructure;

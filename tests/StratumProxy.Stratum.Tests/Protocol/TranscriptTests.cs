@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using StratumProxy.Stratum.Protocol;
 using StratumProxy.Stratum.Tests.Vectors;
 
