@@ -3,7 +3,7 @@ using StratumProxy.Proxy.Components;
 
 namespace StratumProxy.Proxy.Control;
 
-/// <summary>The proxy's fleet at one moment (<see cref="IProxyControl.Snapshot"/>): plain values, nothing live.</summary>
+/// <summary>The proxy's fleet at one moment (<see cref="IProxyControl.Snapshot()"/>, or for a few workers <see cref="IProxyControl.Snapshot(IReadOnlySet{string})"/>): plain values, nothing live.</summary>
 /// <param name="At">When it was taken (the proxy's clock); hashrates are as of then.</param>
 /// <param name="Pools">The running pools.</param>
 /// <param name="Sessions">The open miner sessions (authorized or not yet).</param>

@@ -19,6 +19,13 @@ public interface IProxyControl
     FleetSnapshot Snapshot();
 
     /// <summary>
+    /// The fleet now as <see cref="Snapshot()"/> gives it, with the sessions and books of <paramref name="workers"/>
+    /// alone (the pools whole, their miner counts over every session): what a loop that weighs a few configured rigs
+    /// reads, without copying every session of a large fleet.
+    /// </summary>
+    FleetSnapshot Snapshot(IReadOnlySet<string> workers);
+
+    /// <summary>
     /// Moves the sessions of <paramref name="workers"/> (null: every authorized session) to the pool now; with
     /// <paramref name="pin"/> they stay there until <see cref="Unpin"/> (a pool that is not ready yet takes pinned
     /// workers when it is).

@@ -83,6 +83,7 @@ public static class PoolSelector
         // stays where it is (nearly every miner on nearly every tick) costs no allocation.
         var count = 0;
         var bestPriority = int.MaxValue;
+        PoolCandidate? only = null;
         for (var i = 0; i < pools.Count; i++)
         {
             var p = pools[i];
@@ -90,6 +91,7 @@ public static class PoolSelector
             {
                 count++;
                 bestPriority = Math.Min(bestPriority, p.Priority);
+                only = p;
             }
         }
 
@@ -102,6 +104,13 @@ public static class PoolSelector
             && (current.Priority <= bestPriority || !failBack.Enabled))
         {
             return current;
+        }
+
+        // One pool to choose from (a miner being placed when its group has one ready pool, as on every connect of a
+        // single-pool farm): it is the choice, and nothing is built to find it.
+        if (count == 1)
+        {
+            return only;
         }
 
         return Among(miner, pools, current, failBack, loadOf);

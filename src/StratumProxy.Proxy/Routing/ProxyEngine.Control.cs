@@ -9,20 +9,50 @@ namespace StratumProxy.Proxy.Routing;
 public sealed partial class ProxyEngine
 {
     /// <inheritdoc/>
-    public FleetSnapshot Snapshot()
+    public FleetSnapshot Snapshot() => Take(null);
+
+    /// <inheritdoc/>
+    public FleetSnapshot Snapshot(IReadOnlySet<string> workers)
+    {
+        ArgumentNullException.ThrowIfNull(workers);
+        return Take(workers);
+    }
+
+    /// <summary>
+    /// The fleet now; with <paramref name="only"/>, the sessions and books of those workers alone (the pools whole,
+    /// their miner counts over every session). The sessions are enumerated in place, not copied into a list first.
+    /// </summary>
+    private FleetSnapshot Take(IReadOnlySet<string>? only)
     {
         var at = Time.GetUtcNow();
         var now = Time.GetTimestamp();
-        var sessions = _sessions.Values.Select(s => new SessionView(
-            s.Id,
-            s.Worker,
-            s.RemoteEndPoint?.ToString(),
-            s.UserAgent,
-            s.PoolName,
-            s.Difficulty,
-            s.ConnectedAt,
-            Convert.ToHexStringLower(s.Extranonce1),
-            s.Extranonce2Size)).ToList();
+        var sessions = new List<SessionView>(only is null ? _sessions.Count : Math.Min(only.Count, _sessions.Count));
+        var miners = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (_, s) in _sessions)
+        {
+            var pool = s.PoolName;
+            if (pool is not null)
+            {
+                miners[pool] = miners.GetValueOrDefault(pool) + 1;
+            }
+
+            var worker = s.Worker;
+            if (only is not null && (worker is null || !only.Contains(worker)))
+            {
+                continue;
+            }
+
+            sessions.Add(new SessionView(
+                s.Id,
+                worker,
+                s.RemoteEndPoint?.ToString(),
+                s.UserAgent,
+                pool,
+                s.Difficulty,
+                s.ConnectedAt,
+                Convert.ToHexStringLower(s.Extranonce1),
+                s.Extranonce2Size));
+        }
 
         var view = View();
         var pools = view.Runtimes.Select(p =>
@@ -44,7 +74,7 @@ public sealed partial class ProxyEngine
                 primary?.Extranonce1Hex ?? string.Empty,
                 primary?.Layout?.PoolExtranonce2Size ?? 0,
                 primary?.VersionMask ?? 0,
-                sessions.Count(s => s.Pool == p.Options.Name),
+                miners.GetValueOrDefault(p.Options.Name),
                 primary?.InFlight ?? 0,
                 Ledger.Pool(p.Options.Name).Hashrate(HashrateWindow.FiveMinutes, now).HashesPerSecond,
                 p.LastError,
@@ -57,30 +87,49 @@ public sealed partial class ProxyEngine
                     group));
         }).ToList();
 
-        var workers = Ledger.Workers.Select(w =>
+        var workers = new List<WorkerView>();
+        if (only is null)
         {
-            var five = w.Hashrate(HashrateWindow.FiveMinutes, now);
-            return new WorkerView(
-                w.Name,
-                w.Label,
-                w.Sessions,
-                w.Count(ShareResult.Accepted),
-                w.Count(ShareResult.Stale),
-                w.Count(ShareResult.Duplicate),
-                w.Count(ShareResult.LowDifficulty),
-                w.Count(ShareResult.Invalid),
-                w.Count(ShareResult.PoolRejected),
-                w.Count(ShareResult.Lost),
-                w.AcceptedDifficulty,
-                w.Hashrate(HashrateWindow.OneMinute, now).HashesPerSecond,
-                five.HashesPerSecond,
-                w.Hashrate(HashrateWindow.OneHour, now).HashesPerSecond,
-                five.RelativeUncertainty,
-                w.LastShareUnixMs,
-                [.. w.Pools().Select(p => new WorkerPoolView(p.Pool, p.Accepted, p.Forwarded, p.PoolAccepted, p.PoolRejected, p.InFlight, p.Lost, p.Gap))]);
-        }).ToList();
+            foreach (var w in Ledger.Workers)
+            {
+                workers.Add(WorkerViewOf(w, now));
+            }
+        }
+        else
+        {
+            foreach (var name in only)
+            {
+                if (Ledger.TryGetWorker(name, out var w))
+                {
+                    workers.Add(WorkerViewOf(w, now));
+                }
+            }
+        }
 
         return new FleetSnapshot(at, pools, sessions, workers);
+    }
+
+    private static WorkerView WorkerViewOf(Accounting.WorkerStats w, long now)
+    {
+        var five = w.Hashrate(HashrateWindow.FiveMinutes, now);
+        return new WorkerView(
+            w.Name,
+            w.Label,
+            w.Sessions,
+            w.Count(ShareResult.Accepted),
+            w.Count(ShareResult.Stale),
+            w.Count(ShareResult.Duplicate),
+            w.Count(ShareResult.LowDifficulty),
+            w.Count(ShareResult.Invalid),
+            w.Count(ShareResult.PoolRejected),
+            w.Count(ShareResult.Lost),
+            w.AcceptedDifficulty,
+            w.Hashrate(HashrateWindow.OneMinute, now).HashesPerSecond,
+            five.HashesPerSecond,
+            w.Hashrate(HashrateWindow.OneHour, now).HashesPerSecond,
+            five.RelativeUncertainty,
+            w.LastShareUnixMs,
+            [.. w.Pools().Select(p => new WorkerPoolView(p.Pool, p.Accepted, p.Forwarded, p.PoolAccepted, p.PoolRejected, p.InFlight, p.Lost, p.Gap))]);
     }
 
     /// <inheritdoc/>

@@ -28,6 +28,10 @@ public sealed partial class MinerSession
     }
 
     private int _stopWriting;
+    private bool _outboundShrunk;
+
+    /// <summary>Slots in the session's outbound ring now (tests: the handshake's ring is not kept).</summary>
+    internal int OutboundSlots => _outbound.RingLength;
 
     /// <summary>
     /// Writes what is queued until the queue completes (after the read loop ended, everything queued is still
@@ -59,6 +63,14 @@ public sealed partial class MinerSession
                 }
 
                 var flush = await output.FlushAsync().ConfigureAwait(false);
+
+                // The handshake's answers grew the ring to 4 or 8 slots of 120 bytes; once the miner is authorized and
+                // they are written, one slot is kept (it grows again only if answers pile up), once per session.
+                if (!_outboundShrunk && IsAuthorized)
+                {
+                    _outboundShrunk = reader.TryShrink();
+                }
+
                 if (marker)
                 {
                     Interlocked.Exchange(ref _flushed, null)?.TrySetResult();

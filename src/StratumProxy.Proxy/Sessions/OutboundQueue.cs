@@ -7,7 +7,7 @@ namespace StratumProxy.Proxy.Sessions;
 /// <c>SingleReader</c> would be, in one small object. A bounded channel costs an idle session about 1 KiB (the
 /// channel, its reader and writer, and four reusable waiter objects); this holds a lock, a ring that starts empty
 /// and grows by doubling up to the capacity, and one reusable waiter for the reader. Nothing is allocated per message
-/// or per wait once the ring has grown.
+/// or per wait once the ring has grown; a session shrinks its ring once, after its handshake's answers are written.
 /// </summary>
 /// <typeparam name="T">The message type (a struct, queued by value).</typeparam>
 internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
@@ -116,6 +116,42 @@ internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
         }
     }
 
+    /// <summary>Slots in the ring now (it grows by doubling as messages pile up; <see cref="TryShrink"/> shrinks it).</summary>
+    internal int RingLength
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _ring.Length;
+            }
+        }
+    }
+
+    /// <summary>
+    /// When nothing is queued, replaces a ring of more than one slot by a one-slot ring, which grows again by doubling
+    /// if messages pile up: a burst's ring (a handshake's answers) is not kept for the rest of a connection. True when
+    /// the queue was empty (shrunk, or nothing to shrink); false when messages wait (the ring is left as it is).
+    /// </summary>
+    public bool TryShrink()
+    {
+        lock (_lock)
+        {
+            if (_count != 0)
+            {
+                return false;
+            }
+
+            if (_ring.Length > 1)
+            {
+                _ring = new T[1];
+                _head = 0;
+            }
+
+            return true;
+        }
+    }
+
     /// <summary>No more messages: the reader drains what is queued, then its wait returns false. False if already completed.</summary>
     public bool TryComplete()
     {
@@ -149,7 +185,7 @@ internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
 
     private void Grow()
     {
-        var bigger = new T[Math.Min(_capacity, Math.Max(4, _ring.Length * 2))];
+        var bigger = new T[Math.Min(_capacity, _ring.Length == 0 ? 4 : _ring.Length * 2)];
         for (var i = 0; i < _count; i++)
         {
             bigger[i] = _ring[(_head + i) % _ring.Length];

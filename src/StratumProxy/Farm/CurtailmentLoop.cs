@@ -78,12 +78,19 @@ public sealed partial class CurtailmentLoop : IDisposable
 
         // Every configured rig has its series from the start, in the state the ledger remembers (unknown until read).
         FleetSnapshot? fleet = null;
-        _fleet.Sync(_farm, settings, _actuation.PoolIndex, worker => _actuation.CurrentPool(fleet ??= proxy.Snapshot(), worker), time.GetUtcNow());
+        _fleet.Sync(_farm, settings, _actuation.PoolIndex, worker => _actuation.CurrentPool(fleet ??= Fleet(), worker), time.GetUtcNow());
         PublishRigSeries();
 
         // The farm's prices follow the states held here: one source for the metrics, /api/economics and /api/farm.
         farm.HeldRigs = HeldRigs;
     }
+
+    /// <summary>
+    /// The fleet as the loop reads it: the sessions and books of the rigs it manages (configured, or no longer
+    /// configured and still remembered), not a copy of every miner's.
+    /// </summary>
+    private FleetSnapshot Fleet() =>
+        _proxy.Snapshot(new HashSet<string>(_farm.Options.Rigs.Select(r => r.Worker).Concat(_fleet.Snapshot().Select(r => r.Worker)), StringComparer.Ordinal));
 
     /// <summary>The settings in force.</summary>
     public CurtailmentSettings Settings => _settings;
@@ -219,14 +226,14 @@ public sealed partial class CurtailmentLoop : IDisposable
         var now = _time.GetUtcNow();
         var settings = _settings;
         FleetSnapshot? before = null;
-        _fleet.Sync(_farm, settings, _actuation.PoolIndex, worker => _actuation.CurrentPool(before ??= _proxy.Snapshot(), worker), now);
+        _fleet.Sync(_farm, settings, _actuation.PoolIndex, worker => _actuation.CurrentPool(before ??= Fleet(), worker), now);
         var held = HeldRigs();
         var entries = new List<CurtailmentEntry>();
 
         // 1. The rigs are the truth: read them all, then reconcile memory with what they and the share ledger show.
         var toRead = _fleet.ToRead();
         var readings = await _actuation.ReadAllAsync(toRead, settings, cancellationToken).ConfigureAwait(false);
-        var fleet = _proxy.Snapshot();
+        var fleet = Fleet();
         foreach (var rig in toRead)
         {
             DateTimeOffset? lastShare = null;
@@ -303,7 +310,7 @@ public sealed partial class CurtailmentLoop : IDisposable
             NearTermFeesPerBlock = _farm.Estimator.Current?.LatestFees,
             PoolMarkets = [.. _proxy.Options.Pools.Select(p => _farm.CoinOfPool(p.Name) == "BTC" ? null : _farm.MarketFor(p.Name, now))],
         };
-        var fleet = _proxy.Snapshot();
+        var fleet = Fleet();
         for (var i = 0; i < rigs.Length; i++)
         {
             if (!states[i].Current.IsOff && fleet.Worker(rigs[i].Worker) is { } stats)
@@ -417,7 +424,7 @@ public sealed partial class CurtailmentLoop : IDisposable
     /// </summary>
     private void CheckSleepers()
     {
-        var fleet = _proxy.Snapshot();
+        var fleet = Fleet();
         foreach (var rig in _fleet.Snapshot().Where(r => r.SleptAt is not null))
         {
             var at = rig.SleptAt!.Value;

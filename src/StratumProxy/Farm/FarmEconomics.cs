@@ -237,10 +237,15 @@ public sealed class FarmEconomics(FarmOptions options, IProxyControl proxy, Time
         var market = Market(now, out var priceSource, out var difficultySource);
         var energy = Energy.PriceAt(now);
         var quote = Energy.Tariff.QuoteAt(now);
-        var fleet = _proxy.Snapshot();
+        var held = HeldRigs?.Invoke() ?? new Dictionary<string, HeldRig>(StringComparer.Ordinal);
+
+        // Without a default model only the listed rigs (and rigs held asleep) are priced: the fleet is read for those
+        // workers alone, not copied whole (every session and worker of a large fleet) twice a minute.
+        var fleet = Options.DefaultModel is null
+            ? _proxy.Snapshot(Options.Rigs.Select(r => r.Worker).Concat(held.Keys).ToHashSet(StringComparer.Ordinal))
+            : _proxy.Snapshot();
         var rigs = new List<RigEconomicsView>();
         var totals = default(EconomicsTotals);
-        var held = HeldRigs?.Invoke() ?? new Dictionary<string, HeldRig>(StringComparer.Ordinal);
         var poolsByWorker = fleet.Sessions.Where(s => s.Worker is not null).GroupBy(s => s.Worker!).ToDictionary(g => g.Key, g => g.First().Pool, StringComparer.Ordinal);
         var workers = fleet.Workers.ToDictionary(w => w.Name, StringComparer.Ordinal);
         var names = workers.Keys.Concat(held.Where(h => h.Value.Asleep && !workers.ContainsKey(h.Key)).Select(h => h.Key));

@@ -107,7 +107,7 @@ public sealed class RigActuation(IRigActuator actuator, IProxyControl proxy, Tim
         try
         {
             return proxy.Switch(name, [rig.Worker], pin: true) > 0
-                || proxy.Snapshot().Sessions.Any(s => s.Worker == rig.Worker && s.Pool == name);
+                || proxy.Snapshot(new HashSet<string>([rig.Worker], StringComparer.Ordinal)).Sessions.Any(s => s.Worker == rig.Worker && s.Pool == name);
         }
         catch (ArgumentException)
         {
@@ -116,7 +116,7 @@ public sealed class RigActuation(IRigActuator actuator, IProxyControl proxy, Tim
     }
 
     /// <summary>The pool a rig's session is on now (index; 0 when it is not connected).</summary>
-    public int CurrentPool(string worker) => CurrentPool(proxy.Snapshot(), worker);
+    public int CurrentPool(string worker) => CurrentPool(proxy.Snapshot(new HashSet<string>([worker], StringComparer.Ordinal)), worker);
 
     /// <summary>The pool a rig's session is on in <paramref name="fleet"/> (index; 0 when it is not connected).</summary>
     public int CurrentPool(FleetSnapshot fleet, string worker)

@@ -15,10 +15,27 @@ public sealed class FarmProxyControl(IProxyControl local, FarmCoordinator coordi
     public ProxyOptions Options => local.Options;
 
     /// <inheritdoc/>
-    public FleetSnapshot Snapshot()
+    public FleetSnapshot Snapshot() => Merge(local.Snapshot(), null);
+
+    /// <inheritdoc/>
+    public FleetSnapshot Snapshot(IReadOnlySet<string> workers)
     {
-        var here = local.Snapshot();
+        ArgumentNullException.ThrowIfNull(workers);
+        return Merge(local.Snapshot(workers), workers);
+    }
+
+    private FleetSnapshot Merge(FleetSnapshot here, IReadOnlySet<string>? only)
+    {
         var remote = coordinator.Remote;
+        if (only is not null)
+        {
+            remote = remote with
+            {
+                Sessions = [.. remote.Sessions.Where(s => s.Worker is { } w && only.Contains(w))],
+                Workers = [.. remote.Workers.Where(w => only.Contains(w.Worker))],
+            };
+        }
+
         if (remote.Sessions.Count == 0 && remote.Workers.Count == 0)
         {
             return here;

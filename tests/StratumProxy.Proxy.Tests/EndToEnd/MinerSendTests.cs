@@ -33,4 +33,20 @@ public sealed class MinerSendTests
         await proxy.WaitUntilAsync(() => writers.All(w => !w.Sending && !w.HoldsBuffer), Timeout, "idle writers holding no buffer");
         Assert.NotNull(job);
     }
+
+    [Fact]
+    public async Task After_its_handshake_an_idle_session_keeps_no_ring_of_the_handshakes_answers()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        await using var proxy = await ProxyHarness.StartAsync(ProxyHarness.Options(pool));
+        await using var fleet = new MinerFleet(10, proxy.Miner("farm.rig", versionRolling: true) with { ShareLimit = 0 });
+        await fleet.StartAsync();
+        await fleet.WaitUntilAsync(f => f.Miners.All(m => m.JobsReceived > 0), Timeout, "a first job on every miner");
+
+        // The configure, subscribe and authorize answers, the difficulty and the mask grow a session's ring to 4 slots
+        // of 120 bytes; once they are written one slot is kept, and a message or two after them may grow it to 2.
+        var sessions = proxy.Engine.MinerSessions.ToArray();
+        Assert.Equal(10, sessions.Length);
+        await proxy.WaitUntilAsync(() => sessions.All(s => s.OutboundSlots <= 2), Timeout, "idle sessions with at most 2 outbound slots");
+    }
 }

@@ -20,6 +20,23 @@ public sealed class PoolSelectorTests
     }
 
     [Fact]
+    public void Choose_NewMiner_OneReadyPoolOfItsGroup_IsChosenWithoutAllocating()
+    {
+        PoolCandidate[] pools = [Pool("main", priority: 0), Pool("down", priority: -1, ready: false), Pool("elsewhere", group: "b")];
+        var miner = Miner();
+        Func<IReadOnlyList<PoolCandidate>, IReadOnlyDictionary<string, double>> loadOf = _ => NoLoad;
+        PoolSelector.Choose(miner, pools, FailBack, loadOf);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var chosen = PoolSelector.Choose(miner, pools, FailBack, loadOf);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal("main", chosen?.Name);
+        Assert.Equal(0, allocated);
+        Assert.Equal("main", PoolSelector.Choose(Miner(pinned: "down"), pools, FailBack, loadOf)?.Name);
+    }
+
+    [Fact]
     public void Choose_OtherGroupOnly_NoPool()
     {
         PoolCandidate[] pools = [Pool("elsewhere", group: "b")];

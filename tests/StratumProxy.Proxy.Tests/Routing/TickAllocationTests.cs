@@ -26,6 +26,42 @@ public sealed class TickAllocationTests
     }
 
     [Fact]
+    public async Task A_snapshot_of_a_few_workers_copies_theirs_alone_and_allocates_nothing_per_other_session()
+    {
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        var options = ProxyHarness.Options(pool);
+        await using var proxy = await ProxyHarness.StartAsync(options);
+        await proxy.WaitUntilAsync(() => proxy.Engine.Pools.All(p => p.IsReady), TimeSpan.FromSeconds(10), "pool ready");
+        var pipes = new List<Pipe>();
+        HashSet<string> rigs = ["farm.rig3", "farm.rig7", "farm.absent"];
+
+        TickBytes(proxy, options.Listeners[0], pipes, 10);
+        var few = SnapshotBytes(proxy, rigs);
+        TickBytes(proxy, options.Listeners[0], pipes, 1_000);
+        var many = SnapshotBytes(proxy, rigs);
+        var fleet = proxy.Engine.Snapshot(rigs);
+
+        Assert.Equal(["farm.rig3", "farm.rig7"], fleet.Sessions.Select(s => s.Worker).Order());
+        Assert.All(fleet.Sessions, s => Assert.Equal("pool0", s.Pool));
+        Assert.Equal("pool0", fleet.PoolOf("farm.rig7"));
+        Assert.Null(fleet.PoolOf("farm.rig8"));
+        Assert.NotNull(fleet.Worker("farm.rig3"));
+        Assert.Null(fleet.Worker("farm.rig8"));
+        Assert.Equal(["farm.rig3", "farm.rig7"], fleet.Workers.Select(w => w.Name).Order());
+        Assert.Equal(1_000, Assert.Single(fleet.Pools).Miners);
+        Assert.Equal(1_000, proxy.Engine.Snapshot().Sessions.Count);
+        Assert.True(many - few < 990, $"a snapshot of 2 workers among 10 sessions allocated {few} bytes, among 1,000 sessions {many} bytes");
+    }
+
+    private static long SnapshotBytes(ProxyHarness proxy, IReadOnlySet<string> workers)
+    {
+        proxy.Engine.Snapshot(workers);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        proxy.Engine.Snapshot(workers);
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    [Fact]
     public async Task The_pools_version_changes_when_a_pool_comes_goes_or_is_replaced_and_only_then()
     {
         var pool0 = new PoolOptions { Name = "pool0", Url = "stratum+tcp://127.0.0.1:1", User = "acct" };

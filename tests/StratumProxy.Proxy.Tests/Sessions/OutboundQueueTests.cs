@@ -38,6 +38,45 @@ public sealed class OutboundQueueTests
     }
 
     [Fact]
+    public void TryShrink_KeepsOneSlotOnceDrained_AndTheRingGrowsBackWithoutAllocatingPerMessageAfterwards()
+    {
+        var queue = new OutboundQueue<long>(capacity: 64);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.True(queue.TryWrite(i));
+        }
+
+        Assert.Equal(8, queue.RingLength);
+        Assert.True(queue.TryRead(out _));
+        Assert.False(queue.TryShrink());
+        Assert.Equal(8, queue.RingLength);
+        while (queue.TryRead(out _))
+        {
+        }
+
+        Assert.True(queue.TryShrink());
+        Assert.Equal(1, queue.RingLength);
+        Assert.True(queue.TryShrink());
+
+        // Two waiting grow it to 2, in order; after that one message at a time allocates nothing.
+        Assert.True(queue.TryWrite(10));
+        Assert.True(queue.TryWrite(11));
+        Assert.Equal(2, queue.RingLength);
+        Assert.True(queue.TryRead(out var first));
+        Assert.True(queue.TryRead(out var second));
+        Assert.Equal((10, 11), (first, second));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            queue.TryWrite(i);
+            queue.TryRead(out _);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(2, queue.RingLength);
+    }
+
+    [Fact]
     public async Task WaitToReadAsync_Pending_CompletesWhenAMessageArrives()
     {
         var queue = new OutboundQueue<int>(capacity: 4);
