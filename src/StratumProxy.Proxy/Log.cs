@@ -136,4 +136,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 514, Level = LogLevel.Warning, Message = "Takeover: {Reason}; trying again while the old process exits (up to {Limit})")]
     public static partial void TakeoverBindRetrying(ILogger logger, string reason, TimeSpan limit);
+
+    [LoggerMessage(EventId = 515, Level = LogLevel.Error, Message = "Takeover failed: {Reason}; {Outcome}")]
+    public static partial void TakeoverFailed(ILogger logger, string reason, string outcome);
+
+    [LoggerMessage(EventId = 516, Level = LogLevel.Error, Message = "Takeover take-back: listener {Listener} ({Endpoint}) could not be taken back: {Reason}; {Outcome}")]
+    public static partial void TakeoverListenerNotTakenBack(ILogger logger, string listener, string endpoint, string reason, string outcome);
 }

@@ -1,6 +1,8 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using StratumProxy.Proxy.Configuration;
 using StratumProxy.Proxy.Routing;
 using StratumProxy.Proxy.Sessions;
 using StratumProxy.Proxy.Takeover;
@@ -17,7 +19,11 @@ namespace StratumProxy.Proxy.Control;
 public sealed record TakeoverResult(int ProcessId, int Sessions, int Pools, int Listeners);
 
 /// <summary>The other side refused or broke off a takeover.</summary>
-public sealed class TakeoverException(string message, Exception? inner = null) : InvalidOperationException(message, inner);
+public sealed class TakeoverException(string message, Exception? inner = null) : InvalidOperationException(message, inner)
+{
+    /// <summary>True when the running process said no (it keeps serving; counted as <c>result="refused"</c>).</summary>
+    public bool RefusedByRunningProcess { get; init; }
+}
 
 public sealed partial class ProxyLifetime
 {
@@ -183,8 +189,12 @@ public sealed partial class ProxyLifetime
         catch (Exception ex) when (ex is TakeoverException or IOException or JsonException or TimeoutException or OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException)
         {
             var (failedMiners, failedPools, failure) = TakeBack(parking, mover, pools, sessions);
+
+            // A detached listener accepts nothing more: listen on the descriptors that would have gone. One that cannot
+            // be taken back is closed and bound again once the new process has closed its copy (below).
+            var lost = TakeBackListeners(mover, listenerHandles);
             var metrics = _engine.Metrics;
-            metrics.Takeovers.WithLabels("old", failedMiners + failedPools == 0 ? "taken_back" : "take_back_failed").Inc();
+            metrics.Takeovers.WithLabels("old", failedMiners + failedPools + lost.Count == 0 ? "taken_back" : "take_back_failed").Inc();
             if (failedMiners + failedPools > 0)
             {
                 metrics.TakeoverConnectionsClosed.WithLabels("old", "miner").Inc(failedMiners);
@@ -192,15 +202,15 @@ public sealed partial class ProxyLifetime
                 Log.TakeoverTakeBackFailed(_logger, failedMiners, failedPools, failure ?? "unknown");
             }
 
-            if (listenerHandles.Count > 0)
-            {
-                // A detached listener accepts nothing more: listen on the descriptors that would have gone.
-                _listener.ReplaceListeners([.. listenerHandles.Select(mover.AdoptListener)]);
-            }
-
+            metrics.TakeoverConnectionsClosed.WithLabels("old", "listener").Inc(lost.Count);
             _listener.ResumeAccepting();
             Log.TakeoverTakenBack(_logger, ex.Message);
             await TrySendAsync(channel, Refusal(ex.Message), CancellationToken.None).ConfigureAwait(false);
+            foreach (var (listener, endpoint, reason) in lost)
+            {
+                await BindAgainAsync(listener, endpoint, reason, confirmTimeout, cancellationToken).ConfigureAwait(false);
+            }
+
             return false;
         }
 
@@ -238,6 +248,78 @@ public sealed partial class ProxyLifetime
             }
 
             return states;
+        }
+    }
+
+    /// <summary>
+    /// Listens again on the listening sockets detached for a handover that failed (one per bound listener, in order):
+    /// returns those whose descriptor could not be adopted again (it is closed; they are no longer bound).
+    /// </summary>
+    private List<(ListenerOptions Listener, string Endpoint, string Reason)> TakeBackListeners(IConnectionMover mover, List<SafeHandle> handles)
+    {
+        var taken = new IConnectionListener?[handles.Count];
+        List<(ListenerOptions, string, string)> lost = [];
+        for (var i = 0; i < handles.Count; i++)
+        {
+            try
+            {
+                taken[i] = mover.AdoptListener(handles[i]);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                handles[i].Dispose();
+                var (options, listener) = _listener.Bound[i];
+                lost.Add((options, listener.LocalEndPoint.ToString() ?? options.Endpoint, ex.Message));
+            }
+        }
+
+        if (handles.Count > 0)
+        {
+            _listener.ReplaceListeners(taken);
+        }
+
+        return lost;
+    }
+
+    /// <summary>
+    /// Binds a listener that could not be taken back after a failed handover. The new process may still hold a copy of
+    /// the socket until it reads the refusal: while the address is in use this tries again every
+    /// <see cref="BindRetryInterval"/> for up to <paramref name="limit"/>. Logged either way; when it cannot bind, the
+    /// miners already connected are served on and new ones cannot connect on that listener until the process restarts.
+    /// </summary>
+    private async Task BindAgainAsync(ListenerOptions listener, string endpoint, string reason, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        var started = _engine.Time.GetTimestamp();
+        while (true)
+        {
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var retry = Task.Delay(BindRetryInterval, _engine.Time, waiting.Token);
+            try
+            {
+                _listener.BindAgain(listener);
+                await waiting.CancelAsync().ConfigureAwait(false);
+                Log.TakeoverListenerNotTakenBack(_logger, listener.Name, endpoint, reason, "it is bound fresh");
+                return;
+            }
+            catch (InvalidOperationException ex)
+            {
+                var inUse = ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse };
+                if (!inUse || _engine.Time.GetElapsedTime(started) >= limit)
+                {
+                    Log.TakeoverListenerNotTakenBack(_logger, listener.Name, endpoint, reason, $"binding it fresh failed too ({ex.Message}): the miners connected are served on, new miners cannot connect on it until this process restarts");
+                    return;
+                }
+            }
+
+            try
+            {
+                await retry.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Log.TakeoverListenerNotTakenBack(_logger, listener.Name, endpoint, reason, "this process is stopping");
+                return;
+            }
         }
     }
 
@@ -364,11 +446,30 @@ public sealed partial class ProxyLifetime
             throw new InvalidOperationException("The proxy has been started before.");
         }
 
+        var letGo = new StrongBox<bool>();
+        try
+        {
+            return await TakeOverCoreAsync(channel, mover, timeout, letGo, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Counted and logged once, whatever failed: this process does not serve (its start fails, exit code 1).
+            var refused = ex is TakeoverException { RefusedByRunningProcess: true };
+            _engine.Metrics.Takeovers.WithLabels("new", refused ? "refused" : "failed").Inc();
+            Log.TakeoverFailed(_logger, ex.Message, letGo.Value
+                ? "the running process had let go: the connections it handed are closed and this process does not start (start it again without --takeover)"
+                : "the running process keeps serving; this process does not start");
+            throw;
+        }
+    }
+
+    private async Task<TakeoverResult> TakeOverCoreAsync(IHandoverChannel channel, IConnectionMover mover, TimeSpan timeout, StrongBox<bool> letGo, CancellationToken cancellationToken)
+    {
         await channel.SendAsync(JsonSerializer.SerializeToUtf8Bytes(new TakeoverMessage("hello", TakeoverState.CurrentFormat, null, Environment.ProcessId), TakeoverJsonContext.Default.TakeoverMessage), [], cancellationToken).ConfigureAwait(false);
         var (payload, handles) = await ReceiveAsync(channel, timeout, cancellationToken).ConfigureAwait(false);
         if (ReadMessage(payload) is { Kind: "refused" } refused)
         {
-            throw new TakeoverException($"the running process refused: {refused.Reason}");
+            throw new TakeoverException($"the running process refused: {refused.Reason}") { RefusedByRunningProcess = true };
         }
 
         var state = TakeoverState.Read(payload, out var error);
@@ -387,8 +488,10 @@ public sealed partial class ProxyLifetime
         {
             // The running process took its connections back: ours are copies, closed without a word to the peers.
             DisposeAll(handles);
-            throw new TakeoverException($"the running process did not let go: {go?.Reason ?? "no answer"}");
+            throw new TakeoverException($"the running process did not let go: {go?.Reason ?? "no answer"}") { RefusedByRunningProcess = go is { Kind: "refused" } };
         }
+
+        letGo.Value = true;
 
         var listeners = new Dictionary<string, IConnectionListener>(StringComparer.Ordinal);
         foreach (var listener in state.Listeners)

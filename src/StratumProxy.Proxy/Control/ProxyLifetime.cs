@@ -42,6 +42,9 @@ public sealed partial class ProxyLifetime : IAsyncDisposable
     /// <summary>The control surface: the fleet snapshot, switch and pin, the options in force.</summary>
     public IProxyControl Control => _engine;
 
+    /// <summary>The engine (tests read where a handover's quiesce is through it).</summary>
+    internal ProxyEngine Engine => _engine;
+
     /// <summary>The bound miner endpoints (port 0 resolved), in listener order; empty before <see cref="Start"/>.</summary>
     public IReadOnlyList<IPEndPoint> Endpoints => _listener.Endpoints;
 

@@ -29,7 +29,13 @@ public sealed class ProxyMetrics
         _maxWorkerSeries = maxWorkerSeries;
         MinerConnections = factory.CreateGauge("stratumproxy_miner_connections", "Miner connections open now.", ["listener"]);
         MinerConnectionsTotal = factory.CreateCounter("stratumproxy_miner_connections_total", "Miner connections accepted.", ["listener"]);
-        Takeovers = factory.CreateCounter("stratumproxy_takeovers_total", "Takeovers, by role (old: handing over, new: taking over) and result (handed, refused, taken_back, take_back_failed).", ["role", "result"]);
+        Takeovers = factory.CreateCounter("stratumproxy_takeovers_total", "Takeovers, by role (old: handing over, new: taking over) and result (old: handed, refused, taken_back, take_back_failed; new: taken_over, taken_over_partly, refused by the running process, failed).", ["role", "result"]);
+        foreach (var result in (ReadOnlySpan<string>)["handed", "refused", "taken_back", "take_back_failed"])
+        {
+            // Exported from the start, so an alert on an upgrade that did not happen sees the counter rise from 0.
+            Takeovers.WithLabels("old", result);
+        }
+
         TakeoverConnectionsClosed = factory.CreateCounter("stratumproxy_takeover_connections_closed_total", "Connections a takeover could not keep and closed (the peer reconnects), by role and kind (miner, pool, listener).", ["role", "kind"]);
         MinerDisconnects = factory.CreateCounter("stratumproxy_miner_disconnects_total", "Miner connections closed, by reason.", ["reason"]);
         MinerConnectionsRefused = factory.CreateCounter("stratumproxy_miner_connections_refused_total", "Miner connections refused before a session started, by reason.", ["listener", "reason"]);

@@ -122,13 +122,37 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
 
     /// <summary>
     /// Listens on listeners taken back after a handover that failed once their sockets had been handed (a detached
-    /// listener accepts nothing more): one per bound listener, in order.
+    /// listener accepts nothing more): one per bound listener, in order; a null one could not be taken back and is
+    /// dropped (bind it again with <see cref="BindAgain"/>).
     /// </summary>
-    internal void ReplaceListeners(IReadOnlyList<IConnectionListener> listeners)
+    internal void ReplaceListeners(IReadOnlyList<IConnectionListener?> listeners)
     {
-        for (var i = 0; i < _bound.Count && i < listeners.Count; i++)
+        var count = Math.Min(_bound.Count, listeners.Count);
+        for (var i = count - 1; i >= 0; i--)
         {
-            _bound[i] = (_bound[i].Options, listeners[i]);
+            if (listeners[i] is { } listener)
+            {
+                _bound[i] = (_bound[i].Options, listener);
+            }
+            else
+            {
+                _bound.RemoveAt(i);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Binds a listener dropped by <see cref="ReplaceListeners"/> again and, when this set accepts, accepts on it.
+    /// Throws as <see cref="Bind"/> does.
+    /// </summary>
+    internal void BindAgain(ListenerOptions listener)
+    {
+        var before = _bound.Count;
+        Bind([listener]);
+        if (_accepting is { } accepting && _bound.Count > before)
+        {
+            var (options, bound) = _bound[^1];
+            _acceptLoops.Add(AcceptLoopAsync(options, bound, accepting.Token));
         }
     }
 

@@ -25,13 +25,53 @@ internal sealed class EngineParking
 
     /// <summary>Sessions closed instead of moved: their miners did not take the bytes queued for them in time.</summary>
     public List<MinerSession> LeftBehind { get; } = [];
+
+    /// <summary>What the quiesce waits for now (it moves on as each step is done).</summary>
+    public QuiescePhase Phase { get => (QuiescePhase)Volatile.Read(ref _phase); set => Volatile.Write(ref _phase, (int)value); }
+
+    /// <summary>Sessions asked to write out what is queued for their miner and describe themselves.</summary>
+    public int Exporting => Volatile.Read(ref _exporting);
+
+    /// <summary>Of <see cref="Exporting"/>, those that have.</summary>
+    public int Exported => Volatile.Read(ref _exported);
+
+    private int _phase;
+    private int _exporting;
+    private int _exported;
+
+    /// <summary>Counts an export asked for, and once it completes, done.</summary>
+    public void Track(Task export)
+    {
+        Interlocked.Increment(ref _exporting);
+        _ = export.ContinueWith(static (_, parking) => Interlocked.Increment(ref ((EngineParking)parking!)._exported), this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously | TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+    }
+}
+
+/// <summary>The steps of a handover's quiesce, in order.</summary>
+internal enum QuiescePhase
+{
+    /// <summary>Every session stops handling its miner's lines.</summary>
+    Sessions,
+
+    /// <summary>Every share already forwarded gets its pool's verdict.</summary>
+    Verdicts,
+
+    /// <summary>The movable pool connections stop reading and describe themselves.</summary>
+    Pools,
+
+    /// <summary>Every session writes out what is queued for its miner and describes itself.</summary>
+    Exports,
 }
 
 public sealed partial class ProxyEngine
 {
     private readonly Dictionary<string, List<(ProxyConnection Connection, PoolConnectionState State, int Index)>> _adoptions = new(StringComparer.Ordinal);
     private readonly Dictionary<int, UpstreamConnection> _adopted = [];
+    private EngineParking? _parking;
     private int _tickPaused;
+
+    /// <summary>The last handover's parking (where its quiesce is, for tests that move a fake clock only once it waits there).</summary>
+    internal EngineParking? Parking => Volatile.Read(ref _parking);
 
     /// <summary>
     /// The first half of a handover: the tick stops (no moves, no timeouts), every session stops handling its miner's
@@ -46,13 +86,13 @@ public sealed partial class ProxyEngine
     internal async Task<EngineParking> ParkAsync(Func<ProxyConnection, bool> canMove, TimeSpan quiesce, EngineParking parking, CancellationToken cancellationToken)
     {
         Volatile.Write(ref _tickPaused, 1);
+        Volatile.Write(ref _parking, parking);
         using var deadline = new CancellationTokenSource(quiesce, Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
         var token = linked.Token;
         var sessions = _sessions.Values.ToList();
         Task<bool>[] parked = [];
         List<(PoolRuntime Pool, UpstreamConnection Connection)> upstreams = [];
-        var phase = QuiescePhase.Sessions;
         try
         {
             lock (parking)
@@ -64,11 +104,11 @@ public sealed partial class ProxyEngine
             await Task.WhenAll(parked).ConfigureAwait(false);
 
             // Every submit already forwarded gets its verdict (written to its miner before the session is exported).
-            phase = QuiescePhase.Verdicts;
+            parking.Phase = QuiescePhase.Verdicts;
             upstreams = [.. Pools.Where(p => p.Options.Mode == PoolMode.Aggregating).SelectMany(p => p.Connections.Select(c => (Pool: p, Connection: c)))];
             await Task.WhenAll(upstreams.Select(u => u.Connection.WhenNoSharesPendingAsync())).WaitAsync(token).ConfigureAwait(false);
 
-            phase = QuiescePhase.Pools;
+            parking.Phase = QuiescePhase.Pools;
             var movable = upstreams.Where(u => u.Connection.State == UpstreamState.Ready && canMove(u.Connection.Connection)).ToList();
             lock (parking)
             {
@@ -95,7 +135,7 @@ public sealed partial class ProxyEngine
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"not quiet within {quiesce.TotalSeconds:0.#} s: " + phase switch
+            throw new TimeoutException($"not quiet within {quiesce.TotalSeconds:0.#} s: " + parking.Phase switch
             {
                 QuiescePhase.Sessions => NotParked(sessions, parked),
                 QuiescePhase.Verdicts => Unanswered(upstreams),
@@ -116,11 +156,14 @@ public sealed partial class ProxyEngine
         {
             if (parked[i] && canMove(sessions[i].Connection))
             {
-                exporting.Add((sessions[i], sessions[i].ExportAsync(CancellationToken.None)));
+                var export = sessions[i].ExportAsync(CancellationToken.None);
+                parking.Track(export);
+                exporting.Add((sessions[i], export));
             }
         }
 
         using var flushDeadline = new CancellationTokenSource(quiesce, Time);
+        parking.Phase = QuiescePhase.Exports;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(flushDeadline.Token, cancellationToken);
         try
         {
@@ -165,13 +208,6 @@ public sealed partial class ProxyEngine
         const int Named = 5;
         var named = string.Join(", ", sessions.Take(Named).Select(s => $"{s.Worker ?? "unauthorized"} from {s.RemoteEndPoint?.ToString() ?? "unknown"}"));
         return sessions.Count > Named ? $"{named} and {sessions.Count - Named} more" : named;
-    }
-
-    private enum QuiescePhase
-    {
-        Sessions,
-        Verdicts,
-        Pools,
     }
 
     /// <summary>The handover did not happen and nothing left its transport: every parked connection reads on.</summary>

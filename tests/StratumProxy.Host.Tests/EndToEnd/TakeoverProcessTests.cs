@@ -13,7 +13,7 @@ namespace StratumProxy.Host.Tests.EndToEnd;
 /// pool in the test process; <c>run --takeover</c> starts a new process that takes its listener, its pool connection
 /// and every miner connection; the old one exits 0. No miner and not the pool sees a disconnect or a reconnect, and
 /// every submit sent before, during and after gets exactly one answer. A takeover that breaks off leaves the old
-/// process serving.
+/// process serving. The process that took over hands over again in the same way (two upgrades in a row).
 /// </summary>
 public sealed class TakeoverProcessTests : IDisposable
 {
@@ -77,6 +77,53 @@ public sealed class TakeoverProcessTests : IDisposable
         Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
         var status = await http.GetStringAsync(new Uri("/api/status", UriKind.Relative), token);
         Assert.Equal(1000, JsonDocument.Parse(status).RootElement.GetProperty("sessions").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task RunTakeover_TwiceInARow_TheProcessThatTookOverHandsOverAgain_WithoutADisconnect_AndEverySubmitAnsweredOnce()
+    {
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var token = guard.Token;
+        await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        await using var first = await ProxyProcess.StartAsync(_directory, Arguments(pool), token);
+        await using var fleet = new Fleet(first.MinerPort, wire: 48, hashing: 2);
+        await fleet.ConnectAsync(token);
+        using var submitting = CancellationTokenSource.CreateLinkedTokenSource(token);
+        var load = fleet.SubmitContinuouslyAsync(submitting.Token);
+        await fleet.Hashers.WaitForEachAcceptedAsync(1, Patience, token);
+
+        // old → new → newer, submits going on throughout.
+        await using var second = await UpgradeAsync(first);
+        await using var third = await UpgradeAsync(second);
+
+        var acceptedBefore = fleet.Hashers.Accepted;
+        await fleet.Hashers.WaitForAcceptedAsync(acceptedBefore + 4, Patience, token);
+        await fleet.WaitForSubmitsAsync(fleet.Sent + 200, token);
+        await submitting.CancelAsync();
+        await load;
+        await fleet.WaitForAnswersAsync(token);
+
+        Assert.Equal(0, fleet.Disconnected);
+        Assert.Equal(0, fleet.Reconnects);
+        Assert.Equal(0, fleet.Unanswered);
+        Assert.Equal(0, fleet.Extra);
+        Assert.Equal((1, 1), (pool.TotalConnections, pool.OpenConnections));
+        using var http = new HttpClient { BaseAddress = third.Admin };
+        var status = await http.GetStringAsync(new Uri("/api/status", UriKind.Relative), token);
+        Assert.Equal(50, JsonDocument.Parse(status).RootElement.GetProperty("sessions").GetArrayLength());
+
+        async Task<ProxyProcess> UpgradeAsync(ProxyProcess serving)
+        {
+            await serving.WaitForLogAsync("Listening for a takeover on", token);
+            await fleet.WaitForSubmitsAsync(fleet.Sent + 100, token);
+            var next = await ProxyProcess.StartAsync(_directory, Arguments(pool, "--takeover"), token);
+            await serving.WaitForExitAsync(token);
+            Assert.True(0 == serving.ExitCode, serving.Output);
+            Assert.Contains("Handed over to process", serving.Output, StringComparison.Ordinal);
+            Assert.Contains("Took over from process", next.Output, StringComparison.Ordinal);
+            Assert.Equal(serving.MinerPort, next.MinerPort);
+            return next;
+        }
     }
 
     [Fact]

@@ -188,6 +188,90 @@ public sealed class HandoverTests
     }
 
     [Fact]
+    public async Task HandOver_TakingThePoolConnectionBackFails_ThePoolIsDialledAgain_ItsMinersAreClosed_CountedAndLogged()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        var metrics = TakeoverProxies.Metrics();
+        var logger = new EndToEnd.RecordingLogger();
+        await using var old = TakeoverProxies.New(transport, logger, metrics);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        await TakeoverProxies.HandshakeAsync(miner, token);
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover();
+
+        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        await newEnd.SendAsync(TakeoverConversation.Hello(TakeoverState.CurrentFormat, 1), [], token);
+        _ = await newEnd.ReceiveAsync(token);
+        mover.AdoptPoolFailure = new IOException("pool descriptor gone");
+        await newEnd.DisposeAsync();
+
+        Assert.False(await handing);
+        Assert.False(old.HandedOver);
+
+        // Its pool connection could not be trusted: the handed miner is closed (it reconnects), never left hanging.
+        while (await miner.ReadLineAsync(token) is not null)
+        {
+        }
+
+        Assert.Equal(1, metrics.Takeovers.WithLabels("old", "take_back_failed").Value);
+        Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("old", "pool").Value);
+        Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("old", "miner").Value);
+        var line = Assert.Single(logger.Messages(510));
+        Assert.Contains("1 miner connections and 1 pool connections could not be taken back", line, StringComparison.Ordinal);
+        Assert.Contains("pool descriptor gone", line, StringComparison.Ordinal);
+
+        // The pool is dialled again (a second connection) and a miner that connects now is served on it.
+        var second = transport.ConnectMiner();
+        await second.WriteAsync("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}", token);
+        await second.ReadUntilAsync(l => l.StartsWith("{\"id\":1,", StringComparison.Ordinal), token);
+        await second.WriteAsync("{\"id\":2,\"method\":\"mining.authorize\",\"params\":[\"farm.rig2\",\"x\"]}", token);
+        await second.ReadUntilAsync(l => l.Contains("\"method\":\"mining.notify\"", StringComparison.Ordinal), token);
+        Assert.Equal(2, transport.PoolConnections);
+        // The closed session leaves the table from its own loop, so for a moment both can be listed.
+        Assert.True(
+            SpinWait.SpinUntil(() => old.Control.Snapshot().Sessions.Count == 1, TimeSpan.FromSeconds(30)),
+            $"{old.Control.Snapshot().Sessions.Count} sessions listed after the take-back");
+        Assert.Equal("farm.rig2", Assert.Single(old.Control.Snapshot().Sessions).Worker);
+        transport.Stop();
+    }
+
+    [Fact]
+    public async Task HandOver_TakingAListenerBackFails_ItIsBoundFresh_LoggedAndCounted_AndTheProxyServesOn()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        var metrics = TakeoverProxies.Metrics();
+        var logger = new EndToEnd.RecordingLogger();
+        await using var old = TakeoverProxies.New(transport, logger, metrics);
+        old.Start();
+        var miner = transport.ConnectMiner();
+        var (job, ntime) = await TakeoverProxies.HandshakeAsync(miner, token);
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover();
+
+        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        await newEnd.SendAsync(TakeoverConversation.Hello(TakeoverState.CurrentFormat, 1), [], token);
+        _ = await newEnd.ReceiveAsync(token);
+        mover.AdoptListenerFailure = new IOException("listener descriptor gone");
+        await newEnd.DisposeAsync();
+
+        Assert.False(await handing);
+        Assert.False(old.HandedOver);
+        Assert.Equal(1, metrics.Takeovers.WithLabels("old", "take_back_failed").Value);
+        Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("old", "listener").Value);
+        Assert.Contains("listener memory (127.0.0.1:3333) could not be taken back: listener descriptor gone; it is bound fresh", Assert.Single(logger.Messages(516)), StringComparison.Ordinal);
+        Assert.Contains("took them back and keeps serving", Assert.Single(logger.Messages(502)), StringComparison.Ordinal);
+        Assert.Single(old.Endpoints);
+
+        // The miner that was handed is served on, and a new one is accepted on the listener bound fresh.
+        await AssertServesAsync(old, transport, miner, job, ntime, token);
+    }
+
+    [Fact]
     public async Task TakeOver_AMinerCannotBeAdopted_ItsConnectionIsClosed_CountedAndLogged_AndTheRestIsServed()
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -246,6 +330,33 @@ public sealed class HandoverTests
     }
 
     [Fact]
+    public async Task TakeOver_TheRunningProcessRefuses_IsCountedAsRefusedAndLogged_AndNothingStarts()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var token = deadline.Token;
+        var transport = new InMemoryTransport();
+        // Not started: it refuses every takeover.
+        await using var old = TakeoverProxies.New(transport);
+        var metrics = TakeoverProxies.Metrics();
+        var logger = new EndToEnd.RecordingLogger();
+        await using var next = TakeoverProxies.New(transport, logger, metrics);
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+
+        var handing = old.HandOverAsync(oldEnd, new PipeMover(), Patience, Patience, token);
+        var refused = await Assert.ThrowsAsync<TakeoverException>(() => next.TakeOverAsync(newEnd, new PipeMover(), Patience, token));
+
+        Assert.False(await handing);
+        Assert.True(refused.RefusedByRunningProcess);
+        Assert.StartsWith("the running process refused: this process is not serving", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(1, metrics.Takeovers.WithLabels("new", "refused").Value);
+        Assert.Equal(0, metrics.Takeovers.WithLabels("new", "failed").Value);
+        var line = Assert.Single(logger.Messages(515));
+        Assert.Contains("the running process refused: this process is not serving", line, StringComparison.Ordinal);
+        Assert.EndsWith("the running process keeps serving; this process does not start", line, StringComparison.Ordinal);
+        Assert.Equal(0, transport.PoolConnections);
+    }
+
+    [Fact]
     public async Task TakeOver_AHandedListenerIsNotAListeningSocket_IsRefusedBeforeConfirming_AndTheOldProxyServesOn()
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -287,9 +398,10 @@ public sealed class HandoverTests
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await using var old = await Serving.StartAsync(deadline.Token);
         var metrics = TakeoverProxies.Metrics();
+        var logger = new EndToEnd.RecordingLogger();
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
         var inUse = new AddressInUse(int.MaxValue, old.Transport);
-        await using var next = TakeoverProxies.New(old.Transport, metrics: metrics, time: clock, listeners: inUse);
+        await using var next = TakeoverProxies.New(old.Transport, logger, metrics, clock, inUse);
 
         var (handing, taking) = old.HandOverTo(next, new PipeMover { AdoptListenerFailure = new IOException("not a socket") }, deadline.Token);
         await inUse.RetryEachAttemptAsync(clock, taking, deadline.Token);
@@ -300,6 +412,13 @@ public sealed class HandoverTests
         Assert.EndsWith("the address was still in use after 30 s (is the old process still running?)", failed.Message, StringComparison.Ordinal);
         Assert.Equal(1 + (int)(Patience / ProxyLifetime.BindRetryInterval), inUse.Attempts);
         Assert.Empty(next.Control.Snapshot().Sessions);
+
+        // Failed clearly: counted and logged once, saying the handed connections are gone and this process does not start.
+        Assert.Equal(1, metrics.Takeovers.WithLabels("new", "failed").Value);
+        Assert.Equal(0, metrics.Takeovers.WithLabels("new", "taken_over").Value + metrics.Takeovers.WithLabels("new", "taken_over_partly").Value);
+        var line = Assert.Single(logger.Messages(515));
+        Assert.Contains("the takeover could not listen: Listener 'memory' cannot bind", line, StringComparison.Ordinal);
+        Assert.Contains("the running process had let go", line, StringComparison.Ordinal);
         old.Transport.Stop();
     }
 

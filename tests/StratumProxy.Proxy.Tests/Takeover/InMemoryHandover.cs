@@ -47,7 +47,11 @@ internal sealed class PipeMover(Func<ProxyConnection, bool>? canMove = null) : I
         return AdoptMinerFailure is { } failure ? throw failure : Adopt(handle, unreadInput);
     }
 
-    public ProxyConnection AdoptPool(SafeHandle handle, ReadOnlyMemory<byte> unreadInput, int maxLineLength) => Adopt(handle, unreadInput);
+    /// <summary>When set, adopting a pool connection throws it (a descriptor that cannot be taken in).</summary>
+    public Exception? AdoptPoolFailure { get; set; }
+
+    public ProxyConnection AdoptPool(SafeHandle handle, ReadOnlyMemory<byte> unreadInput, int maxLineLength) =>
+        AdoptPoolFailure is { } failure ? throw failure : Adopt(handle, unreadInput);
 
     public SafeHandle DetachListener(IConnectionListener listener) => new ObjectHandle(listener);
 

@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 using StratumProxy.Proxy.Configuration;
+using StratumProxy.Proxy.Routing;
 using StratumProxy.Proxy.Takeover;
 using StratumProxy.Proxy.Tests.Sessions;
 using StratumProxy.Proxy.Transport;
@@ -15,10 +17,10 @@ public sealed class QuiesceTests
     private const int Window = 4096;
 
     /// <summary>
-    /// Long enough for the sessions and the pool connection to park on a busy machine (each phase of the quiesce has
-    /// this long), short enough to wait out for what never comes.
+    /// The quiesce timeout: it runs on the proxy's clock, which the tests move once the quiesce waits where they expect.
+    /// Far longer than a test runs, so a wait on any other clock would never end in time.
     /// </summary>
-    private static readonly TimeSpan Quiesce = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Quiesce = TimeSpan.FromMinutes(10);
 
     [Fact]
     public async Task HandOver_AShareStillAwaitsThePool_IsRefusedAfterTheQuiesceTimeout_AndTheSessionReadsOn()
@@ -27,8 +29,14 @@ public sealed class QuiesceTests
         var token = deadline.Token;
         var transport = new InMemoryTransport();
         var pool = new HoldingPool();
-        await using var old = TakeoverProxies.New(transport, connector: pool);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        // The share waits longer than the quiesce without being given up as unanswered.
+        var options = TakeoverProxies.Options() with { Failover = new FailoverOptions { SubmitTimeout = 2 * Quiesce } };
+        await using var old = TakeoverProxies.New(transport, time: clock, connector: pool, options: options);
         old.Start();
+
+        // The clock stands still, so the routing tick does not run: the miner comes once the pool is ready, to be placed at once.
+        WaitUntil(() => old.Engine.Pools.All(p => p.IsReady), "the pool ready");
         var miner = transport.ConnectMiner();
         await miner.WriteAsync("{\"id\":2,\"method\":\"mining.subscribe\",\"params\":[]}", token);
         await miner.WriteAsync("{\"id\":3,\"method\":\"mining.authorize\",\"params\":[\"farm.rig1\",\"x\"]}", token);
@@ -45,10 +53,17 @@ public sealed class QuiesceTests
         var mover = new PipeMover();
         var handing = old.HandOverAsync(oldEnd, mover, Quiesce, TimeSpan.FromSeconds(30), token);
         await newEnd.SendAsync(TakeoverConversation.Hello(TakeoverState.CurrentFormat, 1), [], token);
+
+        // The sessions have parked and the handover waits for the pool's verdict: it gives up only when the clock says so.
+        WaitUntil(() => old.Engine.Parking is { Phase: QuiescePhase.Verdicts }, "the handover waits for the verdicts");
+        Assert.False(handing.IsCompleted);
+        clock.Advance(Quiesce - TimeSpan.FromTicks(1));
+        Assert.False(handing.IsCompleted);
+        clock.Advance(TimeSpan.FromTicks(1));
         var (reply, _) = await newEnd.ReceiveAsync(token);
 
         Assert.False(await handing);
-        Assert.Contains("not quiet within 2 s: pool pool0 had not given its verdict on 1 forwarded share(s)", Encoding.UTF8.GetString(reply), StringComparison.Ordinal);
+        Assert.Contains("not quiet within 600 s: pool pool0 had not given its verdict on 1 forwarded share(s)", Encoding.UTF8.GetString(reply), StringComparison.Ordinal);
         Assert.Equal(0, mover.Detached);
 
         // The held share is answered once, and the session reads the miner's next line.
@@ -68,11 +83,13 @@ public sealed class QuiesceTests
         var transport = new InMemoryTransport();
         var metrics = TakeoverProxies.Metrics();
         var logger = new EndToEnd.RecordingLogger();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         // Its disposal is bounded too: a session stuck behind a flush that never ends would hold it forever.
-        var old = TakeoverProxies.New(transport, logger, metrics);
+        var old = TakeoverProxies.New(transport, logger, metrics, clock);
         try
         {
             old.Start();
+            WaitUntil(() => old.Engine.Pools.All(p => p.IsReady), "the pool ready");
             var miner = transport.ConnectMiner();
             await TakeoverProxies.HandshakeAsync(miner, token);
             var stuck = transport.ConnectMiner(new System.IO.Pipelines.PipeOptions(pauseWriterThreshold: Window, resumeWriterThreshold: Window / 2));
@@ -93,7 +110,16 @@ public sealed class QuiesceTests
             var mover = new PipeMover();
             await using var next = TakeoverProxies.New(transport);
             var handing = old.HandOverAsync(oldEnd, mover, Quiesce, TimeSpan.FromSeconds(30), token);
-            var taken = await next.TakeOverAsync(newEnd, mover, TimeSpan.FromSeconds(30), token);
+            var taking = next.TakeOverAsync(newEnd, mover, TimeSpan.FromSeconds(30), token);
+
+            // Every session but the stuck one has written out its bytes; the stuck one is given up only when the clock
+            // says the quiesce timeout has passed.
+            WaitUntil(() => old.Engine.Parking is { Phase: QuiescePhase.Exports, Exporting: 2, Exported: 1 }, "one of two sessions exported");
+            Assert.False(handing.IsCompleted);
+            clock.Advance(Quiesce - TimeSpan.FromTicks(1));
+            Assert.False(handing.IsCompleted);
+            clock.Advance(TimeSpan.FromTicks(1));
+            var taken = await taking;
 
             Assert.True(await handing);
             Assert.Equal((1, 1, 1), (taken.Sessions, taken.Pools, taken.Listeners));
@@ -120,6 +146,10 @@ public sealed class QuiesceTests
             await old.DisposeAsync().AsTask().WaitAsync(token);
         }
     }
+
+    /// <summary>Waits (bounded) for state the proxy reaches on its own.</summary>
+    private static void WaitUntil(Func<bool> condition, string what) =>
+        Assert.True(SpinWait.SpinUntil(condition, TimeSpan.FromSeconds(30)), "never: " + what);
 
     /// <summary>A pool at difficulty 2^-32 that answers the handshake at once and holds every submit's verdict until released.</summary>
     private sealed class HoldingPool : IUpstreamConnector

@@ -33,15 +33,16 @@ internal static class TakeoverProxies
         Pools = [new PoolOptions { Name = "pool0", Url = "stratum+tcp://pool.invalid:3333", User = "acct" }],
     };
 
-    /// <summary>A proxy of <see cref="Options"/> over <paramref name="transport"/> (its listeners, unless given, and its pools, unless <paramref name="connector"/> is).</summary>
+    /// <summary>A proxy of <paramref name="options"/> (or <see cref="Options"/>) over <paramref name="transport"/> (its listeners, unless given, and its pools, unless <paramref name="connector"/> is).</summary>
     public static ProxyLifetime New(
         InMemoryTransport transport,
         ILogger? logger = null,
         ProxyMetrics? metrics = null,
         TimeProvider? time = null,
         IConnectionListenerFactory? listeners = null,
-        IUpstreamConnector? connector = null) =>
-        new(Options(), time ?? TimeProvider.System, logger ?? NullLogger.Instance, metrics ?? Metrics(), listeners ?? transport, connector ?? transport);
+        IUpstreamConnector? connector = null,
+        ProxyOptions? options = null) =>
+        new(options ?? Options(), time ?? TimeProvider.System, logger ?? NullLogger.Instance, metrics ?? Metrics(), listeners ?? transport, connector ?? transport);
 
     /// <summary>Metrics in a registry of their own.</summary>
     public static ProxyMetrics Metrics() => new(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()));
