@@ -165,10 +165,12 @@ public sealed record ConfigureRequest(
     /// <summary>True when the miner asks for extranonce subscription through configure.</summary>
     public bool WantsSubscribeExtranonce => Extensions.Contains("subscribe-extranonce");
 
+    private static readonly ConfigureRequest None = new([], null, null, null);
+
     /// <summary>Reads a configure request.</summary>
     public static bool TryParse(ReadOnlySpan<byte> line, in StratumEnvelope envelope, out ConfigureRequest request, out StratumParseError error)
     {
-        request = new ConfigureRequest([], null, null, null);
+        request = None;
         error = StratumParseError.None;
         return Guard.Run(line, envelope, ref request, ref error, static (ReadOnlySpan<byte> l, in StratumEnvelope e, ref ConfigureRequest r, ref StratumParseError err) =>
         {
@@ -184,28 +186,59 @@ public sealed record ConfigureRequest(
             double? minDiff = null;
             if (p.MoveNext() && p.TokenType == JsonTokenType.StartObject && p.TryGetContainerRange(e.Params.Start, out var optionsRange))
             {
-                // Cold path: the option map goes through the source-generated serializer.
-                var options = JsonSerializer.Deserialize(optionsRange.Of(l), StratumJsonContext.Default.DictionaryStringJsonElement) ?? [];
-                if (options.TryGetValue("version-rolling.mask", out var m) && m.ValueKind == JsonValueKind.String
-                    && Hex.TryParseUInt32(System.Text.Encoding.UTF8.GetBytes(m.GetString()!), out var parsedMask))
-                {
-                    mask = parsedMask;
-                }
-
-                if (options.TryGetValue("version-rolling.min-bit-count", out var b) && b.ValueKind == JsonValueKind.Number && b.TryGetInt32(out var bits))
-                {
-                    minBits = bits;
-                }
-
-                if (options.TryGetValue("minimum-difficulty.value", out var d) && d.ValueKind == JsonValueKind.Number && d.TryGetDouble(out var diff))
-                {
-                    minDiff = diff;
-                }
+                ReadOptions(optionsRange.Of(l), ref mask, ref minBits, ref minDiff);
             }
 
             r = new ConfigureRequest(extensions, mask, minBits, minDiff);
             return true;
         });
+    }
+
+    /// <summary>
+    /// Walks the option map in place, reading the three options the proxy uses; every other key is skipped unread
+    /// (no dictionary, no strings). A key sent twice counts as its last value, as a map read whole would have it.
+    /// </summary>
+    private static void ReadOptions(ReadOnlySpan<byte> json, ref uint? mask, ref int? minBits, ref double? minDiff)
+    {
+        var reader = new Utf8JsonReader(json, StratumEnvelope.ReaderOptions);
+        reader.Read(); // the StartObject the range begins with
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("version-rolling.mask"u8))
+            {
+                reader.Read();
+                mask = reader.TokenType == JsonTokenType.String && TryParseHexString(ref reader, out var parsedMask) ? parsedMask : null;
+            }
+            else if (reader.ValueTextEquals("version-rolling.min-bit-count"u8))
+            {
+                reader.Read();
+                minBits = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var bits) ? bits : null;
+            }
+            else if (reader.ValueTextEquals("minimum-difficulty.value"u8))
+            {
+                reader.Read();
+                minDiff = reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var diff) ? diff : null;
+            }
+            else
+            {
+                reader.Read();
+            }
+
+            reader.Skip();
+        }
+    }
+
+    private static bool TryParseHexString(ref Utf8JsonReader reader, out uint value)
+    {
+        if (!reader.ValueIsEscaped)
+        {
+            return Hex.TryParseUInt32(reader.ValueSpan, out value);
+        }
+
+        // An escaped mask ("\u0031fffe000") is unheard of but legal JSON: unescape it first.
+        Span<byte> text = stackalloc byte[64];
+        value = 0;
+        return reader.ValueSpan.Length <= text.Length && Hex.TryParseUInt32(text[..reader.CopyString(text)], out value);
     }
 }
 
