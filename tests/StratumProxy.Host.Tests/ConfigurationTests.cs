@@ -293,6 +293,29 @@ public sealed class ConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void A_takeover_quiesce_longer_than_the_submit_timeout_is_refused_naming_both_keys()
+    {
+        var file = Path.Combine(_directory, "takeover.json");
+        File.WriteAllText(file, """{ "Proxy": { "Takeover": { "SocketPath": "/run/sp.sock", "QuiesceTimeout": "00:00:45" } } }""");
+        Load(CommandLine.Parse(["--config", file]), out var errors);
+        var error = Assert.Single(errors);
+        Assert.StartsWith("Proxy:Takeover:QuiesceTimeout (00:00:45) must not be longer than Proxy:Failover:SubmitTimeout (00:00:30)", error, StringComparison.Ordinal);
+
+        // Equal is allowed, and so is a longer submit timeout.
+        File.WriteAllText(file, """{ "Proxy": { "Takeover": { "SocketPath": "/run/sp.sock", "QuiesceTimeout": "00:00:30" } } }""");
+        Load(CommandLine.Parse(["--config", file]), out errors);
+        Assert.Empty(errors);
+        File.WriteAllText(file, """{ "Proxy": { "Takeover": { "SocketPath": "/run/sp.sock", "QuiesceTimeout": "00:00:45" }, "Failover": { "SubmitTimeout": "00:01:00" } } }""");
+        Load(CommandLine.Parse(["--config", file]), out errors);
+        Assert.Empty(errors);
+
+        // Without a takeover socket there is no handover: a short submit timeout is no one's concern.
+        File.WriteAllText(file, """{ "Proxy": { "Failover": { "SubmitTimeout": "00:00:01" } } }""");
+        Load(CommandLine.Parse(["--config", file]), out errors);
+        Assert.Empty(errors);
+    }
+
+    [Fact]
     public void Environment_variables_and_section_arguments_override_files()
     {
         var cli = CommandLine.Parse(["--Proxy:Miners:Extranonce2Size=8"]);

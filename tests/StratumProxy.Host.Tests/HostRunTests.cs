@@ -183,6 +183,35 @@ public sealed partial class HostRunTests : IDisposable
     }
 
     [Fact]
+    public async Task A_reload_whose_takeover_quiesce_outlasts_the_submit_timeout_is_refused_and_the_last_good_config_stays()
+    {
+        var file = Path.Combine(_directory, "farm.json");
+        var socket = Path.Combine(_directory, "takeover.sock");
+        string Config(string quiesce, string submit) =>
+            $$"""{ "Proxy": { "Listeners": [ { "Endpoint": "127.0.0.1:0" } ], "Pools": [ { "Name": "p", "Url": "stratum+tcp://127.0.0.1:1", "User": "u" } ], "Takeover": { "SocketPath": "{{socket}}", "QuiesceTimeout": "{{quiesce}}" }, "Failover": { "SubmitTimeout": "{{submit}}" } }, "Admin": { "Endpoint": "127.0.0.1:0" } }""";
+        File.WriteAllText(file, Config("00:00:20", "00:00:30"));
+        var logs = new ListLoggerProvider();
+        await using var app = ProxyHost.Build(CommandLine.Parse(["--config", file]), _directory, logging: l => l.ClearProviders().AddProvider(logs));
+        await app.StartAsync();
+        var service = app.Services.GetRequiredService<ProxyService>();
+        var engine = app.Services.GetRequiredService<StratumProxy.Proxy.Control.IProxyControl>();
+        var root = (Microsoft.Extensions.Configuration.IConfigurationRoot)app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>();
+
+        File.WriteAllText(file, Config("00:00:40", "00:00:30"));
+        root.Reload();
+        Assert.False(service.Reload());
+        Assert.Equal((TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30)), (engine.Options.Takeover.QuiesceTimeout, engine.Options.Failover.SubmitTimeout));
+        Assert.Contains(logs.Messages, m => m.Contains("Proxy:Takeover:QuiesceTimeout (00:00:40) must not be longer than Proxy:Failover:SubmitTimeout (00:00:30)", StringComparison.Ordinal));
+
+        // The submit timeout lengthened with it: applied.
+        File.WriteAllText(file, Config("00:00:40", "00:00:45"));
+        root.Reload();
+        Assert.True(service.Reload());
+        Assert.Equal((TimeSpan.FromSeconds(40), TimeSpan.FromSeconds(45)), (engine.Options.Takeover.QuiesceTimeout, engine.Options.Failover.SubmitTimeout));
+        await app.StopAsync();
+    }
+
+    [Fact]
     public async Task A_reload_of_a_file_that_is_not_json_is_refused_logged_and_counted_and_the_fix_applies()
     {
         var file = Path.Combine(_directory, "farm.json");

@@ -134,6 +134,13 @@ public sealed class ProxyOptionsValidator : IValidateOptions<ProxyOptions>
             errors.Add($"Proxy:Takeover:QuiesceTimeout ({takeover.QuiesceTimeout}) must lie above 00:00:00 and at most {TakeoverOptions.MaxQuiesceTimeout}.");
         }
 
+        // The quiesce waits for every forwarded share's verdict; a pool's submit timeout shorter than that would give
+        // up those shares as unanswered ("no verdict") in the middle of a handover.
+        if (takeover.SocketPath is not null && f.SubmitTimeout > TimeSpan.Zero && takeover.QuiesceTimeout > f.SubmitTimeout)
+        {
+            errors.Add($"Proxy:Takeover:QuiesceTimeout ({takeover.QuiesceTimeout}) must not be longer than Proxy:Failover:SubmitTimeout ({f.SubmitTimeout}): shares still awaiting their pool's verdict during a handover would be given up as unanswered; shorten the quiesce or lengthen the submit timeout.");
+        }
+
         if (takeover.SocketPath is { Length: > 107 } path)
         {
             errors.Add($"Proxy:Takeover:SocketPath is {path.Length} bytes long; a Unix socket path holds at most 107.");

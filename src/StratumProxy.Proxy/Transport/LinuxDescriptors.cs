@@ -16,6 +16,7 @@ internal static unsafe partial class LinuxDescriptors
 
     public const int SolSocket = 1;
     public const int ScmRights = 1;
+    public const int SoType = 3;
     public const int SoPeerCred = 17;
     public const int SoAcceptConn = 30;
     public const int MsgDontWait = 0x40;
@@ -35,6 +36,7 @@ internal static unsafe partial class LinuxDescriptors
     public const int EAgain = 11;
     public const int EIntr = 4;
     public const int ETooManyRefs = 109;
+    public const int ENotSock = 88;
 
     /// <summary>sizeof(struct cmsghdr): size_t cmsg_len, int cmsg_level, int cmsg_type.</summary>
     public const int CmsgHeaderSize = 16;
@@ -194,6 +196,28 @@ internal static unsafe partial class LinuxDescriptors
         finally
         {
             handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>
+    /// Throws <see cref="IOException"/> unless <paramref name="fd"/> is a stream socket (SO_TYPE): a handed-over
+    /// descriptor that is a pipe, a file or a datagram socket is refused when it is adopted, not when it is first read.
+    /// </summary>
+    public static void EnsureStreamSocket(int fd)
+    {
+        int type = 0;
+        uint length = sizeof(int);
+        if (GetSocketOption(fd, SolSocket, SoType, &type, &length) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw errno == ENotSock
+                ? new IOException($"descriptor {fd} is not a socket", errno)
+                : new IOException($"descriptor {fd}: getsockopt(SO_TYPE) failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno);
+        }
+
+        if (type != SockStream)
+        {
+            throw new IOException($"descriptor {fd} is a socket of type {type}, not a stream socket");
         }
     }
 

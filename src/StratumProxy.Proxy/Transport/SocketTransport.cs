@@ -58,13 +58,17 @@ public static class SocketTransport
     public static ProxyConnection AdoptPool(SafeHandle handle, ReadOnlyMemory<byte> unreadInput, int maxLineLength) =>
         Pool(Adopt(handle), maxLineLength, unreadInput);
 
-    /// <summary>A socket object over a handed-over descriptor, which it now owns.</summary>
+    /// <summary>
+    /// A socket object over a handed-over descriptor, which it now owns. A descriptor that is not a stream socket
+    /// throws <see cref="IOException"/> and stays with <paramref name="handle"/> (its caller closes it).
+    /// </summary>
     internal static Socket Adopt(SafeHandle handle)
     {
         ArgumentNullException.ThrowIfNull(handle);
         HandoverChannel.EnsureSupported();
         ObjectDisposedException.ThrowIf(handle.IsClosed || handle.IsInvalid, handle);
         var descriptor = (int)handle.DangerousGetHandle().ToInt64();
+        LinuxDescriptors.EnsureStreamSocket(descriptor);
         handle.SetHandleAsInvalid();
         return new Socket(new SafeSocketHandle(LinuxDescriptors.AvoidRetired(descriptor), ownsHandle: true));
     }

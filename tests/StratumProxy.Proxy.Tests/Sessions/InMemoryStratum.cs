@@ -23,11 +23,14 @@ internal sealed class InMemoryDuplex
     private readonly Pipe _aToB;
     private readonly Pipe _bToA = new();
 
+    private readonly WatchedWriter _toPeer;
+
     /// <summary>Creates the pair; <paramref name="toPeer"/> sets the pipe the proxy writes into (its pause threshold is how much the peer's side takes unread).</summary>
     public InMemoryDuplex(PipeOptions? toPeer = null)
     {
         _aToB = new Pipe(toPeer ?? PipeOptions.Default);
-        A = new End(_bToA.Reader, _aToB.Writer);
+        _toPeer = new WatchedWriter(_aToB.Writer);
+        A = new End(_bToA.Reader, _toPeer);
         B = new End(_aToB.Reader, _bToA.Writer);
     }
 
@@ -36,6 +39,48 @@ internal sealed class InMemoryDuplex
 
     /// <summary>The peer's end.</summary>
     public IDuplexPipe B { get; }
+
+    /// <summary>
+    /// Completes once a flush of the proxy's end to the peer waits (the pipe holds its pause threshold of bytes the
+    /// peer has not examined). A pipe counts only what its reader has not examined: a peer that looks at its bytes
+    /// without consuming them lets the writer on, so waiting at the peer for bytes to pile up does not prove this.
+    /// </summary>
+    public Task ProxyFlushWaits => _toPeer.Waits;
+
+    /// <summary>The proxy's writer, passed through, noting the first flush that does not complete at once.</summary>
+    private sealed class WatchedWriter(PipeWriter inner) : PipeWriter
+    {
+        private readonly TaskCompletionSource _waits = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Waits => _waits.Task;
+
+        public override bool CanGetUnflushedBytes => inner.CanGetUnflushedBytes;
+
+        public override long UnflushedBytes => inner.UnflushedBytes;
+
+        public override void Advance(int bytes) => inner.Advance(bytes);
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+
+        public override ValueTask CompleteAsync(Exception? exception = null) => inner.CompleteAsync(exception);
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            var flush = inner.FlushAsync(cancellationToken);
+            if (!flush.IsCompleted)
+            {
+                _waits.TrySetResult();
+            }
+
+            return flush;
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+    }
 
     private sealed class End(PipeReader input, PipeWriter output) : IDuplexPipe
     {
@@ -46,7 +91,7 @@ internal sealed class InMemoryDuplex
 }
 
 /// <summary>One end of a line-based Stratum conversation over a pipe (the miner's or the pool's side).</summary>
-internal sealed class LinePeer(IDuplexPipe pipe)
+internal sealed class LinePeer(IDuplexPipe pipe, Task? otherSideFlushWaits = null)
 {
     private readonly SemaphoreSlim _write = new(1, 1);
 
@@ -68,11 +113,12 @@ internal sealed class LinePeer(IDuplexPipe pipe)
     }
 
     /// <summary>
-    /// Waits until at least <paramref name="bytes"/> bytes wait unread on this side, reading none of them (a peer whose
-    /// receive window is shut: once the pipe holds its pause threshold, the other side's flush waits).
+    /// Waits until the other side's flush to this one waits (a peer whose receive window is shut: it takes no more
+    /// bytes). Only for a miner connected through <see cref="InMemoryTransport.ConnectMiner"/>; this side reads
+    /// nothing meanwhile, nor may it have looked at what it left unread (looked-at bytes no longer hold the writer).
     /// </summary>
-    public Task<long> WaitUntilUnreadAsync(long bytes, CancellationToken cancellationToken) =>
-        StratumProxy.TestKit.NumberedLines.WaitUntilUnreadAsync(pipe.Input, buffer => buffer.Length >= bytes, cancellationToken);
+    public Task WaitUntilOtherSideWaitsAsync(CancellationToken cancellationToken) =>
+        (otherSideFlushWaits ?? throw new InvalidOperationException("This peer's other side is not watched.")).WaitAsync(cancellationToken);
 
     /// <summary>Closes this side's output (the peer hangs up).</summary>
     public ValueTask CompleteAsync() => pipe.Output.CompleteAsync();
@@ -243,7 +289,7 @@ internal sealed class InMemoryTransport : IConnectionListenerFactory, IUpstreamC
     {
         var duplex = new InMemoryDuplex(toMiner);
         Assert.True(_pending.Writer.TryWrite(duplex));
-        return new LinePeer(duplex.B);
+        return new LinePeer(duplex.B, duplex.ProxyFlushWaits);
     }
 
     public Task<ProxyConnection> ConnectAsync(PoolUrl url, bool allowInvalidCertificate, int maxLineLength, CancellationToken cancellationToken)

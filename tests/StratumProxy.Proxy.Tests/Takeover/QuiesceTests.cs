@@ -102,10 +102,12 @@ public sealed class QuiesceTests
             var job = notify.RootElement.GetProperty("params")[0].GetString();
             var ntime = notify.RootElement.GetProperty("params")[7].GetString();
 
-            // Its receive window shuts: it reads nothing more and asks for 200 answers (7,600 bytes or more), more than its
-            // connection takes (4 KiB), so the proxy's flush to it waits.
+            // Its receive window shuts: it reads nothing more and asks for 200 answers (7,600 bytes), more than its
+            // connection takes (4 KiB), so the proxy's flush to it waits. The wait is seen at the proxy's flush, not by
+            // looking at the miner's unread bytes: bytes looked at no longer count against the window, so the proxy
+            // could write all 200 answers and its flush never wait.
             await stuck.WriteRawAsync(string.Concat(Enumerable.Range(100, 200).Select(i => $"{{\"id\":{i},\"method\":\"mining.extranonce.subscribe\",\"params\":[]}}\n")), token);
-            await stuck.WaitUntilUnreadAsync(Window, token);
+            await stuck.WaitUntilOtherSideWaitsAsync(token);
             var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
             var mover = new PipeMover();
             await using var next = TakeoverProxies.New(transport);

@@ -17,6 +17,34 @@ public sealed class ConnectionHandoverTests
     private const int MaxLine = 4096;
 
     [Fact]
+    public void Adopt_ADescriptorThatIsNotAStreamSocket_IsRefusedAtAdoption_AndStaysWithItsHandle()
+    {
+        // A pipe, a regular file and a datagram socket: each is refused when it is adopted (the takeover then closes,
+        // counts and logs it like any connection that cannot be adopted), not when the session first reads.
+        using var pipe = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
+        var path = Path.GetTempFileName();
+        try
+        {
+            using var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite);
+            using var datagram = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+
+            var fromPipe = Assert.Throws<IOException>(() => SocketTransport.AdoptMiner(pipe.ClientSafePipeHandle, ReadOnlyMemory<byte>.Empty, MaxLine));
+            Assert.EndsWith("is not a socket", fromPipe.Message, StringComparison.Ordinal);
+            var fromFile = Assert.Throws<IOException>(() => SocketTransport.AdoptPool(file, ReadOnlyMemory<byte>.Empty, MaxLine));
+            Assert.EndsWith("is not a socket", fromFile.Message, StringComparison.Ordinal);
+            var fromDatagram = Assert.Throws<IOException>(() => SocketTransport.AdoptMiner(datagram.SafeHandle, ReadOnlyMemory<byte>.Empty, MaxLine));
+            Assert.EndsWith("not a stream socket", fromDatagram.Message, StringComparison.Ordinal);
+
+            // Each descriptor is still its handle's, to be closed by whoever holds it.
+            Assert.All(new System.Runtime.InteropServices.SafeHandle[] { pipe.ClientSafePipeHandle, file, datagram.SafeHandle }, h => Assert.False(h.IsClosed || h.IsInvalid));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task DetachAsync_MidStreamBothWays_TheAdoptedConnectionContinuesTheStreamExactly()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
