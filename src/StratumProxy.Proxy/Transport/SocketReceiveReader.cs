@@ -424,11 +424,17 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
                         break;
                 }
             }
+            else if (!data && (_flags & ReaderCompleted) != 0)
+            {
+                // The reader is done, so nothing will receive again: a read still waiting (the connection disposed
+                // under it) ends with the stream instead of waiting for a receive no one will start.
+                _flags = (_flags & ~ReceivePending) | PeerEnded;
+            }
             else if (!data)
             {
                 // The peer sent something (or its FIN). Receive it into free space, unless the reader still holds
                 // positions into the buffer (then the bytes wait in the kernel for its next read).
-                if ((_flags & (ResultOutstanding | ReaderCompleted)) != 0 || !MakeRoom())
+                if ((_flags & ResultOutstanding) != 0 || !MakeRoom())
                 {
                     _flags &= ~ReceivePending;
                 }

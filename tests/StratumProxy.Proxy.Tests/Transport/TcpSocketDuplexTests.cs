@@ -175,6 +175,28 @@ public sealed class TcpSocketDuplexTests
     }
 
     [Fact]
+    public async Task A_read_waiting_when_the_input_is_completed_ends_with_the_stream_when_the_peer_then_sends_its_FIN()
+    {
+        // A connection disposed from another thread while its session waits to read completes the input, then shuts
+        // the socket; when the kernel reports the shutdown (or the peer's FIN) as an end of stream before the close
+        // aborts the receive, the waiting read must end too, or the session waits for ever.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        var (connection, peer) = await MinerPairAsync(ct);
+        await using var _ = connection;
+        using var __ = peer;
+        var input = connection.Transport.Input;
+        var read = input.ReadAsync(CancellationToken.None).AsTask();
+        Assert.False(read.IsCompleted);
+
+        await input.CompleteAsync();
+        peer.Shutdown(SocketShutdown.Send);
+
+        var result = await read.WaitAsync(ct);
+        Assert.True(result.IsCompleted);
+    }
+
+    [Fact]
     public async Task A_miners_input_holds_a_buffer_only_while_bytes_are_unconsumed_and_grows_for_a_long_line()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
