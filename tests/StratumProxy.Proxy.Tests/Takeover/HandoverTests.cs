@@ -154,24 +154,8 @@ public sealed class HandoverTests
         var logger = new EndToEnd.RecordingLogger();
         await using var old = TakeoverProxies.New(transport, logger, metrics);
         old.Start();
-        var miner = transport.ConnectMiner();
-        await TakeoverProxies.HandshakeAsync(miner, token);
-        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
-        var mover = new PipeMover();
-
-        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
-        await newEnd.SendAsync(TakeoverConversation.Hello(TakeoverState.CurrentFormat, 1), [], token);
-        _ = await newEnd.ReceiveAsync(token);
-        mover.AdoptMinerFailure = new IOException("descriptor gone");
-        await newEnd.DisposeAsync();
-
-        Assert.False(await handing);
-        Assert.False(old.HandedOver);
-
         // Closed, not leaked: the miner's connection ends (it reconnects).
-        while (await miner.ReadLineAsync(token) is not null)
-        {
-        }
+        await HandOverAndFailTheTakeBackAsync(transport, old, m => m.AdoptMinerFailure = new IOException("descriptor gone"), token);
 
         Assert.Equal(1, metrics.Takeovers.WithLabels("old", "take_back_failed").Value);
         Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("old", "miner").Value);
@@ -197,24 +181,8 @@ public sealed class HandoverTests
         var logger = new EndToEnd.RecordingLogger();
         await using var old = TakeoverProxies.New(transport, logger, metrics);
         old.Start();
-        var miner = transport.ConnectMiner();
-        await TakeoverProxies.HandshakeAsync(miner, token);
-        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
-        var mover = new PipeMover();
-
-        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
-        await newEnd.SendAsync(TakeoverConversation.Hello(TakeoverState.CurrentFormat, 1), [], token);
-        _ = await newEnd.ReceiveAsync(token);
-        mover.AdoptPoolFailure = new IOException("pool descriptor gone");
-        await newEnd.DisposeAsync();
-
-        Assert.False(await handing);
-        Assert.False(old.HandedOver);
-
         // Its pool connection could not be trusted: the handed miner is closed (it reconnects), never left hanging.
-        while (await miner.ReadLineAsync(token) is not null)
-        {
-        }
+        await HandOverAndFailTheTakeBackAsync(transport, old, m => m.AdoptPoolFailure = new IOException("pool descriptor gone"), token);
 
         Assert.Equal(1, metrics.Takeovers.WithLabels("old", "take_back_failed").Value);
         Assert.Equal(1, metrics.TakeoverConnectionsClosed.WithLabels("old", "pool").Value);
@@ -556,5 +524,30 @@ public sealed class HandoverTests
         public Task AssertServedByAsync(ProxyLifetime proxy, CancellationToken token) => AssertServesAsync(proxy, Transport, Miner, Work.Job, Work.NTime, token);
 
         public ValueTask DisposeAsync() => Proxy.DisposeAsync();
+    }
+
+    /// <summary>
+    /// One connected miner is handed over, the new process hangs up after the state, and taking the connections back
+    /// fails as <paramref name="breakTakeBack"/> makes it: returns once the old process said it kept serving and the
+    /// handed miner's connection has ended.
+    /// </summary>
+    private static async Task HandOverAndFailTheTakeBackAsync(InMemoryTransport transport, ProxyLifetime old, Action<PipeMover> breakTakeBack, CancellationToken token)
+    {
+        var miner = transport.ConnectMiner();
+        await TakeoverProxies.HandshakeAsync(miner, token);
+        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
+        var mover = new PipeMover();
+
+        var handing = old.HandOverAsync(oldEnd, mover, Patience, Patience, token);
+        await newEnd.SendAsync(TakeoverConversation.Hello(TakeoverState.CurrentFormat, 1), [], token);
+        _ = await newEnd.ReceiveAsync(token);
+        breakTakeBack(mover);
+        await newEnd.DisposeAsync();
+
+        Assert.False(await handing);
+        Assert.False(old.HandedOver);
+        while (await miner.ReadLineAsync(token) is not null)
+        {
+        }
     }
 }
