@@ -400,6 +400,7 @@ public sealed partial class ProxyLifetime
                 connection = mover.AdoptMiner(moved.Handle, moved.UnreadInput, _engine.Options.Miners.MaxLineLength);
                 var session = _engine.ImportSession(parking.Sessions[i].State, connection, old.Listener);
                 old.HandedOver(mover.ReleaseAsync);
+                _engine.Forget(old);
                 _listener.RunImported(session);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -306,6 +306,13 @@ public sealed partial class ProxyEngine
         return session;
     }
 
+    /// <summary>
+    /// Takes a session that was handed back to this process (a new session object serves its miner now) out of the
+    /// routing table at once, instead of when its own loop ends: the tick that resumes sees only the sessions that
+    /// serve.
+    /// </summary>
+    internal void Forget(MinerSession session) => _sessions.TryRemove(KeyValuePair.Create(session.Id, session));
+
     private void TakeAdoptions(PoolRuntime runtime)
     {
         if (_adoptions.Remove(runtime.Options.Name, out var list))

@@ -144,11 +144,20 @@ public sealed partial class MinerSession
     internal void Resume() => Volatile.Read(ref _park)?.Commands.Writer.TryWrite(ParkCommand.Resume);
 
     /// <summary>
-    /// Another process serves the miner now: the session ends without a word to the miner, leaves its upstream and
-    /// keeps its extranonce1 reserved (the new owner has it); <paramref name="release"/> disposes the connection.
+    /// Another process serves the miner now (or a new session of this one, after a failed handover): the session ends
+    /// without a word to the miner, leaves its upstream and keeps its extranonce1 reserved (the new owner has it);
+    /// <paramref name="release"/> disposes the connection. It counts as closed from this call on, before its loop has
+    /// ended: routing neither places nor moves it (its extranonce1 is the new owner's, so placing it would find every
+    /// connection taken and open another).
     /// </summary>
-    internal void HandedOver(Func<ProxyConnection, ValueTask> release) =>
-        Volatile.Read(ref _park)?.Commands.Writer.TryWrite(new ParkCommand(ParkCommandKind.HandedOver, Release: release));
+    internal void HandedOver(Func<ProxyConnection, ValueTask> release)
+    {
+        if (Volatile.Read(ref _park) is { } park)
+        {
+            Interlocked.Exchange(ref _closing, 1);
+            park.Commands.Writer.TryWrite(new ParkCommand(ParkCommandKind.HandedOver, Release: release));
+        }
+    }
 
     /// <summary>
     /// Closes a parked session whose miner takes no bytes (a handover cannot wait for it): the write loop stops with
@@ -180,7 +189,6 @@ public sealed partial class MinerSession
                     Volatile.Write(ref _park, null);
                     return _closing == 0;
                 case ParkCommandKind.HandedOver:
-                    Interlocked.Exchange(ref _closing, 1);
                     _handedOver = command.Release;
                     return false;
                 default:

@@ -126,9 +126,19 @@ public sealed partial class UpstreamConnection
     /// <summary>The handover did not happen: read on.</summary>
     internal void Resume() => Volatile.Read(ref _park)?.Writer.TryWrite(new PoolParkCommand(PoolParkCommandKind.Resume));
 
-    /// <summary>Another process serves the pool connection now: end without writing or closing it.</summary>
-    internal void HandedOver(Func<ProxyConnection, ValueTask> release) =>
-        Volatile.Read(ref _park)?.Writer.TryWrite(new PoolParkCommand(PoolParkCommandKind.HandedOver, Release: release));
+    /// <summary>
+    /// Another process serves the pool connection now (or a new connection object of this one, after a failed
+    /// handover): end without writing or closing it. It is closed to miners from this call on, before its loop has
+    /// ended, so that none attaches to it meanwhile.
+    /// </summary>
+    internal void HandedOver(Func<ProxyConnection, ValueTask> release)
+    {
+        if (Volatile.Read(ref _park) is { } park)
+        {
+            SetClosed("handed over to another process");
+            park.Writer.TryWrite(new PoolParkCommand(PoolParkCommandKind.HandedOver, Release: release));
+        }
+    }
 
     private async Task<bool> ParkedLoopAsync()
     {
