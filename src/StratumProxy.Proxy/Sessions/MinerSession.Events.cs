@@ -74,10 +74,11 @@ internal sealed record MinerIdentity(MinerLayout Layout, MinerExtranoncePrefix P
 public sealed partial class MinerSession
 {
     // A plain queue behind a lock rather than a ConcurrentQueue: the latter starts with a 32-slot segment (1.8 KiB a
-    // session) while a session rarely has more than one or two events waiting. The queue starts empty and grows to 4.
+    // session) while a session rarely has more than one or two events waiting (a job and the tick). The queue starts
+    // with two slots (72 bytes; grown from empty it would keep four, 120) and grows only when more wait.
     // The queue's own monitor is the session's one lock: it guards the queue and the assignment (AttachTo, which posts
     // under it; the monitor is re-entrant), so an idle session carries no lock objects.
-    private readonly Queue<SessionEvent> _events = new(0);
+    private readonly Queue<SessionEvent> _events = new(2);
     private int _eventCount;
     private int _wakePending;
     private int _tickPending;

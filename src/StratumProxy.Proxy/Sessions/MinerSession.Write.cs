@@ -28,6 +28,7 @@ public sealed partial class MinerSession
     }
 
     private int _stopWriting;
+    private int _stopped;
     private bool _outboundShrunk;
 
     /// <summary>Slots in the session's outbound ring now (tests: the handshake's ring is not kept).</summary>
@@ -105,6 +106,27 @@ public sealed partial class MinerSession
         catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
         {
             // The output is already completed: nothing is being written.
+        }
+    }
+
+    /// <summary>
+    /// Closes the session and ends its writing at once, with what is still queued unsent: the proxy stopping (the
+    /// listener that runs the session calls it; a session run with a stopping token does the same when it fires).
+    /// </summary>
+    internal void Stop(string reason)
+    {
+        Volatile.Write(ref _stopped, 1);
+        Close(reason);
+        StopWriting();
+
+        // A session already closing may be lingering for its miner to close first: that ends too.
+        try
+        {
+            _connection.Transport.Input.CancelPendingRead();
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException)
+        {
+            // The input is already completed.
         }
     }
 

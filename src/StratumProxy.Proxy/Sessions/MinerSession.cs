@@ -219,14 +219,9 @@ public sealed partial class MinerSession : IUpstreamMember
             // StopWriting ends the write loop (the queue completes, a pending flush is cancelled); the proxy stopping does
             // both. Tokens would cost every idle session linked token sources and callback registrations, and a channel
             // wait with a token allocates a waiter each time.
-            using var stopRegistration = stopping.UnsafeRegister(
-                static state =>
-                {
-                    var session = (MinerSession)state!;
-                    session.Close("proxy stopping");
-                    session.StopWriting();
-                },
-                this);
+            // A listener runs its sessions without a token and stops each itself (Stop), so that an idle session
+            // holds no registration; a token given here (tests, tools) does the same when it fires.
+            using var stopRegistration = stopping.UnsafeRegister(static state => ((MinerSession)state!).Stop("proxy stopping"), this);
 
             // The write loop outlives Close: the answers queued before it (the error that explains why the miner is
             // dropped, verdicts of its last submits) must still reach the miner. DrainWriterAsync bounds that wait.
@@ -320,7 +315,7 @@ public sealed partial class MinerSession : IUpstreamMember
     /// </summary>
     private async Task LingerAsync(CancellationToken stopping)
     {
-        if (stopping.IsCancellationRequested || _closeReason.StartsWith("closed by the miner", StringComparison.Ordinal))
+        if (stopping.IsCancellationRequested || Volatile.Read(ref _stopped) != 0 || _closeReason.StartsWith("closed by the miner", StringComparison.Ordinal))
         {
             return;
         }
@@ -336,7 +331,7 @@ public sealed partial class MinerSession : IUpstreamMember
                 // The first read may report the cancellation Close requested; the loop simply reads on.
                 var result = await input.ReadAsync(linked.Token).ConfigureAwait(false);
                 input.AdvanceTo(result.Buffer.End);
-                if (result.IsCompleted)
+                if (result.IsCompleted || (result.IsCanceled && Volatile.Read(ref _stopped) != 0))
                 {
                     return;
                 }

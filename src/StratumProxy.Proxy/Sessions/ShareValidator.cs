@@ -88,8 +88,11 @@ public readonly ref struct ShareMiner
 /// </summary>
 public sealed class ShareValidator
 {
-    /// <summary>How many jobs sent to the miner remember the difficulty they were sent with.</summary>
-    public const int SentJobHistory = 16;
+    /// <summary>
+    /// How many jobs sent to the miner remember the difficulty they were sent with (at a job every 30 s, the last four
+    /// minutes; a share on an older job is credited at the current difficulty when it meets it). 128 bytes a session.
+    /// </summary>
+    public const int SentJobHistory = 8;
 
     /// <summary>How far before the job's ntime a miner may roll (10 minutes, Bitcoin's median-time slack).</summary>
     public const uint MaxNTimeBackwardSeconds = 600;
