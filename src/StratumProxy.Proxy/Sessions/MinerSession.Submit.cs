@@ -129,18 +129,9 @@ public sealed partial class MinerSession
         Interlocked.Decrement(ref _inFlight);
         share.Counters.OnVerdict(verdict.Accepted);
         var route = RouteFor(share.Job.Upstream);
-        if (route is not null)
-        {
-            route.Latency.Observe(latency.TotalSeconds);
-            (verdict.Accepted ? route.PoolAccepted : route.PoolRejected).Inc();
-        }
-        else
-        {
-            // The miner has moved on twice since: rare, so the labelled lookup is fine here.
-            var pool = share.Job.Upstream.Pool.Name;
-            _context.Metrics.PoolSubmitLatency.WithLabels(pool).Observe(latency.TotalSeconds);
-            _context.Metrics.PoolShares.WithLabels(pool, verdict.Accepted ? "accepted" : "rejected").Inc();
-        }
+        var metrics = share.Job.Upstream.VerdictMetrics;
+        metrics.Latency.Observe(latency.TotalSeconds);
+        (verdict.Accepted ? metrics.Accepted : metrics.Rejected).Inc();
         if (verdict.Accepted)
         {
             Accept(share.MinerRequestId, share.CreditedDifficulty, _context.Time.GetTimestamp(), route, share.Counters);

@@ -1,24 +1,19 @@
-using Prometheus;
 using StratumProxy.Proxy.Accounting;
 using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Configuration;
-using StratumProxy.Proxy.Metrics;
 using StratumProxy.Proxy.Upstream;
 
 namespace StratumProxy.Proxy.Sessions;
 
 /// <summary>
 /// What a session needs per upstream it works for: the worker name the pool sees, the extranonce2 prefix
-/// (pad | m), and the metric children and counters, resolved once at attach time.
+/// (pad | m), and the counters, resolved once at attach time (the verdict metrics are the connection's:
+/// <see cref="PoolVerdictMetrics"/>).
 /// </summary>
 public sealed class PoolRoute
 {
-    internal PoolRoute(UpstreamConnection upstream, string upstreamWorker, byte[] extranonce2Prefix, PoolCounters counters, PoolMeter meter, ProxyMetrics metrics)
+    internal PoolRoute(UpstreamConnection upstream, string upstreamWorker, byte[] extranonce2Prefix, PoolCounters counters, PoolMeter meter)
     {
-        Latency = metrics.PoolSubmitLatency.WithLabels(upstream.Pool.Name);
-        PoolAccepted = metrics.PoolShares.WithLabels(upstream.Pool.Name, "accepted");
-        PoolRejected = metrics.PoolShares.WithLabels(upstream.Pool.Name, "rejected");
-        PoolLost = metrics.PoolShares.WithLabels(upstream.Pool.Name, "lost");
         Upstream = upstream;
         UpstreamWorker = upstreamWorker;
         Extranonce2Prefix = extranonce2Prefix;
@@ -40,18 +35,6 @@ public sealed class PoolRoute
 
     /// <summary>The pool's meter.</summary>
     public PoolMeter PoolMeter { get; }
-
-    /// <summary>stratumproxy_pool_submit_latency_seconds child.</summary>
-    public Histogram.Child Latency { get; }
-
-    /// <summary>stratumproxy_pool_shares_total children by verdict.</summary>
-    public Counter.Child PoolAccepted { get; }
-
-    /// <summary>Rejected by the pool.</summary>
-    public Counter.Child PoolRejected { get; }
-
-    /// <summary>Lost with the connection.</summary>
-    public Counter.Child PoolLost { get; }
 }
 
 public sealed partial class MinerSession
@@ -243,8 +226,7 @@ public sealed partial class MinerSession
             worker,
             prefix,
             stats.ForPool(pool.Name),
-            _context.Ledger.Pool(pool.Name),
-            _context.Metrics);
+            _context.Ledger.Pool(pool.Name));
     }
 
     /// <summary>The worker name a pool sees for a miner, by the pool's naming rule.</summary>

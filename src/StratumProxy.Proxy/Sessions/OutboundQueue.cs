@@ -5,7 +5,7 @@ namespace StratumProxy.Proxy.Sessions;
 /// <summary>
 /// A session's queue of messages for its write loop: many writers, one reader, bounded, as a bounded channel with
 /// <c>SingleReader</c> would be, in one small object. A bounded channel costs an idle session about 1 KiB (the
-/// channel, its reader and writer, and four reusable waiter objects); this holds a lock, a ring that starts empty
+/// channel, its reader and writer, and four reusable waiter objects); this holds its monitor, a ring that starts empty
 /// and grows by doubling up to the capacity, and one reusable waiter for the reader. Nothing is allocated per message
 /// or per wait once the ring has grown; a session shrinks its ring once, after its handshake's answers are written.
 /// </summary>
@@ -13,7 +13,8 @@ namespace StratumProxy.Proxy.Sessions;
 internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
     where T : struct
 {
-    private readonly Lock _lock = new();
+    // The queue's own monitor guards it (lock (this)): nothing outside this internal class can take it, and a
+    // separate lock object would cost every session 40 bytes.
     private readonly int _capacity;
     private T[] _ring = [];
     private int _head;
@@ -37,7 +38,7 @@ internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
     {
         get
         {
-            lock (_lock)
+            lock (this)
             {
                 return _count;
             }
@@ -47,7 +48,7 @@ internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
     /// <summary>Queues a message; false when the queue is full or completed (any thread).</summary>
     public bool TryWrite(in T item)
     {
-        lock (_lock)
+        lock (this)
         {
             if (_completed || _count == _capacity)
             {
@@ -76,7 +77,7 @@ internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
     /// <summary>Takes the oldest message (the reader only).</summary>
     public bool TryRead(out T item)
     {
-        lock (_lock)
+        lock (this)
         {
             if (_count == 0)
             {
@@ -98,7 +99,7 @@ internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
     /// </summary>
     public ValueTask<bool> WaitToReadAsync()
     {
-        lock (_lock)
+        lock (this)
         {
             if (_count > 0)
             {
@@ -121,7 +122,7 @@ internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
     {
         get
         {
-            lock (_lock)
+            lock (this)
             {
                 return _ring.Length;
             }
@@ -135,7 +136,7 @@ internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
     /// </summary>
     public bool TryShrink()
     {
-        lock (_lock)
+        lock (this)
         {
             if (_count != 0)
             {
@@ -155,7 +156,7 @@ internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
     /// <summary>No more messages: the reader drains what is queued, then its wait returns false. False if already completed.</summary>
     public bool TryComplete()
     {
-        lock (_lock)
+        lock (this)
         {
             if (_completed)
             {

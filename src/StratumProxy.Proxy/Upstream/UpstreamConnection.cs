@@ -65,10 +65,14 @@ public sealed partial class UpstreamConnection
         Url = url;
         ResumeSessionId = resumeSessionId;
         Difficulty = 1;
+        VerdictMetrics = new PoolVerdictMetrics(context.Metrics, pool.Name);
     }
 
     /// <summary>The pool's configuration.</summary>
     public PoolOptions Pool { get; }
+
+    /// <summary>The metric children a verdict of this pool counts in (resolved once per connection, not per miner).</summary>
+    internal PoolVerdictMetrics VerdictMetrics { get; }
 
     /// <summary>The pool's address.</summary>
     public PoolUrl Url { get; }

@@ -208,13 +208,23 @@ public sealed class DuplicateShareFilterTests
             RunJob();
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var run = 0; run < 30; run++)
+        // Up to three measured rounds of 30 jobs: the runtime may allocate once on this thread while it moves these
+        // methods to their optimized code (seen once in CI: 8,104 bytes in one round), but a per-share or per-job
+        // allocation shows in every round.
+        List<long> rounds = [];
+        do
         {
-            RunJob();
-        }
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var run = 0; run < 30; run++)
+            {
+                RunJob();
+            }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            rounds.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        while (rounds[^1] != 0 && rounds.Count < 3);
+
+        Assert.True(rounds[^1] == 0, $"allocated in each round: {string.Join(", ", rounds)} bytes");
     }
 
     [Fact]
