@@ -190,12 +190,9 @@ public sealed partial class HostRunTests : IDisposable
         string Config(string quiesce, string submit) =>
             $$"""{ "Proxy": { "Listeners": [ { "Endpoint": "127.0.0.1:0" } ], "Pools": [ { "Name": "p", "Url": "stratum+tcp://127.0.0.1:1", "User": "u" } ], "Takeover": { "SocketPath": "{{socket}}", "QuiesceTimeout": "{{quiesce}}" }, "Failover": { "SubmitTimeout": "{{submit}}" } }, "Admin": { "Endpoint": "127.0.0.1:0" } }""";
         File.WriteAllText(file, Config("00:00:20", "00:00:30"));
-        var logs = new ListLoggerProvider();
-        await using var app = ProxyHost.Build(CommandLine.Parse(["--config", file]), _directory, logging: l => l.ClearProviders().AddProvider(logs));
-        await app.StartAsync();
-        var service = app.Services.GetRequiredService<ProxyService>();
-        var engine = app.Services.GetRequiredService<StratumProxy.Proxy.Control.IProxyControl>();
-        var root = (Microsoft.Extensions.Configuration.IConfigurationRoot)app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>();
+        var (app, logs) = await StartFromFileAsync(file);
+        await using var _ = app;
+        var (service, engine, root) = Parts(app);
 
         File.WriteAllText(file, Config("00:00:40", "00:00:30"));
         root.Reload();
@@ -217,12 +214,9 @@ public sealed partial class HostRunTests : IDisposable
         var file = Path.Combine(_directory, "farm.json");
         const string Valid = """{ "Proxy": { "Listeners": [ { "Endpoint": "127.0.0.1:0" } ], "Pools": [ { "Name": "p", "Url": "stratum+tcp://127.0.0.1:1", "User": "u" } ] }, "Admin": { "Endpoint": "127.0.0.1:0" } }""";
         File.WriteAllText(file, Valid);
-        var logs = new ListLoggerProvider();
-        await using var app = ProxyHost.Build(CommandLine.Parse(["--config", file]), _directory, logging: l => l.ClearProviders().AddProvider(logs));
-        await app.StartAsync();
-        var service = app.Services.GetRequiredService<ProxyService>();
-        var engine = app.Services.GetRequiredService<StratumProxy.Proxy.Control.IProxyControl>();
-        var root = (Microsoft.Extensions.Configuration.IConfigurationRoot)app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>();
+        var (app, logs) = await StartFromFileAsync(file);
+        await using var _ = app;
+        var (service, engine, root) = Parts(app);
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
 
         // The file provider's own reload must not throw, and the reload it triggers is refused.
@@ -349,4 +343,28 @@ public sealed partial class HostRunTests : IDisposable
             ?? throw new Xunit.Sdk.XunitException($"no series {series} in /metrics");
         return double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
     }
+
+    /// <summary>The host started on <paramref name="file"/>, its log lines recorded.</summary>
+    private async Task<(Microsoft.AspNetCore.Builder.WebApplication App, ListLoggerProvider Logs)> StartFromFileAsync(string file)
+    {
+        var logs = new ListLoggerProvider();
+        var app = ProxyHost.Build(CommandLine.Parse(["--config", file]), _directory, logging: l => l.ClearProviders().AddProvider(logs));
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        return (app, logs);
+    }
+
+    /// <summary>What a reload test drives and reads: the service that reloads, the options in force, the configuration.</summary>
+    private static (ProxyService Service, StratumProxy.Proxy.Control.IProxyControl Engine, Microsoft.Extensions.Configuration.IConfigurationRoot Root) Parts(Microsoft.AspNetCore.Builder.WebApplication app) =>
+        (app.Services.GetRequiredService<ProxyService>(),
+         app.Services.GetRequiredService<StratumProxy.Proxy.Control.IProxyControl>(),
+         (Microsoft.Extensions.Configuration.IConfigurationRoot)app.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>());
 }

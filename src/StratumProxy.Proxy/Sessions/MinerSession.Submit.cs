@@ -153,7 +153,7 @@ public sealed partial class MinerSession
     {
         Interlocked.Decrement(ref _inFlight);
         share.Counters.OnLost();
-        _context.Metrics.PoolShares.WithLabels(share.Job.Upstream.Pool.Name, "lost").Inc();
+        share.Job.Upstream.VerdictMetrics.Lost.Inc();
         Record(ShareResult.Lost, 0, RouteFor(share.Job.Upstream));
         if (!share.MinerRequestId.IsNullOrMissing)
         {

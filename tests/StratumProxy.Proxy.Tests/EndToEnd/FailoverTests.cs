@@ -66,6 +66,14 @@ public sealed class FailoverTests
 
             Assert.Equal(stats.Count(ShareResult.Lost), counters.Values.Sum(c => c.Lost));
         }
+
+        // Each pool's verdict metrics agree with the workers' books, the shares lost with the dead pool included.
+        foreach (var name in new[] { "pool0", "pool1" })
+        {
+            var books = fleet.Miners.Select(m => proxy.Engine.Ledger.TryGetWorker(m.Worker, out var stats) ? stats.Pools().Single(p => p.Pool == name) : null).OfType<StratumProxy.Proxy.Accounting.PoolCounters>().ToList();
+            Assert.Equal(books.Sum(c => c.Lost), await proxy.MetricAsync($"stratumproxy_pool_shares_total{{pool=\"{name}\",result=\"lost\"}}"));
+            Assert.Equal(books.Sum(c => c.PoolAccepted), await proxy.MetricAsync($"stratumproxy_pool_shares_total{{pool=\"{name}\",result=\"accepted\"}}"));
+        }
     }
 
     [Theory]
