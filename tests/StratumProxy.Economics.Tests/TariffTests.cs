@@ -205,6 +205,8 @@ public sealed class TariffConfigTests
     [InlineData("""{"kind":"flat"}""", "usd_per_kwh")]
     [InlineData("""{"kind":"flat","usd_per_kwh":-0.1}""", "usd_per_kwh")]
     [InlineData("""{"kind":"time_of_use","time_zone":"Mars/Olympus","default_usd_per_kwh":0.1}""", "Mars/Olympus")]
+    [InlineData("""{"kind":"time_of_use","time_zone":"America","default_usd_per_kwh":0.1}""", "time_zone 'America'")]
+    [InlineData("""{"kind":"time_of_use","time_zone":"Etc/","default_usd_per_kwh":0.1}""", "time_zone 'Etc/'")]
     [InlineData("""{"kind":"hourly"}""", "kind")]
     [InlineData("""{"kind":"flat","usd_per_kwh":0.1,"pue":0.8}""", "pue")]
     [InlineData("""{"kind":"flat","usd_per_kwh":0.1,"colour":"red"}""", "colour")]

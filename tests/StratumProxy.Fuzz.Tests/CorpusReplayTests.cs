@@ -43,6 +43,7 @@ public sealed class CorpusReplayTests
             "tariff-file/regress-name-not-utf8",
             "tariff-file/regress-interval-overflow",
             "tariff-file/regress-duplicate-name",
+            "tariff-file/regress-zone-is-a-folder",
             "price-feed/regress-string-not-utf8",
             "rig-api/regress-braiins-login-not-object",
             "rig-api/regress-duplicate-member",

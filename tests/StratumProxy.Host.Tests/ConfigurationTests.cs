@@ -175,6 +175,11 @@ public sealed class ConfigurationTests : IDisposable
         File.WriteAllText(file, """{ "Economics": { "TariffFile": "bad-tariff.json" } }""");
         Loader(CommandLine.Parse(["--config", file])).LoadFarm(out errors);
         Assert.StartsWith($"Economics:TariffFile '{Path.Combine(_directory, "bad-tariff.json")}': ", Assert.Single(errors), StringComparison.Ordinal);
+
+        // A region instead of a zone: the zone database's folder, which the runtime reports as a file it may not read.
+        File.WriteAllText(Path.Combine(_directory, "bad-tariff.json"), """{ "kind": "time_of_use", "time_zone": "America", "default_usd_per_kwh": 0.05 }""");
+        Loader(CommandLine.Parse(["--config", file])).LoadFarm(out errors);
+        Assert.Contains("time_zone 'America' is not a time zone", Assert.Single(errors), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using StratumProxy.Economics.Feeds;
@@ -38,7 +39,7 @@ public static class TariffConfig
             return Build(doc, liveFeed);
         }
         // OverflowException: a duration in seconds too large for a TimeSpan.
-        catch (Exception e) when (e is ArgumentException or TimeZoneNotFoundException or InvalidTimeZoneException or FormatException or OverflowException)
+        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
         {
             throw new FormatException($"tariff {origin}: {e.Message}", e);
         }
@@ -150,7 +151,7 @@ public static class TariffConfig
 
     private static TimeOfUseTariff BuildTimeOfUse(TariffDocument doc)
     {
-        var zone = TimeZoneInfo.FindSystemTimeZoneById(doc.TimeZone ?? throw new ArgumentException("time_of_use needs time_zone"));
+        var zone = Zone(doc.TimeZone ?? throw new ArgumentException("time_of_use needs time_zone"));
         var seasons = new List<TouSeason>();
         foreach (var s in doc.Seasons ?? [])
         {
@@ -177,6 +178,24 @@ public static class TariffConfig
         }
 
         return new TimeOfUseTariff(zone, Price(doc.DefaultUsdPerKwh, "default_usd_per_kwh"), seasons);
+    }
+
+    /// <summary>
+    /// The tariff's time zone by its IANA name. A region's name alone (<c>America</c>, <c>Etc</c>) names a folder of
+    /// the zone database, which the runtime reports as a file it may not read (<see cref="SecurityException"/>); it is
+    /// refused like an unknown name.
+    /// </summary>
+    private static TimeZoneInfo Zone(string id)
+    {
+        try
+        {
+            return TimeZoneInfo.FindSystemTimeZoneById(id);
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException or SecurityException)
+        {
+            var why = e is SecurityException ? "names a folder of zones or a file that cannot be read" : e.Message;
+            throw new ArgumentException($"time_zone '{id}' is not a time zone: {why} (an IANA name such as America/New_York)", e);
+        }
     }
 
     private static TimeOnly Time(string? hhmm) =>

@@ -33,9 +33,13 @@ internal sealed class PostgresServer : IAsyncDisposable
     /// <summary>The port it listens on (127.0.0.1).</summary>
     public int Port { get; }
 
-    /// <summary>A connection string to <paramref name="database"/> as the superuser.</summary>
+    /// <summary>
+    /// A connection string to <paramref name="database"/> as the superuser. The connect timeout is 30 s, not Npgsql's
+    /// 15 s or a tight 5 s: the server forks a backend per connection, and on a 2-core machine busy with several proxy
+    /// processes starting at once that took more than 5 s (a stopped server still refuses a connection at once).
+    /// </summary>
     public string ConnectionString(string database = "postgres") =>
-        string.Create(CultureInfo.InvariantCulture, $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=false;Timeout=5");
+        string.Create(CultureInfo.InvariantCulture, $"Host=127.0.0.1;Port={Port};Username=postgres;Database={database};Pooling=false;Timeout=30");
 
     /// <summary>Creates the cluster and starts it.</summary>
     public static async Task<PostgresServer> StartNewAsync(CancellationToken cancellationToken)
@@ -64,10 +68,10 @@ internal sealed class PostgresServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the server (again) and waits until it accepts connections.</summary>
+    /// <summary>Starts the server (again) and waits until it accepts connections. It logs each connection, so that a failure's message shows what the server saw.</summary>
     public Task StartAsync(CancellationToken cancellationToken) => PgAsync("pg_ctl", [
         "-D", _data, "-l", Path.Combine(_directory, "server.log"), "-w", "-t", "60",
-        "-o", string.Create(CultureInfo.InvariantCulture, $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off"), "start"], cancellationToken);
+        "-o", string.Create(CultureInfo.InvariantCulture, $"-p {Port} -k {_directory} -c listen_addresses=127.0.0.1 -c fsync=off -c log_connections=on"), "start"], cancellationToken);
 
     /// <summary>Stops the server at once (open connections are cut), as a crash or a network cut looks to a client.</summary>
     public Task StopAsync(CancellationToken cancellationToken) => PgAsync("pg_ctl", ["-D", _data, "-m", "immediate", "-w", "stop"], cancellationToken);
@@ -75,11 +79,25 @@ internal sealed class PostgresServer : IAsyncDisposable
     /// <summary>Creates a database of its own for one test.</summary>
     public async Task<string> CreateDatabaseAsync(string name, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(ConnectionString());
-        await connection.OpenAsync(cancellationToken);
-        await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\";", connection);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-        return ConnectionString(name);
+        try
+        {
+            await using var connection = new NpgsqlConnection(ConnectionString());
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand($"CREATE DATABASE \"{name}\";", connection);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return ConnectionString(name);
+        }
+        catch (NpgsqlException e)
+        {
+            throw new InvalidOperationException($"could not create database {name} on the server at 127.0.0.1:{Port}: {e.Message}; its log:{Environment.NewLine}{ServerLog()}", e);
+        }
+    }
+
+    /// <summary>The server's log so far (its last 40 lines), for a failure's message.</summary>
+    private string ServerLog()
+    {
+        var log = Path.Combine(_directory, "server.log");
+        return File.Exists(log) ? string.Join(Environment.NewLine, File.ReadLines(log).TakeLast(40)) : "(no log written)";
     }
 
     public async ValueTask DisposeAsync()
