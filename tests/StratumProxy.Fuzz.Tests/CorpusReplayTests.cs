@@ -40,6 +40,7 @@ public sealed class CorpusReplayTests
         string[] expected =
         [
             "pool-lines/regress-notify-nbits-no-target",
+            "backtest-csv/regress-end-past-9999",
             "tariff-file/regress-name-not-utf8",
             "tariff-file/regress-interval-overflow",
             "tariff-file/regress-duplicate-name",

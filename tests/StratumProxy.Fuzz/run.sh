@@ -69,7 +69,17 @@ for t in "${targets[@]}"; do
     verdict=FAIL
     failed=1
   fi
+  # afl-fuzz stops early when the harness process itself dies (SharpFuzz runs every input in that one process, so an
+  # input that kills it, e.g. an access violation or a stack overflow, ends the fork server and is not saved).
+  abort=$(grep -a -m1 'PROGRAM ABORT' "$findings/afl.log" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g; s/.*PROGRAM ABORT : *//' || true)
+  if [ -n "$abort" ]; then
+    verdict=FAIL
+    failed=1
+  fi
   echo "fuzz $t: $verdict (execs $execs, paths $paths, coverage $cov, crashes $crashes, hangs $hangs, ${elapsed} s)"
+  if [ -n "$abort" ]; then
+    echo "  afl-fuzz stopped after $execs inputs: $abort (the harness process died on an input; the last inputs tried are in $findings/default/queue, replay them with --replay)"
+  fi
   if [ "$verdict" = FAIL ]; then
     for f in "$findings"/default/crashes/id*; do
       [ -f "$f" ] && echo "  crash input: $f (replay: dotnet run --project tests/StratumProxy.Fuzz -- $t --replay $(dirname "$f"))"

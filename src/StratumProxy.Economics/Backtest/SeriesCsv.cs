@@ -118,6 +118,15 @@ public static class SeriesCsv
             throw new SeriesFormatException($"{origin}: needs at least two rows (each row holds until the next; the last holds as long as the one before it)");
         }
 
+        // The last row holds as long as the interval before it, so that end must be a time too: a last row years
+        // ahead (a typo in its year) would put it past the calendar's end.
+        var (last, gap) = (rows[^1], rows[^1].Time - rows[^2].Time);
+        if (DateTimeOffset.MaxValue - last.Time < gap)
+        {
+            throw new SeriesFormatException(string.Create(CultureInfo.InvariantCulture,
+                $"{origin}:{last.Line}: time {last.Time:O} is {gap.TotalDays:0} days after the previous row, and the last row holds as long as that: past {DateTimeOffset.MaxValue:yyyy-MM-dd}"));
+        }
+
         return rows;
     }
 

@@ -182,6 +182,7 @@ public sealed class BacktestCommandTests : IDisposable
     [InlineData("time,difficulty,fees_btc_per_block,electricity_usd_per_kwh\n", ":1: missing column 'btc_price_usd'")]
     [InlineData("time,btc_price_usd,difficulty,fees_btc_per_block,electricity_usd_per_kwh\n2026-07-13T00:00:00Z,96000,1e14,0,0.05\n", "needs at least two rows")]
     [InlineData("", "empty file")]
+    [InlineData("time,btc_price_usd,difficulty,fees_btc_per_block,electricity_usd_per_kwh\n2026-07-13T00:00:00Z,96000,1e14,0,0.05\n9026-07-13T01:00:00Z,96000,1e14,0,0.05\n", ":3: time 9026-07-13T01:00:00.0000000+00:00 is 2556697 days after the previous row, and the last row holds as long as that: past 9999-12-31")]
     public void Bad_series_exits_2_naming_the_file_and_line(string csv, string expected)
     {
         var path = Write("bad.csv", csv);
