@@ -12,7 +12,7 @@ namespace StratumProxy.Proxy.Accounting;
 /// </summary>
 public sealed class WorkerStats
 {
-    private readonly long[] _shares = new long[Enum.GetValues<ShareResult>().Length];
+    private ShareResultCounts _shares;
     private readonly HashrateMeter _meter;
     private PoolCounters[] _pools = [];
     private double _acceptedDifficulty;
@@ -155,7 +155,7 @@ public sealed class PoolCounters(string pool)
     private long _lost;
     private long _inFlight;
     private double _acceptedDifficulty;
-    private readonly long[] _results = new long[ShareResultLabels.All.Count];
+    private ShareResultCounts _results;
 
     /// <summary>The pool's name.</summary>
     public string Pool { get; } = pool;

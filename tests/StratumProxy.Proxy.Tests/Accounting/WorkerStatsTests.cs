@@ -12,6 +12,32 @@ public sealed class WorkerStatsTests
         new ProxyMetrics(Prometheus.Metrics.WithCustomRegistry(Prometheus.Metrics.NewCustomRegistry()))).Worker("farm.a");
 
     [Fact]
+    public void EveryResult_HasItsOwnCounter_InTheWorkerAndOnItsPool()
+    {
+        // The counters are held inline, sized by ShareResultLabels.Count: one per result, each counted apart.
+        Assert.Equal(ShareResultLabels.Count, Enum.GetValues<ShareResult>().Length);
+        Assert.Equal(ShareResultLabels.Count, ShareResultLabels.All.Count);
+        var pool = _worker.ForPool("pool0");
+        foreach (var result in Enum.GetValues<ShareResult>())
+        {
+            for (var i = 0; i <= (int)result; i++)
+            {
+                _worker.Record(result, 1, 0, 0);
+                pool.CountResult(result);
+            }
+        }
+
+        foreach (var result in Enum.GetValues<ShareResult>())
+        {
+            Assert.Equal((int)result + 1, _worker.Count(result));
+            if (result != ShareResult.Accepted)
+            {
+                Assert.Equal((int)result + 1, pool.Results(result));
+            }
+        }
+    }
+
+    [Fact]
     public void ForPool_SameName_SameCountersInFirstUseOrder()
     {
         var first = _worker.ForPool("pool0");
