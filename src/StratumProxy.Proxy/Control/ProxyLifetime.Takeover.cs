@@ -217,6 +217,13 @@ public sealed partial class ProxyLifetime
         // Agreed: from here on every handed connection is the new process's.
         Volatile.Write(ref _handedOver, 1);
         ProxyEngine.EndHandedOver(parking, mover.ReleaseAsync);
+
+        // The handed sessions are the new process's now: they leave this one's routing table and views at once, not
+        // when each one's end has run (as a session taken back does).
+        foreach (var parked in parking.Sessions)
+        {
+            _engine.Forget(parked.Session);
+        }
         if (HandingOver is { } handingOver)
         {
             try

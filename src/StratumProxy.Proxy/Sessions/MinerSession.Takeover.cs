@@ -245,13 +245,13 @@ public sealed partial class MinerSession
         };
     }
 
-    private async Task EndHandedOverAsync(Task writer, Func<ProxyConnection, ValueTask> release)
+    private async Task EndHandedOverAsync(Func<ProxyConnection, ValueTask> release)
     {
-        // The write loop is idle (everything was flushed before the connection left): ending its queue ends it. No
+        // The writer is parked (everything was flushed before the connection left): ending its queue ends it. No
         // flush is cancelled: the connection's transport is the new owner's now.
         Volatile.Write(ref _stopWriting, 1);
         _outbound.TryComplete();
-        await EndWriterAsync(writer).ConfigureAwait(false);
+        await EndWriterAsync(WriterEnded()).ConfigureAwait(false);
         LeaveUpstreams();
 
         // The extranonce1 stays reserved: the session lives on in the process that took it over.

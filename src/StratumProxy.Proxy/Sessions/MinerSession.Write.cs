@@ -31,23 +31,31 @@ public sealed partial class MinerSession
     private int _stopped;
     private bool _outboundShrunk;
 
+    // The write side's end, completed once (EndWriting) and created by whichever of EndWriting and WriterEnded comes
+    // first: a session pays for it only as it ends.
+    private TaskCompletionSource? _writeEnded;
+
     /// <summary>Slots in the session's outbound ring now (tests: the handshake's ring is not kept).</summary>
     internal int OutboundSlots => _outbound.RingLength;
 
+    /// <summary>The outbound queue schedules the writer on the thread pool when a message arrives while it is parked.</summary>
+    void IThreadPoolWorkItem.Execute() => _ = WriteQueuedAsync();
+
     /// <summary>
-    /// Writes what is queued until the queue completes (after the read loop ended, everything queued is still
-    /// written) or <see cref="StopWriting"/> is called. It waits without a token, on the queue's one reusable waiter.
+    /// Writes what is queued and flushes it, then parks until the queue schedules it again: an idle session keeps no
+    /// loop waiting. The write side ends for good (<see cref="WriterEnded"/>) once the queue is completed and
+    /// drained (after the read loop ended, everything queued is still written), <see cref="StopWriting"/> is called,
+    /// or the output is done. Only a flush that does not complete at once (the miner's socket is full) allocates.
     /// </summary>
-    private async Task WriteLoopAsync()
+    private async Task WriteQueuedAsync()
     {
         try
         {
             var output = _connection.Transport.Output;
-            var reader = _outbound;
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (true)
             {
                 var marker = false;
-                while (Volatile.Read(ref _stopWriting) == 0 && reader.TryRead(out var message))
+                while (Volatile.Read(ref _stopWriting) == 0 && _outbound.TryRead(out var message))
                 {
                     if (message.Type == MinerOutbound.Kind.Marker)
                     {
@@ -60,6 +68,7 @@ public sealed partial class MinerSession
 
                 if (Volatile.Read(ref _stopWriting) != 0)
                 {
+                    EndWriting(null);
                     return;
                 }
 
@@ -69,7 +78,7 @@ public sealed partial class MinerSession
                 // they are written, one slot is kept (it grows again only if answers pile up), once per session.
                 if (!_outboundShrunk && IsAuthorized)
                 {
-                    _outboundShrunk = reader.TryShrink();
+                    _outboundShrunk = _outbound.TryShrink();
                 }
 
                 if (marker)
@@ -79,19 +88,60 @@ public sealed partial class MinerSession
 
                 if (flush.IsCompleted || flush.IsCanceled)
                 {
+                    EndWriting(null);
                     return;
+                }
+
+                switch (_outbound.TryPark())
+                {
+                    case OutboundQueue<MinerOutbound>.Next.Parked:
+                        return;
+                    case OutboundQueue<MinerOutbound>.Next.Ended:
+                        EndWriting(null);
+                        return;
                 }
             }
         }
-        finally
+#pragma warning disable CA1031 // Whatever ended the writer ends the write side; WriterEnded hands it to the session's end.
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
-            // A flush awaited by a parked session's export ends with the loop (a miner closed while it took no bytes).
-            Interlocked.Exchange(ref _flushed, null)?.TrySetResult();
+            EndWriting(ex);
         }
     }
 
+    /// <summary>The write side ended for good (once): a flush awaited by a parked session's export ends too.</summary>
+    private void EndWriting(Exception? error)
+    {
+        Interlocked.Exchange(ref _flushed, null)?.TrySetResult();
+        var ended = WriteEnd();
+        if (error is null)
+        {
+            ended.TrySetResult();
+        }
+        else
+        {
+            ended.TrySetException(error);
+        }
+    }
+
+    /// <summary>Completes when the write side has ended (faulted with what ended it, if anything did).</summary>
+    private Task WriterEnded() => WriteEnd().Task;
+
+    private TaskCompletionSource WriteEnd()
+    {
+        if (Volatile.Read(ref _writeEnded) is { } ended)
+        {
+            return ended;
+        }
+
+        // Its waiter (the session's end) runs on the writer's thread as it ends, as an await of the writer's task did.
+        var created = new TaskCompletionSource();
+        return Interlocked.CompareExchange(ref _writeEnded, created, null) ?? created;
+    }
+
     /// <summary>
-    /// Ends the write loop now, with what is still queued unsent: a miner that does not read, the close grace over,
+    /// Ends the write side now, with what is still queued unsent: a miner that does not read, the close grace over,
     /// the proxy stopping. Callable from any thread; a session that is not closed yet must be closed first (a
     /// message queued after this finds the queue completed, which is only quiet for a closing session).
     /// </summary>

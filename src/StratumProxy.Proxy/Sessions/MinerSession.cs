@@ -13,7 +13,7 @@ namespace StratumProxy.Proxy.Sessions;
 /// (<c>m</c>) for its whole connection, so moving it to another pool is only a clean job and a difficulty.
 /// </summary>
 #pragma warning disable CA1001 // The session disposes what it owns when RunAsync ends; it has no other lifetime.
-public sealed partial class MinerSession : IUpstreamMember
+public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
 #pragma warning restore CA1001
 {
     /// <summary>What runs sessions (the listener): told of a session's fault and of its end.</summary>
@@ -50,7 +50,7 @@ public sealed partial class MinerSession : IUpstreamMember
         Id = Interlocked.Increment(ref s_nextId);
         var options = context.Options;
         MaxLineLength = options.Miners.MaxLineLength;
-        _outbound = new OutboundQueue<MinerOutbound>(OutboundCapacity);
+        _outbound = new OutboundQueue<MinerOutbound>(OutboundCapacity, this);
         ConnectedTimestamp = context.Time.GetTimestamp();
         _connectedAtUtcTicks = context.Time.GetUtcNow().UtcTicks;
         LastReceiveTimestamp = ConnectedTimestamp;
@@ -225,9 +225,9 @@ public sealed partial class MinerSession : IUpstreamMember
             // holds no registration; a token given here (tests, tools) does the same when it fires.
             using var stopRegistration = stopping.UnsafeRegister(static state => ((MinerSession)state!).Stop("proxy stopping"), this);
 
-            // The write loop outlives Close: the answers queued before it (the error that explains why the miner is
+            // The writer outlives Close: the answers queued before it (the error that explains why the miner is
             // dropped, verdicts of its last submits) must still reach the miner. DrainWriterAsync bounds that wait.
-            var writer = WriteLoopAsync();
+            _outbound.Start();
             try
             {
                 // The read loop: one read loop per connection, its awaits in this method rather than in an async method
@@ -260,13 +260,13 @@ public sealed partial class MinerSession : IUpstreamMember
                 if (_handedOver is { } release)
                 {
                     // Another process serves the miner now: nothing more is written or closed here.
-                    await EndHandedOverAsync(writer, release).ConfigureAwait(false);
+                    await EndHandedOverAsync(release).ConfigureAwait(false);
                 }
                 else
                 {
                     Close(_closeReason);
                     _outbound.TryComplete();
-                    await DrainWriterAsync(writer).ConfigureAwait(false);
+                    await DrainWriterAsync().ConfigureAwait(false);
                     await LingerAsync(stopping).ConfigureAwait(false);
                     Teardown();
                     await _connection.DisposeAsync().ConfigureAwait(false);
@@ -287,8 +287,9 @@ public sealed partial class MinerSession : IUpstreamMember
     /// <summary>How long a closing session keeps writing what was queued for the miner before it gives up.</summary>
     public static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
 
-    private async Task DrainWriterAsync(Task writer)
+    private async Task DrainWriterAsync()
     {
+        var writer = WriterEnded();
         try
         {
             if (_closeReason.StartsWith("slow", StringComparison.Ordinal))

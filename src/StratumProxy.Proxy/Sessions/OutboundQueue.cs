@@ -1,36 +1,52 @@
-using System.Threading.Tasks.Sources;
-
 namespace StratumProxy.Proxy.Sessions;
 
 /// <summary>
-/// A session's queue of messages for its write loop: many writers, one reader, bounded, as a bounded channel with
-/// <c>SingleReader</c> would be, in one small object. A bounded channel costs an idle session about 1 KiB (the
-/// channel, its reader and writer, and four reusable waiter objects); this holds its monitor, a ring that starts empty
-/// and grows by doubling up to the capacity, and one reusable waiter for the reader. Nothing is allocated per message
-/// or per wait once the ring has grown; a session shrinks its ring once, after its handshake's answers are written.
+/// A session's queue of messages for its writer: many writers, one reader, bounded, in one small object. The reader
+/// is not a loop waiting on the queue: it is a work item the queue schedules on the thread pool when a message arrives
+/// (or the queue completes) while the reader is parked, and that parks again (<see cref="TryPark"/>) once it has
+/// written everything. An idle session so keeps neither a waiting loop's state machine nor a waiter. A bounded channel
+/// costs an idle session about 1 KiB (the channel, its reader and writer, and four reusable waiter objects); this
+/// holds its monitor and a ring that starts empty and grows by doubling up to the capacity. Nothing is allocated per
+/// message once the ring has grown; a session shrinks its ring once, after its handshake's answers are written.
 /// </summary>
 /// <typeparam name="T">The message type (a struct, queued by value).</typeparam>
-internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
+internal sealed class OutboundQueue<T>
     where T : struct
 {
     // The queue's own monitor guards it (lock (this)): nothing outside this internal class can take it, and a
     // separate lock object would cost every session 40 bytes.
     private readonly int _capacity;
+    private readonly IThreadPoolWorkItem _reader;
     private T[] _ring = [];
     private int _head;
     private int _count;
     private bool _completed;
-    private bool _readerWaiting;
 
-    // The reader's wait. Continuations run on the thread pool, never inline in a writer: a writer may be a pool
-    // connection's read loop sending a job to thousands of miners.
-    private ManualResetValueTaskSourceCore<bool> _wait = new() { RunContinuationsAsynchronously = true };
+    // The reader has stopped with nothing to do: the next message, or the completion, schedules it. Scheduled only on
+    // this flag's change under the monitor, so at most one reader runs at a time. Never a writer's thread: a writer
+    // may be a pool connection's read loop sending a job to thousands of miners.
+    private bool _readerParked;
 
-    /// <summary>Creates a queue that holds at most <paramref name="capacity"/> messages.</summary>
-    public OutboundQueue(int capacity)
+    /// <summary>Creates a queue that holds at most <paramref name="capacity"/> messages, read by <paramref name="reader"/> once <see cref="Start"/> is called.</summary>
+    public OutboundQueue(int capacity, IThreadPoolWorkItem reader)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentNullException.ThrowIfNull(reader);
         _capacity = capacity;
+        _reader = reader;
+    }
+
+    /// <summary>What the reader does after <see cref="TryPark"/>.</summary>
+    public enum Next
+    {
+        /// <summary>Nothing is queued: the reader stops, and is scheduled again when a message arrives or the queue completes.</summary>
+        Parked,
+
+        /// <summary>Messages arrived meanwhile: the reader reads on.</summary>
+        More,
+
+        /// <summary>The queue is completed and empty: the reader is done for good.</summary>
+        Ended,
     }
 
     /// <summary>Messages waiting now.</summary>
@@ -62,15 +78,15 @@ internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
 
             _ring[(_head + _count) % _ring.Length] = item;
             _count++;
-            if (!_readerWaiting)
+            if (!_readerParked)
             {
                 return true;
             }
 
-            _readerWaiting = false;
+            _readerParked = false;
         }
 
-        _wait.SetResult(true);
+        Schedule();
         return true;
     }
 
@@ -94,26 +110,43 @@ internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
     }
 
     /// <summary>
-    /// True when a message is waiting (at once, or when one arrives); false once the queue is completed and empty.
-    /// The reader only, one wait at a time.
+    /// Starts the reader (once): scheduled at once when messages or the completion already wait, else parked until they
+    /// come. Messages queued before it are kept for it.
     /// </summary>
-    public ValueTask<bool> WaitToReadAsync()
+    public void Start()
+    {
+        lock (this)
+        {
+            if (_count == 0 && !_completed)
+            {
+                _readerParked = true;
+                return;
+            }
+        }
+
+        Schedule();
+    }
+
+    /// <summary>
+    /// The reader, done with what it took: parks when nothing is queued (see <see cref="Next"/>). The reader only,
+    /// after <see cref="Start"/>.
+    /// </summary>
+    public Next TryPark()
     {
         lock (this)
         {
             if (_count > 0)
             {
-                return new ValueTask<bool>(true);
+                return Next.More;
             }
 
             if (_completed)
             {
-                return new ValueTask<bool>(false);
+                return Next.Ended;
             }
 
-            _wait.Reset();
-            _readerWaiting = true;
-            return new ValueTask<bool>(this, _wait.Version);
+            _readerParked = true;
+            return Next.Parked;
         }
     }
 
@@ -153,7 +186,7 @@ internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
         }
     }
 
-    /// <summary>No more messages: the reader drains what is queued, then its wait returns false. False if already completed.</summary>
+    /// <summary>No more messages: the reader drains what is queued, then <see cref="TryPark"/> says it is done. False if already completed.</summary>
     public bool TryComplete()
     {
         lock (this)
@@ -164,25 +197,20 @@ internal sealed class OutboundQueue<T> : IValueTaskSource<bool>
             }
 
             _completed = true;
-            if (!_readerWaiting)
+            if (!_readerParked)
             {
                 return true;
             }
 
-            // A waiting reader means the queue is empty.
-            _readerWaiting = false;
+            // A parked reader means the queue is empty: it runs once more to see the end.
+            _readerParked = false;
         }
 
-        _wait.SetResult(false);
+        Schedule();
         return true;
     }
 
-    bool IValueTaskSource<bool>.GetResult(short token) => _wait.GetResult(token);
-
-    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _wait.GetStatus(token);
-
-    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _wait.OnCompleted(continuation, state, token, flags);
+    private void Schedule() => ThreadPool.UnsafeQueueUserWorkItem(_reader, preferLocal: false);
 
     private void Grow()
     {

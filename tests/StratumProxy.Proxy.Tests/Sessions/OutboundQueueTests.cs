@@ -7,7 +7,7 @@ public sealed class OutboundQueueTests
     [Fact]
     public void TryWrite_UpToTheCapacity_ThenRefuses_AndReadsComeOutInOrder()
     {
-        var queue = new OutboundQueue<int>(capacity: 6);
+        var queue = new OutboundQueue<int>(capacity: 6, new CountingReader());
         for (var i = 0; i < 6; i++)
         {
             Assert.True(queue.TryWrite(i));
@@ -40,7 +40,7 @@ public sealed class OutboundQueueTests
     [Fact]
     public void TryShrink_KeepsOneSlotOnceDrained_AndTheRingGrowsBackWithoutAllocatingPerMessageAfterwards()
     {
-        var queue = new OutboundQueue<long>(capacity: 64);
+        var queue = new OutboundQueue<long>(capacity: 64, new CountingReader());
         for (var i = 0; i < 5; i++)
         {
             Assert.True(queue.TryWrite(i));
@@ -77,75 +77,166 @@ public sealed class OutboundQueueTests
     }
 
     [Fact]
-    public async Task WaitToReadAsync_Pending_CompletesWhenAMessageArrives()
+    public void BeforeStart_WritesAreKeptAndScheduleNothing_StartWithMessagesSchedulesTheReaderOnce()
     {
-        var queue = new OutboundQueue<int>(capacity: 4);
-        var wait = queue.WaitToReadAsync();
-        Assert.False(wait.IsCompleted);
+        var reader = new CountingReader();
+        var queue = new OutboundQueue<int>(capacity: 4, reader);
+        Assert.True(queue.TryWrite(1));
+        Assert.True(queue.TryWrite(2));
+        Assert.Equal(0, reader.Scheduled);
 
-        Assert.True(queue.TryWrite(7));
+        queue.Start();
 
-        Assert.True(await wait.AsTask().WaitAsync(TimeSpan.FromMinutes(1)));
-        Assert.True(queue.TryRead(out var item));
-        Assert.Equal(7, item);
+        Assert.True(reader.WaitScheduled(1));
+        Assert.Equal(OutboundQueue<int>.Next.More, queue.TryPark());
+        Assert.True(queue.TryRead(out var first));
+        Assert.True(queue.TryRead(out var second));
+        Assert.Equal((1, 2), (first, second));
+        Assert.Equal(OutboundQueue<int>.Next.Parked, queue.TryPark());
+        Assert.Equal(1, reader.Scheduled);
     }
 
     [Fact]
-    public async Task TryComplete_LetsTheReaderDrainThenEnds_AndRefusesWrites()
+    public void AParkedReader_IsScheduledOnceByTheNextMessage_NotAgainUntilItParks()
     {
-        var queue = new OutboundQueue<int>(capacity: 4);
+        var reader = new CountingReader();
+        var queue = new OutboundQueue<int>(capacity: 4, reader);
+        queue.Start();
+        Assert.Equal(0, reader.Scheduled);
+
+        Assert.True(queue.TryWrite(7));
+        Assert.True(queue.TryWrite(8));
+        Assert.True(reader.WaitScheduled(1));
+
+        // Running (not parked): more messages only queue.
+        Assert.True(queue.TryRead(out var item));
+        Assert.Equal(7, item);
+        Assert.Equal(OutboundQueue<int>.Next.More, queue.TryPark());
+        Assert.True(queue.TryRead(out item));
+        Assert.Equal(8, item);
+        Assert.Equal(OutboundQueue<int>.Next.Parked, queue.TryPark());
+
+        Assert.True(queue.TryWrite(9));
+        Assert.True(reader.WaitScheduled(2));
+        Assert.Equal(2, reader.Scheduled);
+    }
+
+    [Fact]
+    public void TryComplete_LetsTheReaderDrainThenEnds_AndRefusesWrites()
+    {
+        var reader = new CountingReader();
+        var queue = new OutboundQueue<int>(capacity: 4, reader);
+        queue.Start();
         Assert.True(queue.TryWrite(1));
+        Assert.True(reader.WaitScheduled(1));
         Assert.True(queue.TryComplete());
         Assert.False(queue.TryComplete());
         Assert.False(queue.TryWrite(2));
 
-        Assert.True(await queue.WaitToReadAsync());
+        Assert.Equal(OutboundQueue<int>.Next.More, queue.TryPark());
         Assert.True(queue.TryRead(out var item));
         Assert.Equal(1, item);
-        Assert.False(await queue.WaitToReadAsync());
+        Assert.Equal(OutboundQueue<int>.Next.Ended, queue.TryPark());
+        Assert.Equal(1, reader.Scheduled);
     }
 
     [Fact]
-    public async Task TryComplete_WithTheReaderWaiting_EndsItsWait()
+    public void TryComplete_WithTheReaderParked_SchedulesItToSeeTheEnd()
     {
-        var queue = new OutboundQueue<int>(capacity: 4);
-        var wait = queue.WaitToReadAsync();
+        var reader = new CountingReader();
+        var queue = new OutboundQueue<int>(capacity: 4, reader);
+        queue.Start();
 
         queue.TryComplete();
 
-        Assert.False(await wait.AsTask().WaitAsync(TimeSpan.FromMinutes(1)));
+        Assert.True(reader.WaitScheduled(1));
+        Assert.Equal(OutboundQueue<int>.Next.Ended, queue.TryPark());
     }
 
     [Fact]
-    public async Task TheWaiter_IsReusedAcrossManyWaits()
+    public async Task ManyWritersAndThePoolScheduledReader_EveryMessageReadOnce_OneReaderAtATime()
     {
-        var queue = new OutboundQueue<int>(capacity: 4);
-        var reader = Task.Run(async () =>
+        var reader = new DrainingReader();
+        var queue = new OutboundQueue<int>(capacity: 8, reader);
+        reader.Queue = queue;
+        queue.Start();
+
+        const int PerWriter = 5000;
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
         {
-            var sum = 0;
-            while (await queue.WaitToReadAsync())
+            for (var i = 1; i <= PerWriter; i++)
             {
-                while (queue.TryRead(out var item))
+                while (!queue.TryWrite(i))
                 {
-                    sum += item;
+                    await Task.Yield();
                 }
             }
+        })).ToArray();
+        await Task.WhenAll(writers).WaitAsync(TimeSpan.FromMinutes(1));
+        queue.TryComplete();
 
-            return sum;
-        });
+        Assert.Equal(4L * PerWriter * (PerWriter + 1) / 2, await reader.Ended.Task.WaitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Equal(0, reader.Overlaps);
+    }
 
-        var expected = 0;
-        for (var i = 1; i <= 2000; i++)
+    /// <summary>Counts how often the queue scheduled it; does nothing when run.</summary>
+    private sealed class CountingReader : IThreadPoolWorkItem
+    {
+        private int _scheduled;
+
+        public int Scheduled => Volatile.Read(ref _scheduled);
+
+        public bool WaitScheduled(int count) => SpinWait.SpinUntil(() => Scheduled >= count, TimeSpan.FromMinutes(1));
+
+        public void Execute() => Interlocked.Increment(ref _scheduled);
+    }
+
+    /// <summary>Reads everything queued each time it runs, then parks, as a session's writer does; notes any overlap.</summary>
+    private sealed class DrainingReader : IThreadPoolWorkItem
+    {
+        private long _sum;
+        private int _running;
+
+        public OutboundQueue<int>? Queue { get; set; }
+
+        public int Overlaps { get; private set; }
+
+        public TaskCompletionSource<long> Ended { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Execute()
         {
-            while (!queue.TryWrite(i))
+            if (Interlocked.Exchange(ref _running, 1) != 0)
             {
-                await Task.Yield();
+                Overlaps++;
             }
 
-            expected += i;
-        }
+            while (true)
+            {
+                while (Queue!.TryRead(out var item))
+                {
+                    _sum += item;
+                }
 
-        queue.TryComplete();
-        Assert.Equal(expected, await reader.WaitAsync(TimeSpan.FromMinutes(1)));
+                // Not running from here on: once parked, the next message may schedule another run at once.
+                Volatile.Write(ref _running, 0);
+                var next = Queue.TryPark();
+                if (next == OutboundQueue<int>.Next.More)
+                {
+                    if (Interlocked.Exchange(ref _running, 1) != 0)
+                    {
+                        Overlaps++;
+                    }
+
+                    continue;
+                }
+
+                if (next == OutboundQueue<int>.Next.Ended)
+                {
+                    Ended.TrySetResult(_sum);
+                }
+
+                return;
+            }
+        }
     }
 }
