@@ -301,6 +301,7 @@ public sealed partial class ProxyLifetime
         {
             using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var retry = Task.Delay(BindRetryInterval, _engine.Time, waiting.Token);
+            var waited = _engine.Time.GetElapsedTime(started);
             try
             {
                 _listener.BindAgain(listener);
@@ -311,7 +312,7 @@ public sealed partial class ProxyLifetime
             catch (InvalidOperationException ex)
             {
                 var inUse = ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse };
-                if (!inUse || _engine.Time.GetElapsedTime(started) >= limit)
+                if (!inUse || waited >= limit)
                 {
                     Log.TakeoverListenerNotTakenBack(_logger, listener.Name, endpoint, reason, $"binding it fresh failed too ({ex.Message}): the miners connected are served on, new miners cannot connect on it until this process restarts");
                     return;
@@ -617,7 +618,9 @@ public sealed partial class ProxyLifetime
         {
             // The wait is set before the attempt, so a clock moved once the attempt is seen always ends it.
             using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            // So is the time waited: read before the attempt, a clock moved once the attempt is seen cannot change it.
             var retry = Task.Delay(BindRetryInterval, _engine.Time, waiting.Token);
+            var waited = _engine.Time.GetElapsedTime(started);
             try
             {
                 _listener.Bind(_engine.Options.Listeners.Where(l => !_listener.Bound.Any(b => b.Options == l)), adopted);
@@ -626,7 +629,6 @@ public sealed partial class ProxyLifetime
             }
             catch (InvalidOperationException ex) when (ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
             {
-                var waited = _engine.Time.GetElapsedTime(started);
                 if (waited >= limit)
                 {
                     throw new InvalidOperationException($"{ex.Message}; the address was still in use after {waited.TotalSeconds:0.#} s (is the old process still running?)", ex);

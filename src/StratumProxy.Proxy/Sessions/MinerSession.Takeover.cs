@@ -168,6 +168,10 @@ public sealed partial class MinerSession
         _context.Metrics.SlowConsumers.Inc();
         Close(reason);
         StopWriting();
+
+        // A writer that had already ended (its miner's socket reset while the session was parked) will not run again
+        // to release the export's flush.
+        Interlocked.Exchange(ref _flushed, null)?.TrySetResult();
     }
 
     /// <summary>The parked loop: false ends the session (handed over or closed), true reads on.</summary>
@@ -205,8 +209,10 @@ public sealed partial class MinerSession
     {
         var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Volatile.Write(ref _flushed, flushed);
-        if (!_outbound.TryWrite(MinerOutbound.Marker()))
+        if (!_outbound.TryWrite(MinerOutbound.Marker()) || Volatile.Read(ref _writeEnded) is { Task.IsCompleted: true })
         {
+            // Refused, or queued for a writer that has ended (its output failed) and will never read it.
+            Interlocked.CompareExchange(ref _flushed, null, flushed);
             flushed.TrySetResult();
         }
 

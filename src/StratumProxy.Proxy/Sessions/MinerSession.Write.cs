@@ -38,7 +38,10 @@ public sealed partial class MinerSession
     /// <summary>Slots in the session's outbound ring now (tests: the handshake's ring is not kept).</summary>
     internal int OutboundSlots => _outbound.RingLength;
 
-    /// <summary>The outbound queue schedules the writer on the thread pool when a message arrives while it is parked.</summary>
+    /// <summary>
+    /// The outbound queue schedules the writer on the thread pool when a message arrives while it is parked. Only the
+    /// session's own queue may run it: a second writer would break the queue's single reader.
+    /// </summary>
     void IThreadPoolWorkItem.Execute() => _ = WriteQueuedAsync();
 
     /// <summary>
@@ -54,7 +57,7 @@ public sealed partial class MinerSession
             var output = _connection.Transport.Output;
             while (true)
             {
-                var marker = false;
+                var (marker, wrote) = (false, false);
                 while (Volatile.Read(ref _stopWriting) == 0 && _outbound.TryRead(out var message))
                 {
                     if (message.Type == MinerOutbound.Kind.Marker)
@@ -64,6 +67,7 @@ public sealed partial class MinerSession
                     }
 
                     Format(output, message);
+                    wrote = true;
                 }
 
                 if (Volatile.Read(ref _stopWriting) != 0)
@@ -72,7 +76,9 @@ public sealed partial class MinerSession
                     return;
                 }
 
-                var flush = await output.FlushAsync().ConfigureAwait(false);
+                // Woken only by the queue's completion: nothing to flush (a flush could wait on a connection being
+                // detached for a handover).
+                var flush = wrote || marker ? await output.FlushAsync().ConfigureAwait(false) : default;
 
                 // The handshake's answers grew the ring to 4 or 8 slots of 120 bytes; once the miner is authorized and
                 // they are written, one slot is kept (it grows again only if answers pile up), once per session.
@@ -113,7 +119,8 @@ public sealed partial class MinerSession
     /// <summary>The write side ended for good (once): a flush awaited by a parked session's export ends too.</summary>
     private void EndWriting(Exception? error)
     {
-        Interlocked.Exchange(ref _flushed, null)?.TrySetResult();
+        // The end first, then the waiting flush: an export that queues its marker after this sees the end
+        // (FlushQueuedAsync), one that queued it before is released here.
         var ended = WriteEnd();
         if (error is null)
         {
@@ -123,7 +130,12 @@ public sealed partial class MinerSession
         {
             ended.TrySetException(error);
         }
+
+        Interlocked.Exchange(ref _flushed, null)?.TrySetResult();
     }
+
+    /// <summary>True once the write side has ended for good (tests).</summary>
+    internal bool WriterHasEnded => Volatile.Read(ref _writeEnded) is { Task.IsCompleted: true };
 
     /// <summary>Completes when the write side has ended (faulted with what ended it, if anything did).</summary>
     private Task WriterEnded() => WriteEnd().Task;

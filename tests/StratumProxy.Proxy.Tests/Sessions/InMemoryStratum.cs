@@ -123,6 +123,9 @@ internal sealed class LinePeer(IDuplexPipe pipe, Task? otherSideFlushWaits = nul
     /// <summary>Closes this side's output (the peer hangs up).</summary>
     public ValueTask CompleteAsync() => pipe.Output.CompleteAsync();
 
+    /// <summary>Stops reading for good (the peer's receive side is gone): the other side's next flush finds its output done.</summary>
+    public ValueTask StopReadingAsync() => pipe.Input.CompleteAsync();
+
     /// <summary>The next line, or null when the other side closed.</summary>
     public async Task<string?> ReadLineAsync(CancellationToken cancellationToken)
     {
