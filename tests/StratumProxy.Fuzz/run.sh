@@ -47,14 +47,29 @@ for t in "${targets[@]}"; do
   corpus="$here/corpus/$t"
   [ -d "$corpus" ] || { echo "fuzz $t: FAIL (no seed corpus at tests/StratumProxy.Fuzz/corpus/$t)"; failed=1; continue; }
   findings="$out/findings/$t"
-  rm -rf "$findings"
-  mkdir -p "$findings"
-  start=$(date +%s)
-  # -V: stop after the time; -t: per-input timeout in ms (the rig target talks to a loopback server).
-  afl-fuzz -V "$seconds" -i "$corpus" -o "$findings" -t 10000 -m none -- dotnet "$bin/StratumProxy.Fuzz.dll" "$t" \
-    >"$findings/afl.log" 2>&1 || true
-  elapsed=$(( $(date +%s) - start ))
-  stats="$findings/default/fuzzer_stats"
+  # afl-fuzz stops early when the harness process itself dies (SharpFuzz runs every input in that one process, so an
+  # input that kills it, e.g. an access violation or a stack overflow, ends the fork server and is not saved). Such a
+  # stop with no crash saved has not been reproduced from the inputs it left; the target runs once more, and a second
+  # early stop fails it.
+  early=""
+  for attempt in 1 2; do
+    rm -rf "$findings"
+    mkdir -p "$findings"
+    start=$(date +%s)
+    # -V: stop after the time; -t: per-input timeout in ms (the rig target talks to a loopback server).
+    afl-fuzz -V "$seconds" -i "$corpus" -o "$findings" -t 10000 -m none -- dotnet "$bin/StratumProxy.Fuzz.dll" "$t" \
+      >"$findings/afl.log" 2>&1 || true
+    elapsed=$(( $(date +%s) - start ))
+    stats="$findings/default/fuzzer_stats"
+    [ -f "$stats" ] || break
+    crashes=$(afl_stat "$stats" saved_crashes)
+    abort=$(grep -a -m1 'PROGRAM ABORT' "$findings/afl.log" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g; s/.*PROGRAM ABORT : *//' || true)
+    if [ -z "$abort" ] || [ "${crashes:-0}" != 0 ] || [ "$attempt" = 2 ]; then
+      break
+    fi
+    early="afl-fuzz stopped early after $(afl_stat "$stats" execs_done) inputs ($abort), no crash saved; ran it again"
+    cp "$findings/afl.log" "$out/findings/$t.first-run.afl.log"
+  done
   if [ ! -f "$stats" ]; then
     tail -n 20 "$findings/afl.log"
     echo "fuzz $t: FAIL (afl-fuzz did not start; see $findings/afl.log)"
@@ -65,17 +80,11 @@ for t in "${targets[@]}"; do
   crashes=$(afl_stat "$stats" saved_crashes); hangs=$(afl_stat "$stats" saved_hangs)
   crashes=${crashes:-0}; hangs=${hangs:-0}
   verdict=pass
-  if [ "$crashes" != 0 ]; then
+  if [ "$crashes" != 0 ] || [ -n "$abort" ]; then
     verdict=FAIL
     failed=1
   fi
-  # afl-fuzz stops early when the harness process itself dies (SharpFuzz runs every input in that one process, so an
-  # input that kills it, e.g. an access violation or a stack overflow, ends the fork server and is not saved).
-  abort=$(grep -a -m1 'PROGRAM ABORT' "$findings/afl.log" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g; s/.*PROGRAM ABORT : *//' || true)
-  if [ -n "$abort" ]; then
-    verdict=FAIL
-    failed=1
-  fi
+  [ -n "$early" ] && echo "  fuzz $t: $early (first run's log: $out/findings/$t.first-run.afl.log)"
   echo "fuzz $t: $verdict (execs $execs, paths $paths, coverage $cov, crashes $crashes, hangs $hangs, ${elapsed} s)"
   if [ -n "$abort" ]; then
     echo "  afl-fuzz stopped after $execs inputs: $abort (the harness process died on an input; the last inputs tried are in $findings/default/queue, replay them with --replay)"
