@@ -3,7 +3,7 @@ using StratumProxy.Stratum.Protocol;
 namespace StratumProxy.Proxy.Sessions;
 
 /// <summary>
-/// One message for a miner, queued by value (no allocation per share) and formatted by the session's write loop.
+/// One message for a miner, queued by value (no allocation per share) and formatted by the session's writer.
 /// </summary>
 internal readonly struct MinerOutbound
 {
@@ -82,7 +82,7 @@ internal readonly struct MinerOutbound
     /// <summary><c>client.reconnect</c> with no parameters: reconnect to the address the miner dialled.</summary>
     public static MinerOutbound Reconnect() => new(Kind.Reconnect, default);
 
-    /// <summary>Writes nothing: once the write loop has flushed past it, everything queued before it is on its way.</summary>
+    /// <summary>Writes nothing: once the writer has flushed past it, everything queued before it is on its way.</summary>
     public static MinerOutbound Marker() => new(Kind.Marker, default);
 
     public static MinerOutbound SetExtranonce(byte[] extranonce1, int extranonce2Size) => new(Kind.SetExtranonce, default, code: extranonce2Size, bytes: extranonce1);

@@ -160,7 +160,7 @@ public sealed partial class MinerSession
     }
 
     /// <summary>
-    /// Closes a parked session whose miner takes no bytes (a handover cannot wait for it): the write loop stops with
+    /// Closes a parked session whose miner takes no bytes (a handover cannot wait for it): the writer stops with
     /// what is still queued, which also ends the export that waited on it.
     /// </summary>
     internal void CloseStuck(string reason)
@@ -202,7 +202,7 @@ public sealed partial class MinerSession
     }
 
     /// <summary>
-    /// Completes once everything queued for the miner so far has been flushed to the transport, or the write loop has
+    /// Completes once everything queued for the miner so far has been flushed to the transport, or the writer has
     /// ended (nothing more will be).
     /// </summary>
     private Task FlushQueuedAsync()

@@ -8,8 +8,8 @@ using StratumProxy.Proxy.Upstream;
 namespace StratumProxy.Proxy.Sessions;
 
 /// <summary>
-/// One miner's connection: a read loop that answers the handshake and validates every submit, and a write loop that
-/// drains a bounded channel into the socket (responses, difficulty, jobs). The session owns the miner's extranonce1
+/// One miner's connection: a read loop that answers the handshake and validates every submit, and a writer that
+/// drains a bounded queue into the socket when there is something in it (responses, difficulty, jobs). The session owns the miner's extranonce1
 /// (<c>m</c>) for its whole connection, so moving it to another pool is only a clean job and a difficulty.
 /// </summary>
 #pragma warning disable CA1001 // The session disposes what it owns when RunAsync ends; it has no other lifetime.
@@ -217,8 +217,8 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
 
         try
         {
-            // Neither loop waits with a token. Close cancels the read loop's pending read (CancelPendingRead), and
-            // StopWriting ends the write loop (the queue completes, a pending flush is cancelled); the proxy stopping does
+            // Neither the read loop nor the writer waits with a token. Close cancels the read loop's pending read (CancelPendingRead), and
+            // StopWriting ends the writer (the queue completes, a pending flush is cancelled); the proxy stopping does
             // both. Tokens would cost every idle session linked token sources and callback registrations, and a channel
             // wait with a token allocates a waiter each time.
             // A listener runs its sessions without a token and stops each itself (Stop), so that an idle session

@@ -460,17 +460,14 @@ public sealed class HandoverTests
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var token = deadline.Token;
-        var transport = new InMemoryTransport();
-        await using var first = TakeoverProxies.New(transport);
-        first.Start();
-        var miner = transport.ConnectMiner();
-        var (job, ntime) = await TakeoverProxies.HandshakeAsync(miner, token);
+        await using var first = await Serving.StartAsync(token);
+        var (job, ntime) = first.Work;
 
         // The miner's receive side goes away (a reset seen only by the proxy's writes): the answer to its next submit
         // finds the output done, and the session's writer ends while the session itself reads on.
-        await miner.StopReadingAsync();
-        await miner.WriteAsync($"{{\"id\":9,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{job}\",\"00000002\",\"{ntime}\",\"00000000\"]}}", token);
-        var session = Assert.Single(first.Engine.MinerSessions);
+        await first.Miner.StopReadingAsync();
+        await first.Miner.WriteAsync($"{{\"id\":9,\"method\":\"mining.submit\",\"params\":[\"farm.rig1\",\"{job}\",\"00000002\",\"{ntime}\",\"00000000\"]}}", token);
+        var session = Assert.Single(first.Proxy.Engine.MinerSessions);
         while (!session.WriterHasEnded)
         {
             await Task.Delay(10, token);
@@ -478,14 +475,12 @@ public sealed class HandoverTests
 
         // The export's flush marker has no writer to read it: it must not wait for one (the handover would give up on
         // the miner after its patience, and the old proxy's stop would wait on the session for ever).
-        await using var second = TakeoverProxies.New(transport);
-        var (oldEnd, newEnd) = InMemoryHandoverChannel.Pair();
-        var mover = new PipeMover();
-        var handing = first.HandOverAsync(oldEnd, mover, Patience, Patience, token);
-        var taken = await second.TakeOverAsync(newEnd, mover, Patience, token).WaitAsync(Patience / 3, token);
+        await using var second = TakeoverProxies.New(first.Transport);
+        var (handing, taking) = first.HandOverTo(second, new PipeMover(), token);
+        var taken = await taking.WaitAsync(Patience / 3, token);
         Assert.True(await handing.WaitAsync(Patience / 3, token));
         Assert.Equal(1, taken.Sessions);
-        await first.DisposeAsync().AsTask().WaitAsync(Patience / 3, token);
+        await first.Proxy.DisposeAsync().AsTask().WaitAsync(Patience / 3, token);
     }
 
     /// <summary>The old proxy still answers the miner (on the job sent before), carries it on the same pool connection, and accepts new miners.</summary>
