@@ -14,10 +14,12 @@ namespace StratumProxy.Proxy.Tests.Transport;
 /// </summary>
 public sealed class TcpSocketDuplexTests
 {
-    // What wrapping an idle miner connection and starting its first read allocate on the calling thread: 1,184 bytes
-    // in Debug on .NET 10.0.12. With a pipe and a receive loop behind the input it was 1,648 (1,552 in Release); a
-    // token source per connection with its registration on the pending receive made that 208 bytes more.
-    private const long IdleReceiveBytes = 1300;
+    // What wrapping an idle miner connection and starting its first read allocate on the calling thread: 488 bytes in
+    // Debug on .NET 10.0.12 with the read waiting in the poller. With the runtime's zero-byte receive (its event args,
+    // socket context, receive operation and callback) it was 1,232; with a pipe and a receive loop behind the input,
+    // 1,648 (1,552 in Release); a token source per connection with its registration on the pending receive made that
+    // 208 bytes more.
+    private const long IdleReceiveBytes = 600;
 
     [Fact]
     public async Task A_reset_right_after_the_peers_last_line_ends_the_input_cleanly_after_that_line()
@@ -134,10 +136,10 @@ public sealed class TcpSocketDuplexTests
         var reads = new List<ValueTask<ReadResult>>();
         try
         {
-            // Wrapping an accepted socket and reading from it (as a session does at once) puts a zero-byte receive in the
-            // kernel on this thread: what this thread allocates is what an idle connection's receive side is made of
-            // (the input, the socket's receive operation and context, the direct output). No pipe or loop is among
-            // them, and no token source or registration (a detach stops the receive through the socket object).
+            // Wrapping an accepted socket and reading from it (as a session does at once) arms its wait in the poller on
+            // this thread: what this thread allocates is what an idle connection's receive side is made of (the input
+            // and the direct output). No pipe or loop is among them, no socket operation or context of the runtime's,
+            // and no token source or registration (a detach removes the wait from the poller).
             var fewest = long.MaxValue;
             for (var i = 0; i < 8; i++)
             {
@@ -174,15 +176,17 @@ public sealed class TcpSocketDuplexTests
         }
     }
 
-    [Fact]
-    public async Task A_read_waiting_when_the_input_is_completed_ends_with_the_stream_when_the_peer_then_sends_its_FIN()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_read_waiting_when_the_input_is_completed_ends_with_the_stream_when_the_peer_then_sends_its_FIN(bool poller)
     {
         // A connection disposed from another thread while its session waits to read completes the input, then shuts
         // the socket; when the kernel reports the shutdown (or the peer's FIN) as an end of stream before the close
         // aborts the receive, the waiting read must end too, or the session waits for ever.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = timeout.Token;
-        var (connection, peer) = await MinerPairAsync(ct);
+        var (connection, peer) = await MinerPairAsync(ct, poller: poller);
         await using var _ = connection;
         using var __ = peer;
         var input = connection.Transport.Input;
@@ -196,12 +200,14 @@ public sealed class TcpSocketDuplexTests
         Assert.True(result.IsCompleted);
     }
 
-    [Fact]
-    public async Task A_miners_input_holds_a_buffer_only_while_bytes_are_unconsumed_and_grows_for_a_long_line()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_miners_input_holds_a_buffer_only_while_bytes_are_unconsumed_and_grows_for_a_long_line(bool poller)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = timeout.Token;
-        var (connection, peer) = await MinerPairAsync(ct);
+        var (connection, peer) = await MinerPairAsync(ct, poller: poller);
         await using var _ = connection;
         using var __ = peer;
         var input = (SocketReceiveReader)connection.Transport.Input;
@@ -246,12 +252,14 @@ public sealed class TcpSocketDuplexTests
         Assert.False(input.HoldsBuffer);
     }
 
-    [Fact]
-    public async Task A_waiting_read_ends_on_CancelPendingRead_or_its_token_and_the_next_read_gets_the_bytes_sent_later()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_waiting_read_ends_on_CancelPendingRead_or_its_token_and_the_next_read_gets_the_bytes_sent_later(bool poller)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = timeout.Token;
-        var (connection, peer) = await MinerPairAsync(ct);
+        var (connection, peer) = await MinerPairAsync(ct, poller: poller);
         await using var _ = connection;
         using var __ = peer;
         var input = connection.Transport.Input;
@@ -324,30 +332,117 @@ public sealed class TcpSocketDuplexTests
         }
     }
 
-    [Fact]
-    public async Task Stopping_the_input_while_its_receive_waits_ends_when_that_receive_does_and_takes_no_byte()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Stopping_the_input_while_its_receive_waits_takes_no_byte_at_once_in_the_poller_or_when_that_receive_ends(bool poller)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = timeout.Token;
-        var (connection, peer) = await MinerPairAsync(ct);
+        var own = poller ? new SocketPoller() : null;
+        var (connection, peer) = await MinerPairAsync(ct, poller: poller, own: own);
         await using var _ = connection;
         using var __ = peer;
         var input = (SocketReceiveReader)connection.Transport.Input;
 
-        // A read waits on the socket and is cancelled (the session parks): its zero-byte receive stays in flight.
+        // A read waits on the socket and is cancelled (the session parks): its wait stays (armed in the poller, or the
+        // zero-byte receive in flight).
         var waiting = input.ReadAsync(ct);
         input.CancelPendingRead();
         var cancelled = await waiting;
         Assert.True(cancelled.IsCanceled);
         input.AdvanceTo(cancelled.Buffer.Start);
 
-        // The handover stops the input before that receive ends (here the peer's next line ends it): the stop waits
-        // for it, then ends without having taken the line, which stays in the kernel for whoever adopts the socket.
+        // The handover stops the input before the peer's next line. In the poller the armed wait is removed and the
+        // stop ends at once; the runtime's zero-byte receive cannot be withdrawn, so the stop waits for it to end (here
+        // the line ends it). Either way the line stays in the kernel for whoever adopts the socket.
         var stopping = input.StopAsync().AsTask();
-        Assert.False(stopping.IsCompleted);
-        await peer.SendAsync("{\"id\":3}\n"u8.ToArray(), SocketFlags.None, ct);
-        Assert.Empty(await stopping.WaitAsync(ct));
+        if (poller)
+        {
+            Assert.Empty(await stopping.WaitAsync(ct));
+            Assert.Equal(0, own!.Registered);
+            await peer.SendAsync("{\"id\":3}\n"u8.ToArray(), SocketFlags.None, ct);
+            Assert.True(SpinWait.SpinUntil(() => connection.Transport is TcpSocketDuplex { Socket.Available: 9 }, TimeSpan.FromSeconds(30)));
+        }
+        else
+        {
+            Assert.False(stopping.IsCompleted);
+            await peer.SendAsync("{\"id\":3}\n"u8.ToArray(), SocketFlags.None, ct);
+            Assert.Empty(await stopping.WaitAsync(ct));
+        }
+
         Assert.Equal(9, connection.Transport is TcpSocketDuplex duplex ? duplex.Socket.Available : -1);
+    }
+
+    [Fact]
+    public async Task A_reset_right_after_a_miners_last_line_ends_its_input_cleanly_after_that_line()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        var (connection, peer) = await MinerPairAsync(ct);
+        await using var _ = connection;
+
+        // The miner sends a submit and its host goes down at once (a reset): the poller's receive gets the submit, then
+        // the stream ends cleanly with the reset kept as the reason.
+        const string submit = "{\"id\":4,\"method\":\"mining.submit\",\"params\":[]}\n";
+        await peer.SendAsync(Encoding.ASCII.GetBytes(submit), SocketFlags.None, ct);
+        peer.LingerState = new LingerOption(true, 0);
+        peer.Close();
+
+        var input = connection.Transport.Input;
+        var result = await input.ReadAsync(ct);
+        Assert.Equal(submit, Encoding.ASCII.GetString(result.Buffer));
+        input.AdvanceTo(result.Buffer.End);
+        result = await input.ReadAsync(ct);
+        Assert.True(result.IsCompleted);
+        Assert.True(result.Buffer.IsEmpty);
+        Assert.Contains("reset", connection.ReceiveError!.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("the miner's FIN")]
+    [InlineData("the miner's reset")]
+    [InlineData("the connection disposed")]
+    [InlineData("the connection reset by the proxy")]
+    public async Task A_read_waiting_in_the_poller_ends_with_the_connection_and_the_poller_forgets_the_socket(string end)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        var own = new SocketPoller();
+        var (connection, peer) = await MinerPairAsync(ct, own: own);
+        await using var _ = connection;
+        using var __ = peer;
+        var input = connection.Transport.Input;
+
+        // A line, then a read that waits: the socket is registered (and armed) for as long as the connection lives.
+        await peer.SendAsync("{\"id\":1}\n"u8.ToArray(), SocketFlags.None, ct);
+        var first = await input.ReadAsync(ct);
+        input.AdvanceTo(first.Buffer.End);
+        var waiting = input.ReadAsync(CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted);
+        Assert.Equal(1, own.Registered);
+
+        switch (end)
+        {
+            case "the miner's FIN":
+                peer.Shutdown(SocketShutdown.Send);
+                break;
+            case "the miner's reset":
+                peer.LingerState = new LingerOption(true, 0);
+                peer.Close();
+                break;
+            case "the connection disposed":
+                await connection.DisposeAsync();
+                break;
+            default:
+                ((TcpSocketDuplex)connection.Transport).AbortSend();
+                break;
+        }
+
+        var result = await waiting.WaitAsync(ct);
+        Assert.True(result.IsCompleted);
+        Assert.True(result.Buffer.IsEmpty);
+        Assert.Equal(0, own.Registered);
     }
 
     private static async Task<WeakReference> SendSharedAsync(PipeWriter output, int length, CancellationToken ct)
@@ -359,7 +454,9 @@ public sealed class TcpSocketDuplexTests
         return new WeakReference(line);
     }
 
-    private static async Task<(ProxyConnection Connection, Socket Peer)> MinerPairAsync(CancellationToken ct, int buffers = 0)
+    // poller: the shared poller as in production (true), none (false: the runtime's zero-byte receive, as pools use),
+    // or the one given (to count its registrations).
+    private static async Task<(ProxyConnection Connection, Socket Peer)> MinerPairAsync(CancellationToken ct, int buffers = 0, bool poller = true, SocketPoller? own = null)
     {
         using var listener = SocketTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -375,7 +472,13 @@ public sealed class TcpSocketDuplexTests
             accepted.SendBufferSize = buffers;
         }
 
-        return (SocketTransport.WrapAccepted(accepted, 4096), peer);
+        if (poller && own is null)
+        {
+            return (SocketTransport.WrapAccepted(accepted, 4096), peer);
+        }
+
+        var duplex = new TcpSocketDuplex(accepted, sendOptions: null, PipeOptionsFactory.MinerReceive(4096), poller: own);
+        return (new ProxyConnection(duplex, accepted.RemoteEndPoint, accepted.LocalEndPoint, duplex), peer);
     }
 
     private static async Task<string> ReceiveAsync(Socket peer, int length, CancellationToken ct)
