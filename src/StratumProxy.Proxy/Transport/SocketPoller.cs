@@ -36,7 +36,8 @@ internal sealed unsafe partial class SocketPoller
     private const int MsgNoSignal = 0x4000;
     private const int Batch = 256;
 
-    private static readonly Lazy<SocketPoller?> s_shared = new(() => LinuxDescriptors.IsSupported ? new SocketPoller() : null);
+    private static readonly Lock s_sharedLock = new();
+    private static SocketPoller? s_shared;
 
     // struct epoll_event is packed on x86-64 (12 bytes, data at 4) and naturally aligned on arm64 (16 bytes, data at 8).
     private static readonly int s_eventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
@@ -60,11 +61,40 @@ internal sealed unsafe partial class SocketPoller
         new Thread(Run) { IsBackground = true, Name = "Miner sockets (epoll)" }.Start();
     }
 
-    /// <summary>The process's poller; null where it does not run (not Linux x64 or arm64).</summary>
-    public static SocketPoller? Shared => s_shared.Value;
+    /// <summary>
+    /// The process's poller; null where it does not run (not Linux x64 or arm64), or while it cannot be made (out of
+    /// descriptors: the connection then waits with the runtime's receive, and the next one tries again).
+    /// </summary>
+    public static SocketPoller? Shared
+    {
+        get
+        {
+            var shared = Volatile.Read(ref s_shared);
+            if (shared is not null || !LinuxDescriptors.IsSupported)
+            {
+                return shared;
+            }
+
+            lock (s_sharedLock)
+            {
+                try
+                {
+                    return s_shared ??= new SocketPoller();
+                }
+                catch (IOException)
+                {
+                    return null;
+                }
+            }
+        }
+    }
 
     /// <summary>Sockets registered now (armed or between two waits).</summary>
     public int Registered => Volatile.Read(ref _registered);
+
+    /// <summary>Sockets the kernel holds registered in this poller's epoll (from /proc; for tests).</summary>
+    internal int KernelRegistrations() =>
+        File.ReadLines($"/proc/self/fdinfo/{_epoll}").Count(line => line.StartsWith("tfd:", StringComparison.Ordinal));
 
     /// <summary>Makes the socket non-blocking, so <see cref="Receive"/> and <see cref="Send"/> never wait.</summary>
     public static void SetNonBlocking(SafeSocketHandle handle)

@@ -83,6 +83,9 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
     /// <summary>The socket error that ended the stream (a reset), once it has; null for a clean end.</summary>
     public IOException? ReceiveError => Volatile.Read(ref _receiveError);
 
+    /// <summary>True while a read waits on a receive that is taking bytes (or finding none) outside the monitor.</summary>
+    internal bool ReceivingForARead => (Volatile.Read(ref _flags) & (ReadPending | ReceivePending | ReceivingData)) == (ReadPending | ReceivePending | ReceivingData);
+
     /// <summary>True while a buffer is rented (bytes pending or a receive writing into it); false for an idle reader.</summary>
     internal bool HoldsBuffer
     {
@@ -228,6 +231,9 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
             }
 
             _flags &= ~Armed;
+
+            // A read still waiting resumes on the thread pool, never on this caller's stack.
+            _read.RunContinuationsAsynchronously = true;
         }
 
         // Nothing will read what the armed wait would announce: it ends here, and a read still waiting (completed
@@ -310,6 +316,9 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
             }
 
             _flags &= ~Armed;
+
+            // A read still waiting resumes on the thread pool, never on the stack of the thread that closed the socket.
+            _read.RunContinuationsAsynchronously = true;
         }
 
         // The receive in flight is this thread's now: its receive on the closed socket ends the stream.
@@ -579,26 +588,17 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
                 // Handing over: whatever was in flight has landed (or ended on the dummy without taking a byte).
                 _flags &= ~(ReceivePending | ReceivingData);
                 stopped = _stopped;
-                Unregister();
             }
-            else if (wouldBlock && error is null)
+            else if (wouldBlock && (_flags & ReaderCompleted) == 0)
             {
-                // Nothing in the kernel yet: wait in the poller, holding no buffer meanwhile, unless nothing will read.
+                // Nothing in the kernel yet: wait in the poller, holding no buffer meanwhile.
                 _flags &= ~ReceivingData;
                 ReleaseBufferIfIdle();
-                if ((_flags & ReaderCompleted) == 0)
-                {
-                    return true;
-                }
-
-                _flags &= ~ReceivePending;
-                Unregister();
-                return false;
+                return true;
             }
             else if (error is not null || (data && received == 0))
             {
                 _flags = (_flags & ~(ReceivePending | ReceivingData)) | PeerEnded;
-                Unregister();
                 switch (error)
                 {
                     case null or ObjectDisposedException:
@@ -617,12 +617,12 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
                         break;
                 }
             }
-            else if (!data && (_flags & ReaderCompleted) != 0)
+            else if ((_flags & ReaderCompleted) != 0)
             {
-                // The reader is done, so nothing will receive again: a read still waiting (the connection disposed
+                // The reader is done (completed while this receive ran, or before the wait it announced ended), so
+                // nothing will receive again and what came is not wanted: a read still waiting (the connection disposed
                 // under it) ends with the stream instead of waiting for a receive no one will start.
-                _flags = (_flags & ~ReceivePending) | PeerEnded;
-                Unregister();
+                _flags = (_flags & ~(ReceivePending | ReceivingData)) | PeerEnded;
             }
             else if (!data)
             {
@@ -641,6 +641,12 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
             else
             {
                 _flags &= ~(ReceivePending | ReceivingData);
+            }
+
+            if ((_flags & ReceivePending) == 0 && (_flags & (PeerEnded | ReaderCompleted | Stopping)) != 0)
+            {
+                // No receive is in flight and none will start again.
+                Unregister();
             }
 
             ReleaseBufferIfIdle();

@@ -21,6 +21,9 @@ public sealed class TcpSocketDuplexTests
     // 208 bytes more.
     private const long IdleReceiveBytes = 600;
 
+    // A poller of this class's own, so its registrations can be counted (the tests of one class run one at a time).
+    private static readonly SocketPoller TestPoller = new();
+
     [Fact]
     public async Task A_reset_right_after_the_peers_last_line_ends_the_input_cleanly_after_that_line()
     {
@@ -339,7 +342,7 @@ public sealed class TcpSocketDuplexTests
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = timeout.Token;
-        var own = poller ? new SocketPoller() : null;
+        var own = poller ? TestPoller : null;
         var (connection, peer) = await MinerPairAsync(ct, poller: poller, own: own);
         await using var _ = connection;
         using var __ = peer;
@@ -361,6 +364,7 @@ public sealed class TcpSocketDuplexTests
         {
             Assert.Empty(await stopping.WaitAsync(ct));
             Assert.Equal(0, own!.Registered);
+            Assert.Equal(0, own.KernelRegistrations());
             await peer.SendAsync("{\"id\":3}\n"u8.ToArray(), SocketFlags.None, ct);
             Assert.True(SpinWait.SpinUntil(() => connection.Transport is TcpSocketDuplex { Socket.Available: 9 }, TimeSpan.FromSeconds(30)));
         }
@@ -408,7 +412,7 @@ public sealed class TcpSocketDuplexTests
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = timeout.Token;
-        var own = new SocketPoller();
+        var own = TestPoller;
         var (connection, peer) = await MinerPairAsync(ct, own: own);
         await using var _ = connection;
         using var __ = peer;
@@ -421,6 +425,7 @@ public sealed class TcpSocketDuplexTests
         var waiting = input.ReadAsync(CancellationToken.None).AsTask();
         Assert.False(waiting.IsCompleted);
         Assert.Equal(1, own.Registered);
+        Assert.Equal(1, own.KernelRegistrations());
 
         switch (end)
         {
@@ -443,6 +448,137 @@ public sealed class TcpSocketDuplexTests
         Assert.True(result.IsCompleted);
         Assert.True(result.Buffer.IsEmpty);
         Assert.Equal(0, own.Registered);
+        Assert.Equal(0, own.KernelRegistrations());
+    }
+
+    [Theory]
+    [InlineData("completes the input")]
+    [InlineData("resets the connection")]
+    public async Task A_read_waiting_in_the_poller_ends_when_another_thread_completes_the_input_or_resets_the_connection_and_resumes_off_that_thread(string what)
+    {
+        // The session's read loop must never run on the stack of a thread that stops it (the listener's stop loop,
+        // a takeover's export), and the read must end without any byte or FIN from the miner.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        var (connection, peer) = await MinerPairAsync(ct, own: TestPoller);
+        await using var _ = connection;
+        using var __ = peer;
+        var input = connection.Transport.Input;
+        var resumedOn = 0;
+        async Task ReadAsync()
+        {
+            var result = await input.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+            resumedOn = Environment.CurrentManagedThreadId;
+            Assert.True(result.IsCompleted);
+        }
+
+        var reading = ReadAsync();
+        Assert.False(reading.IsCompleted);
+        var caller = 0;
+        var thread = new Thread(() =>
+        {
+            caller = Environment.CurrentManagedThreadId;
+            if (what == "completes the input")
+            {
+                input.Complete();
+            }
+            else
+            {
+                ((TcpSocketDuplex)connection.Transport).AbortSend();
+            }
+        });
+        thread.Start();
+        thread.Join();
+
+        await reading.WaitAsync(ct);
+        Assert.NotEqual(caller, resumedOn);
+        Assert.Equal(0, TestPoller.Registered);
+        Assert.Equal(0, TestPoller.KernelRegistrations());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_connection_disposed_while_a_reads_receive_runs_ends_that_read_and_leaves_the_poller(bool bytesWaiting)
+    {
+        // The receive a read starts runs outside the reader's monitor; another thread disposing the connection
+        // meanwhile (completing the input, closing the socket) must still end the read, whether the receive finds
+        // nothing or takes bytes, and the poller must forget the socket. Another thread takes the monitor as soon as
+        // the receive is under way and disposes the connection holding it, so the receive's end comes after the
+        // dispose; the window is narrow, so the attempt is repeated until it was hit a few times.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        var hits = 0;
+        for (var attempt = 0; attempt < 200 && hits < 3; attempt++)
+        {
+            var (connection, peer) = await MinerPairAsync(ct, own: TestPoller);
+            using var __ = peer;
+            var input = (SocketReceiveReader)connection.Transport.Input;
+            if (bytesWaiting)
+            {
+                await peer.SendAsync("{\"id\":1}\n"u8.ToArray(), SocketFlags.None, ct);
+                Assert.True(SpinWait.SpinUntil(() => ((TcpSocketDuplex)connection.Transport).Socket.Available == 9, TimeSpan.FromSeconds(10)));
+            }
+
+            var hit = false;
+            var interloper = new Thread(() =>
+            {
+                var deadline = Environment.TickCount64 + 2_000;
+                while (!input.ReceivingForARead)
+                {
+                    if (Environment.TickCount64 > deadline)
+                    {
+                        return;
+                    }
+                }
+
+                lock (input)
+                {
+                    hit = input.ReceivingForARead;
+                    connection.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                }
+            }) { IsBackground = true };
+            interloper.Start();
+            var read = input.ReadAsync(CancellationToken.None).AsTask();
+            interloper.Join();
+            await connection.DisposeAsync();
+            await read.WaitAsync(ct);
+            Assert.Equal(0, TestPoller.Registered);
+            hits += hit ? 1 : 0;
+        }
+
+        Assert.Equal(0, TestPoller.KernelRegistrations());
+    }
+
+    [Fact]
+    public async Task A_miners_detach_removes_its_wait_from_the_poller_before_the_descriptor_changes_and_hands_over_what_it_did_not_read()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        var (connection, peer) = await MinerPairAsync(ct, own: TestPoller);
+        using var __ = peer;
+        var input = connection.Transport.Input;
+
+        // Half a line read, then a read that waits in the poller and is cancelled (the session parks).
+        await peer.SendAsync("{\"id\":1}\n{\"id\""u8.ToArray(), SocketFlags.None, ct);
+        var first = await input.ReadAsync(ct);
+        var end = first.Buffer.PositionOf((byte)'\n')!.Value;
+        input.AdvanceTo(first.Buffer.GetPosition(1, end), first.Buffer.End);
+        var waiting = input.ReadAsync(ct);
+        Assert.Equal(1, TestPoller.KernelRegistrations());
+        input.CancelPendingRead();
+        input.AdvanceTo((await waiting).Buffer.Start);
+
+        // Removed while the number still named the socket: a removal after the dummy took the number would leave the
+        // socket registered here for as long as the process that adopts it keeps it open.
+        var detached = await connection.DetachAsync(ct).AsTask().WaitAsync(ct);
+        await connection.DisposeAsync();
+        using (detached.Handle)
+        {
+            Assert.Equal("{\"id\"", Encoding.ASCII.GetString(detached.UnreadInput));
+            Assert.Equal(0, TestPoller.Registered);
+            Assert.Equal(0, TestPoller.KernelRegistrations());
+        }
     }
 
     private static async Task<WeakReference> SendSharedAsync(PipeWriter output, int length, CancellationToken ct)
