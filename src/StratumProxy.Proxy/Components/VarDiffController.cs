@@ -106,17 +106,15 @@ public sealed class VarDiffOptions
 /// </remarks>
 public sealed class VarDiffController
 {
-    private readonly VarDiffOptions _options;
-    private readonly TimeProvider _time;
+    // The last settings made, shared by every controller made with the same options and clock (all of a proxy's
+    // sessions): what follows from the options is computed and held once, not once per miner.
+    private static Settings? s_last;
+
+    private readonly Settings _settings;
 
     // The per-miner lock is the ring's own monitor (the ring is private and never handed out): one object less per
     // session than a Lock of its own.
     private readonly long[] _intervals;
-    private readonly double _frequency;
-    private readonly long _retargetTicks;
-    private readonly double _targetSeconds;
-    private readonly double _lowSeconds;
-    private readonly double _highSeconds;
     private int _ringNext;
     private int _ringCount;
     private int _sharesSinceRetarget;
@@ -132,16 +130,16 @@ public sealed class VarDiffController
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
-        OptionsGuard.ThrowIfInvalid(VarDiffOptions.Validator, options);
+        var settings = Volatile.Read(ref s_last);
+        if (settings is null || !ReferenceEquals(settings.Options, options) || !ReferenceEquals(settings.Time, time))
+        {
+            OptionsGuard.ThrowIfInvalid(VarDiffOptions.Validator, options);
+            settings = new Settings(options, time);
+            Volatile.Write(ref s_last, settings);
+        }
 
-        _options = options;
-        _time = time;
+        _settings = settings;
         _intervals = new long[options.SampleCount];
-        _frequency = time.TimestampFrequency;
-        _retargetTicks = (long)(options.RetargetInterval.TotalSeconds * _frequency);
-        _targetSeconds = options.TargetShareInterval.TotalSeconds;
-        _lowSeconds = _targetSeconds * (1 - (options.VariancePercent / 100));
-        _highSeconds = _targetSeconds * (1 + (options.VariancePercent / 100));
         _current = Clamp(startDifficulty ?? options.StartDifficulty);
         _lastRetarget = time.GetTimestamp();
         _lastShare = _lastRetarget;
@@ -182,7 +180,7 @@ public sealed class VarDiffController
             _ringCount = Math.Min(_ringCount + 1, _intervals.Length);
             _sharesSinceRetarget++;
 
-            if (timestamp - _lastRetarget < _retargetTicks && _sharesSinceRetarget < _intervals.Length)
+            if (timestamp - _lastRetarget < _settings.RetargetTicks && _sharesSinceRetarget < _intervals.Length)
             {
                 return null;
             }
@@ -193,16 +191,16 @@ public sealed class VarDiffController
                 sum += _intervals[i];
             }
 
-            var mean = sum / _frequency / _ringCount;
+            var mean = sum / _settings.Frequency / _ringCount;
             _lastRetarget = timestamp;
             _sharesSinceRetarget = 0;
-            if (mean >= _lowSeconds && mean <= _highSeconds)
+            if (mean >= _settings.LowSeconds && mean <= _settings.HighSeconds)
             {
                 return null;
             }
 
             // A burst of shares with the same timestamp has mean 0: treat it as "as fast as measurable".
-            var ratio = mean > 0 ? _targetSeconds / mean : _options.MaxStepFactor;
+            var ratio = mean > 0 ? _settings.TargetSeconds / mean : _settings.Options.MaxStepFactor;
             return Apply(_current * ratio, timestamp);
         }
     }
@@ -221,12 +219,12 @@ public sealed class VarDiffController
         try
         {
             var silence = timestamp - _lastShare;
-            if (silence < _retargetTicks || timestamp - _lastRetarget < _retargetTicks)
+            if (silence < _settings.RetargetTicks || timestamp - _lastRetarget < _settings.RetargetTicks)
             {
                 return null;
             }
 
-            var proposed = _current * _targetSeconds / (silence / _frequency);
+            var proposed = _current * _settings.TargetSeconds / (silence / _settings.Frequency);
             if (proposed >= _current)
             {
                 return null;
@@ -254,7 +252,7 @@ public sealed class VarDiffController
             }
 
             _current = Clamp(difficulty);
-            Restart(_time.GetTimestamp());
+            Restart(_settings.Time.GetTimestamp());
             return _current;
         }
     }
@@ -266,10 +264,10 @@ public sealed class VarDiffController
     /// </summary>
     public double Clamp(double difficulty)
     {
-        var min = _options.MinDifficulty;
-        var max = _options.MaxDifficulty;
+        var min = _settings.Options.MinDifficulty;
+        var max = _settings.Options.MaxDifficulty;
         var bounded = Math.Clamp(difficulty, min, max);
-        if (!_options.PowerOfTwo)
+        if (!_settings.Options.PowerOfTwo)
         {
             return bounded;
         }
@@ -289,7 +287,7 @@ public sealed class VarDiffController
 
     private double? Apply(double proposed, long timestamp)
     {
-        var step = _options.MaxStepFactor;
+        var step = _settings.Options.MaxStepFactor;
         var limited = Math.Clamp(proposed, _current / step, _current * step);
         var next = Clamp(limited);
         if (next == _current)
@@ -311,5 +309,34 @@ public sealed class VarDiffController
 
         // Silence is measured from the change too: the miner has only been asked for the new difficulty since now.
         _lastShare = Math.Max(_lastShare, timestamp);
+    }
+
+    /// <summary>What follows from the options and the clock, the same for every miner.</summary>
+    private sealed class Settings
+    {
+        public Settings(VarDiffOptions options, TimeProvider time)
+        {
+            Options = options;
+            Time = time;
+            Frequency = time.TimestampFrequency;
+            RetargetTicks = (long)(options.RetargetInterval.TotalSeconds * Frequency);
+            TargetSeconds = options.TargetShareInterval.TotalSeconds;
+            LowSeconds = TargetSeconds * (1 - (options.VariancePercent / 100));
+            HighSeconds = TargetSeconds * (1 + (options.VariancePercent / 100));
+        }
+
+        public VarDiffOptions Options { get; }
+
+        public TimeProvider Time { get; }
+
+        public double Frequency { get; }
+
+        public long RetargetTicks { get; }
+
+        public double TargetSeconds { get; }
+
+        public double LowSeconds { get; }
+
+        public double HighSeconds { get; }
     }
 }

@@ -178,7 +178,7 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
         }
 
         _engine.Metrics.MinerConnections.WithLabels(session.Listener.Name).Inc();
-        Record(session, session.RunAsync(this, CancellationToken.None));
+        Record(session, session.RunAsync(this));
     }
 
     private async Task AcceptLoopAsync(ListenerOptions listener, IConnectionListener bound, CancellationToken accepting)
@@ -267,7 +267,7 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
             Log.MinerConnected(_logger, session.Id, remote, listener.Name);
         }
         _engine.Track(session);
-        Record(session, session.RunAsync(this, CancellationToken.None));
+        Record(session, session.RunAsync(this));
     }
 
     // The session runs after a yield, but on a busy machine it can end (and leave the table) before the task is stored

@@ -42,6 +42,13 @@ public sealed class MinerProtocol
     /// <summary>The longest user agent kept.</summary>
     public const int MaxUserAgentLength = 64;
 
+    // A farm's miners send a handful of user agents (one per firmware version), and each session kept its own copy of
+    // its user agent: the first distinct ones are held once for the whole process, shared by every session that sends
+    // them. Bounded, so miners that each send a different one cost no more than before.
+    private const int MaxSharedUserAgents = 256;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> s_userAgents = new(StringComparer.Ordinal);
+    private static int s_sharedUserAgents;
+
     private string? _worker;
 
     /// <summary>True once the miner subscribed.</summary>
@@ -76,7 +83,7 @@ public sealed class MinerProtocol
     internal void Restore(bool subscribed, string? userAgent, string? worker, bool extranonceSubscribe, bool versionRolling, uint requestedMask, uint mask, double minimumDifficulty)
     {
         Subscribed = subscribed;
-        UserAgent = userAgent;
+        UserAgent = Shared(userAgent);
         _worker = worker;
         WantsExtranonceUpdates = extranonceSubscribe;
         VersionRolling = versionRolling;
@@ -88,8 +95,35 @@ public sealed class MinerProtocol
     /// <summary>mining.subscribe.</summary>
     public void Subscribe(string? userAgent)
     {
-        UserAgent = userAgent is { Length: > MaxUserAgentLength } ua ? ua[..MaxUserAgentLength] : userAgent;
+        UserAgent = Shared(userAgent is { Length: > MaxUserAgentLength } ua ? ua[..MaxUserAgentLength] : userAgent);
         Subscribed = true;
+    }
+
+    /// <summary>The process's copy of <paramref name="userAgent"/>, once it holds one (see <see cref="MaxSharedUserAgents"/>).</summary>
+    internal static string? Shared(string? userAgent)
+    {
+        if (userAgent is null)
+        {
+            return null;
+        }
+
+        if (s_userAgents.TryGetValue(userAgent, out var shared))
+        {
+            return shared;
+        }
+
+        if (Volatile.Read(ref s_sharedUserAgents) >= MaxSharedUserAgents)
+        {
+            return userAgent;
+        }
+
+        if (s_userAgents.TryAdd(userAgent, userAgent))
+        {
+            Interlocked.Increment(ref s_sharedUserAgents);
+            return userAgent;
+        }
+
+        return s_userAgents.TryGetValue(userAgent, out shared) ? shared : userAgent;
     }
 
     /// <summary>mining.authorize: the first acceptable name becomes the connection's worker; later ones are answered true.</summary>

@@ -16,7 +16,7 @@ public sealed partial class MinerSession
     private int _badLines;
     private long _unconsumed;
 
-    /// <summary>What the read loop (in <see cref="RunAsync(ISessionRunner?, CancellationToken)"/>) does after one read.</summary>
+    /// <summary>What the read loop (in <see cref="RunAsync(ISessionRunner?)"/>) does after one read.</summary>
     private enum ReadStep : byte
     {
         /// <summary>Read again.</summary>
@@ -31,7 +31,7 @@ public sealed partial class MinerSession
 
     /// <summary>
     /// One turn of the read loop, between two reads: posted events, then every complete line. The loop itself (the
-    /// awaits) is in <see cref="RunAsync(ISessionRunner?, CancellationToken)"/>, so an idle session keeps one state machine alive for reading, not two.
+    /// awaits) is in <see cref="RunAsync(ISessionRunner?)"/>, so an idle session keeps one state machine alive for reading, not two.
     /// </summary>
     private ReadStep OnRead(PipeReader input, in ReadResult result)
     {

@@ -9,10 +9,23 @@ public sealed partial class MinerSession
     private double _submitTokens;
     private long _lastRefill;
     private int _inFlight;
-    private string? _extranonce2SizeErrorCache;
 
-    // Built once per session: a miner with the wrong extranonce2 size sends every share with it.
-    private string Extranonce2SizeError => _extranonce2SizeErrorCache ??= $"extranonce2 must be {Extranonce2Size} bytes";
+    // One message per size for the whole process: a miner with the wrong extranonce2 size sends every share with it,
+    // and thousands of miners of one model all do.
+    private static readonly string?[] s_extranonce2SizeErrors = new string?[17];
+
+    private string Extranonce2SizeError => Extranonce2SizeErrorFor(Extranonce2Size);
+
+    private static string Extranonce2SizeErrorFor(int size)
+    {
+        if ((uint)size >= (uint)s_extranonce2SizeErrors.Length)
+        {
+            return $"extranonce2 must be {size} bytes";
+        }
+
+        // A race formats the message twice, harmlessly.
+        return s_extranonce2SizeErrors[size] ??= $"extranonce2 must be {size} bytes";
+    }
 
     /// <summary>
     /// The hot path. Order of checks: session state, rate, params, job, extranonce2 size, ntime, version bits,

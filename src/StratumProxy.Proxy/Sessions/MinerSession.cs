@@ -80,7 +80,6 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
         prefix.WriteTo(extranonce1);
         var identity = new MinerIdentity(layout, prefix, extranonce1);
         Volatile.Write(ref _identity, identity);
-        _extranonce2SizeErrorCache = null;
         return identity;
     }
 
@@ -198,8 +197,16 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
     /// <summary>Why the session closed.</summary>
     public string CloseReason => _closeReason;
 
-    /// <summary>Runs the session until the miner leaves or is dropped.</summary>
-    public Task RunAsync(CancellationToken stopping) => RunAsync(null, stopping);
+    /// <summary>
+    /// Runs the session until the miner leaves or is dropped, or until <paramref name="stopping"/> fires, which stops it as
+    /// the proxy's stop does (tests and tools; a listener stops its sessions itself, so a running session holds no
+    /// registration).
+    /// </summary>
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        using var stopRegistration = stopping.UnsafeRegister(static state => ((MinerSession)state!).Stop("proxy stopping"), this);
+        await RunAsync(runner: null).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Runs the session for <paramref name="runner"/> (the listener): off the caller's thread, any exception the
@@ -207,7 +214,7 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
     /// session has ended. In this method rather than in an async wrapper of the runner's, so a running session keeps
     /// no extra state machine alive.
     /// </summary>
-    internal async Task RunAsync(ISessionRunner? runner, CancellationToken stopping)
+    internal async Task RunAsync(ISessionRunner? runner)
     {
         if (runner is not null)
         {
@@ -217,14 +224,10 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
 
         try
         {
-            // Neither the read loop nor the writer waits with a token. Close cancels the read loop's pending read (CancelPendingRead), and
-            // StopWriting ends the writer (the queue completes, a pending flush is cancelled); the proxy stopping does
-            // both. Tokens would cost every idle session linked token sources and callback registrations, and a channel
-            // wait with a token allocates a waiter each time.
-            // A listener runs its sessions without a token and stops each itself (Stop), so that an idle session
-            // holds no registration; a token given here (tests, tools) does the same when it fires.
-            using var stopRegistration = stopping.UnsafeRegister(static state => ((MinerSession)state!).Stop("proxy stopping"), this);
-
+            // Neither the read loop nor the writer waits with a token. Close cancels the read loop's pending read
+            // (CancelPendingRead), and StopWriting ends the writer (the queue completes, a pending flush is cancelled);
+            // the proxy stopping does both (Stop). Tokens would cost every idle session linked token sources and
+            // callback registrations, and a channel wait with a token allocates a waiter each time.
             // The writer outlives Close: the answers queued before it (the error that explains why the miner is
             // dropped, verdicts of its last submits) must still reach the miner. DrainWriterAsync bounds that wait.
             _outbound.Start();
@@ -243,7 +246,7 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
                     }
                 }
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            catch (OperationCanceledException) when (Volatile.Read(ref _stopped) != 0)
             {
                 Close("proxy stopping");
             }
@@ -267,7 +270,7 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
                     Close(_closeReason);
                     _outbound.TryComplete();
                     await DrainWriterAsync().ConfigureAwait(false);
-                    await LingerAsync(stopping).ConfigureAwait(false);
+                    await LingerAsync().ConfigureAwait(false);
                     Teardown();
                     await _connection.DisposeAsync().ConfigureAwait(false);
                 }
@@ -316,9 +319,9 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
     /// still sends until it closes too (bounded). Closing a socket with unread input makes the kernel send a reset,
     /// and the miner would lose the error that says why it was dropped (a flood, an over-long line).
     /// </summary>
-    private async Task LingerAsync(CancellationToken stopping)
+    private async Task LingerAsync()
     {
-        if (stopping.IsCancellationRequested || Volatile.Read(ref _stopped) != 0 || _closeReason.StartsWith("closed by the miner", StringComparison.Ordinal))
+        if (Volatile.Read(ref _stopped) != 0 || _closeReason.StartsWith("closed by the miner", StringComparison.Ordinal))
         {
             return;
         }
@@ -328,11 +331,11 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
         {
             await _connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
             using var grace = new CancellationTokenSource(CloseGrace, _context.Time);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(grace.Token, stopping);
             while (true)
             {
-                // The first read may report the cancellation Close requested; the loop simply reads on.
-                var result = await input.ReadAsync(linked.Token).ConfigureAwait(false);
+                // The first read may report the cancellation Close requested; the loop simply reads on. Stop (the proxy
+                // stopping) cancels a read too, and ends the linger.
+                var result = await input.ReadAsync(grace.Token).ConfigureAwait(false);
                 input.AdvanceTo(result.Buffer.End);
                 if (result.IsCompleted || (result.IsCanceled && Volatile.Read(ref _stopped) != 0))
                 {

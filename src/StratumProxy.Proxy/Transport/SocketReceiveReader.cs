@@ -8,17 +8,18 @@ namespace StratumProxy.Proxy.Transport;
 
 /// <summary>
 /// The receive side of a plain TCP connection as a <see cref="PipeReader"/> with no pipe and no loop behind it: a read
-/// that finds nothing new waits on the socket with a zero-byte receive, then receives into a buffer rented only while
-/// bytes are pending (a block of the miners' <see cref="BlockMemoryPool"/> when the options name it, which allocates
-/// nothing when thousands of connections hold one at once; the shared array pool otherwise and for longer lines) and
-/// returned once the reader has consumed them all. An idle
-/// connection therefore holds its socket's pending receive and this object, nothing else. Bytes are received only when
-/// the reader asks for more, so what the reader has not asked for stays in the kernel (a reader that stops reading
-/// holds no more than it had), and a receive completion hands its bytes to the waiting read on the same thread.
+/// that finds nothing new receives what the kernel holds and, when it holds nothing, waits: armed once in the miners'
+/// <see cref="SocketPoller"/> (a slot there, nothing else), or without a poller with the runtime's zero-byte receive.
+/// Bytes go into a buffer rented only while they are pending (a block of the miners' <see cref="BlockMemoryPool"/>
+/// when the options name it, which allocates nothing when thousands of connections hold one at once; the shared array
+/// pool otherwise and for longer lines) and returned once the reader has consumed them all. An idle connection
+/// therefore holds its wait and this object, nothing else. Bytes are received only when the reader asks for more, so
+/// what the reader has not asked for stays in the kernel (a reader that stops reading holds no more than it had), and
+/// a receive hands its bytes to the waiting read on the same thread.
 /// <see cref="StopAsync"/> ends the receive side for the upgrade handover without taking another byte from the peer
 /// and returns what was received and not consumed.
 /// </summary>
-internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadResult>
+internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadResult>, IThreadPoolWorkItem
 {
     private const int MinimumBuffer = 4096;
 
@@ -31,11 +32,15 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
     private const int ReaderCompleted = 32;
     private const int Stopping = 64;          // StopAsync: no more receives, the bytes are being handed over
     private const int ResultOutstanding = 128; // the reader holds positions into _buffer: it must not move
+    private const int Armed = 256;            // with the poller: the receive in flight is a one-shot wait armed there
 
     private readonly Socket _socket;
+    private readonly SocketPoller? _poller;
+    private readonly SafeSocketHandle _handle;
     private readonly BlockMemoryPool? _blocks;
     private readonly int _maxBuffered;
-    private readonly Action _onReceived;
+    private readonly Action? _onReceived;
+    private long _registration;
     private ManualResetValueTaskSourceCore<ReadResult> _read;
     private ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter _receive;
     private CancellationTokenRegistration _readCancellation;
@@ -53,12 +58,20 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
     /// <param name="options">Of a pipe's options, the pause threshold (at most that many unconsumed bytes are held: a
     /// reader that has examined them all and asks for more waits) and the pool, when it is a <see cref="BlockMemoryPool"/>.</param>
     /// <param name="unread">Bytes received from the peer earlier (by another process) that come first.</param>
-    public SocketReceiveReader(Socket socket, PipeOptions options, ReadOnlySpan<byte> unread)
+    /// <param name="poller">Where the socket waits for its peer (it must be non-blocking then, see
+    /// <see cref="SocketPoller.SetNonBlocking"/>); null: it waits with the runtime's zero-byte receive.</param>
+    public SocketReceiveReader(Socket socket, PipeOptions options, ReadOnlySpan<byte> unread, SocketPoller? poller = null)
     {
         _socket = socket;
+        _handle = socket.SafeHandle;
+        _poller = poller;
         _blocks = options.Pool as BlockMemoryPool;
         _maxBuffered = (int)Math.Clamp(options.PauseWriterThreshold, MinimumBuffer, Array.MaxLength);
-        _onReceived = OnReceived;
+        if (poller is null)
+        {
+            _onReceived = OnReceived;
+        }
+
         if (!unread.IsEmpty)
         {
             Rent(unread.Length);
@@ -69,6 +82,9 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
 
     /// <summary>The socket error that ended the stream (a reset), once it has; null for a clean end.</summary>
     public IOException? ReceiveError => Volatile.Read(ref _receiveError);
+
+    /// <summary>True while a read waits on a receive that is taking bytes (or finding none) outside the monitor.</summary>
+    internal bool ReceivingForARead => (Volatile.Read(ref _flags) & (ReadPending | ReceivePending | ReceivingData)) == (ReadPending | ReceivePending | ReceivingData);
 
     /// <summary>True while a buffer is rented (bytes pending or a receive writing into it); false for an idle reader.</summary>
     internal bool HoldsBuffer
@@ -118,7 +134,8 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
             receive = (_flags & (ReadPending | ReceivePending | PeerEnded | Stopping)) == ReadPending && _end - _start < _maxBuffered;
             if (receive)
             {
-                _flags |= ReceivePending;
+                // With the poller, what the kernel already holds is received at once: a wait only when it holds nothing.
+                _flags |= _poller is not null && MakeRoom() ? ReceivePending | ReceivingData : ReceivePending;
             }
         }
 
@@ -202,7 +219,49 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
         lock (this)
         {
             _flags |= ReaderCompleted;
-            ReleaseBufferIfIdle();
+            if ((_flags & Armed) == 0)
+            {
+                if ((_flags & ReceivePending) == 0)
+                {
+                    Unregister();
+                }
+
+                ReleaseBufferIfIdle();
+                return;
+            }
+
+            _flags &= ~Armed;
+
+            // A read still waiting resumes on the thread pool, never on this caller's stack.
+            _read.RunContinuationsAsynchronously = true;
+        }
+
+        // Nothing will read what the armed wait would announce: it ends here, and a read still waiting (completed
+        // under it as the connection is disposed) ends with the stream.
+        if (Received(0, null, wouldBlock: false))
+        {
+            Receive();
+        }
+    }
+
+    /// <summary>
+    /// The first step of a handover, while the socket is still this process's: no receive starts from now on, and a
+    /// wait armed in the poller is removed (a receive in flight ends in <see cref="StopAsync"/>).
+    /// </summary>
+    public void StopReceiving()
+    {
+        lock (this)
+        {
+            _flags |= Stopping;
+            if ((_flags & Armed) != 0)
+            {
+                _flags &= ~(Armed | ReceivePending);
+            }
+
+            if ((_flags & ReceivePending) == 0)
+            {
+                Unregister();
+            }
         }
     }
 
@@ -213,10 +272,10 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
     /// </summary>
     public async ValueTask<byte[]> StopAsync()
     {
+        StopReceiving();
         Task? wait = null;
         lock (this)
         {
-            _flags |= Stopping;
             if ((_flags & ReceivePending) != 0)
             {
                 _stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -235,6 +294,57 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
             _flags |= ReaderCompleted;
             ReleaseBufferIfIdle();
             return _fault is { } fault ? throw fault : unread;
+        }
+    }
+
+    /// <summary>
+    /// The socket was closed under this reader (its connection reset or disposed): a wait armed in the poller, which
+    /// the closed socket will never wake, ends as the stream's end. The runtime's own receive ends by itself.
+    /// </summary>
+    public void SocketClosed()
+    {
+        lock (this)
+        {
+            if ((_flags & Armed) == 0)
+            {
+                if ((_flags & ReceivePending) == 0)
+                {
+                    Unregister();
+                }
+
+                return;
+            }
+
+            _flags &= ~Armed;
+
+            // A read still waiting resumes on the thread pool, never on the stack of the thread that closed the socket.
+            _read.RunContinuationsAsynchronously = true;
+        }
+
+        // The receive in flight is this thread's now: its receive on the closed socket ends the stream.
+        if (Received(0, null, wouldBlock: false))
+        {
+            Receive();
+        }
+    }
+
+    /// <summary>The poller found the socket readable (or ended): the armed wait is over.</summary>
+    void IThreadPoolWorkItem.Execute()
+    {
+        lock (this)
+        {
+            if ((_flags & Armed) == 0)
+            {
+                // Ended meanwhile (completed, stopped, closed), or a wake for a slot this reader no longer holds.
+                return;
+            }
+
+            _flags &= ~Armed;
+        }
+
+        if (Received(0, null, wouldBlock: false))
+        {
+            Receive();
         }
     }
 
@@ -327,11 +437,59 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
         _buffer = null;
     }
 
-    // Owns the receive in flight (ReceivePending set): a zero-byte wait for the peer, then a receive of what it sent.
+    // Under the monitor: the poller forgets the socket (no receive is in flight and none will wait again).
+    private void Unregister()
+    {
+        if (_registration != 0)
+        {
+            _poller!.Unregister(_handle, ref _registration);
+        }
+    }
+
+    // Owns the receive in flight (ReceivePending set). With the poller: a receive of what the kernel holds and, when it
+    // holds nothing, a one-shot wait in the poller. Without it: a zero-byte wait for the peer, then a receive of what
+    // it sent.
     private void Receive()
     {
         while (true)
         {
+            if (_poller is not null)
+            {
+                if ((Volatile.Read(ref _flags) & ReceivingData) == 0)
+                {
+                    if (!Arm(out var armError))
+                    {
+                        return;
+                    }
+
+                    if (!Received(0, armError, wouldBlock: false))
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
+                int received;
+                Exception? error = null;
+                try
+                {
+                    received = SocketPoller.Receive(_handle, _buffer.AsSpan(_end));
+                }
+                catch (Exception ex)
+                {
+                    received = 0;
+                    error = ex;
+                }
+
+                if (!Received(Math.Max(received, 0), error, wouldBlock: received < 0))
+                {
+                    return;
+                }
+
+                continue;
+            }
+
             ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter awaiter;
 #pragma warning disable CA2012 // Each receive's awaiter is consumed exactly once: GetResult in Received.
             try
@@ -349,13 +507,40 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
             if (!awaiter.IsCompleted)
             {
                 _receive = awaiter;
-                awaiter.UnsafeOnCompleted(_onReceived);
+                awaiter.UnsafeOnCompleted(_onReceived!);
                 return;
             }
 
             if (!Received(awaiter))
             {
                 return;
+            }
+        }
+    }
+
+    // With the poller, the receive in flight waits: armed there (false), or it could not be (true, with the error, or
+    // with none when the receive must end for another reason: see Received).
+    private bool Arm(out Exception? error)
+    {
+        error = null;
+        lock (this)
+        {
+            if ((_flags & (Stopping | ReaderCompleted)) != 0)
+            {
+                // Stopped or completed while this receive ran: it ends without waiting.
+                return true;
+            }
+
+            try
+            {
+                _poller!.Arm(_handle, ref _registration, this);
+                _flags |= Armed;
+                return false;
+            }
+            catch (Exception ex)
+            {
+                error = ex;
+                return true;
             }
         }
     }
@@ -370,21 +555,22 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
         }
     }
 
-    // A receive ended. True: go on with the receive of the bytes the zero-byte wait announced.
     private bool Received(ConfiguredValueTaskAwaitable<int>.ConfiguredValueTaskAwaiter awaiter)
     {
-        int received;
-        Exception? error = null;
         try
         {
-            received = awaiter.GetResult();
+            return Received(awaiter.GetResult(), null, wouldBlock: false);
         }
         catch (Exception ex)
         {
-            received = 0;
-            error = ex;
+            return Received(0, ex, wouldBlock: false);
         }
+    }
 
+    // A receive ended (or, with the poller, a wait). True: go on with the receive in flight (the receive of the bytes a
+    // wait announced, or with the poller a wait again). wouldBlock: a poller receive found nothing in the kernel.
+    private bool Received(int received, Exception? error, bool wouldBlock)
+    {
         ReadResult result = default;
         Exception? readError = null;
         TaskCompletionSource? stopped = null;
@@ -402,6 +588,13 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
                 // Handing over: whatever was in flight has landed (or ended on the dummy without taking a byte).
                 _flags &= ~(ReceivePending | ReceivingData);
                 stopped = _stopped;
+            }
+            else if (wouldBlock && (_flags & ReaderCompleted) == 0)
+            {
+                // Nothing in the kernel yet: wait in the poller, holding no buffer meanwhile.
+                _flags &= ~ReceivingData;
+                ReleaseBufferIfIdle();
+                return true;
             }
             else if (error is not null || (data && received == 0))
             {
@@ -424,11 +617,12 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
                         break;
                 }
             }
-            else if (!data && (_flags & ReaderCompleted) != 0)
+            else if ((_flags & ReaderCompleted) != 0)
             {
-                // The reader is done, so nothing will receive again: a read still waiting (the connection disposed
+                // The reader is done (completed while this receive ran, or before the wait it announced ended), so
+                // nothing will receive again and what came is not wanted: a read still waiting (the connection disposed
                 // under it) ends with the stream instead of waiting for a receive no one will start.
-                _flags = (_flags & ~ReceivePending) | PeerEnded;
+                _flags = (_flags & ~(ReceivePending | ReceivingData)) | PeerEnded;
             }
             else if (!data)
             {
@@ -447,6 +641,12 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
             else
             {
                 _flags &= ~(ReceivePending | ReceivingData);
+            }
+
+            if ((_flags & ReceivePending) == 0 && (_flags & (PeerEnded | ReaderCompleted | Stopping)) != 0)
+            {
+                // No receive is in flight and none will start again.
+                Unregister();
             }
 
             ReleaseBufferIfIdle();

@@ -182,6 +182,12 @@ internal sealed class SocketSendWriter : PipeWriter, ISharedBytesWriter
                     return new ValueTask<FlushResult>(Finish(args, isCanceled: false, failed: false));
                 }
 
+                if (_owner.DirectHandle is { } handle && SocketPoller.Send(handle, chunk.Span) is > 0 and var taken)
+                {
+                    Consumed(taken);
+                    continue;
+                }
+
                 args ??= SocketSendArgs.Rent();
                 var sent = args.SendAsync(_owner.Socket, chunk);
                 if (!sent.IsCompletedSuccessfully)

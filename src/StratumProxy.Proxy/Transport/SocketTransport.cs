@@ -76,7 +76,7 @@ public static class SocketTransport
     private static ProxyConnection Miner(Socket socket, int maxLineLength, ReadOnlyMemory<byte> unreadInput)
     {
         // No send pipe: the session's write loop sends straight to the socket, a job's notify line from its shared bytes.
-        var duplex = new TcpSocketDuplex(socket, sendOptions: null, PipeOptionsFactory.MinerReceive(maxLineLength), unreadInput);
+        var duplex = new TcpSocketDuplex(socket, sendOptions: null, PipeOptionsFactory.MinerReceive(maxLineLength), unreadInput, SocketPoller.Shared);
         return new ProxyConnection(duplex, socket.RemoteEndPoint, socket.LocalEndPoint, duplex);
     }
 

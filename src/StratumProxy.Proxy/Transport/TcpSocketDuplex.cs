@@ -36,10 +36,19 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
     /// held) and the block pool.
     /// <paramref name="unreadInput"/> (bytes an earlier owner received) is read first.
     /// </summary>
-    public TcpSocketDuplex(Socket socket, PipeOptions? sendOptions, PipeOptions receiveOptions, ReadOnlyMemory<byte> unreadInput = default)
+    /// <paramref name="poller"/> (where it runs): the socket is made non-blocking, waits for its peer there and is
+    /// received from and sent to with plain calls, the runtime's asynchronous operations only for a send the kernel
+    /// cannot take at once.
+    public TcpSocketDuplex(Socket socket, PipeOptions? sendOptions, PipeOptions receiveOptions, ReadOnlyMemory<byte> unreadInput = default, SocketPoller? poller = null)
     {
         _socket = socket;
-        _input = new SocketReceiveReader(socket, receiveOptions, unreadInput.Span);
+        if (poller is not null)
+        {
+            SocketPoller.SetNonBlocking(socket.SafeHandle);
+            DirectHandle = socket.SafeHandle;
+        }
+
+        _input = new SocketReceiveReader(socket, receiveOptions, unreadInput.Span, poller);
         if (sendOptions is null)
         {
             _sender = new SocketSendWriter(this);
@@ -56,6 +65,9 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
     public PipeWriter Output => _sender ?? _output!.Writer;
 
     public Socket Socket => _socket;
+
+    /// <summary>The socket's handle when it is non-blocking (with a poller): sends try a plain send first.</summary>
+    public SafeSocketHandle? DirectHandle { get; }
 
     /// <summary>The socket error that ended the receive side (a reset), once it has; null for a clean end.</summary>
     public IOException? ReceiveError => _input.ReceiveError;
@@ -128,6 +140,7 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         // number until the last copy of it closes; events from it wake a context that is gone (or, once the number is
         // reused, a socket whose next read or write just finds nothing to do). The number is retired for this file: a
         // socket object adopting it again in this process must not get the same number (LinuxDescriptors.AvoidRetired).
+        _input.StopReceiving();
         var added = false;
         _socket.SafeHandle.DangerousAddRef(ref added);
         try
@@ -221,6 +234,7 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         }
 
         _socket.Dispose();
+        _input.SocketClosed();
     }
 
     private void CloseSocket()
@@ -238,6 +252,7 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
         }
 
         _socket.Dispose();
+        _input.SocketClosed();
     }
 
     private int DuplicateSocket()

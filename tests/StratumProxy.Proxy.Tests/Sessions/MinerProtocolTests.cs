@@ -51,6 +51,20 @@ public sealed class MinerProtocolTests
     }
 
     [Fact]
+    public void Subscribe_TheSameUserAgentFromManyMiners_IsHeldOnce()
+    {
+        // Each miner's subscribe parses its own string; the sessions keep one copy of it between them. The name is
+        // this test's own, so no other test has shared it first.
+        var first = new MinerProtocol();
+        var second = new MinerProtocol();
+        first.Subscribe(new string("bmminer/2.0.0 (MinerProtocolTests)".AsSpan()));
+        second.Subscribe(new string("bmminer/2.0.0 (MinerProtocolTests)".AsSpan()));
+
+        Assert.Equal("bmminer/2.0.0 (MinerProtocolTests)", second.UserAgent);
+        Assert.Same(first.UserAgent, second.UserAgent);
+    }
+
+    [Fact]
     public void Subscribe_LongUserAgent_IsCut()
     {
         _protocol.Subscribe(new string('u', 100));

@@ -26,7 +26,7 @@ public sealed class MinerSessionTests
             new ProxyConnection(duplex.A, null, null, null), new ListenerOptions { ProxyProtocol = ProxyProtocolMode.Required }, harness.Context);
         var runner = new RecordingRunner();
 
-        var run = session.RunAsync(runner, deadline.Token);
+        var run = session.RunAsync(runner);
         await new LinePeer(duplex.B).WriteRawAsync("PROXY TCP4 10.1.2.3 10.0.0.1 40001 3333\r\n", deadline.Token);
         await run.WaitAsync(deadline.Token);
 
@@ -49,6 +49,45 @@ public sealed class MinerSessionTests
 
         var fault = await Assert.ThrowsAsync<NotSupportedException>(() => run.WaitAsync(deadline.Token));
         Assert.Equal("a bug in admission", fault.Message);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RunAsync_WithAToken_StopsAsTheProxyDoesWhenItFires_WhetherServingOrLingering(bool lingering)
+    {
+        // A session run with a token (tests, tools) stops as a listener's session does when the proxy stops: at once,
+        // without lingering for its miner, and even when it is already lingering for a miner that never hangs up.
+        using var deadline = Deadline();
+        var harness = new SessionHarness();
+        var (session, miner) = harness.Open();
+        using var stopping = new CancellationTokenSource();
+        var run = session.RunAsync(stopping.Token);
+        await miner.WriteAsync("{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}", deadline.Token);
+        Assert.Contains("\"id\":1", await miner.ReadLineAsync(deadline.Token));
+        if (lingering)
+        {
+            // Dropped for its 21st unparseable line: the session answers, sends its FIN and waits (up to its grace)
+            // for the miner to close; this miner never does.
+            for (var i = 0; i < 21; i++)
+            {
+                await miner.WriteAsync("{\"id\":2,\"method\":\"mining.nonsense\"", deadline.Token);
+            }
+
+            // Every error answer, then the session's FIN.
+            while (await miner.ReadLineAsync(deadline.Token) is not null)
+            {
+            }
+
+            Assert.True(session.IsClosed);
+            Assert.False(run.IsCompleted);
+        }
+
+        await stopping.CancelAsync();
+        await run.WaitAsync(deadline.Token);
+
+        Assert.True(session.IsClosed);
+        Assert.StartsWith(lingering ? "bad lines" : "proxy stopping", session.CloseReason, StringComparison.Ordinal);
     }
 
     private sealed class RecordingRunner : MinerSession.ISessionRunner

@@ -14,10 +14,15 @@ namespace StratumProxy.Proxy.Tests.Transport;
 /// </summary>
 public sealed class TcpSocketDuplexTests
 {
-    // What wrapping an idle miner connection and starting its first read allocate on the calling thread: 1,184 bytes
-    // in Debug on .NET 10.0.12. With a pipe and a receive loop behind the input it was 1,648 (1,552 in Release); a
-    // token source per connection with its registration on the pending receive made that 208 bytes more.
-    private const long IdleReceiveBytes = 1300;
+    // What wrapping an idle miner connection and starting its first read allocate on the calling thread: 488 bytes in
+    // Debug on .NET 10.0.12 with the read waiting in the poller. With the runtime's zero-byte receive (its event args,
+    // socket context, receive operation and callback) it was 1,232; with a pipe and a receive loop behind the input,
+    // 1,648 (1,552 in Release); a token source per connection with its registration on the pending receive made that
+    // 208 bytes more.
+    private const long IdleReceiveBytes = 600;
+
+    // A poller of this class's own, so its registrations can be counted (the tests of one class run one at a time).
+    private static readonly SocketPoller TestPoller = new();
 
     [Fact]
     public async Task A_reset_right_after_the_peers_last_line_ends_the_input_cleanly_after_that_line()
@@ -134,10 +139,10 @@ public sealed class TcpSocketDuplexTests
         var reads = new List<ValueTask<ReadResult>>();
         try
         {
-            // Wrapping an accepted socket and reading from it (as a session does at once) puts a zero-byte receive in the
-            // kernel on this thread: what this thread allocates is what an idle connection's receive side is made of
-            // (the input, the socket's receive operation and context, the direct output). No pipe or loop is among
-            // them, and no token source or registration (a detach stops the receive through the socket object).
+            // Wrapping an accepted socket and reading from it (as a session does at once) arms its wait in the poller on
+            // this thread: what this thread allocates is what an idle connection's receive side is made of (the input
+            // and the direct output). No pipe or loop is among them, no socket operation or context of the runtime's,
+            // and no token source or registration (a detach removes the wait from the poller).
             var fewest = long.MaxValue;
             for (var i = 0; i < 8; i++)
             {
@@ -174,15 +179,17 @@ public sealed class TcpSocketDuplexTests
         }
     }
 
-    [Fact]
-    public async Task A_read_waiting_when_the_input_is_completed_ends_with_the_stream_when_the_peer_then_sends_its_FIN()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_read_waiting_when_the_input_is_completed_ends_with_the_stream_when_the_peer_then_sends_its_FIN(bool poller)
     {
         // A connection disposed from another thread while its session waits to read completes the input, then shuts
         // the socket; when the kernel reports the shutdown (or the peer's FIN) as an end of stream before the close
         // aborts the receive, the waiting read must end too, or the session waits for ever.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = timeout.Token;
-        var (connection, peer) = await MinerPairAsync(ct);
+        var (connection, peer) = await MinerPairAsync(ct, poller: poller);
         await using var _ = connection;
         using var __ = peer;
         var input = connection.Transport.Input;
@@ -196,12 +203,14 @@ public sealed class TcpSocketDuplexTests
         Assert.True(result.IsCompleted);
     }
 
-    [Fact]
-    public async Task A_miners_input_holds_a_buffer_only_while_bytes_are_unconsumed_and_grows_for_a_long_line()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_miners_input_holds_a_buffer_only_while_bytes_are_unconsumed_and_grows_for_a_long_line(bool poller)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = timeout.Token;
-        var (connection, peer) = await MinerPairAsync(ct);
+        var (connection, peer) = await MinerPairAsync(ct, poller: poller);
         await using var _ = connection;
         using var __ = peer;
         var input = (SocketReceiveReader)connection.Transport.Input;
@@ -246,12 +255,14 @@ public sealed class TcpSocketDuplexTests
         Assert.False(input.HoldsBuffer);
     }
 
-    [Fact]
-    public async Task A_waiting_read_ends_on_CancelPendingRead_or_its_token_and_the_next_read_gets_the_bytes_sent_later()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_waiting_read_ends_on_CancelPendingRead_or_its_token_and_the_next_read_gets_the_bytes_sent_later(bool poller)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = timeout.Token;
-        var (connection, peer) = await MinerPairAsync(ct);
+        var (connection, peer) = await MinerPairAsync(ct, poller: poller);
         await using var _ = connection;
         using var __ = peer;
         var input = connection.Transport.Input;
@@ -324,30 +335,250 @@ public sealed class TcpSocketDuplexTests
         }
     }
 
-    [Fact]
-    public async Task Stopping_the_input_while_its_receive_waits_ends_when_that_receive_does_and_takes_no_byte()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Stopping_the_input_while_its_receive_waits_takes_no_byte_at_once_in_the_poller_or_when_that_receive_ends(bool poller)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = timeout.Token;
-        var (connection, peer) = await MinerPairAsync(ct);
+        var own = poller ? TestPoller : null;
+        var (connection, peer) = await MinerPairAsync(ct, poller: poller, own: own);
         await using var _ = connection;
         using var __ = peer;
         var input = (SocketReceiveReader)connection.Transport.Input;
 
-        // A read waits on the socket and is cancelled (the session parks): its zero-byte receive stays in flight.
+        // A read waits on the socket and is cancelled (the session parks): its wait stays (armed in the poller, or the
+        // zero-byte receive in flight).
         var waiting = input.ReadAsync(ct);
         input.CancelPendingRead();
         var cancelled = await waiting;
         Assert.True(cancelled.IsCanceled);
         input.AdvanceTo(cancelled.Buffer.Start);
 
-        // The handover stops the input before that receive ends (here the peer's next line ends it): the stop waits
-        // for it, then ends without having taken the line, which stays in the kernel for whoever adopts the socket.
+        // The handover stops the input before the peer's next line. In the poller the armed wait is removed and the
+        // stop ends at once; the runtime's zero-byte receive cannot be withdrawn, so the stop waits for it to end (here
+        // the line ends it). Either way the line stays in the kernel for whoever adopts the socket.
         var stopping = input.StopAsync().AsTask();
-        Assert.False(stopping.IsCompleted);
-        await peer.SendAsync("{\"id\":3}\n"u8.ToArray(), SocketFlags.None, ct);
-        Assert.Empty(await stopping.WaitAsync(ct));
+        if (poller)
+        {
+            Assert.Empty(await stopping.WaitAsync(ct));
+            Assert.Equal(0, own!.Registered);
+            Assert.Equal(0, own.KernelRegistrations());
+            await peer.SendAsync("{\"id\":3}\n"u8.ToArray(), SocketFlags.None, ct);
+            Assert.True(SpinWait.SpinUntil(() => connection.Transport is TcpSocketDuplex { Socket.Available: 9 }, TimeSpan.FromSeconds(30)));
+        }
+        else
+        {
+            Assert.False(stopping.IsCompleted);
+            await peer.SendAsync("{\"id\":3}\n"u8.ToArray(), SocketFlags.None, ct);
+            Assert.Empty(await stopping.WaitAsync(ct));
+        }
+
         Assert.Equal(9, connection.Transport is TcpSocketDuplex duplex ? duplex.Socket.Available : -1);
+    }
+
+    [Fact]
+    public async Task A_reset_right_after_a_miners_last_line_ends_its_input_cleanly_after_that_line()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        var (connection, peer) = await MinerPairAsync(ct);
+        await using var _ = connection;
+
+        // The miner sends a submit and its host goes down at once (a reset): the poller's receive gets the submit, then
+        // the stream ends cleanly with the reset kept as the reason.
+        const string submit = "{\"id\":4,\"method\":\"mining.submit\",\"params\":[]}\n";
+        await peer.SendAsync(Encoding.ASCII.GetBytes(submit), SocketFlags.None, ct);
+        peer.LingerState = new LingerOption(true, 0);
+        peer.Close();
+
+        var input = connection.Transport.Input;
+        var result = await input.ReadAsync(ct);
+        Assert.Equal(submit, Encoding.ASCII.GetString(result.Buffer));
+        input.AdvanceTo(result.Buffer.End);
+        result = await input.ReadAsync(ct);
+        Assert.True(result.IsCompleted);
+        Assert.True(result.Buffer.IsEmpty);
+        Assert.Contains("reset", connection.ReceiveError!.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("the miner's FIN")]
+    [InlineData("the miner's reset")]
+    [InlineData("the connection disposed")]
+    [InlineData("the connection reset by the proxy")]
+    public async Task A_read_waiting_in_the_poller_ends_with_the_connection_and_the_poller_forgets_the_socket(string end)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        var own = TestPoller;
+        var (connection, peer) = await MinerPairAsync(ct, own: own);
+        await using var _ = connection;
+        using var __ = peer;
+        var input = connection.Transport.Input;
+
+        // A line, then a read that waits: the socket is registered (and armed) for as long as the connection lives.
+        await peer.SendAsync("{\"id\":1}\n"u8.ToArray(), SocketFlags.None, ct);
+        var first = await input.ReadAsync(ct);
+        input.AdvanceTo(first.Buffer.End);
+        var waiting = input.ReadAsync(CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted);
+        Assert.Equal(1, own.Registered);
+        Assert.Equal(1, own.KernelRegistrations());
+
+        switch (end)
+        {
+            case "the miner's FIN":
+                peer.Shutdown(SocketShutdown.Send);
+                break;
+            case "the miner's reset":
+                peer.LingerState = new LingerOption(true, 0);
+                peer.Close();
+                break;
+            case "the connection disposed":
+                await connection.DisposeAsync();
+                break;
+            default:
+                ((TcpSocketDuplex)connection.Transport).AbortSend();
+                break;
+        }
+
+        var result = await waiting.WaitAsync(ct);
+        Assert.True(result.IsCompleted);
+        Assert.True(result.Buffer.IsEmpty);
+        Assert.Equal(0, own.Registered);
+        Assert.Equal(0, own.KernelRegistrations());
+    }
+
+    [Theory]
+    [InlineData("completes the input")]
+    [InlineData("resets the connection")]
+    public async Task A_read_waiting_in_the_poller_ends_when_another_thread_completes_the_input_or_resets_the_connection_and_resumes_off_that_thread(string what)
+    {
+        // The session's read loop must never run on the stack of a thread that stops it (the listener's stop loop,
+        // a takeover's export), and the read must end without any byte or FIN from the miner.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        var (connection, peer) = await MinerPairAsync(ct, own: TestPoller);
+        await using var _ = connection;
+        using var __ = peer;
+        var input = connection.Transport.Input;
+        var resumedOn = 0;
+        async Task ReadAsync()
+        {
+            var result = await input.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+            resumedOn = Environment.CurrentManagedThreadId;
+            Assert.True(result.IsCompleted);
+        }
+
+        var reading = ReadAsync();
+        Assert.False(reading.IsCompleted);
+        var caller = 0;
+        var thread = new Thread(() =>
+        {
+            caller = Environment.CurrentManagedThreadId;
+            if (what == "completes the input")
+            {
+                input.Complete();
+            }
+            else
+            {
+                ((TcpSocketDuplex)connection.Transport).AbortSend();
+            }
+        });
+        thread.Start();
+        thread.Join();
+
+        await reading.WaitAsync(ct);
+        Assert.NotEqual(caller, resumedOn);
+        Assert.Equal(0, TestPoller.Registered);
+        Assert.Equal(0, TestPoller.KernelRegistrations());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_connection_disposed_while_a_reads_receive_runs_ends_that_read_and_leaves_the_poller(bool bytesWaiting)
+    {
+        // The receive a read starts runs outside the reader's monitor; another thread disposing the connection
+        // meanwhile (completing the input, closing the socket) must still end the read, whether the receive finds
+        // nothing or takes bytes, and the poller must forget the socket. Another thread takes the monitor as soon as
+        // the receive is under way and disposes the connection holding it, so the receive's end comes after the
+        // dispose; the window is narrow, so the attempt is repeated until it was hit a few times.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        var hits = 0;
+        for (var attempt = 0; attempt < 200 && hits < 3; attempt++)
+        {
+            var (connection, peer) = await MinerPairAsync(ct, own: TestPoller);
+            using var __ = peer;
+            var input = (SocketReceiveReader)connection.Transport.Input;
+            if (bytesWaiting)
+            {
+                await peer.SendAsync("{\"id\":1}\n"u8.ToArray(), SocketFlags.None, ct);
+                Assert.True(SpinWait.SpinUntil(() => ((TcpSocketDuplex)connection.Transport).Socket.Available == 9, TimeSpan.FromSeconds(10)));
+            }
+
+            var hit = false;
+            var interloper = new Thread(() =>
+            {
+                var deadline = Environment.TickCount64 + 2_000;
+                while (!input.ReceivingForARead)
+                {
+                    if (Environment.TickCount64 > deadline)
+                    {
+                        return;
+                    }
+                }
+
+                lock (input)
+                {
+                    hit = input.ReceivingForARead;
+                    connection.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                }
+            }) { IsBackground = true };
+            interloper.Start();
+            var read = input.ReadAsync(CancellationToken.None).AsTask();
+            interloper.Join();
+            await connection.DisposeAsync();
+            await read.WaitAsync(ct);
+            Assert.Equal(0, TestPoller.Registered);
+            hits += hit ? 1 : 0;
+        }
+
+        Assert.Equal(0, TestPoller.KernelRegistrations());
+    }
+
+    [Fact]
+    public async Task A_miners_detach_removes_its_wait_from_the_poller_before_the_descriptor_changes_and_hands_over_what_it_did_not_read()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var ct = timeout.Token;
+        var (connection, peer) = await MinerPairAsync(ct, own: TestPoller);
+        using var __ = peer;
+        var input = connection.Transport.Input;
+
+        // Half a line read, then a read that waits in the poller and is cancelled (the session parks).
+        await peer.SendAsync("{\"id\":1}\n{\"id\""u8.ToArray(), SocketFlags.None, ct);
+        var first = await input.ReadAsync(ct);
+        var end = first.Buffer.PositionOf((byte)'\n')!.Value;
+        input.AdvanceTo(first.Buffer.GetPosition(1, end), first.Buffer.End);
+        var waiting = input.ReadAsync(ct);
+        Assert.Equal(1, TestPoller.KernelRegistrations());
+        input.CancelPendingRead();
+        input.AdvanceTo((await waiting).Buffer.Start);
+
+        // Removed while the number still named the socket: a removal after the dummy took the number would leave the
+        // socket registered here for as long as the process that adopts it keeps it open.
+        var detached = await connection.DetachAsync(ct).AsTask().WaitAsync(ct);
+        await connection.DisposeAsync();
+        using (detached.Handle)
+        {
+            Assert.Equal("{\"id\"", Encoding.ASCII.GetString(detached.UnreadInput));
+            Assert.Equal(0, TestPoller.Registered);
+            Assert.Equal(0, TestPoller.KernelRegistrations());
+        }
     }
 
     private static async Task<WeakReference> SendSharedAsync(PipeWriter output, int length, CancellationToken ct)
@@ -359,7 +590,9 @@ public sealed class TcpSocketDuplexTests
         return new WeakReference(line);
     }
 
-    private static async Task<(ProxyConnection Connection, Socket Peer)> MinerPairAsync(CancellationToken ct, int buffers = 0)
+    // poller: the shared poller as in production (true), none (false: the runtime's zero-byte receive, as pools use),
+    // or the one given (to count its registrations).
+    private static async Task<(ProxyConnection Connection, Socket Peer)> MinerPairAsync(CancellationToken ct, int buffers = 0, bool poller = true, SocketPoller? own = null)
     {
         using var listener = SocketTransport.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var peer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -375,7 +608,13 @@ public sealed class TcpSocketDuplexTests
             accepted.SendBufferSize = buffers;
         }
 
-        return (SocketTransport.WrapAccepted(accepted, 4096), peer);
+        if (poller && own is null)
+        {
+            return (SocketTransport.WrapAccepted(accepted, 4096), peer);
+        }
+
+        var duplex = new TcpSocketDuplex(accepted, sendOptions: null, PipeOptionsFactory.MinerReceive(4096), poller: own);
+        return (new ProxyConnection(duplex, accepted.RemoteEndPoint, accepted.LocalEndPoint, duplex), peer);
     }
 
     private static async Task<string> ReceiveAsync(Socket peer, int length, CancellationToken ct)
