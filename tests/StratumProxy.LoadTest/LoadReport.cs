@@ -60,7 +60,9 @@ public sealed record JobFanoutReport(long Copies, long Bytes, double FirstMs, do
 
 /// <summary>
 /// The process under test, sampled before the connects, after they settled, at both ends of the window and at the
-/// end. Growth per session is (settled − before) / ready sessions; native = RSS − managed heap. Allocated bytes per
+/// end. Growth per session is (settled − before) / ready sessions; native = RSS − managed heap. Each sample also holds
+/// the GC's committed memory (live objects and the free space it keeps) when the process exports it: 0 before its
+/// first collection, so no growth per session is made of it. Allocated bytes per
 /// answered submit are the managed bytes the process allocated in the window over the submits answered in it (jobs,
 /// scrapes and timers included), when it exports the counter; GC pause seconds in the window likewise (the part of
 /// the window the process stood still for collections).

@@ -12,14 +12,15 @@ public sealed record ProcessSample(
     long? Gen0Collections,
     long? Gen2Collections,
     long? AllocatedBytes = null,
-    double? GcPauseSeconds = null);
+    double? GcPauseSeconds = null,
+    long? GcCommittedBytes = null);
 
 /// <summary>
 /// Reads a process's CPU time and memory from /proc (any program: ckpool, another proxy, ours), plus the managed
 /// heap and GC counts from a Prometheus endpoint when it is a .NET program that exports prometheus-net's
 /// <c>dotnet_*</c> series (StratumProxy's admin <c>/metrics</c>), and the managed bytes allocated since start when it
 /// exports <c>stratumproxy_managed_allocated_bytes_total</c> (and the time paused by collections,
-/// <c>stratumproxy_gc_pause_seconds_total</c>).
+/// <c>stratumproxy_gc_pause_seconds_total</c>, and the GC's committed memory, <c>stratumproxy_gc_committed_bytes</c>).
 /// </summary>
 public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
 {
@@ -35,7 +36,7 @@ public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
             return null;
         }
 
-        long? managed = null, gen0 = null, gen2 = null, allocated = null;
+        long? managed = null, gen0 = null, gen2 = null, allocated = null, committed = null;
         double? paused = null;
         if (metrics is not null && http is not null)
         {
@@ -47,6 +48,7 @@ public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
                 gen2 = (long?)Series(text, "dotnet_collection_count_total{generation=\"2\"}");
                 allocated = (long?)Series(text, "stratumproxy_managed_allocated_bytes_total");
                 paused = Series(text, "stratumproxy_gc_pause_seconds_total");
+                committed = (long?)Series(text, "stratumproxy_gc_committed_bytes");
             }
             catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
             {
@@ -54,7 +56,7 @@ public sealed class ProcessProbe(int pid, Uri? metrics, HttpClient? http)
             }
         }
 
-        return proc with { ManagedHeapBytes = managed, Gen0Collections = gen0, Gen2Collections = gen2, AllocatedBytes = allocated, GcPauseSeconds = paused };
+        return proc with { ManagedHeapBytes = managed, Gen0Collections = gen0, Gen2Collections = gen2, AllocatedBytes = allocated, GcPauseSeconds = paused, GcCommittedBytes = committed };
     }
 
     /// <summary>CPU seconds (user + system) and memory of a process; null once it has gone.</summary>

@@ -62,6 +62,7 @@ public sealed class ProxyMetrics
         GcPauseSeconds = factory.CreateCounter("stratumproxy_gc_pause_seconds_total", "Time the process has spent paused by garbage collections since it started (GC.GetTotalPauseDuration; read at each export).");
         WorkerNamesTooLong = factory.CreateCounter("stratumproxy_worker_names_too_long_total", "Workers whose name is longer than 256 characters: their series are reported under worker=\"other\".");
         AllocatedBytes = factory.CreateCounter("stratumproxy_managed_allocated_bytes_total", "Bytes the process has allocated on the managed heap since it started (GC.GetTotalAllocatedBytes; read at each export).");
+        GcCommittedBytes = factory.CreateGauge("stratumproxy_gc_committed_bytes", "Memory the GC keeps committed for the managed heap, live objects and free space alike, as of its last collection, 0 before the first (GC.GetGCMemoryInfo().TotalCommittedBytes; read at each export). Resident memory beyond it is the runtime's and the libraries' own.");
     }
 
     /// <summary>
@@ -153,6 +154,9 @@ public sealed class ProxyMetrics
 
     /// <summary>Seconds paused by garbage collections since start: over a load run, the GC share of the latency tail.</summary>
     public Counter GcPauseSeconds { get; }
+
+    /// <summary>The GC's committed memory as of its last collection (see <see cref="Routing.ProxyEngine.UpdateGauges"/>).</summary>
+    public Gauge GcCommittedBytes { get; }
 
     /// <summary>Counts a share result of a session that has no worker yet (worker <c>unknown</c>, pool <c>none</c>).</summary>
     public void CountUnattributed(ShareResult result) => Interlocked.Increment(ref _unattributed[(int)result]);

@@ -144,10 +144,11 @@ public sealed partial class ProxyEngine
         return Switch(pool, s => wanted.Contains(s.Worker!), pin);
     }
 
-    /// <summary>Brings the allocation and GC pause counters up to date (call before each metrics export; the per-worker series come from <see cref="Accounting.ShareLedger.WriteWorkerSeriesAsync"/>).</summary>
+    /// <summary>Brings the allocation and GC pause counters and the GC's committed memory up to date (call before each metrics export; the per-worker series come from <see cref="Accounting.ShareLedger.WriteWorkerSeriesAsync"/>).</summary>
     public void UpdateGauges()
     {
         Metrics.AllocatedBytes.IncTo(GC.GetTotalAllocatedBytes());
         Metrics.GcPauseSeconds.IncTo(GC.GetTotalPauseDuration().TotalSeconds);
+        Metrics.GcCommittedBytes.Set(GC.GetGCMemoryInfo().TotalCommittedBytes);
     }
 }

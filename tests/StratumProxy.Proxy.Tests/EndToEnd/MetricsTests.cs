@@ -62,13 +62,14 @@ public sealed class MetricsTests
     }
 
     [Fact]
-    public async Task Managed_bytes_allocated_and_gc_pause_time_are_exported_as_read_at_the_scrape()
+    public async Task Managed_bytes_allocated_gc_pause_time_and_gc_committed_memory_are_exported_as_read_at_the_scrape()
     {
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
         await using var proxy = await ProxyHarness.StartAsync(ProxyHarness.Options(pool));
         var before = GC.GetTotalAllocatedBytes();
         GC.Collect();
         var pausedBefore = GC.GetTotalPauseDuration().TotalSeconds;
+        var committedBefore = GC.GetGCMemoryInfo().TotalCommittedBytes;
 
         var scrape = await proxy.ScrapeAsync();
 
@@ -81,6 +82,14 @@ public sealed class MetricsTests
         Assert.NotNull(paused);
         Assert.InRange(paused.Value, pausedBefore, GC.GetTotalPauseDuration().TotalSeconds);
         Assert.True(paused.Value > 0, "a collection ran before the scrape, so some pause time is exported");
+
+        // The GC's committed memory as of its last collection (this process's: the proxy runs in it), read in the
+        // scrape: between what the GC reported just before and just after it (a collection may run in between).
+        var committed = ProxyHarness.MetricValue(scrape, "stratumproxy_gc_committed_bytes");
+        Assert.NotNull(committed);
+        var committedAfter = GC.GetGCMemoryInfo().TotalCommittedBytes;
+        Assert.InRange(committed.Value, Math.Min(committedBefore, committedAfter), Math.Max(committedBefore, committedAfter));
+        Assert.True(committed.Value > 0);
     }
 
     private static async Task<string> ExportAsync(Prometheus.CollectorRegistry registry)
