@@ -43,8 +43,9 @@ public sealed class MinerProtocol
     public const int MaxUserAgentLength = 64;
 
     // A farm's miners send a handful of user agents (one per firmware version), and each session kept its own copy of
-    // its user agent: the first distinct ones are held once for the whole process, shared by every session that sends
-    // them. Bounded, so miners that each send a different one cost no more than before.
+    // its user agent: the first distinct ones sent by authorized miners are held once for the whole process, shared by
+    // every session that sends them. Bounded, and only authorized miners' count, so connections that each send a
+    // different one (or junk) before they leave cannot fill the table.
     private const int MaxSharedUserAgents = 256;
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> s_userAgents = new(StringComparer.Ordinal);
     private static int s_sharedUserAgents;
@@ -83,7 +84,7 @@ public sealed class MinerProtocol
     internal void Restore(bool subscribed, string? userAgent, string? worker, bool extranonceSubscribe, bool versionRolling, uint requestedMask, uint mask, double minimumDifficulty)
     {
         Subscribed = subscribed;
-        UserAgent = Shared(userAgent);
+        UserAgent = worker is null ? userAgent : Shared(userAgent);
         _worker = worker;
         WantsExtranonceUpdates = extranonceSubscribe;
         VersionRolling = versionRolling;
@@ -95,7 +96,8 @@ public sealed class MinerProtocol
     /// <summary>mining.subscribe.</summary>
     public void Subscribe(string? userAgent)
     {
-        UserAgent = Shared(userAgent is { Length: > MaxUserAgentLength } ua ? ua[..MaxUserAgentLength] : userAgent);
+        var cut = userAgent is { Length: > MaxUserAgentLength } ua ? ua[..MaxUserAgentLength] : userAgent;
+        UserAgent = Worker is null ? cut : Shared(cut);
         Subscribed = true;
     }
 
@@ -112,18 +114,14 @@ public sealed class MinerProtocol
             return shared;
         }
 
-        if (Volatile.Read(ref s_sharedUserAgents) >= MaxSharedUserAgents)
+        // A place is taken before the add, so racing sessions never hold more than the bound.
+        if (Interlocked.Increment(ref s_sharedUserAgents) > MaxSharedUserAgents || !s_userAgents.TryAdd(userAgent, userAgent))
         {
-            return userAgent;
+            Interlocked.Decrement(ref s_sharedUserAgents);
+            return s_userAgents.TryGetValue(userAgent, out shared) ? shared : userAgent;
         }
 
-        if (s_userAgents.TryAdd(userAgent, userAgent))
-        {
-            Interlocked.Increment(ref s_sharedUserAgents);
-            return userAgent;
-        }
-
-        return s_userAgents.TryGetValue(userAgent, out shared) ? shared : userAgent;
+        return userAgent;
     }
 
     /// <summary>mining.authorize: the first acceptable name becomes the connection's worker; later ones are answered true.</summary>
@@ -142,6 +140,7 @@ public sealed class MinerProtocol
         }
 
         Volatile.Write(ref _worker, worker);
+        UserAgent = Shared(UserAgent);
         return new AuthorizeOutcome(true, true, null);
     }
 

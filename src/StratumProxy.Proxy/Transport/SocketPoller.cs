@@ -227,12 +227,8 @@ internal sealed unsafe partial class SocketPoller
         }
     }
 
-    /// <summary>
-    /// Removes the socket's registration (no wake comes after this returns, except one already on its way, which finds
-    /// the slot freed) and sets <paramref name="registration"/> to 0. A closed socket's registration went with its last
-    /// descriptor: only the slot is freed then.
-    /// </summary>
-    public void Unregister(SafeSocketHandle handle, ref long registration)
+    /// <summary>Takes the socket out of the epoll (no new wake), keeping its slot until <see cref="Unregister"/>.</summary>
+    public void Remove(SafeSocketHandle handle, long registration)
     {
         if (registration == 0)
         {
@@ -255,7 +251,21 @@ internal sealed unsafe partial class SocketPoller
                 handle.DangerousRelease();
             }
         }
+    }
 
+    /// <summary>
+    /// Removes the socket's registration (no wake comes after this returns, except one already on its way, which finds
+    /// the slot freed) and sets <paramref name="registration"/> to 0. A closed socket's registration went with its last
+    /// descriptor: only the slot is freed then.
+    /// </summary>
+    public void Unregister(SafeSocketHandle handle, ref long registration)
+    {
+        if (registration == 0)
+        {
+            return;
+        }
+
+        Remove(handle, registration);
         Free(registration);
         registration = 0;
     }

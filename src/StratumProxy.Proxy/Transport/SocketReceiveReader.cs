@@ -262,6 +262,12 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
             {
                 Unregister();
             }
+            else if (_registration != 0)
+            {
+                // A receive runs (and will not wait again): the socket leaves the epoll now, while its number still
+                // names it, and the slot when that receive ends.
+                _poller!.Remove(_handle, _registration);
+            }
         }
     }
 

@@ -4,9 +4,10 @@ using System.Net.Sockets;
 namespace StratumProxy.Proxy.Transport;
 
 /// <summary>
-/// A plain TCP socket as a duplex pipe: an input that receives only when its reader asks for more, waiting with a
-/// zero-byte receive and holding a buffer only while bytes are pending (<see cref="SocketReceiveReader"/>: no pipe and
-/// no loop, so an idle connection's receive side is its pending socket receive and one object) and either one send
+/// A plain TCP socket as a duplex pipe: an input that receives only when its reader asks for more, waiting in the
+/// miners' <see cref="SocketPoller"/> (or, without one, with the runtime's zero-byte receive) and holding a buffer only
+/// while bytes are pending (<see cref="SocketReceiveReader"/>: no pipe and no loop, so an idle connection's receive
+/// side is its wait and one object) and either one send
 /// loop draining an output pipe or,
 /// for miners (no send options), an output written straight to the socket (<see cref="SocketSendWriter"/>: no pipe, no
 /// loop, and nothing held between flushes, so a job's shared notify bytes go to thousands of sockets uncopied). Unlike
@@ -36,9 +37,13 @@ internal sealed class TcpSocketDuplex : IDuplexPipe, IAsyncDisposable
     /// held) and the block pool.
     /// <paramref name="unreadInput"/> (bytes an earlier owner received) is read first.
     /// </summary>
-    /// <paramref name="poller"/> (where it runs): the socket is made non-blocking, waits for its peer there and is
+    /// <param name="socket">The connected socket.</param>
+    /// <param name="sendOptions">The send pipe's options; null for the direct output.</param>
+    /// <param name="receiveOptions">The input's pause threshold and block pool.</param>
+    /// <param name="unreadInput">Bytes an earlier owner received, read first.</param>
+    /// <param name="poller">Where the socket waits for its peer, when given: the socket is made non-blocking and is
     /// received from and sent to with plain calls, the runtime's asynchronous operations only for a send the kernel
-    /// cannot take at once.
+    /// cannot take at once.</param>
     public TcpSocketDuplex(Socket socket, PipeOptions? sendOptions, PipeOptions receiveOptions, ReadOnlyMemory<byte> unreadInput = default, SocketPoller? poller = null)
     {
         _socket = socket;

@@ -51,17 +51,26 @@ public sealed class MinerProtocolTests
     }
 
     [Fact]
-    public void Subscribe_TheSameUserAgentFromManyMiners_IsHeldOnce()
+    public void Subscribe_TheSameUserAgentFromManyAuthorizedMiners_IsHeldOnce()
     {
-        // Each miner's subscribe parses its own string; the sessions keep one copy of it between them. The name is
-        // this test's own, so no other test has shared it first.
+        // Each miner's subscribe parses its own string; once they are authorized, the sessions keep one copy of it
+        // between them (in either order of subscribe and authorize). The name is this test's own, so no other test
+        // has shared it first.
         var first = new MinerProtocol();
         var second = new MinerProtocol();
+        var third = new MinerProtocol();
         first.Subscribe(new string("bmminer/2.0.0 (MinerProtocolTests)".AsSpan()));
         second.Subscribe(new string("bmminer/2.0.0 (MinerProtocolTests)".AsSpan()));
+        third.Subscribe(new string("bmminer/2.0.0 (MinerProtocolTests)".AsSpan()));
+        Assert.NotSame(first.UserAgent, second.UserAgent);
 
+        first.Authorize("farm.rig1");
+        second.Authorize("farm.rig2");
         Assert.Equal("bmminer/2.0.0 (MinerProtocolTests)", second.UserAgent);
         Assert.Same(first.UserAgent, second.UserAgent);
+
+        // Not authorized: its own copy, which the table never saw.
+        Assert.NotSame(first.UserAgent, third.UserAgent);
     }
 
     [Fact]

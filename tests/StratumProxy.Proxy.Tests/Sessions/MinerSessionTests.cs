@@ -57,9 +57,10 @@ public sealed class MinerSessionTests
     public async Task RunAsync_WithAToken_StopsAsTheProxyDoesWhenItFires_WhetherServingOrLingering(bool lingering)
     {
         // A session run with a token (tests, tools) stops as a listener's session does when the proxy stops: at once,
-        // without lingering for its miner, and even when it is already lingering for a miner that never hangs up.
+        // without lingering for its miner, and even when it is already lingering for a miner that never hangs up. The
+        // clock stands still, so the linger's grace never ends it: only the token can.
         using var deadline = Deadline();
-        var harness = new SessionHarness();
+        var harness = new SessionHarness(clock: new Microsoft.Extensions.Time.Testing.FakeTimeProvider());
         var (session, miner) = harness.Open();
         using var stopping = new CancellationTokenSource();
         var run = session.RunAsync(stopping.Token);

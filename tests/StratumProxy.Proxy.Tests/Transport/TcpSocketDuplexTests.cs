@@ -547,6 +547,7 @@ public sealed class TcpSocketDuplexTests
             hits += hit ? 1 : 0;
         }
 
+        Assert.True(hits > 0, "the dispose never landed while a read's receive ran");
         Assert.Equal(0, TestPoller.KernelRegistrations());
     }
 
