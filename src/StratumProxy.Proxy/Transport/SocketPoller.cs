@@ -28,12 +28,8 @@ internal sealed unsafe partial class SocketPoller
     private const int OnNonBlock = 0x800;
     private const int FGetfl = 3;
     private const int FSetfl = 4;
-    private const int ENoEnt = 2;
     private const int EBadF = 9;
     private const int EExist = 17;
-    private const int EAgain = 11;
-    private const int EIntr = 4;
-    private const int MsgNoSignal = 0x4000;
     private const int Batch = 256;
 
     private static readonly Lock s_sharedLock = new();
@@ -137,12 +133,12 @@ internal sealed unsafe partial class SocketPoller
             }
 
             var errno = Marshal.GetLastPInvokeError();
-            if (errno == EAgain)
+            if (errno == LinuxDescriptors.EAgain)
             {
                 return -1;
             }
 
-            if (errno != EIntr)
+            if (errno != LinuxDescriptors.EIntr)
             {
                 throw SocketError(errno);
             }
@@ -160,7 +156,7 @@ internal sealed unsafe partial class SocketPoller
             nint sent;
             fixed (byte* bytes = &MemoryMarshal.GetReference(buffer))
             {
-                sent = SendTo(handle, bytes, (nuint)buffer.Length, MsgNoSignal);
+                sent = SendTo(handle, bytes, (nuint)buffer.Length, LinuxDescriptors.MsgNoSignal);
             }
 
             if (sent >= 0)
@@ -169,12 +165,12 @@ internal sealed unsafe partial class SocketPoller
             }
 
             var errno = Marshal.GetLastPInvokeError();
-            if (errno == EAgain)
+            if (errno == LinuxDescriptors.EAgain)
             {
                 return 0;
             }
 
-            if (errno != EIntr)
+            if (errno != LinuxDescriptors.EIntr)
             {
                 throw SocketError(errno);
             }
@@ -280,7 +276,7 @@ internal sealed unsafe partial class SocketPoller
         113 => System.Net.Sockets.SocketError.HostUnreachable,
         101 => System.Net.Sockets.SocketError.NetworkUnreachable,
         100 => System.Net.Sockets.SocketError.NetworkDown,
-        EBadF or 88 => System.Net.Sockets.SocketError.NotSocket,
+        EBadF or LinuxDescriptors.ENotSock => System.Net.Sockets.SocketError.NotSocket,
         _ => System.Net.Sockets.SocketError.SocketError,
     }));
 
@@ -351,7 +347,7 @@ internal sealed unsafe partial class SocketPoller
             if (count < 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
-                if (errno == EIntr)
+                if (errno == LinuxDescriptors.EIntr)
                 {
                     continue;
                 }

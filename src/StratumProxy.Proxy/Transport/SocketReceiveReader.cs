@@ -214,35 +214,11 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
         _read.SetResult(result);
     }
 
-    public override void Complete(Exception? exception = null)
-    {
-        lock (this)
-        {
-            _flags |= ReaderCompleted;
-            if ((_flags & Armed) == 0)
-            {
-                if ((_flags & ReceivePending) == 0)
-                {
-                    Unregister();
-                }
-
-                ReleaseBufferIfIdle();
-                return;
-            }
-
-            _flags &= ~Armed;
-
-            // A read still waiting resumes on the thread pool, never on this caller's stack.
-            _read.RunContinuationsAsynchronously = true;
-        }
-
-        // Nothing will read what the armed wait would announce: it ends here, and a read still waiting (completed
-        // under it as the connection is disposed) ends with the stream.
-        if (Received(0, null, wouldBlock: false))
-        {
-            Receive();
-        }
-    }
+    /// <summary>
+    /// Nothing will read what an armed wait would announce: it ends here, and a read still waiting (completed under it
+    /// as the connection is disposed) ends with the stream.
+    /// </summary>
+    public override void Complete(Exception? exception = null) => EndWait(ReaderCompleted);
 
     /// <summary>
     /// The first step of a handover, while the socket is still this process's: no receive starts from now on, and a
@@ -307,10 +283,17 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
     /// The socket was closed under this reader (its connection reset or disposed): a wait armed in the poller, which
     /// the closed socket will never wake, ends as the stream's end. The runtime's own receive ends by itself.
     /// </summary>
-    public void SocketClosed()
+    public void SocketClosed() => EndWait(0);
+
+    // From another thread (the input completed, the socket closed), with the flag that says so: an armed wait becomes
+    // this thread's receive, which ends the stream (on the closed socket, or for the completed reader), and a read still
+    // waiting resumes on the thread pool, never on this caller's stack. Without one, a receive in flight ends by itself
+    // and nothing else holds the poller's slot.
+    private void EndWait(int flag)
     {
         lock (this)
         {
+            _flags |= flag;
             if ((_flags & Armed) == 0)
             {
                 if ((_flags & ReceivePending) == 0)
@@ -318,16 +301,14 @@ internal sealed class SocketReceiveReader : PipeReader, IValueTaskSource<ReadRes
                     Unregister();
                 }
 
+                ReleaseBufferIfIdle();
                 return;
             }
 
             _flags &= ~Armed;
-
-            // A read still waiting resumes on the thread pool, never on the stack of the thread that closed the socket.
             _read.RunContinuationsAsynchronously = true;
         }
 
-        // The receive in flight is this thread's now: its receive on the closed socket ends the stream.
         if (Received(0, null, wouldBlock: false))
         {
             Receive();

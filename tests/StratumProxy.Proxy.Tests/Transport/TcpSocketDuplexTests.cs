@@ -24,29 +24,29 @@ public sealed class TcpSocketDuplexTests
     // A poller of this class's own, so its registrations can be counted (the tests of one class run one at a time).
     private static readonly SocketPoller TestPoller = new();
 
-    [Fact]
-    public async Task A_reset_right_after_the_peers_last_line_ends_the_input_cleanly_after_that_line()
+    [Theory]
+    [InlineData("pool")]
+    [InlineData("miner")]
+    public async Task A_reset_right_after_the_peers_last_line_ends_the_input_cleanly_after_that_line(string peerKind)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = timeout.Token;
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
-        await using var connection = await SocketTransport.ConnectAsync(new PoolUrl("127.0.0.1", port, false), false, 64 * 1024, ct);
-        using var pool = await listener.AcceptAsync(ct);
+        var (connection, peer) = peerKind == "pool" ? await PoolPairAsync(ct) : await MinerPairAsync(ct);
+        await using var _ = connection;
+        using var __ = peer;
 
-        // A pool answers a share it accepted and dies at once (a hard reset, as when its host goes down).
-        const string answer = "{\"id\":7,\"result\":true,\"error\":null}\n";
-        await pool.SendAsync(Encoding.ASCII.GetBytes(answer), SocketFlags.None, ct);
-        pool.LingerState = new LingerOption(true, 0);
-        pool.Close();
+        // A pool answers a share it accepted, or a miner sends a submit, and its host goes down at once (a hard
+        // reset). The pool's connection receives with the runtime's receive, the miner's in the poller.
+        var line = peerKind == "pool" ? "{\"id\":7,\"result\":true,\"error\":null}\n" : "{\"id\":4,\"method\":\"mining.submit\",\"params\":[]}\n";
+        await peer.SendAsync(Encoding.ASCII.GetBytes(line), SocketFlags.None, ct);
+        peer.LingerState = new LingerOption(true, 0);
+        peer.Close();
 
-        // The reset is in the kernel before the session reads (on loopback it arrives within the pool's close): the
-        // answer must still be there, and the stream then ends cleanly with the reset kept as the reason.
+        // The reset is in the kernel before the session reads (on loopback it arrives within the peer's close): the
+        // line must still be there, and the stream then ends cleanly with the reset kept as the reason.
         var input = connection.Transport.Input;
         var result = await input.ReadAsync(ct);
-        Assert.Equal(answer, Encoding.ASCII.GetString(result.Buffer));
+        Assert.Equal(line, Encoding.ASCII.GetString(result.Buffer));
         input.AdvanceTo(result.Buffer.End);
         result = await input.ReadAsync(ct);
         Assert.True(result.IsCompleted);
@@ -306,12 +306,8 @@ public sealed class TcpSocketDuplexTests
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var ct = timeout.Token;
-        using var poolListener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        poolListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        poolListener.Listen();
-        var port = ((IPEndPoint)poolListener.LocalEndPoint!).Port;
-        var connection = await SocketTransport.ConnectAsync(new PoolUrl("127.0.0.1", port, false), false, 64 * 1024, ct);
-        using var pool = await poolListener.AcceptAsync(ct);
+        var (connection, pool) = await PoolPairAsync(ct);
+        using var _ = pool;
         Assert.True(connection.CanHandOver);
         var input = connection.Transport.Input;
 
@@ -376,31 +372,6 @@ public sealed class TcpSocketDuplexTests
         }
 
         Assert.Equal(9, connection.Transport is TcpSocketDuplex duplex ? duplex.Socket.Available : -1);
-    }
-
-    [Fact]
-    public async Task A_reset_right_after_a_miners_last_line_ends_its_input_cleanly_after_that_line()
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var ct = timeout.Token;
-        var (connection, peer) = await MinerPairAsync(ct);
-        await using var _ = connection;
-
-        // The miner sends a submit and its host goes down at once (a reset): the poller's receive gets the submit, then
-        // the stream ends cleanly with the reset kept as the reason.
-        const string submit = "{\"id\":4,\"method\":\"mining.submit\",\"params\":[]}\n";
-        await peer.SendAsync(Encoding.ASCII.GetBytes(submit), SocketFlags.None, ct);
-        peer.LingerState = new LingerOption(true, 0);
-        peer.Close();
-
-        var input = connection.Transport.Input;
-        var result = await input.ReadAsync(ct);
-        Assert.Equal(submit, Encoding.ASCII.GetString(result.Buffer));
-        input.AdvanceTo(result.Buffer.End);
-        result = await input.ReadAsync(ct);
-        Assert.True(result.IsCompleted);
-        Assert.True(result.Buffer.IsEmpty);
-        Assert.Contains("reset", connection.ReceiveError!.Message, StringComparison.OrdinalIgnoreCase);
     }
 
     [Theory]
@@ -589,6 +560,17 @@ public sealed class TcpSocketDuplexTests
         ((ISharedBytesWriter)output).WriteShared(line);
         await output.FlushAsync(ct);
         return new WeakReference(line);
+    }
+
+    // A pool connection as the proxy makes one (the runtime's receive, a send loop), and the pool's end of it.
+    private static async Task<(ProxyConnection Connection, Socket Pool)> PoolPairAsync(CancellationToken ct)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var port = ((IPEndPoint)listener.LocalEndPoint!).Port;
+        var connection = await SocketTransport.ConnectAsync(new PoolUrl("127.0.0.1", port, false), false, 64 * 1024, ct);
+        return (connection, await listener.AcceptAsync(ct));
     }
 
     // poller: the shared poller as in production (true), none (false: the runtime's zero-byte receive, as pools use),
