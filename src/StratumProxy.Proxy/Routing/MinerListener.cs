@@ -26,6 +26,7 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
     private readonly HashSet<MinerSession> _running = [];
     private readonly Lock _runningLock = new();
     private TaskCompletionSource? _allEnded;
+    private bool _stoppingSessions;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _acceptLoops = [];
     private readonly IpConnectionLimiter _perAddress;
@@ -278,9 +279,18 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
     // not kept: it never faults (the session hands a fault to OnFaulted), and its end is heard in OnEnded.
     private void Run(MinerSession session)
     {
+        bool stopping;
         lock (_runningLock)
         {
             _running.Add(session);
+            stopping = _stoppingSessions;
+        }
+
+        if (stopping)
+        {
+            // Disposal has already stopped the sessions it found and waits for every one: one joining now (handed back
+            // to this process meanwhile) is stopped too, or the wait would last as long as its miner stays.
+            session.Stop("proxy stopping");
         }
 
         _ = session.RunAsync(this);
@@ -290,22 +300,29 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
 
     void MinerSession.ISessionRunner.OnEnded(MinerSession session)
     {
-        if (session.HeldAddress is { } address)
+        try
         {
-            session.HeldAddress = null;
-            _perAddress.Release(address);
-        }
-
-        Interlocked.Decrement(ref _connections);
-        _engine.Metrics.MinerConnections.WithLabels(session.Listener.Name).Dec();
-        _engine.OnClosed(session);
-        lock (_runningLock)
-        {
-            _running.Remove(session);
-            if (_running.Count == 0 && _allEnded is { } allEnded)
+            if (session.HeldAddress is { } address)
             {
-                _allEnded = null;
-                allEnded.TrySetResult();
+                session.HeldAddress = null;
+                _perAddress.Release(address);
+            }
+
+            Interlocked.Decrement(ref _connections);
+            _engine.Metrics.MinerConnections.WithLabels(session.Listener.Name).Dec();
+            _engine.OnClosed(session);
+        }
+        finally
+        {
+            // Whatever the above did, the session has ended: who waits for the sessions must not wait for it.
+            lock (_runningLock)
+            {
+                _running.Remove(session);
+                if (_running.Count == 0 && _allEnded is { } allEnded)
+                {
+                    _allEnded = null;
+                    allEnded.TrySetResult();
+                }
             }
         }
     }
@@ -351,6 +368,7 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
         MinerSession[] running;
         lock (_runningLock)
         {
+            _stoppingSessions = true;
             running = [.. _running];
         }
 

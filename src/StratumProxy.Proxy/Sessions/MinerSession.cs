@@ -218,7 +218,7 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
     {
         if (runner is not null)
         {
-            // The caller (an accept loop) records the session's task before the session runs a line of it.
+            // Off the caller's thread (an accept loop, a takeover) before the session runs a line of it.
             await Task.Yield();
         }
 

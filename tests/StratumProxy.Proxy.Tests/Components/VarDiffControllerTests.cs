@@ -42,7 +42,7 @@ public sealed class VarDiffControllerTests
     }
 
     [Fact]
-    public void OnShare_AfterASilenceOfMonths_LowersByOneStepOnly_AndAfterMillisecondsApartCountsThemExactly()
+    public void OnShare_AfterASilenceOfMonths_LowersByOneStepOnly()
     {
         // The ring keeps whole milliseconds: a silence past what they hold (24 days) counts as the longest they hold,
         // which still asks for far less than one step down.
@@ -50,21 +50,23 @@ public sealed class VarDiffControllerTests
         Assert.Null(ShareAfter(controller, TimeSpan.FromSeconds(1)));
 
         Assert.Equal(16384.0 / 16, ShareAfter(controller, TimeSpan.FromDays(90)));
+    }
 
-        // 7.0 s is outside 10 s ± 30 % and 7.001 s is inside: ten intervals of 7.001 s must not be rounded to 7 s.
-        var atEdge = new VarDiffController(new VarDiffOptions { PowerOfTwo = false, RetargetInterval = TimeSpan.FromDays(1) }, _time);
-        Assert.Null(ShareAfter(atEdge, TimeSpan.FromSeconds(1)));
-        for (var i = 0; i < 10; i++)
-        {
-            Assert.Null(ShareAfter(atEdge, TimeSpan.FromMilliseconds(7001)));
-        }
-
+    [Theory]
+    [InlineData(6999)]
+    [InlineData(13001)]
+    public void OnShare_IntervalsAMillisecondOutsideTheVarianceBand_Retarget_ByTheirExactMean(int intervalMs)
+    {
+        // 10 s ± 30 % is 7 s..13 s, both ends inside. A millisecond outside either end must count as outside: the
+        // intervals are kept to the millisecond, not rounded to whole seconds (which would put both inside).
+        var controller = new VarDiffController(new VarDiffOptions { PowerOfTwo = false, RetargetInterval = TimeSpan.FromDays(1) }, _time);
+        Assert.Null(ShareAfter(controller, TimeSpan.FromSeconds(1)));
         for (var i = 0; i < 9; i++)
         {
-            Assert.Null(ShareAfter(atEdge, TimeSpan.FromMilliseconds(6999)));
+            Assert.Null(ShareAfter(controller, TimeSpan.FromMilliseconds(intervalMs)));
         }
 
-        Assert.Equal(16384 * 10 / 6.999, ShareAfter(atEdge, TimeSpan.FromMilliseconds(6999))!.Value, 6);
+        Assert.Equal(16384 * 10 / (intervalMs / 1000.0), ShareAfter(controller, TimeSpan.FromMilliseconds(intervalMs))!.Value, 6);
     }
 
     [Fact]
