@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -19,9 +18,15 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
     private readonly ILogger _logger;
     private readonly IConnectionListenerFactory _transport;
     private readonly List<(ListenerOptions Options, IConnectionListener Listener)> _bound = [];
-    // Every session running, by the session (its hash code is its identity): disposing the listener stops each one. The
-    // sessions run without the stopping token, so an idle one holds no registration on it (80 bytes a session).
-    private readonly ConcurrentDictionary<MinerSession, Task> _running = new();
+    // Every session running (a session's hash code is its identity): disposing the listener stops each one. The sessions
+    // run without the stopping token, so an idle one holds no registration on it (80 bytes a session). A set under a
+    // lock rather than a concurrent dictionary of the sessions' tasks: a session costs the set about 20 bytes where the
+    // dictionary's node and bucket cost about 75, and sessions come and go far less often than they are served. Who
+    // waits for the sessions to end waits on _allEnded, completed when the set empties.
+    private readonly HashSet<MinerSession> _running = [];
+    private readonly Lock _runningLock = new();
+    private TaskCompletionSource? _allEnded;
+    private bool _stoppingSessions;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _acceptLoops = [];
     private readonly IpConnectionLimiter _perAddress;
@@ -178,7 +183,7 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
         }
 
         _engine.Metrics.MinerConnections.WithLabels(session.Listener.Name).Inc();
-        Record(session, session.RunAsync(this));
+        Run(session);
     }
 
     private async Task AcceptLoopAsync(ListenerOptions listener, IConnectionListener bound, CancellationToken accepting)
@@ -267,34 +272,59 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
             Log.MinerConnected(_logger, session.Id, remote, listener.Name);
         }
         _engine.Track(session);
-        Record(session, session.RunAsync(this));
+        Run(session);
     }
 
-    // The session runs after a yield, but on a busy machine it can end (and leave the table) before the task is stored
-    // here: a task stored already completed is taken out again, or it would stay in the table for good.
-    private void Record(MinerSession session, Task running)
+    // The session joins the set before it runs, so it cannot end (and leave the set) before it was added. Its task is
+    // not kept: it never faults (the session hands a fault to OnFaulted), and its end is heard in OnEnded.
+    private void Run(MinerSession session)
     {
-        _running[session] = running;
-        if (running.IsCompleted)
+        bool stopping;
+        lock (_runningLock)
         {
-            _running.TryRemove(KeyValuePair.Create(session, running));
+            _running.Add(session);
+            stopping = _stoppingSessions;
         }
+
+        if (stopping)
+        {
+            // Disposal has already stopped the sessions it found and waits for every one: one joining now (handed back
+            // to this process meanwhile) is stopped too, or the wait would last as long as its miner stays.
+            session.Stop("proxy stopping");
+        }
+
+        _ = session.RunAsync(this);
     }
 
     void MinerSession.ISessionRunner.OnFaulted(MinerSession session, Exception exception) => Log.SessionFaulted(_logger, session.Id, exception);
 
     void MinerSession.ISessionRunner.OnEnded(MinerSession session)
     {
-        if (session.HeldAddress is { } address)
+        try
         {
-            session.HeldAddress = null;
-            _perAddress.Release(address);
-        }
+            if (session.HeldAddress is { } address)
+            {
+                session.HeldAddress = null;
+                _perAddress.Release(address);
+            }
 
-        Interlocked.Decrement(ref _connections);
-        _engine.Metrics.MinerConnections.WithLabels(session.Listener.Name).Dec();
-        _engine.OnClosed(session);
-        _running.TryRemove(session, out _);
+            Interlocked.Decrement(ref _connections);
+            _engine.Metrics.MinerConnections.WithLabels(session.Listener.Name).Dec();
+            _engine.OnClosed(session);
+        }
+        finally
+        {
+            // Whatever the above did, the session has ended: who waits for the sessions must not wait for it.
+            lock (_runningLock)
+            {
+                _running.Remove(session);
+                if (_running.Count == 0 && _allEnded is { } allEnded)
+                {
+                    _allEnded = null;
+                    allEnded.TrySetResult();
+                }
+            }
+        }
     }
 
     /// <summary>Stops accepting (closes the listening sockets); the open sessions carry on.</summary>
@@ -308,8 +338,17 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
         await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
     }
 
-    /// <summary>Completes when every session open now has ended (call after <see cref="StopAcceptingAsync"/>).</summary>
-    public Task SessionsEndedAsync() => Task.WhenAll(_running.Values);
+    /// <summary>
+    /// Completes when every session open now has ended (call after <see cref="StopAcceptingAsync"/>; a session that starts
+    /// meanwhile, one handed over to this process, is waited for too).
+    /// </summary>
+    public Task SessionsEndedAsync()
+    {
+        lock (_runningLock)
+        {
+            return _running.Count == 0 ? Task.CompletedTask : (_allEnded ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+    }
 
     /// <summary>Stops accepting, closes every session and waits for them.</summary>
     public async ValueTask DisposeAsync()
@@ -326,13 +365,20 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
         }
 
         await Task.WhenAll(_acceptLoops).ConfigureAwait(false);
-        foreach (var (session, _) in _running)
+        MinerSession[] running;
+        lock (_runningLock)
+        {
+            _stoppingSessions = true;
+            running = [.. _running];
+        }
+
+        foreach (var session in running)
         {
             // Closed, and nothing more written: what is still queued for the miner is dropped.
             session.Stop("proxy stopping");
         }
 
-        await Task.WhenAll(_running.Values).ConfigureAwait(false);
+        await SessionsEndedAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
 }

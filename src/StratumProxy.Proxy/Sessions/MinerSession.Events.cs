@@ -11,7 +11,7 @@ namespace StratumProxy.Proxy.Sessions;
 internal readonly struct SessionEvent
 {
     // 24 bytes: what an event carries is one object (an upstream or a job) and one number (a timestamp, a mask or a
-    // layout), so an event holds one of each, not a field per kind. A session's queue grows to four of them.
+    // layout), so an event holds one of each, not a field per kind. A session holds two of them in place.
     private readonly object? _target;
     private readonly long _value;
 
@@ -68,20 +68,86 @@ internal enum SessionEventKind : byte
     Park,
 }
 
+/// <summary>
+/// The events waiting for a session's loop, first in, first out. A session rarely has more than one or two waiting (a
+/// job and the tick), so the first two wait in place and only more than that spill into a queue, made when first
+/// needed. An event goes in place only while the spill queue is empty, so every event in place is older than every
+/// spilled one, and taking from the places first keeps the order. A mutable struct held in the session's field and
+/// guarded by the session's lock (a queue object of its own, two slots, cost every session 112 bytes).
+/// </summary>
+internal struct SessionEventQueue
+{
+    private SessionEvent _first;
+    private SessionEvent _second;
+    private Queue<SessionEvent>? _spilled;
+    private byte _head;
+    private byte _inPlace;
+
+    /// <summary>How many events wait.</summary>
+    public readonly int Count => _inPlace + (_spilled?.Count ?? 0);
+
+    public void Enqueue(in SessionEvent message)
+    {
+        if (_inPlace < 2 && (_spilled is null || _spilled.Count == 0))
+        {
+            Place((_head + _inPlace) & 1) = message;
+            _inPlace++;
+        }
+        else
+        {
+            (_spilled ??= new Queue<SessionEvent>(2)).Enqueue(message);
+        }
+    }
+
+    public bool TryDequeue(out SessionEvent message)
+    {
+        if (_inPlace > 0)
+        {
+            ref var place = ref Place(_head);
+            message = place;
+            place = default;
+            _head ^= 1;
+            _inPlace--;
+            return true;
+        }
+
+        if (_spilled is not null && _spilled.TryDequeue(out message))
+        {
+            return true;
+        }
+
+        message = default;
+        return false;
+    }
+
+    /// <summary>Drops every waiting event (and what they reference).</summary>
+    public void Clear()
+    {
+        _first = default;
+        _second = default;
+        _inPlace = 0;
+        _spilled = null;
+    }
+
+    [System.Diagnostics.CodeAnalysis.UnscopedRef]
+    private ref SessionEvent Place(int index) => ref index == 0 ? ref _first : ref _second;
+}
+
 /// <summary>A miner's extranonce1 and layout, published as one immutable value (other threads read it whole).</summary>
 internal sealed record MinerIdentity(MinerLayout Layout, MinerExtranoncePrefix Prefix, byte[] Extranonce1);
 
 public sealed partial class MinerSession
 {
-    // A plain queue behind a lock rather than a ConcurrentQueue: the latter starts with a 32-slot segment (1.8 KiB a
-    // session) while a session rarely has more than one or two events waiting (a job and the tick). The queue starts
-    // with two slots (72 bytes; grown from empty it would keep four, 120) and grows only when more wait.
-    // The queue's own monitor is the session's one lock: it guards the queue and the assignment (AttachTo, which posts
-    // under it; the monitor is re-entrant), so an idle session carries no lock objects.
-    private readonly Queue<SessionEvent> _events = new(2);
+    // The session's one lock is its protocol state's monitor (private, never handed out; one object less per session
+    // than a lock of its own): it guards the events and the assignment (AttachTo, which posts under it; the monitor is
+    // re-entrant).
+    private SessionEventQueue _events;
     private int _eventCount;
     private int _wakePending;
     private int _tickPending;
+
+    /// <summary>The lock of the session's events and assignment.</summary>
+    private object Sync => _protocol;
 
     /// <summary>
     /// Queues an event for the session's loop and wakes it (a cancelled read, as Kestrel stops a connection). One
@@ -89,7 +155,7 @@ public sealed partial class MinerSession
     /// </summary>
     private void Post(in SessionEvent message)
     {
-        lock (_events)
+        lock (Sync)
         {
             _events.Enqueue(message);
             Volatile.Write(ref _eventCount, _events.Count);
@@ -150,7 +216,7 @@ public sealed partial class MinerSession
 
     private bool TryTakeEvent(out SessionEvent message)
     {
-        lock (_events)
+        lock (Sync)
         {
             var taken = _events.TryDequeue(out message);
             Volatile.Write(ref _eventCount, _events.Count);
@@ -161,7 +227,7 @@ public sealed partial class MinerSession
     /// <summary>Drops what is queued (teardown: no loop is left to apply it).</summary>
     private void ClearEvents()
     {
-        lock (_events)
+        lock (Sync)
         {
             _events.Clear();
             Volatile.Write(ref _eventCount, 0);

@@ -59,7 +59,7 @@ public sealed partial class MinerSession
             return false;
         }
 
-        lock (_events)
+        lock (Sync)
         {
             if (_closing != 0)
             {
@@ -240,15 +240,27 @@ public sealed partial class MinerSession
                 return pool.User;
             default:
                 var dot = minerWorker.IndexOf('.', StringComparison.Ordinal);
-                var suffix = dot >= 0 ? minerWorker[(dot + 1)..] : minerWorker;
-                var account = pool.User;
-                var accountDot = account.IndexOf('.', StringComparison.Ordinal);
+                var suffix = dot >= 0 ? minerWorker.AsSpan(dot + 1) : minerWorker;
+                var account = pool.User.AsSpan();
+                var accountDot = account.IndexOf('.');
                 if (accountDot >= 0)
                 {
                     account = account[..accountDot];
                 }
 
-                return suffix.Length == 0 ? account : $"{account}.{suffix}";
+                if (suffix.IsEmpty)
+                {
+                    return accountDot >= 0 ? account.ToString() : pool.User;
+                }
+
+                // Miners named after the pool's account already (account.rig) keep their own string: a session holds
+                // this name for as long as it works for the pool, and a copy per session is 50 bytes for nothing.
+                if (dot == account.Length && minerWorker.AsSpan(0, dot).SequenceEqual(account))
+                {
+                    return minerWorker;
+                }
+
+                return string.Concat(account, ".", suffix);
         }
     }
 

@@ -218,7 +218,7 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
     {
         if (runner is not null)
         {
-            // The caller (an accept loop) records the session's task before the session runs a line of it.
+            // Off the caller's thread (an accept loop, a takeover) before the session runs a line of it.
             await Task.Yield();
         }
 
@@ -239,7 +239,10 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
                 _proxyHeaderDone |= Listener.ProxyProtocol == ProxyProtocolMode.None;
                 while (true)
                 {
-                    var step = OnRead(input, await input.ReadAsync(CancellationToken.None).ConfigureAwait(false));
+                    // The read's result in a local of its own: as an argument next to input, the compiler would keep a
+                    // second copy of input in the state machine across the await.
+                    var result = await input.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+                    var step = OnRead(input, result);
                     if (step == ReadStep.Stop || (step == ReadStep.Park && !await ParkedLoopAsync().ConfigureAwait(false)))
                     {
                         return;
@@ -260,20 +263,9 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
             }
             finally
             {
-                if (_handedOver is { } release)
-                {
-                    // Another process serves the miner now: nothing more is written or closed here.
-                    await EndHandedOverAsync(release).ConfigureAwait(false);
-                }
-                else
-                {
-                    Close(_closeReason);
-                    _outbound.TryComplete();
-                    await DrainWriterAsync().ConfigureAwait(false);
-                    await LingerAsync().ConfigureAwait(false);
-                    Teardown();
-                    await _connection.DisposeAsync().ConfigureAwait(false);
-                }
+                // One await of one method here: each await of another kind would be one more field in the state
+                // machine that every running session keeps.
+                await EndAsync().ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (runner is not null)
@@ -284,6 +276,25 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
         finally
         {
             runner?.OnEnded(this);
+        }
+    }
+
+    /// <summary>The end of the session, after its read loop: handed over, or closed (the writer drained, then the connection).</summary>
+    private async Task EndAsync()
+    {
+        if (_handedOver is { } release)
+        {
+            // Another process serves the miner now: nothing more is written or closed here.
+            await EndHandedOverAsync(release).ConfigureAwait(false);
+        }
+        else
+        {
+            Close(_closeReason);
+            _outbound.TryComplete();
+            await DrainWriterAsync().ConfigureAwait(false);
+            await LingerAsync().ConfigureAwait(false);
+            Teardown();
+            await _connection.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -401,7 +412,7 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
         ClearEvents();
         var current = _current;
         Volatile.Write(ref _current, null);
-        lock (_events)
+        lock (Sync)
         {
             // After Close no move is queued any more (AttachTo checks _closing under this lock).
             _assigned = null;

@@ -42,6 +42,34 @@ public sealed class VarDiffControllerTests
     }
 
     [Fact]
+    public void OnShare_AfterASilenceOfMonths_LowersByOneStepOnly()
+    {
+        // The ring keeps whole milliseconds: a silence past what they hold (24 days) counts as the longest they hold,
+        // which still asks for far less than one step down.
+        var controller = new VarDiffController(new VarDiffOptions { PowerOfTwo = false }, _time);
+        Assert.Null(ShareAfter(controller, TimeSpan.FromSeconds(1)));
+
+        Assert.Equal(16384.0 / 16, ShareAfter(controller, TimeSpan.FromDays(90)));
+    }
+
+    [Theory]
+    [InlineData(6999)]
+    [InlineData(13001)]
+    public void OnShare_IntervalsAMillisecondOutsideTheVarianceBand_Retarget_ByTheirExactMean(int intervalMs)
+    {
+        // 10 s ± 30 % is 7 s..13 s, both ends inside. A millisecond outside either end must count as outside: the
+        // intervals are kept to the millisecond, not rounded to whole seconds (which would put both inside).
+        var controller = new VarDiffController(new VarDiffOptions { PowerOfTwo = false, RetargetInterval = TimeSpan.FromDays(1) }, _time);
+        Assert.Null(ShareAfter(controller, TimeSpan.FromSeconds(1)));
+        for (var i = 0; i < 9; i++)
+        {
+            Assert.Null(ShareAfter(controller, TimeSpan.FromMilliseconds(intervalMs)));
+        }
+
+        Assert.Equal(16384 * 10 / (intervalMs / 1000.0), ShareAfter(controller, TimeSpan.FromMilliseconds(intervalMs))!.Value, 6);
+    }
+
+    [Fact]
     public void OnShare_WithinVariance_NeverChanges()
     {
         var controller = new VarDiffController(new VarDiffOptions(), _time);

@@ -13,6 +13,35 @@ public sealed class MinerSessionTests
 {
     private static CancellationTokenSource Deadline() => new(TimeSpan.FromSeconds(60));
 
+    [Theory]
+    [InlineData(WorkerNaming.AccountPlusWorker, "farm", "farm.rig42", "farm.rig42")]
+    [InlineData(WorkerNaming.AccountPlusWorker, "farm", "someone.rig42", "farm.rig42")]
+    [InlineData(WorkerNaming.AccountPlusWorker, "farm.proxy", "farm.rig42", "farm.rig42")]
+    [InlineData(WorkerNaming.AccountPlusWorker, "farm", "rig42", "farm.rig42")]
+    [InlineData(WorkerNaming.AccountPlusWorker, "farm", "farmer.rig42", "farm.rig42")]
+    [InlineData(WorkerNaming.AccountPlusWorker, "farm", "far.rig42", "farm.rig42")]
+    [InlineData(WorkerNaming.AccountPlusWorker, "farm", "farm.", "farm")]
+    [InlineData(WorkerNaming.AccountPlusWorker, "farm.proxy", "someone.", "farm")]
+    [InlineData(WorkerNaming.AccountPlusWorker, "farm", "farm.rig.1", "farm.rig.1")]
+    [InlineData(WorkerNaming.Miner, "farm", "someone.rig42", "someone.rig42")]
+    [InlineData(WorkerNaming.Fixed, "farm.proxy", "someone.rig42", "farm.proxy")]
+    public void UpstreamWorkerName_FollowsThePoolsNamingRule(WorkerNaming naming, string poolUser, string minerWorker, string expected)
+    {
+        var pool = new PoolOptions { Name = "p", Url = "stratum+tcp://127.0.0.1:1", User = poolUser, WorkerNaming = naming };
+
+        Assert.Equal(expected, MinerSession.UpstreamWorkerName(pool, minerWorker));
+    }
+
+    [Fact]
+    public void UpstreamWorkerName_OfAMinerAlreadyNamedAfterThePoolsAccount_IsTheMinersOwnString()
+    {
+        // A session holds this name for as long as it works for the pool: no copy of the miner's own.
+        var pool = new PoolOptions { Name = "p", Url = "stratum+tcp://127.0.0.1:1", User = "farm" };
+        var minerWorker = string.Concat("farm", ".rig42");
+
+        Assert.Same(minerWorker, MinerSession.UpstreamWorkerName(pool, minerWorker));
+    }
+
     [Fact]
     public async Task RunAsync_ForARunner_HandsItTheFaultThenTheEnd()
     {

@@ -50,7 +50,66 @@ public sealed class SessionEventTests
     [Fact]
     public void SessionEvent_Size_IsOneReferenceAndOneNumber()
     {
-        // A session's queue holds up to four events; each kind's fields share one object and one 64-bit slot.
+        // A session holds two events in place; each kind's fields share one object and one 64-bit slot.
         Assert.Equal(24, Unsafe.SizeOf<SessionEvent>());
+    }
+
+    [Fact]
+    public void SessionEventQueue_MoreThanTwoWaiting_ComeOutInTheOrderTheyWentIn_EvenWhenTakingAndPostingInterleave()
+    {
+        var queue = default(SessionEventQueue);
+        var taken = new List<long>();
+
+        // Three wait (two in place, one spilled); one is taken, which frees a place while one is still spilled; two more
+        // come (they must queue behind the spilled one); then everything is taken.
+        queue.Enqueue(SessionEvent.Tick(1));
+        queue.Enqueue(SessionEvent.Tick(2));
+        queue.Enqueue(SessionEvent.Tick(3));
+        Assert.Equal(3, queue.Count);
+        taken.Add(Take(ref queue));
+        queue.Enqueue(SessionEvent.Tick(4));
+        queue.Enqueue(SessionEvent.Tick(5));
+        Assert.Equal(4, queue.Count);
+        while (queue.TryDequeue(out var message))
+        {
+            taken.Add(message.Now);
+        }
+
+        Assert.Equal([1, 2, 3, 4, 5], taken);
+        Assert.Equal(0, queue.Count);
+
+        // Drained, it holds events in place again, in order across the wrap of its two places.
+        queue.Enqueue(SessionEvent.Tick(6));
+        taken.Clear();
+        taken.Add(Take(ref queue));
+        queue.Enqueue(SessionEvent.Tick(7));
+        queue.Enqueue(SessionEvent.Tick(8));
+        taken.Add(Take(ref queue));
+        taken.Add(Take(ref queue));
+        Assert.Equal([6, 7, 8], taken);
+        Assert.False(queue.TryDequeue(out _));
+    }
+
+    [Fact]
+    public void SessionEventQueue_Clear_DropsEveryEventInPlaceAndSpilled()
+    {
+        var queue = default(SessionEventQueue);
+        for (var i = 0; i < 5; i++)
+        {
+            queue.Enqueue(SessionEvent.Tick(i));
+        }
+
+        queue.Clear();
+
+        Assert.Equal(0, queue.Count);
+        Assert.False(queue.TryDequeue(out _));
+        queue.Enqueue(SessionEvent.Tick(9));
+        Assert.Equal(9, Take(ref queue));
+    }
+
+    private static long Take(ref SessionEventQueue queue)
+    {
+        Assert.True(queue.TryDequeue(out var message));
+        return message.Now;
     }
 }
