@@ -91,7 +91,7 @@ public sealed partial class DeployTests : IDisposable
     }
 
     [Fact]
-    public void The_dashboard_queries_the_provisioned_datasource_and_covers_money_rigs_pools_and_shares()
+    public void The_dashboard_queries_the_provisioned_datasource_and_covers_money_rigs_pools_shares_and_the_process()
     {
         var text = File.ReadAllText(Deploy("grafana", "dashboards", "stratumproxy.json"));
         using var dashboard = JsonDocument.Parse(text);
@@ -108,9 +108,9 @@ public sealed partial class DeployTests : IDisposable
         }
 
         var rows = panels.Where(p => p.GetProperty("type").GetString() == "row").Select(p => p.GetProperty("title").GetString()).ToList();
-        Assert.Equal(["Farm money", "Rigs", "Pools", "Shares and miners"], rows);
+        Assert.Equal(["Farm money", "Rigs", "Pools", "Shares and miners", "Process"], rows);
         var names = Names(DashboardExpressions()).ToHashSet(StringComparer.Ordinal);
-        foreach (var needed in new[] { "stratumproxy_farm_usd_per_day", "stratumproxy_rig_state", "stratumproxy_pool_up", "stratumproxy_shares_total", "stratumproxy_pool_submit_latency_seconds_bucket" })
+        foreach (var needed in new[] { "stratumproxy_farm_usd_per_day", "stratumproxy_rig_state", "stratumproxy_pool_up", "stratumproxy_shares_total", "stratumproxy_pool_submit_latency_seconds_bucket", "stratumproxy_process_resident_bytes", "stratumproxy_gc_committed_bytes", "stratumproxy_process_cpu_seconds_total" })
         {
             Assert.Contains(needed, names);
         }

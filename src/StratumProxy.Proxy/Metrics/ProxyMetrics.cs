@@ -62,6 +62,8 @@ public sealed class ProxyMetrics
         GcPauseSeconds = factory.CreateCounter("stratumproxy_gc_pause_seconds_total", "Time the process has spent paused by garbage collections since it started (GC.GetTotalPauseDuration; read at each export).");
         WorkerNamesTooLong = factory.CreateCounter("stratumproxy_worker_names_too_long_total", "Workers whose name is longer than 256 characters: their series are reported under worker=\"other\".");
         AllocatedBytes = factory.CreateCounter("stratumproxy_managed_allocated_bytes_total", "Bytes the process has allocated on the managed heap since it started (GC.GetTotalAllocatedBytes; read at each export).");
+        ResidentBytes = factory.CreateGauge("stratumproxy_process_resident_bytes", "Physical memory the process holds now (Environment.WorkingSet, the resident set on Linux; read at each export): divided by the miner connections, what a miner costs with the process's fixed share.");
+        CpuSeconds = factory.CreateCounter("stratumproxy_process_cpu_seconds_total", "CPU time the process has used since it started, user and kernel (Environment.CpuUsage; read at each export).");
         GcCommittedBytes = factory.CreateGauge("stratumproxy_gc_committed_bytes", "Memory the GC keeps committed for the managed heap, live objects and free space alike, as of its last collection, 0 before the first (GC.GetGCMemoryInfo().TotalCommittedBytes; read at each export). Resident memory beyond it is the runtime's and the libraries' own.");
     }
 
@@ -157,6 +159,12 @@ public sealed class ProxyMetrics
 
     /// <summary>The GC's committed memory as of its last collection (see <see cref="Routing.ProxyEngine.UpdateGauges"/>).</summary>
     public Gauge GcCommittedBytes { get; }
+
+    /// <summary>The process's resident memory, read at each export.</summary>
+    public Gauge ResidentBytes { get; }
+
+    /// <summary>The process's CPU time since start, read at each export.</summary>
+    public Counter CpuSeconds { get; }
 
     /// <summary>Counts a share result of a session that has no worker yet (worker <c>unknown</c>, pool <c>none</c>).</summary>
     public void CountUnattributed(ShareResult result) => Interlocked.Increment(ref _unattributed[(int)result]);

@@ -144,11 +144,17 @@ public sealed partial class ProxyEngine
         return Switch(pool, s => wanted.Contains(s.Worker!), pin);
     }
 
-    /// <summary>Brings the allocation and GC pause counters and the GC's committed memory up to date (call before each metrics export; the per-worker series come from <see cref="Accounting.ShareLedger.WriteWorkerSeriesAsync"/>).</summary>
+    /// <summary>
+    /// Brings the allocation and GC pause counters, the GC's committed memory and the process's resident memory and CPU
+    /// time up to date (call before each metrics export; the per-worker series come from
+    /// <see cref="Accounting.ShareLedger.WriteWorkerSeriesAsync"/>).
+    /// </summary>
     public void UpdateGauges()
     {
         Metrics.AllocatedBytes.IncTo(GC.GetTotalAllocatedBytes());
         Metrics.GcPauseSeconds.IncTo(GC.GetTotalPauseDuration().TotalSeconds);
         Metrics.GcCommittedBytes.Set(GC.GetGCMemoryInfo().TotalCommittedBytes);
+        Metrics.ResidentBytes.Set(Environment.WorkingSet);
+        Metrics.CpuSeconds.IncTo(Environment.CpuUsage.TotalTime.TotalSeconds);
     }
 }

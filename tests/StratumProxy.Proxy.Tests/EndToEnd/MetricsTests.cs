@@ -62,7 +62,7 @@ public sealed class MetricsTests
     }
 
     [Fact]
-    public async Task Managed_bytes_allocated_gc_pause_time_and_gc_committed_memory_are_exported_as_read_at_the_scrape()
+    public async Task Managed_bytes_allocated_gc_pause_time_gc_committed_memory_resident_memory_and_cpu_time_are_exported_as_read_at_the_scrape()
     {
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
         await using var proxy = await ProxyHarness.StartAsync(ProxyHarness.Options(pool));
@@ -70,8 +70,21 @@ public sealed class MetricsTests
         GC.Collect();
         var pausedBefore = GC.GetTotalPauseDuration().TotalSeconds;
         var committedBefore = GC.GetGCMemoryInfo().TotalCommittedBytes;
+        var residentBefore = Environment.WorkingSet;
+        var cpuBefore = Environment.CpuUsage.TotalTime.TotalSeconds;
 
         var scrape = await proxy.ScrapeAsync();
+
+        // The process's resident memory and CPU time (this process's: the proxy runs in it). CPU time only grows, so it
+        // lies between the readings around the scrape; resident memory moves both ways, so within a factor of two of
+        // them (in bytes, not pages or KiB).
+        var cpu = ProxyHarness.MetricValue(scrape, "stratumproxy_process_cpu_seconds_total");
+        Assert.NotNull(cpu);
+        Assert.InRange(cpu.Value, cpuBefore, Environment.CpuUsage.TotalTime.TotalSeconds);
+        var resident = ProxyHarness.MetricValue(scrape, "stratumproxy_process_resident_bytes");
+        Assert.NotNull(resident);
+        var residentAfter = Environment.WorkingSet;
+        Assert.InRange(resident.Value, Math.Min(residentBefore, residentAfter) / 2.0, Math.Max(residentBefore, residentAfter) * 2.0);
 
         // Read inside the scrape: at least what this process had allocated (and been paused) just before it, and no
         // more than after.
