@@ -83,6 +83,18 @@ public static class Backtester
         return series[^1].Time + (series[^1].Time - series[^2].Time);
     }
 
+    /// <summary>
+    /// How many times one scenario evaluates the farm at most: once a step over the series' span, and once more at each
+    /// row boundary. Times the rigs and the three scenarios, that is the replay's work.
+    /// </summary>
+    public static long Evaluations(IReadOnlyList<SeriesRow> series, TimeSpan step)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(step, TimeSpan.Zero);
+        var steps = Math.Ceiling((End(series) - series[0].Time).Ticks / (double)step.Ticks);
+        return steps >= long.MaxValue / 2 ? long.MaxValue / 2 : (long)steps + series.Count;
+    }
+
     private static ScenarioTotals Replay(BacktestSetup setup, CurtailmentOptions options, bool pinAllOn, int scenario, IProgress<BacktestProgress>? progress)
     {
         var models = setup.Rigs.Select(r => r.Model).Distinct().ToList();

@@ -10,15 +10,24 @@ public sealed class HttpJsonFeedOptions
     public Uri? Url { get; set; }
 
     /// <summary>Where the number sits in the document (a small JSONPath subset: <c>$</c>, <c>.name</c>, <c>['name']</c> and <c>[index]</c>, e.g. <c>$.bitcoin.usd</c>).</summary>
-    public string JsonPath { get; set; } = "$";
+    public string JsonPath { get; set; } = DefaultJsonPath;
 
-    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan Interval { get; set; } = DefaultInterval;
 
     /// <summary>Whole-poll timeout, including the resilience handler's retries.</summary>
-    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan Timeout { get; set; } = DefaultTimeout;
 
     /// <summary>A value older than this is reported stale and not used as live data.</summary>
-    public TimeSpan StalenessLimit { get; set; } = TimeSpan.FromMinutes(10);
+    public TimeSpan StalenessLimit { get; set; } = DefaultStalenessLimit;
+
+    /// <summary>The defaults, for settings that describe a feed of their own (the farm's price feed).</summary>
+    public const string DefaultJsonPath = "$";
+
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromMinutes(1);
+
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    public static readonly TimeSpan DefaultStalenessLimit = TimeSpan.FromMinutes(10);
 
     /// <summary>Values outside [Minimum, Maximum] are rejected as bad data.</summary>
     public double Minimum { get; set; }

@@ -111,8 +111,28 @@ internal static class BacktestCommand
             TimeSpan.FromMinutes(a.StrikeSleepMinutes),
             a.StrikeWake ?? sleepAt,
             TimeSpan.FromMinutes(a.StrikeWakeMinutes));
-        return new BacktestSetup(series, rigs, pools, options, strike, TimeSpan.FromMinutes(a.StepMinutes));
+        var step = TimeSpan.FromMinutes(a.StepMinutes);
+        var evaluations = Backtester.Evaluations(series, step);
+        var rigCount = rigs.Sum(r => (long)r.Count);
+        if (evaluations > MaxEvaluations || evaluations > MaxRigEvaluations / rigCount)
+        {
+            // A series that spans centuries (a mistyped year) or a tiny step would replay for hours: say so at once.
+            var days = (Backtester.End(series) - series[0].Time).TotalDays;
+            throw new UsageException(string.Create(Inv,
+                $"{a.Series}: the series spans {days:N0} days; evaluated every {a.StepMinutes:0.####} min that is {evaluations:N0} evaluations of {rigCount:N0} rigs, and a backtest makes at most {MaxEvaluations:N0} evaluations and {MaxRigEvaluations:N0} rig evaluations (about a minute); give a larger --step-minutes, fewer rigs or a shorter series"));
+        }
+
+        return new BacktestSetup(series, rigs, pools, options, strike, step);
     }
+
+    /// <summary>The most evaluations of the farm a backtest makes in each scenario: 285 years of 15-minute steps.</summary>
+    internal const long MaxEvaluations = 10_000_000;
+
+    /// <summary>
+    /// The most rig evaluations (evaluations of the farm × its rigs) a backtest makes in each scenario: a year of 15-minute
+    /// steps for about 28,000 rigs. Either limit is about a minute of replay.
+    /// </summary>
+    internal const long MaxRigEvaluations = 1_000_000_000;
 
     /// <summary>The energy price at which the whole farm (first modes) breaks even on a row's market: revenue ÷ kWh.</summary>
     internal static double FarmBreakevenUsdPerMwh(SeriesRow row, IReadOnlyList<BacktestRigs> rigs, PoolTerms pool)

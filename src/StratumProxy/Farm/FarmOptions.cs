@@ -1,3 +1,5 @@
+using StratumProxy.Economics.Feeds;
+
 namespace StratumProxy.Farm;
 
 /// <summary>
@@ -73,16 +75,16 @@ public sealed record PriceFeedOptions
     public Uri? Url { get; init; }
 
     /// <summary>Where the number is in the JSON.</summary>
-    public string JsonPath { get; init; } = "$";
+    public string JsonPath { get; init; } = HttpJsonFeedOptions.DefaultJsonPath;
 
     /// <summary>Poll interval.</summary>
-    public TimeSpan Interval { get; init; } = TimeSpan.FromMinutes(1);
+    public TimeSpan Interval { get; init; } = HttpJsonFeedOptions.DefaultInterval;
 
     /// <summary>Request timeout.</summary>
-    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan Timeout { get; init; } = HttpJsonFeedOptions.DefaultTimeout;
 
     /// <summary>Older than this, the price is stale (reported, and the policy falls back to running).</summary>
-    public TimeSpan StalenessLimit { get; init; } = TimeSpan.FromMinutes(10);
+    public TimeSpan StalenessLimit { get; init; } = HttpJsonFeedOptions.DefaultStalenessLimit;
 }
 
 /// <summary>One rig.</summary>

@@ -194,6 +194,34 @@ public sealed class BacktestCommandTests : IDisposable
         Assert.Single(err.Trim().Split('\n'));
     }
 
+    [Theory]
+    [InlineData("2526-07-13T00:00:00Z", "1", "35,063,234 evaluations of 1 rigs")]
+    [InlineData("2026-07-14T00:00:00Z", "6000000", "194 evaluations of 6,000,000 rigs")]
+    public void A_replay_past_its_limits_exits_2_at_once_saying_how_much_it_would_evaluate(string secondRow, string copies, string expected)
+    {
+        // A mistyped year (500 years between two rows, and the last row holds as long) or a huge farm would replay
+        // for hours: refused before anything is allocated for the rigs.
+        var path = Write("long.csv", $"{Header}\n2026-07-13T00:00:00Z,96000,{RoundDifficulty},0,0.05,3.125\n{secondRow},96000,{RoundDifficulty},0,0.05,3.125\n");
+        var (code, output, err) = Run("--series", path, "--rig", "r:100:3000", "--copies", copies);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);
+        Assert.StartsWith("error: " + path + ": the series spans", err, StringComparison.Ordinal);
+        Assert.Contains(expected, err, StringComparison.Ordinal);
+        Assert.Contains("give a larger --step-minutes, fewer rigs or a shorter series", err, StringComparison.Ordinal);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void A_long_series_replays_with_a_step_that_keeps_it_within_the_limits()
+    {
+        // The same 1,000 years, evaluated every 30 days: 12,177 evaluations.
+        var path = Write("long.csv", $"{Header}\n2026-07-13T00:00:00Z,96000,{RoundDifficulty},0,0.05,3.125\n2526-07-13T00:00:00Z,96000,{RoundDifficulty},0,0.05,3.125\n");
+        var (code, output, _) = Run("--series", path, "--rig", "r:100:3000", "--step-minutes", "43200", "--json");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(output);
+        Assert.True(Scenario(doc.RootElement, "always_on").Cost > 0);
+    }
+
     [Fact]
     public void Negative_wholesale_electricity_is_accepted()
     {
