@@ -16,16 +16,13 @@ public sealed partial class MinerSession
 
     private string Extranonce2SizeError => Extranonce2SizeErrorFor(Extranonce2Size);
 
-    private static string Extranonce2SizeErrorFor(int size)
-    {
-        if ((uint)size >= (uint)s_extranonce2SizeErrors.Length)
-        {
-            return $"extranonce2 must be {size} bytes";
-        }
+    // A race formats the message twice, harmlessly.
+    private static string Extranonce2SizeErrorFor(int size) =>
+        (uint)size < (uint)s_extranonce2SizeErrors.Length
+            ? s_extranonce2SizeErrors[size] ??= Extranonce2SizeMessage(size)
+            : Extranonce2SizeMessage(size);
 
-        // A race formats the message twice, harmlessly.
-        return s_extranonce2SizeErrors[size] ??= $"extranonce2 must be {size} bytes";
-    }
+    private static string Extranonce2SizeMessage(int size) => $"extranonce2 must be {size} bytes";
 
     /// <summary>
     /// The hot path. Order of checks: session state, rate, params, job, extranonce2 size, ntime, version bits,

@@ -53,18 +53,18 @@ internal sealed record BacktestArguments(
         public Option<double?> PoolFeePercent { get; } = CliOption.Single<double?>("--pool-fee-percent", "P", "pool fee in percent, FPPS (default 0)", t => Number("--pool-fee-percent", t, min: 0, max: 99.999));
         public Option<double?> StrikeSleep { get; } = CliOption.Single<double?>("--strike-sleep-usd-per-mwh", "X", "plain strike: sleep above X $/MWh ...", t => Number("--strike-sleep-usd-per-mwh", t, min: double.MinValue));
         public Option<double?> StrikeWake { get; } = CliOption.Single<double?>("--strike-wake-usd-per-mwh", "Y", "... wake below Y (default: both at the farm's breakeven on the first row)", t => Number("--strike-wake-usd-per-mwh", t, min: double.MinValue));
-        public Option<double?> StrikeSleepMinutes { get; } = CliOption.Single<double?>("--strike-sleep-minutes", "N", "... once the price has held for N minutes (default 0)", t => Number("--strike-sleep-minutes", t, min: 0));
-        public Option<double?> StrikeWakeMinutes { get; } = CliOption.Single<double?>("--strike-wake-minutes", "M", "... and M minutes (default 0)", t => Number("--strike-wake-minutes", t, min: 0));
+        public Option<double?> StrikeSleepMinutes { get; } = CliOption.Single<double?>("--strike-sleep-minutes", "N", "... once the price has held for N minutes (default 0)", t => Number("--strike-sleep-minutes", t, min: 0, max: TenYearsInMinutes));
+        public Option<double?> StrikeWakeMinutes { get; } = CliOption.Single<double?>("--strike-wake-minutes", "M", "... and M minutes (default 0)", t => Number("--strike-wake-minutes", t, min: 0, max: TenYearsInMinutes));
         public Option<double?> MarginUsdPerDay { get; } = CliOption.Single<double?>("--margin-usd-per-day", "U", "policy hysteresis margin per rig (default 0.10)", t => Number("--margin-usd-per-day", t, min: 0));
         public Option<double?> MarginPercent { get; } = CliOption.Single<double?>("--margin-percent", "P", "... or P % of the current profit, whichever is larger (default 5)", t => Number("--margin-percent", t, min: 0));
         public Option<double?> CycleCostUsd { get; } = CliOption.Single<double?>("--cycle-cost-usd", "C", "cost charged per power cycle (default 0.10)", t => Number("--cycle-cost-usd", t, min: 0));
-        public Option<double?> WakeSeconds { get; } = CliOption.Single<double?>("--wake-seconds", "S", "hashing lost while a rig wakes (default 300)", t => Number("--wake-seconds", t, min: 0));
-        public Option<double?> MinOnMinutes { get; } = CliOption.Single<double?>("--min-on-minutes", "M", "minimum on-dwell (default 15)", t => Number("--min-on-minutes", t, min: 0));
-        public Option<double?> MinOffMinutes { get; } = CliOption.Single<double?>("--min-off-minutes", "M", "minimum off-dwell (default 15)", t => Number("--min-off-minutes", t, min: 0));
+        public Option<double?> WakeSeconds { get; } = CliOption.Single<double?>("--wake-seconds", "S", "hashing lost while a rig wakes (default 300)", t => Number("--wake-seconds", t, min: 0, max: TenYearsInMinutes * 60));
+        public Option<double?> MinOnMinutes { get; } = CliOption.Single<double?>("--min-on-minutes", "M", "minimum on-dwell (default 15)", t => Number("--min-on-minutes", t, min: 0, max: TenYearsInMinutes));
+        public Option<double?> MinOffMinutes { get; } = CliOption.Single<double?>("--min-off-minutes", "M", "minimum off-dwell (default 15)", t => Number("--min-off-minutes", t, min: 0, max: TenYearsInMinutes));
         public Option<int?> MaxChanges { get; } = CliOption.Single<int?>("--max-changes", "N", "sleeps + wakes per evaluation (default unlimited)", t => (int)Whole("--max-changes", t, min: 1, max: int.MaxValue));
         public Option<double?> PowerCapKw { get; } = CliOption.Single<double?>("--power-cap-kw", "K", "farm power cap (default none)", t => Number("--power-cap-kw", t, min: 0, minExclusive: true));
-        public Option<double?> CycleHorizonHours { get; } = CliOption.Single<double?>("--cycle-horizon-hours", "H", "a sleep's wear and a wake's lost hashing are spread over H hours (default 24)", t => Number("--cycle-horizon-hours", t, min: 0, minExclusive: true));
-        public Option<double?> StepMinutes { get; } = CliOption.Single<double?>("--step-minutes", "M", "evaluation interval (default 15; row boundaries always evaluate)", t => Number("--step-minutes", t, min: 0, minExclusive: true));
+        public Option<double?> CycleHorizonHours { get; } = CliOption.Single<double?>("--cycle-horizon-hours", "H", "a sleep's wear and a wake's lost hashing are spread over H hours (default 24)", t => Number("--cycle-horizon-hours", t, min: 0, max: TenYearsInMinutes / 60, minExclusive: true));
+        public Option<double?> StepMinutes { get; } = CliOption.Single<double?>("--step-minutes", "M", "evaluation interval (default 15; row boundaries always evaluate)", t => Number("--step-minutes", t, min: 0.001, max: TenYearsInMinutes));
         public Option<bool> Json { get; } = CliOption.Flag("--json", "print {\"policy\":…,\"always_on\":…,\"strike_price\":…}");
 
         public Option<bool> Progress { get; } = CliOption.Flag(
@@ -151,6 +151,10 @@ internal sealed record BacktestArguments(
             return last;
         }
     }
+
+    // The longest duration an option takes: past it (1e300 minutes, say) a duration no longer fits a TimeSpan, and no
+    // farm's question needs it. The shortest step is 0.001 minutes (60 ms), so a step is never rounded to nothing.
+    private const double TenYearsInMinutes = 3650 * 24 * 60;
 
     private static double Number(string flag, string text, double min, double max = double.MaxValue, bool minExclusive = false)
     {

@@ -241,6 +241,12 @@ public sealed class BacktestCommandTests : IDisposable
     [InlineData(new[] { "--series", "MISSING", "--rig", "r:1:1", "--strike-sleep-usd-per-mwh", "50", "--strike-wake-usd-per-mwh", "60" }, "must not be above")]
     [InlineData(new[] { "--series", "MISSING", "--rig", "r:1:1", "--copies", "0" }, "--copies must be a whole number from 1")]
     [InlineData(new[] { "--series", "MISSING", "--rig", "r:1:1", "--bogus" }, "unknown option '--bogus'")]
+    [InlineData(new[] { "--series", "MISSING", "--rig", "r:1:1", "--step-minutes", "1e-10" }, "--step-minutes must be ≥ 0.001 (got 1e-10)")]
+    [InlineData(new[] { "--series", "MISSING", "--rig", "r:1:1", "--step-minutes", "1e300" }, "--step-minutes must be ≤ 5256000 (got 1e300)")]
+    [InlineData(new[] { "--series", "MISSING", "--rig", "r:1:1", "--wake-seconds", "1e300" }, "--wake-seconds must be ≤ 315360000 (got 1e300)")]
+    [InlineData(new[] { "--series", "MISSING", "--rig", "r:1:1", "--min-on-minutes", "1e300" }, "--min-on-minutes must be ≤ 5256000 (got 1e300)")]
+    [InlineData(new[] { "--series", "MISSING", "--rig", "r:1:1", "--cycle-horizon-hours", "1e300" }, "--cycle-horizon-hours must be ≤ 87600 (got 1e300)")]
+    [InlineData(new[] { "--series", "MISSING", "--rig", "r:1:1", "--strike-wake-minutes", "1e300" }, "--strike-wake-minutes must be ≤ 5256000 (got 1e300)")]
     [InlineData(new[] { "--series", "MISSING", "--model", "nope" }, "cannot read series 'MISSING'")]
     public void Bad_command_line_exits_2_with_one_line(string[] args, string expected)
     {
