@@ -21,6 +21,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
 {
     private readonly ConcurrentDictionary<long, MinerSession> _sessions = new();
     private Func<IReadOnlyList<PoolCandidate>, IReadOnlyDictionary<string, double>>? _loadOf;
+    private RoutingView? _recentView;
     private readonly ConcurrentDictionary<string, string> _overrides = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PoolRuntime> _pools = new(StringComparer.Ordinal);
     private readonly Dictionary<string, CancellationTokenSource> _poolStops = new(StringComparer.Ordinal);
@@ -191,7 +192,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
     /// The layout new miners of a pool group get now: fitted to the smallest extranonce2 size among the group's pools
     /// (seen from the pool, else its configured hint), the configured one while none is known or all leave room.
     /// </summary>
-    internal MinerLayout LayoutForGroup(string group) => PoolSelector.LayoutFor(group, View().Candidates, Configured);
+    internal MinerLayout LayoutForGroup(string group) => PoolSelector.LayoutFor(group, RecentView().Candidates, Configured);
 
     /// <summary>The pool whose extranonce2 size forces the group's layout below the configured one, if any.</summary>
     internal PoolRuntime? AdaptingPool(string group)
@@ -478,7 +479,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
 
     private void Assign(MinerSession session, string reason)
     {
-        var view = View();
+        var view = RecentView();
         var pool = Choose(session, null, view);
         if (pool is null)
         {
@@ -600,8 +601,35 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
             version = _poolsVersion;
         }
 
-        return new RoutingView(runtimes, [.. runtimes.Select(p => p.AsCandidate())], version);
+        var candidates = new PoolCandidate[runtimes.Length];
+        for (var i = 0; i < runtimes.Length; i++)
+        {
+            candidates[i] = runtimes[i].AsCandidate();
+        }
+
+        return new RoutingView(runtimes, candidates, version, Time.GetTimestamp());
     }
+
+    /// <summary>
+    /// The view for one miner's subscribe or authorize: the last one taken while it still shows the pools as they are
+    /// and is under <see cref="RecentViewAge"/> old, else a new one. A burst of thousands of miners connecting (a
+    /// pool's failover, the proxy's restart) so shares one view a second instead of copying the pools for each miner
+    /// twice. The age bounds how stale a view's "ready for" can be when the fail-back delay is weighed.
+    /// </summary>
+    private RoutingView RecentView()
+    {
+        if (Volatile.Read(ref _recentView) is { } seen && Time.GetElapsedTime(seen.Taken) < RecentViewAge && Current(seen))
+        {
+            return seen;
+        }
+
+        var view = View();
+        Volatile.Write(ref _recentView, view);
+        return view;
+    }
+
+    /// <summary>How long a miner's decision may reuse a routing view (<see cref="RecentView"/>).</summary>
+    internal static readonly TimeSpan RecentViewAge = TimeSpan.FromSeconds(1);
 
     /// <summary>Changes each time a pool is added or removed (a routing view of another number is out of date).</summary>
     internal int PoolsVersion => Volatile.Read(ref _poolsVersion);
@@ -630,7 +658,7 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
         return true;
     }
 
-    private readonly record struct RoutingView(PoolRuntime[] Runtimes, PoolCandidate[] Candidates, int Version)
+    private sealed record RoutingView(PoolRuntime[] Runtimes, PoolCandidate[] Candidates, int Version, long Taken)
     {
         public PoolRuntime? Runtime(PoolCandidate? candidate)
         {
