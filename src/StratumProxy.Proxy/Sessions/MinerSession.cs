@@ -420,7 +420,7 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
 
         current?.Upstream.Detach(this);
         _previous?.Upstream.Detach(this);
-        _context.Router.OnClosed(this);
+        _context.Router.OnClosed(this, current?.Upstream.Pool.Name);
     }
 
     private static string DisconnectLabel(string reason) => reason switch
