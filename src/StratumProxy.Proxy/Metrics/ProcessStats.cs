@@ -18,7 +18,7 @@ public sealed class ProcessStats
 
     private static readonly EnumerationOptions Entries = new()
     {
-        // Nothing is asked of an entry but that it exists: no attributes (a stat for each), no recursion.
+        // No attributes asked (the entries are links to sockets, pipes and files), no recursion.
         AttributesToSkip = 0,
         IgnoreInaccessible = true,
         RecurseSubdirectories = false,
@@ -66,9 +66,9 @@ public sealed class ProcessStats
     }
 
     /// <summary>
-    /// The descriptors the process has open, counted from <c>/proc/self/fd</c> without allocating for each (the
-    /// enumeration's own descriptor included, as <see cref="Process.HandleCount"/> counts it); null where there is
-    /// no such directory.
+    /// The descriptors the process has open, counted from <c>/proc/self/fd</c> without allocating for each; like
+    /// <see cref="Process.HandleCount"/>, which lists the files there, it leaves out the directories (the
+    /// enumeration's own descriptor is one). Null where there is no such directory.
     /// </summary>
     public static int? OpenDescriptors()
     {
@@ -80,7 +80,11 @@ public sealed class ProcessStats
         try
         {
             var count = 0;
-            foreach (var _ in new FileSystemEnumerable<byte>(DescriptorDirectory, static (ref FileSystemEntry _) => (byte)0, Entries))
+            var entries = new FileSystemEnumerable<byte>(DescriptorDirectory, static (ref FileSystemEntry _) => (byte)0, Entries)
+            {
+                ShouldIncludePredicate = static (ref FileSystemEntry entry) => !entry.IsDirectory,
+            };
+            foreach (var _ in entries)
             {
                 count++;
             }
@@ -98,19 +102,33 @@ public sealed class ProcessStats
         // Process is not safe for two threads at once, and two scrapes may overlap.
         lock (_lock)
         {
-            _process.Refresh();
-            for (var generation = 0; generation < _collections.Length; generation++)
+            try
             {
-                _collections[generation].IncTo(GC.CollectionCount(generation));
+                Read();
             }
-
-            _totalMemory.Set(GC.GetTotalMemory(forceFullCollection: false));
-            _virtualMemory.Set(_process.VirtualMemorySize64);
-            _workingSet.Set(_process.WorkingSet64);
-            _privateMemory.Set(_process.PrivateMemorySize64);
-            _cpu.IncTo(_process.TotalProcessorTime.TotalSeconds);
-            _openHandles.Set(OpenDescriptors() ?? _process.HandleCount);
-            _threads.Set(_process.Threads.Count);
+            catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception or IOException or UnauthorizedAccessException or NotSupportedException)
+            {
+                // A /proc that cannot be read (a locked-down container) leaves these series at their last values; it
+                // must not fail the export of every other series.
+            }
         }
+    }
+
+    private void Read()
+    {
+        // The runtime's own readings first: they cannot fail, whatever /proc allows.
+        for (var generation = 0; generation < _collections.Length; generation++)
+        {
+            _collections[generation].IncTo(GC.CollectionCount(generation));
+        }
+
+        _totalMemory.Set(GC.GetTotalMemory(forceFullCollection: false));
+        _process.Refresh();
+        _virtualMemory.Set(_process.VirtualMemorySize64);
+        _workingSet.Set(_process.WorkingSet64);
+        _privateMemory.Set(_process.PrivateMemorySize64);
+        _cpu.IncTo(_process.TotalProcessorTime.TotalSeconds);
+        _openHandles.Set(OpenDescriptors() ?? _process.HandleCount);
+        _threads.Set(_process.Threads.Count);
     }
 }

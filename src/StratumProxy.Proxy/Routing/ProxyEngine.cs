@@ -225,10 +225,13 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
     /// <inheritdoc/>
     public void OnClosed(MinerSession session, string? lastPool)
     {
-        if (_sessions.TryRemove(session.Id, out _) && lastPool is not null)
+        // Its load leaves before it does: whoever sees the session gone sees its load gone.
+        if (lastPool is not null && _sessions.TryGetValue(session.Id, out var known) && ReferenceEquals(known, session))
         {
             Carry(session, lastPool, null);
         }
+
+        _sessions.TryRemove(session.Id, out _);
 
         lock (_poolsLock)
         {
@@ -682,7 +685,8 @@ public sealed partial class ProxyEngine : IMinerRouter, IProxyControl, IAsyncDis
     /// The view for one miner's subscribe or authorize: the last one taken while it still shows the pools as they are
     /// and is under <see cref="RecentViewAge"/> old, else a new one. A burst of thousands of miners connecting (a
     /// pool's failover, the proxy's restart) so shares one view a second instead of copying the pools for each miner
-    /// twice. The age bounds how stale a view's "ready for" can be when the fail-back delay is weighed.
+    /// twice. What these decisions read of a view (the pools' set, options, readiness and extranonce2 size) is what
+    /// <see cref="Current"/> compares; the age keeps the rest (how long each pool has been ready) from growing old.
     /// </summary>
     private RoutingView RecentView()
     {

@@ -148,7 +148,7 @@ public sealed class RoutingTests
                 miners.Remove(worker);
             }
 
-            await proxy.WaitUntilAsync(() => !proxy.Engine.MinerSessions.Any(s => s.PoolName == "pool0"), TimeSpan.FromSeconds(10), "the miners on pool0 gone");
+            await proxy.WaitUntilAsync(() => !proxy.Engine.MinerSessions.Any(s => onPool0.Contains(s.Worker!)), TimeSpan.FromSeconds(10), "the miners on pool0 gone");
             await ConnectAsync("farm.rig4");
             await ConnectAsync("farm.rig5");
 
