@@ -333,7 +333,7 @@ public class SessionRoundTripBenchmarks
         {
         }
 
-        public void OnClosed(MinerSession session)
+        public void OnClosed(MinerSession session, string? lastPool)
         {
         }
 

@@ -87,9 +87,8 @@ public readonly record struct MinerLayout
     /// The layout for miners that may be sent to any of the pools of a group: fitted to the smallest N among them
     /// (known from a subscribe answer, else the configured hint); the configured layout when none is known.
     /// </summary>
-    public static MinerLayout? ForGroup(IEnumerable<int> poolExtranonce2Sizes, MinerLayout configured)
+    public static MinerLayout? ForGroup(ReadOnlySpan<int> poolExtranonce2Sizes, MinerLayout configured)
     {
-        ArgumentNullException.ThrowIfNull(poolExtranonce2Sizes);
         var smallest = int.MaxValue;
         foreach (var size in poolExtranonce2Sizes)
         {

@@ -104,7 +104,7 @@ public sealed class VarDiffOptions
 /// <para>The controller only says what the difficulty should be; the session sends mining.set_difficulty with the
 /// next job, and when the pool's difficulty is below the miner's the miner works at the pool's.</para>
 /// </remarks>
-public sealed class VarDiffController
+public sealed class VarDiffController : IDifficultyClamp
 {
     // The last settings made, shared by every controller made with the same options and clock (all of a proxy's
     // sessions): what follows from the options is computed and held once, not once per miner.

@@ -310,7 +310,7 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
 
             Interlocked.Decrement(ref _connections);
             _engine.Metrics.MinerConnections.WithLabels(session.Listener.Name).Dec();
-            _engine.OnClosed(session);
+            _engine.OnClosed(session, lastPool: null);
         }
         finally
         {

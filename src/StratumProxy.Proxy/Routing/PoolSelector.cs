@@ -198,12 +198,22 @@ public static class PoolSelector
     /// The layout new miners of a pool group get now: fitted to the smallest extranonce2 size among the group's pools
     /// (seen from the pool, else its configured hint), the configured one while none is known or all leave room.
     /// </summary>
-    public static MinerLayout LayoutFor(string group, IEnumerable<PoolCandidate> pools, MinerLayout configured)
+    public static MinerLayout LayoutFor(string group, IReadOnlyList<PoolCandidate> pools, MinerLayout configured)
     {
         ArgumentNullException.ThrowIfNull(pools);
-        var sizes = pools.Where(p => string.Equals(p.Group, group, StringComparison.Ordinal) && p.KnownExtranonce2Size is not null)
-            .Select(p => p.KnownExtranonce2Size!.Value);
-        return MinerLayout.ForGroup(sizes, configured) ?? configured;
+
+        // Asked on each miner's subscribe: the group's known sizes gathered on the stack (a farm has a few pools).
+        Span<int> sizes = pools.Count <= 64 ? stackalloc int[pools.Count] : new int[pools.Count];
+        var known = 0;
+        for (var i = 0; i < pools.Count; i++)
+        {
+            if (string.Equals(pools[i].Group, group, StringComparison.Ordinal) && pools[i].KnownExtranonce2Size is { } size)
+            {
+                sizes[known++] = size;
+            }
+        }
+
+        return MinerLayout.ForGroup(sizes[..known], configured) ?? configured;
     }
 
     /// <summary>The pool whose extranonce2 size forces the group's layout below the configured one, if any.</summary>

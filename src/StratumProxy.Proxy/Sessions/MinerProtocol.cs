@@ -1,3 +1,4 @@
+using StratumProxy.Proxy.Components;
 using StratumProxy.Stratum.Mining;
 using StratumProxy.Stratum.Protocol;
 
@@ -146,9 +147,10 @@ public sealed class MinerProtocol
 
     /// <summary>
     /// mining.configure: version rolling against the pool's mask (<paramref name="poolMask"/>, the BIP320 default
-    /// when the pool's is not known), and a minimum difficulty, clamped by <paramref name="clampMinimum"/>.
+    /// when the pool's is not known), and a minimum difficulty, clamped by <paramref name="clampMinimum"/> (the
+    /// session's vardiff itself, so a configure allocates no delegate).
     /// </summary>
-    public ConfigureOutcome Configure(ConfigureRequest request, uint poolMask, Func<double, double> clampMinimum)
+    public ConfigureOutcome Configure(ConfigureRequest request, uint poolMask, IDifficultyClamp clampMinimum)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(clampMinimum);
@@ -164,7 +166,7 @@ public sealed class MinerProtocol
         bool? minimum = null;
         if (request.WantsMinimumDifficulty && request.MinimumDifficulty is { } min && min > 0)
         {
-            MinimumDifficulty = clampMinimum(min);
+            MinimumDifficulty = clampMinimum.Clamp(min);
             minimum = true;
         }
 

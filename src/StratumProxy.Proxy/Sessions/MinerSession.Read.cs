@@ -415,7 +415,7 @@ public sealed partial class MinerSession
         }
 
         var poolMask = _current?.Upstream is { VersionMask: not 0 } up ? up.VersionMask : DefaultVersionMask;
-        var outcome = _protocol.Configure(request, poolMask, _vardiff.Clamp);
+        var outcome = _protocol.Configure(request, poolMask, _vardiff);
 
         // Always answer configure: a VMASK-built cgminer drops the pool otherwise (PEERS.md #5).
         Enqueue(MinerOutbound.Configured(envelope.Id, outcome.VersionRolling, outcome.VersionMask, outcome.MinimumDifficulty));

@@ -80,8 +80,9 @@ public sealed partial class MinerSession
                 // detached for a handover).
                 var flush = wrote || marker ? await output.FlushAsync().ConfigureAwait(false) : default;
 
-                // The handshake's answers grew the ring to 4 or 8 slots of 120 bytes; once the miner is authorized and
-                // they are written, one slot is kept (it grows again only if answers pile up), once per session.
+                // The handshake's answers are in the queue's first ring, rented from the shared pool (16 slots of 120
+                // bytes); once the miner is authorized and they are written, the ring goes back to the pool and one slot
+                // is kept (it grows again only if answers pile up), once per session.
                 if (!_outboundShrunk && IsAuthorized)
                 {
                     _outboundShrunk = _outbound.TryShrink();

@@ -412,15 +412,19 @@ public sealed partial class MinerSession : IUpstreamMember, IThreadPoolWorkItem
         ClearEvents();
         var current = _current;
         Volatile.Write(ref _current, null);
+        UpstreamConnection? assigned;
         lock (Sync)
         {
             // After Close no move is queued any more (AttachTo checks _closing under this lock).
+            assigned = _assigned;
             _assigned = null;
         }
 
         current?.Upstream.Detach(this);
         _previous?.Upstream.Detach(this);
-        _context.Router.OnClosed(this);
+
+        // The pool routing counted it on (PoolName): the one it was last assigned, even if that move was not applied yet.
+        _context.Router.OnClosed(this, assigned?.Pool.Name);
     }
 
     private static string DisconnectLabel(string reason) => reason switch

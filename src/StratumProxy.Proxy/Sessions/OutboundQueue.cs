@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+
 namespace StratumProxy.Proxy.Sessions;
 
 /// <summary>
@@ -8,6 +11,9 @@ namespace StratumProxy.Proxy.Sessions;
 /// costs an idle session about 1 KiB (the channel, its reader and writer, and four reusable waiter objects); this
 /// holds its monitor and a ring that starts empty and grows by doubling up to the capacity. Nothing is allocated per
 /// message once the ring has grown; a session shrinks its ring once, after its handshake's answers are written.
+/// The first ring, which those answers fill, is rented from the shared array pool and given back at that shrink, so
+/// thousands of miners connecting at once (a pool's failover, a restart) reuse a few rings instead of each leaving
+/// one of 500 bytes to the collector.
 /// </summary>
 /// <typeparam name="T">The message type (a struct, queued by value).</typeparam>
 internal sealed class OutboundQueue<T>
@@ -18,6 +24,7 @@ internal sealed class OutboundQueue<T>
     private readonly int _capacity;
     private readonly IThreadPoolWorkItem _reader;
     private T[] _ring = [];
+    private bool _ringRented;
     private int _head;
     private int _count;
     private bool _completed;
@@ -178,6 +185,7 @@ internal sealed class OutboundQueue<T>
 
             if (_ring.Length > 1)
             {
+                ReturnRented();
                 _ring = new T[1];
                 _head = 0;
             }
@@ -214,13 +222,32 @@ internal sealed class OutboundQueue<T>
 
     private void Grow()
     {
-        var bigger = new T[Math.Min(_capacity, _ring.Length == 0 ? 4 : _ring.Length * 2)];
+        if (_ring.Length == 0)
+        {
+            // The first ring (at least 4 slots; the pool's smallest arrays have 16): nothing to copy.
+            _ring = ArrayPool<T>.Shared.Rent(Math.Min(_capacity, 4));
+            _ringRented = true;
+            return;
+        }
+
+        var bigger = new T[Math.Min(_capacity, _ring.Length * 2)];
         for (var i = 0; i < _count; i++)
         {
             bigger[i] = _ring[(_head + i) % _ring.Length];
         }
 
+        ReturnRented();
         _ring = bigger;
         _head = 0;
+    }
+
+    /// <summary>Gives the rented first ring back (under the monitor, as it is replaced; nothing else holds it).</summary>
+    private void ReturnRented()
+    {
+        if (_ringRented)
+        {
+            _ringRented = false;
+            ArrayPool<T>.Shared.Return(_ring, clearArray: RuntimeHelpers.IsReferenceOrContainsReferences<T>());
+        }
     }
 }

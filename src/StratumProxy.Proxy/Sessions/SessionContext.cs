@@ -14,8 +14,8 @@ public interface IMinerRouter
     /// <summary>Called once a miner has authorized: attach it to the best ready upstream of its group, if any.</summary>
     void OnAuthorized(MinerSession session);
 
-    /// <summary>Called when a session ends.</summary>
-    void OnClosed(MinerSession session);
+    /// <summary>Called when a session ends; <paramref name="lastPool"/> is the pool it was on, if any.</summary>
+    void OnClosed(MinerSession session, string? lastPool);
 
     /// <summary>
     /// The extranonce layout (k, n) a miner arriving on <paramref name="listener"/> gets now: one that fits every pool

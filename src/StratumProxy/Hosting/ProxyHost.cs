@@ -134,7 +134,7 @@ public static class ProxyHost
         // One registry per host: the admin endpoint exports exactly this process's proxy (and tests can run several).
         var registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(registry);
-        DotNetStats.Register(registry);
+        ProcessStats.Register(registry);
         var clock = time ?? TimeProvider.System;
         builder.Services.AddSingleton(clock);
 

@@ -119,6 +119,62 @@ public sealed class RoutingTests
     }
 
     [Fact]
+    public async Task Within_a_second_the_load_of_miners_placed_and_gone_is_carried_so_a_weighted_tier_stays_even()
+    {
+        // The clock does not move: the pools' load is summed from the sessions once, then only carried by each
+        // placement and each miner that leaves. Miners that leave pool0 must make room there at once.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var first = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        await using var second = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        var options = ProxyHarness.Options(first, second);
+        options = ProxyHarness.WithPool(options, 1, p => p with { Priority = 0, Weight = 1 });
+        options = ProxyHarness.WithPool(options, 0, p => p with { Weight = 1 });
+        await using var proxy = await ProxyHarness.StartAsync(options, time: time);
+        await proxy.WaitUntilAsync(() => proxy.Engine.Pools.All(p => p.IsReady), TimeSpan.FromSeconds(10), "both pools ready");
+
+        var miners = new Dictionary<string, TestMiner>();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                await ConnectAsync($"farm.rig{i}");
+            }
+
+            Assert.Equal(["pool0", "pool0", "pool1", "pool1"], PoolsOf(miners.Keys));
+            var onPool0 = proxy.Engine.MinerSessions.Where(s => s.PoolName == "pool0").Select(s => s.Worker!).ToList();
+            foreach (var worker in onPool0)
+            {
+                await miners[worker].DisposeAsync();
+                miners.Remove(worker);
+            }
+
+            await proxy.WaitUntilAsync(() => !proxy.Engine.MinerSessions.Any(s => onPool0.Contains(s.Worker!)), TimeSpan.FromSeconds(10), "the miners on pool0 gone");
+            await ConnectAsync("farm.rig4");
+            await ConnectAsync("farm.rig5");
+
+            Assert.Equal(["pool0", "pool0"], PoolsOf(["farm.rig4", "farm.rig5"]));
+        }
+        finally
+        {
+            foreach (var miner in miners.Values)
+            {
+                await miner.DisposeAsync();
+            }
+        }
+
+        async Task ConnectAsync(string worker)
+        {
+            var miner = new TestMiner(proxy.Miner(worker) with { ShareLimit = 0 });
+            miners[worker] = miner;
+            await miner.StartAsync();
+            await proxy.WaitUntilAsync(() => proxy.Engine.MinerSessions.Any(s => s.Worker == worker && s.PoolName is not null), TimeSpan.FromSeconds(10), "assignment");
+        }
+
+        List<string> PoolsOf(IEnumerable<string> workers) =>
+            [.. workers.Select(w => proxy.Engine.MinerSessions.Single(s => s.Worker == w).PoolName!).Order(StringComparer.Ordinal)];
+    }
+
+    [Fact]
     public async Task A_passthrough_pool_that_was_down_takes_miners_again_once_it_is_back()
     {
         await using var pool = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });

@@ -377,7 +377,7 @@ internal sealed class SessionHarness : IMinerRouter
 
     public void OnAuthorized(MinerSession session) => Interlocked.Increment(ref Authorized);
 
-    public void OnClosed(MinerSession session)
+    public void OnClosed(MinerSession session, string? lastPool)
     {
     }
 

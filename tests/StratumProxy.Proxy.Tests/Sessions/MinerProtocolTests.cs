@@ -1,3 +1,4 @@
+using StratumProxy.Proxy.Components;
 using StratumProxy.Proxy.Sessions;
 using StratumProxy.Stratum.Mining;
 using StratumProxy.Stratum.Protocol;
@@ -7,6 +8,8 @@ namespace StratumProxy.Proxy.Tests.Sessions;
 /// <summary>The miner-side protocol state on its own: no session, no pipe.</summary>
 public sealed class MinerProtocolTests
 {
+    private static readonly IDifficultyClamp Unclamped = new CappedAt(double.MaxValue);
+
     private readonly MinerProtocol _protocol = new();
 
     [Fact]
@@ -84,7 +87,7 @@ public sealed class MinerProtocolTests
     [Fact]
     public void Configure_VersionRolling_NarrowsTheMinersMaskToThePools()
     {
-        var outcome = _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x1fffe000, 2, null), 0x00ffe000, d => d);
+        var outcome = _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x1fffe000, 2, null), 0x00ffe000, Unclamped);
 
         Assert.Equal(new ConfigureOutcome(true, 0x00ffe000, null), outcome);
         Assert.True(_protocol.VersionRolling);
@@ -93,7 +96,7 @@ public sealed class MinerProtocolTests
     [Fact]
     public void Configure_MasksWithNoBitInCommon_RefuseRolling()
     {
-        var outcome = _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x00000fff, 2, null), 0x1fffe000, d => d);
+        var outcome = _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x00000fff, 2, null), 0x1fffe000, Unclamped);
 
         Assert.False(outcome.VersionRolling);
         Assert.False(_protocol.VersionRolling);
@@ -102,7 +105,7 @@ public sealed class MinerProtocolTests
     [Fact]
     public void Configure_WithoutAMask_AsksForTheBip320Default()
     {
-        _protocol.Configure(new ConfigureRequest(["version-rolling"], null, null, null), 0xffffffff, d => d);
+        _protocol.Configure(new ConfigureRequest(["version-rolling"], null, null, null), 0xffffffff, Unclamped);
 
         Assert.Equal(MinerSession.DefaultVersionMask, _protocol.VersionMask);
     }
@@ -110,11 +113,11 @@ public sealed class MinerProtocolTests
     [Fact]
     public void Configure_MinimumDifficulty_IsClampedAndOnlyAnsweredWhenAsked()
     {
-        var none = _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x1fffe000, null, 512), 0x1fffe000, d => d);
+        var none = _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x1fffe000, null, 512), 0x1fffe000, Unclamped);
         Assert.Null(none.MinimumDifficulty);
         Assert.Equal(0, _protocol.MinimumDifficulty);
 
-        var asked = _protocol.Configure(new ConfigureRequest(["minimum-difficulty"], null, null, 512), 0x1fffe000, d => Math.Min(d, 256));
+        var asked = _protocol.Configure(new ConfigureRequest(["minimum-difficulty"], null, null, 512), 0x1fffe000, new CappedAt(256));
 
         Assert.True(asked.MinimumDifficulty);
         Assert.Null(asked.VersionRolling);
@@ -130,7 +133,7 @@ public sealed class MinerProtocolTests
     [Fact]
     public void OnPoolMask_WithRolling_NarrowsAndAlwaysTells()
     {
-        _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x1fffe000, null, null), 0x1fffe000, d => d);
+        _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x1fffe000, null, null), 0x1fffe000, Unclamped);
 
         Assert.True(_protocol.OnPoolMask(0x0000e000, out var mask));
         Assert.Equal(0x0000e000u, mask);
@@ -140,7 +143,7 @@ public sealed class MinerProtocolTests
     [Fact]
     public void OnAttach_TellsOnlyAChangedMask()
     {
-        _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x1fffe000, null, null), 0x1fffe000, d => d);
+        _protocol.Configure(new ConfigureRequest(["version-rolling"], 0x1fffe000, null, null), 0x1fffe000, Unclamped);
 
         Assert.False(_protocol.OnAttach(0x1fffe000, out _));
         Assert.False(_protocol.OnAttach(0, out _));
@@ -162,5 +165,10 @@ public sealed class MinerProtocolTests
     {
         Assert.Null(MinerProtocol.SuggestedDifficulty(UInt256.Zero));
         Assert.Equal(1, MinerProtocol.SuggestedDifficulty(Difficulty.ToTarget(1))!.Value, 9);
+    }
+
+    private sealed class CappedAt(double max) : IDifficultyClamp
+    {
+        public double Clamp(double difficulty) => Math.Min(difficulty, max);
     }
 }

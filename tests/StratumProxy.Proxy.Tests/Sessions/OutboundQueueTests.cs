@@ -46,10 +46,11 @@ public sealed class OutboundQueueTests
             Assert.True(queue.TryWrite(i));
         }
 
-        Assert.Equal(8, queue.RingLength);
+        var handshakeRing = queue.RingLength;
+        Assert.InRange(handshakeRing, 5, 16);
         Assert.True(queue.TryRead(out _));
         Assert.False(queue.TryShrink());
-        Assert.Equal(8, queue.RingLength);
+        Assert.Equal(handshakeRing, queue.RingLength);
         while (queue.TryRead(out _))
         {
         }
@@ -74,6 +75,70 @@ public sealed class OutboundQueueTests
 
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.Equal(2, queue.RingLength);
+    }
+
+    [Fact]
+    public void TheFirstRingIsRentedAndGivenBackAtTheShrink_SoTheNextQueuesHandshakeAllocatesNoRing()
+    {
+        // A type of the test's own, so no other code shares this array pool.
+        var first = new OutboundQueue<Answer>(capacity: 1024, new CountingReader());
+        Assert.Equal(5, Fill(first));
+        Assert.Equal(1, first.RingLength);
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var second = new OutboundQueue<Answer>(capacity: 1024, new CountingReader());
+        var queueOnly = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        var read = Fill(second);
+        var withHandshake = GC.GetAllocatedBytesForCurrentThread() - allocated;
+
+        // The second queue's handshake ring is the first's, back from the pool: only its one-slot ring is new.
+        Assert.Equal(5, read);
+        Assert.Equal(1, second.RingLength);
+        Assert.Equal(queueOnly + ArrayBytes(1), withHandshake);
+
+        // No assertion inside: an assertion allocates.
+        static int Fill(OutboundQueue<Answer> queue)
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                queue.TryWrite(new Answer(i, i));
+            }
+
+            var read = 0;
+            while (queue.TryRead(out _))
+            {
+                read++;
+            }
+
+            return queue.TryShrink() ? read : -1;
+        }
+
+        static long ArrayBytes(int length)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            GC.KeepAlive(new Answer[length]);
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+    }
+
+    [Fact]
+    public void ARingGrownPastTheRentedOne_KeepsTheOrder()
+    {
+        var queue = new OutboundQueue<Answer>(capacity: 1024, new CountingReader());
+        for (var i = 0; i < 40; i++)
+        {
+            Assert.True(queue.TryWrite(new Answer(i, -i)));
+        }
+
+        Assert.True(queue.RingLength >= 40);
+        for (var i = 0; i < 40; i++)
+        {
+            Assert.True(queue.TryRead(out var answer));
+            Assert.Equal(new Answer(i, -i), answer);
+        }
+
+        Assert.True(queue.TryShrink());
+        Assert.Equal(1, queue.RingLength);
     }
 
     [Fact]
@@ -239,4 +304,6 @@ public sealed class OutboundQueueTests
             }
         }
     }
+
+    private readonly record struct Answer(long Id, long Value);
 }

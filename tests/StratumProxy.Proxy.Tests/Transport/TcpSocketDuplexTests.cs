@@ -492,12 +492,15 @@ public sealed class TcpSocketDuplexTests
             }
 
             var hit = false;
+            var readReturned = false;
             var interloper = new Thread(() =>
             {
+                // A miss ends as soon as the read's synchronous part (its receive) is over: spinning on would only
+                // make a loaded machine run out of time before it hits.
                 var deadline = Environment.TickCount64 + 2_000;
                 while (!input.ReceivingForARead)
                 {
-                    if (Environment.TickCount64 > deadline)
+                    if (Volatile.Read(ref readReturned) || Environment.TickCount64 > deadline)
                     {
                         return;
                     }
@@ -511,6 +514,7 @@ public sealed class TcpSocketDuplexTests
             }) { IsBackground = true };
             interloper.Start();
             var read = input.ReadAsync(CancellationToken.None).AsTask();
+            Volatile.Write(ref readReturned, true);
             interloper.Join();
             await connection.DisposeAsync();
             await read.WaitAsync(ct);
