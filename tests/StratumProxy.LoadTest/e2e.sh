@@ -8,6 +8,8 @@
 #   latency      1,000 sessions at 2,000 submits/s (p50/p99/p999)
 #   memory       10,000 sessions, jobs every 3 s, a submit per session every 20 s (RSS and managed heap per session)
 #   fanout       10,000 sessions, a clean job every 3 s stamped by the pool (pool notify to each miner's copy)
+#   storm        10,000 miners connecting at 2,000 a second onto two pools of one priority and weight (a failover's
+#                reconnect storm onto a weighted tier: the proxy's CPU seconds over the run, miners per pool)
 #   external     the throughput load against another proxy that is already running in front of a pool
 #                (`stratum-loadtest pool`): TARGET=host:port, and TARGET_PID for its CPU and RSS; no pool or proxy
 #                is started
@@ -43,6 +45,7 @@ case $figure in
     latency) load=(--sessions 1000 --window 8 --rate 2000 --warmup 5 --duration 30) ;;
     memory) load=(--sessions 10000 --window 8 --rate 500 --connect-rate 2000 --settle 10 --duration 60); job_interval=3 ;;
     fanout) load=(--sessions 10000 --window 8 --rate 500 --connect-rate 2000 --settle 5 --duration 60); job_interval=3; clean_every=1; stamp=(--stamp) ;;
+    storm) load=(--sessions 10000 --window 8 --rate 100 --connect-rate 2000 --settle 2 --duration 5); job_interval=3 ;;
     external) load=(--sessions 1000 --window 8 --warmup 5 --duration 20); job_interval=1 ;;
     *) echo "unknown figure $figure" >&2; exit 2 ;;
 esac
@@ -71,15 +74,31 @@ if [[ $figure == external ]]; then
     [[ -n ${TARGET_PID:-} ]] && probe=(--proxy-pid "$TARGET_PID")
 else
     # A log left by an earlier run would be read before the new process truncates it (wait_for polls at once).
-    rm -f "$out/$figure.pool.log" "$out/$figure.proxy.log"
-    dotnet "$out/loadtest/stratum-loadtest.dll" pool --port 0 --difficulty "$difficulty" \
-        --job-interval "$job_interval" --clean-every "$clean_every" "${stamp[@]}" >"$out/$figure.pool.json" 2>"$out/$figure.pool.log" &
-    pids+=($!)
+    rm -f "$out/$figure.pool.log" "$out/$figure.pool2.log" "$out/$figure.proxy.log"
+    start_pool() { # name → the pool's address
+        dotnet "$out/loadtest/stratum-loadtest.dll" pool --port 0 --difficulty "$difficulty" \
+            --job-interval "$job_interval" --clean-every "$clean_every" "${stamp[@]}" >"$out/$figure.$1.json" 2>"$out/$figure.$1.log" &
+        pids+=($!)
+    }
+    start_pool pool
     pool=$(wait_for "$out/$figure.pool.log" '127\.0\.0\.1:[0-9]*')
 
     work=$(mktemp -d)
+    pools=(--pool "stratum+tcp://$pool" --user loadtest)
+    if [[ $figure == storm ]]; then
+        # Two pools of one priority, weight 1 each: every miner placed is weighed against the tier's load.
+        start_pool pool2
+        pool2=$(wait_for "$out/$figure.pool2.log" '127\.0\.0\.1:[0-9]*')
+        cat >"$work/storm.json" <<JSON
+{ "Proxy": { "Pools": [
+  { "Name": "a", "Url": "stratum+tcp://$pool", "User": "loadtest", "Priority": 0, "Weight": 1 },
+  { "Name": "b", "Url": "stratum+tcp://$pool2", "User": "loadtest", "Priority": 0, "Weight": 1 } ] } }
+JSON
+        pools=(--config storm.json)
+    fi
+
     (cd "$work" && exec env ${PROXY_ENV:-} "$out/proxy/stratum-proxy" run --listen 127.0.0.1:0 --admin 127.0.0.1:0 \
-        --pool "stratum+tcp://$pool" --user loadtest \
+        "${pools[@]}" \
         --start-difficulty "$difficulty" --min-difficulty "$difficulty" --max-difficulty "$difficulty") >"$out/$figure.proxy.log" 2>&1 &
     proxy_pid=$!
     pids+=($proxy_pid)
@@ -90,5 +109,16 @@ else
 fi
 
 echo "figure=$figure pool=$pool target=$target load: $(uptime)" >&2
-dotnet "$out/loadtest/stratum-loadtest.dll" run --target "$target" "${probe[@]}" "${load[@]}" "$@" --out "$out/$figure.json" >/dev/null
+if [[ $figure == storm ]]; then
+    # Where the miners went: one reading of the proxy's miners per pool a second after the load tool has them all
+    # ready (no scrape while they connect, so the proxy's CPU over the run is the storm's own).
+    rm -f "$out/storm.run.log" "$out/storm.miners"
+    (wait_for "$out/storm.run.log" 'sessions ready' >/dev/null && sleep 1 && curl -s "$admin/metrics" | grep '^stratumproxy_pool_miners' >"$out/storm.miners") &
+    pids+=($!)
+    dotnet "$out/loadtest/stratum-loadtest.dll" run --target "$target" "${probe[@]}" "${load[@]}" "$@" --out "$out/$figure.json" >/dev/null 2> >(tee "$out/storm.run.log" >&2)
+    echo "miners per pool a second after all were ready: $(tr '\n' ' ' <"$out/storm.miners" 2>/dev/null)" >&2
+    echo "the proxy's CPU seconds over the run: the report's proxy.end.cpuSeconds - proxy.before.cpuSeconds" >&2
+else
+    dotnet "$out/loadtest/stratum-loadtest.dll" run --target "$target" "${probe[@]}" "${load[@]}" "$@" --out "$out/$figure.json" >/dev/null
+fi
 echo "report: $out/$figure.json   load after: $(uptime)" >&2
