@@ -28,7 +28,7 @@ public interface IProxyControl
     /// <summary>
     /// Moves the sessions of <paramref name="workers"/> (null: every authorized session) to the pool now; with
     /// <paramref name="pin"/> they stay there until <see cref="Unpin"/> (a pool that is not ready yet takes pinned
-    /// workers when it is).
+    /// workers when it is), and a named worker with no session now goes there when it connects.
     /// </summary>
     /// <returns>How many sessions moved now.</returns>
     /// <exception cref="ArgumentException">No pool has that name.</exception>

@@ -141,7 +141,18 @@ public sealed partial class ProxyEngine
         }
 
         var wanted = workers.ToHashSet(StringComparer.Ordinal);
-        return Switch(pool, s => wanted.Contains(s.Worker!), pin);
+        var moved = Switch(pool, s => wanted.Contains(s.Worker!), pin);
+        if (pin)
+        {
+            // A named worker with no session now is pinned too: it goes to the pool when it connects (a rig the farm
+            // loop switched while it was rebooting or asleep), not to wherever routing would send it.
+            foreach (var worker in wanted)
+            {
+                _overrides[worker] = pool;
+            }
+        }
+
+        return moved;
     }
 
     /// <summary>

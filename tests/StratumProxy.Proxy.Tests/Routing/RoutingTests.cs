@@ -119,6 +119,29 @@ public sealed class RoutingTests
     }
 
     [Fact]
+    public async Task A_worker_pinned_while_it_is_not_connected_goes_to_that_pool_when_it_connects()
+    {
+        // The farm loop switches a rig that is rebooting or asleep: the pin must wait for it, not only move the
+        // sessions there are now.
+        await using var primary = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        await using var backup = await TestPool.StartAsync(new TestPoolOptions { Difficulty = 1e-5 });
+        await using var proxy = await ProxyHarness.StartAsync(ProxyHarness.Options(primary, backup));
+        await proxy.WaitUntilAsync(() => proxy.Engine.Pools.All(p => p.IsReady), TimeSpan.FromSeconds(10), "both pools ready");
+
+        Assert.Equal(0, proxy.Engine.Switch("pool1", ["farm.late"], pin: true));
+
+        await using var late = new TestMiner(proxy.Miner("farm.late") with { ShareLimit = 0 });
+        await using var other = new TestMiner(proxy.Miner("farm.other") with { ShareLimit = 0 });
+        await late.StartAsync();
+        await other.StartAsync();
+        await proxy.WaitUntilAsync(() => proxy.Engine.MinerSessions.Count(s => s.PoolName is not null) == 2, TimeSpan.FromSeconds(10), "both placed");
+
+        Assert.Equal("pool1", proxy.Engine.MinerSessions.Single(s => s.Worker == "farm.late").PoolName);
+        Assert.Equal("pool0", proxy.Engine.MinerSessions.Single(s => s.Worker == "farm.other").PoolName);
+        Assert.Equal("pool1", proxy.Engine.PinnedPool("farm.late"));
+    }
+
+    [Fact]
     public async Task Within_a_second_the_load_of_miners_placed_and_gone_is_carried_so_a_weighted_tier_stays_even()
     {
         // The clock does not move: the pools' load is summed from the sessions once, then only carried by each
