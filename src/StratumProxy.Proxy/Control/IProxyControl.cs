@@ -31,7 +31,7 @@ public interface IProxyControl
     /// workers when it is), and a named worker with no session now goes there when it connects.
     /// </summary>
     /// <returns>How many sessions moved now.</returns>
-    /// <exception cref="ArgumentException">No pool has that name.</exception>
+    /// <exception cref="ArgumentException">No pool has that name, or a worker name is empty.</exception>
     int Switch(string pool, IReadOnlyCollection<string>? workers, bool pin);
 
     /// <summary>Removes a pin set by <see cref="Switch"/> (a pin from the configuration stays).</summary>

@@ -141,6 +141,12 @@ public sealed partial class ProxyEngine
         }
 
         var wanted = workers.ToHashSet(StringComparer.Ordinal);
+        if (wanted.Any(string.IsNullOrWhiteSpace))
+        {
+            // Refused before anything moves: a pin for a blank name would wait for a rig that never comes.
+            throw new ArgumentException("A worker name is empty.", nameof(workers));
+        }
+
         var moved = Switch(pool, s => wanted.Contains(s.Worker!), pin);
         if (pin)
         {

@@ -118,6 +118,12 @@ public static class AdminEndpoints
                 return Results.Json(new ErrorResponse("expected {\"pool\": NAME, \"workers\": [..] (optional), \"pin\": bool}"), AdminJson.Context.ErrorResponse, statusCode: StatusCodes.Status400BadRequest);
             }
 
+            if (body.Workers is { } named && named.Any(string.IsNullOrWhiteSpace))
+            {
+                // A pin for a blank name would wait for a rig that never comes.
+                return Results.Json(new ErrorResponse("every worker must be a name, e.g. \"workers\": [\"farm.rig1\"]"), AdminJson.Context.ErrorResponse, statusCode: StatusCodes.Status400BadRequest);
+            }
+
             var workers = body.Workers is { Count: > 0 } list ? list : null;
             try
             {

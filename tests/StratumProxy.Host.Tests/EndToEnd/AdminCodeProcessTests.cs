@@ -43,6 +43,13 @@ public sealed class AdminCodeProcessTests : IDisposable
             Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
         }
 
+        // So is one naming a blank worker, which would otherwise be pinned for a rig that never comes.
+        using (var blank = await http.PostAsync(new Uri("/api/switch", UriKind.Relative), new StringContent("""{"pool":"primary","workers":["farm.rig1",""],"pin":true}""", System.Text.Encoding.UTF8, "application/json"), token))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, blank.StatusCode);
+            Assert.Contains("every worker must be a name", await blank.Content.ReadAsStringAsync(token), StringComparison.Ordinal);
+        }
+
         var mapped = await File.ReadAllLinesAsync($"/proc/{proxy.Id}/maps", token);
         Assert.DoesNotContain(mapped, line => line.EndsWith("/System.Linq.Expressions.dll", StringComparison.Ordinal));
     }

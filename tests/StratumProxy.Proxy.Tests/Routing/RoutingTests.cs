@@ -139,6 +139,11 @@ public sealed class RoutingTests
         Assert.Equal("pool1", proxy.Engine.MinerSessions.Single(s => s.Worker == "farm.late").PoolName);
         Assert.Equal("pool0", proxy.Engine.MinerSessions.Single(s => s.Worker == "farm.other").PoolName);
         Assert.Equal("pool1", proxy.Engine.PinnedPool("farm.late"));
+
+        // A blank name is refused before anything moves or is pinned.
+        Assert.Throws<ArgumentException>(() => proxy.Engine.Switch("pool1", ["farm.other", " "], pin: true));
+        Assert.Equal("pool0", proxy.Engine.MinerSessions.Single(s => s.Worker == "farm.other").PoolName);
+        Assert.Null(proxy.Engine.PinnedPool("farm.other"));
     }
 
     [Fact]
