@@ -48,6 +48,9 @@ public sealed class CorpusReplayTests
             "price-feed/regress-string-not-utf8",
             "rig-api/regress-braiins-login-not-object",
             "rig-api/regress-duplicate-member",
+            "rig-api/regress-braiins-status-not-object",
+            "rig-api/regress-antminer-write-reply-not-object",
+            "rig-api/regress-whatsminer-v3-msg-not-object",
         ];
 
         Assert.All(expected, name => Assert.True(File.Exists(Path.Combine(CorpusRoot, name)), name));

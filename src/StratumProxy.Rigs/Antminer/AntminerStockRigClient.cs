@@ -183,9 +183,9 @@ public sealed class AntminerStockRigClient : IRigClient, IDisposable
             json = null;
         }
 
-        var code = JsonValues.String(json?["code"]);
+        var code = JsonValues.String(JsonValues.At(json, "code"));
         return reply.IsSuccess && code == "M000"
-            ? new RigUnconfirmed(expected, Acknowledged: true, $"{description}: {code} {JsonValues.String(json?["msg"])}")
+            ? new RigUnconfirmed(expected, Acknowledged: true, $"{description}: {code} {JsonValues.String(JsonValues.At(json, "msg"))}")
             : new RigFailed(RigFailureReason.Rejected, $"{description}: HTTP {(int)reply.Status} {LenientJson.Preview(reply.Body)}");
     }
 }

@@ -61,9 +61,8 @@ public sealed class BraiinsOsRigClient : IRigClient, IDisposable
 
             var pools = await AuthorizedAsync(HttpMethod.Get, "/api/v1/pools/", null, cancellationToken);
             var tuner = await AuthorizedAsync(HttpMethod.Get, "/api/v1/performance/tuner-state", null, cancellationToken);
-            var minerStats = stats.Json?["miner_stats"];
-            var hashrateGhs = JsonValues.Number(minerStats?["real_hashrate"]?["last_5s"]?["gigahash_per_second"]);
-            var status = details.Json?["status"];
+            var hashrateGhs = JsonValues.Number(JsonValues.At(stats.Json, "miner_stats", "real_hashrate", "last_5s", "gigahash_per_second"));
+            var status = JsonValues.At(details.Json, "status");
             var state = (JsonValues.Int(status), JsonValues.String(status)) switch
             {
                 (3 or 4, _) or (_, "MINER_STATUS_PAUSED" or "MINER_STATUS_SUSPENDED") => RigMiningState.Asleep,
@@ -75,11 +74,11 @@ public sealed class BraiinsOsRigClient : IRigClient, IDisposable
             {
                 State = state,
                 HashrateThs = hashrateGhs / 1000,
-                PowerWatts = JsonValues.Number(stats.Json?["power_stats"]?["approximated_consumption"]?["watt"]),
-                PowerLimitWatts = JsonValues.Int(tuner.Json?["mode_state"]?["powertargetmodestate"]?["current_target"]?["watt"]),
+                PowerWatts = JsonValues.Number(JsonValues.At(stats.Json, "power_stats", "approximated_consumption", "watt")),
+                PowerLimitWatts = JsonValues.Int(JsonValues.At(tuner.Json, "mode_state", "powertargetmodestate", "current_target", "watt")),
                 Pools = PoolsOf(pools.Json as JsonArray),
-                Uptime = JsonValues.Number(details.Json?["bosminer_uptime_s"]) is { } s ? TimeSpan.FromSeconds(s) : null,
-                Firmware = JsonValues.String(details.Json?["bos_version"]?["current"]),
+                Uptime = JsonValues.Number(JsonValues.At(details.Json, "bosminer_uptime_s")) is { } s ? TimeSpan.FromSeconds(s) : null,
+                Firmware = JsonValues.String(JsonValues.At(details.Json, "bos_version", "current")),
             });
         }
         catch (RigTransportException ex)

@@ -53,6 +53,25 @@ internal static class JsonValues
         }
         : null;
 
+    /// <summary>
+    /// The member at a path of names, or null where a name is missing or a step is not an object: a rig may answer an
+    /// array, a number or a string where its documentation has an object, and JsonNode's own name indexer throws there.
+    /// </summary>
+    public static JsonNode? At(JsonNode? node, params ReadOnlySpan<string> path)
+    {
+        foreach (var name in path)
+        {
+            if (node is not JsonObject obj)
+            {
+                return null;
+            }
+
+            node = obj[name];
+        }
+
+        return node;
+    }
+
     /// <summary>First element of a cgminer section array (e.g. SUMMARY[0]), or the node itself if it is an object.</summary>
     public static JsonObject? First(JsonNode? node) => node switch
     {

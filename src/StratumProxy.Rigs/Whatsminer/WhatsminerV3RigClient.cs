@@ -58,8 +58,8 @@ public sealed class WhatsminerV3RigClient : IRigClient
             }
 
             var msg = info["msg"] as JsonObject;
-            var working = JsonValues.Bool(msg?["miner"]?["working"]);
-            var firmware = JsonValues.String(msg?["system"]?["fwversion"]);
+            var working = JsonValues.Bool(JsonValues.At(msg, "miner", "working"));
+            var firmware = JsonValues.String(JsonValues.At(msg, "system", "fwversion"));
             if (working == false)
             {
                 return RigReadResult.Ok(new RigStatus { State = RigMiningState.Asleep, HashrateThs = 0, Firmware = firmware });
@@ -73,22 +73,22 @@ public sealed class WhatsminerV3RigClient : IRigClient
 
             var pools = await CallAsync(BuildGet("get.miner.status", "pools"), cancellationToken);
             var setting = await CallAsync(BuildGet("get.miner.setting", null), cancellationToken);
-            var row = summary["msg"]?["summary"] as JsonObject;
+            var row = JsonValues.At(summary, "msg", "summary") as JsonObject;
             var hashrate = JsonValues.Number(row?["hash-realtime"]);
             return RigReadResult.Ok(new RigStatus
             {
                 State = hashrate > 0 ? RigMiningState.Mining : RigMiningState.Idle,
                 HashrateThs = hashrate,
                 PowerWatts = JsonValues.Number(row?["power-realtime"]),
-                PowerLimitWatts = JsonValues.Int(row?["power-limit"]) ?? JsonValues.Int(setting["msg"]?["power-limit"]),
-                WorkMode = JsonValues.String(setting["msg"]?["power-mode"])?.ToUpperInvariant() switch
+                PowerLimitWatts = JsonValues.Int(row?["power-limit"]) ?? JsonValues.Int(JsonValues.At(setting, "msg", "power-limit")),
+                WorkMode = JsonValues.String(JsonValues.At(setting, "msg", "power-mode"))?.ToUpperInvariant() switch
                 {
                     "LOW" => RigWorkMode.LowPower,
                     "NORMAL" => RigWorkMode.Normal,
                     "HIGH" => RigWorkMode.HighPerformance,
                     _ => null,
                 },
-                Pools = PoolsOf(pools["msg"]?["pools"] as JsonArray),
+                Pools = PoolsOf(JsonValues.At(pools, "msg", "pools") as JsonArray),
                 Uptime = JsonValues.Number(row?["elapsed"]) is { } s ? TimeSpan.FromSeconds(s) : null,
                 Firmware = firmware,
             });
@@ -197,7 +197,7 @@ public sealed class WhatsminerV3RigClient : IRigClient
                     return failure;
                 }
 
-                _salt = JsonValues.String(info["msg"]?["salt"]);
+                _salt = JsonValues.String(JsonValues.At(info, "msg", "salt"));
                 if (_salt is null)
                 {
                     return new RigFailed(RigFailureReason.InvalidReply, "get.device.info reply has no salt");

@@ -64,7 +64,10 @@ internal sealed class RigApiHarness : Harness
     {
         for (var family = 0; family < Families.Length; family++)
         {
-            var replies = sources.RigReplies(Families[family]).ToList();
+            // Whatsminer API v3 frames each reply (a length, then the JSON); the other families end it with NUL or close.
+            var replies = sources.RigReplies(Families[family])
+                .Select(r => Families[family] == "whatsminer_v3" ? (r.Id, Framed(r.Reply.AsSpan().TrimEnd((byte)0))) : r)
+                .ToList();
             foreach (var (id, reply) in replies)
             {
                 yield return new Seed($"{id}", [(byte)family, 0, .. reply]);
@@ -88,11 +91,19 @@ internal sealed class RigApiHarness : Harness
             }
         }
 
-        // Crashes found and fixed: a Braiins OS login answered with a bare `false` (family 1, read status), and a
-        // cgminer reply that names a member twice (family 0, read status).
+        // Crashes found and fixed: a Braiins OS login answered with a bare `false` (family 1, read status); a cgminer
+        // reply that names a member twice (family 0, read status); JSON that is not an object where the client looked up
+        // a name: a Braiins OS status read answered `false` after the login, a stock Antminer configuration write
+        // answered `1` (family 6, sleep), a Whatsminer v3 summary whose `msg` is a number (family 4, read status).
         yield return new Seed("regress-braiins-login-not-object", [1, 0, .. "false"u8]);
         yield return new Seed("regress-duplicate-member", [0, 0, .. "{\"STATUS\":[{\"STATUS\":\"S\",\"Code\":11,\"Code\":12}],\"id\":1}\0"u8]);
+        yield return new Seed("regress-braiins-status-not-object", [1, 0, .. "{\"token\":\"t\",\"timeout_s\":3600}"u8, Separator, .. "false"u8]);
+        yield return new Seed("regress-antminer-write-reply-not-object", [6, 1, .. "{\"pools\":[]}"u8, Separator, .. "1"u8]);
+        yield return new Seed("regress-whatsminer-v3-msg-not-object", [4, 0, .. Framed("{\"code\":0,\"msg\":{}}"u8), Separator, .. Framed("{\"code\":0,\"msg\":1}"u8)]);
     }
+
+    /// <summary>A Whatsminer API v3 reply frame: the uint32 little-endian length, then the JSON.</summary>
+    private static byte[] Framed(ReadOnlySpan<byte> json) => [(byte)json.Length, (byte)(json.Length >> 8), 0, 0, .. json];
 
     private static List<byte[]> Split(ReadOnlySpan<byte> rest)
     {

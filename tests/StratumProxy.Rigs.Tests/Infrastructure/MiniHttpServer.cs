@@ -50,8 +50,9 @@ internal sealed class MiniHttpServer : LoopbackServer<HttpRequestRecord>
                     }
 
                     head.Append("Content-Length: ").Append(body.Length).Append("\r\n\r\n");
-                    await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()), Stopping);
-                    await stream.WriteAsync(body, Stopping);
+                    // One write: a head and a body written apart wait out the client's delayed ACK (Nagle), 40 ms a reply.
+                    byte[] reply = [.. Encoding.ASCII.GetBytes(head.ToString()), .. body];
+                    await stream.WriteAsync(reply, Stopping);
                 }
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException)

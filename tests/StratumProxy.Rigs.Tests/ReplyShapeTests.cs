@@ -1,0 +1,197 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using StratumProxy.Rigs.Antminer;
+using StratumProxy.Rigs.BraiinsOs;
+using StratumProxy.Rigs.Tests.Infrastructure;
+using StratumProxy.Rigs.Whatsminer;
+
+namespace StratumProxy.Rigs.Tests;
+
+/// <summary>
+/// A rig that answers a number, a string or an array where its recorded reply has an object (or an object where it has
+/// a value) gets a result from the client, never an exception. Each recorded reply is replayed with one member at a time
+/// reshaped, every member in turn. (Found by the rig-api fuzz target: a Whatsminer v3 summary whose <c>msg</c> was not
+/// an object threw InvalidOperationException out of the read.)
+/// </summary>
+public sealed class ReplyShapeTests
+{
+    [Fact]
+    public async Task Whatsminer_v3_reads_every_reshaped_member_to_a_result()
+    {
+        string[] replies = ["wm3.device_info.m50", "wm3.status.summary", "wm3.status.pools", "wm3.miner_setting"];
+        var recorded = replies.Select(id => Encoding.UTF8.GetString(RigVectors.Reply(id, nulTerminated: false))).ToArray();
+        var escaped = new List<string>();
+        var runs = 0;
+
+        for (var reply = 0; reply < recorded.Length; reply++)
+        {
+            foreach (var (where, json) in Reshaped(recorded[reply]))
+            {
+                var steps = recorded.Select((text, i) => ReplayStep.Reply(WhatsminerV3RigClient.Frame(Encoding.UTF8.GetBytes(i == reply ? json : text))));
+                await using var server = new ReplayServer(true, [.. steps]);
+                var client = new WhatsminerV3RigClient(server.Endpoint, new ObservableTime());
+                runs++;
+                await Expect(escaped, $"{replies[reply]} {where}", () => client.ReadStatusAsync(CancellationToken.None));
+            }
+        }
+
+        AssertNoneEscaped(escaped, runs);
+    }
+
+    [Fact]
+    public async Task Braiins_os_reads_every_reshaped_member_to_a_result()
+    {
+        var recorded = new Dictionary<string, string>
+        {
+            ["/api/v1/miner/details"] = Recorded("bos.rest.miner_details"),
+            ["/api/v1/miner/stats"] = Recorded("bos.rest.miner_stats"),
+            ["/api/v1/pools/"] = Recorded("bos.rest.pools"),
+            ["/api/v1/performance/tuner-state"] = Recorded("bos.rest.tuner_state"),
+        };
+        var answers = new Dictionary<string, string>(recorded);
+        await using var server = new MiniHttpServer(request => request.Path == "/api/v1/auth/login"
+            ? HttpResponseSpec.Json("{\"token\":\"eUInGZBQ4yGyKiDe\",\"timeout_s\":3600}")
+            : answers.TryGetValue(request.Path, out var body) ? HttpResponseSpec.Json(body) : new HttpResponseSpec(404, ""));
+        using var client = new BraiinsOsRigClient(new RigEndpoint("127.0.0.1", server.Port), new ObservableTime());
+        var escaped = new List<string>();
+        var runs = 0;
+
+        foreach (var (path, json) in recorded)
+        {
+            foreach (var (where, reshaped) in Reshaped(json))
+            {
+                answers[path] = reshaped;
+                runs++;
+                await Expect(escaped, $"{path} {where}", () => client.ReadStatusAsync(CancellationToken.None));
+            }
+
+            answers[path] = json;
+        }
+
+        AssertNoneEscaped(escaped, runs);
+    }
+
+    [Fact]
+    public async Task Antminer_sleep_takes_every_reshaped_answer_to_a_result()
+    {
+        var config = Recorded("antminer.get_miner_conf");
+        var written = Recorded("antminer.set_miner_conf.sleep");
+        var answers = new Dictionary<string, string>
+        {
+            ["/cgi-bin/get_miner_conf.cgi"] = config,
+            ["/cgi-bin/set_miner_conf.cgi"] = written,
+        };
+        await using var server = new MiniHttpServer(request =>
+            answers.TryGetValue(request.Path, out var body) ? HttpResponseSpec.Json(body) : new HttpResponseSpec(404, ""));
+        using var client = new AntminerStockRigClient(new RigEndpoint("127.0.0.1", server.Port), new ObservableTime());
+        var escaped = new List<string>();
+        var runs = 0;
+
+        foreach (var (path, json) in answers.ToList())
+        {
+            foreach (var (where, reshaped) in Reshaped(json))
+            {
+                answers[path] = reshaped;
+                runs++;
+                await Expect(escaped, $"{path} {where}", () => client.SleepAsync(CancellationToken.None));
+            }
+
+            answers[path] = json;
+        }
+
+        AssertNoneEscaped(escaped, runs);
+    }
+
+    [Fact]
+    public void Reshaping_replaces_one_member_at_a_time_with_each_other_shape()
+    {
+        var variants = Reshaped("{\"a\":{\"b\":1},\"c\":[2]}").ToDictionary(v => v.Where, v => v.Json);
+
+        Assert.Equal("1", variants["$ → 1"]);
+        Assert.Equal("{\"a\":[],\"c\":[2]}", variants["$.a → []"]);
+        Assert.Equal("{\"a\":{\"b\":{}},\"c\":[2]}", variants["$.a.b → {}"]);
+        Assert.Equal("{\"a\":{\"b\":1},\"c\":\"x\"}", variants["$.c → \"x\""]);
+        Assert.Equal("{\"a\":{\"b\":1},\"c\":[[]]}", variants["$.c[0] → []"]);
+        Assert.DoesNotContain("$.a → {}", variants.Keys);
+        Assert.DoesNotContain("$.a.b → 1", variants.Keys);
+    }
+
+    /// <summary>Every node of the reply (the root too), one at a time, replaced by each shape of another kind.</summary>
+    internal static IEnumerable<(string Where, string Json)> Reshaped(string json)
+    {
+        var paths = new List<(string Where, object[] Steps, JsonNode? Node)>();
+        Walk(JsonNode.Parse(json), "$", [], paths);
+        foreach (var (where, steps, node) in paths)
+        {
+            foreach (var shape in (string[])["1", "\"x\"", "[]", "{}"])
+            {
+                var replacement = JsonNode.Parse(shape)!;
+                if (node is not null && node.GetValueKind() == replacement.GetValueKind())
+                {
+                    continue;
+                }
+
+                if (steps.Length == 0)
+                {
+                    yield return ($"{where} → {shape}", shape);
+                    continue;
+                }
+
+                var copy = JsonNode.Parse(json)!;
+                var parent = steps[..^1].Aggregate(copy, (current, step) => step is int index ? current[index]! : current[(string)step]!);
+                if (steps[^1] is int item)
+                {
+                    parent[item] = replacement;
+                }
+                else
+                {
+                    parent[(string)steps[^1]] = replacement;
+                }
+
+                yield return ($"{where} → {shape}", copy.ToJsonString());
+            }
+        }
+    }
+
+    private static void Walk(JsonNode? node, string where, object[] steps, List<(string, object[], JsonNode?)> paths)
+    {
+        paths.Add((where, steps, node));
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (name, member) in obj)
+                {
+                    Walk(member, $"{where}.{name}", [.. steps, name], paths);
+                }
+
+                break;
+            case JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    Walk(array[i], $"{where}[{i}]", [.. steps, i], paths);
+                }
+
+                break;
+        }
+    }
+
+    private static string Recorded(string id) => RigVectors.Example(id)["response"]!["json"]!.ToJsonString();
+
+    private static async Task Expect<T>(List<string> escaped, string what, Func<Task<T>> call)
+    {
+        try
+        {
+            Assert.NotNull(await call());
+        }
+        catch (Exception ex) when (ex is not Xunit.Sdk.XunitException)
+        {
+            escaped.Add($"{what}: {ex.GetType().Name}: {ex.Message}");
+        }
+    }
+
+    private static void AssertNoneEscaped(List<string> escaped, int runs)
+    {
+        Assert.True(runs > 20, $"only {runs} reshaped replies");
+        Assert.True(escaped.Count == 0, $"{escaped.Count} of {runs} reshaped replies escaped as exceptions:\n" + string.Join('\n', escaped.Take(10)));
+    }
+}
