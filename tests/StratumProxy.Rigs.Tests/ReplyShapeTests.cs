@@ -11,15 +11,20 @@ namespace StratumProxy.Rigs.Tests;
 /// A rig that answers a number, a string or an array where its recorded reply has an object (or an object where it has
 /// a value) gets a result from the client, never an exception. Each recorded reply is replayed with one member at a time
 /// reshaped, every member in turn. (Found by the rig-api fuzz target: a Whatsminer v3 summary whose <c>msg</c> was not
-/// an object threw InvalidOperationException out of the read.)
+/// an object threw InvalidOperationException out of the read, and so did Braiins OS and stock Antminer replies.)
 /// </summary>
 public sealed class ReplyShapeTests
 {
-    [Fact]
-    public async Task Whatsminer_v3_reads_every_reshaped_member_to_a_result()
+    /// <summary>The families on the 4028-style RPC, each with the recorded replies of one status read, in order.</summary>
+    public static TheoryData<string> RpcFamilies => ["cgminer", "luxos", "whatsminer_v2", "whatsminer_v3", "avalon"];
+
+    [Theory]
+    [MemberData(nameof(RpcFamilies))]
+    public async Task A_status_read_of_every_rpc_family_takes_every_reshaped_member_to_a_result(string family)
     {
-        string[] replies = ["wm3.device_info.m50", "wm3.status.summary", "wm3.status.pools", "wm3.miner_setting"];
-        var recorded = replies.Select(id => Encoding.UTF8.GetString(RigVectors.Reply(id, nulTerminated: false))).ToArray();
+        var (replies, create) = StatusRead(family);
+        var framed = family == "whatsminer_v3";
+        var recorded = replies.Select(RigVectors.ReplyText).ToArray();
         var escaped = new List<string>();
         var runs = 0;
 
@@ -27,9 +32,11 @@ public sealed class ReplyShapeTests
         {
             foreach (var (where, json) in Reshaped(recorded[reply]))
             {
-                var steps = recorded.Select((text, i) => ReplayStep.Reply(WhatsminerV3RigClient.Frame(Encoding.UTF8.GetBytes(i == reply ? json : text))));
-                await using var server = new ReplayServer(true, [.. steps]);
-                var client = new WhatsminerV3RigClient(server.Endpoint, new ObservableTime());
+                // As the rig sends it: a v3 frame (length, then the JSON), otherwise the JSON and cgminer's NUL.
+                var steps = recorded.Select((text, i) => Encoding.UTF8.GetBytes(i == reply ? json : text))
+                    .Select(bytes => ReplayStep.Reply(framed ? WhatsminerV3RigClient.Frame(bytes) : [.. bytes, 0]));
+                await using var server = new ReplayServer(framed, [.. steps]);
+                var client = create(server.Endpoint);
                 runs++;
                 await Expect(escaped, $"{replies[reply]} {where}", () => client.ReadStatusAsync(CancellationToken.None));
             }
@@ -37,6 +44,16 @@ public sealed class ReplyShapeTests
 
         AssertNoneEscaped(escaped, runs);
     }
+
+    private static (string[] Replies, Func<RigEndpoint, IRigClient> Create) StatusRead(string family) => family switch
+    {
+        "cgminer" => (["cgminer.joined.summary_pools_config"], endpoint => new Cgminer.CgminerRigClient(endpoint, new ObservableTime())),
+        "luxos" => (["luxos.summary", "luxos.pools", "luxos.config", "luxos.power"], endpoint => new LuxOs.LuxOsRigClient(endpoint, new ObservableTime())),
+        "whatsminer_v2" => (["wm2.summary.m30s", "wm2.pools", "wm2.status.new"], endpoint => new WhatsminerV2RigClient(endpoint with { Password = "admin" }, new ObservableTime())),
+        "whatsminer_v3" => (["wm3.device_info.m50", "wm3.status.summary", "wm3.status.pools", "wm3.miner_setting"], endpoint => new WhatsminerV3RigClient(endpoint, new ObservableTime())),
+        "avalon" => (["avalon.summary.q", "avalon.pools.q", "avalon.stats_mm.a1566"], endpoint => new Avalon.AvalonRigClient(endpoint, new ObservableTime())),
+        _ => throw new ArgumentOutOfRangeException(nameof(family)),
+    };
 
     [Fact]
     public async Task Braiins_os_reads_every_reshaped_member_to_a_result()
