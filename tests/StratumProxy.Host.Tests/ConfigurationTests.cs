@@ -128,6 +128,10 @@ public sealed class ConfigurationTests : IDisposable
         File.WriteAllText(file, "[1, 2]");
         Assert.StartsWith($"{file}:1:1: the file must hold one JSON object", Assert.Single(Loader(CommandLine.Parse(["--config", file])).SyntaxErrors()), StringComparison.Ordinal);
 
+        // A key given twice, in any case, is refused by the configuration's reader: one line naming the key.
+        File.WriteAllText(file, "{ \"Proxy\": { \"MaxWorkerSeries\": 10, \"maxworkerseries\": 20 } }");
+        Assert.Equal($"{file}: Proxy:maxworkerseries is given twice (keys are not case-sensitive)", Assert.Single(Loader(CommandLine.Parse(["--config", file])).SyntaxErrors()));
+
         // Comments and trailing commas are JSON the configuration accepts.
         File.WriteAllText(file, "{ // a farm\n \"Proxy\": { \"MaxWorkerSeries\": 10, }, }");
         Assert.Empty(Loader(CommandLine.Parse(["--config", file])).SyntaxErrors());

@@ -35,6 +35,19 @@ public sealed class ExecutableConfigTests : IDisposable
         Assert.StartsWith($"error: {Path.Combine(_directory, "appsettings.json")}:1:", Assert.Single(Lines(stderr)), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("check-config")]
+    [InlineData("run")]
+    public async Task A_key_given_twice_in_appsettings_json_is_one_line_and_exit_1(string verb)
+    {
+        // The web host reads ./appsettings.json itself, and its reader throws on a key given twice (in any case).
+        var file = Path.Combine(_directory, "appsettings.json");
+        File.WriteAllText(file, """{ "Admin": { "Endpoint": "127.0.0.1:0" }, "Proxy": { "Pools": [ { "Name": "a", "Url": "stratum+tcp://a:1", "url": "stratum+tcp://b:1", "User": "acct" } ] } }""");
+        var (exit, _, stderr) = await ProxyProcess.RunAsync(_directory, [verb, "--listen", "127.0.0.1:0"]);
+        Assert.Equal(1, exit);
+        Assert.Equal($"error: {file}: Proxy:Pools:0:url is given twice (keys are not case-sensitive)", Assert.Single(Lines(stderr)));
+    }
+
     [Fact]
     public async Task Unknown_keys_are_warnings_by_default_and_errors_with_strict()
     {

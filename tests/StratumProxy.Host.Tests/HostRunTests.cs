@@ -236,6 +236,37 @@ public sealed partial class HostRunTests : IDisposable
     }
 
     [Fact]
+    public async Task A_reload_of_a_file_with_a_key_given_twice_or_of_a_config_file_gone_is_refused_and_the_pools_stay()
+    {
+        // The configuration's reader refuses a key given twice (its keys are not case-sensitive) and the file then
+        // reads as empty: applied, that would have been the embedded default, with no pool at all.
+        var file = Path.Combine(_directory, "farm.json");
+        const string Valid = """{ "Proxy": { "Listeners": [ { "Endpoint": "127.0.0.1:0" } ], "Pools": [ { "Name": "p", "Url": "stratum+tcp://127.0.0.1:1", "User": "u" } ] }, "Admin": { "Endpoint": "127.0.0.1:0" } }""";
+        File.WriteAllText(file, Valid);
+        var (app, logs) = await StartFromFileAsync(file);
+        await using var _ = app;
+        var (service, engine, root) = Parts(app);
+
+        File.WriteAllText(file, Valid.Replace("\"User\": \"u\"", "\"User\": \"u\", \"user\": \"v\"", StringComparison.Ordinal));
+        root.Reload();
+        Assert.False(service.Reload());
+        Assert.Equal("stratum+tcp://127.0.0.1:1", Assert.Single(engine.Options.Pools).Url);
+        Assert.Contains(logs.Messages, m => m.Contains($"{file}: Proxy:Pools:0:user is given twice (keys are not case-sensitive)", StringComparison.Ordinal));
+
+        File.Delete(file);
+        root.Reload();
+        Assert.False(service.Reload());
+        Assert.Equal("stratum+tcp://127.0.0.1:1", Assert.Single(engine.Options.Pools).Url);
+        Assert.Contains(logs.Messages, m => m.Contains($"{file}: the file is gone (it was given with --config)", StringComparison.Ordinal));
+
+        File.WriteAllText(file, Valid.Replace("127.0.0.1:1", "127.0.0.1:2", StringComparison.Ordinal));
+        root.Reload();
+        Assert.True(service.Reload());
+        Assert.Equal("stratum+tcp://127.0.0.1:2", Assert.Single(engine.Options.Pools).Url);
+        await app.StopAsync();
+    }
+
+    [Fact]
     public async Task With_no_pool_configured_it_starts_serves_the_admin_page_says_so_and_gives_miners_no_work()
     {
         var logs = new ListLoggerProvider();

@@ -125,6 +125,22 @@ public sealed class MinerProtocol
         return userAgent;
     }
 
+    /// <summary>True when <paramref name="text"/> is whole Unicode (no lone surrogate) without a control character.</summary>
+    internal static bool IsPrintable(ReadOnlySpan<char> text)
+    {
+        while (!text.IsEmpty)
+        {
+            if (System.Text.Rune.DecodeFromUtf16(text, out var rune, out var used) != System.Buffers.OperationStatus.Done || System.Text.Rune.IsControl(rune))
+            {
+                return false;
+            }
+
+            text = text[used..];
+        }
+
+        return true;
+    }
+
     /// <summary>mining.authorize: the first acceptable name becomes the connection's worker; later ones are answered true.</summary>
     public AuthorizeOutcome Authorize(string username)
     {
@@ -133,6 +149,13 @@ public sealed class MinerProtocol
         if (worker.Length is 0 or > MaxWorkerLength)
         {
             return new AuthorizeOutcome(false, false, $"worker name must be 1 to {MaxWorkerLength} characters");
+        }
+
+        if (!IsPrintable(worker))
+        {
+            // The name goes into log lines, metric labels and the farm store's text columns (PostgreSQL refuses a NUL,
+            // and the whole report with it): a rig's name is printable text.
+            return new AuthorizeOutcome(false, false, "worker name must be printable text (no control characters, no broken UTF-16)");
         }
 
         if (Worker is not null)

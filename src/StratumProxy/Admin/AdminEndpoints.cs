@@ -103,6 +103,12 @@ public static class AdminEndpoints
         app.MapPost("/api/switch", async (HttpRequest request) =>
         {
             // Who may write (Admin:AllowWrite, the token, loopback) is decided in front of every endpoint: AdminAccess.
+            if (!request.HasJsonContentType())
+            {
+                // curl -d sends a form's content type: say what to send instead of failing inside the reader.
+                return Results.Json(new ErrorResponse("send the body as JSON, with Content-Type: application/json"), AdminJson.Context.ErrorResponse, statusCode: StatusCodes.Status415UnsupportedMediaType);
+            }
+
             SwitchRequest? body;
             try
             {
@@ -111,6 +117,11 @@ public static class AdminEndpoints
             catch (System.Text.Json.JsonException ex)
             {
                 return Results.Json(new ErrorResponse($"bad JSON: {ex.Message}"), AdminJson.Context.ErrorResponse, statusCode: StatusCodes.Status400BadRequest);
+            }
+            catch (InvalidOperationException ex)
+            {
+                // A charset the reader does not know (application/json; charset=...).
+                return Results.Json(new ErrorResponse(ex.Message), AdminJson.Context.ErrorResponse, statusCode: StatusCodes.Status415UnsupportedMediaType);
             }
 
             if (body is null || string.IsNullOrWhiteSpace(body.Pool))

@@ -52,11 +52,43 @@ public static partial class ConfigSources
             ? [.. root.Providers.OfType<JsonConfigurationProvider>().Select(PathOf).OfType<string>()]
             : [];
 
-    /// <summary>One line per JSON file that cannot be parsed: <c>FILE:LINE:COLUMN: what is wrong</c>.</summary>
-    public static IReadOnlyList<string> SyntaxErrors(IConfiguration configuration) =>
-        [.. JsonFiles(configuration).Select(SyntaxError).OfType<string>()];
+    /// <summary>
+    /// One line per JSON file that cannot be read as configuration: <c>FILE:LINE:COLUMN: what is wrong</c>, a key given
+    /// twice, or a file that must exist (<c>--config</c>) and is gone. Such a file's layer reads as empty, so a reload
+    /// with any of these is refused rather than applied without the file.
+    /// </summary>
+    public static IReadOnlyList<string> SyntaxErrors(IConfiguration configuration)
+    {
+        if (configuration is not IConfigurationRoot root)
+        {
+            return [];
+        }
 
-    /// <summary>The syntax error of one JSON configuration file, or null when it parses (or does not exist).</summary>
+        List<string> errors = [];
+        foreach (var provider in root.Providers.OfType<JsonConfigurationProvider>())
+        {
+            if (PathOf(provider) is not { } path)
+            {
+                continue;
+            }
+
+            if (!provider.Source.Optional && !File.Exists(path))
+            {
+                errors.Add($"{path}: the file is gone (it was given with --config)");
+            }
+            else if (SyntaxError(path) is { } error)
+            {
+                errors.Add(error);
+            }
+        }
+
+        return errors;
+    }
+
+    /// <summary>
+    /// What keeps one JSON configuration file from being read (its syntax, a root that is not an object, a key given
+    /// twice), or null when it reads (or does not exist).
+    /// </summary>
     public static string? SyntaxError(string path)
     {
         string text;
@@ -81,9 +113,10 @@ public static partial class ConfigSources
         try
         {
             using var document = JsonDocument.Parse(text, JsonOptions);
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                ? null
-                : $"{path}:1:1: the file must hold one JSON object ({{ \"Section\": {{ ... }} }}), not {document.RootElement.ValueKind.ToString().ToLowerInvariant()}";
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return $"{path}:1:1: the file must hold one JSON object ({{ \"Section\": {{ ... }} }}), not {document.RootElement.ValueKind.ToString().ToLowerInvariant()}";
+            }
         }
         catch (JsonException ex)
         {
@@ -91,7 +124,32 @@ public static partial class ConfigSources
             var column = (ex.BytePositionInLine ?? 0) + 1;
             return string.Create(CultureInfo.InvariantCulture, $"{path}:{line}:{column}: {PositionSuffix().Replace(ex.Message, string.Empty).TrimEnd('.', ' ')}");
         }
+
+        return KeyError(path, text);
     }
+
+    /// <summary>
+    /// JSON that parses can still fail the configuration's own reader: it refuses a key given twice, and its keys are
+    /// not case-sensitive (<c>"Url"</c> and <c>"url"</c> in one pool). That reader is asked, so the answer is its own.
+    /// </summary>
+    private static string? KeyError(string path, string text)
+    {
+        try
+        {
+            using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text));
+            _ = new ConfigurationBuilder().AddJsonStream(stream).Build();
+            return null;
+        }
+        catch (FormatException ex)
+        {
+            return DuplicateKey().Match(ex.Message) is { Success: true } duplicate
+                ? $"{path}: {duplicate.Groups[1].Value} is given twice (keys are not case-sensitive)"
+                : $"{path}: {ex.Message.TrimEnd('.')}";
+        }
+    }
+
+    [GeneratedRegex("'(.*)'")]
+    private static partial Regex DuplicateKey();
 
     /// <summary>
     /// Every key in the files, environment variables and <c>--Section:Key</c> arguments that no option reads, with

@@ -50,6 +50,21 @@ public sealed class AdminCodeProcessTests : IDisposable
             Assert.Contains("every worker must be a name", await blank.Content.ReadAsStringAsync(token), StringComparison.Ordinal);
         }
 
+        // A body that is not sent as JSON (curl -d sends a form's type), or in a charset the reader does not know, is
+        // answered 415 with what to send, not a bare 500.
+        using (var form = await http.PostAsync(new Uri("/api/switch", UriKind.Relative), new StringContent("""{"pool":"primary"}""", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"), token))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.UnsupportedMediaType, form.StatusCode);
+            Assert.Contains("Content-Type: application/json", await form.Content.ReadAsStringAsync(token), StringComparison.Ordinal);
+        }
+
+        using (var charset = new HttpRequestMessage(HttpMethod.Post, "/api/switch") { Content = new ByteArrayContent("""{"pool":"primary"}"""u8.ToArray()) })
+        {
+            charset.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=klingon");
+            using var answer = await http.SendAsync(charset, token);
+            Assert.Equal(System.Net.HttpStatusCode.UnsupportedMediaType, answer.StatusCode);
+        }
+
         var mapped = await File.ReadAllLinesAsync($"/proc/{proxy.Id}/maps", token);
         Assert.DoesNotContain(mapped, line => line.EndsWith("/System.Linq.Expressions.dll", StringComparison.Ordinal));
     }

@@ -43,6 +43,37 @@ public sealed class MinerProtocolTests
     }
 
     [Theory]
+    [InlineData("farm.rig\u0000x")]
+    [InlineData("farm.rig1\nfarm.rig2")]
+    [InlineData("farm.rig\u007f")]
+    public void Authorize_NameWithAControlCharacterOrABrokenSurrogate_IsRefusedAndLeavesNoWorker(string name)
+    {
+        // Such a name would reach log lines, metric labels and the farm store (PostgreSQL refuses a NUL in text).
+        var outcome = _protocol.Authorize(name);
+
+        Assert.False(outcome.Accepted);
+        Assert.Contains("printable", outcome.Error, StringComparison.Ordinal);
+        Assert.Null(_protocol.Worker);
+    }
+
+    [Fact]
+    public void Authorize_NameWithALoneSurrogate_IsRefused()
+    {
+        // In the test's own code: a theory's data would reach the test with the surrogate already replaced.
+        foreach (var name in (string[])["farm.rig\ud800", "farm.\udc00rig", "\udfff"])
+        {
+            Assert.False(new MinerProtocol().Authorize(name).Accepted, $"{name.Length} chars ending {(int)name[^1]:x4}");
+        }
+    }
+
+    [Fact]
+    public void Authorize_NameOutsideAscii_IsAccepted()
+    {
+        Assert.True(_protocol.Authorize("ферма.rig-😀").First);
+        Assert.Equal("ферма.rig-😀", _protocol.Worker);
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("   ")]
     public void Authorize_EmptyOrTooLongName_IsRefusedAndLeavesNoWorker(string name)
