@@ -75,6 +75,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 212, Level = LogLevel.Warning, Message = "Miner {Session} ({Worker}) has k={PrefixSize}, n={Extranonce2Size}, which no ready pool of group {Group} can carry: {Action}")]
     public static partial void MinerLayoutUnfit(ILogger logger, long session, string? worker, int prefixSize, int extranonce2Size, string group, string action);
 
+    [LoggerMessage(EventId = 213, Level = LogLevel.Error, Message = "Pool {Pool}: a message from the pool could not be handled; the connection is closed and opened again")]
+    public static partial void PoolMessageFailed(ILogger logger, string pool, Exception exception);
+
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Moved {Count} miners from {From} to {To} ({Reason})")]
     public static partial void MinersMoved(ILogger logger, int count, string from, string to, string reason);
 

@@ -214,9 +214,22 @@ public sealed partial class UpstreamConnection
         }
 
         Span<byte> target = stackalloc byte[32];
-        var parsed = TargetParam.TryParse(line, envelope, target, out error);
-        difficulty = parsed ? Stratum.Mining.Difficulty.FromTarget(Stratum.Mining.UInt256.FromBigEndian(target)) : 0;
-        return parsed;
+        difficulty = 0;
+        if (!TargetParam.TryParse(line, envelope, target, out error))
+        {
+            return false;
+        }
+
+        var value = Stratum.Mining.UInt256.FromBigEndian(target);
+        if (value.IsZero)
+        {
+            // No hash meets a zero target: its difficulty is infinite, and no job can be made at it.
+            error = new StratumParseError(StratumParseErrorKind.InvalidParams, "mining.set_target params[0] must be a target above zero");
+            return false;
+        }
+
+        difficulty = Stratum.Mining.Difficulty.FromTarget(value);
+        return true;
     }
 
     private void BadLine(StratumParseError error)

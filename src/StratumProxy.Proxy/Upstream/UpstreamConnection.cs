@@ -173,6 +173,14 @@ public sealed partial class UpstreamConnection
         {
             SetClosed(ex.Message);
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A pool message this proxy failed to handle: the connection ends like any other (its lane reconnects with
+            // back-off, its in-flight shares are carried) instead of the exception ending the lane for good.
+            _context.Metrics.ProtocolErrors.WithLabels("pool", "unhandled").Inc();
+            Log.PoolMessageFailed(_logger, Pool.Name, ex);
+            SetClosed($"a message from the pool could not be handled ({ex.GetType().Name}: {ex.Message})");
+        }
         finally
         {
             SetClosed(_handedOver is not null ? "handed over to another process" : _connection.ReceiveError?.Message ?? "connection closed by the pool");

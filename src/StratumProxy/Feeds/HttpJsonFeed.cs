@@ -87,7 +87,9 @@ public sealed partial class HttpJsonFeed : IFeedValueSource
             error = string.Create(CultureInfo.InvariantCulture, $"timed out after {_options.Timeout.TotalSeconds:0.#} s");
         }
         // InvalidOperationException: a string in the body that is not valid UTF-8 (System.Text.Json refuses to transcode it).
-        catch (Exception e) when (e is HttpRequestException or JsonException or FormatException or IOException or InvalidOperationException)
+        // ExecutionRejectedException: the resilience handler's own refusals (its total timeout, an open circuit), which
+        // end the poll before this one's timeout when that is the longer.
+        catch (Exception e) when (e is HttpRequestException or JsonException or FormatException or IOException or InvalidOperationException or Polly.ExecutionRejectedException)
         {
             error = e.GetType().Name + ": " + e.Message;
         }

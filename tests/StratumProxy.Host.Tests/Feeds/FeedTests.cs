@@ -113,6 +113,33 @@ public sealed class HttpJsonFeedTests
     }
 
     [Fact]
+    public async Task The_resilience_handlers_refusals_are_failed_polls_and_the_loop_polls_on()
+    {
+        // The standard resilience handler ends a hanging request at its total timeout (30 s) with its own exception,
+        // before the feed's timeout when that is the longer, and refuses at once while its circuit is open. Escaping
+        // PollOnceAsync, either ended RunAsync: the feed went stale for good, with no poll and no log line after.
+        var time = new FakeTimeProvider(Start);
+        var handler = new ScriptedHandler(
+            () => throw new Polly.Timeout.TimeoutRejectedException("The operation didn't complete within the allowed timeout of '00:00:30'."),
+            () => throw new Polly.CircuitBreaker.BrokenCircuitException("The circuit is now open and is not allowing calls."),
+            Json("""{"bitcoin":{"usd":61000}}"""));
+        var feed = new HttpJsonFeed(new Factory(handler), "p", Options(), time, NullLogger<HttpJsonFeed>.Instance);
+        using var cts = new CancellationTokenSource();
+        var run = feed.RunAsync(cts.Token);
+
+        await WaitFor(() => handler.Calls == 1 && feed.Read(time.GetUtcNow()).LastError is not null);
+        Assert.StartsWith("TimeoutRejectedException", feed.Read(time.GetUtcNow()).LastError, StringComparison.Ordinal);
+        time.Advance(TimeSpan.FromMinutes(1));
+        await WaitFor(() => handler.Calls == 2 && feed.Read(time.GetUtcNow()).LastError!.StartsWith("BrokenCircuit", StringComparison.Ordinal));
+        time.Advance(TimeSpan.FromMinutes(1));
+        await WaitFor(() => feed.Read(time.GetUtcNow()).Value == 61000);
+
+        Assert.False(run.IsCompleted);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+    }
+
+    [Fact]
     public async Task A_failed_poll_keeps_the_last_value_and_reports_the_error()
     {
         var time = new FakeTimeProvider(Start);

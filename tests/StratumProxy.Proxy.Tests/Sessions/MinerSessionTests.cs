@@ -244,6 +244,52 @@ public sealed class MinerSessionTests
     }
 
     [Fact]
+    public async Task Upstream_SetTargetOfZero_IsRefusedAsABadLine_AndTheNextJobKeepsTheDifficultyItHad()
+    {
+        // No hash meets a zero target (its difficulty is infinite). Taken as is, the next notify threw while making its
+        // job, out of the read loop, and the pool's lane never reconnected.
+        using var deadline = Deadline();
+        var harness = new SessionHarness();
+        var pool = new InMemoryPool(harness, "pool-a", 0xa);
+        await pool.StartAsync(deadline.Token);
+        var first = pool.Upstream.CurrentJob!;
+        var errors = harness.UpstreamContext.Metrics.ProtocolErrors.WithLabels("pool", "invalid_params").Value;
+
+        await pool.Server.SendLineAsync("{\"id\":null,\"method\":\"mining.set_target\",\"params\":[\"" + new string('0', 64) + "\"]}", deadline.Token);
+        await pool.Server.SendJobAsync(clean: false, deadline.Token);
+        while (pool.Upstream.CurrentJob == first)
+        {
+            await Task.Yield();
+            deadline.Token.ThrowIfCancellationRequested();
+        }
+
+        Assert.Equal(first.PoolDifficulty, pool.Upstream.CurrentJob!.PoolDifficulty);
+        Assert.Equal(StratumProxy.Proxy.Upstream.UpstreamState.Ready, pool.Upstream.State);
+        Assert.Equal(errors + 1, harness.UpstreamContext.Metrics.ProtocolErrors.WithLabels("pool", "invalid_params").Value);
+    }
+
+    [Fact]
+    public async Task Upstream_AMessageTheProxyFailsToHandle_ClosesTheConnectionWithTheReason_InsteadOfFaultingItsRun()
+    {
+        // A defect behind a pool's message (here: a job observer that throws what nobody expects) ends that connection
+        // as any close does, so its lane reconnects; escaping the run, it ended the lane for good, with no log line.
+        using var deadline = Deadline();
+        var harness = new SessionHarness();
+        var pool = new InMemoryPool(harness, "pool-a", 0xa);
+        await pool.StartAsync(deadline.Token);
+        harness.UpstreamContext.JobObserved = (_, _) => throw new NullReferenceException("a defect in the observer");
+
+        await pool.Server.SendJobAsync(clean: false, deadline.Token);
+        while (pool.Upstream.State != StratumProxy.Proxy.Upstream.UpstreamState.Closed)
+        {
+            await Task.Delay(1, deadline.Token);
+        }
+
+        Assert.Equal("a message from the pool could not be handled (NullReferenceException: a defect in the observer)", pool.Upstream.CloseReason);
+        Assert.Equal(1, harness.UpstreamContext.Metrics.ProtocolErrors.WithLabels("pool", "unhandled").Value);
+    }
+
+    [Fact]
     public async Task AttachTo_FromAnotherThread_SendsDifficultyThenACleanJobAndAShareOnItIsAccepted()
     {
         using var deadline = Deadline();
