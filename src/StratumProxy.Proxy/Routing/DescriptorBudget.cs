@@ -8,7 +8,7 @@ namespace StratumProxy.Proxy.Routing;
 /// runtime needs descriptors to start a thread, and a process with none left dies of it (the runtime's "Out of
 /// memory."); pools, the admin endpoint and files need theirs too. A miner that would eat into the reserve is refused
 /// at accept, as over the connection limit. Far under the limit nothing is counted; near it the open descriptors are
-/// counted at most every <see cref="RecountEvery"/>, with the miners admitted since added.
+/// counted at most every <see cref="RecountEvery"/> (with the miners admitted since added), and again before a refusal.
 /// </summary>
 internal sealed class DescriptorBudget(TimeProvider time)
 {
@@ -17,6 +17,7 @@ internal sealed class DescriptorBudget(TimeProvider time)
 
     private static readonly TimeSpan RecountEvery = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan RereadLimitEvery = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RecountWhenRefusing = TimeSpan.FromMilliseconds(20);
 
     private readonly Lock _gate = new();
     private long _limitReadAt = -1;
@@ -52,9 +53,10 @@ internal sealed class DescriptorBudget(TimeProvider time)
         lock (_gate)
         {
             var now = time.GetTimestamp();
-            if (_limitReadAt < 0 || time.GetElapsedTime(_limitReadAt, now) >= RereadLimitEvery)
+            if (_limitReadAt < 0 || time.GetElapsedTime(_limitReadAt, now) >= RereadLimitEvery || miners >= _limit / 4)
             {
-                // The limit can be changed under a running process (prlimit): read again now and then.
+                // The limit can be changed under a running process (prlimit): read again now and then, and always
+                // near it (a getrlimit call).
                 _limit = LinuxDescriptors.OpenFileLimit() is { } limit and <= int.MaxValue ? (long)limit : 0;
                 _limitReadAt = now;
             }
@@ -64,15 +66,19 @@ internal sealed class DescriptorBudget(TimeProvider time)
                 return true;
             }
 
-            if (_countedAt < 0 || time.GetElapsedTime(_countedAt, now) >= RecountEvery)
+            if (_countedAt < 0 || time.GetElapsedTime(_countedAt, now) >= RecountEvery || Over())
             {
-                // Listing the descriptors takes one; when that fails the process is at its limit.
-                _counted = ProcessStats.OpenDescriptors() ?? _limit;
-                _countedAt = now;
-                _admittedSince = 0;
+                // Listing the descriptors takes one; when that fails the process is at its limit. A refusal is
+                // decided on a fresh count (miners may have left since), at most every RecountWhenRefusing.
+                if (_countedAt < 0 || time.GetElapsedTime(_countedAt, now) >= RecountWhenRefusing)
+                {
+                    _counted = ProcessStats.OpenDescriptors() ?? _limit;
+                    _countedAt = now;
+                    _admittedSince = 0;
+                }
             }
 
-            if (_counted + _admittedSince + 1 > _limit - Reserve)
+            if (Over())
             {
                 return false;
             }
@@ -80,5 +86,7 @@ internal sealed class DescriptorBudget(TimeProvider time)
             _admittedSince++;
             return true;
         }
+
+        bool Over() => _counted + _admittedSince + 1 > _limit - Reserve;
     }
 }
