@@ -87,6 +87,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 121, Level = LogLevel.Debug, Message = "Connection from {Remote} on {Listener} refused: {Reason}")]
     public static partial void AddressRefused(ILogger logger, string remote, string listener, string reason);
 
+    [LoggerMessage(EventId = 122, Level = LogLevel.Error, Message = "Listener {Listener} cannot accept miners: {Error} ({Message}; {Failures} failed accepts since the last report). Waiting miners are taken once descriptors free up: raise the open-file limit (ulimit -n, systemd LimitNOFILE) above Proxy:Miners:MaxConnections")]
+    public static partial void AcceptFailed(ILogger logger, string listener, string error, string message, int failures);
+
     [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "No pool of group {Group} is ready; {Count} miners wait for work")]
     public static partial void NoPoolReady(ILogger logger, string group, int count);
 

@@ -30,6 +30,7 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _acceptLoops = [];
     private readonly IpConnectionLimiter _perAddress;
+    private readonly DescriptorBudget _descriptors;
     private int _connections;
     private int _disposed;
 
@@ -40,6 +41,7 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
         _logger = logger;
         _transport = transport ?? SocketListenerFactory.Instance;
         _perAddress = new IpConnectionLimiter(engine.Time);
+        _descriptors = new DescriptorBudget(engine.Time);
         engine.Sessions.SourceAdmission = session =>
         {
             if (!AdmitAddress(session.Listener, session.RemoteEndPoint, out var held))
@@ -198,12 +200,31 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
     /// <summary>The connection cap, checked before anything is allocated for the miner.</summary>
     private sealed class Admission(MinerListener owner, ListenerOptions listener) : IConnectionAdmission
     {
+        /// <summary>How long the listener waits after an accept that failed for want of descriptors or memory.</summary>
+        private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
+
+        /// <summary>How often such failures are logged while they go on (each one is counted).</summary>
+        private static readonly TimeSpan AcceptFailureReportEvery = TimeSpan.FromSeconds(10);
+
+        private long _reported = -1;
+        private int _failures;
+
         public bool TryAdmit(EndPoint? remote)
         {
             var max = owner._engine.Options.Miners.MaxConnections;
-            if (Interlocked.Increment(ref owner._connections) <= max)
+            var connections = Interlocked.Increment(ref owner._connections);
+            if (connections <= max && owner._descriptors.TryAdmit(connections - 1))
             {
                 return true;
+            }
+
+            if (connections <= max)
+            {
+                Interlocked.Decrement(ref owner._connections);
+                var (limit, open) = owner._descriptors.Last;
+                owner._engine.Metrics.MinerConnectionsRefused.WithLabels(listener.Name, "descriptor_limit").Inc();
+                Log.ConnectionRefused(owner._logger, remote?.ToString(), listener.Name, $"the open-file limit {limit} is nearly reached ({open} open, the last {DescriptorBudget.Reserve} kept for the process): raise it (ulimit -n, systemd LimitNOFILE)");
+                return false;
             }
 
             Interlocked.Decrement(ref owner._connections);
@@ -213,6 +234,22 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
         }
 
         public void Release() => Interlocked.Decrement(ref owner._connections);
+
+        public async ValueTask AcceptFailedAsync(System.Net.Sockets.SocketException error, CancellationToken cancellationToken)
+        {
+            var time = owner._engine.Time;
+            owner._engine.Metrics.MinerConnectionsRefused.WithLabels(listener.Name, "accept_failed").Inc();
+            var failures = Interlocked.Increment(ref _failures);
+            var now = time.GetTimestamp();
+            if (_reported < 0 || time.GetElapsedTime(_reported, now) >= AcceptFailureReportEvery)
+            {
+                _reported = now;
+                Interlocked.Exchange(ref _failures, 0);
+                Log.AcceptFailed(owner._logger, listener.Name, error.SocketErrorCode.ToString(), error.Message, failures);
+            }
+
+            await Task.Delay(AcceptRetryDelay, time, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>

@@ -44,6 +44,12 @@ public interface IConnectionAdmission
 
     /// <summary>An admitted peer was lost before it became a connection (it reset during set-up).</summary>
     void Release();
+
+    /// <summary>
+    /// The listener could not accept (the process or the system is out of descriptors or memory): the peer waits in the
+    /// kernel's queue, and an accept at once would fail the same way. Completes when the listener may try again.
+    /// </summary>
+    ValueTask AcceptFailedAsync(System.Net.Sockets.SocketException error, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>Opens connections to pools (Kestrel's IConnectionFactory): TCP or TLS for real pools, pipes in tests.</summary>
@@ -133,9 +139,23 @@ public sealed class SocketListenerFactory : IConnectionListenerFactory
                 {
                     return null;
                 }
-                catch (System.Net.Sockets.SocketException)
+                catch (System.Net.Sockets.SocketException ex) when (ex.SocketErrorCode is System.Net.Sockets.SocketError.ConnectionReset or System.Net.Sockets.SocketError.ConnectionAborted)
                 {
                     // A connection reset between SYN and accept: nothing to do but take the next one.
+                    continue;
+                }
+                catch (System.Net.Sockets.SocketException ex)
+                {
+                    // Out of descriptors (EMFILE) or memory: retried at once, this loop would spin a core until they free up.
+                    try
+                    {
+                        await admission.AcceptFailedAsync(ex, linked.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return null;
+                    }
+
                     continue;
                 }
 

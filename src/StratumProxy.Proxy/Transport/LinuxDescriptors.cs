@@ -148,6 +148,25 @@ internal static unsafe partial class LinuxDescriptors
         return new IOException($"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno);
     }
 
+    /// <summary>The process's open-file limit (the soft one, which the kernel enforces), or null when it cannot be read.</summary>
+    public static ulong? OpenFileLimit()
+    {
+        const int OpenFiles = 7; // RLIMIT_NOFILE
+        ResourceLimit limit;
+        return GetResourceLimit(OpenFiles, &limit) == 0 ? limit.Current : null;
+    }
+
+    [LibraryImport(Libc, EntryPoint = "getrlimit", SetLastError = true)]
+    [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
+    private static partial int GetResourceLimit(int resource, ResourceLimit* limit);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct ResourceLimit
+    {
+        public ulong Current;
+        public ulong Maximum;
+    }
+
     [LibraryImport(Libc, EntryPoint = "fcntl", SetLastError = true)]
     [UnmanagedCallConv(CallConvs = [typeof(CallConvCdecl)])]
     public static partial int Fcntl(int fd, int command, int argument);
