@@ -7,43 +7,36 @@ namespace StratumProxy.Proxy.Routing;
 /// Keeps the last <see cref="Reserve"/> descriptors of the process's open-file limit for what is not a miner. The
 /// runtime needs descriptors to start a thread, and a process with none left dies of it (the runtime's "Out of
 /// memory."); pools, the admin endpoint and files need theirs too. A miner that would eat into the reserve is refused
-/// at accept, as over the connection limit. Far under the limit nothing is counted; near it the open descriptors are
-/// counted at most every <see cref="RecountEvery"/> (with the miners admitted since added), and again before a refusal.
+/// at accept, as over the connection limit.
 /// </summary>
+/// <remarks>
+/// The use is estimated from the miners connected now (one descriptor each, two in passthrough mode, where each has
+/// its own pool connection) and the rest of the process (the descriptors counted in <c>/proc/self/fd</c> beyond the
+/// miners'). Far under the limit nothing is counted; within <see cref="Margin"/> of the reserve the rest is counted
+/// again at most every <see cref="RecountEvery"/>, and before a refusal at most every <see cref="RecountWhenRefusing"/>
+/// (each interval from the end of the last count: a count lists every descriptor).
+/// </remarks>
 internal sealed class DescriptorBudget(TimeProvider time)
 {
     /// <summary>Descriptors kept for the runtime's threads, the pools, the admin endpoint and files.</summary>
     public const int Reserve = 128;
 
-    private static readonly TimeSpan RecountEvery = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan RereadLimitEvery = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan RecountWhenRefusing = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan RecountEvery = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan RecountWhenRefusing = TimeSpan.FromMilliseconds(100);
 
     private readonly Lock _gate = new();
-    private long _limitReadAt = -1;
     private long _limit;
+    private long _rest = -1;
     private long _countedAt = -1;
-    private long _counted;
-    private int _admittedSince;
 
-    /// <summary>The limit as last read (0: none or not known), and the descriptors open at the last count.</summary>
-    public (long Limit, long Open) Last
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return (_limit, _counted + _admittedSince);
-            }
-        }
-    }
+    /// <summary>The limit and the estimated use at the last decision (0 limit: none, or not known).</summary>
+    public (long Limit, long Open) Last { get; private set; }
 
     /// <summary>
-    /// True when one more miner leaves the reserve whole. <paramref name="miners"/> is how many are connected now: while
-    /// they are under a quarter of the limit (two descriptors a miner in passthrough mode, and the process's own few
-    /// hundred), nothing is counted.
+    /// True when one more miner leaves the reserve whole. <paramref name="miners"/> is how many are connected now;
+    /// <paramref name="perMiner"/> the descriptors each one takes (2 when a pool of the proxy is in passthrough mode).
     /// </summary>
-    public bool TryAdmit(int miners)
+    public bool TryAdmit(int miners, int perMiner)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -52,41 +45,56 @@ internal sealed class DescriptorBudget(TimeProvider time)
 
         lock (_gate)
         {
-            var now = time.GetTimestamp();
-            if (_limitReadAt < 0 || time.GetElapsedTime(_limitReadAt, now) >= RereadLimitEvery || miners >= _limit / 4)
-            {
-                // The limit can be changed under a running process (prlimit): read again now and then, and always
-                // near it (a getrlimit call).
-                _limit = LinuxDescriptors.OpenFileLimit() is { } limit and <= int.MaxValue ? (long)limit : 0;
-                _limitReadAt = now;
-            }
-
-            if (_limit == 0 || miners < _limit / 4)
+            // Read at every accept (a getrlimit call): the limit can be raised under a running process (prlimit).
+            _limit = LinuxDescriptors.OpenFileLimit() is { } limit and <= int.MaxValue ? (long)limit : 0;
+            if (_limit == 0)
             {
                 return true;
             }
 
-            if (_countedAt < 0 || time.GetElapsedTime(_countedAt, now) >= RecountEvery || Over())
+            if (_rest < 0)
             {
-                // Listing the descriptors takes one; when that fails the process is at its limit. A refusal is
-                // decided on a fresh count (miners may have left since), at most every RecountWhenRefusing.
-                if (_countedAt < 0 || time.GetElapsedTime(_countedAt, now) >= RecountWhenRefusing)
-                {
-                    _counted = ProcessStats.OpenDescriptors() ?? _limit;
-                    _countedAt = now;
-                    _admittedSince = 0;
-                }
+                Count(miners, perMiner);
             }
 
-            if (Over())
+            var ceiling = _limit - Reserve;
+            var estimate = Estimate(miners, perMiner);
+            if (estimate >= ceiling - Margin(_limit) && Since() >= (estimate >= ceiling ? RecountWhenRefusing : RecountEvery))
             {
-                return false;
+                Count(miners, perMiner);
+                estimate = Estimate(miners, perMiner);
             }
 
-            _admittedSince++;
-            return true;
+            Last = (_limit, estimate);
+            return estimate < ceiling;
+        }
+    }
+
+    /// <summary>How near the reserve the rest of the process is counted again: a sixteenth of the limit, at least 64.</summary>
+    private static long Margin(long limit) => Math.Max(64, limit / 16);
+
+    /// <summary>What is open once one more miner is in: the rest of the process and every miner's descriptors.</summary>
+    private long Estimate(int miners, int perMiner) => _rest + ((long)miners + 1) * perMiner;
+
+    private TimeSpan Since() => time.GetElapsedTime(_countedAt);
+
+    /// <summary>
+    /// Counts the descriptors open now, and keeps what is not the miners'. A count that fails (at the limit itself,
+    /// listing takes a descriptor; or no /proc) keeps the last figure.
+    /// </summary>
+    private void Count(int miners, int perMiner)
+    {
+        if (ProcessStats.OpenDescriptors() is { } open)
+        {
+            // In passthrough a miner still in its handshake has no pool connection yet: the rest is then under what
+            // it is, and the miner's second descriptor is still counted in the estimate.
+            _rest = Math.Max(0, open - ((long)miners * perMiner));
+        }
+        else if (_rest < 0)
+        {
+            _rest = 0;
         }
 
-        bool Over() => _counted + _admittedSince + 1 > _limit - Reserve;
+        _countedAt = time.GetTimestamp();
     }
 }

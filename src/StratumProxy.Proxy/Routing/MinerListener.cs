@@ -208,12 +208,28 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
 
         private long _reported = -1;
         private int _failures;
+        private long _descriptorReported = -1;
+        private int _descriptorRefusals;
+
+        /// <summary>Two in passthrough mode (each miner has its own pool connection), else one.</summary>
+        private int DescriptorsPerMiner()
+        {
+            foreach (var pool in owner._engine.Options.Pools)
+            {
+                if (pool.Mode == PoolMode.Passthrough)
+                {
+                    return 2;
+                }
+            }
+
+            return 1;
+        }
 
         public bool TryAdmit(EndPoint? remote)
         {
             var max = owner._engine.Options.Miners.MaxConnections;
             var connections = Interlocked.Increment(ref owner._connections);
-            if (connections <= max && owner._descriptors.TryAdmit(connections - 1))
+            if (connections <= max && owner._descriptors.TryAdmit(connections - 1, DescriptorsPerMiner()))
             {
                 return true;
             }
@@ -221,9 +237,18 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
             if (connections <= max)
             {
                 Interlocked.Decrement(ref owner._connections);
-                var (limit, open) = owner._descriptors.Last;
                 owner._engine.Metrics.MinerConnectionsRefused.WithLabels(listener.Name, "descriptor_limit").Inc();
-                Log.ConnectionRefused(owner._logger, remote?.ToString(), listener.Name, $"the open-file limit {limit} is nearly reached ({open} open, the last {DescriptorBudget.Reserve} kept for the process): raise it (ulimit -n, systemd LimitNOFILE)");
+                var refused = Interlocked.Increment(ref _descriptorRefusals);
+                var now = owner._engine.Time.GetTimestamp();
+                if (_descriptorReported < 0 || owner._engine.Time.GetElapsedTime(_descriptorReported, now) >= AcceptFailureReportEvery)
+                {
+                    // Logged every 10 s while it goes on: a storm of refusals is one line with their number.
+                    _descriptorReported = now;
+                    Interlocked.Exchange(ref _descriptorRefusals, 0);
+                    var (limit, open) = owner._descriptors.Last;
+                    Log.ConnectionRefused(owner._logger, remote?.ToString(), listener.Name, $"the open-file limit {limit} is nearly reached (about {open} open, the last {DescriptorBudget.Reserve} kept for the process; {refused} miners refused since the last report): raise it (ulimit -n, systemd LimitNOFILE)");
+                }
+
                 return false;
             }
 

@@ -144,9 +144,9 @@ public sealed class SocketListenerFactory : IConnectionListenerFactory
                     // A connection reset between SYN and accept: nothing to do but take the next one.
                     continue;
                 }
-                catch (System.Net.Sockets.SocketException ex)
+                catch (System.Net.Sockets.SocketException ex) when (ex.SocketErrorCode is System.Net.Sockets.SocketError.TooManyOpenSockets or System.Net.Sockets.SocketError.NoBufferSpaceAvailable)
                 {
-                    // Out of descriptors (EMFILE) or memory: retried at once, this loop would spin a core until they free up.
+                    // Out of descriptors (EMFILE, ENFILE) or memory: retried at once, this loop would spin a core until they free up.
                     try
                     {
                         await admission.AcceptFailedAsync(ex, linked.Token).ConfigureAwait(false);
@@ -156,6 +156,11 @@ public sealed class SocketListenerFactory : IConnectionListenerFactory
                         return null;
                     }
 
+                    continue;
+                }
+                catch (System.Net.Sockets.SocketException)
+                {
+                    // An error of that one connection (timed out, unreachable, protocol): take the next one.
                     continue;
                 }
 

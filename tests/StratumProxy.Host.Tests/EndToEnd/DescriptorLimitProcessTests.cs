@@ -43,7 +43,7 @@ public sealed class DescriptorLimitProcessTests : IDisposable
                 await miner.ConnectAsync(IPAddress.Loopback, proxy.MinerPort, token);
             }
 
-            await proxy.WaitForLogAsync("the open-file limit", token);
+            await proxy.WaitForLogAsync("is nearly reached", token);
             Assert.Contains("raise it (ulimit -n, systemd LimitNOFILE)", proxy.Output, StringComparison.Ordinal);
 
             // Accepts go on (the refused are closed), and the process lives on with descriptors to spare.
