@@ -203,13 +203,11 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
         /// <summary>How long the listener waits after an accept that failed for want of descriptors or memory.</summary>
         private static readonly TimeSpan AcceptRetryDelay = TimeSpan.FromMilliseconds(100);
 
-        /// <summary>How often such failures are logged while they go on (each one is counted).</summary>
-        private static readonly TimeSpan AcceptFailureReportEvery = TimeSpan.FromSeconds(10);
+        /// <summary>How often failed accepts and refusals for want of descriptors are logged while they go on (each is counted).</summary>
+        private static readonly TimeSpan ReportEvery = TimeSpan.FromSeconds(10);
 
-        private long _reported = -1;
-        private int _failures;
-        private long _descriptorReported = -1;
-        private int _descriptorRefusals;
+        private Occurrences _acceptFailures = new();
+        private Occurrences _descriptorRefusals = new();
 
         /// <summary>Two in passthrough mode (each miner has its own pool connection), else one.</summary>
         private int DescriptorsPerMiner()
@@ -238,13 +236,9 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
             {
                 Interlocked.Decrement(ref owner._connections);
                 owner._engine.Metrics.MinerConnectionsRefused.WithLabels(listener.Name, "descriptor_limit").Inc();
-                var refused = Interlocked.Increment(ref _descriptorRefusals);
-                var now = owner._engine.Time.GetTimestamp();
-                if (_descriptorReported < 0 || owner._engine.Time.GetElapsedTime(_descriptorReported, now) >= AcceptFailureReportEvery)
+                if (_descriptorRefusals.Report(owner._engine.Time, ReportEvery) is { } refused)
                 {
-                    // Logged every 10 s while it goes on: a storm of refusals is one line with their number.
-                    _descriptorReported = now;
-                    Interlocked.Exchange(ref _descriptorRefusals, 0);
+                    // A storm of refusals is one line every 10 s with their number.
                     var (limit, open) = owner._descriptors.Last;
                     Log.ConnectionRefused(owner._logger, remote?.ToString(), listener.Name, $"the open-file limit {limit} is nearly reached (about {open} open, the last {DescriptorBudget.Reserve} kept for the process; {refused} miners refused since the last report): raise it (ulimit -n, systemd LimitNOFILE)");
                 }
@@ -260,20 +254,41 @@ public sealed class MinerListener : IAsyncDisposable, MinerSession.ISessionRunne
 
         public void Release() => Interlocked.Decrement(ref owner._connections);
 
+        /// <summary>
+        /// Something that may happen many times a second, logged at most once every interval with how many times it
+        /// happened since (the first at once). Used by the one accept loop of the listener.
+        /// </summary>
+        private struct Occurrences()
+        {
+            private long _reported = -1;
+            private int _since;
+
+            /// <summary>Counts one; the count to log when a report is due (then starts again), else null.</summary>
+            public int? Report(TimeProvider time, TimeSpan every)
+            {
+                _since++;
+                var now = time.GetTimestamp();
+                if (_reported >= 0 && time.GetElapsedTime(_reported, now) < every)
+                {
+                    return null;
+                }
+
+                _reported = now;
+                var count = _since;
+                _since = 0;
+                return count;
+            }
+        }
+
         public async ValueTask AcceptFailedAsync(System.Net.Sockets.SocketException error, CancellationToken cancellationToken)
         {
-            var time = owner._engine.Time;
             owner._engine.Metrics.MinerConnectionsRefused.WithLabels(listener.Name, "accept_failed").Inc();
-            var failures = Interlocked.Increment(ref _failures);
-            var now = time.GetTimestamp();
-            if (_reported < 0 || time.GetElapsedTime(_reported, now) >= AcceptFailureReportEvery)
+            if (_acceptFailures.Report(owner._engine.Time, ReportEvery) is { } failures)
             {
-                _reported = now;
-                Interlocked.Exchange(ref _failures, 0);
                 Log.AcceptFailed(owner._logger, listener.Name, error.SocketErrorCode.ToString(), error.Message, failures);
             }
 
-            await Task.Delay(AcceptRetryDelay, time, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(AcceptRetryDelay, owner._engine.Time, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -46,12 +46,6 @@ public static partial class ConfigSources
         });
     }
 
-    /// <summary>The full paths of the JSON files among the layers, lowest first.</summary>
-    public static IReadOnlyList<string> JsonFiles(IConfiguration configuration) =>
-        configuration is IConfigurationRoot root
-            ? [.. root.Providers.OfType<JsonConfigurationProvider>().Select(PathOf).OfType<string>()]
-            : [];
-
     /// <summary>
     /// One line per JSON file that cannot be read as configuration: <c>FILE:LINE:COLUMN: what is wrong</c>, a key given
     /// twice, or a file that must exist (<c>--config</c>) and is gone. Such a file's layer reads as empty, so a reload
