@@ -58,34 +58,18 @@ public sealed class ReplyShapeTests
     [Fact]
     public async Task Braiins_os_reads_every_reshaped_member_to_a_result()
     {
-        var recorded = new Dictionary<string, string>
+        var answers = new Dictionary<string, string>
         {
             ["/api/v1/miner/details"] = Recorded("bos.rest.miner_details"),
             ["/api/v1/miner/stats"] = Recorded("bos.rest.miner_stats"),
             ["/api/v1/pools/"] = Recorded("bos.rest.pools"),
             ["/api/v1/performance/tuner-state"] = Recorded("bos.rest.tuner_state"),
         };
-        var answers = new Dictionary<string, string>(recorded);
         await using var server = new MiniHttpServer(request => request.Path == "/api/v1/auth/login"
             ? HttpResponseSpec.Json("{\"token\":\"eUInGZBQ4yGyKiDe\",\"timeout_s\":3600}")
             : answers.TryGetValue(request.Path, out var body) ? HttpResponseSpec.Json(body) : new HttpResponseSpec(404, ""));
         using var client = new BraiinsOsRigClient(new RigEndpoint("127.0.0.1", server.Port), new ObservableTime());
-        var escaped = new List<string>();
-        var runs = 0;
-
-        foreach (var (path, json) in recorded)
-        {
-            foreach (var (where, reshaped) in Reshaped(json))
-            {
-                answers[path] = reshaped;
-                runs++;
-                await Expect(escaped, $"{path} {where}", () => client.ReadStatusAsync(CancellationToken.None));
-            }
-
-            answers[path] = json;
-        }
-
-        AssertNoneEscaped(escaped, runs);
+        await EachAnswerReshapedAsync(answers, () => client.ReadStatusAsync(CancellationToken.None));
     }
 
     [Fact]
@@ -101,22 +85,7 @@ public sealed class ReplyShapeTests
         await using var server = new MiniHttpServer(request =>
             answers.TryGetValue(request.Path, out var body) ? HttpResponseSpec.Json(body) : new HttpResponseSpec(404, ""));
         using var client = new AntminerStockRigClient(new RigEndpoint("127.0.0.1", server.Port), new ObservableTime());
-        var escaped = new List<string>();
-        var runs = 0;
-
-        foreach (var (path, json) in answers.ToList())
-        {
-            foreach (var (where, reshaped) in Reshaped(json))
-            {
-                answers[path] = reshaped;
-                runs++;
-                await Expect(escaped, $"{path} {where}", () => client.SleepAsync(CancellationToken.None));
-            }
-
-            answers[path] = json;
-        }
-
-        AssertNoneEscaped(escaped, runs);
+        await EachAnswerReshapedAsync(answers, () => client.SleepAsync(CancellationToken.None));
     }
 
     [Fact]
@@ -190,6 +159,26 @@ public sealed class ReplyShapeTests
 
                 break;
         }
+    }
+
+    /// <summary>Each recorded answer of an HTTP rig reshaped in turn (the others as recorded), <paramref name="call"/> each time.</summary>
+    private static async Task EachAnswerReshapedAsync<T>(Dictionary<string, string> answers, Func<Task<T>> call)
+    {
+        var escaped = new List<string>();
+        var runs = 0;
+        foreach (var (path, json) in answers.ToList())
+        {
+            foreach (var (where, reshaped) in Reshaped(json))
+            {
+                answers[path] = reshaped;
+                runs++;
+                await Expect(escaped, $"{path} {where}", call);
+            }
+
+            answers[path] = json;
+        }
+
+        AssertNoneEscaped(escaped, runs);
     }
 
     private static string Recorded(string id) => RigVectors.Example(id)["response"]!["json"]!.ToJsonString();
